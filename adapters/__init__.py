@@ -1,0 +1,1 @@
+"""Provider adapters: one sub-package per vendor, loaded lazily by ``adapters.registry``."""

@@ -1,0 +1,1 @@
+"""The shared suite every adapter must pass, and wire-level fakes of the vendors."""

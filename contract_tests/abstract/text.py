@@ -1,0 +1,92 @@
+"""Contract tests for the text tasks."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from adapters.base import Provider
+from contract_tests import samples
+from contract_tests.abstract.base import ProviderContract
+from gateway.schema import (
+    EntitiesResult,
+    KeyPhrasesResult,
+    LanguageResult,
+    SentimentResult,
+    Task,
+    TextRequest,
+    TranslateRequest,
+    TranslateResult,
+    normalize_language,
+)
+
+
+class SentimentContract(ProviderContract):
+    task = Task.TEXT_SENTIMENT
+    # Fakes answer canned labels; real models must get clear sentences right.
+    checks_polarity: ClassVar[bool] = True
+
+    async def test_sentiment(self, provider: Provider) -> None:
+        out = await self.run(provider, TextRequest(text=samples.POSITIVE, language="en"))
+        assert isinstance(out.result, SentimentResult)
+        scores = out.result.scores
+        assert abs(scores.positive + scores.negative + scores.neutral + scores.mixed - 1.0) < 0.05
+        if self.checks_polarity:
+            assert out.result.label == "positive"
+            neg = await self.run(provider, TextRequest(text=samples.NEGATIVE, language="en"))
+            assert isinstance(neg.result, SentimentResult)
+            assert neg.result.label == "negative"
+
+
+class EntitiesContract(ProviderContract):
+    task = Task.TEXT_ENTITIES
+    expected_types: ClassVar[set[str]] = {"PERSON", "ORGANIZATION", "LOCATION"}
+
+    async def test_entities(self, provider: Provider) -> None:
+        text = samples.ENTITIES
+        out = await self.run(provider, TextRequest(text=text, language="en"))
+        assert isinstance(out.result, EntitiesResult)
+        for ent in out.result.entities:
+            assert text[ent.begin:ent.end] == ent.text, f"offsets of {ent} do not match the input"
+        found = {e.type for e in out.result.entities}
+        assert self.expected_types <= found, found
+
+
+class KeyPhrasesContract(ProviderContract):
+    task = Task.TEXT_KEY_PHRASES
+    checks_offsets: ClassVar[bool] = True
+
+    async def test_key_phrases(self, provider: Provider) -> None:
+        text = samples.ENTITIES
+        out = await self.run(provider, TextRequest(text=text, language="en"))
+        assert isinstance(out.result, KeyPhrasesResult)
+        assert out.result.phrases
+        if self.checks_offsets:
+            for p in out.result.phrases:
+                assert text[p.begin:p.end] == p.text, p
+
+
+class LanguageContract(ProviderContract):
+    task = Task.TEXT_LANGUAGE
+    languages: ClassVar[tuple[str, ...]] = ("en", "fr", "es", "de")
+
+    async def test_language(self, provider: Provider) -> None:
+        for code in self.languages:
+            out = await self.run(provider, TextRequest(text=samples.SENTENCES[code]))
+            assert isinstance(out.result, LanguageResult)
+            assert out.result.languages, "at least one language"
+            best = out.result.languages[0]
+            assert normalize_language(best.code).split("-")[0] == code, (code, out.result.languages)
+
+
+class TranslateContract(ProviderContract):
+    task = Task.TEXT_TRANSLATE
+    source: ClassVar[str] = "en"
+    target: ClassVar[str] = "es"
+
+    async def test_translate(self, provider: Provider) -> None:
+        text = samples.SENTENCES[self.source]
+        req = TranslateRequest(text=text, target_language=self.target, source_language=self.source)
+        out = await self.run(provider, req)
+        assert isinstance(out.result, TranslateResult)
+        assert out.result.text and out.result.text != text
+        assert out.result.target_language.split("-")[0] == self.target

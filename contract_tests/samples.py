@@ -1,0 +1,56 @@
+"""Inputs the tests make themselves: images, audio and sentences."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
+
+from PIL import Image, ImageDraw
+
+
+def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def jpeg(width: int = 64, height: int = 48) -> bytes:
+    buf = io.BytesIO()
+    img = Image.new("RGB", (width, height), (30, 120, 200))
+    ImageDraw.Draw(img).ellipse((8, 8, width - 8, height - 8), fill=(250, 220, 0))
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def text_image(text: str = "HELLO WORLD", size: tuple[int, int] = (480, 120)) -> bytes:
+    buf = io.BytesIO()
+    img = Image.new("RGB", size, "white")
+    ImageDraw.Draw(img).text((20, 40), text, fill="black", font_size=40)
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def wav(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        frames = int(seconds * rate)
+        w.writeframes(b"".join(
+            struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(frames)
+        ))
+    return buf.getvalue()
+
+
+POSITIVE = "I love this phone, the camera is wonderful and the battery lasts forever."
+NEGATIVE = "This is the worst service I have ever had, rude staff and a broken product."
+ENTITIES = "Tim Cook announced that Apple will open a new office in Berlin next year."
+SENTENCES = {
+    "en": "The weather is lovely today and we are going to the park.",
+    "fr": "Le temps est magnifique aujourd'hui et nous allons au parc.",
+    "es": "El tiempo es precioso hoy y vamos a ir al parque.",
+    "de": "Das Wetter ist heute herrlich und wir gehen in den Park.",
+}

@@ -1,0 +1,165 @@
+"""The one error tree of the gateway (DESIGN §3).
+
+Adapters raise only these, mapping the vendor's exception with ``raise ... from exc``.
+Each class carries what the dispatcher and the HTTP layer need to know:
+
+- ``status``: the HTTP status the caller sees when this error ends the request;
+- ``retryable``: the same provider may be tried again;
+- ``fallback``: the next provider in the plan may be tried.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class OmnisenseError(Exception):
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+    fallback: ClassVar[bool] = False
+    slug: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        provider: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.provider = provider
+        self.retry_after_s = retry_after_s
+
+    @property
+    def type_uri(self) -> str:
+        return f"/problems/{self.slug}"
+
+
+class InternalError(OmnisenseError):
+    """A bug in the gateway: still answered as problem+json with the request id."""
+
+
+# --- the caller's fault -------------------------------------------------------------
+
+
+class InvalidInput(OmnisenseError):
+    status = 400
+    slug = "invalid-input"
+    title = "Invalid input"
+
+
+class PayloadTooLarge(InvalidInput):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(InvalidInput):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class UnprocessableInput(InvalidInput):
+    status = 422
+    slug = "unprocessable-input"
+    title = "Unprocessable input"
+
+
+class Unauthorized(OmnisenseError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(OmnisenseError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(OmnisenseError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class BudgetExceeded(OmnisenseError):
+    status = 429
+    slug = "budget-exceeded"
+    title = "Budget exceeded"
+
+
+class RateLimited(OmnisenseError):
+    status = 429
+    slug = "rate-limited"
+    title = "Rate limited"
+
+
+# --- the provider's fault -----------------------------------------------------------
+
+
+class UpstreamError(OmnisenseError):
+    status = 502
+    fallback = True
+    slug = "upstream-error"
+    title = "Upstream error"
+
+
+class UpstreamAuth(UpstreamError):
+    slug = "upstream-auth"
+    title = "The provider rejected the gateway's credentials"
+
+
+class UpstreamThrottled(UpstreamError):
+    retryable = True
+    slug = "upstream-throttled"
+    title = "The provider is throttling"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    retryable = True
+    slug = "upstream-timeout"
+    title = "The provider timed out"
+
+
+class UpstreamUnavailable(UpstreamError):
+    retryable = True
+    slug = "upstream-unavailable"
+    title = "The provider is unavailable"
+
+
+class UpstreamBadResponse(UpstreamError):
+    slug = "upstream-bad-response"
+    title = "The provider answered with an error or a malformed response"
+
+
+class Unsupported(OmnisenseError):
+    """The provider lacks the task, language or format: skip it, try the next."""
+
+    status = 422
+    fallback = True
+    slug = "unsupported"
+    title = "Unsupported by the provider"
+
+
+class NoProvider(OmnisenseError):
+    status = 503
+    slug = "no-provider"
+    title = "No provider can serve this request"
+
+
+ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
+    cls.slug: cls
+    for cls in (
+        InternalError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, UnprocessableInput,
+        Unauthorized, Forbidden, NotFound, BudgetExceeded, RateLimited, UpstreamError,
+        UpstreamAuth, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable,
+        UpstreamBadResponse, Unsupported, NoProvider,
+    )
+}

@@ -1,0 +1,142 @@
+"""Normalized requests: what a provider receives, whatever form the caller used.
+
+The server decodes multipart, raw and JSON bodies into these; images and audio arrive
+as ``Media`` whose ``format`` was sniffed from magic bytes, never from a file name.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Media(msgspec.Struct, frozen=True, kw_only=True):
+    """Decoded image or audio bytes with what the gateway learned about them."""
+
+    data: bytes
+    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg
+    width: int | None = None  # images, in pixels
+    height: int | None = None
+    duration_s: float | None = None  # audio, when the container tells
+    uri: str | None = None  # a provider-native reference (s3://...) instead of bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+class RoutingHints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-request routing hints, checked against what the caller's key may do."""
+
+    provider: str | None = None
+    policy: str | None = None
+    max_cost_usd: float | None = None
+
+
+class _Common(msgspec.Struct, frozen=True, kw_only=True):
+    include_raw: bool = False
+    routing: RoutingHints | None = None
+
+
+class ImageRequest(_Common, frozen=True, kw_only=True):
+    image: Media
+    max_results: int = 20
+    min_confidence: float = 0.0
+    language: str | None = None  # OCR hint
+    document: bool = False  # OCR: a dense document rather than a scene
+
+
+class TextRequest(_Common, frozen=True, kw_only=True):
+    text: str
+    language: str | None = None
+
+
+class TranslateRequest(_Common, frozen=True, kw_only=True):
+    text: str
+    target_language: str
+    source_language: str | None = None
+
+
+class SynthesizeRequest(_Common, frozen=True, kw_only=True):
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    gender: str | None = None  # "female" | "male": a hint where no voice is named
+    format: str = "wav"
+
+
+class TranscribeRequest(_Common, frozen=True, kw_only=True):
+    audio: Media
+    language: str | None = None
+
+
+TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest
+
+
+def request_language(request: TaskRequest) -> str | None:
+    """The language a provider must support to serve ``request``, if any."""
+    if isinstance(request, TranslateRequest):
+        return request.source_language
+    if isinstance(request, ImageRequest | TextRequest | SynthesizeRequest | TranscribeRequest):
+        return request.language
+    return None
+
+
+def request_units(request: TaskRequest) -> float:
+    """How many billing units a request is: images, characters or seconds of audio."""
+    if isinstance(request, ImageRequest):
+        return 1.0
+    if isinstance(request, TranscribeRequest):
+        return request.audio.duration_s or 0.0
+    return float(len(request.text))
+
+
+# --- JSON bodies on the wire ------------------------------------------------------------
+
+
+class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``{"base64": "..."}`` or ``{"url": "https://..."}`` in a JSON body."""
+
+    base64: str | None = None
+    url: str | None = None
+
+
+class ImageBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    image: MediaRef
+    max_results: int = 20
+    min_confidence: float = 0.0
+    language: str | None = None
+    document: bool = False
+    include_raw: bool = False
+    routing: RoutingHints | None = None
+
+
+class TextBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    language: str | None = None
+    include_raw: bool = False
+    routing: RoutingHints | None = None
+
+
+class TranslateBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    target_language: str
+    source_language: str | None = None
+    include_raw: bool = False
+    routing: RoutingHints | None = None
+
+
+class SynthesizeBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    gender: str | None = None
+    format: str = "wav"
+    include_raw: bool = False
+    routing: RoutingHints | None = None
+
+
+class TranscribeBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    audio: MediaRef
+    language: str | None = None
+    include_raw: bool = False
+    routing: RoutingHints | None = None

@@ -1,0 +1,281 @@
+"""Normalized results, one Struct per task (DESIGN §2).
+
+Every Struct checks the conventions in ``__post_init__``, which msgspec runs both when
+an adapter builds a result and when JSON is decoded into one: a confidence outside
+[0, 1], a box outside the image, an unknown sentiment label or entity type raises
+``ConventionError``. The dispatcher turns that into ``UpstreamBadResponse``, so an
+adapter cannot hand a caller a box of 140 or a confidence of 99.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from gateway.schema.languages import normalize_language
+
+
+class ConventionError(ValueError):
+    """A result breaks a convention of the normalized schema."""
+
+
+def _unit(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConventionError(f"{name} must be in [0, 1], got {value!r}")
+
+
+def _language(name: str, value: str) -> None:
+    try:
+        normalize_language(value)
+    except ValueError as exc:
+        raise ConventionError(f"{name}: {exc}") from None
+
+
+class Result(msgspec.Struct, kw_only=True):
+    """Base of all results."""
+
+
+class Box(msgspec.Struct, frozen=True):
+    """A rectangle as fractions of the image size, origin top-left."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def __post_init__(self) -> None:
+        for name in ("left", "top", "width", "height"):
+            _unit(f"box.{name}", getattr(self, name))
+        # A vendor's float rounding may overshoot the edge by a hair.
+        if self.left + self.width > 1.0001 or self.top + self.height > 1.0001:
+            raise ConventionError(f"box {self} extends past the image")
+
+
+class ImageSize(msgspec.Struct, frozen=True):
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ConventionError(f"image size must be positive, got {self.width}x{self.height}")
+
+
+class Label(msgspec.Struct, frozen=True):
+    name: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _unit("label.confidence", self.confidence)
+
+
+class LabelsResult(Result):
+    labels: list[Label]
+    image: ImageSize | None = None
+
+
+class DetectedObject(msgspec.Struct, frozen=True):
+    name: str
+    confidence: float
+    box: Box
+
+    def __post_init__(self) -> None:
+        _unit("object.confidence", self.confidence)
+
+
+class ObjectsResult(Result):
+    objects: list[DetectedObject]
+    image: ImageSize | None = None
+
+
+class Landmark(msgspec.Struct, frozen=True):
+    """A facial landmark (``left_eye``, ``nose`` ...) at fractions of the image size."""
+
+    type: str
+    x: float
+    y: float
+
+    def __post_init__(self) -> None:
+        _unit("landmark.x", self.x)
+        _unit("landmark.y", self.y)
+
+
+class Face(msgspec.Struct, frozen=True):
+    confidence: float
+    box: Box
+    landmarks: list[Landmark] | None = None
+
+    def __post_init__(self) -> None:
+        _unit("face.confidence", self.confidence)
+
+
+class FacesResult(Result):
+    faces: list[Face]
+    image: ImageSize | None = None
+
+
+class OcrLine(msgspec.Struct, frozen=True):
+    text: str
+    confidence: float
+    box: Box | None = None
+
+    def __post_init__(self) -> None:
+        _unit("line.confidence", self.confidence)
+
+
+class OcrResult(Result):
+    text: str
+    lines: list[OcrLine]
+    image: ImageSize | None = None
+
+
+class ModerationFlag(msgspec.Struct, frozen=True):
+    category: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _unit("flag.confidence", self.confidence)
+
+
+class ModerationResult(Result):
+    flags: list[ModerationFlag]
+    image: ImageSize | None = None
+
+
+SentimentLabel = Literal["positive", "negative", "neutral", "mixed"]
+SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral", "mixed")
+
+
+class SentimentScores(msgspec.Struct, frozen=True):
+    positive: float
+    negative: float
+    neutral: float
+    mixed: float
+
+    def __post_init__(self) -> None:
+        for name in SENTIMENT_LABELS:
+            _unit(f"scores.{name}", getattr(self, name))
+
+
+class SentimentResult(Result):
+    label: SentimentLabel
+    scores: SentimentScores
+
+    def __post_init__(self) -> None:
+        if self.label not in SENTIMENT_LABELS:
+            raise ConventionError(f"sentiment label must be one of {SENTIMENT_LABELS}")
+
+
+EntityType = Literal[
+    "PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER"
+]
+ENTITY_TYPES: tuple[str, ...] = (
+    "PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER",
+)
+
+
+class _Span(msgspec.Struct, frozen=True, kw_only=True):
+    """A piece of the input text; ``begin``/``end`` are Unicode code-point offsets."""
+
+    text: str
+    begin: int
+    end: int
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _unit("confidence", self.confidence)
+        if not 0 <= self.begin <= self.end:
+            raise ConventionError(f"span offsets must satisfy 0 <= begin <= end, got {self.begin}, {self.end}")
+
+
+class Entity(_Span, frozen=True, kw_only=True):
+    type: EntityType
+    vendor_type: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.type not in ENTITY_TYPES:
+            raise ConventionError(f"entity type must be one of {ENTITY_TYPES}, got {self.type!r}")
+
+
+class EntitiesResult(Result):
+    entities: list[Entity]
+
+
+class KeyPhrase(_Span, frozen=True, kw_only=True):
+    pass
+
+
+class KeyPhrasesResult(Result):
+    phrases: list[KeyPhrase]
+
+
+class DetectedLanguage(msgspec.Struct, frozen=True):
+    code: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _unit("language.confidence", self.confidence)
+        _language("language.code", self.code)
+
+
+class LanguageResult(Result):
+    languages: list[DetectedLanguage]
+
+
+class TranslateResult(Result):
+    text: str
+    source_language: str
+    target_language: str
+
+    def __post_init__(self) -> None:
+        _language("source_language", self.source_language)
+        _language("target_language", self.target_language)
+
+
+class SynthesizeResult(Result):
+    """Synthesized speech. In the JSON envelope ``audio`` is base64."""
+
+    audio: bytes
+    format: str
+    sample_rate: int | None = None
+    voice: str | None = None
+
+    @property
+    def media_type(self) -> str:
+        return AUDIO_MEDIA_TYPES.get(self.format, "application/octet-stream")
+
+
+AUDIO_MEDIA_TYPES = {
+    "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
+    "pcm": "audio/L16",
+}
+
+
+class Word(msgspec.Struct, frozen=True):
+    text: str
+    start: float
+    end: float
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _unit("word.confidence", self.confidence)
+        if not 0 <= self.start <= self.end:
+            raise ConventionError(f"word times must satisfy 0 <= start <= end, got {self.start}, {self.end}")
+
+
+class TranscribeResult(Result):
+    text: str
+    confidence: float
+    words: list[Word] = msgspec.field(default_factory=list)
+    language: str | None = None
+
+    def __post_init__(self) -> None:
+        _unit("confidence", self.confidence)
+
+
+TaskResult = (
+    LabelsResult | ObjectsResult | FacesResult | OcrResult | ModerationResult
+    | SentimentResult | EntitiesResult | KeyPhrasesResult | LanguageResult
+    | TranslateResult | SynthesizeResult | TranscribeResult
+)

@@ -98,9 +98,7 @@ class BlockingPool:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def error_for_status(
-    status: int, detail: str, *, provider: str, retry_after_s: float | None = None
-) -> OmnisenseError:
+def error_for_status(status: int, detail: str, *, provider: str, retry_after_s: float | None = None) -> OmnisenseError:
     """The gateway error for a vendor's HTTP error status (DESIGN §3)."""
     cls: type[OmnisenseError]
     if status in (401, 403):

@@ -39,9 +39,9 @@ def wav(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> bytes:
         w.setsampwidth(2)
         w.setframerate(rate)
         frames = int(seconds * rate)
-        w.writeframes(b"".join(
-            struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(frames)
-        ))
+        w.writeframes(
+            b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(frames))
+        )
     return buf.getvalue()
 
 

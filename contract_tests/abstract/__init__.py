@@ -24,8 +24,18 @@ from contract_tests.abstract.vision import (
 )
 
 __all__ = [
-    "EntitiesContract", "FacesContract", "FailureContract", "KeyPhrasesContract",
-    "LabelsContract", "LanguageContract", "ModerationContract", "ObjectsContract",
-    "OcrContract", "ProviderContract", "SentimentContract", "SynthesizeContract",
-    "TranscribeContract", "TranslateContract",
+    "EntitiesContract",
+    "FacesContract",
+    "FailureContract",
+    "KeyPhrasesContract",
+    "LabelsContract",
+    "LanguageContract",
+    "ModerationContract",
+    "ObjectsContract",
+    "OcrContract",
+    "ProviderContract",
+    "SentimentContract",
+    "SynthesizeContract",
+    "TranscribeContract",
+    "TranslateContract",
 ]

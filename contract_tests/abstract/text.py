@@ -46,7 +46,7 @@ class EntitiesContract(ProviderContract):
         out = await self.run(provider, TextRequest(text=text, language="en"))
         assert isinstance(out.result, EntitiesResult)
         for ent in out.result.entities:
-            assert text[ent.begin:ent.end] == ent.text, f"offsets of {ent} do not match the input"
+            assert text[ent.begin : ent.end] == ent.text, f"offsets of {ent} do not match the input"
         found = {e.type for e in out.result.entities}
         assert self.expected_types <= found, found
 
@@ -62,7 +62,7 @@ class KeyPhrasesContract(ProviderContract):
         assert out.result.phrases
         if self.checks_offsets:
             for p in out.result.phrases:
-                assert text[p.begin:p.end] == p.text, p
+                assert text[p.begin : p.end] == p.text, p
 
 
 class LanguageContract(ProviderContract):

@@ -133,7 +133,9 @@ class ScriptedVendor:
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         body = reply.body if reply.body is not None else json.dumps(reply.json).encode()
-        return web.Response(status=reply.status, body=body, headers=dict(reply.headers), content_type=reply.content_type)
+        return web.Response(
+            status=reply.status, body=body, headers=dict(reply.headers), content_type=reply.content_type
+        )
 
     def start(self) -> ScriptedVendor:
         started = threading.Event()

@@ -157,9 +157,23 @@ class NoProvider(OmnisenseError):
 ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
     cls.slug: cls
     for cls in (
-        InternalError, InvalidInput, PayloadTooLarge, UnsupportedMediaType, UnprocessableInput,
-        Unauthorized, Forbidden, NotFound, BudgetExceeded, RateLimited, UpstreamError,
-        UpstreamAuth, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable,
-        UpstreamBadResponse, Unsupported, NoProvider,
+        InternalError,
+        InvalidInput,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        UnprocessableInput,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        BudgetExceeded,
+        RateLimited,
+        UpstreamError,
+        UpstreamAuth,
+        UpstreamThrottled,
+        UpstreamTimeout,
+        UpstreamUnavailable,
+        UpstreamBadResponse,
+        Unsupported,
+        NoProvider,
     )
 }

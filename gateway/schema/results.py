@@ -166,11 +166,16 @@ class SentimentResult(Result):
             raise ConventionError(f"sentiment label must be one of {SENTIMENT_LABELS}")
 
 
-EntityType = Literal[
-    "PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER"
-]
+EntityType = Literal["PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER"]
 ENTITY_TYPES: tuple[str, ...] = (
-    "PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER",
+    "PERSON",
+    "LOCATION",
+    "ORGANIZATION",
+    "DATE",
+    "QUANTITY",
+    "EVENT",
+    "PRODUCT",
+    "OTHER",
 )
 
 
@@ -247,7 +252,10 @@ class SynthesizeResult(Result):
 
 
 AUDIO_MEDIA_TYPES = {
-    "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "flac": "audio/flac",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
     "pcm": "audio/L16",
 }
 
@@ -275,7 +283,16 @@ class TranscribeResult(Result):
 
 
 TaskResult = (
-    LabelsResult | ObjectsResult | FacesResult | OcrResult | ModerationResult
-    | SentimentResult | EntitiesResult | KeyPhrasesResult | LanguageResult
-    | TranslateResult | SynthesizeResult | TranscribeResult
+    LabelsResult
+    | ObjectsResult
+    | FacesResult
+    | OcrResult
+    | ModerationResult
+    | SentimentResult
+    | EntitiesResult
+    | KeyPhrasesResult
+    | LanguageResult
+    | TranslateResult
+    | SynthesizeResult
+    | TranscribeResult
 )

@@ -6,6 +6,7 @@ payload: inputs are summarized by size, format, length and a sha256.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import msgspec
@@ -55,6 +56,14 @@ class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     agrees: bool | None = None  # same top answer as the served provider
 
 
+class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A request's input, kept only when the operator turns payload sampling on."""
+
+    text: str | None = None
+    media_base64: str | None = None  # the first bytes of an image or audio input
+    truncated: bool = False
+
+
 class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     request_id: str
     time: float  # unix seconds when the request arrived
@@ -79,6 +88,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     output: OutputSummary | None = None
     shadow: list[ShadowResult] = msgspec.field(default_factory=list)
     decisions: list[str] = msgspec.field(default_factory=list)
+    payload: PayloadSample | None = None  # only with logs.payload_sample_rate > 0
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:
@@ -133,3 +143,12 @@ def summarize_output(result: TaskResult) -> OutputSummary:
     if isinstance(result, TranscribeResult):
         return OutputSummary(confidence=result.confidence, items=len(result.words))
     return OutputSummary()
+
+
+def sample_payload(request: TaskRequest, max_chars: int) -> PayloadSample:
+    """The input, cut to ``max_chars`` characters (text) or ``max_chars`` bytes (media, base64)."""
+    if isinstance(request, ImageRequest | TranscribeRequest):
+        data = (request.image if isinstance(request, ImageRequest) else request.audio).data
+        return PayloadSample(media_base64=base64.b64encode(data[:max_chars]).decode(), truncated=len(data) > max_chars)
+    text = request.text
+    return PayloadSample(text=text[:max_chars], truncated=len(text) > max_chars)

@@ -1,4 +1,10 @@
-"""Where records go. A sink writes batches; the LogWriter calls it off the hot path."""
+"""Where records go. A sink writes batches; the LogWriter calls it off the hot path.
+
+A sink may also be a ``LogStore`` (``gateway.logs.query``): SQLite and PostgreSQL query
+with SQL; the JSON-lines and memory sinks below answer by scanning, which is fine for
+files of a few hundred thousand records. A sink with an ``async start()`` is started
+by the runtime before the first write.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import anyio.to_thread
 import msgspec
 
+from gateway.logs.query import LogPage, LogQuery, Row, Stats, compute_stats, scan
 from gateway.logs.record import RequestLog
 
 
@@ -39,6 +46,20 @@ class JsonlSink:
     async def write(self, records: Sequence[RequestLog]) -> None:
         await anyio.to_thread.run_sync(self._write_sync, records)
 
+    def _read_sync(self) -> list[RequestLog]:
+        decoder = msgspec.json.Decoder(RequestLog)
+        if not self.path.exists():
+            return []
+        with self.path.open("rb") as f:
+            return [decoder.decode(line) for line in f if line.strip()]
+
+    async def query(self, filters: LogQuery) -> LogPage:
+        return scan(await anyio.to_thread.run_sync(self._read_sync), filters)
+
+    async def stats(self, window_s: float, *, now: float | None = None) -> Stats:
+        records = await anyio.to_thread.run_sync(self._read_sync)
+        return compute_stats((Row.of(r) for r in records), window_s, now)
+
     async def close(self) -> None:
         self._file.close()
 
@@ -51,6 +72,22 @@ class MemorySink:
 
     async def write(self, records: Sequence[RequestLog]) -> None:
         self.records.extend(records)
+
+    async def query(self, filters: LogQuery) -> LogPage:
+        return scan(self.records, filters)
+
+    async def stats(self, window_s: float, *, now: float | None = None) -> Stats:
+        return compute_stats((Row.of(r) for r in self.records), window_s, now)
+
+    async def close(self) -> None:
+        return None
+
+
+class NullSink:
+    """``sink: none``: records are counted by the writer and the metrics, then discarded."""
+
+    async def write(self, records: Sequence[RequestLog]) -> None:
+        return None
 
     async def close(self) -> None:
         return None

@@ -4,19 +4,23 @@
 configured policy applies: ``drop`` counts the record as dropped at once; ``block``
 hands the record to a small task that waits up to ``block_s`` for room, then drops and
 counts. Either way nothing is silent: ``dropped`` is exported
-as a metric. ``aclose`` drains everything accepted before it returns.
+as a metric, and each drop is logged. ``aclose`` drains everything accepted before it
+returns; a record submitted after that is dropped and counted. A failed batch is
+retried twice (0.1 s, 0.5 s) before its records count as ``failed``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Literal
 
 from gateway.logs.record import RequestLog
 from gateway.logs.sinks import LogSink
 
 log = logging.getLogger("omnisense.logs")
+RETRY_DELAYS_S = (0.1, 0.5)
 
 
 class LogWriter:
@@ -39,6 +43,8 @@ class LogWriter:
         self._queue: asyncio.Queue[RequestLog | None] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
         self._waiting: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._warned = -1.0
 
     @property
     def depth(self) -> int:
@@ -49,6 +55,9 @@ class LogWriter:
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="omnisense-log-writer")
 
     def submit(self, record: RequestLog) -> None:
+        if self._closing:  # after shutdown began nobody drains the queue: count it, loudly
+            self._drop(record)
+            return
         try:
             self._queue.put_nowait(record)
         except asyncio.QueueFull:
@@ -67,12 +76,19 @@ class LogWriter:
 
     def _drop(self, record: RequestLog) -> None:
         self.dropped += 1
-        log.warning("request log queue full: dropped record %s (%d dropped so far)", record.request_id, self.dropped)
+        now = time.monotonic()
+        if now - self._warned >= 1.0:  # at most one warning a second: a flood of drops must not flood the log too
+            self._warned = now
+            reason = "the writer is closed" if self._closing else "the queue is full"
+            log.warning(
+                "request log: dropped record %s, %s (%d dropped so far)", record.request_id, reason, self.dropped
+            )
 
     async def _drain(self) -> None:
         stopping = False
         while not stopping:
             first = await self._queue.get()
+            taken = 1
             batch: list[RequestLog] = []
             if first is None:
                 stopping = True
@@ -80,14 +96,32 @@ class LogWriter:
                 batch.append(first)
             while len(batch) < self.batch_size and not self._queue.empty():
                 item = self._queue.get_nowait()
+                taken += 1
                 if item is None:
                     stopping = True
                     continue
                 batch.append(item)
             if batch:
                 await self._write(batch)
+            for _ in range(taken):
+                self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until every record accepted so far has been handed to the sink."""
+        if self._waiting:
+            await asyncio.gather(*self._waiting, return_exceptions=True)
+        if self._task is not None:
+            await self._queue.join()
 
     async def _write(self, batch: list[RequestLog]) -> None:
+        for delay in RETRY_DELAYS_S:  # a database blip should not cost records
+            try:
+                await self.sink.write(batch)
+                self.written += len(batch)
+                return
+            except Exception:
+                log.warning("request log sink failed; retrying in %.1f s", delay, exc_info=True)
+                await asyncio.sleep(delay)
         try:
             await self.sink.write(batch)
             self.written += len(batch)
@@ -99,6 +133,7 @@ class LogWriter:
         """Write everything accepted so far, then close the sink."""
         if self._waiting:
             await asyncio.gather(*self._waiting, return_exceptions=True)
+        self._closing = True
         if self._task is not None:
             await self._queue.put(None)
             await self._task

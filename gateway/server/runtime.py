@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import Dispatcher
-from gateway.logs import JsonlSink, LogSink, LogWriter, MemorySink
-from gateway.schema import Health
+from gateway.logs import JsonlSink, LogSink, LogWriter, RequestLog
+from gateway.logs.record import PayloadSample, sample_payload
+from gateway.logs.sinks import NullSink
+from gateway.metrics import Metrics
+from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
-from gateway.server.config import GatewayConfig
+from gateway.server.config import GatewayConfig, LogSettings, TracingSettings
+from gateway.tracing import Tracing
 from policies.loader import LoadedPolicy, load_policy
 from policies.planner import Planner
 
@@ -33,7 +39,24 @@ class Runtime:
     dispatcher: Dispatcher
     writer: LogWriter
     keys: KeyRing
+    metrics: Metrics = field(default_factory=Metrics)
+    tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
     health: dict[str, Health] = field(default_factory=dict)
+
+    def submit(self, record: RequestLog) -> None:
+        """The one exit of every request: metrics, then the log queue (never blocks)."""
+        try:
+            self.metrics.observe(record)
+        except Exception:  # metrics must never cost a record
+            log.exception("metrics failed for request %s", record.request_id)
+        self.writer.submit(record)
+
+    def sample_payload(self, request: TaskRequest) -> PayloadSample | None:
+        """The input to keep in the record: only when the operator turned sampling on."""
+        rate = self.config.logs.payload_sample_rate
+        if rate <= 0 or (rate < 1 and random.random() >= rate):
+            return None
+        return sample_payload(request, self.config.logs.payload_max_chars)
 
     @property
     def planner(self) -> Planner:
@@ -53,12 +76,26 @@ class Runtime:
     async def aclose(self) -> None:
         await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)
         await self.writer.aclose()
+        await self.tracing.aclose()
 
 
-def make_sink(config: GatewayConfig) -> LogSink:
-    if config.logs.sink == "jsonl":
-        return JsonlSink(config.logs.path)
-    return MemorySink()
+def make_sink(config: GatewayConfig | LogSettings) -> LogSink:
+    """The configured sink (SQLite by default); ``omnisense logs`` opens the same one to read."""
+    settings = config.logs if isinstance(config, GatewayConfig) else config
+    if settings.sink == "jsonl":
+        return JsonlSink(settings.file)
+    if settings.sink == "sqlite":
+        from gateway.logs.sqlite import SqliteSink
+
+        return SqliteSink(settings.file)
+    if settings.sink == "postgres":
+        from gateway.logs.postgres import PostgresSink
+
+        dsn = settings.dsn or os.environ.get("OMNISENSE_LOG_DSN")
+        if not dsn:
+            raise ValueError("logs.sink is postgres but neither logs.dsn nor OMNISENSE_LOG_DSN is set")
+        return PostgresSink(dsn, schema=settings.schema, table=settings.table)
+    return NullSink()
 
 
 async def build_providers(blocks: Mapping[str, Mapping[str, object]]) -> dict[str, Provider]:
@@ -80,19 +117,29 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     loaded = load_policy(config.policy)
     providers = await build_providers(loaded.policy.providers)
     planner = Planner(loaded, {name: p.info for name, p in providers.items()})
+    sink = sink or make_sink(config)
+    start = getattr(sink, "start", None)
+    if start is not None:
+        await start()  # e.g. PostgreSQL: connect, create or migrate the table
     writer = LogWriter(
-        sink or make_sink(config),
+        sink,
         max_queue=config.logs.max_queue,
         batch_size=config.logs.batch_size,
         when_full=config.logs.when_full,
+        block_s=config.logs.block_s,
     )
     writer.start()
+    metrics = Metrics(drift_window_s=config.logs.drift_window_s)
+    metrics.bind_queue(writer)
+    tracing = Tracing(config.tracing)
     log.info("policy %s loaded from %s: providers %s", loaded.name, loaded.source, ", ".join(providers))
     return Runtime(
         config=config,
         policy=loaded,
         providers=providers,
-        dispatcher=Dispatcher(planner, providers),
+        dispatcher=Dispatcher(planner, providers, observers=[tracing] if tracing.enabled else []),
         writer=writer,
         keys=KeyRing(config),
+        metrics=metrics,
+        tracing=tracing,
     )

@@ -7,15 +7,19 @@ first and submitted in ``finally`` (also when the client goes away mid-request).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from litestar import Request, Response, post
+from litestar.exceptions import InternalServerException
 from litestar.handlers import HTTPRouteHandler
+from litestar.types import Receive
 
-from gateway.logs.record import summarize_input
+from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import InternalError, OmnisenseError, Task
 from gateway.server.inputs import decode_request
 from gateway.server.responses import envelope_response, problem_response
@@ -23,6 +27,7 @@ from gateway.server.runtime import Runtime
 from gateway.trace import RequestTrace
 
 log = logging.getLogger("omnisense.server")
+T = TypeVar("T")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -40,32 +45,78 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
     trace = RequestTrace(request_id=request_id_of(request), task=task.value)
     status, detail = 500, None
     error_type: str | None = "InternalError"
+    sample: PayloadSample | None = None
+    with runtime.tracing.request_span(task.value, trace.request_id) as span:
+        try:
+            key = runtime.keys.authenticate(request.headers)
+            trace.key_id = key.id if key else None
+            pinned = request.headers.get("x-omnisense-provider")
+            task_request = await decode_request(task, request, runtime.config.limits)
+            trace.input = summarize_input(task_request)
+            sample = runtime.sample_payload(task_request)
+            hints = task_request.routing
+            pinned = pinned or (hints.provider if hints else None)
+            runtime.keys.check_hints(key, pinned, request.headers.get("x-omnisense-policy"))
+            run = runtime.dispatcher.run(task, task_request, trace, pinned=pinned)
+            envelope = await until_disconnected(request, run)
+            status, error_type = 200, None
+            return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
+        except OmnisenseError as exc:
+            status, error_type, detail = exc.status, type(exc).__name__, exc.detail
+            return problem_response(exc, trace, trace.request_id)
+        except (asyncio.CancelledError, ClientGone) as exc:
+            status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return Response(b"", status_code=499)  # nobody reads it
+        except Exception as exc:
+            if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
+                status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
+                return Response(b"", status_code=499)
+            log.exception("request %s failed", trace.request_id)
+            detail = f"{type(exc).__name__}: {exc}"[:300]
+            return problem_response(
+                InternalError("an internal error occurred; the request id names it in the logs"),
+                trace,
+                trace.request_id,
+            )
+        finally:
+            record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
+            record.payload = sample
+            runtime.tracing.finish(span, record)
+            runtime.submit(record)
+
+
+class ClientGone(Exception):
+    """The client closed the connection while its request was being served."""
+
+
+async def _disconnected(receive: Receive) -> bool:
+    """True once the server reports the client gone; False if the channel says anything else."""
+    message = await receive()
+    return message["type"] == "http.disconnect"
+
+
+async def until_disconnected(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``, cancelling it if the client disconnects meanwhile (raises ClientGone).
+
+    uvicorn does not cancel a handler whose client went away; it answers a ``receive()``
+    made after the body was read with ``http.disconnect`` when that happens. So the body
+    must already be consumed (it is: the input was decoded) before this watches."""
+    job = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_disconnected(request.receive))
     try:
-        key = runtime.keys.authenticate(request.headers)
-        trace.key_id = key.id if key else None
-        pinned = request.headers.get("x-omnisense-provider")
-        task_request = await decode_request(task, request, runtime.config.limits)
-        trace.input = summarize_input(task_request)
-        hints = task_request.routing
-        pinned = pinned or (hints.provider if hints else None)
-        runtime.keys.check_hints(key, pinned, request.headers.get("x-omnisense-policy"))
-        envelope = await runtime.dispatcher.run(task, task_request, trace, pinned=pinned)
-        status, error_type = 200, None
-        return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
-    except OmnisenseError as exc:
-        status, error_type, detail = exc.status, type(exc).__name__, exc.detail
-        return problem_response(exc, trace, trace.request_id)
-    except asyncio.CancelledError:
-        status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
-        raise
-    except Exception as exc:
-        log.exception("request %s failed", trace.request_id)
-        detail = f"{type(exc).__name__}: {exc}"[:300]
-        return problem_response(
-            InternalError("an internal error occurred; the request id names it in the logs"), trace, trace.request_id
-        )
+        done, _ = await asyncio.wait({job, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if job not in done and watch.result():
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
+            raise ClientGone
+        return await job
     finally:
-        runtime.writer.submit(trace.to_record(http_status=status, error_type=error_type, detail=detail))
+        for fut in (job, watch):
+            if not fut.done():
+                fut.cancel()
 
 
 def task_handler(task: Task) -> HTTPRouteHandler:

@@ -1,0 +1,152 @@
+"""The PostgreSQL sink (extra ``omnisense[postgres]``): asyncpg, batched COPY.
+
+Each batch goes in with one ``COPY ... FROM STDIN (FORMAT binary)``
+(``copy_records_to_table``), the fastest way into PostgreSQL and one round trip per
+batch. The schema is created or migrated at start-up (``start``): a ``schema_version``
+table in the same schema records the version of the ``request_log`` table, and the
+migration runs under a transaction-scoped advisory lock so that several gateways
+starting together migrate once. The whole record is kept as ``jsonb`` next to the
+columns that queries filter on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gateway.logs.query import (
+    COLUMNS,
+    STAT_COLUMNS,
+    LogPage,
+    LogQuery,
+    Row,
+    Stats,
+    compute_stats,
+    from_json,
+    page_of,
+    to_columns,
+    where_clause,
+    window_bounds,
+)
+from gateway.logs.record import RequestLog
+
+if TYPE_CHECKING:
+    import asyncpg
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_LOCK_ID = 0x6F6D6E69  # "omni": the advisory lock that serializes migrations
+
+
+def migrations(schema: str, table: str) -> list[list[str]]:
+    t = f'"{schema}"."{table}"'
+    return [
+        [  # version 1
+            f'CREATE SCHEMA IF NOT EXISTS "{schema}"',
+            f"""CREATE TABLE IF NOT EXISTS {t} (
+                id bigserial PRIMARY KEY, request_id text NOT NULL, time double precision NOT NULL,
+                task text NOT NULL, provider text, status text NOT NULL, http_status integer NOT NULL,
+                key_id text, latency_ms double precision NOT NULL, overhead_ms double precision,
+                cost_usd double precision NOT NULL DEFAULT 0, error_type text, out_top text,
+                out_confidence double precision, out_items integer, record jsonb NOT NULL)""",
+            f'CREATE INDEX IF NOT EXISTS "{table}_time" ON {t} (time, request_id)',
+            f'CREATE INDEX IF NOT EXISTS "{table}_task" ON {t} (task, time)',
+            f'CREATE INDEX IF NOT EXISTS "{table}_provider" ON {t} (provider, time)',
+            f'CREATE INDEX IF NOT EXISTS "{table}_key" ON {t} (key_id, time)',
+            f'CREATE INDEX IF NOT EXISTS "{table}_rid" ON {t} (request_id)',
+        ],
+    ]
+
+
+class PostgresSink:
+    """A LogSink and a LogStore on one PostgreSQL table."""
+
+    def __init__(self, dsn: str, *, schema: str = "public", table: str = "request_log", pool_size: int = 2) -> None:
+        for name in (schema, table):
+            if not _IDENT.match(name):
+                raise ValueError(f"not a plain SQL identifier: {name!r}")
+        self.dsn, self.schema, self.table, self.pool_size = dsn, schema, table, pool_size
+        self._qualified = f'"{schema}"."{table}"'
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def version(self) -> int:
+        return len(migrations(self.schema, self.table))
+
+    async def start(self) -> None:
+        """Connect, then create or migrate the table."""
+        await self._connected()
+
+    async def _connected(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self._pool is None:
+                import asyncpg
+
+                pool: asyncpg.Pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+                try:
+                    await self._migrate(pool)
+                except BaseException:
+                    await pool.close()
+                    raise
+                self._pool = pool
+            return self._pool
+
+    async def _migrate(self, pool: asyncpg.Pool) -> int:
+        steps = migrations(self.schema, self.table)
+        versions = f'"{self.schema}".schema_version'
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {versions} (component text PRIMARY KEY, version integer NOT NULL)"
+            )
+            found = await conn.fetchval(f"SELECT version FROM {versions} WHERE component = $1", self.table)
+            found = int(found or 0)
+            if found > len(steps):
+                raise RuntimeError(f"{self._qualified} is schema version {found}; this gateway knows {len(steps)}")
+            for statements in steps[found:]:
+                for sql in statements:
+                    await conn.execute(sql)
+            await conn.execute(
+                f"INSERT INTO {versions} VALUES ($1, $2) ON CONFLICT (component) DO UPDATE SET version = $2",
+                self.table,
+                len(steps),
+            )
+            return found
+
+    async def write(self, records: Sequence[RequestLog]) -> None:
+        pool = await self._connected()
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                self.table, schema_name=self.schema, columns=COLUMNS, records=[to_columns(r) for r in records]
+            )
+
+    async def query(self, filters: LogQuery) -> LogPage:
+        pool = await self._connected()
+        where, args = where_clause(filters, lambda n: f"${n}")
+        sql = (
+            f"SELECT record::text FROM {self._qualified}{where} "
+            f"ORDER BY time DESC, request_id DESC LIMIT ${len(args) + 1}"
+        )
+        rows = await pool.fetch(sql, *args, filters.page_size() + 1)
+        return page_of([from_json(r[0]) for r in rows], filters)
+
+    async def stats(self, window_s: float, *, now: float | None = None) -> Stats:
+        pool = await self._connected()
+        ref_start, _, end = window_bounds(window_s, now)
+        sql = f"SELECT {STAT_COLUMNS} FROM {self._qualified} WHERE time >= $1 AND time < $2"
+        rows = [Row(*r) for r in await pool.fetch(sql, ref_start, end)]
+        return compute_stats(rows, window_s, now=end)
+
+    async def drop(self) -> None:
+        """Remove the table and its version row (tests)."""
+        pool = await self._connected()
+        await pool.execute(f"DROP TABLE IF EXISTS {self._qualified}")
+        await pool.execute(f'DELETE FROM "{self.schema}".schema_version WHERE component = $1', self.table)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

@@ -1,0 +1,164 @@
+"""Prometheus metrics: one ``Metrics`` per app, on its own ``CollectorRegistry``.
+
+Nothing is global: two apps in one process (tests, the bench) never share a counter.
+Request metrics are observed from the one RequestLog every request leaves, so the
+metrics and the log always agree. State that lives elsewhere — the log writer's queue,
+circuit breakers, the output drift windows — is read at scrape time by a collector.
+
+Labels never carry a key, a payload or a free-form string: task, provider, status,
+HTTP code, attempt outcome, and for tasks with a closed answer set (sentiment label,
+language, moderation category) the top answer, capped per series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gateway.logs.drift import DriftMonitor, Sample
+from gateway.logs.record import RequestLog
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
+ITEM_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100)
+CLOSED_ANSWER_TASKS = frozenset({"text.sentiment", "text.language", "vision.moderation"})
+MAX_TOP_VALUES = 50  # per (task, provider); beyond that the answer counts as "other"
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+
+
+class QueueView(Protocol):
+    """What the metrics read of the LogWriter."""
+
+    @property
+    def depth(self) -> int: ...
+
+    dropped: int
+    written: int
+    failed: int
+
+
+CircuitSource = Callable[[], Mapping[str, str]]  # provider -> "closed" | "half_open" | "open"
+
+
+class Metrics:
+    def __init__(self, *, drift_window_s: float = 3_600.0) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "omnisense_requests", "Requests served, by outcome", ["task", "provider", "status", "code"], registry=r
+        )
+        self.latency = Histogram(
+            "omnisense_request_latency_seconds", "End-to-end request latency", ["task", "provider"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.overhead = Histogram(
+            "omnisense_gateway_overhead_seconds", "Request latency minus time spent waiting on providers", ["task"],
+            buckets=OVERHEAD_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.cost = Counter("omnisense_cost_usd", "Cost of served requests, USD", ["task", "provider"], registry=r)
+        self.attempts = Counter(
+            "omnisense_provider_attempts", "Provider attempts, by outcome", ["provider", "outcome", "error"], registry=r
+        )
+        self.output_top = Counter(
+            "omnisense_output_top", "Top answers (closed answer sets only)", ["task", "provider", "top"], registry=r
+        )
+        self.output_confidence = Histogram(
+            "omnisense_output_confidence", "Confidence of the top answer", ["task", "provider"],
+            buckets=CONFIDENCE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.output_items = Histogram(
+            "omnisense_output_items", "Items per answer (labels, entities, words...)", ["task", "provider"],
+            buckets=ITEM_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.drift = DriftMonitor(window_s=drift_window_s)
+        self._tops: dict[tuple[str, str], set[str]] = {}
+        self._state = _StateCollector(self.drift)
+        r.register(self._state)
+
+    def bind_queue(self, queue: QueueView) -> None:
+        self._state.queue = queue
+
+    def bind_circuits(self, source: CircuitSource) -> None:
+        self._state.circuits = source
+
+    def observe(self, record: RequestLog) -> None:
+        task, provider = record.task, record.provider or "-"
+        self.requests.labels(task, provider, record.status, str(record.http_status)).inc()
+        self.latency.labels(task, provider).observe(record.latency_ms / 1000.0)
+        if record.overhead_ms is not None:
+            self.overhead.labels(task).observe(record.overhead_ms / 1000.0)
+        if record.cost_usd:
+            self.cost.labels(task, provider).inc(record.cost_usd)
+        for a in record.attempts:
+            self.attempts.labels(a.provider, a.outcome, a.error_type or "").inc()
+        out = record.output
+        if out is None or record.status != "ok":
+            return
+        if out.top is not None and task in CLOSED_ANSWER_TASKS:
+            self.output_top.labels(task, provider, self._capped(task, provider, out.top)).inc()
+        if out.confidence is not None:
+            self.output_confidence.labels(task, provider).observe(out.confidence)
+        if out.items is not None:
+            self.output_items.labels(task, provider).observe(out.items)
+        self.drift.observe(provider, task, Sample(out.top, out.confidence, out.items))
+
+    def _capped(self, task: str, provider: str, top: str) -> str:
+        seen = self._tops.setdefault((task, provider), set())
+        if top in seen:
+            return top
+        if len(seen) >= MAX_TOP_VALUES:
+            return "other"
+        seen.add(top)
+        return top
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _StateCollector(Collector):
+    """Read at scrape time: the log queue, circuit breakers, output drift."""
+
+    def __init__(self, drift: DriftMonitor) -> None:
+        self.drift = drift
+        self.queue: QueueView | None = None
+        self.circuits: CircuitSource | None = None
+
+    def describe(self) -> list[Metric]:
+        return []  # unchecked collector: its families vary with what is bound
+
+    def collect(self) -> Iterator[Metric]:
+        if self.queue is not None:
+            q = self.queue
+            yield GaugeMetricFamily("omnisense_log_queue_depth", "Records waiting to be written", value=q.depth)
+            yield CounterMetricFamily("omnisense_log_dropped", "Records dropped (queue full)", value=q.dropped)
+            yield CounterMetricFamily("omnisense_log_written", "Records written to the sink", value=q.written)
+            yield CounterMetricFamily("omnisense_log_failed", "Records the sink failed to write", value=q.failed)
+        if self.circuits is not None:
+            state = GaugeMetricFamily(
+                "omnisense_circuit_state",
+                "Circuit breaker per provider: 0 closed, 1 half-open, 2 open",
+                labels=["provider"],
+            )
+            for provider, value in sorted(self.circuits().items()):
+                state.add_metric([provider], CIRCUIT_STATES.get(value, 2))
+            yield state
+        yield from self._drift()
+
+    def _drift(self) -> Iterator[Metric]:
+        labels = ["task", "provider"]
+        psi = GaugeMetricFamily(
+            "omnisense_output_drift_psi", "Population stability index of outputs vs the previous window", labels=labels
+        )
+        conf = GaugeMetricFamily("omnisense_output_mean_confidence", "Mean confidence, current window", labels=labels)
+        for (provider, task), (profile, value) in sorted(self.drift.snapshot().items()):
+            if value is not None:
+                psi.add_metric([task, provider], value)
+            if profile is not None and profile.mean_confidence is not None:
+                conf.add_metric([task, provider], profile.mean_confidence)
+        yield psi
+        yield conf

@@ -49,7 +49,18 @@ def test_serve_runs_the_gateway(tmp_path: Path) -> None:
     policy.write_text(POLICY)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
-    cmd = [sys.executable, "-m", "gateway.cli", "serve", "--policy", str(policy), "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--policy",
+        str(policy),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env)
     try:
         deadline = time.monotonic() + 20

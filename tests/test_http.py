@@ -8,7 +8,7 @@ import pytest
 from contract_tests import samples
 from contract_tests.scripted_provider import Fail
 from gateway.client import AsyncClient, Client
-from gateway.schema import LabelsResult, SentimentResult, TranscribeResult, UpstreamAuth, UnprocessableInput
+from gateway.schema import LabelsResult, SentimentResult, TranscribeResult, UnprocessableInput, UpstreamAuth
 from tests.conftest import LiveServer
 
 
@@ -85,7 +85,17 @@ def test_client_retries_503(live: LiveServer) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         transport_calls.append(request)
         if len(transport_calls) < 3:
-            return httpx.Response(503, headers={"Retry-After": "0"}, json={"type": "/problems/no-provider", "title": "x", "status": 503, "detail": "busy", "request_id": "r"})
+            return httpx.Response(
+                503,
+                headers={"Retry-After": "0"},
+                json={
+                    "type": "/problems/no-provider",
+                    "title": "x",
+                    "status": 503,
+                    "detail": "busy",
+                    "request_id": "r",
+                },
+            )
         return httpx.post(f"{live.url}{request.url.path}", content=request.content, headers=dict(request.headers))
 
     http = httpx.Client(base_url=live.url, transport=httpx.MockTransport(handler))

@@ -34,28 +34,84 @@ def assert_problem(response: Any, status: int, *words: str) -> dict[str, Any]:
 
 CASES = [
     # (name, path, kwargs, status, words in detail)
-    ("pdf as image", "/v1/vision/labels", {"content": b"%PDF-1.7\n...", "headers": {"Content-Type": "image/png"}}, 415, ["pdf"]),
-    ("html as image", "/v1/vision/ocr", {"content": b"<html></html>", "headers": {"Content-Type": "image/jpeg"}}, 415, ["html"]),
-    ("corrupt png", "/v1/vision/faces", {"content": corrupt_png(), "headers": {"Content-Type": "image/png"}}, 400, ["corrupt"]),
+    (
+        "pdf as image",
+        "/v1/vision/labels",
+        {"content": b"%PDF-1.7\n...", "headers": {"Content-Type": "image/png"}},
+        415,
+        ["pdf"],
+    ),
+    (
+        "html as image",
+        "/v1/vision/ocr",
+        {"content": b"<html></html>", "headers": {"Content-Type": "image/jpeg"}},
+        415,
+        ["html"],
+    ),
+    (
+        "corrupt png",
+        "/v1/vision/faces",
+        {"content": corrupt_png(), "headers": {"Content-Type": "image/png"}},
+        400,
+        ["corrupt"],
+    ),
     ("empty image", "/v1/vision/labels", {"content": b"", "headers": {"Content-Type": "image/png"}}, 400, ["empty"]),
     ("bad base64", "/v1/vision/labels", {"json": {"image": {"base64": "***"}}}, 400, ["base64"]),
     ("url not allowed", "/v1/vision/labels", {"json": {"image": {"url": "http://10.0.0.1/x.png"}}}, 422, ["url"]),
-    ("invalid json", "/v1/text/sentiment", {"content": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, ["json"]),
+    (
+        "invalid json",
+        "/v1/text/sentiment",
+        {"content": b"{nope", "headers": {"Content-Type": "application/json"}},
+        400,
+        ["json"],
+    ),
     ("empty text", "/v1/text/sentiment", {"json": {"text": "   "}}, 422, ["text"]),
     ("missing text", "/v1/text/entities", {"json": {"language": "en"}}, 422, ["text"]),
     ("unknown language", "/v1/text/sentiment", {"json": {"text": "hi", "language": "xx"}}, 422, ["language", "xx"]),
-    ("unknown target", "/v1/text/translate", {"json": {"text": "hi", "target_language": "zz"}}, 422, ["target_language"]),
+    (
+        "unknown target",
+        "/v1/text/translate",
+        {"json": {"text": "hi", "target_language": "zz"}},
+        422,
+        ["target_language"],
+    ),
     ("unknown field", "/v1/text/language", {"json": {"text": "hi", "colour": "red"}}, 422, ["colour"]),
     ("bad synth format", "/v1/speech/synthesize", {"json": {"text": "hi", "format": "midi"}}, 422, ["format"]),
-    ("text as audio", "/v1/speech/transcribe", {"content": b"hello", "headers": {"Content-Type": "audio/wav"}}, 415, ["audio"]),
-    ("image as audio", "/v1/speech/transcribe", {"content": PNG, "headers": {"Content-Type": "audio/wav"}}, 415, ["audio"]),
-    ("multipart without file", "/v1/vision/labels", {"data": {"max_results": "3"}, "files": {"other": ("a.png", PNG)}}, 400, ["image"]),
-    ("xml for text task", "/v1/text/sentiment", {"content": b"<x/>", "headers": {"Content-Type": "application/xml"}}, 415, ["json"]),
+    (
+        "text as audio",
+        "/v1/speech/transcribe",
+        {"content": b"hello", "headers": {"Content-Type": "audio/wav"}},
+        415,
+        ["audio"],
+    ),
+    (
+        "image as audio",
+        "/v1/speech/transcribe",
+        {"content": PNG, "headers": {"Content-Type": "audio/wav"}},
+        415,
+        ["audio"],
+    ),
+    (
+        "multipart without file",
+        "/v1/vision/labels",
+        {"data": {"max_results": "3"}, "files": {"other": ("a.png", PNG)}},
+        400,
+        ["image"],
+    ),
+    (
+        "xml for text task",
+        "/v1/text/sentiment",
+        {"content": b"<x/>", "headers": {"Content-Type": "application/xml"}},
+        415,
+        ["json"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "path", "kwargs", "status", "words"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input(client: TestClient, sink: MemorySink, name: str, path: str, kwargs: dict[str, Any], status: int, words: list[str]) -> None:  # type: ignore[type-arg]
+def test_bad_input(
+    client: TestClient, sink: MemorySink, name: str, path: str, kwargs: dict[str, Any], status: int, words: list[str]
+) -> None:  # type: ignore[type-arg]
     response = client.post(path, **kwargs)
     assert_problem(response, status, *words)
     providers = client.app.state.runtime.providers
@@ -82,7 +138,11 @@ def test_limits(tmp_path: Any, sink: MemorySink) -> None:
 def test_image_input_forms(client: TestClient, form: str) -> None:  # type: ignore[type-arg]
     jpeg = samples.jpeg(80, 60)
     kwargs: dict[str, Any] = {
-        "raw": {"content": jpeg, "headers": {"Content-Type": "application/octet-stream"}, "params": {"max_results": "3"}},
+        "raw": {
+            "content": jpeg,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "params": {"max_results": "3"},
+        },
         "multipart": {"files": {"image": ("photo.png", jpeg, "image/png")}, "data": {"max_results": "3"}},
         "json": {"json": {"image": {"base64": base64.b64encode(jpeg).decode()}, "max_results": 3}},
     }[form]
@@ -90,6 +150,6 @@ def test_image_input_forms(client: TestClient, form: str) -> None:  # type: igno
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["result"]["image"] == {"width": 80, "height": 60}
-    task, request = client.app.state.runtime.providers["primary"].calls[-1]
+    _, request = client.app.state.runtime.providers["primary"].calls[-1]
     assert request.image.format == "jpeg", "the format is sniffed from the bytes, not the file name"
     assert request.max_results == 3

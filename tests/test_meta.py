@@ -49,7 +49,12 @@ def test_protected_gateway(protected_client: TestClient, sink: MemorySink) -> No
     assert c.get("/healthz").status_code == 200
     # A key may pin only the providers it is allowed to.
     ops = {"Authorization": "Bearer secret-admin"}
-    assert c.post("/v1/text/sentiment", json={"text": "hi"}, headers={**ops, "X-Omnisense-Provider": "primary"}).status_code == 200
+    assert (
+        c.post(
+            "/v1/text/sentiment", json={"text": "hi"}, headers={**ops, "X-Omnisense-Provider": "primary"}
+        ).status_code
+        == 200
+    )
     denied = c.post("/v1/text/sentiment", json={"text": "hi"}, headers={**ops, "X-Omnisense-Provider": "secondary"})
     assert denied.status_code == 403
     import time

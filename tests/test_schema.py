@@ -44,7 +44,9 @@ def test_decoding_a_vendor_scale_confidence_fails() -> None:
         msgspec.json.decode(b'{"labels": [{"name": "cat", "confidence": 99}]}', type=LabelsResult)
 
 
-@pytest.mark.parametrize(("tag", "canonical"), [("en", "en"), ("pt_br", "pt-BR"), ("ZH-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")])
+@pytest.mark.parametrize(
+    ("tag", "canonical"), [("en", "en"), ("pt_br", "pt-BR"), ("ZH-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")]
+)
 def test_language_tags_normalize(tag: str, canonical: str) -> None:
     assert normalize_language(tag) == canonical
 

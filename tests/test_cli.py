@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,4 +79,5 @@ def test_serve_runs_the_gateway(tmp_path: Path) -> None:
         proc.terminate()
         # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why it stopped.
         assert proc.wait(20) in (0, -15)
-    assert (tmp_path / "var" / "requests.jsonl").read_text().count("\n") == 1
+    with sqlite3.connect(tmp_path / "var" / "requests.db") as db:  # the default sink: SQLite
+        assert db.execute("SELECT count(*) FROM request_log").fetchone() == (1,)

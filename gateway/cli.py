@@ -1,4 +1,4 @@
-"""The ``omnisense`` command: serve, providers, policy check."""
+"""The ``omnisense`` command: serve, providers, policy check, logs, stats."""
 
 from __future__ import annotations
 
@@ -98,6 +98,10 @@ def parser() -> argparse.ArgumentParser:
     check = policy_sub.add_parser("check", help="validate policy files; exits 1 on any problem")
     check.add_argument("files", nargs="+")
     check.set_defaults(func=_policy_check)
+
+    from gateway.logs.cli_commands import add_parsers
+
+    add_parsers(sub)  # logs, stats
     return root
 
 

@@ -19,6 +19,7 @@ from adapters.base import Provider
 from gateway.dispatch import Dispatcher
 from gateway.logs import JsonlSink, LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
+from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.sinks import NullSink
 from gateway.metrics import Metrics
 from gateway.schema import Health, TaskRequest
@@ -41,10 +42,12 @@ class Runtime:
     keys: KeyRing
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
+    redactor: Redactor = field(default_factory=Redactor)
     health: dict[str, Health] = field(default_factory=dict)
 
     def submit(self, record: RequestLog) -> None:
-        """The one exit of every request: metrics, then the log queue (never blocks)."""
+        """The one exit of every request: redaction, metrics, then the log queue (never blocks)."""
+        record = self.redactor.record(record)
         try:
             self.metrics.observe(record)
         except Exception:  # metrics must never cost a record
@@ -142,4 +145,5 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         keys=KeyRing(config),
         metrics=metrics,
         tracing=tracing,
+        redactor=Redactor(secrets_in({"providers": loaded.policy.providers, "dsn": config.logs.dsn})),
     )

@@ -1,0 +1,75 @@
+"""Redaction: the last line of defence between a record and a secret.
+
+Records are built without keys or payloads (the key is represented by its id, inputs
+by a summary), so the only free text in a record is what errors say: ``error_detail``,
+attempt ``detail`` and the planner's ``decisions``. An adapter that quoted a vendor's
+message could carry a credential there. The ``Redactor`` scrubs, from those fields:
+
+- every credential value in the policy's provider blocks (fields named like key,
+  secret, token, password or credential, at any depth) — known exactly, so replaced
+  exactly, whatever its shape;
+- what looks like a credential anyway: ``Bearer <token>``, AWS access key ids, and
+  long ``key=value`` secrets (``api_key=...``, ``sig=...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from gateway.logs.record import RequestLog
+
+MASK = "[REDACTED]"
+SECRET_FIELD = re.compile(r"key|secret|token|passw|credential|auth|signature|sas|dsn|connection", re.IGNORECASE)
+MIN_SECRET_LEN = 6  # shorter values (ports, regions) are not worth masking and would mangle text
+PATTERNS = [
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(
+        r"(?i)\b((?:api[_-]?key|access[_-]?key|secret|token|password|sig|signature)[\"']?\s*[:=]\s*)[^\s&,;\"']{6,}"
+    ),
+]
+
+
+def secrets_in(blocks: Mapping[str, Any]) -> set[str]:
+    """Credential values in provider config blocks (nested mappings and lists included)."""
+    found: set[str] = set()
+
+    def walk(value: Any, sensitive: bool) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, sensitive or bool(SECRET_FIELD.search(str(k))))
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v, sensitive)
+        elif sensitive and isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
+            found.add(value)
+
+    walk(blocks, False)
+    return found
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        known = sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+        self._known = re.compile("|".join(map(re.escape, known))) if known else None
+
+    def text(self, value: str) -> str:
+        if self._known is not None:
+            value = self._known.sub(MASK, value)
+        for pattern in PATTERNS:
+            value = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + MASK, value)
+        return value
+
+    def record(self, r: RequestLog) -> RequestLog:
+        """Scrub the free-text fields of ``r`` in place (and return it)."""
+        if r.error_detail:
+            r.error_detail = self.text(r.error_detail)
+        if any(a.detail for a in r.attempts):
+            r.attempts = [msgspec.structs.replace(a, detail=self.text(a.detail)) if a.detail else a for a in r.attempts]
+        if r.decisions:
+            r.decisions = [self.text(d) for d in r.decisions]
+        return r

@@ -136,7 +136,8 @@ def mapped_errors(provider: str, classify: Callable[[BaseException], OmnisenseEr
     """
     try:
         yield
-    except OmnisenseError:
+    except OmnisenseError as exc:
+        exc.provider = exc.provider or provider
         raise
     except TimeoutError as exc:
         raise UpstreamTimeout(f"{provider}: timed out", provider=provider) from exc

@@ -1,6 +1,6 @@
 """An instant fake model server for benchmarks: answers like ``local_models`` would.
 
-    python bench/fake_upstream.py PORT
+python bench/fake_upstream.py PORT
 """
 
 from __future__ import annotations

@@ -106,10 +106,41 @@ def pct(values: list[float], q: float) -> float:
 
 def gateway_cmd(server: str, port: int) -> list[str]:
     if server == "granian":
-        return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1",
-                "--port", str(port), "--loop", "uvloop", "--log-level", "warning", "gateway.asgi:app_from_env"]
-    return [sys.executable, "-m", "uvicorn", "--factory", "--host", "127.0.0.1", "--port", str(port), "--loop",
-            "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", "gateway.asgi:app_from_env"]
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "gateway.asgi:app_from_env",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "gateway.asgi:app_from_env",
+    ]
 
 
 def main() -> None:
@@ -129,12 +160,36 @@ def main() -> None:
     config.write_text(f"policy: {policy}\nlogs: {{sink: jsonl, path: {tmp / 'requests.jsonl'}}}\n")
     targets: list[tuple[str, list[str], dict[str, str]]] = []
     port = free_port()
-    targets.append(("passthrough (litestar+aiohttp)", pinned("1", [sys.executable, "-m", "uvicorn", "--host",
-                    "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                    "--log-level", "warning", "bench.passthrough:app"]), {"UPSTREAM": upstream}))
+    targets.append(
+        (
+            "passthrough (litestar+aiohttp)",
+            pinned(
+                "1",
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    "bench.passthrough:app",
+                ],
+            ),
+            {"UPSTREAM": upstream},
+        )
+    )
     for server in args.servers.split(","):
-        targets.append((f"gateway on {server}", pinned("1", gateway_cmd(server, free_port())),
-                        {"OMNISENSE_CONFIG": str(config)}))
+        targets.append(
+            (f"gateway on {server}", pinned("1", gateway_cmd(server, free_port())), {"OMNISENSE_CONFIG": str(config)})
+        )
     rows: list[tuple[str, int, float, float, float, float, float | None]] = []
     with process(pinned("0", [sys.executable, "bench/fake_upstream.py", str(upstream_port)]), f"{upstream}/readyz"):
         base: dict[int, tuple[float, float]] = {}
@@ -148,8 +203,17 @@ def main() -> None:
                 for conc in (1, 64):
                     lat, over = asyncio.run(load(f"http://127.0.0.1:{port}/v1/text/sentiment", args.requests, conc))
                     p50, p99 = pct(lat, 50), pct(lat, 99)
-                    rows.append((name, conc, p50, p99, p50 - base[conc][0], p99 - base[conc][1],
-                                 pct(over, 50) if over else None))
+                    rows.append(
+                        (
+                            name,
+                            conc,
+                            p50,
+                            p99,
+                            p50 - base[conc][0],
+                            p99 - base[conc][1],
+                            pct(over, 50) if over else None,
+                        )
+                    )
     print(f"\n{args.requests} requests per row; times in ms; 'added' is against 'direct' at the same concurrency\n")
     print(f"| {'path':<32} | conc | p50    | p99    | added p50 | added p99 | in-process overhead p50 |")
     print(f"|{'-' * 34}|------|--------|--------|-----------|-----------|-------------------------|")

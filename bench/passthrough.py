@@ -1,6 +1,6 @@
 """Baseline: the thinnest litestar + aiohttp proxy to the fake upstream.
 
-    UPSTREAM=http://127.0.0.1:PORT uvicorn bench.passthrough:app
+UPSTREAM=http://127.0.0.1:PORT uvicorn bench.passthrough:app
 """
 
 from __future__ import annotations

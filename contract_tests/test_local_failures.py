@@ -14,7 +14,7 @@ from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests.abstract import FailureContract
 from contract_tests.fakes import Recorded, Reply, ScriptedVendor
-from gateway.schema import Task, TaskRequest, TextRequest, UpstreamThrottled, TranslateRequest
+from gateway.schema import Task, TaskRequest, TextRequest, TranslateRequest, UpstreamThrottled
 
 CAPABILITIES = {
     "tasks": {

@@ -54,6 +54,7 @@ class ProviderResult(msgspec.Struct, kw_only=True):
     result: TaskResult
     model: str
     raw: Any = None
+    cost_usd: float | None = None  # when this request is billed unlike info.prices[task] (Textract pages)
 
 
 @runtime_checkable

@@ -166,7 +166,7 @@ class Dispatcher:
     ) -> Envelope[TaskResult]:
         info = self.providers[provider_name].info
         units = request_units(request)
-        cost = round(info.cost(task, units), 8)
+        cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         trace.provider, trace.model = provider_name, out.model
         trace.units, trace.unit, trace.cost_usd = units, unit_of(task).value, cost
         trace.output = summarize_output(out.result)

@@ -42,12 +42,13 @@ log = logging.getLogger(__name__)
 
 MODEL = "transcribe"
 FORMATS = frozenset({"wav", "mp3", "flac", "ogg", "webm", "mp4", "m4a", "amr"})
-LOCALES = frozenset(
+_LOCALES = (
     "en-US en-GB en-AU en-IN en-IE en-NZ en-ZA es-US es-ES fr-FR fr-CA de-DE de-CH it-IT pt-BR pt-PT "
     "ja-JP ko-KR zh-CN zh-TW hi-IN ar-SA ar-AE nl-NL ru-RU tr-TR sv-SE da-DK pl-PL he-IL id-ID ms-MY "
     "th-TH vi-VN fi-FI no-NO uk-UA cs-CZ ro-RO el-GR hu-HU bg-BG hr-HR sk-SK ca-ES eu-ES gl-ES fa-IR "
-    "ta-IN te-IN".split()  # noqa: SIM905
+    "ta-IN te-IN"
 )
+LOCALES = frozenset(_LOCALES.split())
 DEFAULT_LOCALE = {"en": "en-US", "es": "es-US", "pt": "pt-BR", "zh": "zh-CN", "ar": "ar-SA", "nb": "no-NO"}
 
 

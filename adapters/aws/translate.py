@@ -18,11 +18,12 @@ from gateway.schema import TranslateRequest, TranslateResult, Unsupported, prima
 
 MODEL = "translate"
 MAX_BYTES = 10_000
-LANGUAGES = frozenset(
+_LANGUAGES = (
     "af sq am ar hy az bn bs bg ca zh hr cs da fa nl en et tl fi fr ka de el gu ht ha he hi hu is id ga "
     "it ja kn kk ko lv lt mk ms ml mt mr mn no ps pl pt pa ro ru sr si sk sl so es sw sv ta te th tr uk "
-    "ur uz vi cy".split()  # noqa: SIM905
+    "ur uz vi cy"
 )
+LANGUAGES = frozenset(_LANGUAGES.split())
 REGIONAL = frozenset({"fr-CA", "pt-PT", "es-MX", "zh-TW", "fa-AF"})
 _ALIASES = {"nb": "no", "fil": "tl"}
 

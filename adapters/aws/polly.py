@@ -5,8 +5,8 @@
   gender ("female" first when none is asked, the other gender when the language has
   only one). The tables follow the provider's ``polly_engine`` (neural by default).
 - Formats: mp3, ogg (Ogg Vorbis), pcm (16-bit signed little-endian mono, 16 kHz), and wav,
-  which is Polly's PCM wrapped in a WAV header here. mp3/ogg are 24 kHz (neural) or
-  22.05 kHz (standard).
+  which is Polly's PCM wrapped in a WAV header here. mp3/ogg come at Polly's default
+  rate: 24 kHz (neural) or 22.05 kHz (standard).
 - Text: at most 3,000 characters (Polly's billed-character limit), checked before the call.
 """
 
@@ -124,15 +124,24 @@ def to_vendor(request: SynthesizeRequest, engine: str = "neural") -> dict[str, A
     output = FORMATS.get(request.format)
     if output is None:
         raise Unsupported(f"polly cannot produce {request.format!r} (only {', '.join(FORMATS)})", field="format")
-    rate = PCM_RATE if output == "pcm" else (24_000 if engine == "neural" else 22_050)
-    return {
+    params = {
         "Text": request.text,
         "TextType": "text",
         "OutputFormat": output,
-        "SampleRate": str(rate),
         "VoiceId": request.voice or choose_voice(request.language, request.gender, engine),
         "Engine": engine,
     }
+    if output == "pcm":
+        params["SampleRate"] = str(PCM_RATE)
+    return params
+
+
+def sample_rate(params: dict[str, Any]) -> int:
+    """The rate of Polly's answer: ours for PCM, Polly's default for mp3/ogg (left unset,
+    since 24 kHz, the neural default, is refused by some Polly look-alikes)."""
+    if "SampleRate" in params:
+        return int(params["SampleRate"])
+    return 24_000 if params["Engine"] == "neural" else 22_050
 
 
 def wav_wrap(pcm: bytes, rate: int = PCM_RATE) -> bytes:
@@ -149,7 +158,7 @@ def wav_wrap(pcm: bytes, rate: int = PCM_RATE) -> bytes:
 def from_vendor(audio: bytes, params: dict[str, Any], request: SynthesizeRequest) -> SynthesizeResult:
     if not audio:
         raise UpstreamBadResponse("polly answered no audio")
-    rate = int(params["SampleRate"])
+    rate = sample_rate(params)
     if request.format == "wav":
         audio = wav_wrap(audio, rate)
     return SynthesizeResult(audio=audio, format=request.format, sample_rate=rate, voice=str(params["VoiceId"]))

@@ -154,6 +154,7 @@ def _client_error(exc: Any) -> OmnisenseError:
 def classify(exc: BaseException) -> OmnisenseError | None:
     """``mapped_errors`` hook: the gateway error for a boto3/botocore exception, or None."""
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     if isinstance(exc, bx.ClientError):
         return _client_error(exc)
@@ -175,7 +176,7 @@ def classify(exc: BaseException) -> OmnisenseError | None:
         return UpstreamAuth(f"aws: credentials or region not usable: {exc}")
     if isinstance(exc, bx.ParamValidationError):
         return InvalidInput(f"aws: the request is not valid for AWS: {exc}")
-    if isinstance(exc, bx.ResponseParserError):
+    if isinstance(exc, ResponseParserError):
         return UpstreamBadResponse(f"aws: malformed response: {exc}")
     if isinstance(exc, bx.BotoCoreError):
         return UpstreamUnavailable(f"aws: {type(exc).__name__}: {exc}")

@@ -56,7 +56,10 @@ def moto_url() -> Iterator[str]:
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    try:
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass  # moto's state is per process: another module's server made it
     yield url
     server.stop()
 

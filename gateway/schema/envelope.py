@@ -19,7 +19,7 @@ class Usage(msgspec.Struct, frozen=True):
     cost_usd: float
 
 
-class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+class Attempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One try of one provider: what happened and how long it took."""
 
     provider: str

@@ -1,0 +1,70 @@
+"""The gateway's own settings (not routing: that is the policy file's job).
+
+Read from a YAML file (``omnisense serve --config``), with the policy also settable by
+``--policy`` or ``OMNISENSE_POLICY``. API keys are stored as SHA-256 hex digests only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import yaml
+
+
+class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_audio_bytes: int = 25 * 1024 * 1024
+    max_text_chars: int = 100_000
+    max_image_pixels: int = 50_000_000
+    allow_urls: bool = False  # fetch {"url": ...} inputs (never private addresses)
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str  # what the logs show instead of the key
+    sha256: str  # hex digest of the key
+    admin: bool = False  # may read /v1/logs
+    providers: list[str] | None = None  # may pin these providers (None: any)
+    policies: list[str] | None = None  # may choose these policies (None: any)
+
+
+class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    sink: Literal["jsonl", "none"] = "jsonl"
+    path: str = "var/requests.jsonl"
+    max_queue: int = 10_000
+    batch_size: int = 256
+    when_full: Literal["drop", "block"] = "block"
+
+
+class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    policy: str = "local"  # a policy file path or a preset name
+    keys: list[ApiKey] = msgspec.field(default_factory=list)
+    limits: Limits = Limits()
+    logs: LogSettings = LogSettings()
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.keys)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def load_config(path: str | None = None, *, policy: str | None = None) -> GatewayConfig:
+    data: dict[str, object] = {}
+    if path:
+        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping")
+        data = loaded
+    policy = policy or os.environ.get("OMNISENSE_POLICY")
+    if policy:
+        data["policy"] = policy
+    try:
+        return msgspec.convert(data, GatewayConfig, str_keys=True)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{path or 'config'}: {exc}") from None

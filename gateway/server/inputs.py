@@ -1,0 +1,194 @@
+"""Turn an HTTP request into a normalized TaskRequest, or a 4xx that names the problem.
+
+Images and audio come as a multipart upload (field ``image`` / ``audio``), as the raw
+body (``Content-Type: image/*``, ``audio/*`` or ``application/octet-stream``, options
+in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``.
+Text tasks take JSON (or ``text/plain`` with options in the query string).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from gateway.schema import (
+    ImageRequest,
+    InvalidInput,
+    PayloadTooLarge,
+    SynthesizeRequest,
+    Task,
+    TaskRequest,
+    TextRequest,
+    TranscribeRequest,
+    TranslateRequest,
+    UnprocessableInput,
+    UnsupportedMediaType,
+    normalize_language,
+)
+from gateway.schema.requests import (
+    ImageBody,
+    MediaRef,
+    SynthesizeBody,
+    TextBody,
+    TranscribeBody,
+    TranslateBody,
+)
+from gateway.server.config import Limits
+from gateway.server.sniff import audio_media, image_media
+
+BODY_TYPES: dict[str, type[msgspec.Struct]] = {
+    "image": ImageBody,
+    "text": TextBody,
+    "translate": TranslateBody,
+    "synthesize": SynthesizeBody,
+    "transcribe": TranscribeBody,
+}
+SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
+
+
+def body_kind(task: Task) -> str:
+    if task.modality == "vision":
+        return "image"
+    return {
+        Task.TEXT_TRANSLATE: "translate",
+        Task.SPEECH_SYNTHESIZE: "synthesize",
+        Task.SPEECH_TRANSCRIBE: "transcribe",
+    }.get(task, "text")
+
+
+async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Limits) -> TaskRequest:
+    kind = body_kind(task)
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    max_body = limits.max_audio_bytes if kind == "transcribe" else limits.max_image_bytes
+    max_body = max(max_body, limits.max_text_chars * 4) * 2  # base64 and JSON overhead
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
+    if ctype == "multipart/form-data":
+        fields = await _form_fields(request, kind)
+        return _build(task, kind, fields, limits)
+    body = await request.body()
+    if ctype == "application/json" or (ctype == "" and kind not in ("image", "transcribe")):
+        return _from_json(task, kind, body, limits)
+    if ctype == "text/plain" and kind in ("text", "translate", "synthesize"):
+        fields = dict(request.query_params)
+        fields["text"] = _utf8(body)
+        return _build(task, kind, fields, limits)
+    if kind in ("image", "transcribe"):
+        fields = dict(request.query_params)
+        fields[_media_field(kind)] = body
+        return _build(task, kind, fields, limits)
+    raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
+
+
+def _media_field(kind: str) -> str:
+    return "audio" if kind == "transcribe" else "image"
+
+
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode()
+    except UnicodeDecodeError:
+        raise InvalidInput("the text is not valid UTF-8") from None
+
+
+async def _form_fields(request: Request[Any, Any, Any], kind: str) -> dict[str, Any]:
+    form = await request.form()
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if hasattr(value, "read"):
+            fields[name] = await value.read()
+        else:
+            fields[name] = value
+    media = _media_field(kind)
+    if kind in ("image", "transcribe") and media not in fields:
+        raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)
+    return fields
+
+
+def _from_json(task: Task, kind: str, body: bytes, limits: Limits) -> TaskRequest:
+    if not body.strip():
+        raise InvalidInput(f"{task} needs a JSON body")
+    try:
+        parsed = msgspec.json.decode(body, type=BODY_TYPES[kind])
+    except msgspec.ValidationError as exc:
+        raise UnprocessableInput(f"the JSON body is not valid for {task}: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    fields = msgspec.structs.asdict(parsed)
+    if kind in ("image", "transcribe"):
+        field = _media_field(kind)
+        fields[field] = _ref_bytes(fields[field], field, limits)
+    return _build(task, kind, fields, limits)
+
+
+def _ref_bytes(ref: MediaRef, field: str, limits: Limits) -> bytes:
+    if ref.base64 is not None and ref.url is None:
+        try:
+            return base64.b64decode(ref.base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"{field}.base64 is not valid base64", field=f"{field}.base64") from None
+    if ref.url is not None and ref.base64 is None:
+        if not limits.allow_urls:
+            raise UnprocessableInput(f"{field}.url: this gateway does not fetch URLs; send the bytes", field=field)
+        raise UnprocessableInput(f"{field}.url: URL inputs are not supported yet; send the bytes", field=field)
+    raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
+
+
+def _build(task: Task, kind: str, fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
+    f = dict(fields)
+    if kind == "image":
+        media = image_media(
+            _bytes(f.pop("image")), max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
+        )
+        return _convert(ImageRequest, {**f, "image": media, **_lang(f, "language")}, task)
+    if kind == "transcribe":
+        media = audio_media(_bytes(f.pop("audio")), max_bytes=limits.max_audio_bytes)
+        return _convert(TranscribeRequest, {**f, "audio": media, **_lang(f, "language")}, task)
+    f["text"] = _text(f.get("text"), limits)
+    if kind == "translate":
+        langs = {**_lang(f, "source_language"), **_lang(f, "target_language")}
+        if "target_language" not in langs:
+            raise UnprocessableInput("target_language is required", field="target_language")
+        return _convert(TranslateRequest, {**f, **langs}, task)
+    if kind == "synthesize":
+        fmt = str(f.get("format", "wav")).lower()
+        if fmt not in SYNTH_FORMATS:
+            raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
+        return _convert(SynthesizeRequest, {**f, "format": fmt, **_lang(f, "language")}, task)
+    return _convert(TextRequest, {**f, **_lang(f, "language")}, task)
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _text(value: Any, limits: Limits) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UnprocessableInput("text must be a non-empty string", field="text")
+    if len(value) > limits.max_text_chars:
+        raise PayloadTooLarge(f"text has {len(value)} characters; the limit is {limits.max_text_chars}", field="text")
+    return value
+
+
+def _lang(fields: Mapping[str, Any], name: str) -> dict[str, str]:
+    value = fields.get(name)
+    if value in (None, ""):
+        return {}
+    try:
+        return {name: normalize_language(str(value))}
+    except ValueError as exc:
+        raise UnprocessableInput(f"{name}: {exc}", field=name) from None
+
+
+def _convert(cls: type[TaskRequest], fields: dict[str, Any], task: Task) -> TaskRequest:
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        return msgspec.convert(fields, cls, strict=False, from_attributes=True)
+    except msgspec.ValidationError as exc:
+        raise UnprocessableInput(f"invalid field for {task}: {exc}") from None

@@ -1,0 +1,68 @@
+"""Health, readiness, provider listing and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from gateway.server.openapi import openapi_document
+from gateway.server.runtime import Runtime
+
+_encoder = msgspec.json.Encoder()
+
+
+def _json(value: Any, status: int = 200) -> Response[bytes]:
+    return Response(_encoder.encode(value), status_code=status, media_type="application/json")
+
+
+@get("/healthz", include_in_schema=False)
+async def healthz() -> Response[bytes]:
+    """Liveness: the process answers."""
+    return _json({"status": "ok"})
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Readiness: a policy is loaded and at least one provider is healthy."""
+    runtime: Runtime = request.app.state.runtime
+    health = await runtime.probe_all()
+    ready = any(h.ok for h in health.values())
+    body = {"status": "ready" if ready else "not ready", "providers": {n: h.ok for n, h in health.items()}}
+    return _json(body, 200 if ready else 503)
+
+
+@get("/v1/providers", include_in_schema=False)
+async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Each configured provider: kind, capabilities per task, prices and health."""
+    runtime: Runtime = request.app.state.runtime
+    runtime.keys.authenticate(request.headers)
+    health = await runtime.probe_all()
+    out = []
+    for name, provider in runtime.providers.items():
+        info = provider.info
+        out.append(
+            {
+                "name": name,
+                "kind": info.kind,
+                "health": health.get(name),
+                "tasks": {str(t): s for t, s in info.capabilities.items()},
+                "prices": {str(t): p for t, p in info.prices.items()},
+            }
+        )
+    return _json({"policy": runtime.policy.name, "providers": out})
+
+
+_DOC: bytes | None = None
+
+
+@get("/schema/openapi.json", include_in_schema=False)
+async def openapi_json() -> Response[bytes]:
+    global _DOC
+    if _DOC is None:
+        _DOC = _encoder.encode(openapi_document())
+    return Response(_DOC, media_type="application/vnd.oai.openapi+json")
+
+
+META_HANDLERS = [healthz, readyz, providers, openapi_json]

@@ -1,0 +1,101 @@
+"""The OpenAPI 3.1 document, built from the schema's Structs.
+
+Built by hand rather than by litestar's generator because every task endpoint takes
+three input forms (JSON, multipart, raw bytes) that one typed handler parameter cannot
+describe. Schemas come from msgspec, so they are the same types the server decodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gateway.schema import RESULT_TYPES, Envelope, Problem, Task
+from gateway.server.inputs import BODY_TYPES, body_kind
+
+ERRORS = {
+    "400": "Bad input: corrupt image or audio, invalid JSON or base64",
+    "401": "Missing or invalid API key",
+    "403": "The key may not do this (routing hint, admin endpoint)",
+    "413": "Payload over the configured size or length limit",
+    "415": "Not a supported image/audio format (sniffed from the bytes)",
+    "422": "Empty text, unknown language code, invalid field",
+    "429": "Budget exceeded or rate limited",
+    "502": "Every capable provider failed",
+    "503": "No provider can serve this request",
+    "504": "Every capable provider timed out",
+}
+IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"]
+AUDIO_TYPES = ["audio/wav", "audio/mpeg", "audio/flac", "audio/ogg"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _request_body(task: Task) -> dict[str, Any]:
+    kind = body_kind(task)
+    body_name = BODY_TYPES[kind].__name__
+    content: dict[str, Any] = {"application/json": {"schema": _ref(body_name)}}
+    if kind in ("image", "transcribe"):
+        field = "audio" if kind == "transcribe" else "image"
+        content["multipart/form-data"] = {
+            "schema": {
+                "type": "object",
+                "required": [field],
+                "properties": {field: {"type": "string", "format": "binary"}},
+                "additionalProperties": {"type": "string"},
+            }
+        }
+        raw = {"schema": {"type": "string", "format": "binary"}}
+        for media_type in [*(AUDIO_TYPES if kind == "transcribe" else IMAGE_TYPES), "application/octet-stream"]:
+            content[media_type] = raw
+    else:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return {"required": True, "content": content}
+
+
+def _operation(task: Task) -> dict[str, Any]:
+    envelope = f"Envelope_{RESULT_TYPES[task].__name__}_"
+    ok: dict[str, Any] = {"application/json": {"schema": _ref(envelope)}}
+    if task is Task.SPEECH_SYNTHESIZE:
+        ok = {t: {"schema": {"type": "string", "format": "binary"}} for t in ("audio/wav", "audio/mpeg", "audio/ogg")}
+        ok["application/json"] = {"schema": _ref(envelope)}
+    responses: dict[str, Any] = {"200": {"description": f"The normalized {task} result", "content": ok}}
+    for status, why in ERRORS.items():
+        responses[status] = {"description": why, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+    return {
+        "operationId": task.value.replace(".", "_"),
+        "tags": [task.modality],
+        "summary": task.value,
+        "parameters": [
+            {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}},
+            {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
+            {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}},
+        ],
+        "requestBody": _request_body(task),
+        "responses": responses,
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    types: list[Any] = [Problem, *BODY_TYPES.values(), *(Envelope[RESULT_TYPES[t]] for t in Task)]  # type: ignore[valid-type]
+    _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    paths: dict[str, Any] = {task.path: {"post": _operation(task)} for task in Task}
+    plain = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    paths["/healthz"] = {"get": {"operationId": "healthz", "summary": "Liveness", "responses": plain}}
+    paths["/readyz"] = {"get": {"operationId": "readyz", "summary": "Readiness", "responses": plain}}
+    paths["/v1/providers"] = {
+        "get": {"operationId": "providers", "summary": "Providers and health", "responses": plain}
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{}, {"bearer": []}],
+    }

@@ -1,0 +1,80 @@
+"""The twelve task endpoints: one generic handler, specialized per task.
+
+Whatever happens to a request, it leaves exactly one RequestLog: the trace is opened
+first and submitted in ``finally`` (also when the client goes away mid-request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.handlers import HTTPRouteHandler
+
+from gateway.logs.record import summarize_input
+from gateway.schema import InternalError, OmnisenseError, Task
+from gateway.server.inputs import decode_request
+from gateway.server.responses import envelope_response, problem_response
+from gateway.server.runtime import Runtime
+from gateway.trace import RequestTrace
+
+log = logging.getLogger("omnisense.server")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    given = request.headers.get("x-request-id")
+    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def wants_audio(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" not in accept
+
+
+async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> Response[bytes]:
+    trace = RequestTrace(request_id=request_id_of(request), task=task.value)
+    status, detail = 500, None
+    error_type: str | None = "InternalError"
+    try:
+        key = runtime.keys.authenticate(request.headers)
+        trace.key_id = key.id if key else None
+        pinned = request.headers.get("x-omnisense-provider")
+        task_request = await decode_request(task, request, runtime.config.limits)
+        trace.input = summarize_input(task_request)
+        hints = task_request.routing
+        pinned = pinned or (hints.provider if hints else None)
+        runtime.keys.check_hints(key, pinned, request.headers.get("x-omnisense-policy"))
+        envelope = await runtime.dispatcher.run(task, task_request, trace, pinned=pinned)
+        status, error_type = 200, None
+        return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
+    except OmnisenseError as exc:
+        status, error_type, detail = exc.status, type(exc).__name__, exc.detail
+        return problem_response(exc, trace, trace.request_id)
+    except asyncio.CancelledError:
+        status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
+        raise
+    except Exception as exc:
+        log.exception("request %s failed", trace.request_id)
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        return problem_response(
+            InternalError("an internal error occurred; the request id names it in the logs"), trace, trace.request_id
+        )
+    finally:
+        runtime.writer.submit(trace.to_record(http_status=status, error_type=error_type, detail=detail))
+
+
+def task_handler(task: Task) -> HTTPRouteHandler:
+    async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
+        runtime: Runtime = request.app.state.runtime
+        return await serve_task(task, request, runtime)
+
+    handler.__name__ = task.value.replace(".", "_")
+    return post(task.path, include_in_schema=False, name=task.value)(handler)
+
+
+TASK_HANDLERS = [task_handler(task) for task in Task]

@@ -1,0 +1,47 @@
+"""The capability filter: can this provider serve this request at all?"""
+
+from __future__ import annotations
+
+from gateway.schema import (
+    ImageRequest,
+    ProviderInfo,
+    SynthesizeRequest,
+    Task,
+    TaskRequest,
+    TranscribeRequest,
+    TranslateRequest,
+    primary,
+    request_language,
+)
+
+
+def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> str | None:
+    """Why ``info`` cannot serve ``request``, or ``None`` when it can."""
+    support = info.capabilities.get(task)
+    if support is None:
+        return f"does not offer {task}"
+    language = request_language(request)
+    if language and support.languages is not None and primary(language) not in support.languages:
+        return f"does not support language {language!r} for {task}"
+    if isinstance(request, TranslateRequest) and support.pairs is not None:
+        target = primary(request.target_language)
+        if request.source_language:
+            if (primary(request.source_language), target) not in support.pairs:
+                return f"does not translate {request.source_language} -> {request.target_language}"
+        elif not any(t == target for _, t in support.pairs):
+            return f"does not translate into {request.target_language}"
+    media = request.image if isinstance(request, ImageRequest) else None
+    if isinstance(request, TranscribeRequest):
+        media = request.audio
+    if media is not None:
+        if support.formats is not None and media.format not in support.formats:
+            return f"does not accept {media.format} input for {task}"
+        if support.max_bytes is not None and media.size > support.max_bytes:
+            return f"accepts at most {support.max_bytes} bytes for {task}"
+    synth_format = request.format if isinstance(request, SynthesizeRequest) else None
+    if synth_format is not None and support.formats is not None and synth_format not in support.formats:
+        return f"does not produce {synth_format} audio"
+    text = getattr(request, "text", None)
+    if isinstance(text, str) and support.max_chars is not None and len(text) > support.max_chars:
+        return f"accepts at most {support.max_chars} characters for {task}"
+    return None

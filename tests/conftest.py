@@ -1,0 +1,100 @@
+"""Shared fixtures: a gateway app on scripted providers, in-process and over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from litestar.testing import TestClient
+
+from gateway.logs import MemorySink
+from gateway.server import GatewayConfig, create_app
+from gateway.server.config import ApiKey, LogSettings, hash_key
+
+SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
+
+POLICY = f"""
+version: 1
+providers:
+  primary:   {{kind: "{SCRIPTED}", label: primary, price_usd: 0.002}}
+  secondary: {{kind: "{SCRIPTED}", label: secondary, price_usd: 0.001}}
+defaults: {{timeout_s: 1.0, deadline_s: 5.0, retries: {{attempts: 2, backoff_s: 0.01}}}}
+routes:
+  "*": {{candidates: [primary, secondary]}}
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY)
+    return path
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+def make_config(policy: Path, *, keys: list[ApiKey] | None = None) -> GatewayConfig:
+    return GatewayConfig(policy=str(policy), keys=keys or [], logs=LogSettings(sink="none"))
+
+
+@pytest.fixture
+def client(policy_file: Path, sink: MemorySink) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    with TestClient(create_app(make_config(policy_file), sink=sink)) as c:
+        yield c
+
+
+@pytest.fixture
+def protected_client(policy_file: Path, sink: MemorySink) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    keys = [
+        ApiKey(id="team-a", sha256=hash_key("secret-a")),
+        ApiKey(id="ops", sha256=hash_key("secret-admin"), admin=True, providers=["primary"]),
+    ]
+    with TestClient(create_app(make_config(policy_file, keys=keys), sink=sink)) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The gateway on uvicorn in a thread: tests talk to it over real HTTP."""
+
+    def __init__(self, config: GatewayConfig, sink: MemorySink) -> None:
+        self.port = free_port()
+        self.app = create_app(config, sink=sink)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def live(policy_file: Path, sink: MemorySink) -> Iterator[LiveServer]:
+    with LiveServer(make_config(policy_file), sink) as server:
+        yield server

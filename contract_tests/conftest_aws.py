@@ -10,6 +10,7 @@ Rekognition, Comprehend, Translate, Textract and Transcribe go to ``AwsJsonFake`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -56,10 +57,9 @@ def moto_url() -> Iterator[str]:
     import boto3
 
     s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
-    try:
+    # moto's state is per process: another module's server may have made it.
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass  # moto's state is per process: another module's server made it
     yield url
     server.stop()
 

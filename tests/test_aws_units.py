@@ -259,7 +259,8 @@ def client_error(code: str, status: int = 400, headers: dict[str, str] | None = 
         "Error": {"Code": code, "Message": "msg"},
         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers or {}},
     }
-    return ClientError(response, "DetectFaces")
+    error: Exception = ClientError(response, "DetectFaces")
+    return error
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,13 @@ class Dispatcher:
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
 
+        try:  # the first try runs outside tenacity: the happy path pays nothing for retries
+            return await self._attempt(provider, step, task, request, trace, deadline)
+        except OmnisenseError as exc:
+            if step.retries.attempts < 2 or not retryable(exc):
+                raise
+            first_error = exc
+
         base_wait = wait_exponential_jitter(multiplier=step.retries.backoff_s, max=step.retries.max_backoff_s)
 
         def wait(state: RetryCallState) -> float:
@@ -108,6 +115,8 @@ class Dispatcher:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number == 1:
+                    raise first_error  # let tenacity apply its wait and accounting to the first failure
                 return await self._attempt(provider, step, task, request, trace, deadline)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 

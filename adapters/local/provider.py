@@ -122,18 +122,28 @@ class LocalProvider:
             raise Unsupported(f"{self.name}: the local models do not offer {task}", provider=self.name)
         payload = to_vendor(request)
         with mapped_errors(self.name, classify):
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(self.config.overload_retries + 1),
-                wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
-                retry=retry_if_exception_type(UpstreamThrottled),
-                reraise=True,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
-                    body = await self._post(ENDPOINTS[task], payload, timeout_s=timeout)
+            body = await self._post_retrying(ENDPOINTS[task], payload, ctx)
             result = from_vendor(task, body, request)
         return ProviderResult(result=result, model=support.model or "local")
+
+    async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
+        """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""
+        try:
+            return await self._post(path, payload, timeout_s=min(self.config.timeout_s, max(0.01, ctx.remaining_s())))
+        except UpstreamThrottled:
+            if self.config.overload_retries < 1:
+                raise
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.overload_retries),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
+            retry=retry_if_exception_type(UpstreamThrottled),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+                return await self._post(path, payload, timeout_s=timeout)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def probe(self) -> Health:
         """BentoML's /readyz: free, and true only when every model has loaded."""

@@ -85,6 +85,7 @@ async def test_document_ocr_uses_textract(aws_provider: AwsProvider, fake: AwsJs
     out = await aws_provider.run(Task.VISION_OCR, image_request(samples.text_image(), document=True), ctx())
     assert isinstance(out.result, OcrResult) and out.result.text == "HELLO WORLD" and out.model == "textract"
     assert fake.targets() == ["Textract.DetectDocumentText"]
+    assert out.cost_usd == 0.0015, "one page at Textract's per-page price, not Rekognition's per image"
 
 
 async def test_s3_image_is_passed_by_reference(aws_provider: AwsProvider, fake: AwsJsonFake) -> None:

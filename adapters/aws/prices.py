@@ -26,6 +26,10 @@ def _price(fields: dict[str, Any], where: str) -> Price:
         raise ValueError(f"{where}: {exc}") from None
 
 
+def textract_page_price() -> Price:
+    return _price(_table()["textract_page"], "prices.yaml: textract_page")
+
+
 def load_prices(engine: str = "neural", overrides: dict[str, dict[str, Any]] | None = None) -> dict[Task, Price]:
     """The price of every task, for the given Polly engine, with overrides applied."""
     table = _table()

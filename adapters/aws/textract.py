@@ -5,8 +5,8 @@ returns at most 100 words). It answers ``Blocks`` of type PAGE, LINE and WORD; t
 result's lines are the LINE blocks in reading order, with confidences divided by 100
 and ratio boxes clipped into the page.
 
-Billing note: Textract bills per page at a different rate from Rekognition's per-image
-price; ``ProviderInfo.prices`` holds one price per task (Rekognition's), see prices.yaml.
+Billing: Textract bills per page at its own rate (``textract_page`` in prices.yaml), not at
+Rekognition's per-image price for vision.ocr, so the result carries its own ``cost_usd``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.aws.clients import AwsClients, parsed
 from adapters.aws.common import box, confidence, image_param, image_size, raw
+from adapters.aws.prices import textract_page_price
 from adapters.base import CallContext, ProviderResult
 from gateway.schema import ImageRequest, OcrLine, OcrResult
 
@@ -45,4 +46,6 @@ def from_vendor(response: dict[str, Any], request: ImageRequest) -> OcrResult:
 async def run(aws: AwsClients, request: ImageRequest, ctx: CallContext) -> ProviderResult:
     response = await aws.call("textract", "detect_document_text", to_vendor(request), ctx)
     result = parsed(aws.name, lambda: from_vendor(response, request))
-    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
+    pages = sum(1 for b in response["Blocks"] if b.get("BlockType") == "PAGE") or 1
+    cost = textract_page_price().cost(pages)
+    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw), cost_usd=cost)

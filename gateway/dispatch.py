@@ -93,6 +93,13 @@ class Dispatcher:
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
 
+        try:  # the first try runs outside tenacity: the happy path pays nothing for retries
+            return await self._attempt(provider, step, task, request, trace, deadline)
+        except OmnisenseError as exc:
+            if step.retries.attempts < 2 or not retryable(exc):
+                raise
+            first_error = exc
+
         base_wait = wait_exponential_jitter(multiplier=step.retries.backoff_s, max=step.retries.max_backoff_s)
 
         def wait(state: RetryCallState) -> float:
@@ -108,6 +115,8 @@ class Dispatcher:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number == 1:
+                    raise first_error  # let tenacity apply its wait and accounting to the first failure
                 return await self._attempt(provider, step, task, request, trace, deadline)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -157,7 +166,7 @@ class Dispatcher:
     ) -> Envelope[TaskResult]:
         info = self.providers[provider_name].info
         units = request_units(request)
-        cost = round(info.cost(task, units), 8)
+        cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         trace.provider, trace.model = provider_name, out.model
         trace.units, trace.unit, trace.cost_usd = units, unit_of(task).value, cost
         trace.output = summarize_output(out.result)

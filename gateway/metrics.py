@@ -12,7 +12,7 @@ language, moderation category) the top answer, capped per series.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -42,7 +42,7 @@ class QueueView(Protocol):
     failed: int
 
 
-CircuitSource = Callable[[], Mapping[str, str]]  # provider -> "closed" | "half_open" | "open"
+CircuitSource = Callable[[], Iterable[tuple[str, str, str]]]  # (provider, task, "closed" | "half_open" | "open")
 
 
 class Metrics:
@@ -141,11 +141,11 @@ class _StateCollector(Collector):
         if self.circuits is not None:
             state = GaugeMetricFamily(
                 "omnisense_circuit_state",
-                "Circuit breaker per provider: 0 closed, 1 half-open, 2 open",
-                labels=["provider"],
+                "Circuit breaker per provider and task: 0 closed, 1 half-open, 2 open",
+                labels=["provider", "task"],
             )
-            for provider, value in sorted(self.circuits().items()):
-                state.add_metric([provider], CIRCUIT_STATES.get(value, 2))
+            for provider, task, value in sorted(self.circuits()):
+                state.add_metric([provider, task], CIRCUIT_STATES.get(value, 2))
             yield state
         yield from self._drift()
 

@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapters import registry
 from adapters.base import Provider
@@ -82,6 +83,15 @@ class Runtime:
         await self.tracing.aclose()
 
 
+def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
+    """(provider, task, state) of every circuit breaker the dispatcher keeps, if it keeps any."""
+    board: Any = getattr(getattr(runtime.dispatcher, "state", None), "circuits", None)
+    snapshot = getattr(board, "snapshot", None)
+    if snapshot is None:
+        return []
+    return [(p, t, str(v["state"])) for p, tasks in snapshot().items() for t, v in tasks.items()]
+
+
 def make_sink(config: GatewayConfig | LogSettings) -> LogSink:
     """The configured sink (SQLite by default); ``omnisense logs`` opens the same one to read."""
     settings = config.logs if isinstance(config, GatewayConfig) else config
@@ -136,7 +146,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     metrics.bind_queue(writer)
     tracing = Tracing(config.tracing)
     log.info("policy %s loaded from %s: providers %s", loaded.name, loaded.source, ", ".join(providers))
-    return Runtime(
+    runtime = Runtime(
         config=config,
         policy=loaded,
         providers=providers,
@@ -147,3 +157,5 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         tracing=tracing,
         redactor=Redactor(secrets_in({"providers": loaded.policy.providers, "dsn": config.logs.dsn})),
     )
+    metrics.bind_circuits(lambda: circuit_states(runtime))
+    return runtime

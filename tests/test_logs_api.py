@@ -189,6 +189,7 @@ def test_tracing_is_off_by_default_and_does_not_import_otel() -> None:
 
 
 def test_tracing_spans_per_request_and_attempt(policy_file: Path, sink: MemorySink) -> None:
+    pytest.importorskip("opentelemetry.sdk", reason="tracing needs the otel extra")
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()

@@ -50,8 +50,14 @@ class JsonlSink:
         decoder = msgspec.json.Decoder(RequestLog)
         if not self.path.exists():
             return []
+        records: list[RequestLog] = []
         with self.path.open("rb") as f:
-            return [decoder.decode(line) for line in f if line.strip()]
+            for line in f:
+                try:
+                    records.append(decoder.decode(line))
+                except msgspec.DecodeError:  # a line being written right now, or a damaged one
+                    continue
+        return records
 
     async def query(self, filters: LogQuery) -> LogPage:
         return scan(await anyio.to_thread.run_sync(self._read_sync), filters)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -215,6 +216,7 @@ async def main(args: argparse.Namespace) -> None:
                 for kind in kinds:
                     settings = settings_for(kind, Path(tmp), args.pg_dsn, schema)
                     keeps_up = await sustained_rate(settings, args.records)
+                    gc.collect()  # start every latency run from the same heap state
                     p50, p99, achieved = await latency_at(settings, policy, args.rate, args.seconds)
                     runs[kind].append((keeps_up, p50, p99, achieved))
                     print(f"  round {round_ + 1}, {kind}: p99 {p99:.2f} ms", file=sys.stderr)

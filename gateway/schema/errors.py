@@ -10,7 +10,7 @@ Each class carries what the dispatcher and the HTTP layer need to know:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class OmnisenseError(Exception):
@@ -33,6 +33,9 @@ class OmnisenseError(Exception):
         self.field = field
         self.provider = provider
         self.retry_after_s = retry_after_s
+        # Set where the error reached a caller: the Python client fills these from problem+json.
+        self.request_id: str | None = None
+        self.attempts: list[Any] = []
 
     @property
     def type_uri(self) -> str:

@@ -1,0 +1,1 @@
+"""The ``local`` provider: models served by Omnisense's own BentoML model server."""

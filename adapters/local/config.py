@@ -1,0 +1,19 @@
+"""The ``local`` provider's policy block."""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway.schema import Price
+
+
+class LocalConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url: str | None = None  # a model server someone else runs; None: start our own
+    host: str = "127.0.0.1"
+    port: int = 3031
+    timeout_s: float = 60.0
+    start_timeout_s: float = 180.0
+    max_connections: int = 64
+    overload_retries: int = 3  # BentoML answers 503 when its queue is full
+    serve_command: list[str] | None = None  # how to start the model server (default: local_models/serve.sh)
+    prices: dict[str, Price] = msgspec.field(default_factory=dict)  # e.g. amortized GPU cost per unit

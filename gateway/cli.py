@@ -1,0 +1,111 @@
+"""The ``omnisense`` command: serve, providers, policy check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import httpx
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.config:
+        os.environ["OMNISENSE_CONFIG"] = args.config
+    if args.policy:
+        os.environ["OMNISENSE_POLICY"] = args.policy
+    from gateway.server.config import load_config
+
+    load_config(os.environ.get("OMNISENSE_CONFIG"))  # fail early, in the parent, on a bad config
+    import uvicorn
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        "gateway.asgi:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def _policy_check(args: argparse.Namespace) -> int:
+    from policies.loader import PolicyError, load_policy
+
+    failed = False
+    for path in args.files:
+        try:
+            loaded = load_policy(path)
+        except PolicyError as exc:
+            failed = True
+            print(f"{exc.source}: {len(exc.problems)} problem(s)")
+            for problem in exc.problems:
+                print(f"  {problem}")
+        else:
+            routes = ", ".join(loaded.policy.routes) or "none"
+            print(f"{loaded.source}: ok ({len(loaded.policy.providers)} providers; routes: {routes})")
+    return 1 if failed else 0
+
+
+def _providers(args: argparse.Namespace) -> int:
+    url = (args.url or os.environ.get("OMNISENSE_URL") or "http://127.0.0.1:8080").rstrip("/")
+    key = os.environ.get("OMNISENSE_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(f"{url}/v1/providers", headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        print(f"cannot reach the gateway at {url}: {exc}", file=sys.stderr)
+        return 2
+    if response.status_code != 200:
+        print(f"{url}/v1/providers answered {response.status_code}: {response.text}", file=sys.stderr)
+        return 1
+    body = response.json()
+    print(f"policy: {body['policy']}")
+    print(f"{'provider':<14} {'kind':<10} {'health':<8} tasks")
+    for p in body["providers"]:
+        health = "ok" if (p.get("health") or {}).get("ok") else "DOWN"
+        print(f"{p['name']:<14} {p['kind']:<10} {health:<8} {', '.join(sorted(p['tasks']))}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="omnisense", description="One API for vision, text and speech.")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gateway")
+    serve.add_argument("--policy", help="policy file or preset name (default: the 'local' preset)")
+    serve.add_argument("--config", help="gateway config file (keys, limits, logs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=_serve)
+
+    providers = sub.add_parser("providers", help="list a running gateway's providers, capabilities and health")
+    providers.add_argument("--url", help="gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080)")
+    providers.set_defaults(func=_providers)
+
+    policy = sub.add_parser("policy", help="policy file tools")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate policy files; exits 1 on any problem")
+    check.add_argument("files", nargs="+")
+    check.set_defaults(func=_policy_check)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""The Python client of Omnisense: one method per task, typed results.
+
+It imports only ``gateway.schema`` and httpx, so it installs light. Errors come back as
+the gateway's own error classes (``UpstreamTimeout``, ``UnsupportedMediaType`` ...) with
+``request_id`` and ``attempts`` set from the problem+json answer.
+"""
+
+from gateway.client.aio import AsyncClient
+from gateway.client.sync import Client
+
+__all__ = ["AsyncClient", "Client"]

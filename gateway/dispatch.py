@@ -85,9 +85,29 @@ class Dispatcher:
         self.planner = planner
         self.providers = providers
         self.state = state or RoutingState(planner)
+        self.extra_observers = list(observers)
         self.observers: list[AttemptObserver] = [self.state, *observers]
         self.shadows = shadows or ShadowRunner()
         self.rng = rng or random.Random()
+        self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def successor(self, planner: Planner, providers: Mapping[str, Provider]) -> Dispatcher:
+        """The dispatcher for a reloaded policy: same routing state, shadows and observers."""
+        self.state.adopt(planner)
+        return Dispatcher(
+            planner, providers, self.extra_observers, state=self.state, shadows=self.shadows, rng=self.rng
+        )
+
+    async def drained(self, timeout_s: float) -> bool:
+        """Wait until no request runs on this dispatcher (after a reload swapped it out)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def meta_for(self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
@@ -111,6 +131,18 @@ class Dispatcher:
 
     async def run(
         self, task: Task, request: TaskRequest, trace: RequestTrace, *, pinned: str | None = None
+    ) -> Envelope[TaskResult]:
+        self.inflight += 1
+        self._idle.clear()
+        try:
+            return await self._run(task, request, trace, pinned)
+        finally:
+            self.inflight -= 1
+            if not self.inflight:
+                self._idle.set()
+
+    async def _run(
+        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None
     ) -> Envelope[TaskResult]:
         plan = await self.plan(task, request, trace.key_id, pinned)
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy

@@ -19,6 +19,9 @@ from gateway.logs import JsonlSink, LogSink, LogWriter, MemorySink
 from gateway.schema import Health
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
+from gateway.server.reload import PolicyReloader
+from policies.budgets import RedisSpendStore
+from policies.live import RoutingState
 from policies.loader import LoadedPolicy, load_policy
 from policies.planner import Planner
 
@@ -34,6 +37,7 @@ class Runtime:
     writer: LogWriter
     keys: KeyRing
     health: dict[str, Health] = field(default_factory=dict)
+    reloader: PolicyReloader | None = None
 
     @property
     def planner(self) -> Planner:
@@ -48,9 +52,13 @@ class Runtime:
 
         results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
         self.health = dict(results)
+        self.dispatcher.state.health.update(self.health)  # the planner tries unhealthy providers last
         return self.health
 
     async def aclose(self) -> None:
+        if self.reloader is not None:
+            await self.reloader.aclose()
+        await self.dispatcher.shadows.drain()  # their records reach the writer before it closes
         await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)
         await self.writer.aclose()
 
@@ -88,11 +96,15 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     )
     writer.start()
     log.info("policy %s loaded from %s: providers %s", loaded.name, loaded.source, ", ".join(providers))
-    return Runtime(
+    spend = RedisSpendStore(config.spend_store) if config.spend_store else None
+    runtime = Runtime(
         config=config,
         policy=loaded,
         providers=providers,
-        dispatcher=Dispatcher(planner, providers),
+        dispatcher=Dispatcher(planner, providers, state=RoutingState(planner, spend=spend)),
         writer=writer,
         keys=KeyRing(config),
     )
+    runtime.reloader = PolicyReloader(runtime, watch_interval_s=config.policy_watch_s)
+    runtime.reloader.start()
+    return runtime

@@ -65,7 +65,8 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             InternalError("an internal error occurred; the request id names it in the logs"), trace, trace.request_id
         )
     finally:
-        runtime.writer.submit(trace.to_record(http_status=status, error_type=error_type, detail=detail))
+        record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
+        runtime.dispatcher.shadows.submit_when_done(record, runtime.writer.submit)  # waits for shadows, if any
 
 
 def task_handler(task: Task) -> HTTPRouteHandler:

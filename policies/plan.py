@@ -35,7 +35,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.provider}: {'kept' if self.kept else 'dropped'}, {self.reason}"
+        return f"{self.provider}: kept {self.reason}" if self.kept else f"{self.provider}: {self.reason}"
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):

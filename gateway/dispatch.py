@@ -109,11 +109,14 @@ class Dispatcher:
             return False
         return True
 
-    async def meta_for(self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None) -> RequestMeta:
+    async def meta_for(
+        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None, *, dry_run: bool = False
+    ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
         allowance = await self.state.budgets.left(key_id)
         resolved = self.planner.routes.get(task)
         explore = resolved is not None and self.rng.random() < resolved.fastest.explore
+        rr = resolved is not None and resolved.strategy == "round_robin"
         return RequestMeta(
             key_id=key_id,
             pinned=pinned,
@@ -121,12 +124,15 @@ class Dispatcher:
             budget_left_usd=allowance.left_usd if allowance else None,
             budget_then=allowance.then if allowance else "reject",
             draw=self.rng.random(),
-            tick=self.state.tick(resolved.pattern) if resolved and resolved.strategy == "round_robin" else 0,
+            tick=self.state.tick(resolved.pattern, advance=not dry_run) if resolved and rr else 0,
             explore=explore,
         )
 
-    async def plan(self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None) -> Plan:
-        meta = await self.meta_for(task, request, key_id, pinned)
+    async def plan(
+        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None, *, dry_run: bool = False
+    ) -> Plan:
+        """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
+        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run)
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(

@@ -7,9 +7,8 @@ latency windows, budgets, probe health and round-robin counters.
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gateway.schema import Attempt, Health, Task
@@ -29,7 +28,7 @@ class RoutingState:
         self.latencies = LatencyBook(planner.fastest_settings, clock=clock)
         self.budgets = BudgetBook(planner.loaded.policy.budgets, spend)
         self.health: dict[str, Health] = {}
-        self._ticks: dict[str, Iterator[int]] = {}
+        self._ticks: dict[str, int] = {}
 
     def adopt(self, planner: Planner) -> None:
         """A reloaded policy: new settings and budgets; breaker states, latency and spend stay."""
@@ -38,11 +37,12 @@ class RoutingState:
         self.latencies.settings_for = planner.fastest_settings
         self.budgets.set_budgets(planner.loaded.policy.budgets)
 
-    def tick(self, route: str) -> int:
-        counter = self._ticks.get(route)
-        if counter is None:
-            counter = self._ticks[route] = itertools.count()
-        return next(counter)
+    def tick(self, route: str, *, advance: bool = True) -> int:
+        """The round-robin turn of ``route``; ``advance=False`` peeks (a dry run)."""
+        turn = self._ticks.get(route, 0)
+        if advance:
+            self._ticks[route] = turn + 1
+        return turn
 
     # Facts
     def circuit(self, provider: str, task: Task) -> CircuitState:

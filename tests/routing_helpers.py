@@ -44,3 +44,18 @@ def order(planner: Planner, task: Task = Task.VISION_LABELS, request: Any = IMAG
     facts = kwargs.pop("facts", NoFacts())
     plan = planner.plan(task, request, RequestMeta(**kwargs), facts)
     return [s.provider for s in plan.steps]
+
+
+def wait_for(condition: Any, timeout_s: float = 3.0) -> None:
+    """Poll ``condition()`` (records reach the sink off the request path)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def scripted_policy(providers: dict[str, dict[str, Any]], routes: str, defaults: str = "{}", extra: str = "") -> str:
+    return policy_text(providers, routes, defaults, extra)

@@ -17,6 +17,7 @@ from gateway.schema.errors import PayloadTooLarge
 from gateway.server.config import GatewayConfig
 from gateway.server.meta import META_HANDLERS
 from gateway.server.responses import problem_response
+from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
 from gateway.server.tasks import TASK_HANDLERS, request_id_of
 
@@ -56,7 +57,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*TASK_HANDLERS, *META_HANDLERS],
+        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

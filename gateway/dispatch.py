@@ -203,7 +203,8 @@ class Dispatcher:
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
 
-        base_wait = wait_exponential_jitter(multiplier=step.retries.backoff_s, max=step.retries.max_backoff_s)
+        backoff = step.retries.backoff_s  # jitter up to one backoff (tenacity adds 1 s by default)
+        base_wait = wait_exponential_jitter(multiplier=backoff, max=step.retries.max_backoff_s, jitter=backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

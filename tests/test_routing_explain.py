@@ -24,7 +24,10 @@ PROVIDERS = {
 @pytest.fixture
 def client(tmp_path: Path, sink: MemorySink) -> Iterator[Client]:
     path = tmp_path / "policy.yaml"
-    routes = '  "*": {strategy: cheapest, candidates: [a, b, c]}\n  "text.language": {strategy: round_robin, candidates: [a, c]}'
+    routes = (
+        '  "*": {strategy: cheapest, candidates: [a, b, c]}\n'
+        '  "text.language": {strategy: round_robin, candidates: [a, c]}'
+    )
     path.write_text(policy_text(PROVIDERS, routes, extra="budgets: [{key: team-a, usd_per_day: 0.0, then: reject}]"))
     keys = [
         ApiKey(id="team-a", sha256=hash_key("a")),

@@ -54,6 +54,7 @@ class ProviderResult(msgspec.Struct, kw_only=True):
     result: TaskResult
     model: str
     raw: Any = None
+    cost_usd: float | None = None  # when this request is billed unlike info.prices[task] (Textract pages)
 
 
 @runtime_checkable
@@ -136,7 +137,8 @@ def mapped_errors(provider: str, classify: Callable[[BaseException], OmnisenseEr
     """
     try:
         yield
-    except OmnisenseError:
+    except OmnisenseError as exc:
+        exc.provider = exc.provider or provider
         raise
     except TimeoutError as exc:
         raise UpstreamTimeout(f"{provider}: timed out", provider=provider) from exc

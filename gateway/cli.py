@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 import httpx
 
+from adapters.base import parse_config
+from adapters.local.supervisor import BackgroundModelServer
+
 
 def _serve(args: argparse.Namespace) -> int:
     if args.config:
@@ -18,10 +21,40 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["OMNISENSE_POLICY"] = args.policy
     from gateway.server.config import load_config
 
-    load_config(os.environ.get("OMNISENSE_CONFIG"))  # fail early, in the parent, on a bad config
-    import uvicorn
+    config = load_config(os.environ.get("OMNISENSE_CONFIG"))  # fail early, in the parent, on a bad config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    model_server = _start_local_models(config.policy)
+    try:
+        _run_uvicorn(args)
+    finally:
+        if model_server is not None:
+            model_server.stop()
+    return 0
+
+
+def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
+    """Start the model server once, here in the parent, when the policy has `local` without a URL."""
+    from adapters.local.config import LocalConfig
+    from adapters.local.supervisor import SHARED_URL_ENV, BackgroundModelServer, ModelServer, default_command
+    from policies.loader import load_policy
+
+    for name, block in load_policy(policy_ref).policy.providers.items():
+        if block.get("kind") != "local" or block.get("url"):
+            continue
+        local = parse_config(LocalConfig, name, block)
+        url = f"http://{local.host}:{local.port}"
+        command = local.serve_command or default_command(local.host, local.port)
+        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s))
+        server.start()
+        os.environ[SHARED_URL_ENV] = url
+        return server
+    return None
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
+    import uvicorn
+
     uvicorn.run(
         "gateway.asgi:app_from_env",
         factory=True,
@@ -34,7 +67,6 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=30,
     )
-    return 0
 
 
 def _policy_check(args: argparse.Namespace) -> int:

@@ -203,6 +203,13 @@ class Dispatcher:
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
 
+        try:  # the first try runs outside tenacity: the happy path pays nothing for retries
+            return await self._attempt(provider, step, task, request, trace, deadline, hedged)
+        except OmnisenseError as exc:
+            if step.retries.attempts < 2 or not retryable(exc):
+                raise
+            first_error = exc
+
         backoff = step.retries.backoff_s  # jitter up to one backoff (tenacity adds 1 s by default)
         base_wait = wait_exponential_jitter(multiplier=backoff, max=step.retries.max_backoff_s, jitter=backoff)
 
@@ -219,6 +226,8 @@ class Dispatcher:
         )
         async for attempt in retrying:
             with attempt:
+                if attempt.retry_state.attempt_number == 1:
+                    raise first_error  # let tenacity apply its wait and accounting to the first failure
                 return await self._attempt(provider, step, task, request, trace, deadline, hedged)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
@@ -292,7 +301,7 @@ class Dispatcher:
     ) -> Envelope[TaskResult]:
         info = self.providers[provider_name].info
         units = request_units(request)
-        cost = round(info.cost(task, units), 8)
+        cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         trace.provider, trace.model = provider_name, out.model
         trace.units, trace.unit, trace.cost_usd = units, unit_of(task).value, cost
         trace.output = summarize_output(out.result)

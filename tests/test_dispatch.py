@@ -20,6 +20,15 @@ from gateway.schema import (
 TEXT = {"text": "What a lovely day"}
 
 
+def wait_for_records(sink: MemorySink, count: int) -> None:
+    """The writer drains in the background: wait (briefly) until it has written ``count``."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while len(sink.records) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def providers(client: TestClient) -> tuple[ScriptedProvider, ScriptedProvider]:  # type: ignore[type-arg]
     p = client.app.state.runtime.providers
     return p["primary"], p["secondary"]
@@ -101,6 +110,7 @@ def test_all_candidates_failing_gives_the_last_error_with_every_attempt(client: 
     secondary.script(Fail(UpstreamBadResponse))
     r = sentiment(client)
     assert r.status_code == 502
+    wait_for_records(sink, 1)
     body = r.json()
     assert body["type"] == "/problems/upstream-bad-response"
     assert [a["provider"] for a in body["attempts"]] == ["primary", "secondary"]
@@ -128,9 +138,7 @@ def test_exactly_one_record_per_request(client: TestClient, sink: MemorySink) ->
         client.post("/v1/vision/labels", content=b"%PDF").headers["x-request-id"],
     ]
     client.post("/v1/text/language", json=TEXT, headers={"X-Request-Id": "my-own-id"})
-    import time
-
-    time.sleep(0.1)  # the writer drains in the background
+    wait_for_records(sink, 5)
     assert [r.request_id for r in sink.records] == [*ids, "my-own-id"]
     ok = sink.records[0]
     assert ok.provider == "primary" and ok.cost_usd > 0 and ok.input.characters == 17 and ok.input.sha256

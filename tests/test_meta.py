@@ -6,6 +6,7 @@ from litestar.testing import TestClient
 
 from gateway.logs import MemorySink
 from gateway.schema import Task
+from tests.test_dispatch import wait_for_records
 
 
 def test_health_and_readiness(client: TestClient) -> None:  # type: ignore[type-arg]
@@ -57,9 +58,7 @@ def test_protected_gateway(protected_client: TestClient, sink: MemorySink) -> No
     )
     denied = c.post("/v1/text/sentiment", json={"text": "hi"}, headers={**ops, "X-Omnisense-Provider": "secondary"})
     assert denied.status_code == 403
-    import time
-
-    time.sleep(0.1)
+    wait_for_records(sink, 5)
     assert [r.key_id for r in sink.records] == [None, None, "team-a", "ops", "ops"]
     assert [r.http_status for r in sink.records] == [401, 401, 200, 200, 403]
 

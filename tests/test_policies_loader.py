@@ -30,7 +30,7 @@ def test_every_preset_passes_the_check(name: str) -> None:
 
 def test_local_is_the_embedded_default() -> None:
     loaded = load_policy("local", env={})
-    assert loaded.policy.providers == {"local": {"kind": "local"}}
+    assert list(loaded.policy.providers) == ["local"] and loaded.policy.providers["local"]["kind"] == "local"
     assert len(Planner(loaded, {}).routes) == 12  # every task
 
 

@@ -8,6 +8,7 @@ reported as UpstreamThrottled, which the dispatcher treats as retryable and fall
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from adapters.base import CallContext, ProviderResult, error_for_status, mapped_errors, parse_config, parse_retry_after
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
-from adapters.local.supervisor import ModelServer, default_command
+from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
 from gateway.schema import (
     Health,
     InvalidInput,
@@ -78,13 +79,16 @@ class LocalProvider:
     def __init__(self, name: str, block: Mapping[str, Any]) -> None:
         self.name = name
         self.config = parse_config(LocalConfig, name, block)
-        self.url = (self.config.url or f"http://{self.config.host}:{self.config.port}").rstrip("/")
+        # `omnisense serve` starts one shared model server and hands its URL to every worker.
+        self.shared_url = os.environ.get(SHARED_URL_ENV) if self.config.url is None else None
+        url = self.config.url or self.shared_url or f"http://{self.config.host}:{self.config.port}"
+        self.url = url.rstrip("/")
         self.info = ProviderInfo(name=name, kind="local", capabilities={})
         self._http: aiohttp.ClientSession | None = None
         self._server: ModelServer | None = None
 
     async def start(self) -> None:
-        if self.config.url is None:
+        if self.config.url is None and self.shared_url is None:
             command = self.config.serve_command or default_command(self.config.host, self.config.port)
             self._server = ModelServer(command, self.url, self.config.start_timeout_s)
             await self._server.start()
@@ -122,18 +126,28 @@ class LocalProvider:
             raise Unsupported(f"{self.name}: the local models do not offer {task}", provider=self.name)
         payload = to_vendor(request)
         with mapped_errors(self.name, classify):
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(self.config.overload_retries + 1),
-                wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
-                retry=retry_if_exception_type(UpstreamThrottled),
-                reraise=True,
-            )
-            async for attempt in retrying:
-                with attempt:
-                    timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
-                    body = await self._post(ENDPOINTS[task], payload, timeout_s=timeout)
+            body = await self._post_retrying(ENDPOINTS[task], payload, ctx)
             result = from_vendor(task, body, request)
         return ProviderResult(result=result, model=support.model or "local")
+
+    async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
+        """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""
+        try:
+            return await self._post(path, payload, timeout_s=min(self.config.timeout_s, max(0.01, ctx.remaining_s())))
+        except UpstreamThrottled:
+            if self.config.overload_retries < 1:
+                raise
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.overload_retries),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
+            retry=retry_if_exception_type(UpstreamThrottled),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+                return await self._post(path, payload, timeout_s=timeout)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def probe(self) -> Health:
         """BentoML's /readyz: free, and true only when every model has loaded."""
@@ -150,6 +164,7 @@ class LocalProvider:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.close()
+            self._http = None
         if self._server is not None:
             await self._server.stop()
 

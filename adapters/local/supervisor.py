@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 
 log = logging.getLogger("omnisense.local")
+SHARED_URL_ENV = "OMNISENSE_LOCAL_MODELS_URL"
 
 
 def default_command(host: str, port: int) -> list[str]:
@@ -92,3 +93,40 @@ class ModelServer:
         except TimeoutError:
             os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+
+
+class BackgroundModelServer:
+    """A ModelServer supervised from a thread of its own: for ``omnisense serve``, whose
+    parent process owns the model server so that every gateway worker shares one."""
+
+    def __init__(self, server: ModelServer) -> None:
+        import threading
+
+        self.server = server
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="model-server", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.server.start())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._error is None:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

@@ -20,7 +20,7 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     formats: frozenset[str] | None = None  # input formats for vision/speech; output for synthesis
     pairs: frozenset[tuple[str, str]] | None = None  # translation (source, target)
     voices: tuple[str, ...] | None = None
-    max_bytes: int | None = None
+    max_bytes: int | None = None  # media bytes; UTF-8 bytes of the text for text tasks
     max_chars: int | None = None
 
 

@@ -1,0 +1,72 @@
+"""The ``aws`` provider's policy block, validated with msgspec.
+
+```yaml
+providers:
+  aws:
+    kind: aws
+    region: eu-west-1            # or the standard chain (AWS_REGION, the profile's region)
+    profile: prod                # optional; otherwise the standard credential chain
+    timeout_s: 5                 # botocore read timeout per call
+    endpoint_url: http://...     # optional: every client (tests, LocalStack)
+    endpoints: {translate: http://...}   # optional: per service, wins over endpoint_url
+    s3_bucket: my-transcribe-bucket      # needed by speech.transcribe
+    max_attempts: 1              # botocore's own attempts per call (1 = no SDK retries)
+```
+
+``max_attempts`` is deliberately 1: botocore's retries are off, because the gateway's
+dispatcher owns retries (with its own budget, backoff and Retry-After handling) and
+SDK retries underneath would multiply them. Set 2-3 to let botocore's *standard* retry
+mode (which retries throttling, 5xx and connection errors) absorb blips instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3")
+
+
+class AwsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    region: str | None = None
+    profile: str | None = None
+    # Explicit keys are for tests and odd setups; prefer the standard credential chain
+    # (env, shared config, SSO, instance/task roles). A policy file should use ${ENV}.
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    endpoint_url: str | None = None
+    endpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
+    probe_timeout_s: float = 2.0
+    max_workers: int = 16
+    max_attempts: int = 1
+    # speech.transcribe: where the audio is uploaded and the transcript written.
+    s3_bucket: str | None = None
+    s3_prefix: str = "omnisense/transcribe/"
+    transcribe_poll_s: float = 0.5  # first poll interval; grows x1.5 up to transcribe_poll_max_s
+    transcribe_poll_max_s: float = 5.0
+    # speech.synthesize
+    polly_engine: Literal["standard", "neural"] = "neural"
+    # Comprehend needs a language for sentiment/entities/key phrases; used when the request names none.
+    default_language: str = "en"
+    # Price overrides: {task: {usd: ..., per: ..., unit: ..., minimum: ..., increment: ...}}
+    prices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.endpoints) - set(SERVICES))
+        if unknown:
+            raise ValueError(f"endpoints: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
+        if self.timeout_s <= 0 or self.connect_timeout_s <= 0 or self.probe_timeout_s <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        if not 1 <= self.max_attempts <= 10:
+            raise ValueError("max_attempts must be between 1 and 10")
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("access_key_id and secret_access_key go together")
+
+    def endpoint_for(self, service: str) -> str | None:
+        return self.endpoints.get(service, self.endpoint_url)

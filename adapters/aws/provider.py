@@ -1,0 +1,153 @@
+"""The ``aws`` provider: Rekognition, Textract, Comprehend, Translate, Polly and Transcribe.
+
+Built by the registry as ``AwsProvider(name, block)`` from the policy's provider block
+(see ``adapters.aws.config``). Clients are built once per provider (lazily: importing
+this module does not import boto3), calls run in the provider's bounded thread pool,
+and each task is served by one service module with pure ``to_vendor``/``from_vendor``
+functions around the call.
+
+``probe()`` calls Polly ``DescribeVoices`` for en-US, a free API, with the probe's own
+short timeouts and no SDK retries: it checks that the endpoint answers and that the
+credentials are accepted, at no cost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from adapters.aws import comprehend, polly, rekognition, textract, transcribe, translate
+from adapters.aws.clients import AwsClients
+from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
+from adapters.aws.config import AwsConfig
+from adapters.aws.prices import load_prices
+from adapters.base import CallContext, ProviderResult, parse_config
+from gateway.schema import (
+    Health,
+    ImageRequest,
+    InvalidInput,
+    OmnisenseError,
+    ProviderInfo,
+    SynthesizeRequest,
+    Task,
+    TaskRequest,
+    TaskSupport,
+    TextRequest,
+    TranscribeRequest,
+    TranslateRequest,
+    Unsupported,
+    primary,
+)
+
+R = TypeVar("R")
+Handler = Callable[[TaskRequest, CallContext], Awaitable[ProviderResult]]
+
+
+def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
+    """What this provider declares, per task (``speech.transcribe`` only with an S3 bucket)."""
+    vision = TaskSupport(model=rekognition.MODEL, formats=REKOGNITION_FORMATS, max_bytes=REKOGNITION_MAX_BYTES)
+    caps: dict[Task, TaskSupport] = dict.fromkeys(rekognition.TASKS, vision)
+    for task in comprehend.TASKS:
+        langs = None if task is Task.TEXT_LANGUAGE else comprehend.LANGUAGES
+        caps[task] = TaskSupport(model=comprehend.MODEL, languages=langs, max_bytes=comprehend.MAX_BYTES[task])
+    caps[Task.TEXT_TRANSLATE] = TaskSupport(
+        model=translate.MODEL, languages=translate.LANGUAGES, max_bytes=translate.MAX_BYTES
+    )
+    engine = config.polly_engine
+    voices = sorted({v for pair in polly.VOICES[engine].values() for v in pair if v})
+    caps[Task.SPEECH_SYNTHESIZE] = TaskSupport(
+        model=f"{polly.MODEL}-{engine}",
+        languages=polly.languages(engine),
+        formats=frozenset(polly.FORMATS),
+        voices=tuple(voices),
+        max_chars=polly.MAX_CHARS,
+    )
+    if config.s3_bucket:
+        caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
+            model=transcribe.MODEL,
+            languages=frozenset(primary(loc) for loc in transcribe.LOCALES),
+            formats=transcribe.FORMATS,
+        )
+    return caps
+
+
+def _expect(request: TaskRequest, kind: type[R], task: Task) -> R:
+    if not isinstance(request, kind):
+        raise InvalidInput(f"{task} takes a {kind.__name__}, not a {type(request).__name__}")
+    return request
+
+
+class AwsProvider:
+    """One AWS account/region as a gateway provider."""
+
+    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
+        self.config = parse_config(AwsConfig, name, block)
+        try:
+            prices = load_prices(self.config.polly_engine, self.config.prices)
+        except ValueError as exc:
+            raise ValueError(f"providers.{name}: {exc}") from None
+        self.info = ProviderInfo(name=name, kind="aws", capabilities=capabilities(self.config), prices=prices)
+        self.aws = AwsClients(name, self.config)
+        self._handlers: dict[Task, Handler] = {task: self._handler(task) for task in self.info.capabilities}
+
+    def _handler(self, task: Task) -> Handler:
+        aws = self.aws
+
+        async def vision(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            image = _expect(request, ImageRequest, task)
+            if task is Task.VISION_OCR and image.document:
+                return await textract.run(aws, image, ctx)
+            return await rekognition.run(aws, task, image, ctx)
+
+        async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await comprehend.run(aws, task, _expect(request, TextRequest, task), ctx)
+
+        async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await translate.run(aws, _expect(request, TranslateRequest, task), ctx)
+
+        async def synthesize(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await polly.run(aws, _expect(request, SynthesizeRequest, task), ctx)
+
+        async def transcribe_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await transcribe.run(aws, _expect(request, TranscribeRequest, task), ctx)
+
+        if task in rekognition.TASKS:
+            return vision
+        if task in comprehend.TASKS:
+            return text
+        return {
+            Task.TEXT_TRANSLATE: translate_,
+            Task.SPEECH_SYNTHESIZE: synthesize,
+            Task.SPEECH_TRANSCRIBE: transcribe_,
+        }[task]
+
+    async def run(self, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:
+        handler = self._handlers.get(task)
+        if handler is None:
+            raise Unsupported(f"{self.info.name} does not serve {task}", provider=self.info.name)
+        try:
+            return await handler(request, ctx)
+        except OmnisenseError as exc:
+            exc.provider = self.info.name
+            raise
+
+    async def probe(self) -> Health:
+        """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""
+
+        def describe() -> int:
+            voices = self.aws.client("polly", probe=True).describe_voices(LanguageCode="en-US")
+            return len(voices.get("Voices") or ())
+
+        start = time.perf_counter()
+        try:
+            count = await self.aws.run(describe)
+        except OmnisenseError as exc:
+            latency = (time.perf_counter() - start) * 1000.0
+            return Health(ok=False, latency_ms=latency, detail=f"{type(exc).__name__}: {exc.detail}"[:300])
+        latency = (time.perf_counter() - start) * 1000.0
+        return Health(ok=True, latency_ms=latency, detail=f"polly DescribeVoices: {count} en-US voices")
+
+    async def aclose(self) -> None:
+        await self.aws.drain()
+        self.aws.close()

@@ -1,0 +1,226 @@
+"""The gateway's own overhead: the same request sent directly to an instant upstream,
+through a bare litestar+aiohttp passthrough, and through the gateway (on uvicorn and
+on granian), at concurrency 1 and 64. Prints p50/p99 and the differences.
+
+    python bench/overhead.py [--requests 2000]
+
+Servers are pinned to core 1 and the upstream and load generator to core 0 (taskset),
+so they do not steal each other's CPU on this 2-core machine. Each row reports the
+difference against "direct" measured in the same run: that difference is the cost of
+one extra hop plus the server's work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = b'{"text": "What a lovely day at the beach"}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cores: str, cmd: list[str]) -> list[str]:
+    return ["taskset", "-c", cores, *cmd] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else cmd
+
+
+@contextmanager
+def process(cmd: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+    try:
+        wait_up(url, proc)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers: that is all we wait for
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def load(url: str, requests: int, concurrency: int) -> tuple[list[float], list[float]]:
+    """Latencies (ms) and, where present, the gateway's own Server-Timing overhead (ms)."""
+    latencies: list[float] = []
+    overheads: list[float] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    headers = {"Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=connector) as http:
+        for _ in range(min(200, requests)):  # warm-up
+            async with http.post(url, data=BODY, headers=headers) as r:
+                await r.read()
+        remaining = requests
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                start = time.perf_counter()
+                async with http.post(url, data=BODY, headers=headers) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                    timing = r.headers.get("Server-Timing", "")
+                latencies.append((time.perf_counter() - start) * 1000)
+                if timing.startswith("gateway;dur="):
+                    overheads.append(float(timing.split(";dur=")[1].split(",")[0]))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, overheads
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def gateway_cmd(server: str, port: int) -> list[str]:
+    if server == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--log-level",
+            "warning",
+            "gateway.asgi:app_from_env",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "gateway.asgi:app_from_env",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--servers", default="uvicorn,granian")
+    args = parser.parse_args()
+    upstream_port = free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    tmp = Path(tempfile.mkdtemp(prefix="omnisense-bench-"))
+    policy = tmp / "policy.yaml"
+    policy.write_text(
+        f"version: 1\nproviders:\n  local: {{kind: local, url: '{upstream}'}}\n"
+        "routes:\n  '*': {candidates: [local]}\n"
+    )
+    config = tmp / "gateway.yaml"
+    config.write_text(f"policy: {policy}\nlogs: {{sink: jsonl, path: {tmp / 'requests.jsonl'}}}\n")
+    targets: list[tuple[str, list[str], dict[str, str]]] = []
+    port = free_port()
+    targets.append(
+        (
+            "passthrough (litestar+aiohttp)",
+            pinned(
+                "1",
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--loop",
+                    "uvloop",
+                    "--http",
+                    "httptools",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                    "bench.passthrough:app",
+                ],
+            ),
+            {"UPSTREAM": upstream},
+        )
+    )
+    for server in args.servers.split(","):
+        targets.append(
+            (f"gateway on {server}", pinned("1", gateway_cmd(server, free_port())), {"OMNISENSE_CONFIG": str(config)})
+        )
+    rows: list[tuple[str, int, float, float, float, float, float | None]] = []
+    with process(pinned("0", [sys.executable, "bench/fake_upstream.py", str(upstream_port)]), f"{upstream}/readyz"):
+        base: dict[int, tuple[float, float]] = {}
+        for conc in (1, 64):
+            lat, _ = asyncio.run(load(f"{upstream}/text/sentiment", args.requests, conc))
+            base[conc] = (pct(lat, 50), pct(lat, 99))
+            rows.append(("direct to upstream", conc, *base[conc], 0.0, 0.0, None))
+        for name, cmd, env in targets:
+            port = int(cmd[cmd.index("--port") + 1])
+            with process(cmd, f"http://127.0.0.1:{port}/healthz", env):
+                for conc in (1, 64):
+                    lat, over = asyncio.run(load(f"http://127.0.0.1:{port}/v1/text/sentiment", args.requests, conc))
+                    p50, p99 = pct(lat, 50), pct(lat, 99)
+                    rows.append(
+                        (
+                            name,
+                            conc,
+                            p50,
+                            p99,
+                            p50 - base[conc][0],
+                            p99 - base[conc][1],
+                            pct(over, 50) if over else None,
+                        )
+                    )
+    print(f"\n{args.requests} requests per row; times in ms; 'added' is against 'direct' at the same concurrency\n")
+    print(f"| {'path':<32} | conc | p50    | p99    | added p50 | added p99 | in-process overhead p50 |")
+    print(f"|{'-' * 34}|------|--------|--------|-----------|-----------|-------------------------|")
+    for name, conc, p50, p99, a50, a99, over in rows:
+        o = f"{over:.3f}" if over is not None else "-"
+        print(f"| {name:<32} | {conc:>4} | {p50:6.2f} | {p99:6.2f} | {a50:9.2f} | {a99:9.2f} | {o:>23} |")
+
+
+if __name__ == "__main__":
+    main()

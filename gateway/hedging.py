@@ -22,6 +22,8 @@ RunStep = Callable[[Step, bool], Awaitable[T]]  # (step, started as a hedge) -> 
 
 async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float | None) -> tuple[Step, T]:
     """The first step to succeed and its result; raises the last error when all fail."""
+    if hedge_after_s is None or len(steps) < 2:
+        return await _in_turn(steps, run_step)
     pending: dict[asyncio.Task[T], Step] = {}
     nxt = 0
     last: BaseException | None = None
@@ -56,6 +58,20 @@ async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float
                     raise exc
     finally:
         await _cancel(pending)
+
+
+async def _in_turn(steps: Sequence[Step], run_step: RunStep[T]) -> tuple[Step, T]:
+    """No hedging: one step after the other, in this task (no task per step to pay for)."""
+    last: OmnisenseError | None = None
+    for step in steps:
+        try:
+            return step, await run_step(step, False)
+        except OmnisenseError as exc:
+            if not exc.fallback:
+                raise
+            last = exc
+    assert last is not None
+    raise last
 
 
 async def _cancel(pending: dict[asyncio.Task[T], Step]) -> None:

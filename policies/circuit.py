@@ -129,6 +129,17 @@ class CircuitBoard:
         for (_, task), b in self.breakers.items():
             b.settings = self.settings_for(task)
 
+    def by_provider(self) -> dict[str, str]:
+        """Each provider's worst circuit over its tasks (for ``Metrics.bind_circuits``)."""
+        rank = {"closed": 0, "half_open": 1, "open": 2}
+        out: dict[str, str] = {}
+        for (provider, _), b in self.breakers.items():
+            state = b.state()
+            if rank[state] > rank[out.get(provider, "closed")]:
+                out[provider] = state
+            out.setdefault(provider, state)
+        return out
+
     def snapshot(self) -> dict[str, dict[str, dict[str, object]]]:
         """``{provider: {task: {state, consecutive_failures, cooldown_left_s, opened}}}``."""
         out: dict[str, dict[str, dict[str, object]]] = {}

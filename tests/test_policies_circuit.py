@@ -76,6 +76,9 @@ def test_board_keeps_one_breaker_per_provider_and_task() -> None:
     assert board.state("p", Task.VISION_LABELS) == "open"
     assert board.state("p", Task.VISION_OCR) == "closed"
     assert board.state("q", Task.VISION_LABELS) == "closed"
+    assert board.by_provider() == {"p": "open"}
+    board.observe("q", Task.VISION_LABELS, OK)
+    assert board.by_provider() == {"p": "open", "q": "closed"}
     snap = board.snapshot()
     assert snap["p"]["vision.labels"]["state"] == "open" and snap["p"]["vision.labels"]["opened"] == 1
 

@@ -1,20 +1,28 @@
-"""Execute a routing plan: attempts, retries, fallback; fill the request's trace.
+"""Execute a routing plan: attempts, retries, fallback, hedging, shadow; fill the request's trace.
 
-The policy decides the order (``policies.planner``); this module alone runs it:
+The policy decides the order (``policies.planner``, a pure function of the request and
+the facts held in ``policies.live.RoutingState``); this module alone runs it:
 
 - each step is one provider, tried up to ``retries.attempts`` times on retryable
   errors (tenacity: exponential backoff with jitter, Retry-After honoured), every try
-  bounded by the step's timeout and the request's deadline;
+  bounded by the step's timeout and the request's one deadline;
+- a step whose circuit is open (or half-open with its one trial taken) is skipped,
+  unless the plan keeps it as a last resort;
 - an error marked ``fallback`` (DESIGN §3) moves on to the next step; one that is not
   (bad input) ends the request at once: it would fail everywhere;
+- with ``hedge_after_ms`` the next step also starts when the running one is slow
+  (``gateway.hedging``); the first good answer wins, the loser is cancelled and logged;
 - every try is recorded as an Attempt, on the trace and in the error that ends the
-  request, and reported to the observers (circuit breakers, latency windows).
+  request, and reported to the observers (circuit breakers, latency windows, metrics);
+- the served cost is charged to the key's budget; shadows start off the response path
+  (``gateway.shadow``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Mapping, Sequence
 from typing import Protocol
@@ -22,9 +30,11 @@ from typing import Protocol
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from adapters.base import CallContext, Provider, ProviderResult
+from gateway.hedging import race
 from gateway.logs.record import summarize_output
 from gateway.schema import (
     Attempt,
+    BudgetExceeded,
     Envelope,
     NoProvider,
     OmnisenseError,
@@ -34,12 +44,16 @@ from gateway.schema import (
     TaskResult,
     UpstreamBadResponse,
     UpstreamTimeout,
+    UpstreamUnavailable,
     Usage,
     request_units,
     unit_of,
 )
+from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
-from policies.plan import Plan, Step
+from policies.live import RoutingState
+from policies.model import Candidate
+from policies.plan import Plan, RequestMeta, Step
 from policies.planner import Planner
 
 log = logging.getLogger("omnisense.dispatch")
@@ -51,56 +65,153 @@ class AttemptObserver(Protocol):
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None: ...
 
 
+class CircuitOpen(UpstreamUnavailable):
+    """The step was skipped: its circuit is open (never sent to the provider)."""
+
+    retryable = False
+
+
 class Dispatcher:
     def __init__(
         self,
         planner: Planner,
         providers: Mapping[str, Provider],
         observers: Sequence[AttemptObserver] = (),
+        *,
+        state: RoutingState | None = None,
+        shadows: ShadowRunner | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.planner = planner
         self.providers = providers
-        self.observers = list(observers)
+        self.state = state or RoutingState(planner)
+        self.extra_observers = list(observers)
+        self.observers: list[AttemptObserver] = [self.state, *observers]
+        self.shadows = shadows or ShadowRunner()
+        self.rng = rng or random.Random()
+        self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def successor(self, planner: Planner, providers: Mapping[str, Provider]) -> Dispatcher:
+        """The dispatcher for a reloaded policy: same routing state, shadows and observers."""
+        self.state.adopt(planner)
+        return Dispatcher(
+            planner, providers, self.extra_observers, state=self.state, shadows=self.shadows, rng=self.rng
+        )
+
+    async def drained(self, timeout_s: float) -> bool:
+        """Wait until no request runs on this dispatcher (after a reload swapped it out)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def meta_for(
+        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None, *, dry_run: bool = False
+    ) -> RequestMeta:
+        """The request's side of the planner's inputs: hints, budget left, the random draws."""
+        allowance = await self.state.budgets.left(key_id)
+        resolved = self.planner.routes.get(task)
+        explore = resolved is not None and self.rng.random() < resolved.fastest.explore
+        rr = resolved is not None and resolved.strategy == "round_robin"
+        return RequestMeta(
+            key_id=key_id,
+            pinned=pinned,
+            max_cost_usd=request.routing.max_cost_usd if request.routing else None,
+            budget_left_usd=allowance.left_usd if allowance else None,
+            budget_then=allowance.then if allowance else "reject",
+            draw=self.rng.random(),
+            tick=self.state.tick(resolved.pattern, advance=not dry_run) if resolved and rr else 0,
+            explore=explore,
+        )
+
+    async def plan(
+        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None, *, dry_run: bool = False
+    ) -> Plan:
+        """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
+        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run)
+        return self.planner.plan(task, request, meta, self.state)
 
     async def run(
         self, task: Task, request: TaskRequest, trace: RequestTrace, *, pinned: str | None = None
     ) -> Envelope[TaskResult]:
-        plan = self.planner.plan(task, request, pinned=pinned)
+        self.inflight += 1
+        self._idle.clear()
+        try:
+            return await self._run(task, request, trace, pinned)
+        finally:
+            self.inflight -= 1
+            if not self.inflight:
+                self._idle.set()
+
+    async def _run(
+        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None
+    ) -> Envelope[TaskResult]:
+        plan = await self.plan(task, request, trace.key_id, pinned)
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
-        trace.decisions = [f"{d.provider}: {d.reason}" for d in plan.decisions]
+        trace.decisions = [str(d) for d in plan.decisions]
+        if plan.budget_rejected:
+            raise BudgetExceeded(f"key {trace.key_id!r} has spent its budget: " + "; ".join(trace.decisions))
         if not plan.steps:
             reasons = "; ".join(trace.decisions) or f"no route for {task} in policy {plan.policy!r}"
             raise NoProvider(f"no provider can serve {task}: {reasons}")
         deadline = time.monotonic() + plan.deadline_s
-        last: OmnisenseError | None = None
-        for step in plan.steps:
-            try:
-                out = await self._run_step(step, task, request, trace, deadline)
-            except OmnisenseError as exc:
-                last = exc
-                if not exc.fallback or time.monotonic() >= deadline:
-                    break
-                continue
-            return self._envelope(task, request, step.provider, out, trace)
-        assert last is not None
-        raise last
+        hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
+
+        async def run_step(step: Step, hedged: bool) -> ProviderResult:
+            # The last step is never skipped for its circuit: a request is not failed unanswered.
+            last = step is plan.steps[-1]
+            return await self._run_step(step, task, request, trace, deadline, hedged, last)
+
+        step, out = await race(plan.steps, run_step, hedge_s)
+        envelope = self._envelope(task, request, step.provider, out, trace)
+        await self.state.budgets.charge(trace.key_id, trace.cost_usd)
+        self._launch_shadows(plan, task, request, trace)
+        return envelope
+
+    def _launch_shadows(self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace) -> None:
+        if not plan.shadow or self.rng.random() >= plan.shadow_fraction:
+            return
+        targets = [
+            (name, self.providers[name], self.planner.step(task, _cand(name)).timeout_s)
+            for name in plan.shadow
+            if name != trace.provider and name in self.providers
+        ]
+        self.shadows.launch(trace.request_id, task, request, targets, trace.output)
 
     async def _run_step(
-        self, step: Step, task: Task, request: TaskRequest, trace: RequestTrace, deadline: float
+        self,
+        step: Step,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        deadline: float,
+        hedged: bool,
+        last: bool = False,
     ) -> ProviderResult:
         provider = self.providers[step.provider]
+        if not (step.last_resort or self.state.circuits.acquire(step.provider, task) or last):
+            err = CircuitOpen(f"{step.provider}: circuit open for {task}", provider=step.provider)
+            trace.attempts.append(
+                Attempt(provider=step.provider, outcome="skipped", latency_ms=0.0, error_type="CircuitOpen")
+            )
+            raise err
 
         def retryable(exc: BaseException) -> bool:
             return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
 
         try:  # the first try runs outside tenacity: the happy path pays nothing for retries
-            return await self._attempt(provider, step, task, request, trace, deadline)
+            return await self._attempt(provider, step, task, request, trace, deadline, hedged)
         except OmnisenseError as exc:
             if step.retries.attempts < 2 or not retryable(exc):
                 raise
             first_error = exc
 
-        base_wait = wait_exponential_jitter(multiplier=step.retries.backoff_s, max=step.retries.max_backoff_s)
+        backoff = step.retries.backoff_s  # jitter up to one backoff (tenacity adds 1 s by default)
+        base_wait = wait_exponential_jitter(multiplier=backoff, max=step.retries.max_backoff_s, jitter=backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -117,11 +228,18 @@ class Dispatcher:
             with attempt:
                 if attempt.retry_state.attempt_number == 1:
                     raise first_error  # let tenacity apply its wait and accounting to the first failure
-                return await self._attempt(provider, step, task, request, trace, deadline)
+                return await self._attempt(provider, step, task, request, trace, deadline, hedged)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(
-        self, provider: Provider, step: Step, task: Task, request: TaskRequest, trace: RequestTrace, deadline: float
+        self,
+        provider: Provider,
+        step: Step,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        deadline: float,
+        hedged: bool,
     ) -> ProviderResult:
         timeout = min(step.timeout_s, max(0.0, deadline - time.monotonic()))
         ctx = CallContext(request_id=trace.request_id, deadline=time.monotonic() + timeout, key_id=trace.key_id)
@@ -131,31 +249,48 @@ class Dispatcher:
                 out = await provider.run(task, request, ctx)
         except TimeoutError as exc:
             err: OmnisenseError = UpstreamTimeout(f"{step.provider}: no answer within {timeout:.2f} s")
-            self._record(trace, step.provider, task, start, err)
+            self._record(trace, step.provider, task, start, err, hedged)
             raise err from exc
+        except asyncio.CancelledError:
+            self._record(trace, step.provider, task, start, None, hedged, cancelled=True)
+            raise
         except OmnisenseError as exc:
-            self._record(trace, step.provider, task, start, exc)
+            self._record(trace, step.provider, task, start, exc, hedged)
             raise
         except Exception as exc:  # an adapter bug: log it, and let the next provider try
             log.exception("provider %s raised an unmapped exception", step.provider)
             err = UpstreamBadResponse(f"{step.provider}: adapter error {type(exc).__name__}")
-            self._record(trace, step.provider, task, start, err)
+            self._record(trace, step.provider, task, start, err, hedged)
             raise err from exc
-        self._record(trace, step.provider, task, start, None)
+        self._record(trace, step.provider, task, start, None, hedged)
         return out
 
-    def _record(self, trace: RequestTrace, provider: str, task: Task, start: float, err: OmnisenseError | None) -> None:
+    def _record(
+        self,
+        trace: RequestTrace,
+        provider: str,
+        task: Task,
+        start: float,
+        err: OmnisenseError | None,
+        hedged: bool,
+        *,
+        cancelled: bool = False,
+    ) -> None:
         elapsed = (time.perf_counter() - start) * 1000.0
-        trace.upstream_ms += elapsed
         if err is not None:
             err.provider = err.provider or provider
         outcome: Outcome = "ok" if err is None else "timeout" if isinstance(err, UpstreamTimeout) else "error"
+        if cancelled:
+            outcome = "cancelled"
+        else:
+            trace.upstream_ms += elapsed  # a cancelled hedge ran alongside the winner
         attempt = Attempt(
             provider=provider,
             outcome=outcome,
             latency_ms=round(elapsed, 3),
             error_type=None if err is None else type(err).__name__,
             detail=None if err is None else err.detail[:300],
+            hedged=hedged,
         )
         trace.attempts.append(attempt)
         for observer in self.observers:
@@ -183,6 +318,5 @@ class Dispatcher:
         )
 
 
-def plan_for(planner: Planner, task: Task, request: TaskRequest, pinned: str | None = None) -> Plan:
-    """The plan a request would get, without running it (``/v1/route/explain``)."""
-    return planner.plan(task, request, pinned=pinned)
+def _cand(name: str) -> Candidate:
+    return Candidate(provider=name)

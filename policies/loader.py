@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from adapters.registry import known_kinds
 from gateway.schema import Task
 from policies.model import Candidate, PolicyFile, Route
 
@@ -52,12 +53,24 @@ def interpolate(value: Any, env: Mapping[str, str], path: str, problems: list[st
             problems.append(f"{path}: environment variable {name} is not set")
             return ""
 
-        return _VAR.sub(sub, value)
+        out = _VAR.sub(sub, value)
+        if out != value and _VAR.fullmatch(value.strip()):
+            return _scalar(out)  # `timeout_s: ${T:-10}` is the number 10, not the string "10"
+        return out
     if isinstance(value, dict):
         return {k: interpolate(v, env, f"{path}.{_key(k)}" if path else _key(k), problems) for k, v in value.items()}
     if isinstance(value, list):
         return [interpolate(v, env, f"{path}[{i}]", problems) for i, v in enumerate(value)]
     return value
+
+
+def _scalar(text: str) -> Any:
+    """A whole-value substitution is typed like YAML would type it: numbers, booleans; else text."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, int | float | bool) else text
 
 
 def _key(k: Any) -> str:
@@ -84,9 +97,15 @@ def task_pattern_matches(pattern: str, task: Task) -> bool:
 def check_references(policy: PolicyFile) -> list[str]:
     problems: list[str] = []
     names = set(policy.providers)
+    kinds = set(known_kinds())
     for pname, block in policy.providers.items():
-        if not isinstance(block.get("kind"), str):
+        kind = block.get("kind")
+        if not isinstance(kind, str):
             problems.append(f"providers.{_key(pname)}: 'kind' is missing")
+        elif kind not in kinds and ":" not in kind:
+            problems.append(
+                f"providers.{_key(pname)}.kind: unknown provider kind '{kind}' (known: {', '.join(sorted(kinds))})"
+            )
     for pattern, route in policy.routes.items():
         where = f"routes.{_key(pattern)}"
         if not any(task_pattern_matches(pattern, t) for t in Task):

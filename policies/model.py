@@ -38,13 +38,39 @@ class Retries(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 class CircuitSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    failures: int = 5  # consecutive failures that open the circuit
+    """A breaker per (provider, task): it opens on ``failures`` consecutive failures, or when
+    the failure rate over the last ``window`` calls reaches ``failure_rate`` (once at least
+    ``min_calls`` were seen); after ``cooldown_s`` one trial call (half-open) decides."""
+
+    failures: int = 5  # consecutive failures that open the circuit (0: never on this rule)
+    failure_rate: float | None = None  # e.g. 0.5; None: only the consecutive rule
+    window: int = 20  # calls the failure rate is measured over
+    min_calls: int = 10  # calls needed before the rate rule may open the circuit
     cooldown_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.failures < 0 or self.window < 1 or self.min_calls < 1 or self.cooldown_s < 0:
+            raise ValueError("failures >= 0, window >= 1, min_calls >= 1, cooldown_s >= 0")
+        if self.failure_rate is not None and not 0 < self.failure_rate <= 1:
+            raise ValueError("failure_rate must be in (0, 1]")
+
+
+class Fastest(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``fastest`` strategy: mean latency over a sliding window, with exploration."""
+
+    window: int = 50  # samples kept per (provider, task)
+    window_s: float = 300.0  # samples older than this are forgotten
+    explore: float = 0.05  # fraction of requests that try the least recently measured candidate first
 
 
 class Candidate(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     provider: str
     weight: float = 1.0
+    timeout_s: float | None = None  # per attempt, for this provider on this route
+
+    def __post_init__(self) -> None:
+        if self.weight < 0:
+            raise ValueError("weight must be >= 0")
 
 
 class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -56,12 +82,18 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     retries: Retries | None = None
     circuit: CircuitSettings | None = None
     hedge_after_ms: float | None = None
+    fastest: Fastest | None = None
+    sticky: bool | None = None  # weighted: the same key always gets the same first pick
 
 
 class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     candidates: list[str | Candidate]
     shadow: list[str] = msgspec.field(default_factory=list)
     shadow_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.shadow_fraction <= 1:
+            raise ValueError("shadow_fraction must be in [0, 1]")
 
     def candidate_list(self) -> list[Candidate]:
         return [Candidate(provider=c) if isinstance(c, str) else c for c in self.candidates]
@@ -74,9 +106,17 @@ class Defaults(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     retries: Retries = Retries()
     circuit: CircuitSettings = CircuitSettings()
     hedge_after_ms: float | None = None
+    fastest: Fastest = Fastest()
+    sticky: bool = False
 
 
 class Budget(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Spend of one API key (its ``id``) per UTC day / calendar month, in USD.
+
+    A candidate whose cost for the request would take the key over a limit is dropped;
+    when none is left, ``then`` decides: ``reject`` (BudgetExceeded, 429) or the name of a
+    provider to serve instead (typically a free local one)."""
+
     key: str
     usd_per_day: float | None = None
     usd_per_month: float | None = None

@@ -1,7 +1,16 @@
 """Turn (task, request, provider facts) into an ordered plan: a pure function.
 
 Routes are resolved once per task when the planner is built (exact task name first,
-then ``modality.*``, then ``*``), so a request pays only for the filter and ordering.
+then ``modality.*``, then ``*``), and so are the steps (timeouts, retries) per provider,
+so a request pays only for the guards and the ordering:
+
+1. the candidates: the route's, or the one pinned by the request;
+2. guards, each dropping a candidate with its reason: capability (task, language,
+   format, size), ``max_cost_usd``, the key's budget, an open circuit;
+3. the strategy orders what is left; providers whose last probe failed go last;
+4. when nothing is left: candidates dropped *only* for an open circuit are kept as a
+   last resort (a request is not failed while a capable provider may answer); over
+   budget, ``then`` names the provider to switch to, or the plan says "reject".
 """
 
 from __future__ import annotations
@@ -10,11 +19,15 @@ from collections.abc import Mapping
 
 import msgspec
 
-from gateway.schema import ProviderInfo, Task, TaskRequest
+from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
 from policies.capabilities import unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
-from policies.model import Candidate, Defaults, Route
-from policies.plan import Decision, Plan, Step
+from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
+from policies.plan import Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.strategies import STRATEGIES, Inputs, request_costs
+
+_NO_FACTS = NoFacts()
+_NO_META = RequestMeta()
 
 
 class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
@@ -22,9 +35,13 @@ class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
     strategy: str
     candidates: list[Candidate]
     shadow: list[str]
-    step_timeout_s: float
+    shadow_fraction: float
+    step_timeout_s: float | None  # None: the provider's own timeout_s, else the defaults'
     deadline_s: float
     hedge_after_ms: float | None
+    circuit: CircuitSettings
+    fastest: Fastest
+    sticky: bool
     route: Route
 
 
@@ -50,9 +67,13 @@ def _resolve(pattern: str, route: Route, defaults: Defaults) -> ResolvedRoute:
         strategy=route.strategy or defaults.strategy,
         candidates=route.candidate_list(),
         shadow=list(route.shadow),
-        step_timeout_s=route.timeout_s or defaults.timeout_s,
+        shadow_fraction=route.shadow_fraction,
+        step_timeout_s=route.timeout_s,
         deadline_s=route.deadline_s or defaults.deadline_s,
         hedge_after_ms=route.hedge_after_ms if route.hedge_after_ms is not None else defaults.hedge_after_ms,
+        circuit=route.circuit or defaults.circuit,
+        fastest=route.fastest or defaults.fastest,
+        sticky=route.sticky if route.sticky is not None else defaults.sticky,
         route=route,
     )
 
@@ -62,30 +83,123 @@ class Planner:
         self.loaded = loaded
         self.infos = dict(infos)
         self.routes = resolve_routes(loaded)
+        self.defaults = loaded.policy.defaults
+        self._steps: dict[tuple[Task, str], Step] = {}
+        for task in Task:
+            for name in loaded.policy.providers:
+                self._steps[(task, name)] = self._make_step(task, Candidate(provider=name))
 
-    def plan(self, task: Task, request: TaskRequest, *, pinned: str | None = None) -> Plan:
+    def _make_step(self, task: Task, cand: Candidate) -> Step:
+        resolved = self.routes.get(task)
+        block_timeout = self.loaded.policy.providers.get(cand.provider, {}).get("timeout_s")
+        timeout = (
+            cand.timeout_s
+            or (resolved.step_timeout_s if resolved else None)
+            or (float(block_timeout) if isinstance(block_timeout, int | float) else None)
+            or self.defaults.timeout_s
+        )
+        retries = (resolved.route.retries if resolved else None) or self.defaults.retries
+        return Step(provider=cand.provider, timeout_s=timeout, retries=retries)
+
+    def step(self, task: Task, cand: Candidate) -> Step:
+        if cand.timeout_s is not None:
+            return self._make_step(task, cand)
+        return self._steps.get((task, cand.provider)) or self._make_step(task, cand)
+
+    def circuit_settings(self, task: Task) -> CircuitSettings:
+        resolved = self.routes.get(task)
+        return resolved.circuit if resolved else self.defaults.circuit
+
+    def fastest_settings(self, task: Task) -> Fastest:
+        resolved = self.routes.get(task)
+        return resolved.fastest if resolved else self.defaults.fastest
+
+    def plan(self, task: Task, request: TaskRequest, meta: RequestMeta = _NO_META, facts: Facts = _NO_FACTS) -> Plan:
         resolved = self.routes.get(task)
         candidates = resolved.candidates if resolved else []
-        if pinned is not None:
-            candidates = [Candidate(provider=pinned)]
-        decisions: list[Decision] = []
-        kept: list[Candidate] = []
-        for cand in candidates:
-            info = self.infos.get(cand.provider)
-            reason = "not configured" if info is None else unsupported_reason(info, task, request)
-            decisions.append(Decision(provider=cand.provider, kept=reason is None, reason=reason or "capable"))
-            if reason is None:
-                kept.append(cand)
-        defaults = self.loaded.policy.defaults
-        retries = (resolved.route.retries if resolved else None) or defaults.retries
-        timeout = resolved.step_timeout_s if resolved else defaults.timeout_s
+        if meta.pinned is not None:
+            candidates = [Candidate(provider=meta.pinned)]
+        names = [c.provider for c in candidates]
+        if meta.budget_then != "reject":
+            names.append(meta.budget_then)
+        costs = request_costs(self.infos, task, request_units(request), names)
+        kept, dropped, circuit_only = self._guard(task, request, candidates, costs, meta, facts)
+        strategy = resolved.strategy if resolved else self.defaults.strategy
+        inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
+        ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
+        ranked = [r for r in ranked if facts.healthy(r[0].provider)] + [
+            (c, f"{why}; last probe failed: tried last") for c, why in ranked if not facts.healthy(c.provider)
+        ]
+        steps = [self.step(task, c) for c, _ in ranked]
+        decisions = [
+            Decision(provider=c.provider, kept=True, reason=f"#{i + 1}: {why}") for i, (c, why) in enumerate(ranked)
+        ]
+        budget_rejected = False
+        if not steps:
+            steps, decisions, budget_rejected = self._when_empty(task, request, meta, dropped, circuit_only)
         return Plan(
             policy=self.loaded.name,
             route=resolved.pattern if resolved else "",
-            strategy=resolved.strategy if resolved else defaults.strategy,
-            steps=[Step(provider=c.provider, timeout_s=timeout, retries=retries) for c in kept],
-            deadline_s=resolved.deadline_s if resolved else defaults.deadline_s,
+            strategy="pinned" if meta.pinned is not None else strategy,
+            steps=steps,
+            deadline_s=resolved.deadline_s if resolved else self.defaults.deadline_s,
             hedge_after_ms=resolved.hedge_after_ms if resolved else None,
-            shadow=[s for s in (resolved.shadow if resolved else []) if s in self.infos],
-            decisions=decisions,
+            shadow=[s for s in (resolved.shadow if resolved else []) if self._unsupported(s, task, request) is None],
+            shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
+            decisions=decisions + dropped,
+            budget_rejected=budget_rejected,
         )
+
+    def _when_empty(
+        self,
+        task: Task,
+        request: TaskRequest,
+        meta: RequestMeta,
+        dropped: list[Decision],
+        circuit_only: list[Candidate],
+    ) -> tuple[list[Step], list[Decision], bool]:
+        """Nothing survived the guards: last resort on open circuits, or the budget's ``then``."""
+        if circuit_only:
+            steps = [msgspec.structs.replace(self.step(task, c), last_resort=True) for c in circuit_only]
+            why = "last resort: circuit open, nothing else can serve"
+            return steps, [Decision(provider=c.provider, kept=True, reason=why) for c in circuit_only], False
+        if not any(d.reason.startswith("over budget") for d in dropped):
+            return [], [], False
+        then = meta.budget_then
+        if then == "reject" or self._unsupported(then, task, request) is not None:
+            return [], [], True
+        decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
+        return [self.step(task, Candidate(provider=then))], [decision], False
+
+    def _unsupported(self, provider: str, task: Task, request: TaskRequest) -> str | None:
+        info = self.infos.get(provider)
+        return "not configured" if info is None else unsupported_reason(info, task, request)
+
+    def _guard(
+        self,
+        task: Task,
+        request: TaskRequest,
+        candidates: list[Candidate],
+        costs: Mapping[str, float],
+        meta: RequestMeta,
+        facts: Facts,
+    ) -> tuple[list[Candidate], list[Decision], list[Candidate]]:
+        kept: list[Candidate] = []
+        dropped: list[Decision] = []
+        circuit_only: list[Candidate] = []
+        for cand in candidates:
+            name = cand.provider
+            cost = costs.get(name, 0.0)
+            reason = self._unsupported(name, task, request)
+            if reason is None and meta.max_cost_usd is not None and cost > meta.max_cost_usd + 1e-12:
+                reason = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}"
+            if reason is None and meta.budget_left_usd is not None and cost > meta.budget_left_usd + 1e-12:
+                reason = f"over budget: costs ${cost:.6f}, the key has ${max(0.0, meta.budget_left_usd):.6f} left"
+            if reason is None and facts.circuit(name, task) == "open":
+                reason = "circuit open"
+                circuit_only.append(cand)
+            if reason is None:
+                kept.append(cand)
+            else:
+                dropped.append(Decision(provider=name, kept=False, reason=reason))
+        return kept, dropped, circuit_only

@@ -111,6 +111,15 @@ def test_metrics(client: Client, sink: MemorySink) -> None:
     assert 'code="4' in text  # the empty text
 
 
+def test_metrics_circuit_state(client: Client, sink: MemorySink) -> None:
+    client.app.state.runtime.providers["primary"].script(*[Fail(UpstreamUnavailable)] * 10)
+    for _ in range(5):
+        assert client.post("/v1/text/sentiment", json={"text": "x"}).status_code == 200  # secondary answers
+    text = client.get("/metrics").text
+    assert 'omnisense_circuit_state{provider="primary",task="text.sentiment"} 2.0' in text
+    assert 'omnisense_circuit_state{provider="secondary",task="text.sentiment"} 0.0' in text
+
+
 def test_metrics_registries_are_per_app(policy_file: Path) -> None:
     one, two = MemorySink(), MemorySink()
     with (
@@ -201,7 +210,7 @@ def test_tracing_spans_per_request_and_attempt(policy_file: Path, sink: MemorySi
     with TestClient(create_app(config, sink=sink)) as client:
         runtime = client.app.state.runtime
         runtime.tracing = Tracing(TracingSettings(enabled=True), exporter=exporter)
-        runtime.dispatcher.observers = [runtime.tracing]
+        runtime.dispatcher.observers.append(runtime.tracing)
         runtime.providers["primary"].script(Fail(UpstreamUnavailable))
         headers = {"Authorization": "Bearer secret-a", "X-Request-Id": "tr-1"}
         assert client.post("/v1/text/sentiment", json={"text": "hi"}, headers=headers).status_code == 200

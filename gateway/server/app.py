@@ -18,6 +18,7 @@ from gateway.server.config import GatewayConfig
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.responses import problem_response
+from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
 from gateway.server.tasks import TASK_HANDLERS, request_id_of
 
@@ -57,7 +58,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *OBSERVABILITY_HANDLERS],
+        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

@@ -39,6 +39,7 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime: Runtime = request.app.state.runtime
     runtime.keys.authenticate(request.headers)
     health = await runtime.probe_all()
+    circuits, latency = runtime.dispatcher.state.circuits.snapshot(), runtime.dispatcher.state.latencies.snapshot()
     out = []
     for name, provider in runtime.providers.items():
         info = provider.info
@@ -49,6 +50,8 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "health": health.get(name),
                 "tasks": {str(t): s for t, s in info.capabilities.items()},
                 "prices": {str(t): p for t, p in info.prices.items()},
+                "circuits": circuits.get(name, {}),  # per task: state, failures, cooldown left
+                "latency": latency.get(name, {}),  # per task: mean_ms over the sliding window
             }
         )
     return _json({"policy": runtime.policy.name, "providers": out})

@@ -13,7 +13,6 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from adapters import registry
 from adapters.base import Provider
@@ -26,7 +25,10 @@ from gateway.metrics import Metrics
 from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig, LogSettings, TracingSettings
+from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
+from policies.budgets import RedisSpendStore
+from policies.live import RoutingState
 from policies.loader import LoadedPolicy, load_policy
 from policies.planner import Planner
 
@@ -43,12 +45,20 @@ class Runtime:
     keys: KeyRing
     metrics: Metrics = field(default_factory=Metrics)
     tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
-    redactor: Redactor = field(default_factory=Redactor)
     health: dict[str, Health] = field(default_factory=dict)
+    reloader: PolicyReloader | None = None
+    _redaction: tuple[LoadedPolicy, Redactor] | None = field(default=None, repr=False)
+
+    def redactor(self) -> Redactor:
+        """Knows the credentials of the policy in force (rebuilt after a reload)."""
+        if self._redaction is None or self._redaction[0] is not self.policy:
+            secrets = secrets_in({"providers": self.policy.policy.providers, "dsn": self.config.logs.dsn})
+            self._redaction = (self.policy, Redactor(secrets))
+        return self._redaction[1]
 
     def submit(self, record: RequestLog) -> None:
         """The one exit of every request: redaction, metrics, then the log queue (never blocks)."""
-        record = self.redactor.record(record)
+        record = self.redactor().record(record)
         try:
             self.metrics.observe(record)
         except Exception:  # metrics must never cost a record
@@ -75,21 +85,22 @@ class Runtime:
 
         results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
         self.health = dict(results)
+        self.dispatcher.state.health.update(self.health)  # the planner tries unhealthy providers last
         return self.health
 
     async def aclose(self) -> None:
+        if self.reloader is not None:
+            await self.reloader.aclose()
+        await self.dispatcher.shadows.drain()  # their records reach the writer before it closes
         await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)
         await self.writer.aclose()
         await self.tracing.aclose()
 
 
 def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
-    """(provider, task, state) of every circuit breaker the dispatcher keeps, if it keeps any."""
-    board: Any = getattr(getattr(runtime.dispatcher, "state", None), "circuits", None)
-    snapshot = getattr(board, "snapshot", None)
-    if snapshot is None:
-        return []
-    return [(p, t, str(v["state"])) for p, tasks in snapshot().items() for t, v in tasks.items()]
+    """(provider, task, state) of every circuit breaker (read at scrape time; survives reloads)."""
+    snapshot = runtime.dispatcher.state.circuits.snapshot()
+    return [(p, t, str(v["state"])) for p, tasks in snapshot.items() for t, v in tasks.items()]
 
 
 def make_sink(config: GatewayConfig | LogSettings) -> LogSink:
@@ -146,16 +157,23 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     metrics.bind_queue(writer)
     tracing = Tracing(config.tracing)
     log.info("policy %s loaded from %s: providers %s", loaded.name, loaded.source, ", ".join(providers))
+    spend = RedisSpendStore(config.spend_store) if config.spend_store else None
     runtime = Runtime(
         config=config,
         policy=loaded,
         providers=providers,
-        dispatcher=Dispatcher(planner, providers, observers=[tracing] if tracing.enabled else []),
+        dispatcher=Dispatcher(
+            planner,
+            providers,
+            observers=[tracing] if tracing.enabled else [],
+            state=RoutingState(planner, spend=spend),
+        ),
         writer=writer,
         keys=KeyRing(config),
         metrics=metrics,
         tracing=tracing,
-        redactor=Redactor(secrets_in({"providers": loaded.policy.providers, "dsn": config.logs.dsn})),
     )
     metrics.bind_circuits(lambda: circuit_states(runtime))
+    runtime.reloader = PolicyReloader(runtime, watch_interval_s=config.policy_watch_s)
+    runtime.reloader.start()
     return runtime

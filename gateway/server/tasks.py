@@ -84,7 +84,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample
             runtime.tracing.finish(span, record)
-            runtime.submit(record)
+            runtime.dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
 
 
 class ClientGone(Exception):

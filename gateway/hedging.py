@@ -1,0 +1,81 @@
+"""Run a plan's steps in order, with optional hedging: the first good answer wins.
+
+Without hedging, a step starts when the one before it has failed with an error that
+allows fallback. With ``hedge_after_s``, the next step also starts when every running
+step has taken longer than that; the first success wins and the others are cancelled
+(their attempts are recorded as ``cancelled`` by the dispatcher, so both are logged).
+An error that does not allow fallback (bad input) ends the race at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from gateway.schema import OmnisenseError
+from policies.plan import Step
+
+T = TypeVar("T")
+RunStep = Callable[[Step, bool], Awaitable[T]]  # (step, started as a hedge) -> result
+
+
+async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float | None) -> tuple[Step, T]:
+    """The first step to succeed and its result; raises the last error when all fail."""
+    if hedge_after_s is None or len(steps) < 2:
+        return await _in_turn(steps, run_step)
+    pending: dict[asyncio.Task[T], Step] = {}
+    nxt = 0
+    last: BaseException | None = None
+
+    def start(hedged: bool) -> None:
+        nonlocal nxt
+        step = steps[nxt]
+        nxt += 1
+        pending[asyncio.ensure_future(run_step(step, hedged))] = step
+
+    try:
+        while True:
+            if not pending:
+                if nxt >= len(steps):
+                    assert last is not None
+                    raise last
+                start(False)
+            can_hedge = hedge_after_s is not None and nxt < len(steps)
+            done, _ = await asyncio.wait(
+                pending, timeout=hedge_after_s if can_hedge else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                start(True)  # everything running is slow: hedge with the next candidate
+                continue
+            for fut in done:
+                step = pending.pop(fut)
+                exc = fut.exception()
+                if exc is None:
+                    return step, fut.result()
+                last = exc
+                if not (isinstance(exc, OmnisenseError) and exc.fallback):
+                    raise exc
+    finally:
+        await _cancel(pending)
+
+
+async def _in_turn(steps: Sequence[Step], run_step: RunStep[T]) -> tuple[Step, T]:
+    """No hedging: one step after the other, in this task (no task per step to pay for)."""
+    last: OmnisenseError | None = None
+    for step in steps:
+        try:
+            return step, await run_step(step, False)
+        except OmnisenseError as exc:
+            if not exc.fallback:
+                raise
+            last = exc
+    assert last is not None
+    raise last
+
+
+async def _cancel(pending: dict[asyncio.Task[T], Step]) -> None:
+    for fut in pending:
+        fut.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,144 @@
+"""Routing endpoints: ``POST /v1/route/explain`` (a dry run) and ``GET /v1/policy``.
+
+``/v1/route/explain`` takes a description of a request (no payload needed: the image's
+format and size, the text or its length, the audio's seconds) and answers the plan it
+would get now — the same planner, guards and facts as a real request, without calling
+a provider or changing any state (round-robin turns, budgets, circuits) — with every
+candidate's decision: kept at which position and why, or dropped and why. The log
+record of a real request carries the same decisions (``decisions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+
+from gateway.schema import (
+    ImageRequest,
+    InvalidInput,
+    Media,
+    SynthesizeRequest,
+    Task,
+    TaskRequest,
+    TextRequest,
+    TranscribeRequest,
+    TranslateRequest,
+)
+from gateway.schema.requests import RoutingHints
+from gateway.server.runtime import Runtime
+
+_encoder = msgspec.json.Encoder()
+
+
+class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    task: Task
+    text: str | None = None
+    characters: int | None = None  # instead of ``text``: only its length matters for routing
+    language: str | None = None
+    source_language: str | None = None
+    target_language: str | None = None
+    format: str | None = None  # image/audio input format, or the synthesized audio format
+    bytes: int = 0  # image/audio size
+    audio_seconds: float | None = None
+    voice: str | None = None
+    routing: RoutingHints | None = None
+
+
+def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
+    text = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
+    if body.bytes > max_bytes:
+        raise InvalidInput(f"bytes: at most {max_bytes}", field="bytes")
+    media = Media(data=bytes(body.bytes), format=body.format or "jpeg", duration_s=body.audio_seconds)
+    common: dict[str, Any] = {"routing": body.routing}
+    task = body.task
+    if task.modality == "vision":
+        return ImageRequest(image=media, language=body.language, **common)
+    if task is Task.SPEECH_TRANSCRIBE:
+        return TranscribeRequest(
+            audio=msgspec.structs.replace(media, format=body.format or "wav"), language=body.language, **common
+        )
+    if task is Task.SPEECH_SYNTHESIZE:
+        return SynthesizeRequest(
+            text=text, voice=body.voice, language=body.language, format=body.format or "wav", **common
+        )
+    if task is Task.TEXT_TRANSLATE:
+        if not body.target_language:
+            raise InvalidInput("target_language is required for text.translate", field="target_language")
+        return TranslateRequest(
+            text=text, target_language=body.target_language, source_language=body.source_language, **common
+        )
+    return TextRequest(text=text, language=body.language, **common)
+
+
+@post("/v1/route/explain", include_in_schema=False, status_code=200)
+async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
+    runtime: Runtime = request.app.state.runtime
+    key = runtime.keys.authenticate(request.headers)
+    try:
+        body = msgspec.json.decode(await request.body(), type=ExplainBody)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"explain body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"explain body is not JSON: {exc}") from None
+    task_request = _request_of(body, runtime.config.limits.max_audio_bytes)
+    pinned = request.headers.get("x-omnisense-provider") or (body.routing.provider if body.routing else None)
+    policy = request.headers.get("x-omnisense-policy") or (body.routing.policy if body.routing else None)
+    runtime.keys.check_hints(key, pinned, policy)
+    dispatcher = runtime.dispatcher
+    plan = await dispatcher.plan(body.task, task_request, key.id if key else None, pinned, dry_run=True)
+    out = msgspec.to_builtins(plan)
+    out["decisions"] = [{**msgspec.to_builtins(d), "summary": str(d)} for d in plan.decisions]
+    out["answer"] = (
+        "reject: budget exceeded"
+        if plan.budget_rejected
+        else f"served by {plan.steps[0].provider}"
+        if plan.steps
+        else "no provider: 503"
+    )
+    return Response(_encoder.encode(out), media_type="application/json")
+
+
+@get("/v1/policy", include_in_schema=False)
+async def policy(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The policy serving now, per task, and the state of live reload (refusals included)."""
+    runtime: Runtime = request.app.state.runtime
+    runtime.keys.authenticate(request.headers)
+    loaded = runtime.policy
+    planner = runtime.planner
+    routes = {
+        task.value: {
+            "route": r.pattern,
+            "strategy": r.strategy,
+            "candidates": [c.provider for c in r.candidates],
+            "shadow": r.shadow,
+            "hedge_after_ms": r.hedge_after_ms,
+        }
+        for task, r in planner.routes.items()
+    }
+    body = {
+        "name": loaded.name,
+        "source": loaded.source,
+        "providers": {n: b.get("kind") for n, b in loaded.policy.providers.items()},  # blocks may hold secrets
+        "routes": routes,
+        "budgets": [msgspec.to_builtins(b) for b in loaded.policy.budgets],
+        "reload": msgspec.to_builtins(runtime.reloader.status) if runtime.reloader else None,
+    }
+    return Response(_encoder.encode(body), media_type="application/json")
+
+
+@post("/v1/policy/reload", include_in_schema=False, status_code=200)
+async def reload_policy(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Reload the policy file now (admin keys only); 422 with the problems when refused."""
+    runtime: Runtime = request.app.state.runtime
+    key = runtime.keys.authenticate(request.headers)
+    runtime.keys.require_admin(key, runtime.keys.protected)
+    if runtime.reloader is None:
+        raise InvalidInput("live reload is not configured")
+    ok = await runtime.reloader.reload("POST /v1/policy/reload")
+    body = {"reloaded": ok, **msgspec.to_builtins(runtime.reloader.status)}
+    return Response(_encoder.encode(body), status_code=200 if ok else 422, media_type="application/json")
+
+
+ROUTING_HANDLERS = [explain, policy, reload_policy]

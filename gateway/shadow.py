@@ -1,0 +1,113 @@
+"""Shadow traffic: mirror a fraction of requests to other providers, off the response path.
+
+After the served answer is known, each shadow provider of the plan gets the same request
+in a background task; its outcome, latency and output summary are compared with the
+served one (``agrees``: the same top answer). Shadows never change the response or its
+latency, are not charged to the caller's budget and do not feed circuits or latency
+windows (so they cannot change routing either).
+
+One RequestLog per request: the server hands the finished record to
+``submit_when_done``, which submits it at once when the request had no shadows, or
+when its shadows finish (each bounded by its provider's timeout) with
+``RequestLog.shadow`` filled in. ``drain`` (at shutdown) cancels what is still running;
+those records are still submitted, with the shadows that finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from adapters.base import CallContext, Provider
+from gateway.logs.record import OutputSummary, RequestLog, ShadowResult, summarize_output
+from gateway.schema import OmnisenseError, Task, TaskRequest
+
+log = logging.getLogger("omnisense.shadow")
+
+
+class ShadowRunner:
+    def __init__(self) -> None:
+        self.pending: dict[str, asyncio.Task[list[ShadowResult]]] = {}  # not yet claimed by a record
+        self.running: set[asyncio.Task[list[ShadowResult]]] = set()
+
+    def launch(
+        self,
+        request_id: str,
+        task: Task,
+        request: TaskRequest,
+        targets: Sequence[tuple[str, Provider, float]],  # (name, provider, timeout_s)
+        served: OutputSummary | None,
+    ) -> None:
+        if targets:
+            coro = self._run_all(request_id, task, request, targets, served)
+            fut = self.pending[request_id] = asyncio.ensure_future(coro)
+            self.running.add(fut)
+            fut.add_done_callback(self.running.discard)
+
+    async def _run_all(
+        self,
+        request_id: str,
+        task: Task,
+        request: TaskRequest,
+        targets: Sequence[tuple[str, Provider, float]],
+        served: OutputSummary | None,
+    ) -> list[ShadowResult]:
+        calls = [self._one(request_id, task, request, name, p, t, served) for name, p, t in targets]
+        return list(await asyncio.gather(*calls))
+
+    @staticmethod
+    async def _one(
+        request_id: str,
+        task: Task,
+        request: TaskRequest,
+        name: str,
+        provider: Provider,
+        timeout_s: float,
+        served: OutputSummary | None,
+    ) -> ShadowResult:
+        start = time.perf_counter()
+        ctx = CallContext(request_id=f"{request_id}:shadow:{name}", deadline=time.monotonic() + timeout_s)
+
+        def ms() -> float:
+            return round((time.perf_counter() - start) * 1000.0, 3)
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                out = await provider.run(task, request, ctx)
+        except TimeoutError:
+            return ShadowResult(provider=name, outcome="timeout", latency_ms=ms(), error_type="UpstreamTimeout")
+        except asyncio.CancelledError:
+            return ShadowResult(provider=name, outcome="cancelled", latency_ms=ms())
+        except OmnisenseError as exc:
+            return ShadowResult(provider=name, outcome="error", latency_ms=ms(), error_type=type(exc).__name__)
+        except Exception as exc:
+            log.warning("shadow provider %s raised %s", name, type(exc).__name__)
+            return ShadowResult(provider=name, outcome="error", latency_ms=ms(), error_type="UpstreamBadResponse")
+        summary = summarize_output(out.result)
+        agrees = None if served is None else (summary.top == served.top and summary.items == served.items)
+        return ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary, agrees=agrees)
+
+    def submit_when_done(self, record: RequestLog, submit: Callable[[RequestLog], object]) -> None:
+        fut = self.pending.pop(record.request_id, None)
+        if fut is None:
+            submit(record)
+            return
+
+        def done(f: asyncio.Task[list[ShadowResult]]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                record.shadow = f.result()
+            submit(record)
+
+        fut.add_done_callback(done)
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Let running shadows finish (up to ``timeout_s``), cancel the rest."""
+        futs = list(self.running)
+        if not futs:
+            return
+        _, still = await asyncio.wait(futs, timeout=timeout_s)
+        for f in still:
+            f.cancel()
+        await asyncio.gather(*futs, return_exceptions=True)

@@ -112,19 +112,16 @@ async def test_no_planted_secret_anywhere(kind: str, tmp_path: Path, caplog: pyt
         with TestClient(create_app(config_for(tmp_path, logs))) as client:
             return drive(client)
 
-    metrics = await asyncio.to_thread(serve)
+    try:
+        metrics = await asyncio.to_thread(serve)
+        rows = await pg_rows(schema) if kind == "postgres" else []
+    finally:
+        if kind == "postgres":
+            await drop_schema(schema)
     assert_clean("/metrics", metrics)
     assert "omnisense_requests_total" in metrics
     assert_clean("log output", caplog.text)
     if kind == "postgres":
-        import asyncpg
-
-        conn = await asyncpg.connect(PG_DSN)
-        try:
-            rows = await conn.fetch(f'SELECT t::text FROM "{schema}".request_log t')
-        finally:
-            await conn.close()
-            await drop_schema(schema)
         assert len(rows) == 4
         assert_clean("postgres rows", "\n".join(r[0] for r in rows))
         assert "[REDACTED]" in "\n".join(r[0] for r in rows)
@@ -138,6 +135,16 @@ def check_files(tmp_path: Path) -> None:
     for f in files:
         assert_clean(f.name, f.read_bytes())
     assert b"[REDACTED]" in b"".join(f.read_bytes() for f in files)
+
+
+async def pg_rows(schema: str) -> list[Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_DSN)
+    try:
+        return list(await conn.fetch(f'SELECT t::text FROM "{schema}".request_log t'))
+    finally:
+        await conn.close()
 
 
 def test_payload_sampling_is_off_by_default_and_on_when_asked(tmp_path: Path) -> None:

@@ -86,6 +86,10 @@ class Metrics:
     def bind_circuits(self, source: CircuitSource) -> None:
         self._state.circuits = source
 
+    def bind_reloads(self, source: Callable[[], tuple[int, int]]) -> None:
+        """(good reloads, refused files) of the policy since start."""
+        self._state.reloads = source
+
     def observe(self, record: RequestLog) -> None:
         task, provider = record.task, record.provider or "-"
         self.requests.labels(task, provider, record.status, str(record.http_status)).inc()
@@ -127,6 +131,7 @@ class _StateCollector(Collector):
         self.drift = drift
         self.queue: QueueView | None = None
         self.circuits: CircuitSource | None = None
+        self.reloads: Callable[[], tuple[int, int]] | None = None
 
     def describe(self) -> list[Metric]:
         return []  # unchecked collector: its families vary with what is bound
@@ -147,6 +152,14 @@ class _StateCollector(Collector):
             for provider, task, value in sorted(self.circuits()):
                 state.add_metric([provider, task], CIRCUIT_STATES.get(value, 2))
             yield state
+        if self.reloads is not None:
+            good, refused = self.reloads()
+            yield CounterMetricFamily("omnisense_policy_reloads", "Policy reloads that took effect", value=good)
+            yield CounterMetricFamily(
+                "omnisense_policy_reloads_refused",
+                "Policy files refused (the last good one kept serving)",
+                value=refused,
+            )
         yield from self._drift()
 
     def _drift(self) -> Iterator[Metric]:

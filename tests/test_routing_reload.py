@@ -54,6 +54,7 @@ def test_a_bad_file_is_refused_and_the_last_good_one_keeps_serving(tmp_path: Pat
         status = client.get("/v1/policy").json()
         assert status["reload"]["last_error"] == ["routes.\"*\".candidates[1]: unknown provider 'gpc'"]
         assert status["routes"]["text.sentiment"]["candidates"] == ["primary", "secondary"]
+        assert "omnisense_policy_reloads_refused_total 1.0" in client.get("/metrics").text
         assert client.post("/v1/text/sentiment", json=TEXT).json()["provider"] == "primary"
         # an explicit reload says why, too
         r = client.post("/v1/policy/reload")

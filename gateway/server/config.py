@@ -59,6 +59,9 @@ class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     policy: str = "local"  # a policy file path or a preset name
+    # More policies a caller may choose per request with X-Omnisense-Policy (name -> file or
+    # preset), where its key allows. They are loaded at start; live reload is the main policy's.
+    policies: dict[str, str] = msgspec.field(default_factory=dict)
     policy_watch_s: float | None = 1.0  # poll the policy file for changes (None: SIGHUP only)
     spend_store: str | None = None  # budgets shared through Redis ("redis://127.0.0.1:6379/0"); else in-process
     keys: list[ApiKey] = msgspec.field(default_factory=list)

@@ -22,7 +22,7 @@ from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.sinks import NullSink
 from gateway.metrics import Metrics
-from gateway.schema import Health, TaskRequest
+from gateway.schema import Health, TaskRequest, UnprocessableInput
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig, LogSettings, TracingSettings
 from gateway.server.reload import PolicyReloader
@@ -47,6 +47,10 @@ class Runtime:
     tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
+    # Named policies chosen per request with X-Omnisense-Policy: name -> dispatcher, and the
+    # providers they built (a block identical to the main policy's shares its instance).
+    alternates: dict[str, Dispatcher] = field(default_factory=dict)
+    alternate_providers: list[Provider] = field(default_factory=list)
     _redaction: tuple[LoadedPolicy, Redactor] | None = field(default=None, repr=False)
 
     def redactor(self) -> Redactor:
@@ -76,6 +80,18 @@ class Runtime:
     def planner(self) -> Planner:
         return self.dispatcher.planner
 
+    def dispatcher_for(self, policy: str | None) -> Dispatcher:
+        """The dispatcher of the policy a request chose (the main one when it chose none)."""
+        if policy is None or policy == self.policy.name:
+            return self.dispatcher
+        chosen = self.alternates.get(policy)
+        if chosen is None:
+            known = ", ".join([self.policy.name, *self.alternates])
+            raise UnprocessableInput(
+                f"unknown policy {policy!r} (this gateway has: {known})", field="X-Omnisense-Policy"
+            )
+        return chosen
+
     async def probe_all(self) -> dict[str, Health]:
         async def one(name: str, provider: Provider) -> tuple[str, Health]:
             try:
@@ -91,8 +107,10 @@ class Runtime:
     async def aclose(self) -> None:
         if self.reloader is not None:
             await self.reloader.aclose()
-        await self.dispatcher.shadows.drain()  # their records reach the writer before it closes
-        await asyncio.gather(*(p.aclose() for p in self.providers.values()), return_exceptions=True)
+        for dispatcher in [self.dispatcher, *self.alternates.values()]:
+            await dispatcher.shadows.drain()  # their records reach the writer before it closes
+        owned = [*self.providers.values(), *self.alternate_providers]
+        await asyncio.gather(*(p.aclose() for p in owned), return_exceptions=True)
         await self.writer.aclose()
         await self.tracing.aclose()
 
@@ -174,6 +192,31 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         tracing=tracing,
     )
     metrics.bind_circuits(lambda: circuit_states(runtime))
-    runtime.reloader = PolicyReloader(runtime, watch_interval_s=config.policy_watch_s)
-    runtime.reloader.start()
+    try:
+        await build_alternates(runtime, spend)
+    except BaseException:
+        await runtime.aclose()
+        raise
+    reloader = runtime.reloader = PolicyReloader(runtime, watch_interval_s=config.policy_watch_s)
+    metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
+    reloader.start()
     return runtime
+
+
+async def build_alternates(runtime: Runtime, spend: RedisSpendStore | None) -> None:
+    """Load the named policies of ``config.policies``, each with its own dispatcher."""
+    main_blocks = runtime.policy.policy.providers
+    for name, ref in runtime.config.policies.items():
+        loaded = load_policy(ref)
+        providers: dict[str, Provider] = {}
+        for pname, block in loaded.policy.providers.items():
+            if main_blocks.get(pname) == block:
+                providers[pname] = runtime.providers[pname]  # the same provider: share it
+            else:
+                built = await build_providers({pname: block})
+                runtime.alternate_providers.extend(built.values())
+                providers.update(built)
+        planner = Planner(loaded, {n: p.info for n, p in providers.items()})
+        observers = [runtime.tracing] if runtime.tracing.enabled else []
+        runtime.alternates[name] = Dispatcher(planner, providers, observers, state=RoutingState(planner, spend=spend))
+        log.info("policy %s loaded from %s for X-Omnisense-Policy", name, loaded.source)

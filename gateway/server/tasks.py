@@ -46,6 +46,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
     status, detail = 500, None
     error_type: str | None = "InternalError"
     sample: PayloadSample | None = None
+    dispatcher = runtime.dispatcher
     with runtime.tracing.request_span(task.value, trace.request_id) as span:
         try:
             key = runtime.keys.authenticate(request.headers)
@@ -56,8 +57,10 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             sample = runtime.sample_payload(task_request)
             hints = task_request.routing
             pinned = pinned or (hints.provider if hints else None)
-            runtime.keys.check_hints(key, pinned, request.headers.get("x-omnisense-policy"))
-            run = runtime.dispatcher.run(task, task_request, trace, pinned=pinned)
+            chosen = request.headers.get("x-omnisense-policy") or (hints.policy if hints else None)
+            runtime.keys.check_hints(key, pinned, chosen)
+            dispatcher = runtime.dispatcher_for(chosen)
+            run = dispatcher.run(task, task_request, trace, pinned=pinned)
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
@@ -84,7 +87,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample
             runtime.tracing.finish(span, record)
-            runtime.dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+            dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
 
 
 class ClientGone(Exception):

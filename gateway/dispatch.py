@@ -24,7 +24,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -81,6 +81,7 @@ class Dispatcher:
         state: RoutingState | None = None,
         shadows: ShadowRunner | None = None,
         rng: random.Random | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.planner = planner
         self.providers = providers
@@ -89,6 +90,8 @@ class Dispatcher:
         self.observers: list[AttemptObserver] = [self.state, *observers]
         self.shadows = shadows or ShadowRunner()
         self.rng = rng or random.Random()
+        # Removes credentials from vendor error messages before they reach a response or a log.
+        self.scrub = scrub or (lambda text: text)
         self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -97,7 +100,13 @@ class Dispatcher:
         """The dispatcher for a reloaded policy: same routing state, shadows and observers."""
         self.state.adopt(planner)
         return Dispatcher(
-            planner, providers, self.extra_observers, state=self.state, shadows=self.shadows, rng=self.rng
+            planner,
+            providers,
+            self.extra_observers,
+            state=self.state,
+            shadows=self.shadows,
+            rng=self.rng,
+            scrub=self.scrub,
         )
 
     async def drained(self, timeout_s: float) -> bool:
@@ -279,6 +288,7 @@ class Dispatcher:
         elapsed = (time.perf_counter() - start) * 1000.0
         if err is not None:
             err.provider = err.provider or provider
+            err.detail = self.scrub(err.detail)
         outcome: Outcome = "ok" if err is None else "timeout" if isinstance(err, UpstreamTimeout) else "error"
         if cancelled:
             outcome = "cancelled"

@@ -68,7 +68,9 @@ def drive(client: TestClient[Any]) -> str:
     """Requests carrying the planted strings; returns the /metrics text."""
     good = {"Authorization": f"Bearer {CALLER_KEY}"}
     assert client.post("/v1/text/sentiment", json={"text": f"{PAYLOAD} fine"}, headers=good).status_code == 200
-    assert client.post("/v1/text/entities", json={"text": f"leak {PAYLOAD}"}, headers=good).status_code == 200
+    leaked = client.post("/v1/text/entities", json={"text": f"leak {PAYLOAD}"}, headers=good)
+    assert leaked.status_code == 200 and leaked.json()["attempts"][0]["error_type"] == "UpstreamAuth"
+    assert VENDOR_SECRET not in leaked.text and VENDOR_TOKEN not in leaked.text, "the caller never sees them either"
     bad = {"Authorization": f"Bearer {WRONG_KEY}"}
     assert client.post("/v1/text/sentiment", json={"text": PAYLOAD}, headers=bad).status_code == 401
     assert client.post("/v1/text/sentiment", json={"text": ""}, headers=good).status_code in (400, 422)

@@ -60,6 +60,9 @@ class Runtime:
             self._redaction = (self.policy, Redactor(secrets))
         return self._redaction[1]
 
+    def scrub(self, text: str) -> str:
+        return self.redactor().text(text)
+
     def submit(self, record: RequestLog) -> None:
         """The one exit of every request: redaction, metrics, then the log queue (never blocks)."""
         record = self.redactor().record(record)
@@ -191,6 +194,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         metrics=metrics,
         tracing=tracing,
     )
+    runtime.dispatcher.scrub = runtime.scrub
     metrics.bind_circuits(lambda: circuit_states(runtime))
     try:
         await build_alternates(runtime, spend)
@@ -218,5 +222,6 @@ async def build_alternates(runtime: Runtime, spend: RedisSpendStore | None) -> N
                 providers.update(built)
         planner = Planner(loaded, {n: p.info for n, p in providers.items()})
         observers = [runtime.tracing] if runtime.tracing.enabled else []
-        runtime.alternates[name] = Dispatcher(planner, providers, observers, state=RoutingState(planner, spend=spend))
+        state = RoutingState(planner, spend=spend)
+        runtime.alternates[name] = Dispatcher(planner, providers, observers, state=state, scrub=runtime.scrub)
         log.info("policy %s loaded from %s for X-Omnisense-Policy", name, loaded.source)

@@ -107,41 +107,49 @@ def pct(values: list[float], q: float) -> float:
 
 def gateway_cmd(server: str, port: int) -> list[str]:
     if server == "granian":
-        return [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--log-level",
-            "warning",
-            "gateway.asgi:app_from_env",
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "gateway.asgi:app_from_env",
-    ]
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port",
+                str(port), "--loop", "uvloop", "--log-level", "warning", "gateway.asgi:app_from_env"]  # fmt: skip
+    return uvicorn_cmd(port, "gateway.asgi:app_from_env", "--factory")
+
+
+Row = tuple[str, int, float, float, float, float, tuple[float, float] | None]
+
+
+def uvicorn_cmd(port: int, app: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", *extra, "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+            "--http", "httptools", "--no-access-log", "--log-level", "warning", app]  # fmt: skip
+
+
+def gateway_config(upstream: str) -> Path:
+    """A policy with one `local` provider at the fake upstream, and a config that uses it."""
+    tmp = Path(tempfile.mkdtemp(prefix="omnisense-bench-"))
+    policy = tmp / "policy.yaml"
+    routes = "routes:\n  '*': {candidates: [local]}\n"
+    policy.write_text(f"version: 1\nproviders:\n  local: {{kind: local, url: '{upstream}'}}\n{routes}")
+    config = tmp / "gateway.yaml"
+    config.write_text(f"policy: {policy}\nlogs: {{sink: sqlite, path: {tmp / 'requests.db'}}}\n")
+    return config
+
+
+def measure(name: str, url: str, requests: int, base: dict[int, tuple[float, float]]) -> list[Row]:
+    rows: list[Row] = []
+    for conc in (1, 64):
+        lat, over = asyncio.run(load(url, requests, conc))
+        p50, p99 = pct(lat, 50), pct(lat, 99)
+        if conc not in base:
+            base[conc] = (p50, p99)
+        in_process = (pct(over, 50), pct(over, 99)) if over else None
+        rows.append((name, conc, p50, p99, p50 - base[conc][0], p99 - base[conc][1], in_process))
+    return rows
+
+
+def print_table(rows: list[Row], requests: int) -> None:
+    print(f"\n{requests} requests per row; times in ms; 'added' is against 'direct' at the same concurrency\n")
+    print(f"| {'path':<32} | conc | p50    | p99    | added p50 | added p99 | in-process p50 / p99 |")
+    print(f"|{'-' * 34}|------|--------|--------|-----------|-----------|----------------------|")
+    for name, conc, p50, p99, a50, a99, over in rows:
+        o = f"{over[0]:.3f} / {over[1]:.3f}" if over is not None else "-"
+        print(f"| {name:<32} | {conc:>4} | {p50:6.2f} | {p99:6.2f} | {a50:9.2f} | {a99:9.2f} | {o:>20} |")
 
 
 def main() -> None:
@@ -151,76 +159,18 @@ def main() -> None:
     args = parser.parse_args()
     upstream_port = free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
-    tmp = Path(tempfile.mkdtemp(prefix="omnisense-bench-"))
-    policy = tmp / "policy.yaml"
-    policy.write_text(
-        f"version: 1\nproviders:\n  local: {{kind: local, url: '{upstream}'}}\n"
-        "routes:\n  '*': {candidates: [local]}\n"
-    )
-    config = tmp / "gateway.yaml"
-    config.write_text(f"policy: {policy}\nlogs: {{sink: jsonl, path: {tmp / 'requests.jsonl'}}}\n")
-    targets: list[tuple[str, list[str], dict[str, str]]] = []
-    port = free_port()
-    targets.append(
-        (
-            "passthrough (litestar+aiohttp)",
-            pinned(
-                "1",
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                    "bench.passthrough:app",
-                ],
-            ),
-            {"UPSTREAM": upstream},
-        )
-    )
-    for server in args.servers.split(","):
-        targets.append(
-            (f"gateway on {server}", pinned("1", gateway_cmd(server, free_port())), {"OMNISENSE_CONFIG": str(config)})
-        )
-    rows: list[tuple[str, int, float, float, float, float, tuple[float, float] | None]] = []
+    config = gateway_config(upstream)
+    targets = [("passthrough (litestar+aiohttp)", free_port(), "passthrough", {"UPSTREAM": upstream})]
+    targets += [(f"gateway on {s}", free_port(), s, {"OMNISENSE_CONFIG": str(config)}) for s in args.servers.split(",")]
+    rows: list[Row] = []
+    base: dict[int, tuple[float, float]] = {}
     with process(pinned("0", [sys.executable, "bench/fake_upstream.py", str(upstream_port)]), f"{upstream}/readyz"):
-        base: dict[int, tuple[float, float]] = {}
-        for conc in (1, 64):
-            lat, _ = asyncio.run(load(f"{upstream}/text/sentiment", args.requests, conc))
-            base[conc] = (pct(lat, 50), pct(lat, 99))
-            rows.append(("direct to upstream", conc, *base[conc], 0.0, 0.0, None))
-        for name, cmd, env in targets:
-            port = int(cmd[cmd.index("--port") + 1])
-            with process(cmd, f"http://127.0.0.1:{port}/healthz", env):
-                for conc in (1, 64):
-                    lat, over = asyncio.run(load(f"http://127.0.0.1:{port}/v1/text/sentiment", args.requests, conc))
-                    p50, p99 = pct(lat, 50), pct(lat, 99)
-                    rows.append(
-                        (
-                            name,
-                            conc,
-                            p50,
-                            p99,
-                            p50 - base[conc][0],
-                            p99 - base[conc][1],
-                            pct(over, 50) if over else None,
-                        )
-                    )
-    print(f"\n{args.requests} requests per row; times in ms; 'added' is against 'direct' at the same concurrency\n")
-    print(f"| {'path':<32} | conc | p50    | p99    | added p50 | added p99 | in-process p50 / p99 |")
-    print(f"|{'-' * 34}|------|--------|--------|-----------|-----------|----------------------|")
-    for name, conc, p50, p99, a50, a99, over in rows:
-        o = f"{over[0]:.3f} / {over[1]:.3f}" if over is not None else "-"
-        print(f"| {name:<32} | {conc:>4} | {p50:6.2f} | {p99:6.2f} | {a50:9.2f} | {a99:9.2f} | {o:>20} |")
+        rows += measure("direct to upstream", f"{upstream}/text/sentiment", args.requests, base)
+        for name, port, server, env in targets:
+            cmd = uvicorn_cmd(port, "bench.passthrough:app") if server == "passthrough" else gateway_cmd(server, port)
+            with process(pinned("1", cmd), f"http://127.0.0.1:{port}/healthz", env):
+                rows += measure(name, f"http://127.0.0.1:{port}/v1/text/sentiment", args.requests, base)
+    print_table(rows, args.requests)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import asyncio
 import os
 from typing import Any, cast
 
+import aiohttp
 import bentoml
 from starlette.responses import JSONResponse
 
@@ -128,6 +129,23 @@ class Speech:
         return self.models.transcribe(audio, language)
 
 
+async def forward(dependency: Any, method: str, **kwargs: Any) -> Any:
+    """Call a family service, retrying a dropped keep-alive connection.
+
+    BentoML's inter-service aiohttp client keeps idle connections for 15 s but
+    the family's uvicorn closes them after 5 s, so a request after a pause can
+    meet "Server disconnected" (BentoML issue #4971). Every family call is a
+    pure inference, safe to send again.
+    """
+    for attempt in range(3):
+        try:
+            return await getattr(dependency.to_async, method)(**kwargs)
+        except aiohttp.ClientConnectionError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def respond(result: Result) -> Result:
     """The result itself, or a 400 JSON response when it carries an error."""
     error = as_error(result)
@@ -158,9 +176,9 @@ class LocalModels:
     @bentoml.api(route="/capabilities")
     async def capabilities(self) -> Result:
         if self._capabilities is None:
-            parts = await asyncio.gather(self.vision.to_async.capabilities(),
-                                         self.text.to_async.capabilities(),
-                                         self.speech.to_async.capabilities())
+            parts = await asyncio.gather(forward(self.vision, "capabilities"),
+                                         forward(self.text, "capabilities"),
+                                         forward(self.speech, "capabilities"))
             tasks: Result = {}
             for part in parts:
                 tasks.update(part["tasks"])
@@ -174,52 +192,52 @@ class LocalModels:
             return respond({"__error__": {"error": "invalid_input",
                                           "detail": "max_results must be at least 1"}})
         if BATCHING:
-            result = (await self.vision.to_async.labels_batch([image]))[0]
+            result = (await forward(self.vision, "labels_batch", images=[image]))[0]
         else:
-            result = await self.vision.to_async.labels(image=image)
+            result = await forward(self.vision, "labels", image=image)
         if as_error(result) is None:
             result["labels"] = result["labels"][:max_results]
         return respond(result)
 
     @bentoml.api(route="/vision/faces")
     async def vision_faces(self, image: str) -> Result:
-        return respond(await self.vision.to_async.faces(image=image))
+        return respond(await forward(self.vision, "faces", image=image))
 
     @bentoml.api(route="/vision/ocr")
     async def vision_ocr(self, image: str, language: str | None = None) -> Result:
-        return respond(await self.vision.to_async.ocr(image=image, language=language))
+        return respond(await forward(self.vision, "ocr", image=image, language=language))
 
     @bentoml.api(route="/text/sentiment")
     async def text_sentiment(self, text: str, language: str | None = None) -> Result:
-        return respond(await self.text.to_async.sentiment(text=text, language=language))
+        return respond(await forward(self.text, "sentiment", text=text, language=language))
 
     @bentoml.api(route="/text/entities")
     async def text_entities(self, text: str, language: str | None = None) -> Result:
-        return respond(await self.text.to_async.entities(text=text, language=language))
+        return respond(await forward(self.text, "entities", text=text, language=language))
 
     @bentoml.api(route="/text/key_phrases")
     async def text_key_phrases(self, text: str, language: str | None = None) -> Result:
-        return respond(await self.text.to_async.key_phrases(text=text, language=language))
+        return respond(await forward(self.text, "key_phrases", text=text, language=language))
 
     @bentoml.api(route="/text/language")
     async def text_language(self, text: str) -> Result:
-        return respond(await self.text.to_async.language(text=text))
+        return respond(await forward(self.text, "language", text=text))
 
     @bentoml.api(route="/text/translate")
     async def text_translate(self, text: str, target_language: str,
                              source_language: str | None = None) -> Result:
-        return respond(await self.text.to_async.translate(
+        return respond(await forward(self.text, "translate",
             text=text, target_language=target_language, source_language=source_language))
 
     @bentoml.api(route="/speech/synthesize")
     async def speech_synthesize(self, text: str, voice: str | None = None,
                                 language: str | None = None, format: str = "wav") -> Result:
-        return respond(await self.speech.to_async.synthesize(
+        return respond(await forward(self.speech, "synthesize",
             text=text, voice=voice, language=language, format=format))
 
     @bentoml.api(route="/speech/transcribe")
     async def speech_transcribe(self, audio: str, language: str | None = None) -> Result:
-        return respond(await self.speech.to_async.transcribe(audio=audio, language=language))
+        return respond(await forward(self.speech, "transcribe", audio=audio, language=language))
 
 
 LocalModels.add_asgi_middleware(

@@ -73,7 +73,8 @@ def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
 FAILURES: collections.Counter[str] = collections.Counter()
 
 
-async def call(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> tuple[float, bool]:
+async def call(session: aiohttp.ClientSession, url: str,
+               body: dict[str, Any]) -> tuple[float, bool]:
     """One request: (seconds, ok). A 503 (batch queue full) is retried once."""
     start = time.perf_counter()
     status = 0
@@ -82,7 +83,7 @@ async def call(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -
             async with session.post(url, json=body) as resp:
                 text = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             FAILURES[f"{url.rsplit('/', 1)[-1]}: {type(exc).__name__}"] += 1
             return time.perf_counter() - start, False
         if status != 503:

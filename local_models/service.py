@@ -15,11 +15,10 @@ from typing import Any, cast
 
 import aiohttp
 import bentoml
-from starlette.responses import JSONResponse
-
 from omnilocal.device import serve_environment
 from omnilocal.errors import as_error, guarded
 from omnilocal.http import ContractErrors
+from starlette.responses import JSONResponse
 
 serve_environment()
 
@@ -240,7 +239,5 @@ class LocalModels:
         return respond(await forward(self.speech, "transcribe", audio=audio, language=language))
 
 
-LocalModels.add_asgi_middleware(
-    ContractErrors,
-    paths=[api.route for api in LocalModels.apis.values()],
-)
+_entry: Any = LocalModels  # a bentoml Service object once decorated
+_entry.add_asgi_middleware(ContractErrors, paths=[api.route for api in _entry.apis.values()])

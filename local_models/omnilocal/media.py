@@ -56,13 +56,12 @@ def decode_image(data: str) -> DecodedImage:
     """Decode a base64 image into an upright RGB PIL image, or raise invalid_input."""
     raw = decode_base64(data, "image", MAX_IMAGE_BYTES)
     try:
-        img = Image.open(io.BytesIO(raw))
-        fmt = (img.format or "").lower()
-        if img.width * img.height > MAX_IMAGE_PIXELS:
+        opened = Image.open(io.BytesIO(raw))
+        fmt = (opened.format or "").lower()
+        if opened.width * opened.height > MAX_IMAGE_PIXELS:
             raise invalid(f"image has more than {MAX_IMAGE_PIXELS} pixels")
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        rgb = img.convert("RGB")
+        opened.load()
+        rgb = (ImageOps.exif_transpose(opened) or opened).convert("RGB")
     except UnidentifiedImageError as exc:
         raise invalid("image could not be decoded: not a known image format") from exc
     except (OSError, ValueError, Image.DecompressionBombError) as exc:

@@ -67,8 +67,9 @@ class Labeler:
             top = torch.topk(probs, LABELS_TOP_K, dim=1)
         values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
         return [
-            [{"name": self.names[int(i)], "confidence": clamp01(v)} for v, i in zip(vs, ix)]
-            for vs, ix in zip(values, indices)
+            [{"name": self.names[int(i)], "confidence": clamp01(v)}
+             for v, i in zip(vs, ix, strict=True)]
+            for vs, ix in zip(values, indices, strict=True)
         ]
 
 
@@ -89,31 +90,33 @@ class FaceDetector:
         import cv2
 
         self._cv2 = cv2
-        root = cv2.data.haarcascades
+        root: str = cv2.data.haarcascades  # type: ignore[attr-defined]
         self.faces = cv2.CascadeClassifier(root + "haarcascade_frontalface_default.xml")
         self.eyes = cv2.CascadeClassifier(root + "haarcascade_eye.xml")
         if self.faces.empty() or self.eyes.empty():
             raise RuntimeError("OpenCV Haar cascades are missing from the cv2 package")
 
-    def _gray(self, img: DecodedImage) -> tuple[np.ndarray, float]:
+    def _gray(self, img: DecodedImage) -> np.ndarray:
+        """Equalized grey image, downscaled to at most max_side (boxes are fractions)."""
         cv2 = self._cv2
         arr = np.asarray(img.image)
         scale = min(1.0, self.max_side / max(arr.shape[0], arr.shape[1]))
         if scale < 1.0:
             size = (round(arr.shape[1] * scale), round(arr.shape[0] * scale))
             arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
-        return cv2.equalizeHist(cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)), scale
+        gray: np.ndarray = cv2.equalizeHist(cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY))
+        return gray
 
     def detect(self, img: DecodedImage) -> list[dict[str, Any]]:
-        gray, scale = self._gray(img)
+        gray = self._gray(img)
         min_side = max(24, round(min(gray.shape) * 0.04))
         rects, _levels, weights = self.faces.detectMultiScale3(
             gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side),
             outputRejectLevels=True,
         )
         w, h = gray.shape[1], gray.shape[0]
-        faces = []
-        for (x, y, fw, fh), weight in zip(rects, np.ravel(weights)):
+        faces: list[dict[str, Any]] = []
+        for (x, y, fw, fh), weight in zip(rects, np.ravel(weights), strict=True):
             confidence = 1.0 / (1.0 + math.exp(-float(weight) / 4.0))
             faces.append({
                 "confidence": clamp01(confidence),
@@ -123,7 +126,8 @@ class FaceDetector:
         faces.sort(key=lambda f: -f["confidence"])
         return faces
 
-    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int, fh: int) -> list[dict[str, Any]] | None:
+    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int,
+              fh: int) -> list[dict[str, Any]] | None:
         roi = gray[y : y + fh // 2, x : x + fw]
         found = self.eyes.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=5,
                                            minSize=(max(8, fw // 8), max(8, fw // 8)))
@@ -134,7 +138,7 @@ class FaceDetector:
         # The subject's right eye appears on the image's left.
         kinds = ["right_eye", "left_eye"]
         return [{"type": k, "x": clamp01(cx / w), "y": clamp01(cy / h)}
-                for k, (cx, cy) in zip(kinds, centres)]
+                for k, (cx, cy) in zip(kinds, centres, strict=True)]
 
 
 class Ocr:
@@ -153,7 +157,8 @@ class Ocr:
         pytesseract.pytesseract.environ = {**os.environ, **TESSERACT_ENV}
         self._tess = pytesseract
         self.version = str(pytesseract.get_tesseract_version())
-        self.tess_langs = [code for code in pytesseract.get_languages(config="") if code != "osd"]
+        installed = pytesseract.get_languages(config="")
+        self.tess_langs: list[str] = [str(code) for code in installed if code != "osd"]
         self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs})
 
     def _tess_lang(self, language: str | None) -> str:

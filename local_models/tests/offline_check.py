@@ -7,7 +7,6 @@ the list of network interfaces the namespace has (only ``lo``).
 
 from __future__ import annotations
 
-import base64
 import json
 import socket
 import sys
@@ -18,8 +17,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import serverproc  # noqa: E402
-from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
+import serverproc
+from inputs import SENTENCE, b64_png, sample, text_image
 
 
 def calls(client: httpx.Client) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from inputs import b64_png, sample
 
 NOT_AN_IMAGE = base64.b64encode(b"certainly not an image").decode()

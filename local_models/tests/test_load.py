@@ -9,7 +9,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-
 from inputs import b64_png, sample
 
 
@@ -37,7 +36,7 @@ def test_concurrent_labels_are_batched_correctly(server: str) -> None:
             names = list(images) * 8
             resps = await asyncio.gather(*(client.post("/vision/labels", json=payloads[n])
                                            for n in names))
-            return [(n, r.json()) for n, r in zip(names, resps)]
+            return [(n, r.json()) for n, r in zip(names, resps, strict=True)]
 
     for name, out in asyncio.run(run()):
         top = [label["name"] for label in out["labels"]]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from omnilocal import langs
 from omnilocal.errors import ModelInputError
 from omnilocal.http import ContractErrors

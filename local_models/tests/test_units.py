@@ -108,3 +108,30 @@ def test_middleware_keeps_ours_and_successes() -> None:
 def test_middleware_rejects_non_object() -> None:
     assert _run_middleware(200, b"{}", request=b"[1]")[0] == 400
     assert _run_middleware(200, b"{}", request=b"{bad")[0] == 400
+
+
+def test_decode_image_applies_exif_rotation() -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from omnilocal.media import decode_image
+
+    img = Image.new("RGB", (100, 50), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    decoded = decode_image(base64.b64encode(buf.getvalue()).decode())
+    assert decoded.size == {"width": 50, "height": 100} and decoded.format == "jpeg"
+
+
+def test_decode_image_rejects_other_formats() -> None:
+    import base64
+
+    from omnilocal.media import decode_image
+
+    with pytest.raises(ModelInputError) as info:
+        decode_image(base64.b64encode(b"%PDF-1.4 not an image").decode())
+    assert info.value.code == "invalid_input"

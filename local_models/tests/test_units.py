@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,9 @@ import pytest
 from omnilocal import langs
 from omnilocal.errors import ModelInputError
 from omnilocal.http import ContractErrors
-from omnilocal.media import box, decode_base64
+from omnilocal.media import box, decode_base64, decode_image
 from omnilocal.text import discover_apertium_pairs, sentiment_label, sentiment_scores
+from PIL import Image
 
 
 @pytest.mark.parametrize(("pos", "neg", "neu", "compound", "label"), [
@@ -111,13 +114,6 @@ def test_middleware_rejects_non_object() -> None:
 
 
 def test_decode_image_applies_exif_rotation() -> None:
-    import base64
-    import io
-
-    from PIL import Image
-
-    from omnilocal.media import decode_image
-
     img = Image.new("RGB", (100, 50), "red")
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
@@ -128,10 +124,6 @@ def test_decode_image_applies_exif_rotation() -> None:
 
 
 def test_decode_image_rejects_other_formats() -> None:
-    import base64
-
-    from omnilocal.media import decode_image
-
     with pytest.raises(ModelInputError) as info:
         decode_image(base64.b64encode(b"%PDF-1.4 not an image").decode())
     assert info.value.code == "invalid_input"

@@ -80,9 +80,11 @@ class Synthesizer:
             return PIPER_VOICE
         if code in self.espeak:
             return ESPEAK_PREFIX + code
-        same = sorted(c for c in self.espeak if langs.base(c) == langs.base(code))
+        same = [c for c in self.espeak if langs.base(c) == langs.base(code)]
         if same:  # "fr" -> "fr-FR", "es-MX" -> "es"
-            return ESPEAK_PREFIX + min(same, key=len)
+            lang = langs.base(code)
+            best = min(same, key=lambda c: (c != lang, c != f"{lang}-{lang.upper()}", len(c), c))
+            return ESPEAK_PREFIX + best
         raise unsupported(f"no voice for language {code!r}")
 
     def synthesize(self, text: str, voice: str) -> bytes:

@@ -121,12 +121,13 @@ class Translator:
     def languages(self) -> list[str]:
         return sorted({code for pair in self.pairs for code in pair})
 
-    def mode_for(self, source: str, target: str) -> str:
+    def mode_for(self, source: str, target: str) -> tuple[str, str]:
+        """(apertium mode, the target language it produces) for a requested pair."""
         if (source, target) in self.pairs:
-            return self.pairs[(source, target)]
+            return self.pairs[(source, target)], target
         for (src, tgt), mode in self.pairs.items():
             if langs.matches(source, src) and langs.matches(target, tgt):
-                return mode
+                return mode, tgt
         have = sorted(f"{s}->{t}" for s, t in self.pairs)
         raise unsupported(f"no translation pair {source}->{target}; installed: {have}")
 
@@ -224,6 +225,7 @@ class TextModels:
             src = langs.normalize(source)
         if langs.base(src) == langs.base(tgt):
             return {"text": text, "source_language": src, "target_language": tgt}
-        mode = self.translator.mode_for(src, tgt)
+        # target_language is what was produced: es-MX asked, es (apertium's) given.
+        mode, produced = self.translator.mode_for(src, tgt)
         return {"text": self.translator.translate(text, mode), "source_language": src,
-                "target_language": tgt}
+                "target_language": produced}

@@ -42,3 +42,8 @@ def test_espeak_for_other_languages(client: Any) -> None:
 def test_named_voice(client: Any) -> None:
     out = client.ok("/speech/synthesize", {"text": "Bonjour", "voice": "espeak-ng-fr-FR"})
     assert out["voice"] == "espeak-ng-fr-FR"
+
+
+def test_language_picks_the_main_regional_voice(client: Any) -> None:
+    out = client.ok("/speech/synthesize", {"text": "Bonjour", "language": "fr"})
+    assert out["voice"] == "espeak-ng-fr-FR"

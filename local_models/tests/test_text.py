@@ -94,3 +94,13 @@ def test_capabilities(client: Any) -> None:
     assert ["en", "es"] in tasks["text.translate"]["pairs"]
     assert "en_US-joe-medium" in tasks["speech.synthesize"]["voices"]
     assert tasks["speech.synthesize"]["formats"] == ["wav"]
+
+
+def test_translate_regional_target_reports_what_it_produced(client: Any) -> None:
+    out = client.ok("/text/translate", {"text": "Good morning, my friend.",
+                                        "target_language": "es-MX", "source_language": "en-GB"})
+    assert out["target_language"] == "es" and out["source_language"] == "en-GB"
+
+
+def test_language_of_digits_is_empty(client: Any) -> None:
+    assert client.ok("/text/language", {"text": "12345 67890"}) == {"languages": []}

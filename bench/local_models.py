@@ -1,0 +1,206 @@
+"""Benchmark of the local model server (local_models/), printed as a table.
+
+Run with the server's own venv from the repository root:
+
+    local_models/.venv/bin/python bench/local_models.py [--quick]
+
+It starts `bentoml serve` itself (twice: with adaptive batching, then without
+it for the batchable task), and for each task measures p50/p99 latency at
+concurrency 1 and throughput at concurrency 16. Each measurement is bounded in
+requests and seconds, so the whole run stays under ~5 minutes on the 2-core
+machine. `capabilities` is answered by the entry service alone (cached): it is
+the baseline, the HTTP floor of the server itself.
+
+Server and load generator share the machine's 2 cores (pinning the four
+server processes to one core would halve the capacity being measured); the
+load generator is a single aiohttp client, ~0.2 ms CPU per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "local_models" / "tests"))
+
+import serverproc  # noqa: E402
+from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
+
+BATCHABLE = {"vision.labels"}
+
+
+@dataclass
+class Row:
+    task: str
+    mode: str
+    n1: int
+    p50: float
+    p99: float
+    n16: int
+    rps: float
+    errors: int
+
+
+def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        "capabilities": ("/capabilities", {}),
+        "vision.labels": ("/vision/labels", {"image": b64_png(sample("chelsea"))}),
+        "vision.faces": ("/vision/faces", {"image": b64_png(sample("astronaut"))}),
+        "vision.ocr": ("/vision/ocr", {"image": b64_png(text_image()), "language": "en"}),
+        "text.sentiment": ("/text/sentiment", {"text": "I love this phone, it is great!"}),
+        "text.language": ("/text/language", {"text": "Ich gehe heute Abend ins Kino."}),
+        "text.entities": ("/text/entities", {"text": "Tim Cook met Angela Merkel in Berlin."}),
+        "text.key_phrases": ("/text/key_phrases", {"text": "The new car has a long range."}),
+        "text.translate": ("/text/translate", {"text": "The cat sleeps on the table.",
+                                               "target_language": "es",
+                                               "source_language": "en"}),
+        "speech.synthesize": ("/speech/synthesize", {"text": SENTENCE}),
+        "speech.transcribe": ("/speech/transcribe", {"audio": audio_b64}),
+    }
+
+
+FAILURES: collections.Counter[str] = collections.Counter()
+
+
+async def call(session: aiohttp.ClientSession, url: str,
+               body: dict[str, Any]) -> tuple[float, bool]:
+    """One request: (seconds, ok). A 503 (batch queue full) is retried once."""
+    start = time.perf_counter()
+    status = 0
+    for _ in range(2):
+        try:
+            async with session.post(url, json=body) as resp:
+                text = await resp.read()
+                status = resp.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            FAILURES[f"{url.rsplit('/', 1)[-1]}: {type(exc).__name__}"] += 1
+            return time.perf_counter() - start, False
+        if status != 503:
+            break
+    if status != 200:
+        FAILURES[f"{url.rsplit('/', 1)[-1]}: HTTP {status} {text[:80]!r}"] += 1
+    return time.perf_counter() - start, status == 200
+
+
+async def sequential(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
+                     max_n: int, max_s: float) -> tuple[list[float], int]:
+    times: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + max_s
+    while len(times) < max_n and (time.perf_counter() < deadline or len(times) < 3):
+        dt, ok = await call(session, url, body)
+        times.append(dt)
+        errors += not ok
+    return times, errors
+
+
+async def concurrent(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
+                     workers: int, max_n: int, max_s: float) -> tuple[int, float, int]:
+    """(requests done, requests per second, errors) with `workers` in flight."""
+    done = errors = 0
+    deadline = time.perf_counter() + max_s
+    start = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal done, errors
+        while done < max_n and (time.perf_counter() < deadline or done < workers):
+            done += 1
+            _, ok = await call(session, url, body)
+            errors += not ok
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return done, done / (time.perf_counter() - start), errors
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode: str,
+                  quick: bool) -> list[Row]:
+    rows = []
+    limit = aiohttp.TCPConnector(limit=32)
+    async with aiohttp.ClientSession(connector=limit,
+                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
+        for task, (path, body) in tasks.items():
+            url = base + path
+            await call(session, url, body)  # warm-up
+            times, err1 = await sequential(session, url, body, 15 if quick else 30,
+                                           3 if quick else 5)
+            n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160,
+                                               4 if quick else 6)
+            rows.append(Row(task, mode, len(times), statistics.median(times) * 1000,
+                            percentile(times, 0.99) * 1000, n16, rps, err1 + err16))
+            print(f"  measured {task} ({mode})", file=sys.stderr, flush=True)
+    return rows
+
+
+async def synthesize_audio(base: str) -> str:
+    async with aiohttp.ClientSession() as session, session.post(
+        base + "/speech/synthesize", json={"text": SENTENCE}
+    ) as resp:
+        data = await resp.json()
+        return str(data["audio"])
+
+
+def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path) -> list[Row]:
+    port = serverproc.free_port()
+    mode = "batched" if batching else "unbatched"
+    t0 = time.perf_counter()
+    proc = serverproc.start(port, logdir / f"serve-{mode}.log",
+                            LOCAL_MODELS_BATCHING="1" if batching else "0")
+    print(f"server ({mode}) ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        audio = asyncio.run(synthesize_audio(base))
+        tasks = {k: v for k, v in payloads(audio).items() if only is None or k in only}
+        label = {k: (mode if k in BATCHABLE else "-") for k in tasks}
+        rows = asyncio.run(measure(base, tasks, mode, quick))
+        for row in rows:
+            row.mode = label[row.task]
+        return rows
+    finally:
+        serverproc.stop(proc)
+
+
+def table(rows: list[Row]) -> str:
+    head = (f"| {'task':<18} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
+            f"| {'n':>4} | {'req/s @16':>9} | {'errors':>6} |")
+    sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
+    lines = [head, sep]
+    for r in rows:
+        lines.append(f"| {r.task:<18} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
+                     f"| {r.n16:>4} | {r.rps:>9.1f} | {r.errors:>6} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests per task")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run_server(True, None, args.quick, Path(tmp))
+        rows += run_server(False, BATCHABLE, args.quick, Path(tmp))
+    rows.sort(key=lambda r: (r.task != "capabilities", r.task, r.mode))
+    print("p50/p99 at concurrency 1 (n requests); throughput at concurrency 16 (n requests)")
+    print(table(rows))
+    for failure, count in FAILURES.most_common():
+        print(f"failed x{count}: {failure}")
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

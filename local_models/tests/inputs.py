@@ -1,0 +1,33 @@
+"""Inputs the tests make themselves: rendered text, skimage sample photos."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+OCR_TEXT = "Omnisense reads printed words"
+SENTENCE = "The quick brown fox jumps over the lazy dog."
+
+
+def b64_png(arr: np.ndarray[Any, Any] | Image.Image, fmt: str = "PNG") -> str:
+    img = arr if isinstance(arr, Image.Image) else Image.fromarray(arr)
+    buf = io.BytesIO()
+    img.save(buf, fmt)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def text_image(text: str = OCR_TEXT) -> Image.Image:
+    font = ImageFont.load_default(size=40)
+    img = Image.new("RGB", (900, 140), "white")
+    ImageDraw.Draw(img).text((30, 40), text, fill="black", font=font)
+    return img
+
+
+def sample(name: str) -> np.ndarray[Any, Any]:
+    from skimage import data
+
+    return np.asarray(getattr(data, name)())

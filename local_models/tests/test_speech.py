@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import base64
+import io
+import re
+import wave
+from typing import Any
+
+from inputs import SENTENCE
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def test_synthesize_transcribe_round_trip(client: Any) -> None:
+    tts = client.ok("/speech/synthesize", {"text": SENTENCE, "voice": None, "language": "en",
+                                           "format": "wav"})
+    assert tts["format"] == "wav" and tts["voice"] == "en_US-joe-medium"
+    audio = base64.b64decode(tts["audio"])
+    with wave.open(io.BytesIO(audio)) as wav:
+        assert wav.getframerate() == tts["sample_rate"] == 22050
+        seconds = wav.getnframes() / wav.getframerate()
+    assert 1.5 < seconds < 6
+    stt = client.ok("/speech/transcribe", {"audio": tts["audio"], "language": None})
+    assert _words(stt["text"]) == _words(SENTENCE)
+    assert stt["language"] == "en" and 0 < stt["confidence"] <= 1
+    assert abs(stt["duration_s"] - seconds) < 0.1
+    assert [w["text"].strip(".,").lower() for w in stt["words"]] == _words(SENTENCE)
+    for w in stt["words"]:
+        assert 0 <= w["start"] <= w["end"] <= stt["duration_s"] + 0.01
+        assert 0 <= w["confidence"] <= 1
+
+
+def test_espeak_for_other_languages(client: Any) -> None:
+    out = client.ok("/speech/synthesize", {"text": "Hola, ¿cómo estás?", "language": "es"})
+    assert out["voice"] == "espeak-ng-es" and out["sample_rate"] == 22050
+    with wave.open(io.BytesIO(base64.b64decode(out["audio"]))) as wav:
+        assert wav.getnframes() > 0
+
+
+def test_named_voice(client: Any) -> None:
+    out = client.ok("/speech/synthesize", {"text": "Bonjour", "voice": "espeak-ng-fr-FR"})
+    assert out["voice"] == "espeak-ng-fr-FR"
+
+
+def test_language_picks_the_main_regional_voice(client: Any) -> None:
+    out = client.ok("/speech/synthesize", {"text": "Bonjour", "language": "fr"})
+    assert out["voice"] == "espeak-ng-fr-FR"

@@ -1,0 +1,129 @@
+"""Unit tests of the pure helpers (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from omnilocal import langs
+from omnilocal.errors import ModelInputError
+from omnilocal.http import ContractErrors
+from omnilocal.media import box, decode_base64, decode_image
+from omnilocal.text import discover_apertium_pairs, sentiment_label, sentiment_scores
+from PIL import Image
+
+
+@pytest.mark.parametrize(("pos", "neg", "neu", "compound", "label"), [
+    (0.672, 0.0, 0.328, 0.8478, "positive"),
+    (0.0, 0.63, 0.37, -0.7783, "negative"),
+    (0.0, 0.0, 1.0, 0.0, "neutral"),
+    (0.191, 0.294, 0.515, -0.34, "mixed"),
+    (0.1, 0.0, 0.9, 0.05, "positive"),
+    (0.1, 0.0, 0.9, 0.04, "neutral"),
+])
+def test_sentiment_mapping(pos: float, neg: float, neu: float, compound: float,
+                           label: str) -> None:
+    scores = sentiment_scores(pos, neg, neu, compound)
+    assert set(scores) == {"positive", "negative", "neutral", "mixed"}
+    assert abs(sum(scores.values()) - 1) < 1e-3
+    assert all(0 <= v <= 1 for v in scores.values())
+    assert sentiment_label(scores) == label
+
+
+@pytest.mark.parametrize(("raw", "want"), [
+    ("en", "en"), ("EN_us", "en-US"), ("zh-hans-cn", "zh-Hans-CN"), ("es-419", "es-419"),
+    ("en-gb-x-rp", "en-GB-x-rp"),
+])
+def test_normalize(raw: str, want: str) -> None:
+    assert langs.normalize(raw) == want
+
+
+@pytest.mark.parametrize("raw", ["", "  ", "not a code!", "en--us", None])
+def test_normalize_rejects(raw: Any) -> None:
+    with pytest.raises(ModelInputError):
+        langs.normalize(raw)
+
+
+def test_iso3() -> None:
+    assert langs.from_iso3("eng") == "en" and langs.from_iso3("spa_US") == "es-US"
+    assert langs.from_iso3("eng_US") == "en-US"
+
+
+def test_apertium_pairs(tmp_path: Path) -> None:
+    for name in ["eng-spa", "spa-eng", "spa-eng_US", "eng-spa-morph"]:
+        (tmp_path / f"{name}.mode").write_text("")
+    assert discover_apertium_pairs(tmp_path) == {
+        ("en", "es"): "eng-spa", ("es", "en"): "spa-eng", ("es", "en-US"): "spa-eng_US"}
+    assert discover_apertium_pairs(tmp_path / "missing") == {}
+
+
+def test_box_clips() -> None:
+    assert box(-10, 0, 60, 200, 100, 100) == {"left": 0.0, "top": 0.0, "width": 0.5,
+                                              "height": 1.0}
+
+
+def test_decode_base64_variants() -> None:
+    assert decode_base64("data:image/png;base64,aGVsbG8=", "x", 100) == b"hello"
+    assert decode_base64("aGVsbG8", "x", 100) == b"hello"
+    assert decode_base64("-_8", "x", 100) == b"\xfb\xff"
+    with pytest.raises(ModelInputError):
+        decode_base64("aGVsbG8=" * 100, "x", 10)
+
+
+def _run_middleware(status: int, body: bytes, request: bytes = b"{}") -> tuple[int, Any]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": request, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/x"}
+    asyncio.run(ContractErrors(app, ["/x"])(scope, receive, send))
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def test_middleware_rewrites_bentoml_400() -> None:
+    status, body = _run_middleware(400, json.dumps(
+        {"error": "1 validation error for Input",
+         "detail": [{"loc": ["text"], "msg": "Field required"}]}).encode())
+    assert status == 400 and body["error"] == "invalid_input"
+    assert "text: Field required" in body["detail"]
+
+
+def test_middleware_keeps_ours_and_successes() -> None:
+    ours = {"error": "unsupported", "detail": "no"}
+    assert _run_middleware(400, json.dumps(ours).encode()) == (400, ours)
+    assert _run_middleware(200, b'{"ok": 1}') == (200, {"ok": 1})
+
+
+def test_middleware_rejects_non_object() -> None:
+    assert _run_middleware(200, b"{}", request=b"[1]")[0] == 400
+    assert _run_middleware(200, b"{}", request=b"{bad")[0] == 400
+
+
+def test_decode_image_applies_exif_rotation() -> None:
+    img = Image.new("RGB", (100, 50), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    decoded = decode_image(base64.b64encode(buf.getvalue()).decode())
+    assert decoded.size == {"width": 50, "height": 100} and decoded.format == "jpeg"
+
+
+def test_decode_image_rejects_other_formats() -> None:
+    with pytest.raises(ModelInputError) as info:
+        decode_image(base64.b64encode(b"%PDF-1.4 not an image").decode())
+    assert info.value.code == "invalid_input"

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from inputs import OCR_TEXT, b64_png, sample, text_image
+
+
+def _check_box(box: dict[str, float]) -> None:
+    assert set(box) == {"left", "top", "width", "height"}
+    assert all(0.0 <= v <= 1.0 for v in box.values())
+    assert box["left"] + box["width"] <= 1.0001 and box["top"] + box["height"] <= 1.0001
+
+
+def test_labels_cat(client: Any) -> None:
+    out = client.ok("/vision/labels", {"image": b64_png(sample("chelsea")), "max_results": 5})
+    assert out["image"] == {"width": 451, "height": 300}
+    assert 1 <= len(out["labels"]) <= 5
+    names = [label["name"] for label in out["labels"][:3]]
+    assert any(n in {"tabby", "tiger cat", "Egyptian cat"} for n in names), names
+    confs = [label["confidence"] for label in out["labels"]]
+    assert confs == sorted(confs, reverse=True) and all(0 <= c <= 1 for c in confs)
+
+
+def test_labels_jpeg_and_default_max(client: Any) -> None:
+    out = client.ok("/vision/labels", {"image": b64_png(sample("coffee"), "JPEG")})
+    assert len(out["labels"]) == 10
+    assert out["labels"][0]["name"] == "espresso"
+
+
+def test_one_face_in_astronaut(client: Any) -> None:
+    out = client.ok("/vision/faces", {"image": b64_png(sample("astronaut"))})
+    assert out["image"] == {"width": 512, "height": 512}
+    assert len(out["faces"]) == 1
+    face = out["faces"][0]
+    assert 0 < face["confidence"] <= 1
+    _check_box(face["box"])
+    # Eileen Collins' face is in the upper middle of the picture.
+    assert 0.25 < face["box"]["left"] < 0.45 and face["box"]["top"] < 0.3
+    if face["landmarks"] is not None:
+        for point in face["landmarks"]:
+            assert point["type"] in {"left_eye", "right_eye"}
+            assert 0 <= point["x"] <= 1 and 0 <= point["y"] <= 1
+
+
+def test_no_face_in_coffee(client: Any) -> None:
+    out = client.ok("/vision/faces", {"image": b64_png(sample("coffee"))})
+    assert out["faces"] == []
+
+
+def test_ocr_reads_rendered_text(client: Any) -> None:
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image()), "language": "en"})
+    assert out["text"].strip() == OCR_TEXT
+    assert out["image"] == {"width": 900, "height": 140}
+    assert len(out["lines"]) == 1
+    line = out["lines"][0]
+    assert line["text"] == OCR_TEXT and 0.5 < line["confidence"] <= 1
+    _check_box(line["box"])
+    assert line["box"]["left"] < 0.1 and line["box"]["top"] > 0.1
+
+
+def test_ocr_language_null(client: Any) -> None:
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image("Hello world")),
+                                    "language": None})
+    assert out["text"].strip() == "Hello world"

@@ -62,9 +62,10 @@ def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "text.language": ("/text/language", {"text": "Ich gehe heute Abend ins Kino."}),
         "text.entities": ("/text/entities", {"text": "Tim Cook met Angela Merkel in Berlin."}),
         "text.key_phrases": ("/text/key_phrases", {"text": "The new car has a long range."}),
-        "text.translate": ("/text/translate", {"text": "The cat sleeps on the table.",
-                                               "target_language": "es",
-                                               "source_language": "en"}),
+        "text.translate": (
+            "/text/translate",
+            {"text": "The cat sleeps on the table.", "target_language": "es", "source_language": "en"},
+        ),
         "speech.synthesize": ("/speech/synthesize", {"text": SENTENCE}),
         "speech.transcribe": ("/speech/transcribe", {"audio": audio_b64}),
     }
@@ -73,8 +74,7 @@ def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
 FAILURES: collections.Counter[str] = collections.Counter()
 
 
-async def call(session: aiohttp.ClientSession, url: str,
-               body: dict[str, Any]) -> tuple[float, bool]:
+async def call(session: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> tuple[float, bool]:
     """One request: (seconds, ok). A 503 (batch queue full) is retried once."""
     start = time.perf_counter()
     status = 0
@@ -93,8 +93,9 @@ async def call(session: aiohttp.ClientSession, url: str,
     return time.perf_counter() - start, status == 200
 
 
-async def sequential(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
-                     max_n: int, max_s: float) -> tuple[list[float], int]:
+async def sequential(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], max_n: int, max_s: float
+) -> tuple[list[float], int]:
     times: list[float] = []
     errors = 0
     deadline = time.perf_counter() + max_s
@@ -105,8 +106,9 @@ async def sequential(session: aiohttp.ClientSession, url: str, body: dict[str, A
     return times, errors
 
 
-async def concurrent(session: aiohttp.ClientSession, url: str, body: dict[str, Any],
-                     workers: int, max_n: int, max_s: float) -> tuple[int, float, int]:
+async def concurrent(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], workers: int, max_n: int, max_s: float
+) -> tuple[int, float, int]:
     """(requests done, requests per second, errors) with `workers` in flight."""
     done = errors = 0
     deadline = time.perf_counter() + max_s
@@ -128,29 +130,36 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode: str,
-                  quick: bool) -> list[Row]:
+async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode: str, quick: bool) -> list[Row]:
     rows = []
     limit = aiohttp.TCPConnector(limit=32)
-    async with aiohttp.ClientSession(connector=limit,
-                                     timeout=aiohttp.ClientTimeout(total=300)) as session:
+    async with aiohttp.ClientSession(connector=limit, timeout=aiohttp.ClientTimeout(total=300)) as session:
         for task, (path, body) in tasks.items():
             url = base + path
             await call(session, url, body)  # warm-up
-            times, err1 = await sequential(session, url, body, 15 if quick else 30,
-                                           3 if quick else 5)
-            n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160,
-                                               4 if quick else 6)
-            rows.append(Row(task, mode, len(times), statistics.median(times) * 1000,
-                            percentile(times, 0.99) * 1000, n16, rps, err1 + err16))
+            times, err1 = await sequential(session, url, body, 15 if quick else 30, 3 if quick else 5)
+            n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160, 4 if quick else 6)
+            rows.append(
+                Row(
+                    task,
+                    mode,
+                    len(times),
+                    statistics.median(times) * 1000,
+                    percentile(times, 0.99) * 1000,
+                    n16,
+                    rps,
+                    err1 + err16,
+                )
+            )
             print(f"  measured {task} ({mode})", file=sys.stderr, flush=True)
     return rows
 
 
 async def synthesize_audio(base: str) -> str:
-    async with aiohttp.ClientSession() as session, session.post(
-        base + "/speech/synthesize", json={"text": SENTENCE}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(base + "/speech/synthesize", json={"text": SENTENCE}) as resp,
+    ):
         data = await resp.json()
         return str(data["audio"])
 
@@ -159,8 +168,7 @@ def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path)
     port = serverproc.free_port()
     mode = "batched" if batching else "unbatched"
     t0 = time.perf_counter()
-    proc = serverproc.start(port, logdir / f"serve-{mode}.log",
-                            LOCAL_MODELS_BATCHING="1" if batching else "0")
+    proc = serverproc.start(port, logdir / f"serve-{mode}.log", LOCAL_MODELS_BATCHING="1" if batching else "0")
     print(f"server ({mode}) ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -176,13 +184,17 @@ def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path)
 
 
 def table(rows: list[Row]) -> str:
-    head = (f"| {'task':<18} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
-            f"| {'n':>4} | {'req/s @16':>9} | {'errors':>6} |")
+    head = (
+        f"| {'task':<18} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
+        f"| {'n':>4} | {'req/s @16':>9} | {'errors':>6} |"
+    )
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, sep]
     for r in rows:
-        lines.append(f"| {r.task:<18} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
-                     f"| {r.n16:>4} | {r.rps:>9.1f} | {r.errors:>6} |")
+        lines.append(
+            f"| {r.task:<18} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
+            f"| {r.n16:>4} | {r.rps:>9.1f} | {r.errors:>6} |"
+        )
     return "\n".join(lines)
 
 

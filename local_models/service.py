@@ -28,8 +28,9 @@ QUIET = {"access": {"enabled": False}}
 BATCHING = os.environ.get("LOCAL_MODELS_BATCHING", "1") != "0"
 
 
-@bentoml.service(name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1},
-                 traffic=FAMILY_TRAFFIC, logging=QUIET)
+@bentoml.service(
+    name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
+)
 class Vision:
     """Labels (batchable), faces and OCR."""
 
@@ -61,8 +62,7 @@ class Vision:
         return self.models.read_text(image, language)
 
 
-@bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"},
-                 traffic=FAMILY_TRAFFIC, logging=QUIET)
+@bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
 class Text:
     """Sentiment, language, entities, key phrases, translation."""
 
@@ -97,13 +97,13 @@ class Text:
 
     @bentoml.api
     @guarded
-    def translate(self, text: str, target_language: str,
-                  source_language: str | None = None) -> Result:
+    def translate(self, text: str, target_language: str, source_language: str | None = None) -> Result:
         return self.models.translate(text, target_language, source_language)
 
 
-@bentoml.service(name="omnisense_speech", workers=1, resources={"cpu": "1", "gpu": 1},
-                 traffic=FAMILY_TRAFFIC, logging=QUIET)
+@bentoml.service(
+    name="omnisense_speech", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
+)
 class Speech:
     """Synthesis (piper / espeak-ng) and transcription (faster-whisper)."""
 
@@ -118,8 +118,9 @@ class Speech:
 
     @bentoml.api
     @guarded
-    def synthesize(self, text: str, voice: str | None = None, language: str | None = None,
-                   format: str = "wav") -> Result:
+    def synthesize(
+        self, text: str, voice: str | None = None, language: str | None = None, format: str = "wav"
+    ) -> Result:
         return self.models.synthesize(text, voice, language, format)
 
     @bentoml.api
@@ -175,9 +176,11 @@ class LocalModels:
     @bentoml.api(route="/capabilities")
     async def capabilities(self) -> Result:
         if self._capabilities is None:
-            parts = await asyncio.gather(forward(self.vision, "capabilities"),
-                                         forward(self.text, "capabilities"),
-                                         forward(self.speech, "capabilities"))
+            parts = await asyncio.gather(
+                forward(self.vision, "capabilities"),
+                forward(self.text, "capabilities"),
+                forward(self.speech, "capabilities"),
+            )
             tasks: Result = {}
             for part in parts:
                 tasks.update(part["tasks"])
@@ -188,8 +191,7 @@ class LocalModels:
     @bentoml.api(route="/vision/labels")
     async def vision_labels(self, image: str, max_results: int = 10) -> Result:
         if max_results < 1:
-            return respond({"__error__": {"error": "invalid_input",
-                                          "detail": "max_results must be at least 1"}})
+            return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}})
         if BATCHING:
             result = (await forward(self.vision, "labels_batch", images=[image]))[0]
         else:
@@ -223,16 +225,20 @@ class LocalModels:
         return respond(await forward(self.text, "language", text=text))
 
     @bentoml.api(route="/text/translate")
-    async def text_translate(self, text: str, target_language: str,
-                             source_language: str | None = None) -> Result:
-        return respond(await forward(self.text, "translate",
-            text=text, target_language=target_language, source_language=source_language))
+    async def text_translate(self, text: str, target_language: str, source_language: str | None = None) -> Result:
+        return respond(
+            await forward(
+                self.text, "translate", text=text, target_language=target_language, source_language=source_language
+            )
+        )
 
     @bentoml.api(route="/speech/synthesize")
-    async def speech_synthesize(self, text: str, voice: str | None = None,
-                                language: str | None = None, format: str = "wav") -> Result:
-        return respond(await forward(self.speech, "synthesize",
-            text=text, voice=voice, language=language, format=format))
+    async def speech_synthesize(
+        self, text: str, voice: str | None = None, language: str | None = None, format: str = "wav"
+    ) -> Result:
+        return respond(
+            await forward(self.speech, "synthesize", text=text, voice=voice, language=language, format=format)
+        )
 
     @bentoml.api(route="/speech/transcribe")
     async def speech_transcribe(self, audio: str, language: str | None = None) -> Result:

@@ -92,17 +92,25 @@ class LocalProvider:
             command = self.config.serve_command or default_command(self.config.host, self.config.port)
             self._server = ModelServer(command, self.url, self.config.start_timeout_s)
             await self._server.start()
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30)
+        # BentoML's server closes idle connections after 5 s: drop ours before it does.
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=4)
         self._http = aiohttp.ClientSession(self.url, connector=connector, raise_for_status=False)
         body = await self._post("/capabilities", {}, timeout_s=30)
         self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
+        data = msgspec.json.encode(payload)
+        try:
+            return await self._post_once(path, data, timeout_s)
+        except aiohttp.ServerDisconnectedError:
+            # A kept-alive connection the server closed just as we reused it: the request
+            # never ran (the models are idempotent anyway), so one immediate retry is safe.
+            return await self._post_once(path, data, timeout_s)
+
+    async def _post_once(self, path: str, data: bytes, timeout_s: float) -> bytes:
         assert self._http is not None, "start() first"
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        async with self._http.post(
-            path, data=msgspec.json.encode(payload), timeout=timeout, headers={"Content-Type": "application/json"}
-        ) as r:
+        async with self._http.post(path, data=data, timeout=timeout, headers={"Content-Type": "application/json"}) as r:
             body = await r.read()
             if r.status == 200:
                 return body

@@ -25,9 +25,11 @@ MAX_BODY_BYTES = 80 * 1024 * 1024
 
 def _json_response(status: int, payload: dict[str, Any]) -> tuple[Message, Message]:
     body = json.dumps(payload).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    }
     return start, {"type": "http.response.body", "body": body, "more_body": False}
 
 
@@ -56,8 +58,7 @@ class ContractErrors:
         self.paths = frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" \
-                or scope.get("path") not in self.paths:
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in self.paths:
             await self.app(scope, receive, send)
             return
         body = await self._read_body(receive)

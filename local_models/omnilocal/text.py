@@ -29,11 +29,24 @@ LINGUA_DEFAULT = (
 
 # spaCy (OntoNotes) entity labels -> the gateway's fixed entity types.
 SPACY_TYPES: dict[str, str] = {
-    "PERSON": "PERSON", "NORP": "OTHER", "FAC": "LOCATION", "ORG": "ORGANIZATION",
-    "GPE": "LOCATION", "LOC": "LOCATION", "PRODUCT": "PRODUCT", "EVENT": "EVENT",
-    "WORK_OF_ART": "OTHER", "LAW": "OTHER", "LANGUAGE": "OTHER", "DATE": "DATE",
-    "TIME": "DATE", "PERCENT": "QUANTITY", "MONEY": "QUANTITY", "QUANTITY": "QUANTITY",
-    "ORDINAL": "QUANTITY", "CARDINAL": "QUANTITY",
+    "PERSON": "PERSON",
+    "NORP": "OTHER",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "PRODUCT": "PRODUCT",
+    "EVENT": "EVENT",
+    "WORK_OF_ART": "OTHER",
+    "LAW": "OTHER",
+    "LANGUAGE": "OTHER",
+    "DATE": "DATE",
+    "TIME": "DATE",
+    "PERCENT": "QUANTITY",
+    "MONEY": "QUANTITY",
+    "QUANTITY": "QUANTITY",
+    "ORDINAL": "QUANTITY",
+    "CARDINAL": "QUANTITY",
 }
 
 
@@ -57,8 +70,12 @@ def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dic
     positive = rest * polar if compound > 0 else 0.0
     negative = rest * polar if compound < 0 else 0.0
     neutral = rest * (1.0 - polar)
-    return {"positive": round(positive, 4), "negative": round(negative, 4),
-            "neutral": round(neutral, 4), "mixed": round(mixed, 4)}
+    return {
+        "positive": round(positive, 4),
+        "negative": round(negative, 4),
+        "neutral": round(neutral, 4),
+        "mixed": round(mixed, 4),
+    }
 
 
 def sentiment_label(scores: dict[str, float]) -> str:
@@ -93,12 +110,12 @@ class LanguageDetector:
         if wanted == ["all"]:
             builder = LanguageDetectorBuilder.from_all_languages()
         else:
-            builder = LanguageDetectorBuilder.from_languages(
-                *[getattr(Language, name.upper()) for name in wanted])
+            builder = LanguageDetectorBuilder.from_languages(*[getattr(Language, name.upper()) for name in wanted])
         self.detector = builder.with_preloaded_language_models().build()
-        self.languages = sorted(self._code(lang) for lang in
-                                (Language.all() if wanted == ["all"]
-                                 else [getattr(Language, n.upper()) for n in wanted]))
+        self.languages = sorted(
+            self._code(lang)
+            for lang in (Language.all() if wanted == ["all"] else [getattr(Language, n.upper()) for n in wanted])
+        )
 
     @staticmethod
     def _code(language: Any) -> str:
@@ -106,8 +123,7 @@ class LanguageDetector:
 
     def detect(self, text: str, top: int = 5) -> list[dict[str, Any]]:
         values = self.detector.compute_language_confidence_values(text)
-        return [{"code": self._code(v.language), "confidence": clamp01(v.value)}
-                for v in values[:top] if v.value > 0.0]
+        return [{"code": self._code(v.language), "confidence": clamp01(v.value)} for v in values[:top] if v.value > 0.0]
 
 
 class Translator:
@@ -134,8 +150,12 @@ class Translator:
     def translate(self, text: str, mode: str) -> str:
         try:
             done = subprocess.run(
-                ["apertium", "-u", mode], input=text, capture_output=True, text=True,
-                timeout=60, check=True,
+                ["apertium", "-u", mode],
+                input=text,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
             )
         except subprocess.CalledProcessError as exc:
             raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
@@ -165,13 +185,21 @@ class TextModels:
         pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
         return {
             "text.sentiment": {"languages": ["en"], "formats": None, "model": "vader"},
-            "text.language": {"languages": self.lingua.languages, "formats": None,
-                              "model": "lingua"},
+            "text.language": {"languages": self.lingua.languages, "formats": None, "model": "lingua"},
             "text.entities": {"languages": ["en"], "formats": None, "model": self.spacy_model},
-            "text.key_phrases": {"languages": ["en"], "formats": None,
-                                 "model": f"{self.spacy_model}-noun-chunks"},
-            **({"text.translate": {"languages": self.translator.languages(), "pairs": pairs,
-                                   "formats": None, "model": "apertium"}} if pairs else {}),
+            "text.key_phrases": {"languages": ["en"], "formats": None, "model": f"{self.spacy_model}-noun-chunks"},
+            **(
+                {
+                    "text.translate": {
+                        "languages": self.translator.languages(),
+                        "pairs": pairs,
+                        "formats": None,
+                        "model": "apertium",
+                    }
+                }
+                if pairs
+                else {}
+            ),
         }
 
     @staticmethod
@@ -190,12 +218,19 @@ class TextModels:
         require_text(text, MAX_TEXT_CHARS)
         self._english_only(language, "entities")
         doc = self.nlp(text)
-        return {"entities": [
-            {"text": e.text, "type": SPACY_TYPES.get(e.label_, "OTHER"),
-             "vendor_type": e.label_, "begin": e.start_char, "end": e.end_char,
-             "confidence": self.entity_confidence}
-            for e in doc.ents
-        ]}
+        return {
+            "entities": [
+                {
+                    "text": e.text,
+                    "type": SPACY_TYPES.get(e.label_, "OTHER"),
+                    "vendor_type": e.label_,
+                    "begin": e.start_char,
+                    "end": e.end_char,
+                    "confidence": self.entity_confidence,
+                }
+                for e in doc.ents
+            ]
+        }
 
     def key_phrases(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
@@ -205,8 +240,14 @@ class TextModels:
         for chunk in doc.noun_chunks:
             if all(t.is_stop or t.pos_ == "PRON" or t.is_punct for t in chunk):
                 continue  # "it", "we", "this"
-            phrases.append({"text": chunk.text, "begin": chunk.start_char,
-                            "end": chunk.end_char, "confidence": self.phrase_confidence})
+            phrases.append(
+                {
+                    "text": chunk.text,
+                    "begin": chunk.start_char,
+                    "end": chunk.end_char,
+                    "confidence": self.phrase_confidence,
+                }
+            )
         return {"phrases": phrases}
 
     def language(self, text: str) -> dict[str, Any]:
@@ -227,5 +268,4 @@ class TextModels:
             return {"text": text, "source_language": src, "target_language": tgt}
         # target_language is what was produced: es-MX asked, es (apertium's) given.
         mode, produced = self.translator.mode_for(src, tgt)
-        return {"text": self.translator.translate(text, mode), "source_language": src,
-                "target_language": produced}
+        return {"text": self.translator.translate(text, mode), "source_language": src, "target_language": produced}

@@ -67,8 +67,7 @@ class Labeler:
             top = torch.topk(probs, LABELS_TOP_K, dim=1)
         values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
         return [
-            [{"name": self.names[int(i)], "confidence": clamp01(v)}
-             for v, i in zip(vs, ix, strict=True)]
+            [{"name": self.names[int(i)], "confidence": clamp01(v)} for v, i in zip(vs, ix, strict=True)]
             for vs, ix in zip(values, indices, strict=True)
         ]
 
@@ -111,34 +110,40 @@ class FaceDetector:
         gray = self._gray(img)
         min_side = max(24, round(min(gray.shape) * 0.04))
         rects, _levels, weights = self.faces.detectMultiScale3(
-            gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side),
+            gray,
+            scaleFactor=1.1,
+            minNeighbors=5,
+            minSize=(min_side, min_side),
             outputRejectLevels=True,
         )
         w, h = gray.shape[1], gray.shape[0]
         faces: list[dict[str, Any]] = []
         for (x, y, fw, fh), weight in zip(rects, np.ravel(weights), strict=True):
             confidence = 1.0 / (1.0 + math.exp(-float(weight) / 4.0))
-            faces.append({
-                "confidence": clamp01(confidence),
-                "box": box(float(x), float(y), float(fw), float(fh), w, h),
-                "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
-            })
+            faces.append(
+                {
+                    "confidence": clamp01(confidence),
+                    "box": box(float(x), float(y), float(fw), float(fh), w, h),
+                    "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
+                }
+            )
         faces.sort(key=lambda f: -f["confidence"])
         return faces
 
-    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int,
-              fh: int) -> list[dict[str, Any]] | None:
+    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int, fh: int) -> list[dict[str, Any]] | None:
         roi = gray[y : y + fh // 2, x : x + fw]
-        found = self.eyes.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=5,
-                                           minSize=(max(8, fw // 8), max(8, fw // 8)))
+        found = self.eyes.detectMultiScale(
+            roi, scaleFactor=1.1, minNeighbors=5, minSize=(max(8, fw // 8), max(8, fw // 8))
+        )
         if len(found) != 2:
             return None
         w, h = gray.shape[1], gray.shape[0]
         centres = sorted(((x + ex + ew / 2, y + ey + eh / 2) for ex, ey, ew, eh in found))
         # The subject's right eye appears on the image's left.
         kinds = ["right_eye", "left_eye"]
-        return [{"type": k, "x": clamp01(cx / w), "y": clamp01(cy / h)}
-                for k, (cx, cy) in zip(kinds, centres, strict=True)]
+        return [
+            {"type": k, "x": clamp01(cx / w), "y": clamp01(cy / h)} for k, (cx, cy) in zip(kinds, centres, strict=True)
+        ]
 
 
 class Ocr:
@@ -173,9 +178,7 @@ class Ocr:
     def read(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
         lang = self._tess_lang(language)
         try:
-            data = self._tess.image_to_data(
-                img.image, lang=lang, output_type=self._tess.Output.DICT, timeout=60
-            )
+            data = self._tess.image_to_data(img.image, lang=lang, output_type=self._tess.Output.DICT, timeout=60)
         except (RuntimeError, subprocess.SubprocessError, self._tess.TesseractError) as exc:
             raise invalid(f"tesseract could not read the image: {exc}") from exc
         lines = self._group_lines(data, img.image.width, img.image.height)
@@ -187,8 +190,7 @@ class Ocr:
         for i, word in enumerate(data["text"]):
             if not str(word).strip() or float(data["conf"][i]) < 0:
                 continue
-            key = (data["page_num"][i], data["block_num"][i], data["par_num"][i],
-                   data["line_num"][i])
+            key = (data["page_num"][i], data["block_num"][i], data["par_num"][i], data["line_num"][i])
             grouped.setdefault(key, []).append(i)
         lines = []
         for idx in grouped.values():
@@ -197,11 +199,13 @@ class Ocr:
             x1 = max(data["left"][i] + data["width"][i] for i in idx)
             y1 = max(data["top"][i] + data["height"][i] for i in idx)
             conf = sum(float(data["conf"][i]) for i in idx) / len(idx) / 100.0
-            lines.append({
-                "text": " ".join(str(data["text"][i]).strip() for i in idx),
-                "confidence": clamp01(conf),
-                "box": box(x0, y0, x1 - x0, y1 - y0, w, h),
-            })
+            lines.append(
+                {
+                    "text": " ".join(str(data["text"][i]).strip() for i in idx),
+                    "confidence": clamp01(conf),
+                    "box": box(x0, y0, x1 - x0, y1 - y0, w, h),
+                }
+            )
         return lines
 
 
@@ -216,12 +220,9 @@ class VisionModels:
 
     def capabilities(self) -> dict[str, Any]:
         return {
-            "vision.labels": {"languages": None, "formats": IMAGE_FORMATS,
-                              "model": self.labeler.model_name},
-            "vision.faces": {"languages": None, "formats": IMAGE_FORMATS,
-                             "model": self.faces.model_name},
-            "vision.ocr": {"languages": self.ocr.languages, "formats": IMAGE_FORMATS,
-                           "model": self.ocr.model_name},
+            "vision.labels": {"languages": None, "formats": IMAGE_FORMATS, "model": self.labeler.model_name},
+            "vision.faces": {"languages": None, "formats": IMAGE_FORMATS, "model": self.faces.model_name},
+            "vision.ocr": {"languages": self.ocr.languages, "formats": IMAGE_FORMATS, "model": self.ocr.model_name},
         }
 
     def labels(self, images: list[str]) -> list[dict[str, Any]]:

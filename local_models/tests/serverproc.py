@@ -32,9 +32,11 @@ def start(port: int, log_path: Path, **extra_env: str) -> subprocess.Popen[bytes
     """Start the server in its own process group; return once /readyz answers 200."""
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(BENTOML), "serve", "service:LocalModels", "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=ROOT, env=serve_env(**extra_env), stdout=log, stderr=subprocess.STDOUT,
+        [str(BENTOML), "serve", "service:LocalModels", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=serve_env(**extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     deadline = time.monotonic() + 240

@@ -12,30 +12,33 @@ from inputs import b64_png, sample
 NOT_AN_IMAGE = base64.b64encode(b"certainly not an image").decode()
 
 
-@pytest.mark.parametrize(("path", "body", "code"), [
-    ("/vision/labels", {"image": "%%% not base64 %%%"}, "invalid_input"),
-    ("/vision/labels", {"image": NOT_AN_IMAGE}, "invalid_input"),
-    ("/vision/labels", {"image": ""}, "invalid_input"),
-    ("/vision/labels", {}, "invalid_input"),
-    ("/vision/labels", {"image": 42}, "invalid_input"),
-    ("/vision/faces", {"image": NOT_AN_IMAGE}, "invalid_input"),
-    ("/vision/ocr", {"image": NOT_AN_IMAGE}, "invalid_input"),
-    ("/text/sentiment", {"text": ""}, "invalid_input"),
-    ("/text/sentiment", {"text": "   "}, "invalid_input"),
-    ("/text/sentiment", {"text": "Das ist gut", "language": "de"}, "unsupported"),
-    ("/text/entities", {"text": ""}, "invalid_input"),
-    ("/text/key_phrases", {"text": ""}, "invalid_input"),
-    ("/text/language", {"text": ""}, "invalid_input"),
-    ("/text/translate", {"text": "Hello", "target_language": "ja"}, "unsupported"),
-    ("/text/translate", {"text": "Hello", "target_language": "not a code!"}, "invalid_input"),
-    ("/text/translate", {"text": "", "target_language": "es"}, "invalid_input"),
-    ("/speech/synthesize", {"text": "Hi", "voice": "nobody"}, "unsupported"),
-    ("/speech/synthesize", {"text": "Hi", "format": "mp3"}, "unsupported"),
-    ("/speech/synthesize", {"text": "Hi", "language": "xx"}, "unsupported"),
-    ("/speech/synthesize", {"text": ""}, "invalid_input"),
-    ("/speech/transcribe", {"audio": NOT_AN_IMAGE}, "invalid_input"),
-    ("/speech/transcribe", {"audio": "UklGRg==", "language": "fr"}, "unsupported"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "code"),
+    [
+        ("/vision/labels", {"image": "%%% not base64 %%%"}, "invalid_input"),
+        ("/vision/labels", {"image": NOT_AN_IMAGE}, "invalid_input"),
+        ("/vision/labels", {"image": ""}, "invalid_input"),
+        ("/vision/labels", {}, "invalid_input"),
+        ("/vision/labels", {"image": 42}, "invalid_input"),
+        ("/vision/faces", {"image": NOT_AN_IMAGE}, "invalid_input"),
+        ("/vision/ocr", {"image": NOT_AN_IMAGE}, "invalid_input"),
+        ("/text/sentiment", {"text": ""}, "invalid_input"),
+        ("/text/sentiment", {"text": "   "}, "invalid_input"),
+        ("/text/sentiment", {"text": "Das ist gut", "language": "de"}, "unsupported"),
+        ("/text/entities", {"text": ""}, "invalid_input"),
+        ("/text/key_phrases", {"text": ""}, "invalid_input"),
+        ("/text/language", {"text": ""}, "invalid_input"),
+        ("/text/translate", {"text": "Hello", "target_language": "ja"}, "unsupported"),
+        ("/text/translate", {"text": "Hello", "target_language": "not a code!"}, "invalid_input"),
+        ("/text/translate", {"text": "", "target_language": "es"}, "invalid_input"),
+        ("/speech/synthesize", {"text": "Hi", "voice": "nobody"}, "unsupported"),
+        ("/speech/synthesize", {"text": "Hi", "format": "mp3"}, "unsupported"),
+        ("/speech/synthesize", {"text": "Hi", "language": "xx"}, "unsupported"),
+        ("/speech/synthesize", {"text": ""}, "invalid_input"),
+        ("/speech/transcribe", {"audio": NOT_AN_IMAGE}, "invalid_input"),
+        ("/speech/transcribe", {"audio": "UklGRg==", "language": "fr"}, "unsupported"),
+    ],
+)
 def test_bad_input_is_400(client: Any, path: str, body: dict[str, Any], code: str) -> None:
     resp = client.post(path, body)
     assert resp.status_code == 400, resp.text
@@ -50,8 +53,7 @@ def test_labels_max_results_zero(client: Any) -> None:
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_non_json_body_is_400(server: str, raw: bytes) -> None:
-    resp = httpx.post(f"{server}/text/sentiment", content=raw,
-                      headers={"content-type": "application/json"}, timeout=30)
+    resp = httpx.post(f"{server}/text/sentiment", content=raw, headers={"content-type": "application/json"}, timeout=30)
     assert resp.status_code == 400
     assert resp.json()["error"] == "invalid_input"
 

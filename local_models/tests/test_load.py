@@ -34,8 +34,7 @@ def test_concurrent_labels_are_batched_correctly(server: str) -> None:
     async def run() -> list[tuple[str, dict[str, Any]]]:
         async with httpx.AsyncClient(base_url=server, timeout=120) as client:
             names = list(images) * 8
-            resps = await asyncio.gather(*(client.post("/vision/labels", json=payloads[n])
-                                           for n in names))
+            resps = await asyncio.gather(*(client.post("/vision/labels", json=payloads[n]) for n in names))
             return [(n, r.json()) for n, r in zip(names, resps, strict=True)]
 
     for name, out in asyncio.run(run()):

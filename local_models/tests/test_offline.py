@@ -14,13 +14,15 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"),
-                    reason="needs root, unshare and ip to make a network namespace")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"),
+    reason="needs root, unshare and ip to make a network namespace",
+)
 def test_serves_every_task_without_network(tmp_path: Path) -> None:
-    script = f"ip link set lo up && exec {sys.executable} {HERE / 'offline_check.py'} " \
-             f"{tmp_path / 'serve.log'}"
-    done = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
-                          text=True, timeout=400, check=False)
+    script = f"ip link set lo up && exec {sys.executable} {HERE / 'offline_check.py'} {tmp_path / 'serve.log'}"
+    done = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=400, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["interfaces"] == ["lo"]

@@ -14,8 +14,7 @@ def _words(text: str) -> list[str]:
 
 
 def test_synthesize_transcribe_round_trip(client: Any) -> None:
-    tts = client.ok("/speech/synthesize", {"text": SENTENCE, "voice": None, "language": "en",
-                                           "format": "wav"})
+    tts = client.ok("/speech/synthesize", {"text": SENTENCE, "voice": None, "language": "en", "format": "wav"})
     assert tts["format"] == "wav" and tts["voice"] == "en_US-joe-medium"
     audio = base64.b64decode(tts["audio"])
     with wave.open(io.BytesIO(audio)) as wav:

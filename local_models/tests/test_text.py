@@ -7,11 +7,14 @@ import pytest
 ENTITY_TEXT = "Tim Cook said in Berlin on Monday that Apple will hire 300 engineers."
 
 
-@pytest.mark.parametrize(("text", "label"), [
-    ("I love this phone, it is absolutely wonderful!", "positive"),
-    ("This is the worst service ever. I hate it and I am furious.", "negative"),
-    ("The meeting is scheduled for Tuesday at the main office.", "neutral"),
-])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I love this phone, it is absolutely wonderful!", "positive"),
+        ("This is the worst service ever. I hate it and I am furious.", "negative"),
+        ("The meeting is scheduled for Tuesday at the main office.", "neutral"),
+    ],
+)
 def test_sentiment_polarity(client: Any, text: str, label: str) -> None:
     out = client.ok("/text/sentiment", {"text": text, "language": "en"})
     assert out["label"] == label
@@ -21,17 +24,19 @@ def test_sentiment_polarity(client: Any, text: str, label: str) -> None:
 
 
 def test_sentiment_mixed(client: Any) -> None:
-    out = client.ok("/text/sentiment", {"text": "I love the screen but the battery is awful.",
-                                        "language": None})
+    out = client.ok("/text/sentiment", {"text": "I love the screen but the battery is awful.", "language": None})
     assert out["label"] == "mixed"
 
 
-@pytest.mark.parametrize(("code", "text"), [
-    ("en", "The weather is lovely today and we are going to the park."),
-    ("fr", "Je voudrais une tasse de café avec un croissant, s'il vous plaît."),
-    ("es", "Me gustaría reservar una mesa para dos personas esta noche."),
-    ("de", "Ich möchte heute Abend mit meinen Freunden ins Kino gehen."),
-])
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("en", "The weather is lovely today and we are going to the park."),
+        ("fr", "Je voudrais une tasse de café avec un croissant, s'il vous plaît."),
+        ("es", "Me gustaría reservar una mesa para dos personas esta noche."),
+        ("de", "Ich möchte heute Abend mit meinen Freunden ins Kino gehen."),
+    ],
+)
 def test_language(client: Any, code: str, text: str) -> None:
     out = client.ok("/text/language", {"text": text})
     langs = out["languages"]
@@ -45,9 +50,8 @@ def test_entities_types_and_offsets(client: Any) -> None:
     found = {(e["text"], e["type"]) for e in out["entities"]}
     assert {("Tim Cook", "PERSON"), ("Berlin", "LOCATION"), ("Apple", "ORGANIZATION")} <= found
     for e in out["entities"]:
-        assert ENTITY_TEXT[e["begin"]:e["end"]] == e["text"]
-        assert e["type"] in {"PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY",
-                             "EVENT", "PRODUCT", "OTHER"}
+        assert ENTITY_TEXT[e["begin"] : e["end"]] == e["text"]
+        assert e["type"] in {"PERSON", "LOCATION", "ORGANIZATION", "DATE", "QUANTITY", "EVENT", "PRODUCT", "OTHER"}
         assert e["vendor_type"] and 0 <= e["confidence"] <= 1
 
 
@@ -55,7 +59,7 @@ def test_entity_offsets_are_code_points(client: Any) -> None:
     text = "🎉🎉 Angela Merkel visited Paris."
     out = client.ok("/text/entities", {"text": text})
     people = [e for e in out["entities"] if e["type"] == "PERSON"]
-    assert people and text[people[0]["begin"]:people[0]["end"]] == "Angela Merkel"
+    assert people and text[people[0]["begin"] : people[0]["end"]] == "Angela Merkel"
 
 
 def test_key_phrases(client: Any) -> None:
@@ -64,21 +68,21 @@ def test_key_phrases(client: Any) -> None:
     phrases = [p["text"] for p in out["phrases"]]
     assert "The new electric car" in phrases and "a remarkable battery range" in phrases
     for p in out["phrases"]:
-        assert text[p["begin"]:p["end"]] == p["text"] and 0 <= p["confidence"] <= 1
+        assert text[p["begin"] : p["end"]] == p["text"] and 0 <= p["confidence"] <= 1
 
 
 def test_translate_en_es(client: Any) -> None:
     text = "The cat is sleeping on the table."
-    out = client.ok("/text/translate", {"text": text, "target_language": "es",
-                                        "source_language": "en"})
+    out = client.ok("/text/translate", {"text": text, "target_language": "es", "source_language": "en"})
     assert out["text"] and out["text"] != text
     assert out["source_language"] == "en" and out["target_language"] == "es"
     assert "gato" in out["text"].lower()
 
 
 def test_translate_detects_source(client: Any) -> None:
-    out = client.ok("/text/translate", {"text": "El perro come pan en la casa.",
-                                        "target_language": "en", "source_language": None})
+    out = client.ok(
+        "/text/translate", {"text": "El perro come pan en la casa.", "target_language": "en", "source_language": None}
+    )
     assert out["source_language"] == "es" and "dog" in out["text"].lower()
 
 
@@ -87,8 +91,15 @@ def test_capabilities(client: Any) -> None:
     tasks = caps["tasks"]
     assert caps["device"] in {"cpu", "cuda"}
     assert set(tasks) == {
-        "vision.labels", "vision.faces", "vision.ocr", "text.sentiment", "text.language",
-        "text.entities", "text.key_phrases", "text.translate", "speech.synthesize",
+        "vision.labels",
+        "vision.faces",
+        "vision.ocr",
+        "text.sentiment",
+        "text.language",
+        "text.entities",
+        "text.key_phrases",
+        "text.translate",
+        "speech.synthesize",
         "speech.transcribe",
     }
     assert ["en", "es"] in tasks["text.translate"]["pairs"]
@@ -97,8 +108,9 @@ def test_capabilities(client: Any) -> None:
 
 
 def test_translate_regional_target_reports_what_it_produced(client: Any) -> None:
-    out = client.ok("/text/translate", {"text": "Good morning, my friend.",
-                                        "target_language": "es-MX", "source_language": "en-GB"})
+    out = client.ok(
+        "/text/translate", {"text": "Good morning, my friend.", "target_language": "es-MX", "source_language": "en-GB"}
+    )
     assert out["target_language"] == "es" and out["source_language"] == "en-GB"
 
 

@@ -18,16 +18,18 @@ from omnilocal.text import discover_apertium_pairs, sentiment_label, sentiment_s
 from PIL import Image
 
 
-@pytest.mark.parametrize(("pos", "neg", "neu", "compound", "label"), [
-    (0.672, 0.0, 0.328, 0.8478, "positive"),
-    (0.0, 0.63, 0.37, -0.7783, "negative"),
-    (0.0, 0.0, 1.0, 0.0, "neutral"),
-    (0.191, 0.294, 0.515, -0.34, "mixed"),
-    (0.1, 0.0, 0.9, 0.05, "positive"),
-    (0.1, 0.0, 0.9, 0.04, "neutral"),
-])
-def test_sentiment_mapping(pos: float, neg: float, neu: float, compound: float,
-                           label: str) -> None:
+@pytest.mark.parametrize(
+    ("pos", "neg", "neu", "compound", "label"),
+    [
+        (0.672, 0.0, 0.328, 0.8478, "positive"),
+        (0.0, 0.63, 0.37, -0.7783, "negative"),
+        (0.0, 0.0, 1.0, 0.0, "neutral"),
+        (0.191, 0.294, 0.515, -0.34, "mixed"),
+        (0.1, 0.0, 0.9, 0.05, "positive"),
+        (0.1, 0.0, 0.9, 0.04, "neutral"),
+    ],
+)
+def test_sentiment_mapping(pos: float, neg: float, neu: float, compound: float, label: str) -> None:
     scores = sentiment_scores(pos, neg, neu, compound)
     assert set(scores) == {"positive", "negative", "neutral", "mixed"}
     assert abs(sum(scores.values()) - 1) < 1e-3
@@ -35,10 +37,16 @@ def test_sentiment_mapping(pos: float, neg: float, neu: float, compound: float,
     assert sentiment_label(scores) == label
 
 
-@pytest.mark.parametrize(("raw", "want"), [
-    ("en", "en"), ("EN_us", "en-US"), ("zh-hans-cn", "zh-Hans-CN"), ("es-419", "es-419"),
-    ("en-gb-x-rp", "en-GB-x-rp"),
-])
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("en", "en"),
+        ("EN_us", "en-US"),
+        ("zh-hans-cn", "zh-Hans-CN"),
+        ("es-419", "es-419"),
+        ("en-gb-x-rp", "en-GB-x-rp"),
+    ],
+)
 def test_normalize(raw: str, want: str) -> None:
     assert langs.normalize(raw) == want
 
@@ -58,13 +66,15 @@ def test_apertium_pairs(tmp_path: Path) -> None:
     for name in ["eng-spa", "spa-eng", "spa-eng_US", "eng-spa-morph"]:
         (tmp_path / f"{name}.mode").write_text("")
     assert discover_apertium_pairs(tmp_path) == {
-        ("en", "es"): "eng-spa", ("es", "en"): "spa-eng", ("es", "en-US"): "spa-eng_US"}
+        ("en", "es"): "eng-spa",
+        ("es", "en"): "spa-eng",
+        ("es", "en-US"): "spa-eng_US",
+    }
     assert discover_apertium_pairs(tmp_path / "missing") == {}
 
 
 def test_box_clips() -> None:
-    assert box(-10, 0, 60, 200, 100, 100) == {"left": 0.0, "top": 0.0, "width": 0.5,
-                                              "height": 1.0}
+    assert box(-10, 0, 60, 200, 100, 100) == {"left": 0.0, "top": 0.0, "width": 0.5, "height": 1.0}
 
 
 def test_decode_base64_variants() -> None:
@@ -95,9 +105,12 @@ def _run_middleware(status: int, body: bytes, request: bytes = b"{}") -> tuple[i
 
 
 def test_middleware_rewrites_bentoml_400() -> None:
-    status, body = _run_middleware(400, json.dumps(
-        {"error": "1 validation error for Input",
-         "detail": [{"loc": ["text"], "msg": "Field required"}]}).encode())
+    status, body = _run_middleware(
+        400,
+        json.dumps(
+            {"error": "1 validation error for Input", "detail": [{"loc": ["text"], "msg": "Field required"}]}
+        ).encode(),
+    )
     assert status == 400 and body["error"] == "invalid_input"
     assert "text: Field required" in body["detail"]
 

@@ -59,6 +59,5 @@ def test_ocr_reads_rendered_text(client: Any) -> None:
 
 
 def test_ocr_language_null(client: Any) -> None:
-    out = client.ok("/vision/ocr", {"image": b64_png(text_image("Hello world")),
-                                    "language": None})
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image("Hello world")), "language": None})
     assert out["text"].strip() == "Hello world"

@@ -1,0 +1,98 @@
+"""The contract suite for the local adapter, against the real model server and real models."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+import pytest
+
+from adapters.base import CallContext
+from adapters.local.provider import LocalProvider
+from contract_tests import abstract
+from gateway.schema import Media, SynthesizeRequest, Task, TranscribeRequest, TranscribeResult
+
+
+@pytest.fixture(scope="module")
+async def local_provider(model_server_url: str) -> AsyncIterator[LocalProvider]:
+    provider = LocalProvider("local", {"kind": "local", "url": model_server_url, "timeout_s": 120})
+    await provider.start()
+    yield provider
+    await provider.aclose()
+
+
+class OnModels:
+    @pytest.fixture
+    def provider(self, local_provider: LocalProvider) -> LocalProvider:
+        return local_provider
+
+
+class TestLabels(OnModels, abstract.LabelsContract):
+    pass
+
+
+class TestObjects(OnModels, abstract.ObjectsContract):
+    pass  # no offline detector ships: a visible skip
+
+
+class TestFaces(OnModels, abstract.FacesContract):
+    expected_faces: ClassVar[int | None] = 0  # a yellow disc on blue is no face
+
+
+class TestOcr(OnModels, abstract.OcrContract):
+    pass
+
+
+class TestModeration(OnModels, abstract.ModerationContract):
+    pass  # no offline moderation model: a visible skip
+
+
+class TestSentiment(OnModels, abstract.SentimentContract):
+    pass
+
+
+class TestEntities(OnModels, abstract.EntitiesContract):
+    pass
+
+
+class TestKeyPhrases(OnModels, abstract.KeyPhrasesContract):
+    pass
+
+
+class TestLanguage(OnModels, abstract.LanguageContract):
+    pass
+
+
+class TestTranslate(OnModels, abstract.TranslateContract):
+    pass
+
+
+class TestSynthesize(OnModels, abstract.SynthesizeContract):
+    pass
+
+
+class TestTranscribe(OnModels, abstract.TranscribeContract):
+    pass
+
+
+async def test_speech_round_trip(local_provider: LocalProvider) -> None:
+    """What piper says, whisper hears."""
+    ctx = CallContext(request_id="round-trip", deadline=time.monotonic() + 120)
+    sentence = "The quick brown fox jumps over the lazy dog."
+    spoken = await local_provider.run(Task.SPEECH_SYNTHESIZE, SynthesizeRequest(text=sentence, language="en"), ctx)
+    audio = spoken.result.audio  # type: ignore[union-attr]
+    heard = await local_provider.run(
+        Task.SPEECH_TRANSCRIBE, TranscribeRequest(audio=Media(data=audio, format="wav"), language="en"), ctx
+    )
+    assert isinstance(heard.result, TranscribeResult)
+    words = heard.result.text.lower()
+    for word in ("quick", "brown", "fox", "lazy", "dog"):
+        assert word in words, heard.result.text
+
+
+def test_capabilities_are_what_the_models_do(local_provider: LocalProvider) -> None:
+    caps = local_provider.info.capabilities
+    assert Task.VISION_OBJECTS not in caps and Task.VISION_MODERATION not in caps, "never a fake detector"
+    assert ("en", "es") in (caps[Task.TEXT_TRANSLATE].pairs or ())
+    assert caps[Task.SPEECH_SYNTHESIZE].voices and "en_US-joe-medium" in caps[Task.SPEECH_SYNTHESIZE].voices

@@ -1,0 +1,61 @@
+"""The gateway on the local models, end to end over HTTP with the Python client: what a
+newcomer gets from the README's run command (the real model server behind it)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from contract_tests import samples
+from gateway.client import Client
+from gateway.logs import MemorySink
+from gateway.schema import NoProvider
+from gateway.server import GatewayConfig
+from gateway.server.config import LogSettings
+from tests.conftest import LiveServer
+
+
+@pytest.fixture(scope="module")
+def gateway(model_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    preset = Path(__file__).resolve().parent.parent / "policies" / "presets" / "local.yaml"
+    policy = tmp_path_factory.mktemp("local") / "policy.yaml"
+    policy.write_text(preset.read_text().replace("{kind: local,", f"{{kind: local, url: '{model_server_url}',"))
+    config = GatewayConfig(policy=str(policy), logs=LogSettings(sink="none"))
+    with LiveServer(config, MemorySink()) as server:
+        yield server
+
+
+def face_and_text() -> bytes:
+    img = Image.new("RGB", (640, 200), "white")
+    ImageDraw.Draw(img).text((30, 70), "OMNISENSE WORKS", fill="black", font_size=48)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
+    with Client(gateway.url, timeout=180) as omni:
+        labels = omni.vision.labels(samples.jpeg(224, 224), max_results=3)
+        assert labels.provider == "local" and 1 <= len(labels.result.labels) <= 3
+        assert omni.vision.faces(samples.jpeg()).result.faces == []
+        assert "OMNISENSE" in omni.vision.ocr(face_and_text()).result.text.upper()
+        assert omni.text.sentiment(samples.POSITIVE).result.label == "positive"
+        types = {e.type for e in omni.text.entities(samples.ENTITIES).result.entities}
+        assert {"PERSON", "ORGANIZATION", "LOCATION"} <= types
+        assert omni.text.language(samples.SENTENCES["fr"]).result.languages[0].code == "fr"
+        spanish = omni.text.translate(samples.SENTENCES["en"], "es", source_language="en")
+        assert spanish.result.text != samples.SENTENCES["en"] and spanish.result.target_language == "es"
+        audio = omni.speech.synthesize("Hello from the gateway")
+        assert audio[:4] == b"RIFF"
+        heard = omni.speech.transcribe(audio)
+        assert "gateway" in heard.result.text.lower() and heard.usage.unit == "second" and heard.usage.units > 0.5
+
+
+def test_tasks_without_a_local_model_say_why(gateway: LiveServer) -> None:
+    with Client(gateway.url) as omni, pytest.raises(NoProvider) as info:
+        omni.vision.objects(samples.jpeg())
+    assert "local: does not offer vision.objects" in info.value.detail

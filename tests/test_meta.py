@@ -34,6 +34,17 @@ def test_openapi_documents_every_endpoint_with_inputs_and_errors(client: TestCli
         assert op["responses"]["400"]["content"]["application/problem+json"]
     labels = doc["paths"]["/v1/vision/labels"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "image/png", "application/octet-stream"} <= set(labels)
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/v1/providers",
+        "/v1/logs",
+        "/v1/stats",
+        "/metrics",
+        "/v1/route/explain",
+        "/v1/policy",
+    ):
+        assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
     assert "Problem" in schemas and "ImageBody" in schemas and "Envelope_LabelsResult_" in schemas
 

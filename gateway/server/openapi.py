@@ -26,6 +26,21 @@ ERRORS = {
     "503": "No provider can serve this request",
     "504": "Every capable provider timed out",
 }
+# The operational endpoints: (method, path, summary, answer media type).
+OPERATIONS = [
+    ("get", "/healthz", "Liveness: the process answers", "application/json"),
+    ("get", "/readyz", "Readiness: a policy is loaded and a provider is healthy (503 otherwise)", "application/json"),
+    ("get", "/v1/providers", "Each provider: kind, capabilities, prices, health, circuits", "application/json"),
+    ("get", "/v1/logs", "The request log: filters task, provider, status, key, since, until; paged (admin)",
+     "application/json"),
+    ("get", "/v1/stats", "Per provider and task over ?window=1h: requests, errors, p50/p95, cost, drift (admin)",
+     "application/json"),
+    ("get", "/metrics", "Prometheus metrics", "text/plain"),
+    ("post", "/v1/route/explain", "Dry run: the plan a request would get, and why each candidate was kept or dropped",
+     "application/json"),
+    ("get", "/v1/policy", "The policy in force, its routes and the last reload (or refusal)", "application/json"),
+    ("post", "/v1/policy/reload", "Reload the policy file now (admin)", "application/json"),
+]  # fmt: skip
 IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"]
 AUDIO_TYPES = ["audio/wav", "audio/mpeg", "audio/flac", "audio/ogg"]
 
@@ -83,12 +98,16 @@ def openapi_document() -> dict[str, Any]:
     types: list[Any] = [Problem, *BODY_TYPES.values(), *(Envelope[RESULT_TYPES[t]] for t in Task)]  # type: ignore[valid-type]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     paths: dict[str, Any] = {task.path: {"post": _operation(task)} for task in Task}
-    plain = {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-    paths["/healthz"] = {"get": {"operationId": "healthz", "summary": "Liveness", "responses": plain}}
-    paths["/readyz"] = {"get": {"operationId": "readyz", "summary": "Readiness", "responses": plain}}
-    paths["/v1/providers"] = {
-        "get": {"operationId": "providers", "summary": "Providers and health", "responses": plain}
-    }
+    for method, path, summary, media_type in OPERATIONS:
+        ok = {"200": {"description": "OK", "content": {media_type: {"schema": {"type": "object"}}}}}
+        problems = {s: {"description": ERRORS[s], "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+                    for s in ("400", "401", "403")}  # fmt: skip
+        op: dict[str, Any] = {"operationId": path.strip("/").replace("/", "_"), "summary": summary, "responses": ok}
+        if path.startswith("/v1/"):
+            op["responses"] = {**ok, **problems}
+        if method == "post" and path == "/v1/route/explain":
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+        paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},

@@ -86,7 +86,7 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     pinned = request.headers.get("x-omnisense-provider") or (body.routing.provider if body.routing else None)
     policy = request.headers.get("x-omnisense-policy") or (body.routing.policy if body.routing else None)
     runtime.keys.check_hints(key, pinned, policy)
-    dispatcher = runtime.dispatcher
+    dispatcher = runtime.dispatcher_for(policy)
     plan = await dispatcher.plan(body.task, task_request, key.id if key else None, pinned, dry_run=True)
     out = msgspec.to_builtins(plan)
     out["decisions"] = [{**msgspec.to_builtins(d), "summary": str(d)} for d in plan.decisions]

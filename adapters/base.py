@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -153,10 +153,3 @@ def mapped_errors(provider: str, classify: Callable[[BaseException], OmnisenseEr
                 raise
         mapped.provider = provider
         raise mapped from exc
-
-
-async def timed(awaitable: Awaitable[T]) -> tuple[T, float]:
-    """Await and return the result with the elapsed milliseconds."""
-    start = time.perf_counter()
-    value = await awaitable
-    return value, (time.perf_counter() - start) * 1000.0

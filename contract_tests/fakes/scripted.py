@@ -103,12 +103,6 @@ class ScriptedVendor:
                     return
         raise KeyError(f"no route {method} {path} {when or ''}: register it with route() first")
 
-    def fail_next(self, *replies: Reply) -> None:
-        """Queue replies on every route: whatever the SDK calls next gets them."""
-        with self._lock:
-            for r in self._routes:
-                r.queued.extend(replies)
-
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()

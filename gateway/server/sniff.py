@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 
 from gateway.schema import InvalidInput, Media, PayloadTooLarge, UnsupportedMediaType
 
@@ -66,16 +67,20 @@ def _what_is(data: bytes) -> str:
     return "an unrecognized format"
 
 
-def image_media(data: bytes, *, max_bytes: int, max_pixels: int, field: str = "image") -> Media:
+def _sniffed(data: bytes, field: str, max_bytes: int, sniff: Callable[[bytes], str | None], accepted: str) -> str:
+    """The format of ``data``, after the checks every upload gets: not empty, within the limit, known."""
     if not data:
-        raise InvalidInput("the image is empty", field=field)
+        raise InvalidInput(f"the {field} is empty", field=field)
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"the image is {len(data)} bytes; the limit is {max_bytes}", field=field)
-    fmt = sniff_image(data)
+        raise PayloadTooLarge(f"the {field} is {len(data)} bytes; the limit is {max_bytes}", field=field)
+    fmt = sniff(data)
     if fmt is None:
-        raise UnsupportedMediaType(
-            f"the {field} is {_what_is(data)}, not a supported image (JPEG, PNG, WebP, GIF, BMP, TIFF)", field=field
-        )
+        raise UnsupportedMediaType(f"the {field} is {_what_is(data)}, not supported {accepted}", field=field)
+    return fmt
+
+
+def image_media(data: bytes, *, max_bytes: int, max_pixels: int, field: str = "image") -> Media:
+    fmt = _sniffed(data, field, max_bytes, sniff_image, "image (JPEG, PNG, WebP, GIF, BMP, TIFF)")
     width, height = _image_size(data, fmt, max_pixels, field)
     return Media(data=data, format=fmt, width=width, height=height)
 
@@ -101,15 +106,7 @@ def _image_size(data: bytes, fmt: str, max_pixels: int, field: str) -> tuple[int
 
 
 def audio_media(data: bytes, *, max_bytes: int, field: str = "audio") -> Media:
-    if not data:
-        raise InvalidInput("the audio is empty", field=field)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"the audio is {len(data)} bytes; the limit is {max_bytes}", field=field)
-    fmt = sniff_audio(data)
-    if fmt is None:
-        raise UnsupportedMediaType(
-            f"the {field} is {_what_is(data)}, not supported audio (WAV, MP3, FLAC, OGG)", field=field
-        )
+    fmt = _sniffed(data, field, max_bytes, sniff_audio, "audio (WAV, MP3, FLAC, OGG)")
     return Media(data=data, format=fmt, duration_s=_audio_seconds(data, fmt, field))
 
 

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 import msgspec
 
 from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
-from policies.capabilities import unsupported_reason
+from policies.capabilities import is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
-from policies.plan import Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.plan import KEY_SCOPE, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
 _NO_FACTS = NoFacts()
@@ -144,7 +144,11 @@ class Planner:
             steps=steps,
             deadline_s=resolved.deadline_s if resolved else self.defaults.deadline_s,
             hedge_after_ms=resolved.hedge_after_ms if resolved else None,
-            shadow=[s for s in (resolved.shadow if resolved else []) if self._unsupported(s, task, request) is None],
+            shadow=[
+                s
+                for s in (resolved.shadow if resolved else [])
+                if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
+            ],
             shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
             decisions=decisions + dropped,
             budget_rejected=budget_rejected,
@@ -166,7 +170,9 @@ class Planner:
         if not any(d.reason.startswith("over budget") for d in dropped):
             return [], [], False
         then = meta.budget_then
-        if then == "reject" or self._unsupported(then, task, request) is not None:
+        if then == "reject" or (meta.allowed is not None and then not in meta.allowed):
+            return [], [], True
+        if self._unsupported(then, task, request) is not None:
             return [], [], True
         decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
         return [self.step(task, Candidate(provider=then))], [decision], False
@@ -190,7 +196,11 @@ class Planner:
         for cand in candidates:
             name = cand.provider
             cost = costs.get(name, 0.0)
+            if meta.allowed is not None and name not in meta.allowed:
+                dropped.append(Decision(provider=name, kept=False, reason="the key may not use it", kind=KEY_SCOPE))
+                continue
             reason = self._unsupported(name, task, request)
+            kind = TOO_LARGE if reason is not None and is_size_limit(reason) else ""
             if reason is None and meta.max_cost_usd is not None and cost > meta.max_cost_usd + 1e-12:
                 reason = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}"
             if reason is None and meta.budget_left_usd is not None and cost > meta.budget_left_usd + 1e-12:
@@ -201,5 +211,5 @@ class Planner:
             if reason is None:
                 kept.append(cand)
             else:
-                dropped.append(Decision(provider=name, kept=False, reason=reason))
+                dropped.append(Decision(provider=name, kept=False, reason=reason, kind=kind))
         return kept, dropped, circuit_only

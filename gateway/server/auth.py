@@ -1,12 +1,26 @@
-"""API keys: callers send ``Authorization: Bearer <key>``; the config holds SHA-256 digests."""
+"""API keys and what each may do: the one place that checks a key's scope.
+
+Callers send ``Authorization: Bearer <key>``; the config holds SHA-256 digests. A key
+may be limited to
+
+- ``tasks``: task names or patterns (``vision.*``, ``text.sentiment``); others are 403;
+- ``providers``: the providers that may serve it, for routing as for pinning: the
+  planner drops every other candidate (and shadow), and pinning one is 403;
+- ``policies``: the policies it may choose with ``X-Omnisense-Policy``;
+- ``admin``: the request log, stats and policy reload need it.
+
+Rate limits per key are not here: they belong with the shared counters (Redis) of the
+scale-out work; budgets (``budgets:`` in the policy) already cap what a key spends.
+"""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
 
-from gateway.schema import Forbidden, Unauthorized
+from gateway.schema import Forbidden, Task, Unauthorized
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
+from policies.loader import task_pattern_matches
 
 
 class KeyRing:
@@ -28,14 +42,24 @@ class KeyRing:
         raise Unauthorized("the API key is not valid")
 
     @staticmethod
+    def check_task(key: ApiKey | None, task: Task) -> None:
+        if key is not None and key.tasks is not None and not any(task_pattern_matches(p, task) for p in key.tasks):
+            raise Forbidden(f"key {key.id!r} may not call {task} (it may call: {', '.join(key.tasks) or 'nothing'})")
+
+    @staticmethod
+    def allowed_providers(key: ApiKey | None) -> frozenset[str] | None:
+        """The providers that may serve this key's requests (``None``: any)."""
+        return None if key is None or key.providers is None else frozenset(key.providers)
+
+    @staticmethod
     def check_hints(key: ApiKey | None, provider: str | None, policy: str | None) -> None:
         """Routing hints are allowed only where the caller's key permits them."""
         if key is None:
             return
         if provider is not None and key.providers is not None and provider not in key.providers:
-            raise Forbidden(f"key {key.id!r} may not pin provider {provider!r}")
+            raise Forbidden(f"key {key.id!r} may not use provider {provider!r}", field="X-Omnisense-Provider")
         if policy is not None and key.policies is not None and policy not in key.policies:
-            raise Forbidden(f"key {key.id!r} may not choose policy {policy!r}")
+            raise Forbidden(f"key {key.id!r} may not choose policy {policy!r}", field="X-Omnisense-Policy")
 
     @staticmethod
     def require_admin(key: ApiKey | None, protected: bool) -> None:

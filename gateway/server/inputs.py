@@ -2,15 +2,21 @@
 
 Images and audio come as a multipart upload (field ``image`` / ``audio``), as the raw
 body (``Content-Type: image/*``, ``audio/*`` or ``application/octet-stream``, options
-in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``.
-Text tasks take JSON (or ``text/plain`` with options in the query string).
+in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``
+(fetched by ``gateway.server.fetch`` where the operator allows URLs). Text tasks take
+JSON (or ``text/plain`` with options in the query string).
+
+Options are checked in one layer: the request types' msgspec constraints (422 naming
+the field), whatever form carried them; a query parameter or form field the task does
+not know, or one given twice, is a 422 like an unknown JSON field.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -39,6 +45,8 @@ from gateway.schema.requests import (
     TranslateBody,
 )
 from gateway.server.config import Limits
+from gateway.server.fetch import UrlFetcher
+from gateway.server.problems import unprocessable
 from gateway.server.sniff import audio_media, image_media
 
 BODY_TYPES: dict[str, type[msgspec.Struct]] = {
@@ -61,7 +69,9 @@ def body_kind(task: Task) -> str:
     }.get(task, "text")
 
 
-async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Limits) -> TaskRequest:
+async def decode_request(
+    task: Task, request: Request[Any, Any, Any], limits: Limits, fetcher: UrlFetcher | None = None
+) -> TaskRequest:
     kind = body_kind(task)
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = limits.max_audio_bytes if kind == "transcribe" else limits.max_image_bytes
@@ -74,13 +84,13 @@ async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Li
         return _build(task, kind, fields, limits)
     body = await request.body()
     if ctype == "application/json" or (ctype == "" and kind not in ("image", "transcribe")):
-        return _from_json(task, kind, body, limits)
+        return await _from_json(task, kind, body, limits, fetcher)
     if ctype == "text/plain" and kind in ("text", "translate", "synthesize"):
-        fields = dict(request.query_params)
+        fields = _options(kind, request.query_params.multi_items(), "query parameter")
         fields["text"] = _utf8(body)
         return _build(task, kind, fields, limits)
     if kind in ("image", "transcribe"):
-        fields = dict(request.query_params)
+        fields = _options(kind, request.query_params.multi_items(), "query parameter")
         fields[_media_field(kind)] = body
         return _build(task, kind, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
@@ -99,44 +109,59 @@ def _utf8(body: bytes) -> str:
 
 async def _form_fields(request: Request[Any, Any, Any], kind: str) -> dict[str, Any]:
     form = await request.form()
-    fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if hasattr(value, "read"):
-            fields[name] = await value.read()
-        else:
-            fields[name] = value
+    items = [(name, await value.read() if hasattr(value, "read") else value) for name, value in form.multi_items()]
     media = _media_field(kind)
-    if kind in ("image", "transcribe") and media not in fields:
+    if kind in ("image", "transcribe") and all(name != media for name, _ in items):
         raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)
+    return _options(kind, items, "multipart field", media=True)
+
+
+def _options(kind: str, items: Iterable[tuple[str, Any]], where: str, *, media: bool = False) -> dict[str, Any]:
+    """Fields from a query string or a form: each known to the task, and given once."""
+    known = set(BODY_TYPES[kind].__struct_fields__) - {"routing"}
+    if not media:
+        known -= {"image", "audio", "text"}
+    fields: dict[str, Any] = {}
+    for name, value in items:
+        if name not in known:
+            raise UnprocessableInput(
+                f"unknown {where} {name!r} (this task takes: {', '.join(sorted(known))})", field=name
+            )
+        if name in fields:
+            raise UnprocessableInput(f"{where} {name!r} is given more than once", field=name)
+        fields[name] = value
     return fields
 
 
-def _from_json(task: Task, kind: str, body: bytes, limits: Limits) -> TaskRequest:
+async def _from_json(task: Task, kind: str, body: bytes, limits: Limits, fetcher: UrlFetcher | None) -> TaskRequest:
     if not body.strip():
         raise InvalidInput(f"{task} needs a JSON body")
     try:
         parsed = msgspec.json.decode(body, type=BODY_TYPES[kind])
     except msgspec.ValidationError as exc:
-        raise UnprocessableInput(f"the JSON body is not valid for {task}: {exc}") from None
+        raise unprocessable(exc, f"the JSON body is not valid for {task}") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
     fields = msgspec.structs.asdict(parsed)
     if kind in ("image", "transcribe"):
         field = _media_field(kind)
-        fields[field] = _ref_bytes(fields[field], field, limits)
+        fields[field] = await _ref_bytes(fields[field], field, limits, fetcher)
     return _build(task, kind, fields, limits)
 
 
-def _ref_bytes(ref: MediaRef, field: str, limits: Limits) -> bytes:
+async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetcher | None) -> bytes:
     if ref.base64 is not None and ref.url is None:
         try:
             return base64.b64decode(ref.base64, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{field}.base64 is not valid base64", field=f"{field}.base64") from None
     if ref.url is not None and ref.base64 is None:
-        if not limits.allow_urls:
-            raise UnprocessableInput(f"{field}.url: this gateway does not fetch URLs; send the bytes", field=field)
-        raise UnprocessableInput(f"{field}.url: URL inputs are not supported yet; send the bytes", field=field)
+        if not limits.allow_urls or fetcher is None:
+            raise UnprocessableInput(
+                f"{field}.url: this gateway does not fetch URLs; send the bytes", field=f"{field}.url"
+            )
+        max_bytes = limits.max_audio_bytes if field == "audio" else limits.max_image_bytes
+        return await fetcher.fetch(ref.url, f"{field}.url", max_bytes)
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
@@ -150,7 +175,7 @@ def _build(task: Task, kind: str, fields: Mapping[str, Any], limits: Limits) -> 
     if kind == "transcribe":
         media = audio_media(_bytes(f.pop("audio")), max_bytes=limits.max_audio_bytes)
         return _convert(TranscribeRequest, {**f, "audio": media, **_lang(f, "language")}, task)
-    f["text"] = _text(f.get("text"), limits)
+    f["text"] = _text(f.get("text"), limits, spoken=kind == "synthesize")
     if kind == "translate":
         langs = {**_lang(f, "source_language"), **_lang(f, "target_language")}
         if "target_language" not in langs:
@@ -168,11 +193,19 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
-def _text(value: Any, limits: Limits) -> str:
+def _text(value: Any, limits: Limits, *, spoken: bool = False) -> str:
     if not isinstance(value, str) or not value.strip():
         raise UnprocessableInput("text must be a non-empty string", field="text")
     if len(value) > limits.max_text_chars:
         raise PayloadTooLarge(f"text has {len(value)} characters; the limit is {limits.max_text_chars}", field="text")
+    if "\x00" in value:
+        raise UnprocessableInput("text contains a NUL character", field="text")
+    if spoken:
+        control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+        if control is not None:
+            raise UnprocessableInput(f"text contains the control character U+{ord(control):04X}", field="text")
+        if not any(c.isalnum() for c in value):
+            raise UnprocessableInput("text has nothing to speak: no letter or digit", field="text")
     return value
 
 
@@ -191,4 +224,4 @@ def _convert(cls: type[TaskRequest], fields: dict[str, Any], task: Task) -> Task
     try:
         return msgspec.convert(fields, cls, strict=False, from_attributes=True)
     except msgspec.ValidationError as exc:
-        raise UnprocessableInput(f"invalid field for {task}: {exc}") from None
+        raise unprocessable(exc, f"invalid field for {task}") from None

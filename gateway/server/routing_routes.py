@@ -27,7 +27,10 @@ from gateway.schema import (
     TranslateRequest,
 )
 from gateway.schema.requests import RoutingHints
+from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
+from gateway.server.scope import route_choice
+from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()
 
@@ -79,24 +82,24 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     try:
         body = msgspec.json.decode(await request.body(), type=ExplainBody)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"explain body: {exc}") from None
+        raise unprocessable(exc, "the explain body") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"explain body is not JSON: {exc}") from None
+    runtime.keys.check_task(key, body.task)
     task_request = _request_of(body, runtime.config.limits.max_audio_bytes)
-    pinned = request.headers.get("x-omnisense-provider") or (body.routing.provider if body.routing else None)
-    policy = request.headers.get("x-omnisense-policy") or (body.routing.policy if body.routing else None)
-    runtime.keys.check_hints(key, pinned, policy)
-    dispatcher = runtime.dispatcher_for(policy)
-    plan = await dispatcher.plan(body.task, task_request, key.id if key else None, pinned, dry_run=True)
+    choice = route_choice(runtime, request.headers, key, body.routing)
+    plan = await choice.dispatcher.plan(
+        body.task, task_request, key.id if key else None, choice.pinned, dry_run=True, allowed=choice.allowed
+    )
     out = msgspec.to_builtins(plan)
     out["decisions"] = [{**msgspec.to_builtins(d), "summary": str(d)} for d in plan.decisions]
-    out["answer"] = (
-        "reject: budget exceeded"
-        if plan.budget_rejected
-        else f"served by {plan.steps[0].provider}"
-        if plan.steps
-        else "no provider: 503"
-    )
+    if plan.budget_rejected:
+        out["answer"] = "reject: budget exceeded"
+    elif plan.steps:
+        out["answer"] = f"served by {plan.steps[0].provider}"
+    else:  # what the request would be answered: the same refusal as the dispatcher's
+        refused = refusal(body.task, plan, key.id if key else None)
+        out["answer"] = f"refused: {refused.status} {refused.detail}"
     return Response(_encoder.encode(out), media_type="application/json")
 
 

@@ -14,6 +14,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import Dispatcher
@@ -25,6 +27,7 @@ from gateway.metrics import Metrics
 from gateway.schema import Health, TaskRequest, UnprocessableInput
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig, LogSettings, TracingSettings
+from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
 from policies.budgets import RedisSpendStore
@@ -47,6 +50,7 @@ class Runtime:
     tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
+    fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
     # Named policies chosen per request with X-Omnisense-Policy: name -> dispatcher, and the
     # providers they built (a block identical to the main policy's shares its instance).
     alternates: dict[str, Dispatcher] = field(default_factory=dict)
@@ -56,7 +60,15 @@ class Runtime:
     def redactor(self) -> Redactor:
         """Knows the credentials of the policy in force (rebuilt after a reload)."""
         if self._redaction is None or self._redaction[0] is not self.policy:
-            secrets = secrets_in({"providers": self.policy.policy.providers, "dsn": self.config.logs.dsn})
+            secrets = secrets_in(
+                {
+                    "providers": self.policy.policy.providers,
+                    "alternates": [d.planner.loaded.policy.providers for d in self.alternates.values()],
+                    "dsn": self.config.logs.dsn,
+                    "spend_store": self.config.spend_store,
+                    "tracing": self.config.tracing.endpoint,
+                }
+            )
             self._redaction = (self.policy, Redactor(secrets))
         return self._redaction[1]
 
@@ -98,9 +110,12 @@ class Runtime:
     async def probe_all(self) -> dict[str, Health]:
         async def one(name: str, provider: Provider) -> tuple[str, Health]:
             try:
-                return name, await asyncio.wait_for(provider.probe(), 5.0)
+                health = await asyncio.wait_for(provider.probe(), 5.0)
             except Exception as exc:
-                return name, Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
+                health = Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
+            if health.detail:  # a probe's error may quote an endpoint URL with its password
+                health = msgspec.structs.replace(health, detail=self.scrub(health.detail))
+            return name, health
 
         results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
         self.health = dict(results)
@@ -193,6 +208,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         keys=KeyRing(config),
         metrics=metrics,
         tracing=tracing,
+        fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )
     runtime.dispatcher.scrub = runtime.scrub
     metrics.bind_circuits(lambda: circuit_states(runtime))

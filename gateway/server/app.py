@@ -19,13 +19,13 @@ from gateway.server.problems import framework_error
 from gateway.server.responses import problem_response
 from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
-from gateway.server.tasks import TASK_HANDLERS, request_id_of
+from gateway.server.tasks import request_id_of, task_handlers
 
 log = logging.getLogger("omnisense.server")
 
 
 def _problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    known = framework_error(exc, request.method)
+    known = framework_error(exc, request)
     if known is not None:
         return problem_response(known[0], None, request_id_of(request), known[1])
     log.error("unhandled error on %s", request.url.path, exc_info=exc)
@@ -44,7 +44,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
+        route_handlers=[*task_handlers(config.limits), *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

@@ -69,13 +69,21 @@ def body_kind(task: Task) -> str:
     }.get(task, "text")
 
 
+def max_body_bytes(task: Task, limits: Limits) -> int:
+    """The largest body a task's request may have (its media or text limit, with base64 and JSON overhead).
+
+    The task's route handler gets it as litestar's ``request_max_body_size``, so a chunked
+    body over it is cut off while it is read (413), like one whose Content-Length says so."""
+    media = limits.max_audio_bytes if body_kind(task) == "transcribe" else limits.max_image_bytes
+    return max(media, limits.max_text_chars * 4) * 2
+
+
 async def decode_request(
     task: Task, request: Request[Any, Any, Any], limits: Limits, fetcher: UrlFetcher | None = None
 ) -> TaskRequest:
     kind = body_kind(task)
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    max_body = limits.max_audio_bytes if kind == "transcribe" else limits.max_image_bytes
-    max_body = max(max_body, limits.max_text_chars * 4) * 2  # base64 and JSON overhead
+    max_body = max_body_bytes(task, limits)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")

@@ -12,8 +12,10 @@ handler and the task handler's catch-all both call ``framework_error``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
+from litestar import Request
 from litestar.exceptions import HTTPException
 
 from gateway.schema import (
@@ -44,15 +46,30 @@ _PASSED_HEADERS = ("allow", "retry-after")
 _DETAILS = {
     404: "no such endpoint; the API is listed at /schema/openapi.json",
     405: "this endpoint does not take {method}; the Allow header lists what it takes",
-    413: "the body is over the gateway's size limit",
+    413: "the body is over this endpoint's limit of {max_body} bytes",
 }
+
+
+def _facts(request: Request[Any, Any, Any] | None) -> dict[str, Any]:
+    """What the detail templates may name: the method, the endpoint's body limit."""
+    if request is None:
+        return {"method": "this method", "max_body": "the gateway's"}
+    try:
+        max_body = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route matched (404, 405): there is no handler to ask
+        max_body = None
+    return {"method": request.method, "max_body": max_body or "the gateway's"}
+
+
 NOT_UTF8_PART = (
     "a multipart field is not UTF-8 text: send files as file parts (with a filename in "
     "Content-Disposition), or the bytes as the raw body"
 )
 
 
-def framework_error(exc: BaseException, method: str = "") -> tuple[OmnisenseError, dict[str, str]] | None:
+def framework_error(
+    exc: BaseException, request: Request[Any, Any, Any] | None = None
+) -> tuple[OmnisenseError, dict[str, str]] | None:
     """``exc`` as the gateway's error and the headers its answer needs; ``None`` if it is not the caller's fault."""
     if isinstance(exc, OmnisenseError):
         return exc, {}
@@ -62,7 +79,7 @@ def framework_error(exc: BaseException, method: str = "") -> tuple[OmnisenseErro
         return None
     cls = _BY_STATUS.get(exc.status_code, InvalidInput)
     template = _DETAILS.get(exc.status_code)
-    detail = template.format(method=method or "this method") if template else str(exc.detail)
+    detail = template.format(**_facts(request)) if template else str(exc.detail)
     headers = {
         name.title(): str(value) for name, value in (exc.headers or {}).items() if name.lower() in _PASSED_HEADERS
     }

@@ -21,7 +21,8 @@ from litestar.types import Receive
 
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import InternalError, OmnisenseError, Task
-from gateway.server.inputs import decode_request
+from gateway.server.config import Limits
+from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.problems import framework_error
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
@@ -72,7 +73,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
                 return Response(b"", status_code=499)
-            err, headers = framework_error(exc, request.method) or (_internal(exc, trace), {})
+            err, headers = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
             return problem_response(err, trace, trace.request_id, headers)
@@ -120,13 +121,15 @@ async def until_disconnected(request: Request[Any, Any, Any], work: Coroutine[An
                 fut.cancel()
 
 
-def task_handler(task: Task) -> HTTPRouteHandler:
+def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:
     async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
         runtime: Runtime = request.app.state.runtime
         return await serve_task(task, request, runtime)
 
     handler.__name__ = task.value.replace(".", "_")
-    return post(task.path, include_in_schema=False, name=task.value)(handler)
+    return post(task.path, include_in_schema=False, name=task.value, request_max_body_size=max_body)(handler)
 
 
-TASK_HANDLERS = [task_handler(task) for task in Task]
+def task_handlers(limits: Limits) -> list[HTTPRouteHandler]:
+    """One handler per task, each with its body limit (a chunked body over it is cut off while read)."""
+    return [task_handler(task, max_body_bytes(task, limits)) for task in Task]

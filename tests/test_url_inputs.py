@@ -6,6 +6,7 @@ resolver is never asked), and a threaded HTTP server on 127.0.0.1 plays the imag
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ PNG = samples.png()
 class ImageHost(BaseHTTPRequestHandler):
     hits: list[str]
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+    def do_GET(self) -> None:
         self.hits.append(self.path)
         url = urlsplit(self.path)
         if url.path == "/cat.png":
@@ -56,10 +57,8 @@ class ImageHost(BaseHTTPRequestHandler):
         if declare:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the gateway stopped at its limit
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the gateway stopped reading at its limit
 
     def log_message(self, *args: Any) -> None:
         return None
@@ -165,11 +164,11 @@ async def test_redirects_are_rechecked_and_bounded(host: tuple[str, list[str]]) 
     assert await fetch.fetch(ok, "image.url", 1_000_000) == PNG
     assert resolver.asked == ["images.test", "img.cdn.test"]
     hits.clear()
-    with pytest.raises(UnprocessableInput, match="private address 10.0.0.1"):
+    with pytest.raises(UnprocessableInput, match=r"private address 10\.0\.0\.1"):
         await fetch.fetch(f"http://images.test:{port}/redirect?to=http://evil.test:{port}/x", "image.url", 10**6)
     with pytest.raises(UnprocessableInput, match="allow-list"):
         await fetch.fetch(f"http://images.test:{port}/redirect?to=http://localhost:{port}/x", "image.url", 10**6)
-    assert hits == ["/redirect?to=http://evil.test:%d/x" % int(port), "/redirect?to=http://localhost:%d/x" % int(port)]
+    assert hits == [f"/redirect?to=http://evil.test:{port}/x", f"/redirect?to=http://localhost:{port}/x"]
     hits.clear()
     with pytest.raises(UnprocessableInput, match="more than 2 redirects"):
         await fetch.fetch(f"http://images.test:{port}/loop", "image.url", 10**6)
@@ -182,7 +181,7 @@ async def test_size_and_time_limits(host: tuple[str, list[str]]) -> None:
     with pytest.raises(PayloadTooLarge, match="over the limit of 100000 bytes"):
         await fetch.fetch(f"http://images.test:{port}/big", "image.url", 100_000)
     started = time.monotonic()
-    with pytest.raises(UnprocessableInput, match="longer than 0.5 s"):
+    with pytest.raises(UnprocessableInput, match=r"longer than 0\.5 s"):
         await fetch.fetch(f"http://images.test:{port}/slow", "image.url", 100_000)
     assert time.monotonic() - started < 1.5
     with pytest.raises(UnprocessableInput, match="answered HTTP 404"):

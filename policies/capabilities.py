@@ -15,10 +15,22 @@ from gateway.schema import (
 )
 
 TOO_LARGE_PREFIX = "accepts at most"  # every size or length limit's reason starts so
+# Reasons about the request's own input (not the provider's offer), and the field each names.
+INPUT_REASONS = {
+    "does not support language": "language",
+    "does not translate": "target_language",
+    "does not accept": "",  # the image or audio field
+    "does not produce": "format",
+}
 
 
 def is_size_limit(reason: str) -> bool:
     return reason.startswith(TOO_LARGE_PREFIX)
+
+
+def input_field_of(reason: str) -> str | None:
+    """The request field a capability reason is about ("" for the media field), or None if it is about the task."""
+    return next((field for prefix, field in INPUT_REASONS.items() if reason.startswith(prefix)), None)
 
 
 def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> str | None:

@@ -31,13 +31,15 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
 
 TOO_LARGE = "too_large"  # Decision.kind: the input is over this provider's size or length limit
 KEY_SCOPE = "key_scope"  # Decision.kind: the caller's key may not use this provider
+OVER_COST = "over_cost"  # Decision.kind: it would cost more than the request's max_cost_usd
+INPUT = "input"  # Decision.kind: it cannot take this input (language, translation pair, format)
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
     provider: str
     kept: bool
     reason: str
-    kind: str = ""  # why a candidate was dropped, for the caller's answer: TOO_LARGE, KEY_SCOPE or ""
+    kind: str = ""  # why a candidate was dropped, for the caller's answer: one of the kinds above, or ""
 
     def __str__(self) -> str:
         return f"{self.provider}: kept {self.reason}" if self.kept else f"{self.provider}: {self.reason}"

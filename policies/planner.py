@@ -20,14 +20,23 @@ from collections.abc import Mapping
 import msgspec
 
 from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
-from policies.capabilities import is_size_limit, unsupported_reason
+from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
-from policies.plan import KEY_SCOPE, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
 _NO_FACTS = NoFacts()
 _NO_META = RequestMeta()
+
+
+def _kind(reason: str | None) -> str:
+    """What a capability reason is about: the input's size, the input itself, or ("") the provider."""
+    if reason is None:
+        return ""
+    if is_size_limit(reason):
+        return TOO_LARGE
+    return INPUT if input_field_of(reason) is not None else ""
 
 
 class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,9 +209,9 @@ class Planner:
                 dropped.append(Decision(provider=name, kept=False, reason="the key may not use it", kind=KEY_SCOPE))
                 continue
             reason = self._unsupported(name, task, request)
-            kind = TOO_LARGE if reason is not None and is_size_limit(reason) else ""
+            kind = _kind(reason)
             if reason is None and meta.max_cost_usd is not None and cost > meta.max_cost_usd + 1e-12:
-                reason = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}"
+                reason, kind = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}", OVER_COST
             if reason is None and meta.budget_left_usd is not None and cost > meta.budget_left_usd + 1e-12:
                 reason = f"over budget: costs ${cost:.6f}, the key has ${max(0.0, meta.budget_left_usd):.6f} left"
             if reason is None and facts.circuit(name, task) == "open":

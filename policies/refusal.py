@@ -4,13 +4,27 @@
 - every candidate was dropped because the caller's key may not use it: 403;
 - every candidate was dropped for the input's size or length (or the key's scope, and at
   least one for size): 413 naming each provider's limit, with the input's field;
-- anything else (no route, unsupported language, ...): 503 ``NoProvider`` with the reasons.
+- every candidate was dropped for something the caller chose (the input's language or
+  format, a translation pair, ``routing.max_cost_usd``; sizes and key scope may join):
+  422 naming that field — the request would fail everywhere as it is;
+- anything else (no route, the task not offered, open circuits): 503 ``NoProvider``.
 """
 
 from __future__ import annotations
 
-from gateway.schema import BudgetExceeded, Forbidden, NoProvider, OmnisenseError, PayloadTooLarge, Task
-from policies.plan import KEY_SCOPE, TOO_LARGE, Plan
+from gateway.schema import (
+    BudgetExceeded,
+    Forbidden,
+    NoProvider,
+    OmnisenseError,
+    PayloadTooLarge,
+    Task,
+    UnprocessableInput,
+)
+from policies.capabilities import input_field_of
+from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Plan
+
+CALLERS_CHOICE = frozenset({INPUT, OVER_COST, TOO_LARGE, KEY_SCOPE})
 
 
 def input_field(task: Task) -> str:
@@ -24,12 +38,18 @@ def refusal(task: Task, plan: Plan, key_id: str | None) -> OmnisenseError:
     reasons = "; ".join(str(d) for d in plan.decisions)
     if plan.budget_rejected:
         return BudgetExceeded(f"key {key_id!r} has spent its budget: {reasons}")
-    kinds = {d.kind for d in plan.decisions if not d.kept}
+    dropped = [d for d in plan.decisions if not d.kept]
+    kinds = {d.kind for d in dropped}
     if kinds == {KEY_SCOPE}:
         return Forbidden(f"key {key_id!r} may use none of the providers that serve {task}")
     if TOO_LARGE in kinds and kinds <= {TOO_LARGE, KEY_SCOPE}:
-        limits = "; ".join(str(d) for d in plan.decisions if d.kind == TOO_LARGE)
-        return PayloadTooLarge(
-            f"the input is over the limit of every provider for {task}: {limits}", field=input_field(task)
+        limits = "; ".join(str(d) for d in dropped if d.kind == TOO_LARGE)
+        why = f"the input is over the limit of every provider for {task}: {limits}"
+        return PayloadTooLarge(why, field=input_field(task))
+    if kinds and kinds <= CALLERS_CHOICE:
+        first = next(d for d in dropped if d.kind in (INPUT, OVER_COST))
+        field = "routing.max_cost_usd" if first.kind == OVER_COST else input_field_of(first.reason)
+        return UnprocessableInput(
+            f"no provider for {task} can take this request: {reasons}", field=field or input_field(task)
         )
     return NoProvider(f"no provider can serve {task}: {reasons or f'no route for {task} in policy {plan.policy!r}'}")

@@ -186,3 +186,22 @@ def test_wav_seconds_come_from_the_samples_not_the_header(client: Client) -> Non
     r = client.post("/v1/speech/transcribe", content=claims_ten_hours, headers={"Content-Type": "audio/wav"})
     assert r.status_code == 200, r.text
     assert r.json()["usage"] == {"units": 1.0, "unit": "second", "cost_usd": pytest.approx(0.002)}
+
+
+def test_a_language_no_provider_takes_is_422_naming_it(tmp_path: Path, sink: MemorySink) -> None:
+    from litestar.testing import TestClient as Sync
+
+    from gateway.server import create_app
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        policy_text({"a": {"languages": "[en]"}, "b": {"languages": "[en, es]"}}, '  "*": {candidates: [a, b]}')
+    )
+    config = GatewayConfig(policy=str(path), logs=LogSettings(sink="none"), policy_watch_s=None)
+    with Sync(create_app(config, sink=sink)) as client:
+        problem(client.post("/v1/text/sentiment", json={"text": "salut", "language": "fr"}), 422, "language", "fr")
+        assert client.post("/v1/text/sentiment", json={"text": "hola", "language": "es"}).json()["provider"] == "b"
+        r = client.post("/v1/route/explain", json={"task": "vision.labels", "bytes": -1})
+        problem(r, 422, "bytes")
+        plan = client.post("/v1/route/explain", json={"task": "text.sentiment", "text": "x", "language": "fr"}).json()
+        assert plan["answer"].startswith("refused: 422")

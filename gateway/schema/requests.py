@@ -14,8 +14,19 @@ import msgspec
 # decoded or converted (JSON, query string, form fields), and the OpenAPI document shows them.
 MaxResults = Annotated[int, msgspec.Meta(ge=1, description="at most this many items (at least 1)")]
 Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0, description="a confidence in [0, 1]")]
-Language = Annotated[str, msgspec.Meta(min_length=1, max_length=35, description="a BCP-47 code such as en or pt-BR")]
-Text = Annotated[str, msgspec.Meta(min_length=1, description="the input text (not empty)")]
+Language = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="a BCP-47 code: en, pt-BR",
+    ),
+]
+Text = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S", description="the input text (not only white space)")]
+Speakable = Annotated[
+    str, msgspec.Meta(min_length=1, pattern=r"[^\W_]", description="the text to speak (at least one letter or digit)")
+]
 Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -68,7 +79,7 @@ class TranslateRequest(_Common, frozen=True, kw_only=True):
 
 
 class SynthesizeRequest(_Common, frozen=True, kw_only=True):
-    text: Text
+    text: Speakable
     voice: Name | None = None
     language: Language | None = None
     gender: str | None = None  # "female" | "male": a hint where no voice is named
@@ -137,7 +148,7 @@ class TranslateBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class SynthesizeBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: Text
+    text: Speakable
     voice: Name | None = None
     language: Language | None = None
     gender: str | None = None

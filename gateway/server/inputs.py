@@ -87,6 +87,10 @@ async def decode_request(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
+    if ctype in ("multipart/form-data", "application/json") and request.query_params:
+        name = next(iter(request.query_params))
+        where = "form" if ctype == "multipart/form-data" else "JSON body"
+        raise UnprocessableInput(f"query parameter {name!r}: with a {where}, options go in the {where}", field=name)
     if ctype == "multipart/form-data":
         fields = await _form_fields(request, kind)
         return _build(task, kind, fields, limits)

@@ -10,7 +10,7 @@ record of a real request carries the same decisions (``decisions``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -25,8 +25,9 @@ from gateway.schema import (
     TextRequest,
     TranscribeRequest,
     TranslateRequest,
+    UnprocessableInput,
 )
-from gateway.schema.requests import RoutingHints
+from gateway.schema.requests import Language, RoutingHints
 from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
@@ -38,13 +39,13 @@ _encoder = msgspec.json.Encoder()
 class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     task: Task
     text: str | None = None
-    characters: int | None = None  # instead of ``text``: only its length matters for routing
-    language: str | None = None
-    source_language: str | None = None
-    target_language: str | None = None
+    characters: Annotated[int, msgspec.Meta(ge=1)] | None = None  # instead of ``text``: only its length matters
+    language: Language | None = None
+    source_language: Language | None = None
+    target_language: Language | None = None
     format: str | None = None  # image/audio input format, or the synthesized audio format
-    bytes: int = 0  # image/audio size
-    audio_seconds: float | None = None
+    bytes: Annotated[int, msgspec.Meta(ge=0)] = 0  # image/audio size
+    audio_seconds: Annotated[float, msgspec.Meta(ge=0)] | None = None
     voice: str | None = None
     routing: RoutingHints | None = None
 
@@ -52,7 +53,7 @@ class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     text = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
     if body.bytes > max_bytes:
-        raise InvalidInput(f"bytes: at most {max_bytes}", field="bytes")
+        raise UnprocessableInput(f"bytes: at most {max_bytes}", field="bytes")
     media = Media(data=bytes(body.bytes), format=body.format or "jpeg", duration_s=body.audio_seconds)
     common: dict[str, Any] = {"routing": body.routing}
     task = body.task
@@ -68,7 +69,7 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
         )
     if task is Task.TEXT_TRANSLATE:
         if not body.target_language:
-            raise InvalidInput("target_language is required for text.translate", field="target_language")
+            raise UnprocessableInput("target_language is required for text.translate", field="target_language")
         return TranslateRequest(
             text=text, target_language=body.target_language, source_language=body.source_language, **common
         )

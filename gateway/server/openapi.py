@@ -24,6 +24,7 @@ RAW_UPLOAD = (
     "The raw {media} bytes. Any Content-Type works (image/png, audio/wav, ...): the format is "
     "sniffed from the bytes, never taken from a header or a file name. Options go in the query string."
 )
+RAW_ONLY = "With a raw body only: with JSON or multipart, options go in the body (a query option is a 422 there)"
 TEXT_PLAIN = "Text tasks also take the raw text as text/plain, with the options in the query string."
 SYNTHESIZE = (
     "The answer is the audio itself (audio/wav, audio/mpeg, audio/ogg or audio/L16, by the `format` field) "
@@ -60,6 +61,11 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _no_default(schema: dict[str, Any]) -> dict[str, Any]:
+    """Query options carry no default: a client must not send them unasked (they clash with a JSON body)."""
+    return {k: v for k, v in schema.items() if k != "default"}
+
+
 def _options(body: dict[str, Any], media: str) -> dict[str, dict[str, Any]]:
     """The body's option fields (everything but the media and the routing hints), as query/form values."""
     skip = {media, "routing"}
@@ -84,7 +90,7 @@ def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any
     }
     content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
     query = [
-        {"name": name, "in": "query", "required": False, "description": "with a raw body only", "schema": schema}
+        {"name": name, "in": "query", "required": False, "description": RAW_ONLY, "schema": _no_default(schema)}
         for name, schema in options.items()
     ]
     return {"required": True, "description": RAW_UPLOAD.format(media=field), "content": content}, query

@@ -103,7 +103,6 @@ def operational_paths() -> dict[str, dict[str, Any]]:
                 "metrics",
                 "Prometheus metrics (the text exposition format)",
                 {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
-                security=[{}],
             )
         },
         "/v1/route/explain": {

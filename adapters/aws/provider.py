@@ -1,5 +1,7 @@
 """The ``aws`` provider: Rekognition, Textract, Comprehend, Translate, Polly and Transcribe.
 
+``text.moderation`` is Comprehend's DetectToxicContent (``toxicity.py``).
+
 Built by the registry as ``AwsProvider(name, block)`` from the policy's provider block
 (see ``adapters.aws.config``). Clients are built once per provider (lazily: importing
 this module does not import boto3), calls run in the provider's bounded thread pool,
@@ -17,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from adapters.aws import comprehend, polly, rekognition, textract, transcribe, translate
+from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, translate
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
@@ -51,6 +53,9 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
     for task in comprehend.TASKS:
         langs = None if task is Task.TEXT_LANGUAGE else comprehend.LANGUAGES
         caps[task] = TaskSupport(model=comprehend.MODEL, languages=langs, max_bytes=comprehend.MAX_BYTES[task])
+    caps[Task.TEXT_MODERATION] = TaskSupport(
+        model=toxicity.MODEL, languages=toxicity.LANGUAGES, max_bytes=toxicity.MAX_BYTES
+    )
     caps[Task.TEXT_TRANSLATE] = TaskSupport(
         model=translate.MODEL, languages=translate.LANGUAGES, max_bytes=translate.MAX_BYTES
     )
@@ -103,6 +108,9 @@ class AwsProvider:
         async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await comprehend.run(aws, task, _expect(request, TextRequest, task), ctx)
 
+        async def moderation(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await toxicity.run(aws, _expect(request, TextRequest, task), ctx)
+
         async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await translate.run(aws, _expect(request, TranslateRequest, task), ctx)
 
@@ -118,6 +126,7 @@ class AwsProvider:
             return text
         return {
             Task.TEXT_TRANSLATE: translate_,
+            Task.TEXT_MODERATION: moderation,
             Task.SPEECH_SYNTHESIZE: synthesize,
             Task.SPEECH_TRANSCRIBE: transcribe_,
         }[task]

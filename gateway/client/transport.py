@@ -1,4 +1,11 @@
-"""Decoding answers, turning problem+json into typed exceptions, and the retry rule."""
+"""Decoding answers, turning problem+json into typed exceptions, and the retry rule.
+
+The client retries exactly what the gateway's error table marks ``retryable`` (the
+upstream's throttling, timeouts and unavailability, DESIGN §3), read from the error
+class the answer names: a 429 BudgetExceeded or RateLimited is the caller's own limit
+and is not sent again, nor is NoProvider or bad input. It waits what ``Retry-After``
+says (at most 30 s), else an exponential backoff with jitter.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +16,21 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 
 from gateway.schema import OmnisenseError, Problem
-from gateway.schema.errors import ERRORS_BY_SLUG, InternalError
+from gateway.schema.errors import (
+    ERRORS_BY_SLUG,
+    InternalError,
+    RateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 T = TypeVar("T")
-RETRY_STATUSES = frozenset({429, 503})
+# An answer without a problem body (a proxy in front of the gateway): its class by status.
+BARE_STATUS = {429: RateLimited, 502: UpstreamUnavailable, 503: UpstreamUnavailable, 504: UpstreamTimeout}
+MAX_WAIT_S = 30.0
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
@@ -32,12 +48,17 @@ def error_from(response: httpx.Response) -> OmnisenseError:
     problem: Problem | None = None
     with contextlib.suppress(msgspec.MsgspecError):
         problem = msgspec.json.decode(response.content, type=Problem)
-    slug = problem.type.rsplit("/", 1)[-1] if problem else ""
-    cls = ERRORS_BY_SLUG.get(slug, InternalError)
-    detail = problem.detail if problem else f"HTTP {response.status_code}: {response.text[:200]}"
-    err = cls(detail, field=problem.field if problem else None)
-    err.request_id = problem.request_id if problem else response.headers.get("x-request-id")
-    err.attempts = list(problem.attempts) if problem else []
+    if problem is not None:
+        cls = ERRORS_BY_SLUG.get(problem.type.rsplit("/", 1)[-1], InternalError)
+        err = cls(problem.detail, field=problem.field)
+        err.request_id = problem.request_id
+        err.attempts = list(problem.attempts)
+    else:
+        cls = BARE_STATUS.get(response.status_code, InternalError)
+        err = cls(f"HTTP {response.status_code}: {response.text[:200]}")
+        err.request_id = response.headers.get("x-request-id")
+    hinted = response.headers.get("retry-after", "")
+    err.retry_after_s = float(hinted) if hinted.isdigit() else None
     return err
 
 
@@ -49,15 +70,26 @@ def decode(response: httpx.Response, result_type: type[T]) -> T:
     return msgspec.json.decode(response.content, type=result_type)
 
 
-def should_retry(response: httpx.Response, attempt: int, retries: int) -> float | None:
-    """Seconds to wait before trying again, or None to stop."""
-    if response.status_code not in RETRY_STATUSES or attempt >= retries:
-        return None
-    hinted = response.headers.get("retry-after")
-    if hinted and hinted.isdigit():
-        return min(float(hinted), 30.0)
-    backoff: float = min(0.2 * 2**attempt, 5.0)
+def retryable(exc: BaseException) -> bool:
+    return isinstance(exc, OmnisenseError) and exc.retryable
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, OmnisenseError) and exc.retry_after_s is not None:
+        return min(exc.retry_after_s, MAX_WAIT_S)
+    backoff: float = min(0.2 * 2 ** (state.attempt_number - 1), 5.0)
     return backoff * (0.5 + random.random() / 2)
+
+
+def retry_policy(retries: int) -> dict[str, Any]:
+    """The arguments of tenacity's ``Retrying`` / ``AsyncRetrying``: one policy for both clients."""
+    return {
+        "stop": stop_after_attempt(retries + 1),
+        "retry": retry_if_exception(retryable),
+        "wait": _wait,
+        "reraise": True,
+    }
 
 
 def request_kwargs(call: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters import registry
 from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests.abstract import FailureContract
@@ -39,7 +40,7 @@ def fake() -> Iterator[ScriptedVendor]:
 @pytest.fixture
 async def local(fake: ScriptedVendor) -> Any:
     fake.reset()
-    provider = LocalProvider("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0, "overload_retries": 2})
+    provider = registry.build("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0, "overload_retries": 2})
     await provider.start()
     yield provider
     await provider.aclose()

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from adapters.local.provider import LocalProvider
+from adapters import registry
 from tests.conftest import free_port
 
 FAKE = str(Path(__file__).resolve().parent.parent / "bench" / "fake_upstream.py")
@@ -18,7 +18,7 @@ FAKE = str(Path(__file__).resolve().parent.parent / "bench" / "fake_upstream.py"
 async def test_model_server_lifecycle() -> None:
     port = free_port()
     block = {"kind": "local", "port": port, "serve_command": [sys.executable, FAKE, str(port)], "start_timeout_s": 20}
-    provider = LocalProvider("local", block)
+    provider = registry.build("local", block)
     await provider.start()
     try:
         assert provider.info.capabilities, "capabilities were read from the started server"

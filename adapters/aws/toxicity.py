@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import raw, request_language, unit
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import (
     InvalidInput,
     PayloadTooLarge,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import msgspec
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from adapters.base import CallContext, ProviderResult, error_for_status, mapped_errors, parse_config, parse_retry_after
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
+from adapters.kit.config import ProviderConfig
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
@@ -63,8 +64,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             pairs=frozenset(tuple(p) for p in c.pairs) if c.pairs is not None else None,  # type: ignore[misc]
             voices=tuple(c.voices) if c.voices is not None else None,
         )
-    prices = {Task(t): p for t, p in config.prices.items()}
-    return ProviderInfo(name=name, kind="local", capabilities=support, prices=prices)
+    return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 
 
 def classify(exc: BaseException) -> OmnisenseError | None:
@@ -75,10 +75,12 @@ def classify(exc: BaseException) -> OmnisenseError | None:
     return None
 
 
-class LocalProvider:
-    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
-        self.name = name
-        self.config = parse_config(LocalConfig, name, block)
+class LocalProvider(VendorProvider[LocalConfig]):
+    kind: ClassVar[str] = "local"
+    config_type: ClassVar[type[ProviderConfig]] = LocalConfig
+
+    def __init__(self, name: str, config: LocalConfig) -> None:
+        super().__init__(name, config)
         # `omnisense serve` starts one shared model server and hands its URL to every worker.
         self.shared_url = os.environ.get(SHARED_URL_ENV) if self.config.url is None else None
         url = self.config.url or self.shared_url or f"http://{self.config.host}:{self.config.port}"
@@ -97,6 +99,7 @@ class LocalProvider:
         self._http = aiohttp.ClientSession(self.url, connector=connector, raise_for_status=False)
         body = await self._post("/capabilities", {}, timeout_s=30)
         self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
+        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
         data = msgspec.json.encode(payload)
@@ -128,15 +131,15 @@ class LocalProvider:
             )
         return error_for_status(status, detail, provider=self.name, retry_after_s=parse_retry_after(retry_after))
 
-    async def run(self, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:
-        support = self.info.capabilities.get(task)
-        if support is None:
-            raise Unsupported(f"{self.name}: the local models do not offer {task}", provider=self.name)
-        payload = to_vendor(request)
-        with mapped_errors(self.name, classify):
-            body = await self._post_retrying(ENDPOINTS[task], payload, ctx)
-            result = from_vendor(task, body, request)
-        return ProviderResult(result=result, model=support.model or "local")
+    def _handler(self, task: Task) -> Handler:
+        model = self.info.capabilities[task].model or "local"
+
+        async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            with mapped_errors(self.name, classify):
+                body = await self._post_retrying(ENDPOINTS[task], to_vendor(request), ctx)
+                return ProviderResult(result=from_vendor(task, body, request), model=model)
+
+        return call
 
     async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
         """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""

@@ -10,15 +10,16 @@ module only sends.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
-from tenacity import AsyncRetrying
 
 from gateway.client.calls import Call
 from gateway.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
-from gateway.client.transport import decode, request_kwargs, retry_policy, settings
+from gateway.client.transport import decode, request_kwargs, retry_wait, settings
+from gateway.schema import OmnisenseError
 
 R = TypeVar("R")
 
@@ -42,10 +43,16 @@ class AsyncClient:
 
     async def send(self, call: Call[R]) -> R:
         """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""
-        return await AsyncRetrying(**retry_policy(self.retries))(self._send_once, call)
-
-    async def _send_once(self, call: Call[R]) -> R:
-        return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
+        attempt = 0
+        while True:
+            try:
+                return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
+            except OmnisenseError as exc:
+                wait = retry_wait(exc, attempt, self.retries)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def aclose(self) -> None:
         await self._http.aclose()

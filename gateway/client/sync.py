@@ -12,15 +12,16 @@ module only sends.
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
-from tenacity import Retrying
 
 from gateway.client.calls import Call
 from gateway.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
-from gateway.client.transport import decode, request_kwargs, retry_policy, settings
+from gateway.client.transport import decode, request_kwargs, retry_wait, settings
+from gateway.schema import OmnisenseError
 
 R = TypeVar("R")
 
@@ -44,11 +45,16 @@ class Client:
 
     def send(self, call: Call[R]) -> R:
         """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""
-        answer: R = Retrying(**retry_policy(self.retries))(self._send_once, call)
-        return answer
-
-    def _send_once(self, call: Call[R]) -> R:
-        return decode(self._http.post(call.path, **request_kwargs(call)), call.result_type)
+        attempt = 0
+        while True:
+            try:
+                return decode(self._http.post(call.path, **request_kwargs(call)), call.result_type)
+            except OmnisenseError as exc:
+                wait = retry_wait(exc, attempt, self.retries)
+                if wait is None:
+                    raise
+            time.sleep(wait)
+            attempt += 1
 
     def close(self) -> None:
         self._http.close()

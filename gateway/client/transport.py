@@ -4,7 +4,9 @@ The client retries exactly what the gateway's error table marks ``retryable`` (t
 upstream's throttling, timeouts and unavailability, DESIGN §3), read from the error
 class the answer names: a 429 BudgetExceeded or RateLimited is the caller's own limit
 and is not sent again, nor is NoProvider or bad input. It waits what ``Retry-After``
-says (at most 30 s), else an exponential backoff with jitter.
+says (at most 30 s), else an exponential backoff with jitter. The rule lives here once;
+each client's ``send`` is only the loop (sync or async) around it, so the client needs
+nothing beyond httpx and msgspec.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 
 from gateway.schema import OmnisenseError, Problem
 from gateway.schema.errors import (
@@ -70,26 +71,16 @@ def decode(response: httpx.Response, result_type: type[T]) -> T:
     return msgspec.json.decode(response.content, type=result_type)
 
 
-def retryable(exc: BaseException) -> bool:
-    return isinstance(exc, OmnisenseError) and exc.retryable
+def retry_wait(exc: BaseException, attempt: int, retries: int) -> float | None:
+    """Seconds to wait before sending again after ``exc`` on try ``attempt`` (0-based), or None to stop.
 
-
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, OmnisenseError) and exc.retry_after_s is not None:
+    Only the error classes the error table marks ``retryable`` are sent again."""
+    if not isinstance(exc, OmnisenseError) or not exc.retryable or attempt >= retries:
+        return None
+    if exc.retry_after_s is not None:
         return min(exc.retry_after_s, MAX_WAIT_S)
-    backoff: float = min(0.2 * 2 ** (state.attempt_number - 1), 5.0)
+    backoff: float = min(0.2 * 2**attempt, 5.0)
     return backoff * (0.5 + random.random() / 2)
-
-
-def retry_policy(retries: int) -> dict[str, Any]:
-    """The arguments of tenacity's ``Retrying`` / ``AsyncRetrying``: one policy for both clients."""
-    return {
-        "stop": stop_after_attempt(retries + 1),
-        "retry": retry_if_exception(retryable),
-        "wait": _wait,
-        "reraise": True,
-    }
 
 
 def request_kwargs(call: Any) -> dict[str, Any]:

@@ -4,11 +4,13 @@ Images and audio come as a multipart upload (field ``image`` / ``audio``), as th
 body (``Content-Type: image/*``, ``audio/*`` or ``application/octet-stream``, options
 in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``
 (fetched by ``gateway.server.fetch`` where the operator allows URLs). Text tasks take
-JSON (or ``text/plain`` with options in the query string).
+JSON (or ``text/plain`` with options in the query string). What a task takes is its row
+in the task table: its input kind, request type and the JSON body derived from that type.
 
-Options are checked in one layer: the request types' msgspec constraints (422 naming
-the field), whatever form carried them; a query parameter or form field the task does
-not know, or one given twice, is a 422 like an unknown JSON field.
+Options are checked in one layer: the request types' msgspec constraints (422 naming the
+field), whatever form carried them. A query parameter or form field the task does not
+know, one given twice, or a query option next to a JSON or multipart body (where options
+go in the body) is a 422, like an unknown JSON field.
 """
 
 from __future__ import annotations
@@ -23,50 +25,25 @@ import msgspec
 from litestar import Request
 
 from gateway.schema import (
-    ImageRequest,
+    InputKind,
     InvalidInput,
+    Media,
     PayloadTooLarge,
-    SynthesizeRequest,
     Task,
     TaskRequest,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
+    TaskSpec,
     UnprocessableInput,
     UnsupportedMediaType,
     normalize_language,
+    spec_of,
 )
-from gateway.schema.requests import (
-    ImageBody,
-    MediaRef,
-    SynthesizeBody,
-    TextBody,
-    TranscribeBody,
-    TranslateBody,
-)
+from gateway.schema.requests import MediaRef
 from gateway.server.config import Limits
 from gateway.server.fetch import UrlFetcher
 from gateway.server.problems import unprocessable
 from gateway.server.sniff import audio_media, image_media
 
-BODY_TYPES: dict[str, type[msgspec.Struct]] = {
-    "image": ImageBody,
-    "text": TextBody,
-    "translate": TranslateBody,
-    "synthesize": SynthesizeBody,
-    "transcribe": TranscribeBody,
-}
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
-
-
-def body_kind(task: Task) -> str:
-    if task.modality == "vision":
-        return "image"
-    return {
-        Task.TEXT_TRANSLATE: "translate",
-        Task.SPEECH_SYNTHESIZE: "synthesize",
-        Task.SPEECH_TRANSCRIBE: "transcribe",
-    }.get(task, "text")
 
 
 def max_body_bytes(task: Task, limits: Limits) -> int:
@@ -74,14 +51,15 @@ def max_body_bytes(task: Task, limits: Limits) -> int:
 
     The task's route handler gets it as litestar's ``request_max_body_size``, so a chunked
     body over it is cut off while it is read (413), like one whose Content-Length says so."""
-    media = limits.max_audio_bytes if body_kind(task) == "transcribe" else limits.max_image_bytes
+    media = limits.max_audio_bytes if spec_of(task).input is InputKind.AUDIO else limits.max_image_bytes
     return max(media, limits.max_text_chars * 4) * 2
 
 
 async def decode_request(
     task: Task, request: Request[Any, Any, Any], limits: Limits, fetcher: UrlFetcher | None = None
 ) -> TaskRequest:
-    kind = body_kind(task)
+    spec = spec_of(task)
+    media = spec.media_field
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = max_body_bytes(task, limits)
     declared = request.headers.get("content-length")
@@ -92,24 +70,20 @@ async def decode_request(
         where = "form" if ctype == "multipart/form-data" else "JSON body"
         raise UnprocessableInput(f"query parameter {name!r}: with a {where}, options go in the {where}", field=name)
     if ctype == "multipart/form-data":
-        fields = await _form_fields(request, kind)
-        return _build(task, kind, fields, limits)
+        fields = await _form_fields(request, spec)
+        return _build(spec, fields, limits)
     body = await request.body()
-    if ctype == "application/json" or (ctype == "" and kind not in ("image", "transcribe")):
-        return await _from_json(task, kind, body, limits, fetcher)
-    if ctype == "text/plain" and kind in ("text", "translate", "synthesize"):
-        fields = _options(kind, request.query_params.multi_items(), "query parameter")
+    if ctype == "application/json" or (ctype == "" and media is None):
+        return await _from_json(spec, body, limits, fetcher)
+    if ctype == "text/plain" and spec.input is InputKind.TEXT:
+        fields = _options(spec, request.query_params.multi_items(), "query parameter")
         fields["text"] = _utf8(body)
-        return _build(task, kind, fields, limits)
-    if kind in ("image", "transcribe"):
-        fields = _options(kind, request.query_params.multi_items(), "query parameter")
-        fields[_media_field(kind)] = body
-        return _build(task, kind, fields, limits)
+        return _build(spec, fields, limits)
+    if media is not None:
+        fields = _options(spec, request.query_params.multi_items(), "query parameter")
+        fields[media] = body
+        return _build(spec, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
-
-
-def _media_field(kind: str) -> str:
-    return "audio" if kind == "transcribe" else "image"
 
 
 def _utf8(body: bytes) -> str:
@@ -119,46 +93,46 @@ def _utf8(body: bytes) -> str:
         raise InvalidInput("the text is not valid UTF-8") from None
 
 
-async def _form_fields(request: Request[Any, Any, Any], kind: str) -> dict[str, Any]:
+async def _form_fields(request: Request[Any, Any, Any], spec: TaskSpec[Any, Any]) -> dict[str, Any]:
     form = await request.form()
     items = [(name, await value.read() if hasattr(value, "read") else value) for name, value in form.multi_items()]
-    media = _media_field(kind)
-    if kind in ("image", "transcribe") and all(name != media for name, _ in items):
+    media = spec.media_field
+    if media is not None and all(name != media for name, _ in items):
         raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)
-    return _options(kind, items, "multipart field", media=True)
+    return _options(spec, items, "multipart field", media=True)
 
 
-def _options(kind: str, items: Iterable[tuple[str, Any]], where: str, *, media: bool = False) -> dict[str, Any]:
+def _options(
+    spec: TaskSpec[Any, Any], items: Iterable[tuple[str, Any]], where: str, *, media: bool = False
+) -> dict[str, Any]:
     """Fields from a query string or a form: each known to the task, and given once."""
-    known = set(BODY_TYPES[kind].__struct_fields__) - {"routing"}
+    known = {info.name for info in msgspec.structs.fields(spec.body)} - {"routing"}
     if not media:
-        known -= {"image", "audio", "text"}
+        known -= {spec.media_field, "text"}
     fields: dict[str, Any] = {}
     for name, value in items:
         if name not in known:
-            raise UnprocessableInput(
-                f"unknown {where} {name!r} (this task takes: {', '.join(sorted(known))})", field=name
-            )
+            takes = ", ".join(sorted(k for k in known if k))
+            raise UnprocessableInput(f"unknown {where} {name!r} (this task takes: {takes})", field=name)
         if name in fields:
             raise UnprocessableInput(f"{where} {name!r} is given more than once", field=name)
         fields[name] = value
     return fields
 
 
-async def _from_json(task: Task, kind: str, body: bytes, limits: Limits, fetcher: UrlFetcher | None) -> TaskRequest:
+async def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits, fetcher: UrlFetcher | None) -> TaskRequest:
     if not body.strip():
-        raise InvalidInput(f"{task} needs a JSON body")
+        raise InvalidInput(f"{spec.task} needs a JSON body")
     try:
-        parsed = msgspec.json.decode(body, type=BODY_TYPES[kind])
+        parsed = msgspec.json.decode(body, type=spec.body)
     except msgspec.ValidationError as exc:
-        raise unprocessable(exc, f"the JSON body is not valid for {task}") from None
+        raise unprocessable(exc, f"the JSON body is not valid for {spec.task}") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
     fields = msgspec.structs.asdict(parsed)
-    if kind in ("image", "transcribe"):
-        field = _media_field(kind)
-        fields[field] = await _ref_bytes(fields[field], field, limits, fetcher)
-    return _build(task, kind, fields, limits)
+    if spec.media_field is not None:
+        fields[spec.media_field] = await _ref_bytes(fields[spec.media_field], spec.media_field, limits, fetcher)
+    return _build(spec, fields, limits)
 
 
 async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetcher | None) -> bytes:
@@ -177,28 +151,34 @@ async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetc
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
-def _build(task: Task, kind: str, fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
-    f = dict(fields)
-    if kind == "image":
-        media = image_media(
-            _bytes(f.pop("image")), max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
-        )
-        return _convert(ImageRequest, {**f, "image": media, **_lang(f, "language")}, task)
-    if kind == "transcribe":
-        media = audio_media(_bytes(f.pop("audio")), max_bytes=limits.max_audio_bytes)
-        return _convert(TranscribeRequest, {**f, "audio": media, **_lang(f, "language")}, task)
-    f["text"] = _text(f.get("text"), limits, spoken=kind == "synthesize")
-    if kind == "translate":
-        langs = {**_lang(f, "source_language"), **_lang(f, "target_language")}
-        if "target_language" not in langs:
-            raise UnprocessableInput("target_language is required", field="target_language")
-        return _convert(TranslateRequest, {**f, **langs}, task)
-    if kind == "synthesize":
+def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
+    f = {k: v for k, v in fields.items() if v is not None}
+    media = spec.media_field
+    if media is not None:
+        f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
+    else:
+        f["text"] = _text(f.get("text"), limits, spoken=spec.answers_audio)
+    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    for name in names:
+        if name.endswith("language"):
+            value = _lang(f, name)
+            f.pop(name, None)
+            f.update(value)
+    if "format" in names and media is None:  # the synthesized audio's format
         fmt = str(f.get("format", "wav")).lower()
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
-        return _convert(SynthesizeRequest, {**f, "format": fmt, **_lang(f, "language")}, task)
-    return _convert(TextRequest, {**f, **_lang(f, "language")}, task)
+        f["format"] = fmt
+    for info in msgspec.structs.fields(spec.request):
+        if info.required and info.name not in f:
+            raise UnprocessableInput(f"{info.name} is required", field=info.name)
+    return _convert(spec.request, f, spec.task)
+
+
+def _media(kind: InputKind, data: bytes, limits: Limits) -> Media:
+    if kind is InputKind.AUDIO:
+        return audio_media(data, max_bytes=limits.max_audio_bytes)
+    return image_media(data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels)
 
 
 def _bytes(value: Any) -> bytes:

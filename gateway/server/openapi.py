@@ -2,7 +2,8 @@
 
 Built by hand rather than by litestar's generator because every task endpoint takes
 three input forms (JSON, multipart, raw bytes) that one typed handler parameter cannot
-describe. Schemas come from msgspec, so they are the same types the server decodes, with
+describe. Paths, bodies and results come from the task table; schemas come from msgspec,
+so they are the same types the server decodes, with
 their constraints (``minLength``, ``minimum``...). Every operation lists every status it
 can answer; the operational endpoints are described in ``openapi_ops``. The document is
 checked by schemathesis and by generating a client with openapi-python-client (tests).
@@ -14,8 +15,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import RESULT_TYPES, Envelope, Problem, Task
-from gateway.server.inputs import BODY_TYPES, body_kind
+from gateway.schema import TABLE, Envelope, Problem, Task, spec_of
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
 
@@ -74,9 +74,10 @@ def _options(body: dict[str, Any], media: str) -> dict[str, dict[str, Any]]:
 
 def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The request body (JSON, and for media tasks multipart and raw bytes) and the query parameters."""
-    body_name = BODY_TYPES[body_kind(task)].__name__
+    spec = spec_of(task)
+    body_name = spec.body.__name__
     content: dict[str, Any] = {"application/json": {"schema": _ref(body_name)}}
-    field = {"image": "image", "transcribe": "audio"}.get(body_kind(task))
+    field = spec.media_field
     if field is None:
         return {"required": True, "description": TEXT_PLAIN, "content": content}, []
     options = _options(components[body_name], field)
@@ -97,10 +98,11 @@ def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any
 
 
 def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
-    envelope = {"schema": _ref(f"Envelope_{RESULT_TYPES[task].__name__}_")}
+    spec = spec_of(task)
+    envelope = {"schema": _ref(f"Envelope_{spec.result.__name__}_")}
     ok: dict[str, Any] = {"application/json": envelope}
     description = None
-    if task is Task.SPEECH_SYNTHESIZE:
+    if spec.answers_audio:
         ok.update({t: {"schema": {"type": "string", "format": "binary"}} for t in AUDIO_ANSWERS})
         description = SYNTHESIZE
     body, query = _request_body(task, components)
@@ -126,10 +128,12 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    types: list[Any] = [Problem, *BODY_TYPES.values(), *(Envelope[RESULT_TYPES[t]] for t in Task), *TYPES]  # type: ignore[valid-type]
+    bodies = dict.fromkeys(spec.body for spec in TABLE.values())
+    envelopes = [Envelope[spec.result] for spec in TABLE.values()]  # type: ignore[name-defined]
+    types: list[Any] = [Problem, *bodies, *envelopes, *TYPES]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     components["MediaRef"] = MEDIA_REF
-    paths: dict[str, Any] = {task.path: {"post": _operation(task, components)} for task in Task}
+    paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
     paths.update(operational_paths())
     return {
         "openapi": "3.1.0",

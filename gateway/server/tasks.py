@@ -1,4 +1,4 @@
-"""The twelve task endpoints: one generic handler, specialized per task.
+"""The task endpoints: one generic handler, specialized per row of the task table.
 
 Whatever happens to a request, it leaves exactly one RequestLog: the trace is opened
 first and submitted in ``finally`` (also when the client goes away mid-request).
@@ -20,7 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import Receive
 
 from gateway.logs.record import PayloadSample, summarize_input
-from gateway.schema import InternalError, OmnisenseError, Task
+from gateway.schema import TABLE, InternalError, OmnisenseError, Task, spec_of
 from gateway.server.config import Limits
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.problems import framework_error
@@ -63,7 +63,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
-            return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
+            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
         except (asyncio.CancelledError, ClientGone) as exc:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
             if isinstance(exc, asyncio.CancelledError):
@@ -127,9 +127,10 @@ def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:
         return await serve_task(task, request, runtime)
 
     handler.__name__ = task.value.replace(".", "_")
-    return post(task.path, include_in_schema=False, name=task.value, request_max_body_size=max_body)(handler)
+    path = spec_of(task).path
+    return post(path, include_in_schema=False, name=task.value, request_max_body_size=max_body)(handler)
 
 
 def task_handlers(limits: Limits) -> list[HTTPRouteHandler]:
     """One handler per task, each with its body limit (a chunked body over it is cut off while read)."""
-    return [task_handler(task, max_body_bytes(task, limits)) for task in Task]
+    return [task_handler(task, max_body_bytes(task, limits)) for task in TABLE]

@@ -203,8 +203,10 @@ def _text(value: Any, limits: Limits, *, spoken: bool = False) -> str:
 
 def _lang(fields: Mapping[str, Any], name: str) -> dict[str, str]:
     value = fields.get(name)
-    if value in (None, ""):
+    if value is None:
         return {}
+    if not str(value).strip():
+        raise UnprocessableInput(f"{name} is empty: leave it out to let the provider decide", field=name)
     try:
         return {name: normalize_language(str(value))}
     except ValueError as exc:

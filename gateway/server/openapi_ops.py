@@ -5,6 +5,7 @@ exact statuses it can give (schemathesis checks every answer against this).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from gateway.logs.query import LogPage, Stats
@@ -64,71 +65,75 @@ def _op(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> di
     return {"operationId": op_id, "summary": summary, "tags": ["operations"], "responses": responses, **extra}
 
 
+_EXPLAIN_BODY = {"required": True, "content": {"application/json": {"schema": ref("ExplainBody")}}}
+_PATHS: dict[str, dict[str, Any]] = {
+    "/healthz": {"get": _op("healthz", "Liveness: the process answers", {"200": _json("Alive", _STATUS)})},
+    "/readyz": {
+        "get": _op(
+            "readyz",
+            "Readiness: a policy is loaded and a provider is healthy",
+            {"200": _json("Ready"), "503": _json("Not ready: no provider is healthy")},
+        )
+    },
+    "/v1/providers": {
+        "get": _op(
+            "providers",
+            "Each provider: kind, capabilities, prices, health, circuits",
+            {"200": _json("The providers"), **problems("401")},
+        )
+    },
+    "/v1/logs": {
+        "get": _op(
+            "logs",
+            "The request log, newest first, filtered and paged (admin key on a protected gateway)",
+            {"200": _json("One page", ref("LogPage")), **problems("400", "401", "403", "404")},
+            parameters=_LOG_FILTERS,
+        )
+    },
+    "/v1/stats": {
+        "get": _op(
+            "stats",
+            "Per provider and task over a window: requests, errors, p50/p95, cost, drift (admin)",
+            {"200": _json("The statistics", ref("Stats")), **problems("400", "401", "403", "404")},
+            parameters=[_query("window", "a duration such as 15m or 1h (default 1h)")],
+        )
+    },
+    "/metrics": {
+        "get": _op(
+            "metrics",
+            "Prometheus metrics (the text exposition format)",
+            {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        )
+    },
+    "/v1/route/explain": {
+        "post": _op(
+            "route_explain",
+            "Dry run: the plan a request would get, and why each candidate was kept or dropped",
+            {"200": _json("The plan and its decisions"), **problems("400", "401", "403", "422")},
+            requestBody=_EXPLAIN_BODY,
+        )
+    },
+    "/v1/policy": {
+        "get": _op(
+            "policy",
+            "The policy in force, its routes and the last reload (or refusal)",
+            {"200": _json("The policy"), **problems("401")},
+        )
+    },
+    "/v1/policy/reload": {
+        "post": _op(
+            "policy_reload",
+            "Reload the policy file now (admin); 422 with the problems when the file is refused",
+            {
+                "200": _json("Reloaded"),
+                "422": _json("Refused: the file has problems; the last good policy keeps serving"),
+                **problems("400", "401", "403"),
+            },
+        )
+    },
+}
+
+
 def operational_paths() -> dict[str, dict[str, Any]]:
-    explain_body = {"required": True, "content": {"application/json": {"schema": ref("ExplainBody")}}}
-    return {
-        "/healthz": {"get": _op("healthz", "Liveness: the process answers", {"200": _json("Alive", _STATUS)})},
-        "/readyz": {
-            "get": _op(
-                "readyz",
-                "Readiness: a policy is loaded and a provider is healthy",
-                {"200": _json("Ready"), "503": _json("Not ready: no provider is healthy")},
-            )
-        },
-        "/v1/providers": {
-            "get": _op(
-                "providers",
-                "Each provider: kind, capabilities, prices, health, circuits",
-                {"200": _json("The providers"), **problems("401")},
-            )
-        },
-        "/v1/logs": {
-            "get": _op(
-                "logs",
-                "The request log, newest first, filtered and paged (admin key on a protected gateway)",
-                {"200": _json("One page", ref("LogPage")), **problems("400", "401", "403", "404")},
-                parameters=_LOG_FILTERS,
-            )
-        },
-        "/v1/stats": {
-            "get": _op(
-                "stats",
-                "Per provider and task over a window: requests, errors, p50/p95, cost, drift (admin)",
-                {"200": _json("The statistics", ref("Stats")), **problems("400", "401", "403", "404")},
-                parameters=[_query("window", "a duration such as 15m or 1h (default 1h)")],
-            )
-        },
-        "/metrics": {
-            "get": _op(
-                "metrics",
-                "Prometheus metrics (the text exposition format)",
-                {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
-            )
-        },
-        "/v1/route/explain": {
-            "post": _op(
-                "route_explain",
-                "Dry run: the plan a request would get, and why each candidate was kept or dropped",
-                {"200": _json("The plan and its decisions"), **problems("400", "401", "403", "422")},
-                requestBody=explain_body,
-            )
-        },
-        "/v1/policy": {
-            "get": _op(
-                "policy",
-                "The policy in force, its routes and the last reload (or refusal)",
-                {"200": _json("The policy"), **problems("401")},
-            )
-        },
-        "/v1/policy/reload": {
-            "post": _op(
-                "policy_reload",
-                "Reload the policy file now (admin); 422 with the problems when the file is refused",
-                {
-                    "200": _json("Reloaded"),
-                    "422": _json("Refused: the file has problems; the last good policy keeps serving"),
-                    **problems("400", "401", "403"),
-                },
-            )
-        },
-    }
+    """The operational endpoints' path items (a copy: the document's users may change theirs)."""
+    return copy.deepcopy(_PATHS)

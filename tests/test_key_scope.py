@@ -10,6 +10,8 @@ from litestar.testing import TestClient
 
 from contract_tests import samples
 from gateway.logs import MemorySink
+from gateway.schema import RateLimited
+from gateway.server.auth import KeyRing
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import ApiKey, LogSettings, hash_key, load_config
 from tests.routing_helpers import policy_text, wait_for
@@ -33,6 +35,7 @@ def client(tmp_path: Path, sink: MemorySink) -> Iterator[Client]:
         ApiKey(id="eu", sha256=hash_key("eu-key"), providers=["pricey"]),
         ApiKey(id="nobody", sha256=hash_key("nobody-key"), providers=["mirror-only"]),
         ApiKey(id="ops", sha256=hash_key("ops-key"), admin=True),
+        ApiKey(id="slow", sha256=hash_key("slow-key"), rate_per_minute=2),
     ]
     config = GatewayConfig(policy=str(path), keys=keys, logs=LogSettings(sink="none"), policy_watch_s=None)
     with TestClient(create_app(config, sink=sink)) as c:
@@ -97,3 +100,22 @@ def test_config_refuses_task_patterns_that_match_nothing(tmp_path: Path) -> None
     path.write_text("limits: {allow_urls: true}\n")
     with pytest.raises(ValueError, match=r"urls\.hosts is empty"):
         load_config(str(path))
+
+
+def test_a_key_over_its_rate_is_429_with_retry_after(client: Client, sink: MemorySink) -> None:
+    slow = bearer("slow-key")
+    answers = [client.post("/v1/text/sentiment", json={"text": "hi"}, headers=slow) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].json()["type"] == "/problems/rate-limited" and 25 <= int(answers[2].headers["retry-after"]) <= 30
+    assert client.post("/v1/text/sentiment", json={"text": "hi"}, headers=bearer("ops-key")).status_code == 200
+    wait_for(lambda: any(r.http_status == 429 for r in sink.records))
+
+    key = ApiKey(id="k", sha256=hash_key("k"), rate_per_minute=2)
+    keys = KeyRing(GatewayConfig(keys=[key]))
+    keys.check_rate(key, now=100.0)
+    keys.check_rate(key, now=100.0)
+    with pytest.raises(RateLimited):
+        keys.check_rate(key, now=110.0)  # a third of a token back
+    keys.check_rate(key, now=131.0)  # a whole token after 30 s
+    with pytest.raises(RateLimited):
+        keys.check_rate(key, now=131.0)

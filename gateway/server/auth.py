@@ -7,18 +7,20 @@ may be limited to
 - ``providers``: the providers that may serve it, for routing as for pinning: the
   planner drops every other candidate (and shadow), and pinning one is 403;
 - ``policies``: the policies it may choose with ``X-Omnisense-Policy``;
-- ``admin``: the request log, stats and policy reload need it.
-
-Rate limits per key are not here: they belong with the shared counters (Redis) of the
-scale-out work; budgets (``budgets:`` in the policy) already cap what a key spends.
+- ``admin``: the request log, stats and policy reload need it;
+- ``rate_per_minute``: task requests a minute (a token bucket that holds a minute's worth),
+  429 with ``Retry-After`` beyond it. The bucket lives in this process: with N replicas a
+  key gets up to N times the rate until the scale-out work moves the counters to Redis
+  (like circuits and budgets). Budgets (``budgets:`` in the policy) cap what a key spends.
 """
 
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 
-from gateway.schema import Forbidden, Task, Unauthorized
+from gateway.schema import Forbidden, RateLimited, Task, Unauthorized
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
 from policies.loader import task_pattern_matches
 
@@ -27,6 +29,7 @@ class KeyRing:
     def __init__(self, config: GatewayConfig) -> None:
         self.protected = config.protected
         self._by_digest = {k.sha256.lower(): k for k in config.keys}
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, monotonic time)
 
     def authenticate(self, headers: Mapping[str, str]) -> ApiKey | None:
         """The caller's key, ``None`` on an open gateway; raises Unauthorized otherwise."""
@@ -45,6 +48,20 @@ class KeyRing:
     def check_task(key: ApiKey | None, task: Task) -> None:
         if key is not None and key.tasks is not None and not any(task_pattern_matches(p, task) for p in key.tasks):
             raise Forbidden(f"key {key.id!r} may not call {task} (it may call: {', '.join(key.tasks) or 'nothing'})")
+
+    def check_rate(self, key: ApiKey | None, now: float | None = None) -> None:
+        """Take one token from the key's bucket, or refuse with 429 and when to come back."""
+        if key is None or key.rate_per_minute is None:
+            return
+        now = time.monotonic() if now is None else now
+        capacity, per_s = float(key.rate_per_minute), key.rate_per_minute / 60.0
+        tokens, then = self._buckets.get(key.id, (capacity, now))
+        tokens = min(capacity, tokens + (now - then) * per_s)
+        if tokens < 1.0:
+            self._buckets[key.id] = (tokens, now)
+            wait = (1.0 - tokens) / per_s if per_s > 0 else 60.0
+            raise RateLimited(f"key {key.id!r} is over its {key.rate_per_minute} requests a minute", retry_after_s=wait)
+        self._buckets[key.id] = (tokens - 1.0, now)
 
     @staticmethod
     def allowed_providers(key: ApiKey | None) -> frozenset[str] | None:

@@ -55,6 +55,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     tasks: list[str] | None = None  # may call these tasks: names or patterns such as "vision.*" (None: any)
     providers: list[str] | None = None  # may be served by (and pin) only these providers (None: any)
     policies: list[str] | None = None  # may choose these policies (None: any)
+    rate_per_minute: int | None = None  # task requests a minute, bursts up to that many (per replica)
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

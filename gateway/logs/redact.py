@@ -17,8 +17,10 @@ message could carry a credential there. The ``Redactor`` scrubs, from those fiel
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -93,3 +95,45 @@ class Redactor:
         if r.decisions:
             r.decisions = [self.text(d) for d in r.decisions]
         return r
+
+
+class ScrubbingFilter(logging.Filter):
+    """A handler filter that scrubs a record's message and traceback before it is written.
+
+    The gateway's own log lines name providers and request ids, but an exception's text
+    (a vendor SDK's, an adapter's bug) may quote an endpoint URL with its password."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        super().__init__("omnisense-scrub")
+        self.scrub = scrub
+        self._formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return True
+        record.msg, record.args = self.scrub(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        return True
+
+
+@contextmanager
+def scrubbed_logging(scrub: Callable[[str], str]) -> Iterator[None]:
+    """Scrub every record written by the handlers that exist now (the root's and each logger's)."""
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    handlers = {h for lg in loggers for h in lg.handlers}
+    guard = ScrubbingFilter(scrub)
+    for handler in handlers:
+        handler.addFilter(guard)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(guard)

@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 
 from gateway.logs import LogSink
+from gateway.logs.redact import scrubbed_logging
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.meta import META_HANDLERS
@@ -39,7 +40,8 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
         runtime = await build_runtime(config, sink=sink)
         app.state.runtime = runtime
         try:
-            yield
+            with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
+                yield
         finally:
             await runtime.aclose()
 

@@ -113,7 +113,9 @@ class ScrubbingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
             return True
-        record.msg, record.args = self.scrub(message), None
+        scrubbed = self.scrub(message)
+        if scrubbed != message:  # only then: formatters that read ``args`` (uvicorn's access log) keep them
+            record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:

@@ -47,6 +47,8 @@ def test_the_fuzzed_document_is_the_served_one(gateway: LiveServer) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 def test_every_operation(case: schemathesis.Case, gateway: LiveServer) -> None:
     case.call_and_validate(base_url=gateway.url, checks=CHECKS)

@@ -1,0 +1,89 @@
+"""Azure AI Content Safety (``azure-ai-contentsafety`` 1.0, API 2023-10-01): text moderation
+(``POST /contentsafety/text:analyze``) and, when ``vision_moderation: content_safety``,
+vision.moderation (``POST /contentsafety/image:analyze``).
+
+The answer is ``categoriesAnalysis[{category, severity}]`` for the four harm categories
+Hate, SelfHarm, Sexual and Violence, with ``outputType: FourSeverityLevels`` (the default):
+severity 0 (safe), 2 (low), 4 (medium), 6 (high).
+
+Mapping:
+- severity -> confidence: ``severity / 6`` (0 -> 0.0, 2 -> 0.33, 4 -> 0.67, 6 -> 1.0); the
+  severity is a graded level, not a probability, and this keeps its order and its ends.
+- categories: Hate -> ``hate``, SelfHarm -> ``self_harm``, Sexual -> ``sexual``, Violence ->
+  ``violence`` (text.moderation's fixed set; the vendor's name stays in ``vendor_category``).
+- a flag is returned for every category with severity > 0; the text is ``flagged`` when any
+  severity reaches 2 (anything Azure does not call safe).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from adapters.azure.clients import AzureClients
+from adapters.azure.common import VISION_FORMATS, analyzed_size, check_image, raw
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed, unit
+from gateway.schema import ImageRequest, InvalidInput, ModerationFlag, ModerationResult, PayloadTooLarge
+
+MODEL = "azure-content-safety"
+MAX_TEXT_CHARS = 10_000
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+IMAGE_FORMATS = VISION_FORMATS | {"tiff", "webp"}
+MAX_SEVERITY = 6.0
+FLAGGED_FROM = 2
+CATEGORIES = {"Hate": "hate", "SelfHarm": "self_harm", "Sexual": "sexual", "Violence": "violence"}
+
+
+def severity_confidence(severity: Any) -> float:
+    return unit(float(severity) / MAX_SEVERITY)
+
+
+def text_to_vendor(text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise InvalidInput("the text is empty", field="text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise PayloadTooLarge(f"azure content safety takes at most {MAX_TEXT_CHARS} characters", field="text")
+    return {"text": text, "outputType": "FourSeverityLevels"}
+
+
+def text_flags(response: dict[str, Any]) -> tuple[bool, list[tuple[str, float, str]]]:
+    """(flagged, [(category, confidence, vendor_category)]) from a ``text:analyze`` answer."""
+    flags = []
+    flagged = False
+    for item in response["categoriesAnalysis"]:
+        severity = int(item.get("severity") or 0)
+        vendor = str(item["category"])
+        if severity > 0:
+            flags.append((CATEGORIES.get(vendor, "other"), severity_confidence(severity), vendor))
+        flagged = flagged or severity >= FLAGGED_FROM
+    flags.sort(key=lambda f: -f[1])
+    return flagged, flags
+
+
+def image_to_vendor(request: ImageRequest) -> dict[str, Any]:
+    data = check_image(request.image, IMAGE_FORMATS, MAX_IMAGE_BYTES, "azure content safety")
+    return {"image": {"content": base64.b64encode(data).decode("ascii")}, "outputType": "FourSeverityLevels"}
+
+
+def image_result(response: dict[str, Any], request: ImageRequest) -> ModerationResult:
+    flags = [
+        ModerationFlag(CATEGORIES.get(str(item["category"]), "other"), severity_confidence(item["severity"]))
+        for item in response["categoriesAnalysis"]
+        if int(item.get("severity") or 0) > 0
+    ]
+    flags.sort(key=lambda f: -f.confidence)
+    return ModerationResult(flags=flags[: request.max_results], image=analyzed_size({}, request.image))
+
+
+async def moderate_image(azure: AzureClients, request: ImageRequest, ctx: CallContext) -> ProviderResult:
+    body = image_to_vendor(request)
+    response = await azure.call_json("content_safety", "analyze_image", ctx, body)
+    result = parsed(azure.name, lambda: image_result(response, request))
+    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
+
+
+async def moderate_text(azure: AzureClients, text: str, ctx: CallContext) -> dict[str, Any]:
+    """The ``text:analyze`` answer for ``text`` (text.moderation builds its result from it)."""
+    response: dict[str, Any] = await azure.call_json("content_safety", "analyze_text", ctx, text_to_vendor(text))
+    return response

@@ -150,8 +150,8 @@ def _azure_core(exc: BaseException) -> OmnisenseError | None:
         return _from_http(int(exc.status_code), dict(getattr(resp, "headers", {}) or {}), body)
     if isinstance(exc, ax.ClientAuthenticationError):  # azure-identity: no token could be had
         return UpstreamAuth(f"azure: credentials not usable: {exc.message}")
-    if isinstance(exc, ax.DecodeError):
-        return UpstreamBadResponse(f"azure: malformed response: {exc.message}")
+    if isinstance(exc, ax.DecodeError | ax.DeserializationError):
+        return UpstreamBadResponse(f"azure: malformed response: {exc}")
     if isinstance(exc, ax.ServiceResponseTimeoutError | ax.ServiceRequestTimeoutError):
         return UpstreamTimeout(f"azure: timed out: {exc.message}")
     if isinstance(exc, ax.ServiceResponseError):

@@ -22,7 +22,7 @@ Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?l
   ``Confidence``, words from ``Words`` when the service sends them. ``Offset``/``Duration``
   are in **100-ns ticks** (divided by 10^7 for seconds). ``NoMatch``,
   ``InitialSilenceTimeout`` and ``BabbleTimeout`` mean no speech was recognized: an empty
-  text with confidence 0. ``Error`` is ``UpstreamUnavailable``.
+  text with confidence 0. ``Error`` (an error inside a 200) is ``UpstreamBadResponse``.
 
 ``GET {tts}/cognitiveservices/voices/list`` (free) is the provider's probe.
 """
@@ -186,7 +186,7 @@ def transcribe_from_vendor(response: dict[str, Any], language: str) -> Transcrib
     if status in ("NoMatch", "InitialSilenceTimeout", "BabbleTimeout"):
         return TranscribeResult(text="", confidence=0.0, words=[], language=language)
     if status != "Success":
-        raise UpstreamUnavailable(f"azure speech: RecognitionStatus {status}")
+        raise UpstreamBadResponse(f"azure speech: an error inside a 200: RecognitionStatus {status}")
     best = response["NBest"][0] if response.get("NBest") else None
     if best is None:
         return TranscribeResult(text=str(response.get("DisplayText") or ""), confidence=0.0, language=language)

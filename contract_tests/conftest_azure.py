@@ -68,7 +68,13 @@ async def azure_live_provider() -> AsyncIterator[AzureProvider]:
     endpoint, key = os.environ.get("AZURE_AI_ENDPOINT"), os.environ.get("AZURE_AI_KEY")
     if not endpoint or not key:
         pytest.skip("AZURE_AI_ENDPOINT and AZURE_AI_KEY are not set")
-    block = {"kind": "azure", "endpoint": endpoint, "key": key, "region": os.environ.get("AZURE_AI_REGION"), "timeout_s": 15}
+    block = {
+        "kind": "azure",
+        "endpoint": endpoint,
+        "key": key,
+        "region": os.environ.get("AZURE_AI_REGION"),
+        "timeout_s": 15,
+    }
     provider = registry.build("azure-live", block)
     assert isinstance(provider, AzureProvider)
     yield provider

@@ -123,7 +123,9 @@ class TestAzureVisionFailures(AzureFailures):
     op = "analyze"
     replies: ClassVar[dict[str, list[Reply]]] = {
         "auth": [Reply(status=401, json={"error": {"code": "401", "message": "Access denied due to invalid key"}})],
-        "throttle": [azure_error(429, "429", "Rate limit is exceeded. Try again in 2 seconds.", **{"Retry-After": "2"})],
+        "throttle": [
+            azure_error(429, "429", "Rate limit is exceeded. Try again in 2 seconds.", **{"Retry-After": "2"})
+        ],
         "timeout": [Reply(hang=True)],
         "server_error": [Reply(status=503, body=b"<html>Service Unavailable</html>", content_type="text/html")],
         "malformed": [Reply.malformed()],
@@ -180,7 +182,9 @@ class TestAzureTranslatorFailures(AzureFailures):
     failure_kinds = ("auth", "throttle", "timeout", "server_error", "malformed", "bad_input")
     replies: ClassVar[dict[str, list[Reply]]] = {
         "auth": [translator_error(401000, "The request is not authorized because credentials are missing or invalid.")],
-        "throttle": [translator_error(429001, "The server rejected the request because the client sent too many requests.")],
+        "throttle": [
+            translator_error(429001, "The server rejected the request because the client sent too many requests.")
+        ],
         "timeout": [Reply(hang=True)],
         "server_error": [translator_error(503000, "Service is temporarily unavailable.")],
         "malformed": [Reply.malformed()],
@@ -197,7 +201,9 @@ class TestAzureSpeechFailures(AzureFailures):
     op = "stt"
     replies: ClassVar[dict[str, list[Reply]]] = {
         "auth": [Reply(status=401, body=b"", content_type="text/plain")],
-        "throttle": [Reply(status=429, body=b"Too many requests", content_type="text/plain", headers={"Retry-After": "1"})],
+        "throttle": [
+            Reply(status=429, body=b"Too many requests", content_type="text/plain", headers={"Retry-After": "1"})
+        ],
         "timeout": [Reply(hang=True)],
         "server_error": [Reply(status=502, body=b"", content_type="text/plain")],
         "malformed": [Reply(status=200, body=b"<html>", content_type="application/json")],
@@ -208,7 +214,9 @@ class TestAzureSpeechFailures(AzureFailures):
     def failing_call(self) -> tuple[Task, TaskRequest]:
         from gateway.schema import Media, TranscribeRequest
 
-        return Task.SPEECH_TRANSCRIBE, TranscribeRequest(audio=Media(data=samples.wav(1.0), format="wav"), language="en")
+        return Task.SPEECH_TRANSCRIBE, TranscribeRequest(
+            audio=Media(data=samples.wav(1.0), format="wav"), language="en"
+        )
 
 
 # --- against real Azure (-m live) ----------------------------------------------------------

@@ -38,7 +38,11 @@ ANALYZE_FEATURES: dict[str, dict[str, Any]] = {
             }
         ]
     },
-    "Faces": {"faces": [{"age": 44, "gender": "Male", "faceRectangle": {"left": 593, "top": 160, "width": 250, "height": 250}}]},
+    "Faces": {
+        "faces": [
+            {"age": 44, "gender": "Male", "faceRectangle": {"left": 593, "top": 160, "width": 250, "height": 250}}
+        ]
+    },
     "Adult": {
         "adult": {
             "isAdultContent": False,

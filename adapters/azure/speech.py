@@ -45,7 +45,6 @@ from gateway.schema import (
     TranscribeResult,
     Unsupported,
     UpstreamBadResponse,
-    UpstreamUnavailable,
     Word,
     primary,
 )

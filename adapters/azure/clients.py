@@ -12,7 +12,9 @@ Every sync call runs in the provider's bounded pool (the kit's ``BlockingPool``)
 by the request's deadline on top of the per-call read timeout (``timeout_s``, cut to the
 time left), with its exceptions mapped by ``errors.classify``. ``call_json`` also captures
 the service's JSON answer (through azure-core's ``raw_response_hook``) so the service
-modules' ``from_vendor`` functions read the documented wire shape, not SDK models.
+modules' ``from_vendor`` functions read the documented wire shape, not SDK models; an error
+status is mapped there too, from the status and body on the wire (an SDK that cannot parse
+an empty 503 body would otherwise report a decode error instead of the 503).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adapters.azure.config import AzureConfig
-from adapters.azure.errors import classify
+from adapters.azure.errors import classify, from_http
 from adapters.base import CallContext
 from adapters.kit import BlockingPool, mapped_errors
 from gateway.schema import UpstreamAuth
@@ -111,7 +113,10 @@ class AzureClients:
         captured: list[Any] = []
 
         def hook(response: Any) -> None:
-            text = response.http_response.text()
+            http = response.http_response
+            text = http.text()
+            if http.status_code >= 300:  # mapped from the wire, whatever the SDK makes of the body
+                raise from_http(http.status_code, dict(http.headers), text)
             captured.append(json.loads(text) if text else None)
 
         def invoke() -> Any:

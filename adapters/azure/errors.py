@@ -112,7 +112,7 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def _from_http(status: int, headers: Mapping[str, str] | None, body: Any) -> OmnisenseError:
+def from_http(status: int, headers: Mapping[str, str] | None, body: Any) -> OmnisenseError:
     code, message = parse_error_body(body)
     return error_for(status, code, message, headers)
 
@@ -122,7 +122,7 @@ def _msrest(exc: BaseException) -> OmnisenseError | None:
 
     if isinstance(exc, mx.HttpOperationError) and exc.response is not None:
         resp = exc.response
-        return _from_http(int(resp.status_code), dict(resp.headers), resp.content)
+        return from_http(int(resp.status_code), dict(resp.headers), resp.content)
     if isinstance(exc, mx.ClientRequestError):
         inner = getattr(exc, "inner_exception", None)
         text = f"{exc} {inner!r}".lower()
@@ -147,7 +147,7 @@ def _azure_core(exc: BaseException) -> OmnisenseError | None:
             body: Any = resp.text()
         except Exception:
             body = str(exc.message or "")
-        return _from_http(int(exc.status_code), dict(getattr(resp, "headers", {}) or {}), body)
+        return from_http(int(exc.status_code), dict(getattr(resp, "headers", {}) or {}), body)
     if isinstance(exc, ax.ClientAuthenticationError):  # azure-identity: no token could be had
         return UpstreamAuth(f"azure: credentials not usable: {exc.message}")
     if isinstance(exc, ax.DecodeError | ax.DeserializationError):

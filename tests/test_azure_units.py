@@ -279,8 +279,16 @@ def test_content_safety_severities_to_confidences() -> None:
         ]
     }
     flagged, flags = contentsafety.text_flags(answer)
-    assert flagged and flags == [("violence", 1.0, "Violence"), ("self_harm", pytest.approx(1 / 3), "SelfHarm")]
-    assert contentsafety.text_flags(ex.TEXT_ANALYSIS) == (False, [])
+    assert flagged
+    assert flags == [
+        ("violence", 1.0, "Violence"),
+        ("self_harm", pytest.approx(1 / 3), "SelfHarm"),
+        ("hate", 0.0, "Hate"),
+    ]
+    low = {"categoriesAnalysis": [{"category": "Sexual", "severity": 2}]}
+    assert contentsafety.text_flags(low)[0] is False  # low severity: not flagged (Azure's default is medium)
+    flagged, flags = contentsafety.text_flags(ex.TEXT_ANALYSIS)
+    assert not flagged and {f[0] for f in flags} == {"hate", "self_harm", "sexual", "violence"}
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ Mapping:
   severity is a graded level, not a probability, and this keeps its order and its ends.
 - categories: Hate -> ``hate``, SelfHarm -> ``self_harm``, Sexual -> ``sexual``, Violence ->
   ``violence`` (text.moderation's fixed set; the vendor's name stays in ``vendor_category``).
-- a flag is returned for every category with severity > 0; the text is ``flagged`` when any
-  severity reaches 2 (anything Azure does not call safe).
+- every analyzed category is returned (severity 0 as confidence 0), highest first; the text
+  is ``flagged`` when any severity reaches 4 (medium): Azure's own default filtering level,
+  and the schema's ``flagged`` threshold of 0.5 on the confidences above.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MAX_TEXT_CHARS = 10_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_FORMATS = VISION_FORMATS | {"tiff", "webp"}
 MAX_SEVERITY = 6.0
-FLAGGED_FROM = 2
+FLAGGED_FROM = 4
 CATEGORIES = {"Hate": "hate", "SelfHarm": "self_harm", "Sexual": "sexual", "Violence": "violence"}
 
 
@@ -54,8 +55,7 @@ def text_flags(response: dict[str, Any]) -> tuple[bool, list[tuple[str, float, s
     for item in response["categoriesAnalysis"]:
         severity = int(item.get("severity") or 0)
         vendor = str(item["category"])
-        if severity > 0:
-            flags.append((CATEGORIES.get(vendor, "other"), severity_confidence(severity), vendor))
+        flags.append((CATEGORIES.get(vendor, "other"), severity_confidence(severity), vendor))
         flagged = flagged or severity >= FLAGGED_FROM
     flags.sort(key=lambda f: -f[1])
     return flagged, flags

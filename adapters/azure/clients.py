@@ -119,6 +119,9 @@ class AzureClients:
                 raise from_http(http.status_code, dict(http.headers), text)
             captured.append(json.loads(text) if text else None)
 
+        if self.config.credential == "entra" and self.endpoint(service).startswith("http://"):
+            kwargs["enforce_https"] = False  # a bearer token over plain http: a local container or fake
+
         def invoke() -> Any:
             getattr(self.client(service), method)(
                 *args, connection_timeout=connect, read_timeout=read, raw_response_hook=hook, **kwargs

@@ -19,7 +19,8 @@ One ``ScriptedVendor`` serves every service at the paths the real clients use, s
 
 Failures are scripted per operation with ``fail(op, *replies)`` (``ops`` below), with the
 error bodies of ``azure_error`` / ``translator_error``. Every route also checks the key
-header (``Ocp-Apim-Subscription-Key``), answering the documented 401 body when it is wrong.
+header (``Ocp-Apim-Subscription-Key``) or an Entra bearer token, answering the documented 401
+body when neither is right.
 """
 
 from __future__ import annotations
@@ -88,9 +89,10 @@ def ok(body: Any) -> Reply:
 
 
 class AzureFake(ScriptedVendor):
-    def __init__(self, key: str = "test") -> None:
+    def __init__(self, key: str = "test", token: str = "entra-test-token") -> None:
         super().__init__()
         self.key = key
+        self.token = token  # an Entra ID bearer token the fake accepts instead of the key
         self._read_polls: dict[str, int] = {}
         handlers = {
             "analyze": self._analyze,
@@ -121,7 +123,8 @@ class AzureFake(ScriptedVendor):
             if req.path == "/languages":  # Translator's /languages needs no key
                 return handler(req)
             key = req.headers.get("Ocp-Apim-Subscription-Key")
-            if key != self.key:
+            bearer = req.headers.get("Authorization", "").removeprefix("Bearer ")
+            if key != self.key and bearer != self.token:
                 message = "Access denied due to invalid subscription key or wrong API endpoint."
                 return Reply(status=401, json={"error": {"code": "401", "message": message}})
             return handler(req)

@@ -10,9 +10,8 @@ A service this provider has no endpoint or key for is not declared (see
 ``AzureConfig.serves``), so the router never sends its tasks here.
 
 ``probe()`` costs no money: Translator's ``GET /languages`` when Translator is configured,
-else Speech's voices list, else Language's ... no free call there, so an unconfigured probe
-says so. It checks that the endpoint answers and, for Speech, that the key is accepted
-(Translator's ``/languages`` needs no key).
+else Speech's voices list (which also checks the key). Vision and Language have no free
+call, so a provider with only those says its probe did not check anything.
 """
 
 from __future__ import annotations
@@ -68,6 +67,7 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
             model=speech.TTS_MODEL,
             languages=speech.LANGUAGES,
             formats=frozenset(speech.OUTPUT_FORMATS),
+            voices=tuple(sorted(f"{loc}-{name}" for loc, pair in speech.VOICES.items() for name in pair)),
             max_chars=speech.MAX_CHARS,
         )
         caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(

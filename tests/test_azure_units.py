@@ -258,6 +258,12 @@ def test_recognition_ticks_and_statuses() -> None:
     assert documented.text == "What's the weather like?" and documented.confidence == pytest.approx(0.9052885)
 
 
+def test_recognition_content_type_carries_the_wav_rate() -> None:
+    call = speech.transcribe_to_vendor(TranscribeRequest(audio=Media(data=samples.wav(0.1, rate=8000), format="wav")))
+    assert call["headers"]["Content-Type"] == "audio/wav; codecs=audio/pcm; samplerate=8000"
+    assert call["params"] == {"language": "en-US", "format": "detailed"}
+
+
 def test_audio_over_a_minute_is_refused_naming_the_limit() -> None:
     long = TranscribeRequest(audio=Media(data=b"RIFF....", format="wav", duration_s=61.0))
     with pytest.raises(PayloadTooLarge, match="60 s") as info:

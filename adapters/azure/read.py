@@ -12,8 +12,8 @@ corners x1,y1 ... x4,y4, clockwise from top-left, possibly rotated) in the page'
 (pixels for images, inches for PDF pages); the box is the upright rectangle around them as
 fractions of the page's ``width``/``height``, clipped to the page. Read gives confidences per
 word only: a line's confidence is the mean of its words' (1.0 for a line without words).
-A language hint is passed on as Read's ``language`` (its primary subtag); none means Read's
-own detection.
+A language hint is passed on as Read's ``language`` (its primary subtag; ``zh`` as
+``zh-Hans``); none means Read's own detection.
 """
 
 from __future__ import annotations
@@ -39,13 +39,15 @@ from gateway.schema import (
 
 MODEL = "azure-read-3.2"
 PENDING = frozenset({"notStarted", "running"})
+READ_LANGUAGES = {"zh": "zh-Hans", "sr": "sr-Latn"}  # Read's codes where a bare language is not one
 
 
 def to_vendor(request: ImageRequest) -> dict[str, Any]:
     check_image(request.image, READ_FORMATS, READ_MAX_BYTES, "azure read")
     params: dict[str, Any] = {}
     if request.language:
-        params["language"] = request_primary(request.language, "en")
+        lang = request_primary(request.language, "en")
+        params["language"] = READ_LANGUAGES.get(lang, lang)
     return params
 
 

@@ -15,7 +15,8 @@ Synthesis: ``POST {tts}/cognitiveservices/v1`` with an SSML body and
 
 Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?language=en-US&format=detailed``
 (the REST API for short audio).
-- Audio: WAV (PCM) or OGG (Opus), at most **60 seconds**: longer audio is refused before the
+- Audio: WAV (PCM; its header's sample rate goes in the Content-Type, Azure documents
+  16 kHz mono) or OGG (Opus), at most **60 seconds**: longer audio is refused before the
   call with 413 naming ``audio`` (the endpoint would cut it off at 60 s).
 - Language: the request's, else ``default_language``, as a locale (``en`` -> ``en-US``).
 - Answer: ``RecognitionStatus`` ``Success`` -> ``NBest[0]``: text = ``Display``, confidence =
@@ -29,6 +30,8 @@ Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?l
 
 from __future__ import annotations
 
+import io
+import wave
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -64,7 +67,7 @@ OUTPUT_FORMATS = {
     "ogg": "ogg-24khz-16bit-mono-opus",
     "pcm": "raw-24khz-16bit-mono-pcm",
 }
-AUDIO_TYPES = {"wav": "audio/wav; codecs=audio/pcm; samplerate=16000", "ogg": "audio/ogg; codecs=opus"}
+AUDIO_TYPES = {"wav": "audio/wav; codecs=audio/pcm; samplerate={rate}", "ogg": "audio/ogg; codecs=opus"}
 # locale -> (female, male) neural voices
 VOICES: dict[str, tuple[str, str]] = {
     "en-US": ("JennyNeural", "GuyNeural"),
@@ -173,11 +176,22 @@ def transcribe_to_vendor(request: TranscribeRequest, default_language: str = "en
             f"got {audio.duration_s:.1f} s",
             field="audio",
         )
+    if audio.format == "wav":
+        content_type = content_type.format(rate=wav_rate(audio.data))
     return {
         "params": {"language": locale_for(request.language, default_language), "format": "detailed"},
         "headers": {"Content-Type": content_type, "Accept": "application/json"},
         "data": audio.data,
     }
+
+
+def wav_rate(data: bytes) -> int:
+    """The WAV's sample rate for the Content-Type (Azure documents 16 kHz mono PCM)."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return int(w.getframerate())
+    except (wave.Error, EOFError):
+        return 16_000
 
 
 def transcribe_from_vendor(response: dict[str, Any], language: str) -> TranscribeResult:

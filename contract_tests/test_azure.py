@@ -86,6 +86,10 @@ class TestAzureTranslate(OnFakes, abstract.TranslateContract):
     pass
 
 
+class TestAzureTextModeration(OnFakes, abstract.TextModerationContract):
+    expected_categories = {"hate"}  # Content Safety has no insult category: insults score as Hate
+
+
 class TestAzureSynthesize(OnFakes, abstract.SynthesizeContract):
     output_format = "wav"
 
@@ -261,6 +265,10 @@ class TestLiveLanguage(OnLiveAzure, abstract.LanguageContract):
 
 class TestLiveTranslate(OnLiveAzure, abstract.TranslateContract):
     pass
+
+
+class TestLiveTextModeration(OnLiveAzure, abstract.TextModerationContract):
+    expected_categories = {"hate"}
 
 
 class TestLiveSynthesize(OnLiveAzure, abstract.SynthesizeContract):

@@ -71,6 +71,7 @@ CASES: list[tuple[Task, dict[str, Any], float]] = [
         {"json": {"text": samples.SENTENCES["en"], "target_language": "es"}},
         len(samples.SENTENCES["en"]),
     ),
+    (Task.TEXT_MODERATION, {"json": {"text": samples.INSULT}}, len(samples.INSULT)),
     (
         Task.SPEECH_SYNTHESIZE,
         {"json": {"text": "Hello there", "language": "en"}, "headers": {"Accept": "application/json"}},

@@ -284,17 +284,21 @@ def test_content_safety_severities_to_confidences() -> None:
             {"category": "Violence", "severity": 6},
         ]
     }
-    flagged, flags = contentsafety.text_flags(answer)
-    assert flagged
-    assert flags == [
-        ("violence", 1.0, "Violence"),
-        ("self_harm", pytest.approx(1 / 3), "SelfHarm"),
-        ("hate", 0.0, "Hate"),
-    ]
-    low = {"categoriesAnalysis": [{"category": "Sexual", "severity": 2}]}
-    assert contentsafety.text_flags(low)[0] is False  # low severity: not flagged (Azure's default is medium)
-    flagged, flags = contentsafety.text_flags(ex.TEXT_ANALYSIS)
-    assert not flagged and {f[0] for f in flags} == {"hate", "self_harm", "sexual", "violence"}
+    result = contentsafety.text_result(answer)
+    assert result.flagged
+    got = [(f.category, round(f.confidence, 3), f.vendor_category) for f in result.flags]
+    assert got == [("violence", 1.0, "Violence"), ("self_harm", 0.333, "SelfHarm"), ("hate", 0.0, "Hate")]
+    low = contentsafety.text_result({"categoriesAnalysis": [{"category": "Sexual", "severity": 2}]})
+    assert not low.flagged  # low severity: not flagged (Azure's default filter starts at medium)
+    medium = contentsafety.text_result({"categoriesAnalysis": [{"category": "Hate", "severity": 4}]})
+    assert medium.flagged
+    documented = contentsafety.text_result(ex.TEXT_ANALYSIS)
+    assert not documented.flagged and {f.category for f in documented.flags} == {
+        "hate",
+        "self_harm",
+        "sexual",
+        "violence",
+    }
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Azure AI Content Safety (``azure-ai-contentsafety`` 1.0, API 2023-10-01): text moderation
+"""Azure AI Content Safety (``azure-ai-contentsafety`` 1.0, API 2023-10-01): text.moderation
 (``POST /contentsafety/text:analyze``) and, when ``vision_moderation: content_safety``,
 vision.moderation (``POST /contentsafety/image:analyze``).
 
@@ -12,8 +12,10 @@ Mapping:
 - categories: Hate -> ``hate``, SelfHarm -> ``self_harm``, Sexual -> ``sexual``, Violence ->
   ``violence`` (text.moderation's fixed set; the vendor's name stays in ``vendor_category``).
 - every analyzed category is returned (severity 0 as confidence 0), highest first; the text
-  is ``flagged`` when any severity reaches 4 (medium): Azure's own default filtering level,
-  and the schema's ``flagged`` threshold of 0.5 on the confidences above.
+  is ``flagged`` when any confidence reaches the schema's ``FLAGGED_AT`` (0.5), i.e. from
+  severity 4 (medium), which is also Azure's own default filtering level.
+- Azure has no insult, threat, profanity or toxicity category: an insult aimed at a group
+  is Hate, a threat of harm Violence; the text is limited to 10,000 characters (the API's).
 """
 
 from __future__ import annotations
@@ -25,15 +27,29 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.common import VISION_FORMATS, analyzed_size, check_image, raw
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed, unit
-from gateway.schema import ImageRequest, InvalidInput, ModerationFlag, ModerationResult, PayloadTooLarge
+from gateway.schema import (
+    ImageRequest,
+    InvalidInput,
+    ModerationFlag,
+    ModerationResult,
+    PayloadTooLarge,
+    TextModerationFlag,
+    TextModerationResult,
+    TextRequest,
+)
+from gateway.schema.results import ModerationCategory
 
 MODEL = "azure-content-safety"
 MAX_TEXT_CHARS = 10_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_FORMATS = VISION_FORMATS | {"tiff", "webp"}
 MAX_SEVERITY = 6.0
-FLAGGED_FROM = 4
-CATEGORIES = {"Hate": "hate", "SelfHarm": "self_harm", "Sexual": "sexual", "Violence": "violence"}
+CATEGORIES: dict[str, ModerationCategory] = {
+    "Hate": "hate",
+    "SelfHarm": "self_harm",
+    "Sexual": "sexual",
+    "Violence": "violence",
+}
 
 
 def severity_confidence(severity: Any) -> float:
@@ -48,17 +64,17 @@ def text_to_vendor(text: str) -> dict[str, Any]:
     return {"text": text, "outputType": "FourSeverityLevels"}
 
 
-def text_flags(response: dict[str, Any]) -> tuple[bool, list[tuple[str, float, str]]]:
-    """(flagged, [(category, confidence, vendor_category)]) from a ``text:analyze`` answer."""
-    flags = []
-    flagged = False
-    for item in response["categoriesAnalysis"]:
-        severity = int(item.get("severity") or 0)
-        vendor = str(item["category"])
-        flags.append((CATEGORIES.get(vendor, "other"), severity_confidence(severity), vendor))
-        flagged = flagged or severity >= FLAGGED_FROM
-    flags.sort(key=lambda f: -f[1])
-    return flagged, flags
+def text_result(response: dict[str, Any]) -> TextModerationResult:
+    """text.moderation from a ``text:analyze`` answer."""
+    flags = [
+        TextModerationFlag(
+            category=CATEGORIES.get(str(item["category"]), "other"),
+            confidence=severity_confidence(item.get("severity") or 0),
+            vendor_category=str(item["category"]),
+        )
+        for item in response["categoriesAnalysis"]
+    ]
+    return TextModerationResult.of(flags)
 
 
 def image_to_vendor(request: ImageRequest) -> dict[str, Any]:
@@ -83,7 +99,7 @@ async def moderate_image(azure: AzureClients, request: ImageRequest, ctx: CallCo
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
 
 
-async def moderate_text(azure: AzureClients, text: str, ctx: CallContext) -> dict[str, Any]:
-    """The ``text:analyze`` answer for ``text`` (text.moderation builds its result from it)."""
-    response: dict[str, Any] = await azure.call_json("content_safety", "analyze_text", ctx, text_to_vendor(text))
-    return response
+async def moderate_text(azure: AzureClients, request: TextRequest, ctx: CallContext) -> ProviderResult:
+    response = await azure.call_json("content_safety", "analyze_text", ctx, text_to_vendor(request.text))
+    result = parsed(azure.name, lambda: text_result(response))
+    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))

@@ -10,14 +10,14 @@ from gateway.schema import Price, Task
 TABLE = PriceTable("adapters.azure")
 
 
-def content_safety_price(kind: str) -> Price:
-    """``text`` or ``image``: Content Safety's own price."""
-    return TABLE.entry(f"content_safety_{kind}")
+def content_safety_image_price() -> Price:
+    """Content Safety's price per image (vision.moderation when it serves it)."""
+    return TABLE.entry("content_safety_image")
 
 
 def load_prices(
     overrides: dict[str, dict[str, Any]] | None = None, *, content_safety_images: bool = False
 ) -> dict[Task, Price]:
     """The price of every task (vision.moderation at Content Safety's when it serves it)."""
-    chosen = {"vision__moderation": content_safety_price("image")} if content_safety_images else {}
+    chosen = {"vision__moderation": content_safety_image_price()} if content_safety_images else {}
     return TABLE.prices(overrides, **chosen)

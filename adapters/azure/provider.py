@@ -1,5 +1,8 @@
 """The ``azure`` provider: Azure AI Vision, Language, Translator, Speech and Content Safety.
 
+``text.moderation`` (and, with ``vision_moderation: content_safety``, vision.moderation) is
+Content Safety (``contentsafety.py``).
+
 Built by the registry as ``AzureProvider(name, config)`` from the policy's provider block
 (see ``adapters.azure.config``). Clients are built once per provider by ``AzureClients``
 (lazily: importing this module imports no Azure SDK; tests may pass their own), sync SDK
@@ -60,6 +63,8 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
     if config.serves("language"):
         for task in language.TASKS:
             caps[task] = TaskSupport(model=language.MODEL, max_chars=language.MAX_CHARS)
+    if config.serves("content_safety"):
+        caps[Task.TEXT_MODERATION] = TaskSupport(model=contentsafety.MODEL, max_chars=contentsafety.MAX_TEXT_CHARS)
     if config.serves("translator"):
         caps[Task.TEXT_TRANSLATE] = TaskSupport(model=translator.MODEL, max_chars=translator.MAX_CHARS)
     if config.serves("speech"):
@@ -106,6 +111,9 @@ class AzureProvider(VendorProvider[AzureConfig]):
         async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await language.run(azure, task, expect(request, TextRequest, task), ctx)
 
+        async def moderation(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await contentsafety.moderate_text(azure, expect(request, TextRequest, task), ctx)
+
         async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await translator.run(azure, expect(request, TranslateRequest, task), ctx)
 
@@ -121,6 +129,7 @@ class AzureProvider(VendorProvider[AzureConfig]):
             return text
         return {
             Task.TEXT_TRANSLATE: translate_,
+            Task.TEXT_MODERATION: moderation,
             Task.SPEECH_SYNTHESIZE: synthesize,
             Task.SPEECH_TRANSCRIBE: transcribe,
         }[task]

@@ -64,6 +64,7 @@ STOPWORDS = {
     "es": ({"el", "la", "y", "es", "hoy", "vamos", "al", "parque"}, "Spanish"),
     "de": ({"das", "der", "und", "ist", "wir", "heute", "in", "den"}, "German"),
 }
+SAFETY_LEXICON = {"Hate": {"stupid", "idiot", "moron"}, "Violence": {"kill", "hurt"}}
 TRANSLATIONS = {
     ("en", "es"): {
         "The weather is lovely today and we are going to the park.": "Hoy hace un tiempo precioso y vamos al parque."
@@ -104,7 +105,7 @@ class AzureFake(ScriptedVendor):
             "tts": self._tts,
             "voices": lambda req: ok(ex.VOICES),
             "stt": lambda req: ok(ex.RECOGNITION),
-            "text_safety": lambda req: ok(ex.TEXT_ANALYSIS),
+            "text_safety": self._text_safety,
             "image_safety": lambda req: ok(ex.IMAGE_ANALYSIS),
         }
         for op, (method, path) in ROUTES.items():
@@ -191,6 +192,20 @@ class AzureFake(ScriptedVendor):
                 entry["detectedLanguage"] = {"language": source, "score": 1.0}
             out.append(entry)
         return ok(out)
+
+    # --- Content Safety ------------------------------------------------------------------
+
+    def _text_safety(self, req: Recorded) -> Reply:
+        """The documented shape, severities from a small lexicon of the fake's own (not Azure's)."""
+        text = req.json().get("text") or ""
+        if not text.strip():
+            return azure_error(400, "InvalidRequest", "The text is empty.")
+        words = set(_words(text))
+        body = json.loads(json.dumps(ex.TEXT_ANALYSIS))
+        for item in body["categoriesAnalysis"]:
+            hits = len(words & SAFETY_LEXICON.get(item["category"], set()))
+            item["severity"] = min(6, 2 * hits)
+        return ok(body)
 
     # --- Speech --------------------------------------------------------------------------
 

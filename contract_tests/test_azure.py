@@ -223,6 +223,24 @@ class TestAzureSpeechFailures(AzureFailures):
         )
 
 
+class TestAzureContentSafetyFailures(AzureFailures):
+    """Content Safety (text.moderation): the nested error body with an inner code."""
+
+    op = "text_safety"
+    failure_kinds = ("auth", "throttle", "timeout", "server_error", "malformed", "bad_input")
+    replies: ClassVar[dict[str, list[Reply]]] = {
+        "auth": [azure_error(401, "401", "Access denied due to invalid subscription key or wrong API endpoint.")],
+        "throttle": [azure_error(429, "TooManyRequests", "Rate limit exceeded.", **{"Retry-After": "1"})],
+        "timeout": [Reply(hang=True)],
+        "server_error": [azure_error(500, "InternalServerError", "Internal error.")],
+        "malformed": [Reply.malformed()],
+        "bad_input": [azure_error(400, "InvalidRequestBody", "The text is too long.", "InvalidTextLength")],
+    }
+
+    def failing_call(self) -> tuple[Task, TaskRequest]:
+        return Task.TEXT_MODERATION, TextRequest(text=samples.INSULT, language="en")
+
+
 # --- against real Azure (-m live) ----------------------------------------------------------
 
 

@@ -20,7 +20,9 @@ providers:
   ``azure-test`` block above means.
 - ``credential: entra`` uses azure-identity's ``DefaultAzureCredential`` (env, workload or
   managed identity, Azure CLI ...) instead of keys; Translator then uses the resource's own
-  custom-domain ``endpoint`` (the global endpoint would also need the resource id).
+  custom-domain ``endpoint`` (the global endpoint would also need the resource id). Speech
+  takes a plain bearer token on a resource's custom domain, so with Entra give
+  ``endpoints.speech`` (the regional hosts want Azure's ``aad#resource#token`` form, not sent here).
 - A service with no endpoint (or no key, with key credentials) is not served: its tasks are
   not declared, so the router never sends them here.
 - Retries: every SDK's own retry policy is off (``retry_total=0`` for azure-core clients,

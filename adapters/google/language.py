@@ -45,23 +45,6 @@ MAX_BYTES = 1_000_000  # a document is at most 1 MB
 PLAIN_TEXT = 1
 UTF8, UTF16, UTF32 = 1, 2, 3
 POSITIVE_AT, NEGATIVE_AT, MIXED_MAGNITUDE, FULL_MAGNITUDE = 0.25, -0.25, 1.0, 2.0
-# Entity.Type by number (v2): UNKNOWN, PERSON, LOCATION, ORGANIZATION, EVENT, WORK_OF_ART,
-# CONSUMER_GOOD, OTHER, PHONE_NUMBER, ADDRESS, DATE, NUMBER, PRICE.
-VENDOR_TYPES = [
-    "UNKNOWN",
-    "PERSON",
-    "LOCATION",
-    "ORGANIZATION",
-    "EVENT",
-    "WORK_OF_ART",
-    "CONSUMER_GOOD",
-    "OTHER",
-    "PHONE_NUMBER",
-    "ADDRESS",
-    "DATE",
-    "NUMBER",
-    "PRICE",
-]
 ENTITY_TYPES = {
     "PERSON": "PERSON",
     "LOCATION": "LOCATION",
@@ -131,11 +114,8 @@ def code_points(text: str, offset: int, encoding: int) -> int:
 
 
 def vendor_type(value: Any) -> str:
-    """Entity.Type as its name, whether the answer carried the number or the name."""
-    if isinstance(value, str):
-        return value
-    code = int(value)
-    return VENDOR_TYPES[code] if 0 <= code < len(VENDOR_TYPES) else "UNKNOWN"
+    """Entity.Type as its name (the SDK gives the enum, whether the wire said name or number)."""
+    return str(getattr(value, "name", None) or value)
 
 
 def entities_result(response: Any, text: str, encoding: int = UTF32) -> EntitiesResult:

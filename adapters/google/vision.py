@@ -70,45 +70,6 @@ FEATURES = {
 LIKELIHOOD = {1: 0.05, 2: 0.25, 3: 0.5, 4: 0.75, 5: 0.95}  # VERY_UNLIKELY .. VERY_LIKELY
 FLAG_FROM = 3  # POSSIBLE
 SAFE_SEARCH = ("adult", "spoof", "medical", "violence", "racy")
-LANDMARKS = [
-    "unknown_landmark",
-    "left_eye",
-    "right_eye",
-    "left_of_left_eyebrow",
-    "right_of_left_eyebrow",
-    "left_of_right_eyebrow",
-    "right_of_right_eyebrow",
-    "midpoint_between_eyes",
-    "nose_tip",
-    "upper_lip",
-    "lower_lip",
-    "mouth_left",
-    "mouth_right",
-    "mouth_center",
-    "nose_bottom_right",
-    "nose_bottom_left",
-    "nose_bottom_center",
-    "left_eye_top_boundary",
-    "left_eye_right_corner",
-    "left_eye_bottom_boundary",
-    "left_eye_left_corner",
-    "right_eye_top_boundary",
-    "right_eye_right_corner",
-    "right_eye_bottom_boundary",
-    "right_eye_left_corner",
-    "left_eyebrow_upper_midpoint",
-    "right_eyebrow_upper_midpoint",
-    "left_ear_tragion",
-    "right_ear_tragion",
-    "left_eye_pupil",
-    "right_eye_pupil",
-    "forehead_glabella",
-    "chin_gnathion",
-    "chin_left_gonion",
-    "chin_right_gonion",
-    "left_cheek_center",
-    "right_cheek_center",
-]
 SPACE, SURE_SPACE, EOL_SURE_SPACE, HYPHEN, LINE_BREAK = 1, 2, 3, 4, 5
 
 
@@ -182,15 +143,17 @@ def faces_result(response: Any, request: ImageRequest, size: ImageSize | None) -
         if box is None or size is None:
             continue
         marks = [
-            Landmark(_landmark(int(m.type_)), unit(m.position.x / size.width), unit(m.position.y / size.height))
+            Landmark(_landmark(m.type_), unit(m.position.x / size.width), unit(m.position.y / size.height))
             for m in a.landmarks
         ]
         faces.append(Face(unit(a.detection_confidence), box, marks or None))
     return FacesResult(faces=faces[: request.max_results], image=size)
 
 
-def _landmark(code: int) -> str:
-    return LANDMARKS[code] if 0 <= code < len(LANDMARKS) else f"landmark_{code}"
+def _landmark(kind: Any) -> str:
+    """Vision's landmark type in lower case (``LEFT_EYE`` -> ``left_eye``)."""
+    name = getattr(kind, "name", None)
+    return str(name).lower() if name else f"landmark_{int(kind)}"
 
 
 def ocr_result(response: Any, size: ImageSize | None) -> OcrResult:

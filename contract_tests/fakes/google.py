@@ -71,11 +71,22 @@ SAFE_SEARCH = {
 OCR_TEXT = ("HELLO", "WORLD")
 TRANSCRIPT = (("how", 0.0, 0.3), ("old", 0.3, 0.6), ("is", 0.6, 0.8), ("the", 0.8, 0.9))
 TRANSCRIPT += (("Brooklyn", 0.9, 1.3), ("Bridge", 1.3, 1.78))
-GAZETTEER = {"Tim Cook": 1, "Apple": 3, "Berlin": 2, "next year": 10, "iPhone": 6}  # v2 Entity.Type numbers
-ENTITY_NAMES = (
-    *("UNKNOWN", "PERSON", "LOCATION", "ORGANIZATION", "EVENT", "WORK_OF_ART", "CONSUMER_GOOD", "OTHER"),
-    *("PHONE_NUMBER", "ADDRESS", "DATE", "NUMBER", "PRICE"),
-)
+GAZETTEER = {
+    "Tim Cook": "PERSON",
+    "Apple": "ORGANIZATION",
+    "Berlin": "LOCATION",
+    "next year": "DATE",
+    "iPhone": "CONSUMER_GOOD",
+}
+ENTITY_NUMBERS = {
+    "UNKNOWN": 0,
+    "PERSON": 1,
+    "LOCATION": 2,
+    "ORGANIZATION": 3,
+    "EVENT": 4,
+    "CONSUMER_GOOD": 6,
+    "DATE": 11,
+}
 POSITIVE_WORDS = {"love", "wonderful", "great", "forever", "lovely"}
 NEGATIVE_WORDS = {"worst", "rude", "broken", "hate", "awful"}
 TOXIC_WORDS = {"idiot", "stupid", "hate", "damn"}
@@ -233,7 +244,7 @@ def language(req: Recorded) -> Reply:
                 "type": 1 if wants_int_enums(req) else "PROPER",
                 "probability": 0.98,
             }
-            type_ = kind if wants_int_enums(req) else ENTITY_NAMES[kind]
+            type_ = ENTITY_NUMBERS[kind] if wants_int_enums(req) else kind
             entities.append({"name": surface, "type": type_, "metadata": {}, "mentions": [mention]})
         return Reply(json={"entities": entities, **common})
     toxic = 0.9 if words & TOXIC_WORDS else 0.05

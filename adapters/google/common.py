@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import Any
 
-from adapters.kit import box_from_corners
+from adapters.kit import box_from_corners, unit
 from gateway.schema import Box, ImageSize, InvalidInput, normalize_language
+
+
+def score(value: Any) -> float:
+    """A Google ``float`` (protobuf float32) as the decimal Google wrote, clipped to [0, 1]:
+    ``0.98267895`` rather than float32's ``0.9826789498329163``."""
+    return unit(f32(value))
+
+
+def f32(value: Any) -> float:
+    """The shortest decimal that is the same float32 as ``value``."""
+    x = float(value)
+    packed = struct.pack("<f", x)
+    for digits in (6, 7, 8):
+        candidate = float(f"{x:.{digits}g}")
+        if struct.pack("<f", candidate) == packed:
+            return candidate
+    return x
 
 
 def vertices_box(vertices: Iterable[Any], size: ImageSize | None) -> Box | None:

@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import raw
+from adapters.google.common import f32, raw, score
 from adapters.kit import parsed, request_language, span, unit, utf8_limit
 from gateway.schema import EntitiesResult, Entity, SentimentResult, SentimentScores, Task, TaskResult, TextRequest
 from gateway.schema.results import EntityType, SentimentLabel
@@ -82,22 +82,22 @@ def moderation_to_vendor(request: TextRequest) -> dict[str, Any]:
     return request_vendor
 
 
-def sentiment_scores(score: float, magnitude: float) -> tuple[SentimentLabel, SentimentScores]:
+def sentiment_scores(value: float, magnitude: float) -> tuple[SentimentLabel, SentimentScores]:
     """Google's score and magnitude as a label and four scores (see the module's doc)."""
-    score = max(-1.0, min(1.0, float(score)))
-    magnitude = max(0.0, float(magnitude))
+    value = max(-1.0, min(1.0, f32(value)))  # float32 on the wire
+    magnitude = max(0.0, f32(magnitude))
     label: SentimentLabel
-    if score >= POSITIVE_AT:
+    if value >= POSITIVE_AT:
         label = "positive"
-    elif score <= NEGATIVE_AT:
+    elif value <= NEGATIVE_AT:
         label = "negative"
     else:
         label = "mixed" if magnitude >= MIXED_MAGNITUDE else "neutral"
-    rest = 1.0 - abs(score)
+    rest = 1.0 - abs(value)
     emotion = min(1.0, magnitude / FULL_MAGNITUDE)
     scores = SentimentScores(
-        positive=unit(max(score, 0.0)),
-        negative=unit(max(-score, 0.0)),
+        positive=unit(max(value, 0.0)),
+        negative=unit(max(-value, 0.0)),
         neutral=unit(rest * (1.0 - emotion)),
         mixed=unit(rest * emotion),
     )
@@ -133,7 +133,7 @@ def entities_result(response: Any, text: str, encoding: int = UTF32) -> Entities
                     text=placed[0],
                     begin=placed[1],
                     end=placed[2],
-                    confidence=unit(mention.probability),
+                    confidence=score(mention.probability),
                     type=cast(EntityType, ENTITY_TYPES.get(kind, "OTHER")),
                     vendor_type=kind,
                 )
@@ -145,7 +145,7 @@ def entities_result(response: Any, text: str, encoding: int = UTF32) -> Entities
 def moderation_flags(response: Any) -> list[tuple[str, float, str]]:
     """(category, confidence, Google's category) for each harm category in the answer."""
     return [
-        (MODERATION_CATEGORIES[str(c.name)], unit(c.confidence), str(c.name))
+        (MODERATION_CATEGORIES[str(c.name)], score(c.confidence), str(c.name))
         for c in response.moderation_categories
         if str(c.name) in MODERATION_CATEGORIES
     ]

@@ -20,8 +20,8 @@ from typing import Any
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import bcp47, raw
-from adapters.kit import parsed, request_language, unit
+from adapters.google.common import bcp47, raw, score
+from adapters.kit import parsed, request_language
 from gateway.schema import (
     InvalidInput,
     PayloadTooLarge,
@@ -111,16 +111,16 @@ def from_vendor(response: Any) -> TranscribeResult:
             continue
         best = result.alternatives[0]
         texts.append(str(best.transcript).strip())
-        confidences.append(unit(best.confidence))
+        confidences.append(score(best.confidence))
         language = language or (str(result.language_code) or None)
         for w in best.words:
             start, end = w.start_time.total_seconds(), w.end_time.total_seconds()
             conf = w.confidence or best.confidence
-            words.append(Word(str(w.word), start, max(start, end), unit(conf)))
+            words.append(Word(str(w.word), start, max(start, end), score(conf)))
     confidence = sum(confidences) / len(confidences) if confidences else 0.0
     text = " ".join(t for t in texts if t)
     return TranscribeResult(
-        text=text, confidence=unit(confidence), words=words, language=bcp47(language) if language else None
+        text=text, confidence=score(confidence), words=words, language=bcp47(language) if language else None
     )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import bcp47, nonempty, raw
-from adapters.kit import parsed, unit
+from adapters.google.common import bcp47, nonempty, raw, score
+from adapters.kit import parsed
 from gateway.schema import (
     DetectedLanguage,
     InvalidInput,
@@ -83,7 +83,7 @@ def detect_to_vendor(request: TextRequest, where: str) -> dict[str, Any]:
 
 
 def detect_from_vendor(response: Any) -> LanguageResult:
-    found = [DetectedLanguage(bcp47(str(x.language_code)), unit(x.confidence)) for x in response.languages]
+    found = [DetectedLanguage(bcp47(str(x.language_code)), score(x.confidence)) for x in response.languages]
     return LanguageResult(languages=sorted(found, key=lambda lang: -lang.confidence))
 
 

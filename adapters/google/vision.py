@@ -28,9 +28,9 @@ from typing import Any
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import normalized_box, raw, vertices_box
+from adapters.google.common import normalized_box, raw, score, vertices_box
 from adapters.google.errors import status_error
-from adapters.kit import image_size, parsed, unit
+from adapters.kit import image_size, parsed
 from gateway.schema import (
     DetectedObject,
     Face,
@@ -111,7 +111,7 @@ def first_response(batch: Any) -> Any:
 def from_vendor(task: Task, response: Any, request: ImageRequest) -> TaskResult:
     size = image_size(request.image)
     if task is Task.VISION_LABELS:
-        labels = [Label(str(a.description), unit(a.score)) for a in response.label_annotations]
+        labels = [Label(str(a.description), score(a.score)) for a in response.label_annotations]
         labels.sort(key=lambda lb: -lb.confidence)
         return LabelsResult(labels=labels[: request.max_results], image=size)
     if task is Task.VISION_OBJECTS:
@@ -128,7 +128,7 @@ def objects_result(response: Any, request: ImageRequest, size: ImageSize | None)
     for a in response.localized_object_annotations:
         box = normalized_box(a.bounding_poly.normalized_vertices)
         if box is not None:
-            objects.append(DetectedObject(str(a.name), unit(a.score), box))
+            objects.append(DetectedObject(str(a.name), score(a.score), box))
     objects.sort(key=lambda o: -o.confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=size)
 
@@ -143,10 +143,10 @@ def faces_result(response: Any, request: ImageRequest, size: ImageSize | None) -
         if box is None or size is None:
             continue
         marks = [
-            Landmark(_landmark(m.type_), unit(m.position.x / size.width), unit(m.position.y / size.height))
+            Landmark(_landmark(m.type_), score(m.position.x / size.width), score(m.position.y / size.height))
             for m in a.landmarks
         ]
-        faces.append(Face(unit(a.detection_confidence), box, marks or None))
+        faces.append(Face(score(a.detection_confidence), box, marks or None))
     return FacesResult(faces=faces[: request.max_results], image=size)
 
 
@@ -198,7 +198,7 @@ def _line(text: str, words: list[Any], size: ImageSize | None) -> OcrLine:
         else normalized_box(v for w in words for v in w.bounding_box.normalized_vertices)
     )
     confidence = sum(float(w.confidence) for w in words) / len(words)
-    return OcrLine(text.strip(), unit(confidence), box)
+    return OcrLine(text.strip(), score(confidence), box)
 
 
 def moderation_result(response: Any, size: ImageSize | None) -> ModerationResult:

@@ -36,6 +36,7 @@ from adapters.kit.config import ProviderConfig
 from gateway.schema import (
     Health,
     ImageRequest,
+    InvalidInput,
     OmnisenseError,
     Price,
     ProviderInfo,
@@ -126,7 +127,7 @@ class VertexProvider(VendorProvider[VertexConfig]):
 
     async def _predict(self, request: TaskRequest, ctx: CallContext) -> ProviderResult:
         if not isinstance(request, ImageRequest | TextRequest):
-            raise TypeError(f"{self.config.task} takes an image or a text request")
+            raise InvalidInput(f"{self.config.task} takes an image or a text, not a {type(request).__name__}")
         body = vertex_schemas.to_vendor(self.config, request)
         timeout = min(self.config.timeout_s, ctx.remaining_s())
         if timeout <= 0:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import registry
 from policies.check import check_file
 from policies.loader import PolicyError, interpolate, load_policy, parse_policy
 from policies.planner import Planner
@@ -15,7 +16,7 @@ PRESETS = sorted(p.stem for p in Path(str(resources.files("policies") / "presets
 
 
 def test_the_required_presets_exist() -> None:
-    assert {"local", "cost-first", "high-availability", "aws", "eu-only"} <= set(PRESETS)
+    assert {"local", "cost-first", "high-availability", "aws", "eu-only", "google", "multi-cloud"} <= set(PRESETS)
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -24,7 +25,7 @@ def test_every_preset_passes_the_check(name: str) -> None:
     loaded = load_policy(name, env={})
     text = Path(loaded.source).read_text()
     assert text.startswith("#") and text.count("\n#") >= 3  # documented at its top
-    assert {b["kind"] for b in loaded.policy.providers.values()} <= {"aws", "local"}  # only kinds that exist
+    assert {b["kind"] for b in loaded.policy.providers.values()} <= set(registry.BUILTIN)  # only kinds that exist
     assert Planner(loaded, {}).routes  # every preset routes something
 
 

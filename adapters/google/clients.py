@@ -14,6 +14,8 @@ mapped by ``errors.classify``.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ from adapters.base import CallContext
 from adapters.google.config import GoogleConfig, _GoogleBase
 from adapters.google.errors import classify
 from adapters.kit import BlockingPool, mapped_errors
-from gateway.schema import UpstreamTimeout
+from gateway.schema import Unsupported, UpstreamTimeout
 
 T = TypeVar("T")
 
@@ -61,6 +63,7 @@ class GoogleClients:
         self._clients: dict[str, Any] = {}
         self._credentials: Any = None
         self._credentials_built = False
+        self._project: str | None = config.project or None
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -84,6 +87,25 @@ class GoogleClients:
             self._credentials = build_credentials(cfg)
             self._credentials_built = True
         return cls(transport="rest", client_options=options, credentials=self._credentials)
+
+    def project_id(self) -> str:
+        """The project of the config, else GOOGLE_CLOUD_PROJECT, the service-account file's or
+        Application Default Credentials' (blocking: run it in the pool)."""
+        if self._project is None:
+            cfg = self.config
+            project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+            if not project and cfg.credentials not in ("adc", "anonymous"):
+                with open(cfg.credentials, encoding="utf-8") as f:
+                    project = json.load(f).get("project_id")
+            if not project and cfg.credentials == "adc" and not cfg.api_key:
+                import google.auth
+
+                _, project = google.auth.default()
+            if not project:
+                where = "`project:` in the provider's block or GOOGLE_CLOUD_PROJECT"
+                raise Unsupported(f"{self.name}: Translation needs a project ({where})")
+            self._project = project
+        return self._project
 
     def timeout(self, ctx: CallContext | None, probe: bool = False) -> float:
         """Seconds the next call may take: ``timeout_s`` (or the probe's), capped by the deadline."""

@@ -24,7 +24,6 @@ from gateway.schema import (
     TextRequest,
     TranslateRequest,
     TranslateResult,
-    Unsupported,
     normalize_language,
 )
 
@@ -32,10 +31,10 @@ MODEL = "cloud-translation-v3"
 MAX_CHARS = 30_000
 
 
-def parent(project: str | None, location: str) -> str:
-    if not project:
-        raise Unsupported("google: Translation needs `project` in the provider's config")
-    return f"projects/{project}/locations/{location}"
+async def parent(google: GoogleClients, ctx: CallContext) -> str:
+    """``projects/{project}/locations/{location}`` (the project resolved once, in the pool)."""
+    project = await google.run(google.project_id, ctx=ctx)
+    return f"projects/{project}/locations/{google.config.location}"
 
 
 def _check(text: str) -> None:
@@ -88,14 +87,14 @@ def detect_from_vendor(response: Any) -> LanguageResult:
 
 
 async def translate(google: GoogleClients, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
-    where = parent(google.config.project, google.config.location)
+    where = await parent(google, ctx)
     response = await google.call("translate", "translate_text", to_vendor(request, where), ctx)
     result = parsed(google.name, lambda: from_vendor(response, request))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
 
 
 async def detect(google: GoogleClients, request: TextRequest, ctx: CallContext) -> ProviderResult:
-    where = parent(google.config.project, google.config.location)
+    where = await parent(google, ctx)
     response = await google.call("translate", "detect_language", detect_to_vendor(request, where), ctx)
     result = parsed(google.name, lambda: detect_from_vendor(response))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))

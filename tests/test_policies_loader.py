@@ -69,7 +69,7 @@ routes:
             'version: 1\nproviders: {aws: {kind: aws}, x: {kind: gcp}}\nroutes: {"vision.*": {candidates: [aws, gpc]}, '
             '"vision.nope": {candidates: [aws]}}\nbudgets: [{key: a, then: nobody}]',
             [
-                "providers.x.kind: unknown provider kind 'gcp' (known: aws, local)",
+                f"providers.x.kind: unknown provider kind 'gcp' (known: {', '.join(registry.known_kinds())})",
                 "routes.\"vision.*\".candidates[1]: unknown provider 'gpc'",
                 "routes.\"vision.nope\": matches no task (tasks look like 'vision.labels' or 'vision.*')",
                 "budgets[0].then: unknown provider 'nobody' (or 'reject')",

@@ -1,8 +1,8 @@
 """Unit tests of the Google adapter's pure parts, fed with answers in Google's documented shapes.
 
-Answers are parsed by the SDK's own message classes from JSON (``from_json``), exactly as
-the REST transport parses them, so omitted zeros, enum names/numbers and string durations
-arrive as they do on the wire.
+Answers are parsed by the SDK's own message classes from JSON (``from_json``) into the raw
+protobuf messages the adapter reads, exactly as the REST transport parses them, so omitted
+zeros, enum names or numbers and string durations arrive as they do on the wire.
 """
 
 from __future__ import annotations
@@ -47,8 +47,13 @@ def image(**kw: Any) -> ImageRequest:
     return ImageRequest(image=kw.pop("media", JPEG), **kw)
 
 
+def parse(cls: Any, body: str) -> Any:
+    """The raw protobuf message the adapter reads, as the REST transport parses the JSON."""
+    return cls.pb(cls.from_json(body, ignore_unknown_fields=True))
+
+
 def annotated(body: str) -> Any:
-    return vision_v1.BatchAnnotateImagesResponse.from_json(body, ignore_unknown_fields=True)
+    return parse(vision_v1.BatchAnnotateImagesResponse, body)
 
 
 # --- vision ---------------------------------------------------------------------------------
@@ -187,7 +192,7 @@ def test_entity_offsets_are_code_points_whatever_the_encoding(encoding: int, uni
         f'"beginOffset": {raw_offset}}}, "probability": 0.97}}]}},'
         '{"name": "Zürich", "type": "ADDRESS", "mentions": [{"text": {"content": "Zürich", "beginOffset": -1}}]}]}'
     )
-    response = language_v2.AnalyzeEntitiesResponse.from_json(body, ignore_unknown_fields=True)
+    response = parse(language_v2.AnalyzeEntitiesResponse, body)
     result = language.entities_result(response, text, encoding)
     assert [(e.text, e.begin, e.type, e.vendor_type) for e in result.entities] == [
         ("Tim Cook", at, "PERSON", "PERSON"),
@@ -208,7 +213,7 @@ def test_moderation_categories_map_to_the_fixed_set() -> None:
         '{"moderationCategories": [{"name": "Toxic", "confidence": 0.91}, {"name": "Derogatory", "confidence": 0.4},'
         '{"name": "Finance", "confidence": 0.99}, {"name": "Death, Harm & Tragedy", "confidence": 0.2}]}'
     )
-    response = language_v2.ModerateTextResponse.from_json(body, ignore_unknown_fields=True)
+    response = parse(language_v2.ModerateTextResponse, body)
     flags = language.moderation_flags(response)
     assert flags == [
         ("toxicity", pytest.approx(0.91), "Toxic"),
@@ -224,8 +229,9 @@ def test_translate_returns_the_detected_source() -> None:
     req = TranslateRequest(text="Good morning", target_language="pt-br")
     body = translate.to_vendor(req, "projects/p/locations/global")
     assert body["target_language_code"] == "pt-BR" and "source_language_code" not in body
-    answer = translate_v3.TranslateTextResponse.from_json(
-        '{"translations": [{"translatedText": "Bom dia", "detectedLanguageCode": "en"}]}'
+    answer = parse(
+        translate_v3.TranslateTextResponse,
+        '{"translations": [{"translatedText": "Bom dia", "detectedLanguageCode": "en"}]}',
     )
     result = translate.from_vendor(answer, req)
     assert (result.text, result.source_language, result.target_language) == ("Bom dia", "en", "pt-BR")
@@ -235,10 +241,11 @@ def test_translate_returns_the_detected_source() -> None:
 
 
 def test_recognize_words_from_string_durations() -> None:
-    answer = speech_v1.RecognizeResponse.from_json(
+    answer = parse(
+        speech_v1.RecognizeResponse,
         '{"results": [{"alternatives": [{"transcript": "how old is", "confidence": 0.98, "words": ['
         '{"startTime": "0s", "endTime": "0.300s", "word": "how", "confidence": 0.9},'
-        '{"startTime": "0.300s", "endTime": "1.300s", "word": "old"}]}], "languageCode": "en-us"}]}'
+        '{"startTime": "0.300s", "endTime": "1.300s", "word": "old"}]}], "languageCode": "en-us"}]}',
     )
     result = speech.from_vendor(answer)
     assert result.text == "how old is" and result.language == "en-US"

@@ -43,10 +43,19 @@ def normalized_box(vertices: Iterable[Any]) -> Box | None:
 
 
 def raw(message: Any, include: bool) -> Any:
-    """The vendor's answer as JSON-ready data, only when the request asks for it."""
+    """The vendor's answer (a protobuf message) as its JSON, only when the request asks for it."""
     if not include:
         return None
-    return type(message).to_dict(message, preserving_proto_field_name=False)
+    from google.protobuf.json_format import MessageToDict
+
+    return MessageToDict(message)
+
+
+def enum_name(message: Any, field: str) -> str:
+    """The name of an enum field's value (``LEFT_EYE`` for 1), from the message's descriptor."""
+    number = getattr(message, field)
+    value = message.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number.get(number)
+    return str(value.name) if value is not None else str(number)
 
 
 def bcp47(code: str) -> str:

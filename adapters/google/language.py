@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import f32, raw, score
+from adapters.google.common import enum_name, f32, raw, score
 from adapters.kit import parsed, request_language, span, unit, utf8_limit
 from gateway.schema import EntitiesResult, Entity, SentimentResult, SentimentScores, Task, TaskResult, TextRequest
 from gateway.schema.results import EntityType, SentimentLabel
@@ -113,15 +113,10 @@ def code_points(text: str, offset: int, encoding: int) -> int:
     return offset
 
 
-def vendor_type(value: Any) -> str:
-    """Entity.Type as its name (the SDK gives the enum, whether the wire said name or number)."""
-    return str(getattr(value, "name", None) or value)
-
-
 def entities_result(response: Any, text: str, encoding: int = UTF32) -> EntitiesResult:
     entities = []
     for entity in response.entities:
-        kind = vendor_type(entity.type_)
+        kind = enum_name(entity, "type_")
         for mention in entity.mentions:
             content = str(mention.text.content)
             begin = code_points(text, int(mention.text.begin_offset), encoding)

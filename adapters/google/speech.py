@@ -101,6 +101,11 @@ def to_vendor(request: TranscribeRequest, default_language: str = "en-US", model
     return {"config": config, "audio": {"content": media.data}}
 
 
+def seconds(duration: Any) -> float:
+    """A protobuf Duration (``"1.300s"`` on the wire) in seconds."""
+    return float(duration.seconds) + float(duration.nanos) / 1e9
+
+
 def from_vendor(response: Any) -> TranscribeResult:
     texts: list[str] = []
     confidences: list[float] = []
@@ -114,7 +119,7 @@ def from_vendor(response: Any) -> TranscribeResult:
         confidences.append(score(best.confidence))
         language = language or (str(result.language_code) or None)
         for w in best.words:
-            start, end = w.start_time.total_seconds(), w.end_time.total_seconds()
+            start, end = seconds(w.start_time), seconds(w.end_time)
             conf = w.confidence or best.confidence
             words.append(Word(str(w.word), start, max(start, end), score(conf)))
     confidence = sum(confidences) / len(confidences) if confidences else 0.0

@@ -33,7 +33,7 @@ MAX_CHARS = 30_000
 
 async def parent(google: GoogleClients, ctx: CallContext) -> str:
     """``projects/{project}/locations/{location}`` (the project resolved once, in the pool)."""
-    project = await google.run(google.project_id, ctx=ctx)
+    project = google.known_project or await google.run(google.project_id, ctx=ctx)
     return f"projects/{project}/locations/{google.config.location}"
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
-from adapters.google.common import normalized_box, raw, score, vertices_box
+from adapters.google.common import enum_name, normalized_box, raw, score, vertices_box
 from adapters.google.errors import status_error
 from adapters.kit import image_size, parsed
 from gateway.schema import (
@@ -99,11 +99,11 @@ def to_vendor(task: Task, request: ImageRequest) -> dict[str, Any]:
 
 
 def first_response(batch: Any) -> Any:
-    """``responses[0]``, raising the error a 200 may carry inside it."""
+    """``responses[0]`` of the raw answer, raising the error a 200 may carry inside it."""
     if not batch.responses:
         raise status_error(13, "no response for the image", "cloud vision")
     response = batch.responses[0]
-    if "error" in response and response.error.code:
+    if response.HasField("error") and response.error.code:
         raise status_error(response.error.code, response.error.message, "cloud vision")
     return response
 
@@ -143,17 +143,11 @@ def faces_result(response: Any, request: ImageRequest, size: ImageSize | None) -
         if box is None or size is None:
             continue
         marks = [
-            Landmark(_landmark(m.type_), score(m.position.x / size.width), score(m.position.y / size.height))
+            Landmark(enum_name(m, "type_").lower(), score(m.position.x / size.width), score(m.position.y / size.height))
             for m in a.landmarks
         ]
         faces.append(Face(score(a.detection_confidence), box, marks or None))
     return FacesResult(faces=faces[: request.max_results], image=size)
-
-
-def _landmark(kind: Any) -> str:
-    """Vision's landmark type in lower case (``LEFT_EYE`` -> ``left_eye``)."""
-    name = getattr(kind, "name", None)
-    return str(name).lower() if name else f"landmark_{int(kind)}"
 
 
 def ocr_result(response: Any, size: ImageSize | None) -> OcrResult:
@@ -177,7 +171,7 @@ def paragraph_lines(paragraph: Any, size: ImageSize | None) -> list[OcrLine]:
         symbols = word.symbols
         text += "".join(str(s.text) for s in symbols)
         words.append(word)
-        brk = int(symbols[-1].property.detected_break.type_) if symbols else 0
+        brk = symbols[-1].property.detected_break.type_ if symbols else 0
         if brk in (SPACE, SURE_SPACE):
             text += " "
         elif brk == HYPHEN:

@@ -8,18 +8,28 @@ GOOGLE_CLOUD_PROJECT plus GOOGLE_API_KEY or Application Default Credentials).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from adapters.base import CallContext
 from adapters.google.provider import GoogleProvider
 from contract_tests import abstract, samples
 from contract_tests.abstract.base import image_request
 from contract_tests.conftest_google import *  # noqa: F403  (the fixtures)
-from contract_tests.fakes.google import ANNOTATE, GoogleFake, google_error
+from contract_tests.fakes.google import ANNOTATE, LANGUAGE, RECOGNIZE, GoogleFake, google_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import Task, TaskRequest
+from gateway.schema import (
+    Media,
+    Task,
+    TaskRequest,
+    TextRequest,
+    TranscribeRequest,
+    UpstreamAuth,
+    UpstreamUnavailable,
+)
 
 
 class OnFake:
@@ -120,6 +130,51 @@ class TestGoogleFailures(abstract.FailureContract):
 
     def failing_call(self) -> tuple[Task, TaskRequest]:
         return Task.VISION_FACES, image_request(samples.jpeg())
+
+
+@pytest.mark.parametrize(
+    ("path", "task", "request_", "reply", "error"),
+    [
+        (
+            LANGUAGE,
+            Task.TEXT_SENTIMENT,
+            TextRequest(text="fine"),
+            google_error(503, "unavailable"),
+            UpstreamUnavailable,
+        ),
+        (RECOGNIZE, Task.SPEECH_TRANSCRIBE, None, google_error(503, "unavailable"), UpstreamUnavailable),
+        (ANNOTATE, Task.VISION_LABELS, None, google_error(500, "Internal error encountered."), UpstreamUnavailable),
+        (ANNOTATE, Task.VISION_LABELS, None, google_error(401, "Request had invalid authentication"), UpstreamAuth),
+        (
+            ANNOTATE,
+            Task.VISION_LABELS,
+            None,
+            google_error(400, "API key not valid. Please pass a valid API key."),
+            UpstreamAuth,
+        ),
+    ],
+)
+async def test_each_error_is_one_request_and_mapped(
+    google_failing_provider: GoogleProvider,
+    google_fake: GoogleFake,
+    path: str,
+    task: Task,
+    request_: TaskRequest | None,
+    reply: Reply,
+    error: type[Exception],
+) -> None:
+    """The SDKs' own retries are off (Language and Speech would retry a 503 by themselves):
+    one call is one request, and the gateway's dispatcher decides what happens next."""
+    google_fake.reset()
+    google_fake.fail(path, reply, reply, reply)
+    if request_ is None:
+        media = Media(data=samples.wav(1.0), format="wav", duration_s=1.0)
+        request_ = image_request(samples.jpeg()) if task.modality == "vision" else TranscribeRequest(audio=media)
+    ctx = CallContext(request_id="one-request", deadline=time.monotonic() + 10)
+    with pytest.raises(error):
+        await google_failing_provider.run(task, request_, ctx)
+    assert len(google_fake.requests) == 1
+    google_fake.reset()
 
 
 # --- against real Google (-m live) -----------------------------------------------------------

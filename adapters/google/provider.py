@@ -30,6 +30,7 @@ from gateway.schema import (
     OmnisenseError,
     ProviderInfo,
     SynthesizeRequest,
+    SynthesizeResult,
     Task,
     TaskRequest,
     TaskSupport,
@@ -114,9 +115,8 @@ class GoogleProvider(VendorProvider[GoogleConfig]):
     async def _synthesize(self, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
         """Text-to-Speech, billed by the family of the voice actually used."""
         out = await tts.run(self.google, request, ctx)
-        used = tts.family(out.result.voice if hasattr(out.result, "voice") else None)
-        if "speech.synthesize" not in self.config.prices:
-            out.cost_usd = voice_price(used).cost(float(len(request.text)))
+        if isinstance(out.result, SynthesizeResult) and Task.SPEECH_SYNTHESIZE.value not in self.config.prices:
+            out.cost_usd = voice_price(tts.family(out.result.voice)).cost(float(len(request.text)))
         return out
 
     async def probe(self) -> Health:

@@ -64,7 +64,7 @@ class Vision:
 
 @bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
 class Text:
-    """Sentiment, language, entities, key phrases, translation."""
+    """Sentiment, language, entities, key phrases, translation, moderation."""
 
     def __init__(self) -> None:
         from omnilocal.text import TextModels
@@ -89,6 +89,11 @@ class Text:
     @guarded
     def key_phrases(self, text: str, language: str | None = None) -> Result:
         return self.models.key_phrases(text, language)
+
+    @bentoml.api
+    @guarded
+    def moderation(self, text: str, language: str | None = None) -> Result:
+        return self.models.moderation(text, language)
 
     @bentoml.api
     @guarded
@@ -219,6 +224,10 @@ class LocalModels:
     @bentoml.api(route="/text/key_phrases")
     async def text_key_phrases(self, text: str, language: str | None = None) -> Result:
         return respond(await forward(self.text, "key_phrases", text=text, language=language))
+
+    @bentoml.api(route="/text/moderation")
+    async def text_moderation(self, text: str, language: str | None = None) -> Result:
+        return respond(await forward(self.text, "moderation", text=text, language=language))
 
     @bentoml.api(route="/text/language")
     async def text_language(self, text: str) -> Result:

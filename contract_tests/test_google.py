@@ -80,6 +80,10 @@ class TestGoogleKeyPhrases(OnFake, abstract.KeyPhrasesContract):
     pass  # not declared: a visible skip
 
 
+class TestGoogleTextModeration(OnFake, abstract.TextModerationContract):
+    pass
+
+
 class TestGoogleLanguage(OnFake, abstract.LanguageContract):
     pass
 
@@ -205,6 +209,10 @@ class TestLiveSentiment(OnLiveGoogle, abstract.SentimentContract):
 
 
 class TestLiveEntities(OnLiveGoogle, abstract.EntitiesContract):
+    pass
+
+
+class TestLiveTextModeration(OnLiveGoogle, abstract.TextModerationContract):
     pass
 
 

@@ -85,6 +85,7 @@ CASES: list[tuple[str, dict[str, Any], float]] = [
     ("/v1/vision/moderation", {"content": samples.jpeg(), "headers": JPEG}, 0.0015),
     ("/v1/text/sentiment", {"json": {"text": samples.POSITIVE}}, 0.001),
     ("/v1/text/entities", {"json": {"text": samples.ENTITIES}}, 0.001),
+    ("/v1/text/moderation", {"json": {"text": samples.INSULT}}, 0.0005),
     ("/v1/text/language", {"json": {"text": SENTENCE}}, len(SENTENCE) * 20.0 / 1e6),
     ("/v1/text/translate", {"json": {"text": SENTENCE, "target_language": "es"}}, len(SENTENCE) * 20.0 / 1e6),
     ("/v1/speech/synthesize", {"json": {"text": "Hello there"}, "headers": JSON}, 11 * 16.0 / 1e6),
@@ -118,6 +119,10 @@ def test_results_are_normalized(gateway: TestClient) -> None:  # type: ignore[ty
     assert ocr["result"]["text"] == "HELLO WORLD"
     sentiment = gateway.post("/v1/text/sentiment", json={"text": samples.NEGATIVE}).json()["result"]
     assert sentiment["label"] == "negative" and set(sentiment["scores"]) == {"positive", "negative", "neutral", "mixed"}
+    moderated = gateway.post("/v1/text/moderation", json={"text": samples.INSULT}).json()["result"]
+    assert moderated["flagged"] and moderated["flags"][0]["vendor_category"] in ("Toxic", "Insult")
+    calm = gateway.post("/v1/text/moderation", json={"text": samples.POSITIVE}).json()["result"]
+    assert not calm["flagged"]
     translated = gateway.post("/v1/text/translate", json={"text": SENTENCE, "target_language": "es"}).json()
     assert translated["result"]["source_language"] == "en"
     audio = gateway.post("/v1/speech/synthesize", json={"text": "Hello"})

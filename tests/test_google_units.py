@@ -29,6 +29,7 @@ from gateway.schema import (
     PayloadTooLarge,
     SynthesizeRequest,
     Task,
+    TextModerationResult,
     TextRequest,
     TranscribeRequest,
     TranslateRequest,
@@ -214,12 +215,19 @@ def test_moderation_categories_map_to_the_fixed_set() -> None:
         '{"name": "Finance", "confidence": 0.99}, {"name": "Death, Harm & Tragedy", "confidence": 0.2}]}'
     )
     response = parse(language_v2.ModerateTextResponse, body)
-    flags = language.moderation_flags(response)
-    assert flags == [
-        ("toxicity", pytest.approx(0.91), "Toxic"),
-        ("hate", pytest.approx(0.4), "Derogatory"),
-        ("other", pytest.approx(0.2), "Death, Harm & Tragedy"),
+    result = language.from_vendor(Task.TEXT_MODERATION, response, TextRequest(text="x"))
+    assert isinstance(result, TextModerationResult) and result.flagged
+    assert [(f.category, f.confidence, f.vendor_category) for f in result.flags] == [
+        ("toxicity", 0.91, "Toxic"),
+        ("hate", 0.4, "Derogatory"),
+        ("other", 0.2, "Death, Harm & Tragedy"),
     ]
+    calm = '{"moderationCategories": [{"name": "Toxic", "confidence": 0.1}, {"name": "Health", "confidence": 0.9}]}'
+    benign = language.from_vendor(
+        Task.TEXT_MODERATION, parse(language_v2.ModerateTextResponse, calm), TextRequest(text="x")
+    )
+    assert not benign.flagged  # type: ignore[union-attr]  # a topic is not a harm
+    assert "encoding_type" not in language.moderation_to_vendor(TextRequest(text="x"))
 
 
 # --- translation, speech ---------------------------------------------------------------------
@@ -283,6 +291,7 @@ def test_prices_per_unit() -> None:
     assert prices[Task.VISION_OBJECTS].cost(1) == 0.00225
     assert prices[Task.TEXT_SENTIMENT].cost(1001) == pytest.approx(0.002)  # two 1,000-character units
     assert prices[Task.TEXT_TRANSLATE].cost(500) == pytest.approx(0.01)
+    assert prices[Task.TEXT_MODERATION].cost(10) == pytest.approx(0.0005)
     assert prices[Task.SPEECH_TRANSCRIBE].cost(16) == pytest.approx(0.012)  # two 15 s increments
 
 

@@ -1,5 +1,6 @@
 """Cloud Natural Language v2: text.sentiment (``analyzeSentiment``), text.entities
-(``analyzeEntities``) and text.moderation (``moderateText``).
+(``analyzeEntities``) and text.moderation (``moderateText``, ``flagged`` when a category
+reaches the schema's ``FLAGGED_AT``).
 
 v2 rather than v1: its entity mentions carry a ``probability`` (v1 has only salience,
 which is not a confidence). text.key_phrases is not served: v2 has no syntax analysis,
@@ -35,12 +36,27 @@ from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import enum_name, f32, raw, score
 from adapters.kit import parsed, request_language, span, unit, utf8_limit
-from gateway.schema import EntitiesResult, Entity, SentimentResult, SentimentScores, Task, TaskResult, TextRequest
-from gateway.schema.results import EntityType, SentimentLabel
+from gateway.schema import (
+    EntitiesResult,
+    Entity,
+    SentimentResult,
+    SentimentScores,
+    Task,
+    TaskResult,
+    TextModerationFlag,
+    TextModerationResult,
+    TextRequest,
+)
+from gateway.schema.results import EntityType, ModerationCategory, SentimentLabel
 
-MODEL = "natural-language-v2"
-TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES})
-METHODS = {Task.TEXT_SENTIMENT: "analyze_sentiment", Task.TEXT_ENTITIES: "analyze_entities"}
+MODEL = "natural-language-v2"  # (moderateText: its own model, named in MODEL_MODERATION)
+MODEL_MODERATION = "natural-language-v2-moderation"
+TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_MODERATION})
+METHODS = {
+    Task.TEXT_SENTIMENT: "analyze_sentiment",
+    Task.TEXT_ENTITIES: "analyze_entities",
+    Task.TEXT_MODERATION: "moderate_text",
+}
 MAX_BYTES = 1_000_000  # a document is at most 1 MB
 PLAIN_TEXT = 1
 UTF8, UTF16, UTF32 = 1, 2, 3
@@ -137,10 +153,14 @@ def entities_result(response: Any, text: str, encoding: int = UTF32) -> Entities
     return EntitiesResult(entities=entities)
 
 
-def moderation_flags(response: Any) -> list[tuple[str, float, str]]:
-    """(category, confidence, Google's category) for each harm category in the answer."""
+def moderation_flags(response: Any) -> list[TextModerationFlag]:
+    """A flag (category, confidence, Google's category) for each harm category in the answer."""
     return [
-        (MODERATION_CATEGORIES[str(c.name)], score(c.confidence), str(c.name))
+        TextModerationFlag(
+            category=cast(ModerationCategory, MODERATION_CATEGORIES[str(c.name)]),
+            confidence=score(c.confidence),
+            vendor_category=str(c.name),
+        )
         for c in response.moderation_categories
         if str(c.name) in MODERATION_CATEGORIES
     ]
@@ -151,10 +171,14 @@ def from_vendor(task: Task, response: Any, request: TextRequest) -> TaskResult:
         sentiment = response.document_sentiment
         label, scores = sentiment_scores(sentiment.score, sentiment.magnitude)
         return SentimentResult(label=label, scores=scores)
+    if task is Task.TEXT_MODERATION:
+        return TextModerationResult.of(moderation_flags(response))
     return entities_result(response, request.text)
 
 
 async def run(google: GoogleClients, task: Task, request: TextRequest, ctx: CallContext) -> ProviderResult:
-    response = await google.call("language", METHODS[task], to_vendor(request), ctx)
+    body = moderation_to_vendor(request) if task is Task.TEXT_MODERATION else to_vendor(request)
+    response = await google.call("language", METHODS[task], body, ctx)
     result = parsed(google.name, lambda: from_vendor(task, response, request))
-    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
+    model = MODEL_MODERATION if task is Task.TEXT_MODERATION else MODEL
+    return ProviderResult(result=result, model=model, raw=raw(response, request.include_raw))

@@ -46,7 +46,8 @@ def capabilities() -> dict[Task, TaskSupport]:
     image = TaskSupport(model=vision.MODEL, formats=vision.FORMATS, max_bytes=vision.MAX_BYTES)
     caps: dict[Task, TaskSupport] = dict.fromkeys(vision.TASKS, image)
     for task in language.TASKS:
-        caps[task] = TaskSupport(model=language.MODEL, max_bytes=language.MAX_BYTES)
+        model = language.MODEL_MODERATION if task is Task.TEXT_MODERATION else language.MODEL
+        caps[task] = TaskSupport(model=model, max_bytes=language.MAX_BYTES)
     caps[Task.TEXT_TRANSLATE] = TaskSupport(model=translate.MODEL, max_chars=translate.MAX_CHARS)
     caps[Task.TEXT_LANGUAGE] = TaskSupport(model=translate.MODEL, max_chars=translate.MAX_CHARS)
     caps[Task.SPEECH_SYNTHESIZE] = TaskSupport(

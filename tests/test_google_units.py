@@ -387,3 +387,22 @@ def test_provider_declares_prices_for_every_task_and_skips_key_phrases() -> None
     provider = registry.build("gcp", {"kind": "google", "project": "p", "credentials": "anonymous"})
     assert Task.TEXT_KEY_PHRASES not in provider.info.capabilities
     assert set(provider.info.prices) >= set(provider.info.capabilities)
+
+
+def test_a_serving_gateway_without_google_never_imports_a_google_library(tmp_path: Path) -> None:
+    """The whole gateway, started and answering, with a policy that names no Google provider."""
+    policy = tmp_path / "policy.yaml"
+    kind = "contract_tests.scripted_provider:ScriptedProvider"
+    policy.write_text(f'version: 1\nproviders: {{p: {{kind: "{kind}"}}}}\nroutes: {{"*": {{candidates: [p]}}}}\n')
+    code = (
+        "import sys\n"
+        "from litestar.testing import TestClient\n"
+        "from gateway.server import GatewayConfig, create_app\n"
+        "from gateway.server.config import LogSettings\n"
+        f"config = GatewayConfig(policy={str(policy)!r}, logs=LogSettings(sink='none'))\n"
+        "with TestClient(create_app(config)) as client:\n"
+        "    assert client.post('/v1/text/sentiment', json={'text': 'hi'}).status_code == 200\n"
+        "bad = [m for m in sys.modules if m.startswith(('google.cloud.', 'google.api_core', 'google.auth'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

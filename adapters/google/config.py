@@ -83,10 +83,8 @@ class GoogleConfig(_GoogleBase, kw_only=True, forbid_unknown_fields=True):
 
     location: str = "global"  # Translation v3's location
     api_key: str | None = None
-    # Natural Language (sentiment, entities) needs no language; speech does: used when the request names none.
+    # Speech (recognize, synthesize) needs a language: used when the request names none.
     default_language: str = "en-US"
-    # Text-to-Speech voice family when the request names no voice (prices follow it).
-    voice_family: Literal["Standard", "WaveNet", "Neural2", "Studio", "Chirp3-HD"] = "Neural2"
     # Speech-to-Text model; "default" is the v1 API's own choice.
     speech_model: str = "default"
 
@@ -95,7 +93,7 @@ class GoogleConfig(_GoogleBase, kw_only=True, forbid_unknown_fields=True):
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError("api_key is empty (is its ${ENV} variable set?)")
         if self.api_key is not None and self.credentials not in ("adc", "anonymous"):
-            raise ValueError("api_key and a credentials file go not together: give one")
+            raise ValueError("api_key and a credentials file do not go together: give one of them")
         if not self.location.strip():
             raise ValueError("location is empty")
 

@@ -48,13 +48,12 @@ SYNTHESIZE, VOICES, RECOGNIZE = r"/v1/text:synthesize", r"/v1/voices", r"/v1/spe
 PREDICT = r"/v1/projects/[^/]+/locations/[^/]+/endpoints/[^/:]+(:predict)?"
 
 # Vision's documented samples.
-LABELS = [
-    {"mid": "/m/01c8br", "description": "Street", "score": 0.87294734, "topicality": 0.87294734},
-    {"mid": "/m/06pg22", "description": "Snapshot", "score": 0.8523099, "topicality": 0.8523099},
-    {"mid": "/m/0dx1j", "description": "Town", "score": 0.8481104, "topicality": 0.8481104},
-    {"mid": "/m/01d74z", "description": "Night", "score": 0.80237514, "topicality": 0.80237514},
-    {"mid": "/m/01lwf0", "description": "Alley", "score": 0.7926859, "topicality": 0.7926859},
-    {"mid": "/m/01czv3", "description": "Road", "score": 0.7592941, "topicality": 0.7592941},
+LABELS = [  # the "Detect labels" page's sample (its Setagaya street photo)
+    {"mid": "/m/01c8br", "description": "Street", "score": 0.872, "topicality": 0.872},
+    {"mid": "/m/06pg22", "description": "Snapshot", "score": 0.852, "topicality": 0.852},
+    {"mid": "/m/0dx1j", "description": "Town", "score": 0.848, "topicality": 0.848},
+    {"mid": "/m/01d74z", "description": "Night", "score": 0.804, "topicality": 0.804},
+    {"mid": "/m/01lwf0", "description": "Alley", "score": 0.713, "topicality": 0.713},
 ]
 OBJECTS = [
     ("/m/01bqk0", "Bicycle wheel", 0.89648587, (0.32076266, 0.78941387, 0.43812272, 0.97331065)),

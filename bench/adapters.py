@@ -1,234 +1,175 @@
-"""The cloud adapters' own CPU per call, side by side, against an instant in-process fake.
+"""Each cloud adapter's own CPU per call, side by side in one run.
 
-    python bench/adapters.py [--calls 300]
+    python bench/adapters.py [--calls 200] [--rounds 5]
 
-Each adapter runs its real code path: the request is checked and converted
-(``to_vendor``), the vendor's SDK serializes it, signs or authorizes it, "sends" it, parses
-the answer and the adapter normalizes it (``from_vendor``); the call runs in the provider's
-bounded pool, like in the gateway. Only the socket is replaced, at the SDK's own transport
-seam, by an answer prepared before the timing starts: botocore's ``before-send`` event for
-boto3, a ``requests`` transport adapter mounted on the Google clients' session. So the
-figures are the adapter's (and its SDK's) CPU, not the network's or a fake server's.
+For each vendor, the real adapter (its SDK included) calls that vendor's wire fake, which
+runs in a **child process** pinned away from this one when ``taskset`` is available, so
+``time.process_time()`` around N calls counts the adapter's CPU only (event loop, pool
+threads, SDK, our to_vendor/from_vendor), not the fake's. The baseline, measured in the
+same rounds, is one bare aiohttp POST per call to the same fake: the floor for one HTTP
+exchange in this process. Rows are medians over ``--rounds`` interleaved rounds (this
+machine drifts by tens of percent between minutes).
 
-CPU is ``time.process_time()`` around N sequential calls (every thread of the process:
-the event loop and the pool), divided by N. The "pool round trip" row is the baseline
-measured in the same run: an empty function through the same bounded pool, i.e. what any
-sync-SDK adapter pays before its own work. This machine drifts by tens of percent
-between minutes: compare columns of one run, not runs.
+Vendors: ``VENDORS`` below (one entry per vendor: its fake, its provider block, its calls).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)  # run as a script: bench/ must not shadow the `adapters` package
-
 import argparse
 import asyncio
-import base64
-import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters import registry
 from adapters.base import CallContext, Provider
-from adapters.kit import BlockingPool
 from contract_tests import samples
 from contract_tests.abstract.base import image_request
-from contract_tests.fakes import aws_json, google
-from contract_tests.fakes.scripted import Recorded, Reply
-from gateway.schema import SynthesizeRequest, Task, TaskRequest, TextRequest, TranslateRequest
+from gateway.schema import Task, TaskRequest, TextRequest, TranslateRequest
 
-URL = "http://instant.invalid"
-TEXT = samples.ENTITIES
-REQUESTS: dict[Task, TaskRequest] = {
-    Task.VISION_LABELS: image_request(samples.jpeg(), max_results=5),
-    Task.VISION_FACES: image_request(samples.jpeg()),
-    Task.TEXT_SENTIMENT: TextRequest(text=samples.POSITIVE, language="en"),
-    Task.TEXT_ENTITIES: TextRequest(text=TEXT, language="en"),
-    Task.TEXT_TRANSLATE: TranslateRequest(text=samples.SENTENCES["en"], target_language="es", source_language="en"),
-    Task.SPEECH_SYNTHESIZE: SynthesizeRequest(text="Hello from the benchmark.", format="mp3"),
-}
-
-# --- AWS: boto3 clients answered at botocore's before-send event ------------------------------
-
-AWS_TARGETS = {
-    Task.VISION_LABELS: ("rekognition", "RekognitionService.DetectLabels"),
-    Task.VISION_FACES: ("rekognition", "RekognitionService.DetectFaces"),
-    Task.TEXT_SENTIMENT: ("comprehend", "Comprehend_20171127.DetectSentiment"),
-    Task.TEXT_ENTITIES: ("comprehend", "Comprehend_20171127.DetectEntities"),
-    Task.TEXT_TRANSLATE: ("translate", "AWSShineFrontendService_20170701.TranslateText"),
-}
-AWS_LABELS = {
-    "Labels": [
-        {"Name": "Mobile Phone", "Confidence": 99.94, "Instances": [], "Parents": []},
-        {"Name": "Electronics", "Confidence": 99.9, "Instances": [], "Parents": []},
-    ],
-    "LabelModelVersion": "3.0",
-}
-AWS_SENTIMENT = {
-    "Sentiment": "POSITIVE",
-    "SentimentScore": {"Positive": 0.98, "Negative": 0.01, "Neutral": 0.01, "Mixed": 0.0},
-}
+IMAGE = image_request(samples.jpeg(128, 96))
+TEXT = TextRequest(text=samples.ENTITIES, language="en")
+TRANSLATE = TranslateRequest(text=samples.SENTENCES["en"], target_language="es", source_language="en")
+CALLS: list[tuple[Task, TaskRequest]] = [
+    (Task.VISION_FACES, IMAGE),
+    (Task.TEXT_ENTITIES, TEXT),
+    (Task.TEXT_TRANSLATE, TRANSLATE),
+]
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+def _aws_fake() -> Any:
+    from contract_tests.fakes.aws_json import AwsJsonFake
 
-    def stream(self, **_: Any) -> Any:
-        yield self.body
-
-    def read(self, *_: Any, **__: Any) -> bytes:
-        body, self.body = self.body, b""
-        return body
-
-    def close(self) -> None:
-        pass
+    return AwsJsonFake(upstream="http://127.0.0.1:9")  # the benched operations never forward
 
 
-def _aws_answers() -> dict[str, bytes]:
-    def call(handler: Callable[[Recorded], Reply], body: dict[str, Any]) -> bytes:
-        reply = handler(Recorded("POST", "/", {}, {}, json.dumps(body).encode()))
-        return json.dumps(reply.json).encode()
+def _aws_block(url: str) -> dict[str, Any]:
+    from contract_tests.conftest_aws import FAKE_SERVICES
 
-    translate = {"Text": samples.SENTENCES["en"], "SourceLanguageCode": "en", "TargetLanguageCode": "es"}
     return {
-        "RekognitionService.DetectLabels": json.dumps(AWS_LABELS).encode(),
-        "RekognitionService.DetectFaces": call(aws_json.detect_faces, {}),
-        "Comprehend_20171127.DetectSentiment": json.dumps(AWS_SENTIMENT).encode(),
-        "Comprehend_20171127.DetectEntities": call(aws_json.detect_entities, {"Text": TEXT}),
-        "AWSShineFrontendService_20170701.TranslateText": call(aws_json.translate_text, translate),
+        "kind": "aws",
+        "region": "eu-west-1",
+        "access_key_id": "bench",
+        "secret_access_key": "bench",
+        "endpoints": dict.fromkeys(FAKE_SERVICES, url),
     }
 
 
-def instant_aws() -> Provider:
-    from botocore.awsrequest import AWSResponse
+def _azure_fake() -> Any:
+    from contract_tests.fakes.azure import AzureFake
 
-    block = {"kind": "aws", "region": "us-east-1", "access_key_id": "k", "secret_access_key": "s", "endpoint_url": URL}
-    provider = registry.build("aws", block)
-    answers = _aws_answers()
-    audio = b"\xff\xfb\x90\x64" + b"\x00" * 413
-
-    def send(request: Any, **_: Any) -> AWSResponse:
-        target = request.headers.get("X-Amz-Target")
-        if target is None:  # Polly is REST: the body is the audio
-            return AWSResponse(request.url, 200, {"Content-Type": "audio/mpeg"}, _Raw(audio))
-        body = answers[target.decode() if isinstance(target, bytes) else target]
-        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body))
-
-    for service in ("rekognition", "comprehend", "translate", "polly"):
-        provider.aws.client(service).meta.events.register("before-send", send)  # type: ignore[attr-defined]
-    return provider
+    return AzureFake(key="bench")
 
 
-# --- Google: a requests transport adapter on the REST clients' session -------------------------
+def _azure_block(url: str) -> dict[str, Any]:
+    return {"kind": "azure", "endpoint": url, "key": "bench", "region": "westeurope"}
 
 
-def _google_answers() -> dict[str, bytes]:
-    """The fake's documented answers, made once (its handlers, never a server), by key."""
-    content = base64.b64encode(samples.jpeg()).decode()
+def _google_fake() -> Any:
+    from contract_tests.fakes.google import GoogleFake
 
-    def make(handler: Callable[[Recorded], Reply], path: str, body: dict[str, Any]) -> bytes:
-        reply = handler(Recorded("POST", path, {"$alt": "json;enum-encoding=int"}, {}, json.dumps(body).encode()))
-        return json.dumps(reply.json).encode()
-
-    def vision(feature: int) -> bytes:
-        return make(
-            google.annotate,
-            "/v1/images:annotate",
-            {"requests": [{"image": {"content": content}, "features": [{"type": feature}]}]},
-        )
-
-    translate = {"contents": [samples.SENTENCES["en"]], "targetLanguageCode": "es", "sourceLanguageCode": "en"}
-    return {
-        "labels": vision(4),
-        "faces": vision(1),
-        "analyzeSentiment": make(
-            google.language, "/v2/documents:analyzeSentiment", {"document": {"content": samples.POSITIVE}}
-        ),
-        "analyzeEntities": make(
-            google.language, "/v2/documents:analyzeEntities", {"document": {"content": TEXT}, "encodingType": 3}
-        ),
-        "translateText": make(google.translation, "/v3/projects/p/locations/global:translateText", translate),
-        "synthesize": make(google.synthesize, "/v1/text:synthesize", {"audioConfig": {"audioEncoding": "MP3"}}),
-    }
+    return GoogleFake()
 
 
-def _google_key(url: str, body: bytes | None) -> str:
-    tail = url.split("?", 1)[0].rsplit(":", 1)[-1]
-    if tail == "annotate":
-        return "labels" if b'"type": 4' in (body or b"") else "faces"
-    return tail
+def _google_block(url: str) -> dict[str, Any]:
+    return {"kind": "google", "project": "bench", "endpoint": url, "credentials": "anonymous"}
 
 
-def instant_google() -> Provider:
-    import requests
-
-    provider = registry.build("gcp", {"kind": "google", "project": "p", "endpoint": URL, "credentials": "anonymous"})
-    answers = _google_answers()
-
-    class Instant(requests.adapters.BaseAdapter):
-        def send(self, request: Any, **_: Any) -> requests.Response:
-            response = requests.Response()
-            body = request.body.encode() if isinstance(request.body, str) else request.body
-            response.status_code, response.url = 200, request.url
-            response._content = answers[_google_key(request.url, body)]
-            response.headers["Content-Type"] = "application/json"
-            response.request = request
-            return response
-
-        def close(self) -> None:
-            pass
-
-    for service in ("vision", "language", "translate", "texttospeech"):
-        provider.google.client(service)._transport._session.mount(URL, Instant())  # type: ignore[attr-defined]
-    return provider
+# vendor -> (fake factory, provider block for the fake's URL)
+VENDORS: dict[str, tuple[Callable[[], Any], Callable[[str], dict[str, Any]]]] = {
+    "aws": (_aws_fake, _aws_block),
+    "google": (_google_fake, _google_block),
+    "azure": (_azure_fake, _azure_block),
+}
 
 
-# --- measuring ---------------------------------------------------------------------------------
+def _serve(vendor: str, conn: Any) -> None:
+    """Child process: start the vendor's fake, send its URL, wait to be told to stop."""
+    fake = VENDORS[vendor][0]().start()
+    conn.send(fake.url)
+    conn.recv()
+    fake.stop()
 
 
-async def cpu_per_call(run: Callable[[], Awaitable[Any]], calls: int) -> float:
-    for _ in range(20):
-        await run()
+def _pin(pid: int, cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(pid, {cpu})
+
+
+async def _cpu_per_call(fn: Callable[[], Any], calls: int) -> float:
+    await fn()  # warm: clients built, connections open
     start = time.process_time()
     for _ in range(calls):
-        await run()
+        await fn()
     return (time.process_time() - start) / calls * 1000.0
 
 
-async def measure(calls: int) -> list[tuple[str, float, float]]:
-    aws, gcp = instant_aws(), instant_google()
-    pool = BlockingPool("baseline", 16)
-    baseline = await cpu_per_call(lambda: pool.run(lambda: None), calls)
-    rows = [("pool round trip (baseline)", baseline, baseline)]
-    for task, request in REQUESTS.items():
+async def _bench_vendor(vendor: str, url: str, calls: int, rounds: int) -> dict[str, list[float]]:
+    import aiohttp
 
-        async def once(p: Provider, t: Task = task, r: TaskRequest = request) -> Any:
-            return await p.run(t, r, CallContext(request_id="bench", deadline=time.monotonic() + 30))
+    provider: Provider = registry.build(f"{vendor}-bench", VENDORS[vendor][1](url))
+    rows: dict[str, list[float]] = {"baseline: bare aiohttp POST": []}
+    async with aiohttp.ClientSession() as session:
 
-        aws_ms = await cpu_per_call(lambda: once(aws), calls)
-        gcp_ms = await cpu_per_call(lambda: once(gcp), calls)
-        rows.append((task.value, aws_ms, gcp_ms))
-    pool.shutdown()
-    await aws.aclose()
-    await gcp.aclose()
+        async def bare() -> None:
+            async with session.post(f"{url}/bench-baseline", data=b"{}") as resp:
+                await resp.read()
+
+        for _ in range(rounds):
+            rows["baseline: bare aiohttp POST"].append(await _cpu_per_call(bare, calls))
+            for task, request in CALLS:
+
+                async def call(task: Task = task, request: TaskRequest = request) -> None:
+                    ctx = CallContext(request_id="bench", deadline=time.monotonic() + 30)
+                    await provider.run(task, request, ctx)
+
+                rows.setdefault(task.value, []).append(await _cpu_per_call(call, calls))
+    await provider.aclose()
     return rows
 
 
+def run(vendor: str, calls: int, rounds: int) -> dict[str, list[float]]:
+    parent, child = mp.Pipe()
+    proc = mp.get_context("spawn").Process(target=_serve, args=(vendor, child), daemon=True)
+    proc.start()
+    try:
+        _pin(proc.pid or 0, 1)
+        _pin(0, 0)
+        url = parent.recv()
+        return asyncio.run(_bench_vendor(vendor, url, calls, rounds))
+    finally:
+        parent.send("stop")
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=300)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--vendors", default=",".join(VENDORS))
     args = parser.parse_args()
-    rows = asyncio.run(measure(args.calls))
-    print(f"adapter CPU per call, ms (process_time over {args.calls} sequential calls, instant in-process fake)")
-    print(f"{'task':<28} {'aws':>8} {'google':>8} {'google/aws':>11}")
-    for name, aws_ms, gcp_ms in rows:
-        print(f"{name:<28} {aws_ms:>8.3f} {gcp_ms:>8.3f} {gcp_ms / aws_ms:>11.2f}")
+    vendors = [v for v in args.vendors.split(",") if v]
+    results = {v: run(v, args.calls, args.rounds) for v in vendors}
+    names = list(dict.fromkeys(name for rows in results.values() for name in rows))
+    print(f"adapter CPU per call, ms (median of {args.rounds} rounds x {args.calls} calls; fake in another process)")
+    print(f"| {'call':<28} | " + " | ".join(f"{v:>12}" for v in vendors) + " |")
+    print(f"|{'-' * 30}|" + "|".join("-" * 14 for _ in vendors) + "|")
+    for name in names:
+        cells = [f"{statistics.median(results[v][name]):12.3f}" if name in results[v] else " " * 12 for v in vendors]
+        print(f"| {name:<28} | " + " | ".join(cells) + " |")
+    for v in vendors:
+        base = statistics.median(results[v]["baseline: bare aiohttp POST"])
+        over = {n: statistics.median(r) / base for n, r in results[v].items() if not n.startswith("baseline")}
+        print(f"{v}: x baseline " + ", ".join(f"{n} {ratio:.1f}" for n, ratio in over.items()))
 
 
 if __name__ == "__main__":

@@ -406,3 +406,20 @@ def test_a_serving_gateway_without_google_never_imports_a_google_library(tmp_pat
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize(("no_proxy", "expected"), [("", "http://proxy.example:3128"), ("127.0.0.1", None)])
+def test_proxy_settings_are_read_once_per_client(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, expected: str | None
+) -> None:
+    from adapters.google.clients import GoogleClients
+
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    config = parse_config(
+        GoogleConfig, "gcp", {"kind": "google", "endpoint": "http://127.0.0.1:9", "credentials": "anonymous"}
+    )
+    clients = GoogleClients("gcp", config)
+    session = clients.client("vision")._transport._session
+    assert session.trust_env is False and session.proxies.get("http") == expected
+    clients.close()

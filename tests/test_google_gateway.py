@@ -42,8 +42,9 @@ def _client(tmp_path: Path, policy: dict[str, Any]) -> TestClient:  # type: igno
 def gateway(tmp_path: Path, google_fake: GoogleFake) -> Iterator[TestClient]:  # type: ignore[type-arg]
     policy = {
         "version": 1,
-        "providers": {"gcp": google_block(google_fake.url, timeout_s=2)},
-        "defaults": {"timeout_s": 3.0, "deadline_s": 10.0, "retries": {"attempts": 1}},
+        "providers": {"gcp": google_block(google_fake.url, timeout_s=10)},
+        # Generous: nothing here hangs, and a loaded machine must not turn a slow answer into a retry.
+        "defaults": {"timeout_s": 10.0, "deadline_s": 30.0, "retries": {"attempts": 1}},
         "routes": {"*": {"candidates": ["gcp"]}},
     }
     google_fake.reset()
@@ -59,10 +60,10 @@ def with_fallback(
     policy = {
         "version": 1,
         "providers": {
-            "gcp": google_block(google_fake.url, timeout_s=2),
-            "aws": aws_block(moto_url, aws_fake.url, timeout_s=2),
+            "gcp": google_block(google_fake.url, timeout_s=10),
+            "aws": aws_block(moto_url, aws_fake.url, timeout_s=10),
         },
-        "defaults": {"timeout_s": 3.0, "deadline_s": 10.0, "retries": {"attempts": 2, "backoff_s": 0.01}},
+        "defaults": {"timeout_s": 10.0, "deadline_s": 30.0, "retries": {"attempts": 2, "backoff_s": 0.01}},
         "routes": {"*": {"candidates": ["gcp", "aws"]}},
     }
     google_fake.reset()

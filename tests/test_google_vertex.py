@@ -60,7 +60,7 @@ CUSTOM_SENTIMENT = {
 
 def block(url: str, **fields: Any) -> dict[str, Any]:
     base = {"kind": "vertex", "project": "p", "location": "europe-west4", "endpoint": url, "credentials": "anonymous"}
-    return {**base, "timeout_s": 2, "price_usd": 0.0002, **fields}
+    return {**base, "timeout_s": 10, "price_usd": 0.0002, **fields}
 
 
 def ctx() -> CallContext:
@@ -144,7 +144,7 @@ async def test_other_tasks_are_unsupported(make: Any) -> None:
     ],
 )
 async def test_failures_map(make: Any, google_fake: GoogleFake, reply: Reply, error: type[Exception]) -> None:
-    provider = make(LABELS)
+    provider = make({**LABELS, "timeout_s": 1} if reply.hang else LABELS)
     google_fake.fail(PREDICT, reply)
     with pytest.raises(error) as info:
         await provider.run(Task.VISION_LABELS, image_request(samples.jpeg()), ctx())
@@ -185,7 +185,7 @@ def gateway(tmp_path: Path, google_fake: GoogleFake) -> Iterator[TestClient]:  #
     policy = {
         "version": 1,
         "providers": {"flowers": block(google_fake.url, **LABELS)},
-        "defaults": {"timeout_s": 3.0, "deadline_s": 10.0},
+        "defaults": {"timeout_s": 10.0, "deadline_s": 30.0},
         "routes": {"vision.labels": {"candidates": ["flowers"]}},
     }
     path = tmp_path / "policy.yaml"

@@ -159,7 +159,7 @@ class TestGoogleFailures(abstract.FailureContract):
     ],
 )
 async def test_each_error_is_one_request_and_mapped(
-    google_failing_provider: GoogleProvider,
+    google_provider: GoogleProvider,
     google_fake: GoogleFake,
     path: str,
     task: Task,
@@ -176,7 +176,7 @@ async def test_each_error_is_one_request_and_mapped(
         request_ = image_request(samples.jpeg()) if task.modality == "vision" else TranscribeRequest(audio=media)
     ctx = CallContext(request_id="one-request", deadline=time.monotonic() + 10)
     with pytest.raises(error):
-        await google_failing_provider.run(task, request_, ctx)
+        await google_provider.run(task, request_, ctx)
     assert len(google_fake.requests) == 1
     google_fake.reset()
 

@@ -186,3 +186,11 @@ def test_an_error_inside_a_200_falls_back(with_fallback: TestClient, google_fake
 def test_synthesized_audio_in_json_is_base64(gateway: TestClient) -> None:  # type: ignore[type-arg]
     body = gateway.post("/v1/speech/synthesize", json={"text": "Hi", "format": "mp3"}, headers=JSON).json()
     assert base64.b64decode(body["result"]["audio"])[:2] == b"\xff\xfb" and body["model"] == "cloud-tts-neural2"
+
+
+def test_providers_shows_google_healthy_by_a_free_probe(gateway: TestClient, google_fake: GoogleFake) -> None:  # type: ignore[type-arg]
+    body = gateway.get("/v1/providers").json()
+    gcp = next(p for p in body["providers"] if p["name"] == "gcp")
+    assert gcp["health"]["ok"] is True and "voices.list" in gcp["health"]["detail"]
+    assert "text.key_phrases" not in gcp["tasks"] and gcp["prices"]["vision.objects"]["usd"] == 0.00225
+    assert any(r.method == "GET" and r.path == "/v1/voices" for r in google_fake.requests)  # the probe: no billed call

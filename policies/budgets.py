@@ -50,6 +50,13 @@ class RedisSpendStore:
         self.redis: Any = aioredis.from_url(url)
         self.prefix = prefix
 
+    @classmethod
+    def on(cls, client: Any, prefix: str) -> RedisSpendStore:
+        """A store on an existing client (``policies.shared``: one connection for all shared state)."""
+        store = cls.__new__(cls)
+        store.redis, store.prefix = client, prefix
+        return store
+
     def _name(self, key_id: str, period: str) -> str:
         return f"{self.prefix}{key_id}:{period}"
 

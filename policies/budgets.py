@@ -65,11 +65,16 @@ class RedisSpendStore:
         return [float(v) if v is not None else 0.0 for v in values]
 
     async def add(self, key_id: str, periods: Sequence[tuple[str, int]], usd: float) -> None:
+        await self.add_totals(key_id, periods, usd)
+
+    async def add_totals(self, key_id: str, periods: Sequence[tuple[str, int]], usd: float) -> list[float]:
+        """``add``, answering each period's new total."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for period, ttl in periods:
                 pipe.incrbyfloat(self._name(key_id, period), usd)
                 pipe.expire(self._name(key_id, period), ttl)
-            await pipe.execute()
+            results = await pipe.execute()
+        return [float(v) for v in results[::2]]
 
     async def aclose(self) -> None:
         await self.redis.aclose()

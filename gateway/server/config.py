@@ -68,7 +68,7 @@ class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     redis: str | None = None  # "redis://host:6379/0"
     prefix: str = "omnisense:"  # every key starts with it: one prefix per fleet
     sync_s: float = 0.5  # how often a replica reads the others' circuits and latency
-    timeout_s: float = 0.25  # a Redis call slower than this counts as Redis lost
+    timeout_s: float = 1.0  # a Redis call slower than this counts as Redis lost (local state until it answers)
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

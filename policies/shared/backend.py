@@ -38,7 +38,7 @@ class SharedBackend:
 
 
 async def open_backend(
-    url: str | None, *, prefix: str = "omnisense:", sync_s: float = 0.5, timeout_s: float = 0.25
+    url: str | None, *, prefix: str = "omnisense:", sync_s: float = 0.5, timeout_s: float = 1.0
 ) -> SharedBackend:
     if not url:
         return SharedBackend()

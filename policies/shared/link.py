@@ -37,7 +37,7 @@ class SharedStatus:
 
 
 class RedisLink:
-    def __init__(self, url: str, prefix: str = "omnisense:", *, timeout_s: float = 0.25, retry_s: float = 0.5) -> None:
+    def __init__(self, url: str, prefix: str = "omnisense:", *, timeout_s: float = 1.0, retry_s: float = 0.5) -> None:
         import redis.asyncio as aioredis  # the "redis" extra; imported only when configured
 
         self.url = url

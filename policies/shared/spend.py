@@ -35,11 +35,13 @@ class SharedSpendStore:
 
     async def add(self, key_id: str, periods: Sequence[tuple[str, int]], usd: float) -> None:
         try:
-            await self.link.run(lambda _: self.redis_store.add(key_id, periods, usd))
+            totals = await self.link.run(lambda _: self.redis_store.add_totals(key_id, periods, usd))
         except SharedDown:
             for period, ttl in periods:
                 before, _ = self.pending.get((key_id, period), (0.0, ttl))
                 self.pending[(key_id, period)] = (before + usd, ttl)
+        else:
+            self.seen.update({(key_id, p): v for (p, _), v in zip(periods, totals, strict=True)})
 
     async def rejoin(self) -> None:
         """Pay the spend charged during the outage into the shared counters."""

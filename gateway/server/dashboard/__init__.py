@@ -12,10 +12,12 @@ every task for the try-it form, derived from the task table (``catalog.py``).
 from __future__ import annotations
 
 from importlib import resources
+from typing import Annotated
 
 import msgspec
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
 
 from gateway.server.dashboard.catalog import catalog
 
@@ -54,7 +56,7 @@ async def dashboard_tasks() -> Response[bytes]:
 
 
 @get("/dashboard/{name:str}", include_in_schema=False)
-async def dashboard_asset(name: str) -> Response[bytes]:
+async def dashboard_asset(name: Annotated[str, PathParameter()]) -> Response[bytes]:
     if name not in _ASSETS:
         raise NotFoundException(f"no dashboard asset {name!r}")
     return Response(asset(name), media_type=_ASSETS[name], headers=_HEADERS)

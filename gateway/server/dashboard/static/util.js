@@ -85,7 +85,7 @@ export function table(columns, rows, { onRow, id, empty = "nothing yet" } = {}) 
     if (onRow) tr.addEventListener("click", () => onRow(row, tr));
     return tr;
   });
-  if (!rows.length) body.push(h("tr", null, h("td", { colspan: columns.length, class: "muted" }, empty)));
+  if (!rows.length) body.push(h("tr", { class: "empty" }, h("td", { colspan: columns.length, class: "muted" }, empty)));
   return h("table", { id }, h("thead", null, head), h("tbody", null, body));
 }
 

@@ -23,8 +23,8 @@ import pytest
 from PIL import Image
 
 from contract_tests.scripted_provider import Fail
-from gateway.logs import MemorySink
-from gateway.schema import TABLE, UpstreamUnavailable
+from gateway.logs import MemorySink, RequestLog
+from gateway.schema import TABLE, OutputSummary, UpstreamUnavailable
 from gateway.server.config import ApiKey, hash_key
 from tests.conftest import LiveServer, make_config
 
@@ -139,7 +139,7 @@ def test_numbers_shown_are_the_gateways_own(gateway: LiveServer, page: Any) -> N
     assert page.locator("#chart-rps svg path[data-series='secondary']").count() == 1
     cost = {r["provider"]: r for r in table_rows(page, "#cost-table")}
     today = sum(r["cost_usd"] for r in stats if r["provider"] == "primary")
-    assert close(cost["primary"]["today-24h"], today, 6)
+    assert close(cost["primary"]["0-1d ago"], today, 4)
     expect(page.locator("#policy-facts [data-fact=name]")).to_have_text("policy")
     expect(page.locator("#routes-table")).to_contain_text("primary > secondary")
 
@@ -246,3 +246,61 @@ def test_a_protected_gateway_asks_for_an_admin_key(policy_file: Path, page: Any)
         keys_shown = {r["key"] for r in table_rows(page, "#logs-table")}
         assert keys_shown == {"ops"}  # the key's id, never the key
         assert ADMIN not in page.content()
+
+
+def history(now: float) -> list[RequestLog]:
+    """A week of records: an hour of traffic (the output shifts from positive to negative against
+    the hour before), and one costly request per earlier day and provider."""
+    records = []
+    for i in range(240):  # 120 in the hour before, 120 in the last hour, 100 s clear of the windows' edges
+        t = now - 7100 + (i % 120) * 28 + (3600 if i >= 120 else 0)
+        provider = "primary" if i % 3 else "secondary"
+        failed = i % 17 == 0
+        label = "positive" if i < 120 or i % 5 == 0 else "negative"
+        latency = 20.0 + (i % 10) * 7 + (40 if provider == "secondary" else 0)
+        record = RequestLog(
+            request_id=f"h{i:04d}", time=t, task="text.sentiment", status="error" if failed else "ok",
+            http_status=502 if failed else 200, latency_ms=latency, provider=provider,
+            cost_usd=0.0 if failed else 0.0005, key_id="team-a" if i % 2 else "team-b",
+            output=None if failed else OutputSummary(top=label, confidence=0.9),
+        )  # fmt: skip
+        records.append(record)
+    for day in range(1, 7):
+        for provider, usd in (("primary", 0.01 * day), ("secondary", 0.002 * day)):
+            t = now - day * 86400 - 3600
+            records.append(RequestLog(request_id=f"d{day}{provider}", time=t, task="vision.labels", status="ok",
+                                      http_status=200, latency_ms=50.0, provider=provider, cost_usd=usd))  # fmt: skip
+    return records
+
+
+def test_charts_cost_per_day_and_drift_from_a_weeks_history(policy_file: Path, page: Any) -> None:
+    sink = MemorySink()
+    with LiveServer(make_config(policy_file), sink) as server:
+        sink.records.extend(history(time.time()))
+        page.goto(f"{server.url}/dashboard")
+        refreshed(page, 0)
+        expect(page.locator("#traffic-note")).to_contain_text("120 requests in the window")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"))  # the README's (docs/dashboard.png)
+        for chart in ("rps", "errors", "p50", "p95"):
+            for provider in ("primary", "secondary"):
+                assert page.locator(f"#chart-{chart} svg path[data-series='{provider}']").count() == 1
+
+        cost = {r["provider"]: r for r in table_rows(page, "#cost-table")}
+        for day in range(1, 7):
+            assert close(cost["primary"][f"{day}-{day + 1}d ago"], 0.01 * day, 4)
+            assert close(cost["secondary"][f"{day}-{day + 1}d ago"], 0.002 * day, 4)
+
+        stats = httpx.get(f"{server.url}/v1/stats", params={"window": "1h"}).json()["rows"]
+        drift = {r["provider"]: r["drift"] for r in table_rows(page, "#stats-table")}
+        for row in stats:
+            assert drift[row["provider"]] == f"{row['drift_psi']:.3f} SHIFT"  # positive -> mostly negative
+
+        page.select_option("#group-by", "task")
+        expect(page.locator("#chart-rps svg path[data-series='text.sentiment']")).to_have_count(1)
+        page.fill("#log-filters [name=key]", "team-a")
+        page.press("#log-filters [name=key]", "Enter")
+        expect(page.locator("#logs-table tbody tr:not(.empty)").first).to_contain_text("team-a")
+        assert {r["key"] for r in table_rows(page, "#logs-table")} == {"team-a"}
+        page.locator("#logs-table tbody tr").first.click()
+        expect(page.locator("#log-detail")).to_be_visible()

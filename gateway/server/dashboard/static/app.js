@@ -153,7 +153,7 @@ async function refreshCost() {
     return out;
   });
   const providers = [...new Set(totals.flatMap((t) => Object.keys(t)))].sort();
-  const labels = ["today-24h", "-2d", "-3d", "-4d", "-5d", "-6d", "-7d"];
+  const labels = ["0-1d ago", "1-2d ago", "2-3d ago", "3-4d ago", "4-5d ago", "5-6d ago", "6-7d ago"];
   const perDay = providers.map((p) => ({
     name: p,
     values: totals.map((t, i) => Math.max(0, (t[p] || 0) - (i ? totals[i - 1][p] || 0 : 0))),
@@ -162,7 +162,7 @@ async function refreshCost() {
   const series = perDay.map((x) => ({ name: x.name, values: order.map((i) => x.values[i]) }));
   replace("chart-cost", barChart(order.map((i) => labels[i]), series, { yFmt: (v) => `$${v.toFixed(3)}`, label: "cost per day" }));
   const columns = [{ label: "provider", key: "provider", value: (x) => x.name },
-    ...order.map((i) => ({ label: labels[i], num: true, value: (x) => fmt.usd(x.values[i]) }))];
+    ...order.map((i) => ({ label: labels[i], num: true, value: (x) => x.values[i].toFixed(4) }))];
   replace("cost", table(columns, perDay, { id: "cost-table", empty: "no cost in the last 7 days" }));
 }
 

@@ -29,7 +29,7 @@ function axes(svg, yMax, yFmt, xLabels) {
     svg.append(s("line", { x1: PAD.l, x2: W - PAD.r, y1: y, y2: y, stroke: "#dfe3ea" }));
     svg.append(s("text", { x: PAD.l - 4, y: y + 3, "text-anchor": "end" }, yFmt(yMax * f)));
   }
-  for (const [x, label] of xLabels) svg.append(s("text", { x, y: H - 5, "text-anchor": "middle" }, label));
+  for (const [x, label, anchor] of xLabels) svg.append(s("text", { x, y: H - 5, "text-anchor": anchor || "middle" }, label));
 }
 
 export function legend(names) {
@@ -46,7 +46,8 @@ export function lineChart(series, buckets, { yFmt = (v) => v.toFixed(1), label =
   const xOf = (i) => PAD.l + (buckets.length > 1 ? (plotW * i) / (buckets.length - 1) : plotW / 2);
   const yOf = (v) => PAD.t + plotH * (1 - v / yMax);
   const stamp = (t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-  const ticks = buckets.length ? [[xOf(0), stamp(buckets[0])], [xOf(buckets.length - 1), stamp(buckets.at(-1))]] : [];
+  const ticks = buckets.length
+    ? [[xOf(0), stamp(buckets[0]), "start"], [xOf(buckets.length - 1), stamp(buckets.at(-1)), "end"]] : [];
   axes(svg, yMax, yFmt, ticks);
   series.forEach((line, i) => {
     let d = "";

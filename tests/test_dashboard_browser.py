@@ -304,3 +304,16 @@ def test_charts_cost_per_day_and_drift_from_a_weeks_history(policy_file: Path, p
         assert {r["key"] for r in table_rows(page, "#logs-table")} == {"team-a"}
         page.locator("#logs-table tbody tr").first.click()
         expect(page.locator("#log-detail")).to_be_visible()
+
+
+def test_policy_panel_shows_a_refused_reload(gateway: LiveServer, policy_file: Path, page: Any) -> None:
+    page.goto(f"{gateway.url}/dashboard")
+    refreshed(page, 0)
+    expect(page.locator("#policy-facts [data-fact=refused]")).to_have_text("0")
+    bad = policy_file.read_text().replace("candidates: [primary, secondary]", "candidates: [primary, gpc]")
+    policy_file.write_text(bad)
+    assert httpx.post(f"{gateway.url}/v1/policy/reload").status_code == 422
+    page.select_option("#interval", "2")
+    expect(page.locator("#policy-refusal")).to_contain_text("unknown provider 'gpc'", timeout=15_000)
+    assert int(page.locator("#policy-facts [data-fact=refused]").text_content()) >= 1
+    expect(page.locator("#routes-table")).to_contain_text("primary > secondary")  # the last good policy serves

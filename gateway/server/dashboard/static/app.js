@@ -9,7 +9,7 @@ import {
 
 const MAX_PAGES = 5; // the traffic charts read at most 5 x 1000 records of the window
 const BUCKETS = 30;
-const state = { tasks: [], providers: [], timer: null, busy: false };
+const state = { tasks: [], providers: [], timer: null, busy: false, costAt: 0 };
 const windowValue = () => document.getElementById("window").value;
 
 // --- providers -------------------------------------------------------------------------
@@ -145,7 +145,11 @@ async function refreshTraffic() {
 
 // --- cost per provider per day: the difference of /v1/stats over 1..7 days ------------------
 
+const COST_EVERY_MS = 60_000; // seven 1..7-day stats queries: once a minute is live enough for a daily figure
+
 async function refreshCost() {
+  if (Date.now() - (state.costAt || 0) < COST_EVERY_MS) return;
+  state.costAt = Date.now();
   const windows = await Promise.all([1, 2, 3, 4, 5, 6, 7].map((d) => api(`/v1/stats?window=${d}d`)));
   const totals = windows.map((s) => {
     const out = {};
@@ -206,6 +210,7 @@ export async function refreshAll() {
   try {
     await Promise.all(PANELS.map(async ([id, refresh]) => {
       try { await refresh(); } catch (error) {
+        if (id === "cost") state.costAt = 0;
         if (error.status === 401 || error.status === 403) authOk = false;
         failed(id, error);
       }
@@ -229,6 +234,7 @@ async function main() {
   document.getElementById("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     setKey(document.getElementById("key").value.trim());
+    state.costAt = 0;
     refreshAll();
   });
   for (const id of ["window", "group-by"]) document.getElementById(id).addEventListener("change", refreshAll);

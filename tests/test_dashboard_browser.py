@@ -5,7 +5,7 @@ that the numbers shown are ``/v1/stats``'s and ``/v1/providers``'s, that the pag
 itself, that the log filters and the record detail work, that the try-it form runs tasks
 (text and an uploaded image) with route explain beside it, and that a protected gateway
 asks for an admin key. Screenshots go to ``test-artifacts/`` (``OMNISENSE_TEST_ARTIFACTS``).
-One browser serves the whole session.
+One browser serves all of them.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ ARTIFACTS = Path(os.environ.get("OMNISENSE_TEST_ARTIFACTS") or Path(__file__).pa
 ADMIN, USER = "dash-admin-secret", "dash-user-secret"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser for all the module's tests; closed with the module, because Playwright's sync API
+    marks its event loop as running in this thread while it lives, and asyncio.run() then refuses."""
     with playwright_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:

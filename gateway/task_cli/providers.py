@@ -1,7 +1,7 @@
 """``omnisense providers``: a running gateway's providers in the CLI's table style.
 
 Per provider: kind, health (and the probe's latency and detail), the worst circuit state
-over its tasks, the mean observed latency, and how many tasks it serves.
+over its tasks, the mean latency the routing observed, and how many tasks it serves.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import httpx
 from gateway.client.transport import error_from, settings
 from gateway.terminal import console, table
 
-COLUMNS = ["provider", "kind", "health", "probe_ms", "circuit", "mean_ms", "tasks", "detail"]
+# routing_ms: the mean latency the routing observed (a failed attempt counts its penalty, 5 s by default)
+COLUMNS = ["provider", "kind", "health", "probe_ms", "circuit", "routing_ms", "tasks", "detail"]
 
 
 def circuit_of(circuits: dict[str, Any]) -> str:
@@ -63,6 +64,6 @@ def providers_command(args: argparse.Namespace, out: TextIO | None = None) -> in
         out.write(json.dumps(body, indent=2) + "\n")
         return 0
     rows = [row(p) for p in body["providers"]]
-    numeric = ["probe_ms", "mean_ms", "tasks"]
+    numeric = ["probe_ms", "routing_ms", "tasks"]
     console(out).print(table(COLUMNS, rows, title=f"policy: {body['policy']}", numeric=numeric))
     return 0

@@ -40,7 +40,7 @@ async function refreshProviders() {
       cls: (p) => (p.health && p.health.ok ? "ok" : "bad") },
     { label: "probe ms", key: "probe", num: true, value: (p) => fmt.ms(p.health ? p.health.latency_ms : null) },
     { label: "circuit", key: "circuit", value: (p) => worstCircuit(p.circuits)[0], cls: (p) => worstCircuit(p.circuits)[1] },
-    { label: "mean ms", num: true, value: (p) => fmt.ms(meanLatency(p.latency)) },
+    { label: "routing ms", key: "routing_ms", num: true, value: (p) => fmt.ms(meanLatency(p.latency)) },
     { label: "tasks", value: (p) => Object.keys(p.tasks).length },
     { label: "detail", value: (p) => (p.health && p.health.detail) || "" },
   ];

@@ -167,3 +167,14 @@ def test_providers_table_and_json(live: LiveServer, capsys: Capture) -> None:
     assert rows["secondary"][5] == "-"  # no latency observed yet
     code, out, _ = run(capsys, "providers", "--url", live.url, "--json")
     assert code == 0 and [p["name"] for p in json.loads(out)["providers"]] == ["primary", "secondary"]
+
+
+def test_say_on_text_files_writes_one_audio_file_each(live: LiveServer, capsys: Capture, tmp_path: Path) -> None:
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "a.txt").write_text("Hello there")
+    (texts / "b.txt").write_text("Good night")
+    code, out, _ = run(capsys, "say", "-f", str(texts), "-o", str(tmp_path / "audio"), "--url", live.url)
+    assert code == 0 and "2 ok, 0 failed, cost $0.042000" in out  # 21 characters at $0.002
+    assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["a.wav", "b.wav"]
+    assert all(p.read_bytes().startswith(b"RIFF") for p in (tmp_path / "audio").iterdir())

@@ -167,6 +167,9 @@ def batch_table(outcomes: list[Outcome]) -> Any:
             continue
         e = o.envelope
         summary = summarize_output(Task(e.task), e.result)
+        audio = getattr(e.result, "audio", None)
         top = summary.top or (f"{summary.items} items" if summary.items is not None else "-")
+        if isinstance(audio, bytes):
+            top = f"{len(audio)} bytes of {e.result.format}"
         rows.append([o.item.name, "ok", e.provider, top, f"{e.latency_ms:.1f}", f"{e.usage.cost_usd:.6f}"])
     return table(["input", "status", "provider", "answer", "ms", "cost_usd"], rows, numeric=["ms", "cost_usd"])

@@ -43,6 +43,8 @@ def test_the_try_it_catalogue_is_the_task_table(client: TestClient) -> None:  # 
         assert [f["name"] for f in media] == ([] if spec.input is InputKind.TEXT else [spec.media_field])
     translate = next(t for t in tasks if t["task"] == "text.translate")
     fields = {f["name"]: f for f in translate["fields"]}
-    assert fields["target_language"] == {"name": "target_language", "kind": "str", "required": True, "default": None}
-    labels = next(t for t in tasks if t["task"] == "vision.labels")
-    assert {f["name"]: f["kind"] for f in labels["fields"]}["max_results"] == "int"
+    assert fields["target_language"].items() >= {"kind": "str", "required": True, "default": None}.items()
+    labels = {f["name"]: f for f in next(t for t in tasks if t["task"] == "vision.labels")["fields"]}
+    assert labels["max_results"].items() >= {"kind": "int", "default": 20, "min": 1}.items()  # the schema's constraint
+    assert labels["min_confidence"].items() >= {"kind": "float", "min": 0.0, "max": 1.0}.items()
+    assert labels["document"]["kind"] == "bool"

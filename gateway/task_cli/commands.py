@@ -69,6 +69,8 @@ def _kind(annotation: Any) -> type:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = inner[0] if len(inner) == 1 else str
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     return annotation if annotation in (bool, int, float) else str
 
 

@@ -10,7 +10,7 @@ its form from this, so a new row in the table shows up in the dashboard without 
 from __future__ import annotations
 
 import types
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
@@ -21,17 +21,30 @@ SKIPPED = frozenset({"include_raw", "routing"})
 _KINDS: dict[Any, str] = {bool: "bool", int: "int", float: "float", str: "str", MediaRef: "media"}
 
 
-def _kind(annotation: Any) -> str:
-    """``int | None`` -> ``int``; anything the form cannot edit as a scalar -> ``str``."""
+def _unwrap(annotation: Any) -> tuple[Any, list[msgspec.Meta]]:
+    """``Annotated[int, Meta(ge=1)] | None`` -> (``int``, [its Meta]); a union of several types -> ``str``."""
+    metas: list[msgspec.Meta] = []
     if get_origin(annotation) in (Union, types.UnionType):
         inner = [a for a in get_args(annotation) if a is not type(None)]
         annotation = inner[0] if len(inner) == 1 else str
-    return _KINDS.get(annotation, "str")
+    if get_origin(annotation) is Annotated:
+        annotation, *extras = get_args(annotation)
+        metas = [m for m in extras if isinstance(m, msgspec.Meta)]
+    return annotation, metas
 
 
 def _field(info: msgspec.structs.FieldInfo) -> dict[str, Any]:
+    annotation, metas = _unwrap(info.type)
     default = None if info.default is msgspec.NODEFAULT else info.default
-    return {"name": info.name, "kind": _kind(info.type), "required": info.required, "default": default}
+    out = {"name": info.name, "kind": _KINDS.get(annotation, "str"), "required": info.required, "default": default}
+    for meta in metas:  # the constraints the gateway enforces, for the form's own checks
+        if meta.ge is not None:
+            out["min"] = meta.ge
+        if meta.le is not None:
+            out["max"] = meta.le
+        if meta.description:
+            out["help"] = meta.description
+    return out
 
 
 def task_entry(spec: TaskSpec[Any, Any]) -> dict[str, Any]:

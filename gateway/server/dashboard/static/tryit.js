@@ -32,7 +32,8 @@ function inputFor(task, field) {
   if (field.kind === "bool") return h("input", { type: "checkbox", name, checked: field.default === true });
   const type = field.kind === "int" || field.kind === "float" ? "number" : "text";
   const placeholder = field.default === null ? (field.required ? "required" : "optional") : String(field.default);
-  return h("input", { type, name, step: field.kind === "float" ? "any" : null, required: field.required, placeholder });
+  return h("input", { type, name, step: field.kind === "float" ? "any" : null, required: field.required, placeholder,
+    min: field.min, max: field.max, title: field.help });
 }
 
 function buildFields() {

@@ -119,7 +119,7 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
     else:
         f["text"] = _text(f.get("text"), limits)
-    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    names = [info.name for info in spec.fields]
     for name in names:
         if name.endswith("language"):
             value = _lang(f, name)
@@ -130,7 +130,7 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
         f["format"] = fmt
-    for info in msgspec.structs.fields(spec.request):
+    for info in spec.fields:
         if info.required and info.name not in f:
             raise UnprocessableInput(f"{info.name} is required", field=info.name)
     return _convert(spec.request, f, spec.task)

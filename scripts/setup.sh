@@ -19,6 +19,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# dev = all (server + every vendor and sink extra) + the test tools; `pip install omnisense` alone is the client.
 .venv/bin/python -m pip install -q -e '.[dev]'
 
 if [ -x local_models/setup.sh ] && [ "${OMNISENSE_SKIP_LOCAL_MODELS:-0}" != 1 ]; then

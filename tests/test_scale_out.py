@@ -188,8 +188,10 @@ def test_serve_with_workers_shares_the_rate_limit_between_them(fleet: list[Repli
     try:
         codes = [replica.post("/v1/text/sentiment", {"text": "hi"}, "key-fresh").status_code for _ in range(2)]
         assert codes == [401, 401]  # an unknown key: nothing counted
-        # the bucket of `slow` was emptied through the fleet above: every worker sees it empty
+        while fleet[0].post("/v1/text/sentiment", {"text": "hi"}, KEYS["slow"]).status_code == 200:
+            pass  # empty the bucket of `slow` through another replica
+        # new connections land on either worker: both see the bucket empty (6 a minute refills 1 in 10 s)
         codes = [replica.post("/v1/text/sentiment", {"text": "hi"}, KEYS["slow"]).status_code for _ in range(6)]
-        assert codes.count(429) >= 5, codes
+        assert codes.count(200) <= 1, codes
     finally:
         replica.stop()

@@ -9,7 +9,7 @@ synchronously, on the hot path, without a network call) and shares what it sees:
   fleet's consecutive-failure count and opens the shared circuit at the threshold; an
   opened circuit sets ``open_until`` (the later of the two); a sample is pushed to a list
   trimmed to the window.
-- reads: every ``sync_s`` seconds (and right after a flush) the hub reads each policy's
+- reads: every ``sync_s`` seconds the hub reads each policy's
   circuits (one hash) and latency lists, opens locally what is open in Redis for the
   cooldown left, and replaces the local latency windows with the fleet's.
 
@@ -203,24 +203,35 @@ class SharedHub:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_pull = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.sync_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_pull - loop.time()))
             self._wake.clear()
+            await asyncio.sleep(0.005)  # coalesce the events of a burst into one pipeline
             try:
-                await self.sync()
+                await self.flush()
+                if loop.time() >= next_pull:  # reads: every sync_s, not after every flush
+                    next_pull = loop.time() + self.sync_s
+                    await self.pull()
             except SharedDown:
                 self.queue.clear()
             except Exception:
                 log.exception("shared state: sync failed")
-            await asyncio.sleep(0.005)  # coalesce the events of a burst into one pipeline
 
     async def sync(self) -> None:
         """Send the queued events, then read every attached state back."""
+        await self.flush()
+        await self.pull()
+
+    async def flush(self) -> None:
         events = list(self.queue)
         self.queue.clear()
         if events:
             await self.link.run(lambda r: self._send(r, events))
+
+    async def pull(self) -> None:
         for shared in list(self.attached.values()):
             await self.link.run(shared.pull)
 

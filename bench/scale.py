@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
+import os
 import statistics
 import sys
 import tempfile
@@ -121,29 +123,41 @@ async def op_costs(redis_url: str, rounds: int) -> list[tuple[str, float, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each row keeps its best")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     upstream_port = free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
-    rows: list[tuple[str, int, float, float, float]] = []
     prefix = f"omnisense-bench:{uuid.uuid4().hex}:"
-    with process([sys.executable, "bench/fake_upstream.py", str(upstream_port)], f"{upstream}/readyz"):
-        seq, _ = asyncio.run(run_load(f"{upstream}/text/sentiment", min(1000, args.requests), 1))
-        _, rps = asyncio.run(run_load(f"{upstream}/text/sentiment", args.requests, args.concurrency))
-        rows.append(("fake upstream, direct", 0, rps, statistics.median(seq), pct(seq, 99)))
+    targets: list[tuple[str, int, str]] = []  # (row name, workers, url)
+    best: dict[tuple[str, int], tuple[float, float, float]] = {}  # req/s, p50, p99
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            process([sys.executable, "bench/fake_upstream.py", str(upstream_port)], f"{upstream}/readyz")
+        )
+        targets.append(("fake upstream, direct", 0, f"{upstream}/text/sentiment"))
         for state, redis_url in (("memory", None), ("redis", args.redis)):
             config = write_config(upstream, redis_url, prefix)
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
-                with process(gateway(config, port, workers), f"http://127.0.0.1:{port}/healthz"):
-                    url = f"http://127.0.0.1:{port}/v1/text/sentiment"
-                    seq, _ = asyncio.run(run_load(url, min(1000, args.requests), 1))
-                    _, rps = asyncio.run(run_load(url, args.requests, args.concurrency))
-                rows.append((f"gateway, state in {state}", workers, rps, statistics.median(seq), pct(seq, 99)))
+                stack.enter_context(process(gateway(config, port, workers), f"http://127.0.0.1:{port}/healthz"))
+                targets.append((f"gateway, state in {state}", workers, f"http://127.0.0.1:{port}/v1/text/sentiment"))
+        for _ in range(args.rounds):  # interleaved: a slow minute on this shared box hits every row alike
+            for name, workers, url in targets:
+                seq, _ = asyncio.run(run_load(url, min(500, args.requests), 1))
+                _, rps = asyncio.run(run_load(url, args.requests, args.concurrency))
+                old = best.get((name, workers), (0.0, float("inf"), float("inf")))
+                best[(name, workers)] = (
+                    max(old[0], rps),
+                    min(old[1], statistics.median(seq)),
+                    min(old[2], pct(seq, 99)),
+                )
+    rows = [(name, workers, *best[(name, workers)]) for name, workers, _ in targets]
     ops = asyncio.run(op_costs(args.redis, 2000))
+    print(f"\nload average before the tables: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print_tables(rows, ops, args)
 
 
@@ -151,7 +165,8 @@ def print_tables(
     rows: list[tuple[str, int, float, float, float]], ops: list[tuple[str, float, float]], args: argparse.Namespace
 ) -> None:
     base = {state: rps for state, workers, rps, *_ in rows if workers == 1}
-    print(f"\nthroughput at {args.concurrency} in flight ({args.requests} requests); latency one at a time\n")
+    print(f"\nthroughput at {args.concurrency} in flight ({args.requests} requests), latency one at a time;")
+    print(f"best of {args.rounds} interleaved rounds\n")
     print("| target                   | workers | req/s  | vs 1 worker | p50 ms (c=1) | p99 ms (c=1) |")
     print("|--------------------------|---------|--------|-------------|--------------|--------------|")
     for name, workers, rps, p50, p99 in rows:

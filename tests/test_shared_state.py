@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis
+from litestar.testing import TestClient
 
 from gateway.schema import Attempt, Task
+from gateway.server.config import load_config
 from policies.budgets import BudgetBook
 from policies.circuit import CircuitBoard
 from policies.latency import LatencyBook
@@ -139,3 +142,24 @@ async def test_a_replica_without_redis_serves_on_local_state() -> None:
         assert allowance is not None and allowance.left_usd == pytest.approx(0.6)
     finally:
         await backend.aclose()
+
+
+def test_the_config_names_one_redis(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text("spend_store: redis://127.0.0.1:6379/0\n")
+    assert load_config(str(path)).redis_url == "redis://127.0.0.1:6379/0"  # the old name still works
+    path.write_text("spend_store: redis://a:6379/0\nstate: {redis: 'redis://b:6379/0'}\n")
+    with pytest.raises(ValueError, match=r"spend_store and state\.redis"):
+        load_config(str(path))
+    path.write_text("state: {redis: 'redis://b:6379/0', sync_s: 0}\n")
+    with pytest.raises(ValueError, match=r"state\.sync_s"):
+        load_config(str(path))
+    path.write_text("keys: [{id: k, sha256: ab, rate_per_second: 0.5}]\n")
+    with pytest.raises(ValueError, match=r"keys\[k\].rate_per_second"):
+        load_config(str(path))
+
+
+def test_an_embedded_gateway_says_its_state_is_in_memory(client: TestClient) -> None:  # type: ignore[type-arg]
+    state = client.get("/v1/providers").json()["state"]
+    assert state == {"backend": "memory", "connected": True, "down_since_s": None, "outages": 0, "detail": None}
+    assert 'omnisense_shared_state_up{backend="memory"} 1.0' in client.get("/metrics").text

@@ -119,6 +119,8 @@ class RedisLink:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+    """Any Redis failure (refused, timed out, read-only after a failover, out of memory...):
+    the request is served on local state rather than failed."""
+    from redis.exceptions import RedisError
 
-    return isinstance(exc, ConnectionError | TimeoutError | BusyLoadingError | OSError | asyncio.TimeoutError)
+    return isinstance(exc, RedisError | OSError | asyncio.TimeoutError)

@@ -88,9 +88,11 @@ class Breaker:
         return rate is not None and n >= self.settings.min_calls and sum(self.recent) / n >= rate
 
     def adopt_open(self, left_s: float) -> bool:
-        """Another replica opened this circuit with ``left_s`` of cooldown to go: open it here too
-        (unless it is already open here at least as long). True when it changed."""
-        if self.state() == "open" and self.cooldown_left_s() >= left_s - 0.05:
+        """Another replica opened this circuit with ``left_s`` of cooldown to go: open it here
+        too. True when it opened here; one already open only takes the later end."""
+        if self.state() == "open":
+            if self.cooldown_left_s() < left_s - 0.05:
+                self.opened_at = self.clock() - max(0.0, self.settings.cooldown_s - left_s)
             return False
         self._open()
         self.opened_at = self.clock() - max(0.0, self.settings.cooldown_s - left_s)

@@ -251,4 +251,4 @@ class SharedHub:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self.sync()  # what is queued still reaches the others
+            await self.flush()  # what is queued still reaches the others

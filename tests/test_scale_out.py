@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import redis
 from gateway.server.config import hash_key
 from tests.fleet import FakeModelServer, RedisServer, Replica, wait_until
 
-KEYS = {"team-a": "key-team-a", "payer": "key-payer", "slow": "key-slow", "ops": "key-ops"}
+KEYS = {"team-a": "key-team-a", "payer": "key-payer", "slow": "key-slow", "busy": "key-busy", "ops": "key-ops"}
 PRICE = "{text.sentiment: {usd: 0.001, per: 1000000, unit: character, minimum: 1000000}}"
 
 
@@ -41,6 +42,7 @@ routes:
   text.sentiment: {{strategy: priority, candidates: [primary]}}
 budgets:
   - {{key: payer, usd_per_day: 0.0035, then: reject}}
+  - {{key: busy, usd_per_day: 100}}
 """)
     config = tmp / "gateway.yaml"
     config.write_text(f"""
@@ -52,6 +54,7 @@ keys:
   - {{id: team-a, sha256: {hash_key(KEYS["team-a"])}}}
   - {{id: payer, sha256: {hash_key(KEYS["payer"])}}}
   - {{id: slow, sha256: {hash_key(KEYS["slow"])}, rate_per_minute: 6}}
+  - {{id: busy, sha256: {hash_key(KEYS["busy"])}, rate_per_second: 1000}}
   - {{id: ops, sha256: {hash_key(KEYS["ops"])}, admin: true}}
 """)
     return config
@@ -150,14 +153,16 @@ def test_with_redis_stopped_mid_run_every_request_is_answered(
         for r in replicas:
             r.start()
         assert all(r.providers(KEYS["ops"])["state"]["connected"] for r in replicas)
-        codes = [
-            replicas[i % 3].post("/v1/text/sentiment", {"text": "hi"}, KEYS["team-a"]).status_code for i in range(6)
-        ]
-        server.stop()
-        codes += [
-            replicas[i % 3].post("/v1/text/sentiment", {"text": "hi"}, KEYS["team-a"]).status_code for i in range(30)
-        ]
-        assert codes == [200] * 36
+        # requests in flight on every replica while Redis stops; each takes a rate-limit token,
+        # reads its key's spend and charges it (all three in Redis until it goes)
+        with ThreadPoolExecutor(4) as pool:
+            calls = [
+                pool.submit(replicas[i % 3].post, "/v1/text/sentiment", {"text": "hi"}, KEYS["busy"]) for i in range(60)
+            ]
+            wait_until(lambda: sum(c.done() for c in calls) >= 10, 30, "no answers")
+            server.stop()
+            codes = [c.result().status_code for c in calls]
+        assert codes == [200] * 60
         for r in replicas:
             state = r.providers(KEYS["ops"])["state"]
             assert state["backend"] == "redis" and state["connected"] is False and state["outages"] == 1

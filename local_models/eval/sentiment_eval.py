@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     sets = {name: load(path) for name, path in SETS.items()}
     results: dict[str, dict[str, Any]] = {}
-    print(f"| candidate | set | n | accuracy | macro-F1 | negations right | ms/text |")
+    print("| candidate | set | n | accuracy | macro-F1 | negations right | ms/text |")
     print("|---|---|---|---|---|---|---|")
     for name, model in candidates().items():
         for set_name, rows in sets.items():

@@ -55,6 +55,34 @@ def _rounded(positive: float, negative: float, neutral: float, mixed: float) -> 
     }
 
 
+def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> Scores:
+    """Map VADER's output to the four gateway scores (they sum to 1).
+
+    * ``mixed`` = balance of the polar words, ``2*min(pos,neg)/(pos+neg)``, when
+      both polarities carry at least 10 % of the text, else 0.
+    * The rest, ``1 - mixed``, is split by the compound score c: the polar side
+      (positive if c > 0, negative if c < 0) gets ``g(|c|)`` of it and neutral the
+      remainder, where g is piecewise linear with g(0)=0, g(0.05)=0.5, g(1)=1,
+      so VADER's own +-0.05 thresholds are where polar overtakes neutral.
+    The label is the highest score.
+    """
+    mixed = 0.0
+    if pos >= 0.1 and neg >= 0.1:
+        mixed = 2.0 * min(pos, neg) / (pos + neg)
+    strength = abs(compound)
+    polar = strength * 10.0 if strength < 0.05 else 0.5 + (strength - 0.05) / 0.95 * 0.5
+    rest = 1.0 - mixed
+    positive = rest * polar if compound > 0 else 0.0
+    negative = rest * polar if compound < 0 else 0.0
+    neutral = rest * (1.0 - polar)
+    return {
+        "positive": round(positive, 4),
+        "negative": round(negative, 4),
+        "neutral": round(neutral, 4),
+        "mixed": round(mixed, 4),
+    }
+
+
 def _half_at(value: float, threshold: float) -> float:
     """Piecewise linear g with g(0)=0, g(threshold)=0.5, g(1)=1: a probability rescaled
     so that a head's recommended threshold is where it becomes the majority score."""
@@ -110,9 +138,13 @@ class E5Sentiment:
         self.model_name = f"e5-small-q4-{prefix}+sentimentai-{kind}-{version}"
         head = _head(kind, version, E5_MODEL)
         if kind == "mlp":
-            self.layers = [(np.asarray(x["W"], dtype=np.float64), np.asarray(x["b"], dtype=np.float64)) for x in head["layers"]]
+            self.layers = [
+                (np.asarray(x["W"], dtype=np.float64), np.asarray(x["b"], dtype=np.float64)) for x in head["layers"]
+            ]
         else:  # multinomial logistic: one linear layer
-            self.layers = [(np.asarray(head["coef"], dtype=np.float64), np.asarray(head["intercept"], dtype=np.float64))]
+            self.layers = [
+                (np.asarray(head["coef"], dtype=np.float64), np.asarray(head["intercept"], dtype=np.float64))
+            ]
         self.temperature = float(head.get("T") or 1.0)
         mixed = _aux_head("mixed", E5_MODEL)
         self.mixed_coef = np.asarray(mixed["coef"], dtype=np.float64)
@@ -166,8 +198,6 @@ class VaderSentiment:
         self.vader = SentimentIntensityAnalyzer()
 
     def scores(self, texts: list[str], languages: list[str] | None = None) -> list[Scores]:
-        from .text import sentiment_scores
-
         out = []
         for text in texts:
             s = self.vader.polarity_scores(text)

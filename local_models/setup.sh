@@ -16,6 +16,7 @@ APT_PACKAGES=(
     apertium-mkd-eng apertium-isl-eng apertium-fr-es apertium-es-pt apertium-spa-ita apertium-spa-cat
     apertium-es-gl apertium-fra-cat apertium-por-cat apertium-es-ro
     espeak-ng
+    fonts-dejavu-core  # the tests render German text for OCR (Pillow's own font has no umlauts)
 )
 
 missing=()

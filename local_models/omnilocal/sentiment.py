@@ -170,6 +170,8 @@ class E5Sentiment:
 
     def scores(self, texts: list[str], languages: list[str] | None = None) -> list[Scores]:
         """One text's pieces are averaged, weighted by their length."""
+        if not texts:
+            return []
         split = [pieces(t) for t in texts]
         flat = [p for ps in split for p in ps]
         x = self.embed(flat)

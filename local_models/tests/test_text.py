@@ -34,7 +34,7 @@ def test_sentiment_reads_an_everyday_complaint(client: Any) -> None:
     [
         ("es", "El servicio fue lento y la comida estaba fría.", "negative"),
         ("de", "Das Personal war sehr freundlich und das Zimmer war sauber.", "positive"),
-        (None, "Le service était lent et la nourriture était froide.", "negative"),
+        (None, "Der Service war langsam und das Essen war kalt.", "negative"),
     ],
 )
 def test_sentiment_other_languages(client: Any, language: str | None, text: str, label: str) -> None:

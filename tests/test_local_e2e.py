@@ -44,6 +44,12 @@ def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
         assert omni.vision.faces(samples.jpeg()).result.faces == []
         assert "OMNISENSE" in omni.vision.ocr(face_and_text()).result.text.upper()
         assert omni.text.sentiment(samples.POSITIVE).result.label == "positive"
+        complaint = omni.text.sentiment("The service was slow and the food was cold.")
+        assert complaint.result.label == "negative"
+        flags = omni.vision.moderation(samples.jpeg(224, 224)).result.flags
+        assert [f.category for f in flags] == ["sexual"] and flags[0].confidence < 0.5
+        pivot = omni.text.translate("Le chat dort sur la table.", "en", source_language="fr")
+        assert "cat" in pivot.result.text.lower() and pivot.model == "apertium fr-es+spa-eng (pivot via es)"
         types = {e.type for e in omni.text.entities(samples.ENTITIES).result.entities}
         assert {"PERSON", "ORGANIZATION", "LOCATION"} <= types
         assert omni.text.language(samples.SENTENCES["fr"]).result.languages[0].code == "fr"

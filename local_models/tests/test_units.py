@@ -191,3 +191,14 @@ def test_sentiment_pieces() -> None:
     parts = pieces(long, size=100)
     assert all(len(p) <= 100 for p in parts) and " ".join(parts) == long.strip()
     assert pieces("x" * 250, size=100) == ["x" * 100, "x" * 100, "x" * 50]
+
+
+def test_whisper_base_is_joined_once(tmp_path: Path) -> None:
+    from omnilocal.whisper_base import MODEL_BYTES, model_dir
+
+    first = model_dir(tmp_path)
+    assert (first / "model.bin").stat().st_size == MODEL_BYTES
+    assert {p.name for p in first.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    stamp = (first / "model.bin").stat().st_mtime_ns
+    assert model_dir(tmp_path) == first and (first / "model.bin").stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary directory left behind

@@ -244,16 +244,20 @@ class HybridSentiment:
         self.languages = e5.languages
 
     def scores(self, texts: list[str], languages: list[str] | None = None) -> list[Scores]:
+        return [scores for scores, _ in self.scored(texts, languages)]
+
+    def scored(self, texts: list[str], languages: list[str] | None = None) -> list[tuple[Scores, str]]:
+        """Each text's scores and the name of the model that decided them."""
         langs = languages or ["en"] * len(texts)
-        out: list[Scores | None] = [None] * len(texts)
+        out: list[tuple[Scores, str] | None] = [None] * len(texts)
         fallback: list[int] = []
         english = [i for i, lang in enumerate(langs) if lang == "en"]
         for i, scores in zip(english, self.vader.scores([texts[i] for i in english]), strict=True):
             if label_of(scores) == "neutral":
                 fallback.append(i)
             else:
-                out[i] = scores
+                out[i] = (scores, self.vader.model_name)
         fallback += [i for i, lang in enumerate(langs) if lang != "en"]
         for i, scores in zip(fallback, self.e5.scores([texts[i] for i in fallback]), strict=True):
-            out[i] = scores
+            out[i] = (scores, self.e5.model_name)
         return [s for s in out if s is not None]

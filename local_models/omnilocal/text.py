@@ -141,8 +141,8 @@ class TextModels:
     def sentiment(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
         lang = self._sentiment_language(text, language)
-        scores = self.sentiment_model.scores([text], [lang])[0]
-        return {"label": label_of(scores), "scores": scores}
+        scores, model = self.sentiment_model.scored([text], [lang])[0]
+        return {"label": label_of(scores), "scores": scores, "model": model}
 
     def _sentiment_language(self, text: str, language: str | None) -> str:
         """The base language the text is scored as: the request's, else lingua's guess

@@ -27,6 +27,9 @@ def test_sentiment_reads_an_everyday_complaint(client: Any) -> None:
     """No sentiment word in it (VADER alone called it neutral): the e5 model behind it reads it."""
     out = client.ok("/text/sentiment", {"text": "The service was slow and the food was cold.", "language": "en"})
     assert out["label"] == "negative" and out["scores"]["negative"] > 0.5
+    assert out["model"] == "e5-small-q4-query+sentimentai-logistic-2.0"
+    clear = client.ok("/text/sentiment", {"text": "I love this phone, it is absolutely wonderful!", "language": "en"})
+    assert clear["model"] == "vader"
 
 
 @pytest.mark.parametrize(

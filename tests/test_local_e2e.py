@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from contract_tests import samples
 from gateway.client import Client
 from gateway.logs import MemorySink
-from gateway.schema import NoProvider
+from gateway.schema import NoProvider, OmnisenseError
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings
 from tests.conftest import LiveServer
@@ -59,6 +59,13 @@ def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
         assert audio[:4] == b"RIFF"
         heard = omni.speech.transcribe(audio)
         assert "gateway" in heard.result.text.lower() and heard.usage.unit == "second" and heard.usage.units > 0.5
+
+
+def test_an_unsupported_pair_is_422_naming_the_installed_pairs(gateway: LiveServer) -> None:
+    with Client(gateway.url) as omni, pytest.raises(OmnisenseError) as info:
+        omni.text.translate("Guten Morgen", "en", source_language="de")
+    assert info.value.status == 422
+    assert "de->en" in info.value.detail and "en->es" in info.value.detail and "fr->en" in info.value.detail
 
 
 def test_tasks_without_a_local_model_say_why(gateway: LiveServer) -> None:

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from contract_tests import samples
 from gateway.client import Client
 from gateway.logs import MemorySink
-from gateway.schema import NoProvider
+from gateway.schema import NoProvider, UnprocessableInput
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings
 from tests.conftest import LiveServer
@@ -61,14 +61,16 @@ def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
         assert "gateway" in heard.result.text.lower() and heard.usage.unit == "second" and heard.usage.units > 0.5
 
 
-def test_an_unsupported_pair_is_refused_before_any_call(gateway: LiveServer) -> None:
+def test_an_unsupported_pair_is_422_naming_the_installed_pairs(gateway: LiveServer) -> None:
     """Both languages are served (Basque only into English), the pair is not: the gateway's
-    capability filter reads the pairs (direct and pivot) from /capabilities and answers
-    NoProvider naming the pair. (The model server itself answers 400 unsupported listing
-    every pair: local_models/tests/test_text.py.)"""
-    with Client(gateway.url) as omni, pytest.raises(NoProvider) as info:
+    capability filter reads the pairs (direct and pivot) from /capabilities and refuses it
+    before any call, naming what the source language does translate into. (The model
+    server itself answers 400 unsupported listing every pair: local_models/tests.)"""
+    with Client(gateway.url) as omni, pytest.raises(UnprocessableInput) as info:
         omni.text.translate("Good morning", "eu", source_language="en")
-    assert "local: does not translate en -> eu" in info.value.detail
+    assert info.value.status == 422
+    assert "local: does not translate en -> eu (from en only into ca, " in info.value.detail
+    assert " es, fr, gl, it, pt, " in info.value.detail
 
 
 def test_tasks_without_a_local_model_say_why(gateway: LiveServer) -> None:

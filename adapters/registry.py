@@ -40,6 +40,7 @@ class Kind:
 BUILTIN: dict[str, Kind] = {
     "aws": Kind("adapters.aws.provider:AwsProvider", "adapters.aws.config:AwsConfig", "aws"),
     "local": Kind("adapters.local.provider:LocalProvider", "adapters.local.config:LocalConfig"),
+    "oip": Kind("adapters.oip.provider:OipProvider", "adapters.oip.config:OipConfig"),
 }
 
 

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 POSITIVE = ["good", "great", "lovely", "excellent", "wonderful", "happy", "love", "fantastic", "nice", "superb"]
-NEGATIVE = ["bad", "awful", "terrible", "horrible", "sad", "hate", "poor", "dreadful", "nasty", "broken"]
+NEGATIVE = ["bad", "awful", "terrible", "horrible", "sad", "hate", "worst", "dreadful", "rude", "broken"]
 NEUTRAL = ["the", "a", "table", "report", "meeting", "tuesday", "paper", "number", "street", "monday"]
 THINGS = ["day", "film", "service", "meal", "trip", "book", "phone", "hotel", "game", "song"]
 
@@ -66,6 +66,7 @@ def main() -> None:
     write(args.out, "2", with_neutral=True)
     if args.http_port:
         server = {
+            "host": "127.0.0.1",
             "http_port": args.http_port,
             "grpc_port": 0,
             "metrics_port": 0,

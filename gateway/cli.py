@@ -135,6 +135,9 @@ def parser() -> argparse.ArgumentParser:
     from gateway.logs.cli_commands import add_parsers
 
     add_parsers(sub, _log_settings)  # logs, stats
+    from gateway.eval_cli import add_parsers as add_eval_parsers
+
+    add_eval_parsers(sub, _log_settings)  # eval, compare
     return root
 
 

@@ -40,7 +40,8 @@ def policy() -> str:
     providers = {
         "served": {"kind": ANSWERS, "task": "text.sentiment", "default": POSITIVE},
         "candidate": {"kind": ANSWERS, "task": "text.sentiment", "answers": shadow_answers, "default": POSITIVE},
-        "asr": {"kind": ANSWERS, "task": "speech.transcribe", "default": {"text": "the cat sat on the mat", "confidence": 0.9}},
+        "asr": {"kind": ANSWERS, "task": "speech.transcribe",
+                "default": {"text": "the cat sat on the mat", "confidence": 0.9}},
         "asr-next": {"kind": ANSWERS, "task": "speech.transcribe",
                      "answers": {_sha(AUDIO): {"text": "the cat sat on a mat", "confidence": 0.9}}},
         "detector": {"kind": ANSWERS, "task": "vision.objects", "default": {"objects": [

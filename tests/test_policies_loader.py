@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.registry import known_kinds
 from gateway.schema import Task
 from policies.check import check_file
 from policies.loader import PolicyError, interpolate, load_policy, parse_policy
@@ -25,7 +26,7 @@ def test_every_preset_passes_the_check(name: str) -> None:
     loaded = load_policy(name, env={})
     text = Path(loaded.source).read_text()
     assert text.startswith("#") and text.count("\n#") >= 3  # documented at its top
-    assert {b["kind"] for b in loaded.policy.providers.values()} <= {"aws", "local"}  # only kinds that exist
+    assert {b["kind"] for b in loaded.policy.providers.values()} <= set(known_kinds())  # only kinds that exist
     assert Planner(loaded, {}).routes  # every preset routes something
 
 
@@ -69,7 +70,7 @@ routes:
             'version: 1\nproviders: {aws: {kind: aws}, x: {kind: gcp}}\nroutes: {"vision.*": {candidates: [aws, gpc]}, '
             '"vision.nope": {candidates: [aws]}}\nbudgets: [{key: a, then: nobody}]',
             [
-                "providers.x.kind: unknown provider kind 'gcp' (known: aws, local)",
+                f"providers.x.kind: unknown provider kind 'gcp' (known: {', '.join(known_kinds())})",
                 "routes.\"vision.*\".candidates[1]: unknown provider 'gpc'",
                 "routes.\"vision.nope\": matches no task (tasks look like 'vision.labels' or 'vision.*')",
                 "budgets[0].then: unknown provider 'nobody' (or 'reject')",

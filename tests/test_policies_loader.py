@@ -17,17 +17,26 @@ PRESETS = sorted(p.stem for p in Path(str(resources.files("policies") / "presets
 
 
 def test_the_required_presets_exist() -> None:
-    assert {"local", "cost-first", "high-availability", "aws", "eu-only"} <= set(PRESETS)
+    assert {"local", "cost-first", "high-availability", "aws", "eu-only", "azure", "multi-cloud"} <= set(PRESETS)
+
+
+# Presets that name a key take it from the environment (${ENV}); nothing else is needed.
+CREDENTIALS = {"AZURE_AI_ENDPOINT": "https://example.cognitiveservices.azure.com", "AZURE_AI_KEY": "k"}
 
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_passes_the_check(name: str) -> None:
-    assert check_file(name, env={}) == []
-    loaded = load_policy(name, env={})
+    assert check_file(name, env=CREDENTIALS) == []
+    loaded = load_policy(name, env=CREDENTIALS)
     text = Path(loaded.source).read_text()
     assert text.startswith("#") and text.count("\n#") >= 3  # documented at its top
     assert {b["kind"] for b in loaded.policy.providers.values()} <= set(known_kinds())  # only kinds that exist
     assert Planner(loaded, {}).routes  # every preset routes something
+
+
+def test_a_preset_without_its_credentials_names_the_variable() -> None:
+    problems = check_file("azure", env={})
+    assert any("AZURE_AI_KEY is not set" in p for p in problems), problems
 
 
 def test_local_is_the_embedded_default() -> None:

@@ -50,6 +50,21 @@ class MLServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+        deadline = time.monotonic() + 10
+        while self.leftovers() and time.monotonic() < deadline:  # its workers exit after it
+            time.sleep(0.1)
+
+    def leftovers(self) -> list[int]:
+        """The processes of the server's group still in the process table."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == self.process.pid:  # state, ppid, pgrp
+                found.append(int(stat.parent.name))
+        return found
 
 
 def start(folder: Path) -> MLServer:
@@ -98,3 +113,4 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLServer]:
         yield server
     finally:
         server.stop()
+    assert not server.leftovers(), f"MLServer processes left running: {server.leftovers()}"

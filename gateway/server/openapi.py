@@ -33,7 +33,8 @@ OPERATIONS = [
     ("get", "/v1/providers", "Each provider: kind, capabilities, prices, health, circuits", "application/json"),
     ("get", "/v1/logs", "The request log: filters task, provider, status, key, since, until; paged (admin)",
      "application/json"),
-    ("get", "/v1/stats", "Per provider and task over ?window=1h: requests, errors, p50/p95, cost, drift (admin)",
+    ("get", "/v1/stats", "Per provider and task over ?window=1h: requests, errors, p50/p95, cost, drift; "
+     "shadow agreement per (task, served, shadow) of ?task= (admin)",
      "application/json"),
     ("get", "/metrics", "Prometheus metrics", "text/plain"),
     ("post", "/v1/route/explain", "Dry run: the plan a request would get, and why each candidate was kept or dropped",

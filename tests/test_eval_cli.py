@@ -88,3 +88,47 @@ def test_a_bad_set_names_its_line(tmp_path: Path) -> None:
         file=bad, task="text.sentiment", providers="a", url="http://127.0.0.1:9", timeout=1.0, json=True
     ), out)  # fmt: skip
     assert code == 2 and out.getvalue() == ""
+
+
+def test_images_by_path_relative_to_the_set(tmp_path: Path) -> None:
+    from contract_tests.samples import png
+    from tests.answer_provider import key_of
+
+    images = {"red.png": png(20, 20, (255, 0, 0)), "blue.png": png(20, 20, (0, 0, 255))}
+    (tmp_path / "img").mkdir()
+    for name, data in images.items():
+        (tmp_path / "img" / name).write_bytes(data)
+    lines = [
+        {"image": "img/red.png", "expected": {"label": "red"}},
+        {"image": "img/blue.png", "expected": {"label": "blue"}},
+    ]
+    labelled = tmp_path / "colours.jsonl"
+    labelled.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+
+    def answers(names: dict[str, str]) -> dict[str, Any]:
+        from gateway.schema import ImageRequest, Media
+
+        return {
+            key_of(ImageRequest(image=Media(data=images[f], format="png"))): {
+                "labels": [{"name": n, "confidence": 0.9}]
+            }
+            for f, n in names.items()
+        }
+
+    providers = {
+        "right": {"kind": ANSWERS, "task": "vision.labels", "answers": answers({"red.png": "red", "blue.png": "blue"})},
+        "colourblind": {"kind": ANSWERS, "task": "vision.labels",
+                        "answers": answers({"red.png": "red", "blue.png": "red"})},
+    }  # fmt: skip
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        json.dumps({"version": 1, "providers": providers, "routes": {"vision.labels": {"candidates": ["right"]}}})
+    )
+    with LiveServer(make_config(policy), MemorySink()) as server:
+        out = io.StringIO()
+        ns = argparse.Namespace(
+            file=labelled, task="vision.labels", providers="right,colourblind", url=server.url, timeout=10.0, json=True
+        )
+        assert eval_command(ns, out) == 0
+    right, colourblind = json.loads(out.getvalue())["results"]
+    assert (right["score"], colourblind["score"]) == (1.0, 0.5)

@@ -265,3 +265,22 @@ async def test_metadata_that_lacks_a_declared_tensor_marks_it_unhealthy(fake: Sc
     assert not health.ok
     assert "input 'text' is not one of ['input_text']" in health.detail
     assert "output 'predict_proba'" in health.detail
+
+
+def test_pixel_layouts() -> None:
+    """NHWC interleaves the channels of each pixel; CHW keeps one plane per channel (no batch)."""
+    from PIL import Image
+
+    from adapters.oip.config import TensorInput
+    from adapters.oip.tensors import pixels
+
+    img = Image.new("RGB", (2, 1))
+    img.putpixel((0, 0), (255, 0, 0))
+    img.putpixel((1, 0), (0, 0, 255))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    media = Media(data=buf.getvalue(), format="png", width=2, height=1)
+    nhwc = TensorInput(name="x", source="image", datatype="FP32", size=(2, 1), layout="NHWC")
+    assert pixels(nhwc, media) == ([1, 1, 2, 3], [1.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+    chw = TensorInput(name="x", source="image", datatype="FP32", size=(2, 1), layout="CHW", scale=1.0)
+    assert pixels(chw, media) == ([3, 1, 2], [255.0, 0.0, 0.0, 0.0, 0.0, 255.0])

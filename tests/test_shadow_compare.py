@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 from contract_tests.samples import png, wav
 from gateway.eval_cli import compare_command
 from gateway.logs import MemorySink
+from gateway.logs.cli_commands import stats_command
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
 from tests.routing_helpers import wait_for
@@ -143,6 +144,9 @@ def test_omnisense_compare_reads_the_log(client: Any, db: Path) -> None:
     assert compare_command(args, out) == 0
     [row] = json.loads(out.getvalue())["comparisons"]
     assert (row["shadowed"], row["agreed"], row["agreement"]) == (10, 7, 0.7)
+    args.window, args.json, out = "1h", False, io.StringIO()
+    assert stats_command(args, out) == 0
+    assert "shadow text.sentiment: candidate agrees with served on 70.0% of 10 (label)" in out.getvalue()
 
 
 def test_memory_sink_answers_the_same(tmp_path: Path) -> None:

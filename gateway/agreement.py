@@ -143,16 +143,6 @@ def wer(reference: str, hypothesis: str) -> float:
     return previous[-1] / len(ref)
 
 
-def percentile_of(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (as the request log's statistics)."""
-    if not sorted_values:
-        return 0.0
-    pos = (len(sorted_values) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def char_overlap(a: str, b: str) -> float:
     a, b = " ".join(a.split())[:MAX_CHARS], " ".join(b.split())[:MAX_CHARS]
     if not a and not b:

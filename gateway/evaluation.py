@@ -29,8 +29,9 @@ from typing import Any
 
 import msgspec
 
-from gateway.agreement import compare, percentile_of
+from gateway.agreement import compare
 from gateway.client import Client
+from gateway.logs.query import percentile
 from gateway.schema import (
     Box,
     DetectedLanguage,
@@ -197,8 +198,8 @@ class ProviderScore:
             "metric": self.metric,
             "score": round(sum(self.scores) / len(self.scores), 4) if self.scores else None,
             "agreement": round(self.agreed / ok, 4) if ok else None,
-            "p50_ms": round(percentile_of(lat, 0.5), 1) if lat else None,
-            "p95_ms": round(percentile_of(lat, 0.95), 1) if lat else None,
+            "p50_ms": round(percentile(lat, 0.5), 1) if lat else None,
+            "p95_ms": round(percentile(lat, 0.95), 1) if lat else None,
             "cost_usd": round(self.cost_usd, 6),
             "error_types": dict(self.error_types),
         }

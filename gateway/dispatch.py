@@ -34,9 +34,7 @@ from gateway.hedging import race
 from gateway.logs.record import summarize_output
 from gateway.schema import (
     Attempt,
-    BudgetExceeded,
     Envelope,
-    NoProvider,
     OmnisenseError,
     Outcome,
     Task,
@@ -55,6 +53,7 @@ from policies.live import RoutingState
 from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
 from policies.planner import Planner
+from policies.refusal import refusal
 
 log = logging.getLogger("omnisense.dispatch")
 
@@ -119,7 +118,14 @@ class Dispatcher:
         return True
 
     async def meta_for(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
         allowance = await self.state.budgets.left(key_id)
@@ -129,6 +135,7 @@ class Dispatcher:
         return RequestMeta(
             key_id=key_id,
             pinned=pinned,
+            allowed=allowed,
             max_cost_usd=request.routing.max_cost_usd if request.routing else None,
             budget_left_usd=allowance.left_usd if allowance else None,
             budget_then=allowance.then if allowance else "reject",
@@ -138,35 +145,46 @@ class Dispatcher:
         )
 
     async def plan(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None = None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> Plan:
         """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
-        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run)
+        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run, allowed=allowed)
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, *, pinned: str | None = None
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        *,
+        pinned: str | None = None,
+        allowed: frozenset[str] | None = None,
     ) -> Envelope[TaskResult]:
+        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned)
+            return await self._run(task, request, trace, pinned, allowed)
         finally:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
 
     async def _run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None
+        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None, allowed: frozenset[str] | None
     ) -> Envelope[TaskResult]:
-        plan = await self.plan(task, request, trace.key_id, pinned)
+        plan = await self.plan(task, request, trace.key_id, pinned, allowed=allowed)
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
         trace.decisions = [str(d) for d in plan.decisions]
-        if plan.budget_rejected:
-            raise BudgetExceeded(f"key {trace.key_id!r} has spent its budget: " + "; ".join(trace.decisions))
-        if not plan.steps:
-            reasons = "; ".join(trace.decisions) or f"no route for {task} in policy {plan.policy!r}"
-            raise NoProvider(f"no provider can serve {task}: {reasons}")
+        if plan.budget_rejected or not plan.steps:
+            raise refusal(task, plan, trace.key_id)  # 429, 403, 413 or 503: the most precise that is true
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 

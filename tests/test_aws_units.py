@@ -331,7 +331,7 @@ def test_prices() -> None:
 
 
 def test_config_errors_name_the_field() -> None:
-    with pytest.raises(ValueError, match=r"providers\.aws\.endpoints: unknown service"):
+    with pytest.raises(ValueError, match=r"providers\.aws: .*endpoints"):
         parse_config(AwsConfig, "aws", {"kind": "aws", "endpoints": {"rekogniton": "http://x"}})
     with pytest.raises(ValueError, match=r"providers\.aws"):
         parse_config(AwsConfig, "aws", {"kind": "aws", "timeout": 5})

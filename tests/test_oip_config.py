@@ -37,26 +37,26 @@ def test_a_good_mapping_passes(tmp_path: Path) -> None:
     ("change", "problem"),
     [
         ({"outputs": {"scores": "p"}},
-         "providers.mine.outputs: text.sentiment needs `label`, or `scores` with `classes`"),
+         "providers.mine: outputs: text.sentiment needs `label`, or `scores` with `classes`"),
         ({"outputs": {"label": "l", "classes": ["good", "bad"]}},
-         "providers.mine.outputs.classes: 'good' is not a sentiment label (map it in outputs.label_map)"),
+         "providers.mine: outputs.classes: 'good' is not a sentiment label (map it in outputs.label_map)"),
         ({"outputs": {"label": "l", "label_map": {"pos": "great"}}},
-         "providers.mine.outputs.label_map.pos: 'great' is not a sentiment label"),
+         "providers.mine: outputs.label_map.pos: 'great' is not a sentiment label"),
         ({"inputs": [{"name": "text", "from": "text", "datatype": "FP32"}]},
          "providers.mine.inputs[0]: `from: text` is sent as BYTES, not FP32"),
         ({"inputs": [{"name": "text", "from": "image"}]},
-         "providers.mine.inputs: text.sentiment needs a tensor `from: text`"),
+         "providers.mine: inputs: text.sentiment needs a tensor `from: text`"),
         ({"inputs": [{"name": "text", "from": "text", "colour": "red"}]},
          "providers.mine.inputs[0]: Object contains unknown field `colour`"),
-        ({"inputs": []}, "providers.mine.inputs: at least one input tensor is needed"),
-        ({"task": "text.entities"}, "providers.mine.task: text.entities has no OIP mapping"),
+        ({"inputs": []}, "providers.mine: inputs: at least one input tensor is needed"),
+        ({"task": "text.entities"}, "providers.mine: task: text.entities has no OIP mapping"),
         ({"task": "vision.objects", "inputs": [{"name": "img", "from": "image"}], "outputs": {"boxes": "b"}},
-         "providers.mine.outputs: vision.objects needs `boxes` and `scores`"),
+         "providers.mine: outputs: vision.objects needs `boxes` and `scores`"),
         ({"task": "vision.labels", "inputs": [{"name": "img", "from": "image", "datatype": "FP32"}]},
          "providers.mine.inputs[0]: an image as a numeric tensor needs `size: [width, height]`"),
         ({"task": "text.translate", "outputs": {"label": "x"}},
-         "providers.mine.outputs.text: text.translate needs the tensor that holds the text"),
-        ({"url": "ftp://models"}, "providers.mine.url: must start with http:// or https://"),
+         "providers.mine: outputs.text: text.translate needs the tensor that holds the text"),
+        ({"url": "ftp://models"}, "providers.mine: url: must start with http:// or https://"),
         ({"model": None}, "providers.mine.model: Expected `str`, got `null`"),
     ],
 )  # fmt: skip
@@ -70,4 +70,4 @@ def test_a_bad_mapping_is_refused_with_its_path(tmp_path: Path, change: dict[str
 def test_policy_check_command_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, {**GOOD, "outputs": {"scores": "p"}})
     assert main(["policy", "check", str(path)]) == 1
-    assert "providers.mine.outputs: text.sentiment needs" in capsys.readouterr().out
+    assert "providers.mine: outputs: text.sentiment needs" in capsys.readouterr().out

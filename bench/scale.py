@@ -121,6 +121,16 @@ async def op_costs(redis_url: str, rounds: int) -> list[tuple[str, float, float]
     return rows
 
 
+def forget(redis_url: str, prefix: str) -> None:
+    """Delete what the gateways wrote (spend counters would otherwise live for days)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    names = list(client.scan_iter(f"{prefix}*"))
+    if names:
+        client.delete(*names)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -156,6 +166,7 @@ def main() -> None:
                     min(old[2], pct(seq, 99)),
                 )
     rows = [(name, workers, *best[(name, workers)]) for name, workers, _ in targets]
+    forget(args.redis, prefix)
     ops = asyncio.run(op_costs(args.redis, 2000))
     print(f"\nload average before the tables: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print_tables(rows, ops, args)

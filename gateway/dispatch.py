@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+import msgspec
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from adapters.base import CallContext, Provider, ProviderResult
@@ -145,21 +146,37 @@ class Dispatcher:
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, *, pinned: str | None = None
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        *,
+        pinned: str | None = None,
+        time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
+        """Run the plan for ``request``; ``time_limit`` (per attempt, whole request, in seconds)
+        replaces the route's timeouts: async jobs run far longer than an HTTP request may."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned)
+            return await self._run(task, request, trace, pinned, time_limit)
         finally:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
 
     async def _run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        pinned: str | None,
+        time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
         plan = await self.plan(task, request, trace.key_id, pinned)
+        if time_limit is not None:
+            steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
+            plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
         trace.decisions = [str(d) for d in plan.decisions]
         if plan.budget_rejected:

@@ -15,6 +15,7 @@ from gateway.logs import LogSink
 from gateway.schema import InternalError, InvalidInput, NotFound, OmnisenseError, UnsupportedMediaType
 from gateway.schema.errors import PayloadTooLarge
 from gateway.server.config import GatewayConfig
+from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.responses import problem_response
@@ -58,7 +59,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
+        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS, *JOB_HANDLERS],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

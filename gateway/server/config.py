@@ -13,6 +13,8 @@ from pathlib import Path
 import msgspec
 import yaml
 
+from gateway.cache.settings import CacheSettings
+from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
 from gateway.tracing import TracingSettings
 
@@ -25,6 +27,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_text_chars: int = 100_000
     max_image_pixels: int = 50_000_000
     allow_urls: bool = False  # fetch {"url": ...} inputs (never private addresses)
+    max_sync_audio_s: float = 300.0  # longer audio goes to POST /v1/jobs (413 on the synchronous endpoint)
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,6 +36,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     admin: bool = False  # may read /v1/logs
     providers: list[str] | None = None  # may pin these providers (None: any)
     policies: list[str] | None = None  # may choose these policies (None: any)
+    webhook_secret: str | None = None  # signs this key's job webhooks (HMAC-SHA256); never logged
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -46,6 +50,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     limits: Limits = Limits()
     logs: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
+    cache: CacheSettings = CacheSettings()  # where cached answers live; which routes cache is the policy's
+    jobs: JobSettings = JobSettings()
 
     @property
     def protected(self) -> bool:

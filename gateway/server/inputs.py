@@ -64,6 +64,11 @@ async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Li
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
 
 
+def decode_body(task: Task, body: bytes, limits: Limits) -> TaskRequest:
+    """A task's JSON body (as its endpoint takes it) from bytes: the jobs API decodes each input so."""
+    return _from_json(spec_of(task), body, limits)
+
+
 def _utf8(body: bytes) -> str:
     try:
         return body.decode()

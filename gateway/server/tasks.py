@@ -19,9 +19,11 @@ from litestar.exceptions import InternalServerException
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import Receive
 
+from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import TABLE, InternalError, OmnisenseError, Task, spec_of
 from gateway.server.inputs import decode_request
+from gateway.server.jobs import refuse_long_audio
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
 from gateway.trace import RequestTrace
@@ -60,7 +62,12 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             chosen = request.headers.get("x-omnisense-policy") or (hints.policy if hints else None)
             runtime.keys.check_hints(key, pinned, chosen)
             dispatcher = runtime.dispatcher_for(chosen)
-            run = dispatcher.run(task, task_request, trace, pinned=pinned)
+            refuse_long_audio(task_request, runtime.config.limits)
+            bypass = bypass_requested(request.headers.get("cache-control"))
+            run = runtime.cache.serve(
+                dispatcher.planner, task, task_request, trace,
+                lambda: dispatcher.run(task, task_request, trace, pinned=pinned), pinned=pinned, bypass=bypass,
+            )  # fmt: skip
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))

@@ -55,7 +55,9 @@ class WebhookSender:
         status, error = 0, None
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.webhook_attempts),
-            wait=wait_exponential_jitter(initial=self.settings.webhook_backoff_s, max=60.0, jitter=0.2),
+            wait=wait_exponential_jitter(
+                multiplier=self.settings.webhook_backoff_s, max=60.0, jitter=self.settings.webhook_backoff_s
+            ),
             retry=retry_if_exception_type(_TryAgain),
             reraise=True,
         )

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-ItemStatus = Literal["succeeded", "failed"]
+from gateway.schema.jobs import FINAL_STATUSES, ItemResult, ItemStatus, JobStatus, JobView, WebhookState
+
+__all__ = ["FINAL_STATUSES", "ItemResult", "ItemStatus", "Job", "JobStatus", "JobView", "Transition", "view"]
+
 ACTIVE: frozenset[str] = frozenset({"queued", "running"})
-FINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-WebhookState = Literal["pending", "delivered", "failed"]
-
-
-class ItemResult(msgspec.Struct, kw_only=True, omit_defaults=True):
-    index: int
-    status: ItemStatus
-    result: Any = None  # the envelope, as JSON
-    error: Any = None  # the problem+json document
 
 
 class Job(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -48,25 +41,6 @@ class Job(msgspec.Struct, kw_only=True, omit_defaults=True):
     expires: float | None = None
     owner: str | None = None  # the gateway process running it
     lease_until: float | None = None
-
-
-class JobView(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """``GET /v1/jobs/{id}``: what the caller sees (no owner, no lease)."""
-
-    id: str
-    task: str
-    status: JobStatus
-    created: float
-    updated: float
-    attempts: int
-    items: int
-    done: int
-    batch: bool = False
-    result: Any = None  # one input: its envelope, once succeeded
-    results: list[ItemResult] | None = None  # a batch: one per input, in order
-    error: Any = None
-    finished: float | None = None
-    webhook: WebhookState | None = None
 
 
 def view(job: Job) -> JobView:

@@ -12,6 +12,7 @@ import httpx
 
 from adapters.kit import parse_config
 from adapters.local.supervisor import BackgroundModelServer
+from gateway.jobs import cli_commands as jobs_cli
 from gateway.logs.settings import LogSettings
 
 
@@ -135,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.logs.cli_commands import add_parsers
 
     add_parsers(sub, _log_settings)  # logs, stats
+    jobs_cli.add_parsers(sub)  # jobs submit | status | wait | cancel | list
     return root
 
 

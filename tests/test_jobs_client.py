@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,25 @@ def test_wait_gives_up_and_cancel_stops_on_the_async_client(server: LiveServer) 
             assert done.status == "succeeded"
 
     asyncio.run(run())
+
+
+def test_the_jobs_command(server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main
+
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(wav(2.0))
+    assert main(["jobs", "--url", server.url, "submit", "speech.transcribe", str(audio), "--wait"]) == 0
+    out = capsys.readouterr().out
+    assert "speech.transcribe succeeded (1/1 done, attempts 1)" in out and '"text": "primary"' in out
+    assert main(["jobs", "--url", server.url, "--json", "submit", "text.sentiment", "good", "bad"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert job["batch"] and job["items"] == 2
+    assert main(["jobs", "--url", server.url, "wait", job["id"]]) == 0
+    assert "[1] succeeded" in capsys.readouterr().out
+    assert main(["jobs", "--url", server.url, "status", job["id"]]) == 0
+    assert main(["jobs", "--url", server.url, "list", "--status", "succeeded"]) == 0
+    assert job["id"] in capsys.readouterr().out
+    assert main(["jobs", "--url", server.url, "submit", "speech.transcribe", str(tmp_path / "missing.wav")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    assert main(["jobs", "--url", server.url, "cancel", job["id"]]) == 2
+    assert "already succeeded" in capsys.readouterr().err

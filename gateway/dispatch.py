@@ -35,9 +35,7 @@ from gateway.hedging import race
 from gateway.logs.record import summarize_output
 from gateway.schema import (
     Attempt,
-    BudgetExceeded,
     Envelope,
-    NoProvider,
     OmnisenseError,
     Outcome,
     Task,
@@ -56,6 +54,7 @@ from policies.live import RoutingState
 from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
 from policies.planner import Planner
+from policies.refusal import refusal
 
 log = logging.getLogger("omnisense.dispatch")
 
@@ -120,7 +119,14 @@ class Dispatcher:
         return True
 
     async def meta_for(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
         allowance = await self.state.budgets.left(key_id)
@@ -130,6 +136,7 @@ class Dispatcher:
         return RequestMeta(
             key_id=key_id,
             pinned=pinned,
+            allowed=allowed,
             max_cost_usd=request.routing.max_cost_usd if request.routing else None,
             budget_left_usd=allowance.left_usd if allowance else None,
             budget_then=allowance.then if allowance else "reject",
@@ -139,10 +146,17 @@ class Dispatcher:
         )
 
     async def plan(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None = None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> Plan:
         """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
-        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run)
+        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run, allowed=allowed)
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(
@@ -152,14 +166,17 @@ class Dispatcher:
         trace: RequestTrace,
         *,
         pinned: str | None = None,
+        allowed: frozenset[str] | None = None,
         time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        """Run the plan for ``request``; ``time_limit`` (per attempt, whole request, in seconds)
-        replaces the route's timeouts: async jobs run far longer than an HTTP request may."""
+        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates.
+
+        ``time_limit`` (per attempt, whole request, in seconds) replaces the route's timeouts:
+        async jobs run far longer than an HTTP request may."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned, time_limit)
+            return await self._run(task, request, trace, pinned, allowed, time_limit)
         finally:
             self.inflight -= 1
             if not self.inflight:
@@ -171,19 +188,17 @@ class Dispatcher:
         request: TaskRequest,
         trace: RequestTrace,
         pinned: str | None,
+        allowed: frozenset[str] | None,
         time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        plan = await self.plan(task, request, trace.key_id, pinned)
+        plan = await self.plan(task, request, trace.key_id, pinned, allowed=allowed)
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
             plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
         trace.decisions = [str(d) for d in plan.decisions]
-        if plan.budget_rejected:
-            raise BudgetExceeded(f"key {trace.key_id!r} has spent its budget: " + "; ".join(trace.decisions))
-        if not plan.steps:
-            reasons = "; ".join(trace.decisions) or f"no route for {task} in policy {plan.policy!r}"
-            raise NoProvider(f"no provider can serve {task}: {reasons}")
+        if plan.budget_rejected or not plan.steps:
+            raise refusal(task, plan, trace.key_id)  # 429, 403, 413 or 503: the most precise that is true
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 

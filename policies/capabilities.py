@@ -14,6 +14,24 @@ from gateway.schema import (
     request_language,
 )
 
+TOO_LARGE_PREFIX = "accepts at most"  # every size or length limit's reason starts so
+# Reasons about the request's own input (not the provider's offer), and the field each names.
+INPUT_REASONS = {
+    "does not support language": "language",
+    "does not translate": "target_language",
+    "does not accept": "",  # the image or audio field
+    "does not produce": "format",
+}
+
+
+def is_size_limit(reason: str) -> bool:
+    return reason.startswith(TOO_LARGE_PREFIX)
+
+
+def input_field_of(reason: str) -> str | None:
+    """The request field a capability reason is about ("" for the media field), or None if it is about the task."""
+    return next((field for prefix, field in INPUT_REASONS.items() if reason.startswith(prefix)), None)
+
 
 def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> str | None:
     """Why ``info`` cannot serve ``request``, or ``None`` when it can."""
@@ -37,14 +55,14 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
         if support.formats is not None and media.format not in support.formats:
             return f"does not accept {media.format} input for {task}"
         if support.max_bytes is not None and media.size > support.max_bytes:
-            return f"accepts at most {support.max_bytes} bytes for {task}"
+            return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes for {task}"
     synth_format = request.format if isinstance(request, SynthesizeRequest) else None
     if synth_format is not None and support.formats is not None and synth_format not in support.formats:
         return f"does not produce {synth_format} audio"
     text = getattr(request, "text", None)
     if isinstance(text, str) and support.max_chars is not None and len(text) > support.max_chars:
-        return f"accepts at most {support.max_chars} characters for {task}"
+        return f"{TOO_LARGE_PREFIX} {support.max_chars} characters for {task}"
     text_bytes = len(text.encode()) if isinstance(text, str) and media is None else 0
     if support.max_bytes is not None and text_bytes > support.max_bytes:
-        return f"accepts at most {support.max_bytes} bytes of UTF-8 text for {task}"
+        return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"
     return None

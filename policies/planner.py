@@ -20,14 +20,23 @@ from collections.abc import Mapping
 import msgspec
 
 from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
-from policies.capabilities import unsupported_reason
+from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
-from policies.plan import Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
 _NO_FACTS = NoFacts()
 _NO_META = RequestMeta()
+
+
+def _kind(reason: str | None) -> str:
+    """What a capability reason is about: the input's size, the input itself, or ("") the provider."""
+    if reason is None:
+        return ""
+    if is_size_limit(reason):
+        return TOO_LARGE
+    return INPUT if input_field_of(reason) is not None else ""
 
 
 class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,7 +153,11 @@ class Planner:
             steps=steps,
             deadline_s=resolved.deadline_s if resolved else self.defaults.deadline_s,
             hedge_after_ms=resolved.hedge_after_ms if resolved else None,
-            shadow=[s for s in (resolved.shadow if resolved else []) if self._unsupported(s, task, request) is None],
+            shadow=[
+                s
+                for s in (resolved.shadow if resolved else [])
+                if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
+            ],
             shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
             decisions=decisions + dropped,
             budget_rejected=budget_rejected,
@@ -166,7 +179,9 @@ class Planner:
         if not any(d.reason.startswith("over budget") for d in dropped):
             return [], [], False
         then = meta.budget_then
-        if then == "reject" or self._unsupported(then, task, request) is not None:
+        if then == "reject" or (meta.allowed is not None and then not in meta.allowed):
+            return [], [], True
+        if self._unsupported(then, task, request) is not None:
             return [], [], True
         decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
         return [self.step(task, Candidate(provider=then))], [decision], False
@@ -190,9 +205,13 @@ class Planner:
         for cand in candidates:
             name = cand.provider
             cost = costs.get(name, 0.0)
+            if meta.allowed is not None and name not in meta.allowed:
+                dropped.append(Decision(provider=name, kept=False, reason="the key may not use it", kind=KEY_SCOPE))
+                continue
             reason = self._unsupported(name, task, request)
+            kind = _kind(reason)
             if reason is None and meta.max_cost_usd is not None and cost > meta.max_cost_usd + 1e-12:
-                reason = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}"
+                reason, kind = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}", OVER_COST
             if reason is None and meta.budget_left_usd is not None and cost > meta.budget_left_usd + 1e-12:
                 reason = f"over budget: costs ${cost:.6f}, the key has ${max(0.0, meta.budget_left_usd):.6f} left"
             if reason is None and facts.circuit(name, task) == "open":
@@ -201,5 +220,5 @@ class Planner:
             if reason is None:
                 kept.append(cand)
             else:
-                dropped.append(Decision(provider=name, kept=False, reason=reason))
+                dropped.append(Decision(provider=name, kept=False, reason=reason, kind=kind))
         return kept, dropped, circuit_only

@@ -1,4 +1,5 @@
-"""Content addressing: one key per (policy, task, normalized parameters, input bytes, pinned provider).
+"""Content addressing: one key per (policy, task, normalized parameters, input bytes, pinned provider,
+the providers the caller's key may use).
 
 The input's bytes enter as their SHA-256 (media) or as the text itself hashed with the rest;
 routing hints other than the pinned provider (``max_cost_usd``) do not change the answer and
@@ -29,7 +30,15 @@ def _normalized(request: TaskRequest) -> dict[str, Any]:
     return out
 
 
-def cache_key(policy: str, task: Task, request: TaskRequest, pinned: str | None) -> str:
-    """A hex SHA-256 naming the answer ``request`` gets under ``policy`` (and ``pinned``)."""
-    doc = {"v": 1, "policy": policy, "task": task.value, "pinned": pinned, "request": _normalized(request)}
+def cache_key(
+    policy: str, task: Task, request: TaskRequest, pinned: str | None, allowed: frozenset[str] | None = None
+) -> str:
+    """A hex SHA-256 naming the answer ``request`` gets under ``policy`` (and ``pinned``).
+
+    ``allowed`` (the providers the caller's key may use) is part of the key too, so that a
+    key limited to some providers never gets an answer that another provider gave."""
+    doc = {
+        "v": 1, "policy": policy, "task": task.value, "pinned": pinned,
+        "allowed": sorted(allowed) if allowed is not None else None, "request": _normalized(request),
+    }  # fmt: skip
     return hashlib.sha256(msgspec.json.encode(doc, order="sorted")).hexdigest()

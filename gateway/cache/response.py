@@ -60,12 +60,13 @@ class ResponseCache:
         run: Run,
         *,
         pinned: str | None = None,
+        allowed: frozenset[str] | None = None,
         bypass: bool = False,
     ) -> Envelope[TaskResult]:
         ttl = ttl_for(planner, task)
         if ttl is None:
             return await run()
-        key = cache_key(planner.loaded.name, task, request, pinned)
+        key = cache_key(planner.loaded.name, task, request, pinned, allowed)
         if not bypass:
             stored = await self.store.get(key)
             hit = self._decode(task, stored) if stored is not None else None

@@ -32,6 +32,7 @@ class Job(msgspec.Struct, kw_only=True, omit_defaults=True):
     key_id: str | None = None
     policy: str | None = None
     pinned: str | None = None
+    allowed: list[str] | None = None  # the providers the submitting key may use (None: any)
     webhook_url: str | None = None
     webhook: WebhookState | None = None
     attempts: int = 0

@@ -153,7 +153,8 @@ class JobRunner:
         dispatcher = self.dispatcher_for(job.policy)
         limits = (self.settings.attempt_timeout_s, self.settings.time_limit_s)
         try:
-            envelope = await dispatcher.run(task, request, trace, pinned=job.pinned, time_limit=limits)
+            allowed = frozenset(job.allowed) if job.allowed is not None else None
+            envelope = await dispatcher.run(task, request, trace, pinned=job.pinned, allowed=allowed, time_limit=limits)
             status, error_type, detail = 200, None, None
             return ItemResult(index=index, status="succeeded", result=msgspec.to_builtins(envelope))
         except OmnisenseError as exc:

@@ -37,8 +37,10 @@ from gateway.schema import (
 from gateway.server.config import Limits
 from gateway.server.inputs import decode_body, decode_request
 from gateway.server.runtime import Runtime
+from gateway.server.scope import route_choice
 
 _encoder = msgspec.json.Encoder()
+QUERY = frozenset({"task", "webhook_url"})  # the jobs API's own query parameters on an upload
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
@@ -86,7 +88,7 @@ async def _decode(
         task = _task(request.query_params.get("task"))
         return (
             task,
-            [await decode_request(task, request, limits)],
+            [await decode_request(task, request, limits, runtime.fetcher, reserved=QUERY)],
             _webhook(request.query_params.get("webhook_url")),
             False,
         )
@@ -105,7 +107,7 @@ async def _decode(
     decoded = []
     for i, item in enumerate(items):
         try:
-            decoded.append(decode_body(task, msgspec.json.encode(item), limits))
+            decoded.append(await decode_body(task, msgspec.json.encode(item), limits, runtime.fetcher))
         except (InvalidInput, UnprocessableInput) as exc:
             where = "input" if body.input is not None else f"inputs[{i}]"
             exc.detail, exc.field = f"{where}: {exc.detail}", f"{where}.{exc.field}" if exc.field else where
@@ -129,15 +131,14 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = _runtime(request)
     key = runtime.keys.authenticate(request.headers)
     task, requests, webhook_url, batch = await _decode(request, runtime)
-    hints = requests[0].routing
-    pinned = request.headers.get("x-omnisense-provider") or (hints.provider if hints else None)
-    policy = request.headers.get("x-omnisense-policy") or (hints.policy if hints else None)
-    runtime.keys.check_hints(key, pinned, policy)
-    runtime.dispatcher_for(policy)  # an unknown policy is refused now
+    runtime.keys.check_task(key, task)
+    runtime.keys.check_rate(key)
+    choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
     now = time.time()
     job = Job(
         id=uuid.uuid4().hex, task=task.value, status="queued", created=now, updated=now, items=len(requests),
-        batch=batch, key_id=key.id if key else None, policy=policy, pinned=pinned, webhook_url=webhook_url,
+        batch=batch, key_id=key.id if key else None, policy=choice.policy, pinned=choice.pinned,
+        allowed=sorted(choice.allowed) if choice.allowed is not None else None, webhook_url=webhook_url,
     )  # fmt: skip
     assert runtime.jobs is not None
     await runtime.jobs.store.create(job, encode_inputs(requests))

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from gateway.logs.query import LogQuery, LogStore, parse_duration, parse_time
+from gateway.logs.query import MAX_LIMIT, LogQuery, LogStore, parse_duration, parse_time
 from gateway.schema import InvalidInput, NotFound
 from gateway.server.runtime import Runtime
 
@@ -44,6 +44,8 @@ def log_query(params: Any) -> LogQuery:
 
     try:
         since, until, limit = one("since"), one("until"), one("limit")
+        if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
+            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
         return LogQuery(
             task=one("task"),
             provider=one("provider"),

@@ -15,6 +15,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 from adapters.base import Provider
 from gateway.cache import ResponseCache, make_store
 from gateway.dispatch import Dispatcher
@@ -29,6 +31,7 @@ from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
+from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
 from policies.budgets import RedisSpendStore
@@ -44,9 +47,10 @@ class Scrubber:
     def __init__(self) -> None:
         self.redactor = Redactor()
 
-    def learn(self, routing: Routing, dsn: str | None) -> None:
+    def learn(self, routing: Routing, dsn: str | None, *urls: str | None) -> None:
+        """The routing's credentials, the log DSN's, and any password inside the other URLs given."""
         blocks = {f"{u.policy.name}.{name}": block for u in routing.units() for name, block in u.blocks.items()}
-        self.redactor = Redactor(secrets_in({"providers": blocks, "dsn": dsn}))
+        self.redactor = Redactor(secrets_in({"providers": blocks, "dsn": dsn, "urls": list(urls)}))
 
     def __call__(self, text: str) -> str:
         return self.redactor.text(text)
@@ -66,6 +70,7 @@ class Runtime:
     reloader: PolicyReloader | None = None
     cache: ResponseCache = field(default_factory=lambda: ResponseCache(make_store(GatewayConfig().cache)))
     jobs: JobRunner | None = None  # None: jobs.enabled is false
+    fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -94,7 +99,7 @@ class Runtime:
 
     def install(self, routing: Routing) -> None:
         """Swap the routing in one step: new requests take it, running ones finish on the old."""
-        self.scrub.learn(routing, self.config.logs.dsn)
+        self.scrub.learn(routing, self.config.logs.dsn, self.config.spend_store, self.config.tracing.endpoint)
         self.routing = routing
 
     def redactor(self) -> Redactor:
@@ -119,9 +124,12 @@ class Runtime:
     async def probe_all(self) -> dict[str, Health]:
         async def one(name: str, provider: Provider) -> tuple[str, Health]:
             try:
-                return name, await asyncio.wait_for(provider.probe(), 5.0)
+                health = await asyncio.wait_for(provider.probe(), 5.0)
             except Exception as exc:
-                return name, Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
+                health = Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
+            if health.detail:  # a probe's error may quote an endpoint URL with its password
+                health = msgspec.structs.replace(health, detail=self.scrub(health.detail))
+            return name, health
 
         results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
         self.health = dict(results)
@@ -193,6 +201,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         config=config, routing=routing, writer=writer, keys=KeyRing(config), deps=deps, metrics=metrics,
         tracing=tracing, scrub=scrub,
         cache=ResponseCache(make_store(config.cache), max_entry_bytes=config.cache.max_entry_bytes),
+        fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
     runtime.install(routing)
     names = ", ".join(runtime.providers)

@@ -49,7 +49,7 @@ def test_submit_wait_and_typed_envelopes_on_the_sync_client(server: LiveServer, 
         assert batch.batch and [r.status for r in batch.results or []] == ["succeeded", "succeeded"]
         assert batch.envelope(1) is not None
         assert {j.id for j in omni.jobs.list(status="succeeded")} == {job.id, upload.id, batch.id}
-        with pytest.raises(UnprocessableInput, match="^input: ") as bad:
+        with pytest.raises(UnprocessableInput, match=r"^input: ") as bad:
             omni.jobs.submit("text.sentiment", "  ")
         assert bad.value.field is not None and bad.value.field.startswith("input")
         with pytest.raises(ValueError, match="not a valid Task"):

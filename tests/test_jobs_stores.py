@@ -106,3 +106,36 @@ def test_jobs_live_in_the_request_logs_store(tmp_path: Path) -> None:
     assert isinstance(pg, PostgresJobStore) and pg.t == '"logs"."jobs"'
     jsonl = make_job_store(JobSettings(), LogSettings(sink="jsonl", path=str(tmp_path / "x" / "r.jsonl")))
     assert isinstance(jsonl, SqliteJobStore) and jsonl.path == tmp_path / "x" / "jobs.db"
+
+
+def test_a_gateway_on_postgresql_keeps_jobs_next_to_its_request_log(policy_file: Path) -> None:
+    from litestar.testing import TestClient
+
+    from gateway.server import create_app
+    from tests.jobs_helpers import job_config, wait_until
+
+    if not asyncio.run(pg_available()):
+        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+    schema = f"omnisense_test_{uuid.uuid4().hex[:12]}"
+    logs = LogSettings(sink="postgres", dsn=PG_DSN, schema=schema)
+    try:
+        with TestClient(create_app(job_config(policy_file, logs=logs))) as c:
+            job = c.post("/v1/jobs", json={"task": "text.sentiment", "inputs": [{"text": "a"}, {"text": "b"}]}).json()
+            done = wait_until(lambda: (j := c.get(f"/v1/jobs/{job['id']}").json())["status"] == "succeeded" and j)
+            assert done["done"] == 2
+
+        async def rows() -> tuple[str, list[str]]:
+            import asyncpg
+
+            conn = await asyncpg.connect(PG_DSN)
+            try:
+                status = await conn.fetchval(f'SELECT status FROM "{schema}".jobs WHERE id = $1', job["id"])
+                ids = [r[0] for r in await conn.fetch(f'SELECT request_id FROM "{schema}".request_log ORDER BY 1')]
+                return status, ids
+            finally:
+                await conn.close()
+
+        status, ids = asyncio.run(rows())
+        assert status == "succeeded" and ids == [f"{job['id']}.0", f"{job['id']}.1"]
+    finally:
+        asyncio.run(drop_schema(schema))

@@ -72,9 +72,20 @@ def _azure_block(url: str) -> dict[str, Any]:
     return {"kind": "azure", "endpoint": url, "key": "bench", "region": "westeurope"}
 
 
+def _google_fake() -> Any:
+    from contract_tests.fakes.google import GoogleFake
+
+    return GoogleFake()
+
+
+def _google_block(url: str) -> dict[str, Any]:
+    return {"kind": "google", "project": "bench", "endpoint": url, "credentials": "anonymous"}
+
+
 # vendor -> (fake factory, provider block for the fake's URL)
 VENDORS: dict[str, tuple[Callable[[], Any], Callable[[str], dict[str, Any]]]] = {
     "aws": (_aws_fake, _aws_block),
+    "google": (_google_fake, _google_block),
     "azure": (_azure_fake, _azure_block),
 }
 

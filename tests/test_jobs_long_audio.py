@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from adapters.local.long_audio import merge, split_wav
+from adapters.kit.long_audio import merge, split_wav
 from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_aws import aws_block
 from contract_tests.fakes.aws_json import AwsJsonFake

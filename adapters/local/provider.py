@@ -19,9 +19,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
 from adapters.kit.config import ProviderConfig
+from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
-from adapters.local.long_audio import merge, split_wav
 from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
 from gateway.schema import (
     Health,
@@ -140,26 +140,22 @@ class LocalProvider(VendorProvider[LocalConfig]):
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             with mapped_errors(self.name, classify):
                 if isinstance(request, TranscribeRequest):
-                    chunks = split_wav(request.audio.data, self.config.transcribe_chunk_s)
-                    if chunks:
-                        return ProviderResult(result=await self._chunked(request, chunks, ctx), model=model)
+                    whole = await transcribe_in_chunks(
+                        request, self.config.transcribe_chunk_s, lambda r: self._one(r, ctx)
+                    )
+                    if whole is not None:
+                        return ProviderResult(result=whole, model=model)
                 body = await self._post_retrying(ENDPOINTS[task], to_vendor(request), ctx)
                 return ProviderResult(result=from_vendor(task, body, request), model=model)
 
         return call
 
-    async def _chunked(
-        self, request: TranscribeRequest, chunks: list[tuple[float, bytes]], ctx: CallContext
-    ) -> TranscribeResult:
-        """Long WAV audio, one chunk after another (``adapters.local.long_audio``)."""
-        parts = []
-        for offset, data in chunks:
-            part = msgspec.structs.replace(request, audio=msgspec.structs.replace(request.audio, data=data))
-            body = await self._post_retrying(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(part), ctx)
-            result = from_vendor(Task.SPEECH_TRANSCRIBE, body, part)
-            assert isinstance(result, TranscribeResult)
-            parts.append((offset, result))
-        return merge(parts)
+    async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
+        """One chunk of long audio (``adapters.kit.long_audio``)."""
+        body = await self._post_retrying(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(request), ctx)
+        result = from_vendor(Task.SPEECH_TRANSCRIBE, body, request)
+        assert isinstance(result, TranscribeResult)
+        return result
 
     async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
         """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""

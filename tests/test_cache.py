@@ -188,3 +188,23 @@ def test_a_dead_redis_answers_without_the_cache(tmp_path: Path) -> None:
         for _ in range(2):
             r = c.post("/v1/text/sentiment", json={"text": "No Redis"})
             assert r.status_code == 200 and r.json()["cache"] == "miss"
+
+
+def test_keys_limited_to_other_providers_do_not_share_entries(tmp_path: Path) -> None:
+    from gateway.server.config import ApiKey, hash_key
+
+    keys = [
+        ApiKey(id="any", sha256=hash_key("key-any")),
+        ApiKey(id="cheap", sha256=hash_key("key-cheap"), providers=["secondary"]),
+    ]
+    cfg = config(tmp_path)
+    import msgspec
+
+    with TestClient(create_app(msgspec.structs.replace(cfg, keys=keys), sink=MemorySink())) as c:
+        body = {"text": "Who answers?"}
+        first = c.post("/v1/text/sentiment", json=body, headers={"Authorization": "Bearer key-any"}).json()
+        assert first["provider"] == "primary" and first["cache"] == "miss"
+        cheap = c.post("/v1/text/sentiment", json=body, headers={"Authorization": "Bearer key-cheap"}).json()
+        assert cheap["provider"] == "secondary" and cheap["cache"] == "miss"
+        again = c.post("/v1/text/sentiment", json=body, headers={"Authorization": "Bearer key-cheap"}).json()
+        assert again["provider"] == "secondary" and again["cache"] == "hit"

@@ -9,9 +9,19 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from gateway.jobs.model import ItemResult, Job, cancelled, finished, progressed, released, renewed
+from gateway.jobs.model import (
+    ItemResult,
+    Job,
+    cancelled,
+    finished,
+    progressed,
+    released,
+    renewed,
+    webhook_done,
+)
 from gateway.jobs.postgres import PostgresJobStore
 from gateway.jobs.settings import JobSettings
 from gateway.jobs.store import JobStore, SqliteJobStore, make_job_store
@@ -90,10 +100,10 @@ async def test_listing_is_per_key_newest_first_with_filters_and_purge(store: Job
     old, mine, theirs, anonymous = new_job(created=1000.0), new_job(), new_job("team-b"), new_job(None)
     for job in (old, mine, theirs, anonymous):
         await store.create(job, b"")
-    assert [j.id for j in await store.list("team-a", None, None, 10)] == [mine.id, old.id]
-    assert [j.id for j in await store.list("team-a", None, 2000.0, 10)] == [mine.id]
-    assert [j.id for j in await store.list(None, "queued", None, 10)] == [anonymous.id]
-    assert await store.list("team-a", "running", None, 10) == []
+    assert [j.id for j in await store.list_jobs("team-a", None, None, 10)] == [mine.id, old.id]
+    assert [j.id for j in await store.list_jobs("team-a", None, 2000.0, 10)] == [mine.id]
+    assert [j.id for j in await store.list_jobs(None, "queued", None, 10)] == [anonymous.id]
+    assert await store.list_jobs("team-a", "running", None, 10) == []
     await store.update(old.id, cancelled(-1.0))  # already expired
     assert await store.purge(time.time()) == 1
     assert await store.get(old.id) is None
@@ -139,3 +149,15 @@ def test_a_gateway_on_postgresql_keeps_jobs_next_to_its_request_log(policy_file:
         assert status == "succeeded" and ids == [f"{job['id']}.0", f"{job['id']}.1"]
     finally:
         asyncio.run(drop_schema(schema))
+
+
+async def test_pending_webhooks_are_found_once_finished_and_old_enough(store: JobStore) -> None:
+    job = msgspec.structs.replace(new_job(), webhook_url="http://127.0.0.1:9/hook")
+    await store.create(job, b"")
+    assert await store.claim("gw-1", 30) is not None
+    await store.update(job.id, finished("gw-1", "succeeded", [], 60, None))
+    assert await store.pending_webhooks(time.time() - 60, 10) == []  # just finished: its gateway is on it
+    (pending,) = await store.pending_webhooks(time.time() + 1, 10)
+    assert pending.id == job.id and pending.webhook == "pending"
+    await store.update(job.id, webhook_done("delivered"))
+    assert await store.pending_webhooks(time.time() + 1, 10) == []

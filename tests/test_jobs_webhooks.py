@@ -119,3 +119,35 @@ def test_a_replayed_delivery_is_refused_outside_the_window() -> None:
     assert sign(SECRET, body, 1) != sign(SECRET, body, 2)
     with pytest.raises(WebhookVerificationError, match="missing"):
         verify(SECRET, body, None, "v1=00")
+
+
+def test_a_webhook_left_pending_by_a_stopped_gateway_is_sent_by_the_next(policy_file: Path, tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    from gateway.jobs.model import Job, finished
+    from gateway.jobs.store import SqliteJobStore
+    from gateway.server.config import LogSettings
+
+    db = tmp_path / "requests.db"
+    with Receiver([]) as receiver:
+
+        async def leave_pending() -> str:
+            store = SqliteJobStore(db)
+            await store.start()
+            now = time.time() - 10
+            job = Job(id="j1", task="text.sentiment", status="queued", created=now, updated=now,
+                      webhook_url=receiver.url)  # fmt: skip
+            await store.create(job, b"\x90")
+            await store.claim("gone", 30)
+            await store.update(job.id, finished("gone", "succeeded", [], 60, None))
+            await store.close()
+            return job.id
+
+        job_id = asyncio.run(leave_pending())
+        config = job_config(
+            policy_file, logs=LogSettings(sink="sqlite", path=str(db)), webhook_resume_after_s=0.0, sweep_s=0.2
+        )
+        with TestClient(create_app(config, sink=MemorySink())) as c:
+            wait_until(lambda: c.get(f"/v1/jobs/{job_id}").json().get("webhook") == "delivered")
+        assert len(receiver.got) == 1 and json.loads(receiver.got[0][1])["id"] == job_id

@@ -65,7 +65,9 @@ class PostgresJobStore:
             raise KeyError(job_id)
         return bytes(row)
 
-    async def list(self, key_id: str | None, status: JobStatus | None, since: float | None, limit: int) -> list[Job]:
+    async def list_jobs(
+        self, key_id: str | None, status: JobStatus | None, since: float | None, limit: int
+    ) -> list[Job]:
         where, args = ["key_id IS NOT DISTINCT FROM $1"], list[object]([key_id])
         if status:
             args.append(status)
@@ -106,6 +108,16 @@ class PostgresJobStore:
             if job is not None:
                 await self._write(conn, job)
             return job
+
+    async def pending_webhooks(self, before: float, limit: int) -> list[Job]:
+        """Finished jobs whose webhook is still to be sent, last changed before ``before``."""
+        rows = await self._p().fetch(
+            f"SELECT job::text FROM {self.t} WHERE status IN ('succeeded', 'failed') "
+            "AND job->>'webhook' = 'pending' AND updated < $1 ORDER BY updated LIMIT $2",
+            before,
+            limit,
+        )
+        return [decode(r[0]) for r in rows]
 
     async def purge(self, now: float) -> int:
         result = await self._p().execute(f"DELETE FROM {self.t} WHERE expires < $1", now)

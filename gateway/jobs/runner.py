@@ -65,6 +65,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._sending: set[str] = set()  # jobs whose webhook this process is sending
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._claim_loop(), name="omnisense-jobs")
@@ -88,14 +89,22 @@ class JobRunner:
                         break
                     self.running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                 if time.time() >= next_purge:
-                    await self.store.purge(time.time())
-                    next_purge = time.time() + 600
+                    await self._sweep()
+                    next_purge = time.time() + self.settings.sweep_s
             except Exception:
                 log.exception("jobs: the store failed; trying again")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.poll_s):
                     await self._wake.wait()
             self._wake.clear()
+
+    async def _sweep(self) -> None:
+        """Delete expired jobs; send the webhooks a stopped gateway left pending."""
+        await self.store.purge(time.time())
+        before = time.time() - self.settings.webhook_resume_after_s
+        for job in await self.store.pending_webhooks(before, 100):
+            if job.id not in self._sending:
+                self._spawn(self._webhook(job))
 
     async def _run(self, job: Job) -> None:
         lease = asyncio.create_task(self._keep_lease(job.id, asyncio.current_task()))
@@ -168,8 +177,12 @@ class JobRunner:
             self.submit(trace.to_record(http_status=status, error_type=error_type, detail=detail))
 
     async def _webhook(self, job: Job) -> None:
-        delivered = await self.webhooks.deliver(job, self.secret_for(job.key_id))
-        await self.store.update(job.id, webhook_done("delivered" if delivered else "failed"))
+        self._sending.add(job.id)
+        try:
+            delivered = await self.webhooks.deliver(job, self.secret_for(job.key_id))
+            await self.store.update(job.id, webhook_done("delivered" if delivered else "failed"))
+        finally:
+            self._sending.discard(job.id)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -26,6 +26,10 @@ class JobSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     webhook_backoff_s: float = 1.0  # first retry after ~this, doubling (tenacity, with jitter)
     webhook_timeout_s: float = 10.0
     webhook_tolerance_s: float = 300.0  # the replay window receivers should enforce (documented)
+    # A webhook still pending this long after its job finished (its gateway stopped mid-delivery)
+    # is sent by whichever gateway looks next: delivery is at least once.
+    webhook_resume_after_s: float = 300.0
+    sweep_s: float = 60.0  # how often expired jobs are purged and pending webhooks looked for
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.lease_s <= 0 or self.poll_s <= 0 or self.max_items < 1:

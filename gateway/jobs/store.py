@@ -38,7 +38,7 @@ class JobStore(Protocol):
 
     async def inputs(self, job_id: str) -> bytes: ...
 
-    async def list(
+    async def list_jobs(
         self, key_id: str | None, status: JobStatus | None, since: float | None, limit: int
     ) -> list[Job]: ...
 
@@ -47,6 +47,8 @@ class JobStore(Protocol):
     async def update(self, job_id: str, change: Transition) -> Job | None: ...
 
     async def purge(self, now: float) -> int: ...
+
+    async def pending_webhooks(self, before: float, limit: int) -> list[Job]: ...
 
     async def close(self) -> None: ...
 
@@ -135,7 +137,9 @@ class SqliteJobStore:
 
         return await self._run(run)
 
-    async def list(self, key_id: str | None, status: JobStatus | None, since: float | None, limit: int) -> list[Job]:
+    async def list_jobs(
+        self, key_id: str | None, status: JobStatus | None, since: float | None, limit: int
+    ) -> list[Job]:
         where, args = ["key_id IS ?"], list[object]([key_id])
         if status:
             where.append("status = ?")
@@ -183,6 +187,18 @@ class SqliteJobStore:
                 if job is not None:
                     self._write(conn, job)
                 return job
+
+        return await self._run(run)
+
+    async def pending_webhooks(self, before: float, limit: int) -> list[Job]:
+        """Finished jobs whose webhook is still to be sent, last changed before ``before``."""
+        sql = (
+            f"SELECT job FROM {self.t} WHERE status IN ('succeeded', 'failed') "
+            "AND json_extract(job, '$.webhook') = 'pending' AND updated < ? ORDER BY updated LIMIT ?"
+        )
+
+        def run() -> list[Job]:
+            return [decode(r[0]) for r in self._db().execute(sql, (before, limit))]
 
         return await self._run(run)
 

@@ -189,7 +189,7 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="since") from None
     assert runtime.jobs is not None
-    jobs = await runtime.jobs.store.list(key.id if key else None, status, since, min(max(limit, 1), 1000))
+    jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, min(max(limit, 1), 1000))
     return _json({"jobs": [view(j) for j in jobs]})
 
 

@@ -47,7 +47,7 @@ def wait_until(probe: Callable[[], T | None], timeout_s: float = 10.0, every_s: 
 def job_config(
     policy: Path, *, keys: list[ApiKey] | None = None, logs: LogSettings | None = None, **jobs: Any
 ) -> GatewayConfig:
-    settings = JobSettings(**{"poll_s": 0.05, "webhook_backoff_s": 0.05, **jobs})
+    settings = JobSettings(**{"poll_s": 0.05, "webhook_backoff_s": 0.05, "webhook_private": True, **jobs})
     return GatewayConfig(
         policy=str(policy), keys=keys or [], logs=logs or LogSettings(sink="none"), jobs=settings,
         limits=Limits(max_sync_audio_s=300.0), cache=CacheSettings(),

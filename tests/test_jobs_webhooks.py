@@ -151,3 +151,23 @@ def test_a_webhook_left_pending_by_a_stopped_gateway_is_sent_by_the_next(policy_
         with TestClient(create_app(config, sink=MemorySink())) as c:
             wait_until(lambda: c.get(f"/v1/jobs/{job_id}").json().get("webhook") == "delivered")
         assert len(receiver.got) == 1 and json.loads(receiver.got[0][1])["id"] == job_id
+
+
+def test_webhooks_to_private_addresses_or_other_hosts_are_refused(policy_file: Path, sink: MemorySink) -> None:
+    with Receiver([]) as receiver:
+        config = job_config(policy_file, webhook_private=False)
+        with TestClient(create_app(config, sink=sink)) as c:
+            body = {"task": "text.sentiment", "input": {"text": "x"}, "webhook_url": receiver.url}
+            job = c.post("/v1/jobs", json=body).json()
+            wait_until(lambda: c.get(f"/v1/jobs/{job['id']}").json().get("webhook") == "failed")
+            creds = {**body, "webhook_url": "http://user:pw@example.com/hook"}
+            assert c.post("/v1/jobs", json=creds).json()["field"] == "webhook_url"
+        assert receiver.got == []  # never called
+    (record,) = [r for r in sink.records if r.task == "jobs.webhook"]
+    assert record.status == "error" and "loopback" in (record.error_detail or "") and record.attempts == []
+    with TestClient(create_app(job_config(policy_file, webhook_hosts=["*.example.invalid"]), sink=sink)) as c:
+        other = {"task": "text.sentiment", "input": {"text": "x"}, "webhook_url": "https://example.org.invalid/hook"}
+        refused = c.post("/v1/jobs", json=other)
+        assert refused.status_code == 422 and "webhook_hosts" in refused.json()["detail"]
+        ok = c.post("/v1/jobs", json={**other, "webhook_url": "https://hooks.example.invalid/x"})
+        assert ok.status_code == 202

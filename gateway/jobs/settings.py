@@ -22,6 +22,8 @@ class JobSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     keep_s: float = 7 * 86_400.0  # finished jobs (and their results) are deleted after this
     max_items: int = 1_000  # inputs in one batch
     webhook_secret: str | None = None  # signs webhooks of jobs submitted without a key
+    webhook_hosts: list[str] | None = None  # hosts (or *.example.com) webhooks may go to; None: any public host
+    webhook_private: bool = False  # allow webhooks to loopback/private addresses (in-cluster receivers, tests)
     webhook_attempts: int = 5
     webhook_backoff_s: float = 1.0  # first retry after ~this, doubling (tenacity, with jitter)
     webhook_timeout_s: float = 10.0

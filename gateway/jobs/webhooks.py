@@ -1,6 +1,8 @@
 """Deliver a finished job to its ``webhook_url``: signed, retried with backoff, logged.
 
-The body is the job as ``GET /v1/jobs/{id}`` shows it. Each try is signed afresh
+The body is the job as ``GET /v1/jobs/{id}`` shows it. The URL is checked first
+(``webhook_guard.py``: public addresses only unless the operator allows private ones; no
+redirects followed); a refused URL is logged and not retried. Each try is signed afresh
 (``gateway.schema.webhooks``) and POSTed with aiohttp; a connection error, a timeout, a 408,
 429 or 5xx is tried again (tenacity: exponential backoff with jitter) up to
 ``webhook_attempts`` times; any other answer ends the delivery. The delivery, all its tries
@@ -20,6 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from gateway.jobs.model import Job, view
 from gateway.jobs.settings import JobSettings
+from gateway.jobs.webhook_guard import PinnedResolver, WebhookRefused, check_url, checked_addresses
 from gateway.logs.record import RequestLog
 from gateway.schema import Attempt
 from gateway.schema.webhooks import JOB_HEADER, signed_headers
@@ -39,12 +42,6 @@ class WebhookSender:
     def __init__(self, settings: JobSettings, submit: Callable[[RequestLog], None]) -> None:
         self.settings = settings
         self.submit = submit
-        self._http: aiohttp.ClientSession | None = None
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s))
-        return self._http
 
     async def deliver(self, job: Job, secret: str | None) -> bool:
         """POST ``job`` to its webhook; True once the receiver answered 2xx."""
@@ -67,6 +64,8 @@ class WebhookSender:
                     status = await self._try(job, body, secret, attempts)
         except _TryAgain as exc:
             status, error = exc.status, str(exc)
+        except WebhookRefused as exc:  # the URL may not be called: never retried
+            status, error = 403, str(exc)
         ok = 200 <= status < 300
         if not ok and error is None:
             error = f"the receiver answered {status}"
@@ -85,8 +84,15 @@ class WebhookSender:
         if secret:
             headers.update(signed_headers(secret, body))
         start = time.perf_counter()
+        host, port = check_url(job.webhook_url, self.settings.webhook_hosts)
+        addresses = await checked_addresses(host, port, self.settings.webhook_private)
+        connector = aiohttp.TCPConnector(resolver=PinnedResolver(host, addresses), force_close=True)
+        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s)
         try:
-            async with self._session().post(job.webhook_url, data=body, headers=headers) as response:
+            async with (
+                aiohttp.ClientSession(connector=connector, timeout=timeout) as http,
+                http.post(job.webhook_url, data=body, headers=headers, allow_redirects=False) as response,
+            ):
                 await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -100,10 +106,7 @@ class WebhookSender:
         return status
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            await asyncio.sleep(0)  # let aiohttp close its connector
-            self._http = None
+        await asyncio.sleep(0)  # one session per try: nothing is kept open
 
 
 def _attempt(start: float, outcome: str, detail: str | None) -> Attempt:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, delete, get, post
 
 from gateway.jobs.model import Job, cancelled, view
 from gateway.jobs.runner import encode_inputs
+from gateway.jobs.webhook_guard import WebhookRefused, check_url
 from gateway.logs.query import parse_time
 from gateway.schema import (
     InvalidInput,
@@ -70,12 +70,14 @@ def _task(name: str | None) -> Task:
         raise UnprocessableInput(f"task: unknown task {name!r} (one of: {known})", field="task") from None
 
 
-def _webhook(url: str | None) -> str | None:
+def _webhook(url: str | None, hosts: list[str] | None) -> str | None:
+    """The webhook URL if it may be called (its addresses are checked again at each delivery)."""
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UnprocessableInput("webhook_url must be an absolute http(s) URL", field="webhook_url")
+    try:
+        check_url(url, hosts)
+    except WebhookRefused as exc:
+        raise UnprocessableInput(str(exc), field="webhook_url") from None
     return url
 
 
@@ -89,7 +91,7 @@ async def _decode(
         return (
             task,
             [await decode_request(task, request, limits, runtime.fetcher, reserved=QUERY)],
-            _webhook(request.query_params.get("webhook_url")),
+            _webhook(request.query_params.get("webhook_url"), runtime.config.jobs.webhook_hosts),
             False,
         )
     try:
@@ -112,7 +114,7 @@ async def _decode(
             where = "input" if body.input is not None else f"inputs[{i}]"
             exc.detail, exc.field = f"{where}: {exc.detail}", f"{where}.{exc.field}" if exc.field else where
             raise
-    return task, decoded, _webhook(body.webhook_url), body.inputs is not None
+    return task, decoded, _webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
 
 
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:

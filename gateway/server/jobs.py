@@ -187,11 +187,14 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
     try:
         since = parse_time(params["since"]) if params.get("since") else None
-        limit = int(params.get("limit") or 100)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="since") from None
+    limit_text = params.get("limit") or "100"
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+        raise InvalidInput("limit must be an integer from 1 to 1000", field="limit")
+    limit = int(limit_text)
     assert runtime.jobs is not None
-    jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, min(max(limit, 1), 1000))
+    jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit)
     return _json({"jobs": [view(j) for j in jobs]})
 
 

@@ -99,6 +99,9 @@ class CacheRoute(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     candidates: list[str | Candidate]
     cache: CacheRoute | None = None  # the response cache for this route (gateway.cache)
+    # Tried in this order after the strategy's ranked candidates (e.g. a free local model
+    # behind `cheapest` clouds, which would otherwise always rank first).
+    fallback: list[str] = msgspec.field(default_factory=list)
     shadow: list[str] = msgspec.field(default_factory=list)
     shadow_fraction: float = 1.0
 

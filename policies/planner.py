@@ -43,6 +43,7 @@ class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
     pattern: str
     strategy: str
     candidates: list[Candidate]
+    fallback: list[Candidate]  # after the ranked candidates, in order
     shadow: list[str]
     shadow_fraction: float
     step_timeout_s: float | None  # None: the provider's own timeout_s, else the defaults'
@@ -75,6 +76,7 @@ def _resolve(pattern: str, route: Route, defaults: Defaults) -> ResolvedRoute:
         pattern=pattern,
         strategy=route.strategy or defaults.strategy,
         candidates=route.candidate_list(),
+        fallback=[Candidate(provider=p) for p in route.fallback],
         shadow=list(route.shadow),
         shadow_fraction=route.shadow_fraction,
         step_timeout_s=route.timeout_s,
@@ -126,16 +128,21 @@ class Planner:
     def plan(self, task: Task, request: TaskRequest, meta: RequestMeta = _NO_META, facts: Facts = _NO_FACTS) -> Plan:
         resolved = self.routes.get(task)
         candidates = resolved.candidates if resolved else []
+        ranked_names = {c.provider for c in candidates}
+        fallback = [c for c in (resolved.fallback if resolved else []) if c.provider not in ranked_names]
         if meta.pinned is not None:
-            candidates = [Candidate(provider=meta.pinned)]
-        names = [c.provider for c in candidates]
+            candidates, fallback = [Candidate(provider=meta.pinned)], []
+        names = [c.provider for c in candidates + fallback]
         if meta.budget_then != "reject":
             names.append(meta.budget_then)
         costs = request_costs(self.infos, task, request_units(request), names)
         kept, dropped, circuit_only = self._guard(task, request, candidates, costs, meta, facts)
+        spare, spare_dropped, spare_circuit = self._guard(task, request, fallback, costs, meta, facts)
+        dropped, circuit_only = dropped + spare_dropped, circuit_only + spare_circuit
         strategy = resolved.strategy if resolved else self.defaults.strategy
         inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
         ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
+        ranked += [(c, "route fallback, after the ranked candidates") for c in spare]
         ranked = [r for r in ranked if facts.healthy(r[0].provider)] + [
             (c, f"{why}; last probe failed: tried last") for c, why in ranked if not facts.healthy(c.provider)
         ]

@@ -39,10 +39,10 @@ def gateway(tmp_path: Path, azure_fake: AzureFake, moto_url: str, aws_fake: AwsJ
     policy = {
         "version": 1,
         "providers": {
-            "azure": azure_block(azure_fake.url, timeout_s=2),
-            "aws": aws_block(moto_url, aws_fake.url, timeout_s=2),
+            "azure": azure_block(azure_fake.url, timeout_s=8),  # generous: a loaded CI machine is slow
+            "aws": aws_block(moto_url, aws_fake.url, timeout_s=8),
         },
-        "defaults": {"timeout_s": 3.0, "deadline_s": 10.0, "retries": {"attempts": 2, "backoff_s": 0.01}},
+        "defaults": {"timeout_s": 10.0, "deadline_s": 30.0, "retries": {"attempts": 2, "backoff_s": 0.01}},
         "routes": {"*": {"candidates": ["azure", "aws"]}},
     }
     path = tmp_path / "policy.yaml"

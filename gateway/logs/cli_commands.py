@@ -26,9 +26,11 @@ from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duratio
 from gateway.logs.record import RequestLog
 from gateway.logs.registry import make_sink
 from gateway.logs.settings import LogSettings
+from gateway.terminal import print_table
 
 LOG_COLUMNS = ("time", "request_id", "task", "provider", "code", "ms", "cost_usd", "key", "error")
 STAT_COLUMNS = ("provider", "task", "requests", "err%", "p50_ms", "p95_ms", "cost_usd", "outputs", "drift")
+STAT_NUMERIC = ("requests", "err%", "p50_ms", "p95_ms", "cost_usd")
 
 
 SettingsLoader = Callable[[str | None], LogSettings]
@@ -163,8 +165,8 @@ def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.json:
         out.write(msgspec.json.encode(stats).decode() + "\n")
         return 0
-    out.write(f"window: last {args.window} (drift: against the {args.window} before)\n")
-    out.write(table(STAT_COLUMNS, [stat_row(r) for r in stats.rows]))
+    title = f"window: last {args.window} (drift: against the {args.window} before)"
+    print_table(out, STAT_COLUMNS, [stat_row(r) for r in stats.rows], title=title, numeric=STAT_NUMERIC)
     if not stats.rows:
         out.write("(no requests in the window)\n")
     return 0

@@ -122,9 +122,20 @@ class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     url: str | None = None
 
 
+_FIELDS: dict[type[msgspec.Struct], tuple[msgspec.structs.FieldInfo, ...]] = {}
+
+
+def request_fields(request_type: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    """``msgspec.structs.fields``, kept per type: it resolves type hints (~40 us) on every call."""
+    found = _FIELDS.get(request_type)
+    if found is None:
+        found = _FIELDS[request_type] = msgspec.structs.fields(request_type)
+    return found
+
+
 def media_field(request_type: type[msgspec.Struct]) -> str | None:
     """The name of the request's image or audio field, if it has one."""
-    for info in msgspec.structs.fields(request_type):
+    for info in request_fields(request_type):
         if info.type is Media:
             return info.name
     return None
@@ -139,7 +150,7 @@ def body_type(request_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
     ``ImageRequest`` gives ``ImageBody``; the OpenAPI document and the server's decoder use it.
     """
     fields: list[tuple[str, Any, Any]] = []
-    for info in msgspec.structs.fields(request_type):
+    for info in request_fields(request_type):
         kind = MediaRef if info.type is Media else info.type
         if info.required:
             fields.append((info.name, kind, msgspec.NODEFAULT))

@@ -14,6 +14,7 @@ from gateway.logs import LogSink
 from gateway.logs.redact import scrubbed_logging
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
+from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
@@ -53,6 +54,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             *ROUTING_HANDLERS,
             *OBSERVABILITY_HANDLERS,
             *JOB_HANDLERS,
+            *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},

@@ -118,7 +118,7 @@ def _options(
     spec: TaskSpec[Any, Any], items: Iterable[tuple[str, Any]], where: str, *, media: bool = False
 ) -> dict[str, Any]:
     """Fields from a query string or a form: each known to the task, and given once."""
-    known = {info.name for info in msgspec.structs.fields(spec.body)} - {"routing"}
+    known = {info.name for info in spec.fields} - {"routing"}  # the body's fields are the request's
     if not media:
         known -= {spec.media_field, "text"}
     fields: dict[str, Any] = {}
@@ -170,7 +170,7 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
     else:
         f["text"] = _text(f.get("text"), limits, spoken=spec.answers_audio)
-    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    names = [info.name for info in spec.fields]
     for name in names:
         if name.endswith("language"):
             value = _lang(f, name)
@@ -181,7 +181,7 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
         f["format"] = fmt
-    for info in msgspec.structs.fields(spec.request):
+    for info in spec.fields:
         if info.required and info.name not in f:
             raise UnprocessableInput(f"{info.name} is required", field=info.name)
     return _convert(spec.request, f, spec.task)

@@ -47,7 +47,7 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     spec = spec_of(body.task)
     if body.bytes > max_bytes:
         raise UnprocessableInput(f"bytes: at most {max_bytes}", field="bytes")
-    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    names = {info.name for info in spec.fields}
     given = msgspec.structs.asdict(body)
     fields: dict[str, Any] = {k: v for k, v in given.items() if k in names and v is not None}
     if spec.media_field is not None:
@@ -57,7 +57,7 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
         fields.pop("format", None)
     else:
         fields["text"] = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
-    for info in msgspec.structs.fields(spec.request):
+    for info in spec.fields:
         if info.required and info.name not in fields:
             raise UnprocessableInput(f"{info.name} is required for {body.task}", field=info.name)
     try:

@@ -142,6 +142,8 @@ def test_the_key_covers_task_parameters_input_and_pin() -> None:
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x", language="en"), None),
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x", include_raw=True), None),
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), "aws"),
+        cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), None, frozenset({"local"})),
+        cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), None, route=["text.*", "aws", "local"]),
     ]
     assert base not in others and len(set(others)) == len(others)
 

@@ -31,14 +31,22 @@ def _normalized(request: TaskRequest) -> dict[str, Any]:
 
 
 def cache_key(
-    policy: str, task: Task, request: TaskRequest, pinned: str | None, allowed: frozenset[str] | None = None
+    policy: str,
+    task: Task,
+    request: TaskRequest,
+    pinned: str | None,
+    allowed: frozenset[str] | None = None,
+    *,
+    route: list[str] | None = None,
 ) -> str:
     """A hex SHA-256 naming the answer ``request`` gets under ``policy`` (and ``pinned``).
 
     ``allowed`` (the providers the caller's key may use) is part of the key too, so that a
-    key limited to some providers never gets an answer that another provider gave."""
+    key limited to some providers never gets an answer that another provider gave. ``route``
+    (the route's pattern and candidates) too: a reload that changes them starts afresh."""
     doc = {
         "v": 1, "policy": policy, "task": task.value, "pinned": pinned,
-        "allowed": sorted(allowed) if allowed is not None else None, "request": _normalized(request),
+        "allowed": sorted(allowed) if allowed is not None else None, "route": route,
+        "request": _normalized(request),
     }  # fmt: skip
     return hashlib.sha256(msgspec.json.encode(doc, order="sorted")).hexdigest()

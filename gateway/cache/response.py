@@ -66,7 +66,9 @@ class ResponseCache:
         ttl = ttl_for(planner, task)
         if ttl is None:
             return await run()
-        key = cache_key(planner.loaded.name, task, request, pinned, allowed)
+        resolved = planner.routes.get(task)
+        route = [resolved.pattern, *(c.provider for c in resolved.candidates)] if resolved else []
+        key = cache_key(planner.loaded.name, task, request, pinned, allowed, route=route)
         if not bypass:
             stored = await self.store.get(key)
             hit = self._decode(task, stored) if stored is not None else None

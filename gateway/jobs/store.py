@@ -159,16 +159,19 @@ class SqliteJobStore:
         conn.execute(_SET.format(t=self.t), (*cols[1:], job.id))
 
     async def claim(self, owner: str, lease_s: float) -> Job | None:
+        claimable = (
+            f"SELECT job FROM {self.t} WHERE status = 'queued' OR (status = 'running' AND lease_until < ?) "
+            "ORDER BY created LIMIT 1"
+        )
+
         def run() -> Job | None:
             conn = self._db()
+            if conn.execute(claimable, (time.time(),)).fetchone() is None:
+                return None  # the usual idle poll: a read, no write lock on the log's file
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
                 now = time.time()
-                row = conn.execute(
-                    f"SELECT job FROM {self.t} WHERE status = 'queued' OR (status = 'running' AND lease_until < ?) "
-                    "ORDER BY created LIMIT 1",
-                    (now,),
-                ).fetchone()
+                row = conn.execute(claimable, (now,)).fetchone()
                 if row is None:
                     return None
                 job = claimed(decode(row[0]), owner, lease_s, now)

@@ -163,3 +163,19 @@ def test_an_embedded_gateway_says_its_state_is_in_memory(client: TestClient) -> 
     state = client.get("/v1/providers").json()["state"]
     assert state == {"backend": "memory", "connected": True, "down_since_s": None, "outages": 0, "detail": None}
     assert 'omnisense_shared_state_up{backend="memory"} 1.0' in client.get("/metrics").text
+
+
+def test_a_redis_cache_without_its_own_url_uses_the_shared_state_redis(tmp_path: Path) -> None:
+    from gateway.cache import RedisCache, make_store
+    from gateway.cache.settings import CacheSettings
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text("cache: {store: redis}\n")
+    with pytest.raises(ValueError, match=r"neither cache\.url nor state\.redis"):
+        load_config(str(path))
+    path.write_text(f"cache: {{store: redis}}\nstate: {{redis: '{URL}'}}\n")
+    config = load_config(str(path))
+    store = make_store(config.cache, config.redis_url)
+    assert isinstance(store, RedisCache)
+    with pytest.raises(ValueError, match=r"cache\.url is required"):
+        make_store(CacheSettings(store="redis"))

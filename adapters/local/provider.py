@@ -1,13 +1,20 @@
 """The ``local`` provider: calls the model server over HTTP with one aiohttp session.
 
-Capabilities are read from the model server's ``/capabilities`` at start, so
-``GET /v1/providers`` shows exactly what the installed models can do. BentoML answers
-503 when its queue is full: that is retried here a few times with backoff and then
-reported as UpstreamThrottled, which the dispatcher treats as retryable and fallback.
+Capabilities are read from the model server's ``/capabilities`` (its task list and each
+model's input limits), so ``GET /v1/providers`` shows exactly what the installed models
+can do. A model server that is down at start costs nothing but itself: the provider
+starts with no capabilities (so the planner skips it) and reads them on the first probe
+that finds the server ready (``probe()``, run by the gateway's background prober).
+
+There is no retry here: BentoML's 503 "overloaded" becomes UpstreamThrottled, which the
+dispatcher (the only retry layer) retries or falls back from. A kept-alive connection
+that the server closed just as it was reused is re-sent once at once: that request
+never reached the server, so it is a reconnect, not a retry.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -15,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from adapters.base import CallContext, ProviderResult, error_for_status, mapped_errors, parse_config, parse_retry_after
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
@@ -34,6 +40,9 @@ from gateway.schema import (
     UpstreamThrottled,
     UpstreamUnavailable,
 )
+
+log = logging.getLogger("omnisense.local")
+TIMEOUT_HEADER = "X-Omnisense-Timeout-S"
 
 
 class _TaskCaps(msgspec.Struct, kw_only=True):
@@ -86,17 +95,27 @@ class LocalProvider:
         self.info = ProviderInfo(name=name, kind="local", capabilities={})
         self._http: aiohttp.ClientSession | None = None
         self._server: ModelServer | None = None
+        self._capabilities_loaded = False
 
     async def start(self) -> None:
+        """Start (or find) the model server and read its capabilities; never fatal when it
+        is down: the provider then serves nothing until a probe finds it ready."""
         if self.config.url is None and self.shared_url is None:
             command = self.config.serve_command or default_command(self.config.host, self.config.port)
             self._server = ModelServer(command, self.url, self.config.start_timeout_s)
-            await self._server.start()
+            await self._server.start()  # a port taken by a stranger is fatal; a slow server is not
         # BentoML's server closes idle connections after 5 s: drop ours before it does.
         connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=4)
         self._http = aiohttp.ClientSession(self.url, connector=connector, raise_for_status=False)
-        body = await self._post("/capabilities", {}, timeout_s=30)
+        try:
+            await self._load_capabilities(timeout_s=self.config.capabilities_timeout_s)
+        except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
+            log.warning("%s: the model server at %s is not usable yet (%s): serving degraded", self.name, self.url, exc)
+
+    async def _load_capabilities(self, *, timeout_s: float) -> None:
+        body = await self._post("/capabilities", {}, timeout_s=timeout_s)
         self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
+        self._capabilities_loaded = True
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
         data = msgspec.json.encode(payload)
@@ -110,7 +129,10 @@ class LocalProvider:
     async def _post_once(self, path: str, data: bytes, timeout_s: float) -> bytes:
         assert self._http is not None, "start() first"
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        async with self._http.post(path, data=data, timeout=timeout, headers={"Content-Type": "application/json"}) as r:
+        # The model server stops working on a request once this budget is spent (the
+        # gateway has given up on it by then): see local_models' "time-bounded calls".
+        headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
+        async with self._http.post(path, data=data, timeout=timeout, headers=headers) as r:
             body = await r.read()
             if r.status == 200:
                 return body
@@ -133,39 +155,24 @@ class LocalProvider:
         if support is None:
             raise Unsupported(f"{self.name}: the local models do not offer {task}", provider=self.name)
         payload = to_vendor(request)
+        timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
         with mapped_errors(self.name, classify):
-            body = await self._post_retrying(ENDPOINTS[task], payload, ctx)
+            body = await self._post(ENDPOINTS[task], payload, timeout_s=timeout)
             result = from_vendor(task, body, request)
         return ProviderResult(result=result, model=support.model or "local")
 
-    async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
-        """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""
-        try:
-            return await self._post(path, payload, timeout_s=min(self.config.timeout_s, max(0.01, ctx.remaining_s())))
-        except UpstreamThrottled:
-            if self.config.overload_retries < 1:
-                raise
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.overload_retries),
-            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
-            retry=retry_if_exception_type(UpstreamThrottled),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
-                return await self._post(path, payload, timeout_s=timeout)
-        raise AssertionError("unreachable: tenacity re-raises the last error")
-
     async def probe(self) -> Health:
-        """BentoML's /readyz: free, and true only when every model has loaded."""
+        """BentoML's /readyz (free, true only when every model has loaded); the first ready
+        answer after a degraded start also reads the capabilities."""
         if self._http is None:
             return Health(ok=False, detail="not started")
         start = time.perf_counter()
         try:
             async with self._http.get("/readyz", timeout=aiohttp.ClientTimeout(total=3)) as r:
                 ok = r.status == 200
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            if ok and not self._capabilities_loaded:
+                await self._load_capabilities(timeout_s=10)
+        except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
             return Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
         return Health(ok=ok, latency_ms=(time.perf_counter() - start) * 1000, detail="ready" if ok else "not ready")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -24,13 +25,39 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(os.environ.get("OMNISENSE_CONFIG"))  # fail early, in the parent, on a bad config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    model_server = _start_local_models(config.policy)
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown: turn them into SystemExit
+    # so that the `finally` below stops the model server (its reaper would also stop it
+    # when this process vanishes, crash or SIGKILL included).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
+    from adapters.local.supervisor import PortInUse
+
+    try:
+        model_server = _start_local_models(config.policy)
+    except PortInUse as exc:
+        print(f"omnisense serve: {exc}", file=sys.stderr)
+        return 2
     try:
         _run_uvicorn(args)
+    except _Stopped as stopped:
+        if model_server is not None:
+            model_server.stop()
+        signal.signal(stopped.signum, signal.SIG_DFL)
+        signal.raise_signal(stopped.signum)  # the exit status still says which signal stopped us
     finally:
         if model_server is not None:
             model_server.stop()
     return 0
+
+
+class _Stopped(SystemExit):
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _exit_on_signal(sig: int, _frame: object) -> None:
+    raise _Stopped(sig)
 
 
 def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:

@@ -105,6 +105,7 @@ class ScriptedProvider:
         self.queue: deque[Behaviour] = deque()
         self.default: Behaviour = Ok(self.config.latency_ms / 1000.0)
         self.calls: list[tuple[Task, TaskRequest]] = []
+        self.probes = 0  # probe() calls (a test flips ``config.healthy`` to take it down or up)
 
     def script(self, *behaviours: Behaviour) -> None:
         self.queue.extend(behaviours)
@@ -127,6 +128,7 @@ class ScriptedProvider:
         )
 
     async def probe(self) -> Health:
+        self.probes += 1
         return Health(ok=self.config.healthy, detail="scripted")
 
     async def aclose(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import Dispatcher
+from gateway.health import Prober
 from gateway.logs import JsonlSink, LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
@@ -47,6 +48,7 @@ class Runtime:
     tracing: Tracing = field(default_factory=lambda: Tracing(TracingSettings()))
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
+    prober: Prober | None = None
     # Named policies chosen per request with X-Omnisense-Policy: name -> dispatcher, and the
     # providers they built (a block identical to the main policy's shares its instance).
     alternates: dict[str, Dispatcher] = field(default_factory=dict)
@@ -96,18 +98,35 @@ class Runtime:
         return chosen
 
     async def probe_all(self) -> dict[str, Health]:
-        async def one(name: str, provider: Provider) -> tuple[str, Health]:
-            try:
-                return name, await asyncio.wait_for(provider.probe(), 5.0)
-            except Exception as exc:
-                return name, Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
+        """Probe every provider now (the background prober does this on its schedule)."""
+        if self.prober is None:
+            self.prober = make_prober(self)
+        return await self.prober.probe_all()
 
-        results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
-        self.health = dict(results)
-        self.dispatcher.state.health.update(self.health)  # the planner tries unhealthy providers last
-        return self.health
+    def on_probe(self, name: str, provider: Provider, health: Health) -> None:
+        """A probe result: cached for /readyz, given to the planners (unhealthy: tried last),
+        and capabilities learnt late (a provider that was down at start) reach them too."""
+        if self.providers.get(name) is not provider:
+            return  # a provider a reload has replaced
+        self.health[name] = health
+        for dispatcher in [self.dispatcher, *self.alternates.values()]:
+            if dispatcher.providers.get(name) is provider:
+                dispatcher.state.health[name] = health
+                dispatcher.planner.infos[name] = provider.info
+
+    def ready(self) -> bool:
+        """At least one route can be served: a candidate of it is healthy and offers its task."""
+        planner = self.planner
+        for task, route in planner.routes.items():
+            for cand in route.candidates:
+                health, info = self.health.get(cand.provider), planner.infos.get(cand.provider)
+                if health is not None and health.ok and info is not None and task in info.capabilities:
+                    return True
+        return False
 
     async def aclose(self) -> None:
+        if self.prober is not None:
+            await self.prober.aclose()
         if self.reloader is not None:
             await self.reloader.aclose()
         for dispatcher in [self.dispatcher, *self.alternates.values()]:
@@ -116,6 +135,18 @@ class Runtime:
         await asyncio.gather(*(p.aclose() for p in owned), return_exceptions=True)
         await self.writer.aclose()
         await self.tracing.aclose()
+
+
+def make_prober(runtime: Runtime) -> Prober:
+    settings = runtime.config.probes
+    return Prober(
+        lambda: runtime.providers,
+        runtime.on_probe,
+        interval_s=settings.interval_s,
+        min_backoff_s=settings.min_backoff_s,
+        max_backoff_s=settings.max_backoff_s,
+        timeout_s=settings.timeout_s,
+    )
 
 
 def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -201,6 +232,9 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     except BaseException:
         await runtime.aclose()
         raise
+    runtime.prober = make_prober(runtime)
+    await runtime.prober.probe_all()  # /readyz is right from the first request
+    runtime.prober.start()
     reloader = runtime.reloader = PolicyReloader(runtime, watch_interval_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
     reloader.start()

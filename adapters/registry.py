@@ -1,35 +1,45 @@
 """Lazy registry of provider kinds.
 
-A policy names a provider ``kind``; this module maps it to ``"module:Class"`` and imports
-the module only when a policy uses it, so a gateway with only ``local`` configured
-never imports boto3. Third-party adapters register through the entry-point group
-``omnisense.adapters`` (name = kind, value = ``module:Class``); a kind may also be
-written directly as ``package.module:Class``.
+A policy names a provider ``kind``; this module maps it to its provider class and its
+config class, and imports the provider's module only when a policy uses it, so a gateway
+with only ``local`` configured never imports boto3. The config class lives in a module
+that imports no SDK, so ``omnisense policy check`` validates every block without one.
+
+Third-party adapters register through the entry-point group ``omnisense.adapters``
+(name = kind, value = ``module:Class``, the class carrying ``config_type``); a kind may
+also be written directly as ``package.module:Class``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
-from adapters.base import Provider, ProviderFactory
+from adapters.base import Provider, ProviderClass
+from adapters.kit.config import ProviderConfig, config_problems, parse_config
 
 ENTRY_POINT_GROUP = "omnisense.adapters"
 
 
-class Known:
-    """A built-in kind: where it lives and what to install for it."""
+@dataclass(frozen=True)
+class Kind:
+    """A built-in kind: where its class and its config live, and what to install for it."""
 
-    def __init__(self, target: str, extra: str) -> None:
-        self.target = target
-        self.install_hint = f"pip install 'omnisense[{extra}]'"
+    provider: str  # "module:Class"
+    config: str  # "module:ConfigClass", importing no SDK
+    extra: str | None = None
+
+    @property
+    def install_hint(self) -> str | None:
+        return f"pip install 'omnisense[{self.extra}]'" if self.extra else None
 
 
-BUILTIN: dict[str, Known] = {
-    "aws": Known("adapters.aws.provider:AwsProvider", "aws"),
-    "local": Known("adapters.local.provider:LocalProvider", "local"),
+BUILTIN: dict[str, Kind] = {
+    "aws": Kind("adapters.aws.provider:AwsProvider", "adapters.aws.config:AwsConfig", "aws"),
+    "local": Kind("adapters.local.provider:LocalProvider", "adapters.local.config:LocalConfig"),
 }
 
 
@@ -41,33 +51,63 @@ def known_kinds() -> list[str]:
     return sorted({*BUILTIN, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})
 
 
-def _target(kind: str) -> tuple[str, str | None]:
-    if kind in BUILTIN:
-        return BUILTIN[kind].target, BUILTIN[kind].install_hint
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == kind:
-            return ep.value, None
-    if ":" in kind:
-        return kind, None
-    raise UnknownKind(f"unknown provider kind {kind!r} (known: {', '.join(known_kinds())})")
-
-
-def resolve(kind: str) -> ProviderFactory:
-    """The factory for ``kind``; imports its module now, not before."""
-    target, hint = _target(kind)
+def _import(target: str, kind: str, hint: str | None) -> Any:
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         advice = f"; install it with {hint}" if hint else ""
         raise UnknownKind(f"provider kind {kind!r} cannot be loaded ({exc}){advice}") from exc
-    factory: ProviderFactory = getattr(module, attr)
-    return factory
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise UnknownKind(f"provider kind {kind!r}: {module_name} has no {attr!r}") from None
 
 
-def build(name: str, block: Mapping[str, Any]) -> Provider:
-    """Build the provider ``name`` from its policy block (which names its ``kind``)."""
+def _external(kind: str) -> str:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == kind:
+            return str(ep.value)
+    if ":" in kind:
+        return kind
+    raise UnknownKind(f"unknown provider kind {kind!r} (known: {', '.join(known_kinds())})")
+
+
+def provider_class(kind: str) -> ProviderClass:
+    """The class of ``kind``; imports its module (and so its SDK's wrapper) now, not before."""
+    builtin = BUILTIN.get(kind)
+    target = builtin.provider if builtin else _external(kind)
+    return cast(ProviderClass, _import(target, kind, builtin.install_hint if builtin else None))
+
+
+def config_type(kind: str) -> type[ProviderConfig]:
+    """The config class of ``kind``; for a built-in kind this imports no SDK."""
+    builtin = BUILTIN.get(kind)
+    if builtin is not None:
+        return cast(type[ProviderConfig], _import(builtin.config, kind, None))
+    return provider_class(kind).config_type
+
+
+def _kind_of(name: str, block: Mapping[str, Any]) -> str:
     kind = block.get("kind")
     if not isinstance(kind, str):
         raise UnknownKind(f"providers.{name}: 'kind' is missing")
-    return resolve(kind)(name, block)
+    return kind
+
+
+def check(block: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The problems of a provider block as (path inside the block, message); builds nothing."""
+    kind = block.get("kind")
+    if not isinstance(kind, str):
+        return [("", "'kind' is missing")]
+    try:
+        config = config_type(kind)
+    except UnknownKind as exc:
+        return [("kind", str(exc))]
+    return config_problems(config, block)
+
+
+def build(name: str, block: Mapping[str, Any]) -> Provider:
+    """Build (not start) the provider ``name`` from its policy block, which names its ``kind``."""
+    cls = provider_class(_kind_of(name, block))
+    return cls(name, parse_config(cls.config_type, name, block))

@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters import registry
 from adapters.base import CallContext
 from contract_tests.scripted_provider import Fail, ScriptedProvider
 from gateway.dispatch import Dispatcher
@@ -45,7 +46,7 @@ def policy(route: str, defaults: str = "{retries: {attempts: 1}}") -> LoadedPoli
 
 def dispatcher(route: str, defaults: str = "{retries: {attempts: 1, backoff_s: 0}}") -> Dispatcher:
     loaded = policy(route, defaults)
-    providers = {n: ScriptedProvider(n, loaded.policy.providers[n]) for n in NAMES}
+    providers = {n: registry.build(n, loaded.policy.providers[n]) for n in NAMES}
     return Dispatcher(Planner(loaded, {n: p.info for n, p in providers.items()}), providers)
 
 
@@ -120,7 +121,7 @@ def run_cases() -> list[tuple[str, Dispatcher | None, Callable[[Dispatcher], Non
 
 async def measure_runs(rounds: int, n: int) -> list[tuple[str, float]]:
     cases = run_cases()
-    direct = ScriptedProvider("direct", {"kind": SCRIPTED})
+    direct = registry.build("direct", {"kind": SCRIPTED})
     samples: dict[str, list[float]] = {name: [] for name, _, _ in cases}
     for _ in range(rounds):
         for name, d, script in cases:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adapters import registry
 from adapters.aws.provider import AwsProvider
 from contract_tests.fakes.aws_json import AwsJsonFake
 
@@ -73,7 +74,7 @@ def aws_fake(moto_url: str) -> Iterator[AwsJsonFake]:
 
 @pytest.fixture(scope="session")
 async def aws_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[AwsProvider]:
-    provider = AwsProvider("aws", aws_block(moto_url, aws_fake.url))
+    provider = registry.build("aws", aws_block(moto_url, aws_fake.url))
     yield provider
     await provider.aclose()
 
@@ -81,7 +82,7 @@ async def aws_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[Aw
 @pytest.fixture(scope="session")
 async def aws_failing_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[AwsProvider]:
     """Short timeouts for the failure paths (a hung connection must end quickly)."""
-    provider = AwsProvider("aws-failing", aws_block(moto_url, aws_fake.url, timeout_s=1, connect_timeout_s=1))
+    provider = registry.build("aws-failing", aws_block(moto_url, aws_fake.url, timeout_s=1, connect_timeout_s=1))
     yield provider
     await provider.aclose()
 
@@ -106,6 +107,6 @@ async def aws_live_provider() -> AsyncIterator[AwsProvider]:
     block: dict[str, Any] = {"kind": "aws", "region": os.environ.get("AWS_REGION", "us-east-1"), "timeout_s": 15}
     if os.environ.get("OMNISENSE_AWS_BUCKET"):
         block["s3_bucket"] = os.environ["OMNISENSE_AWS_BUCKET"]
-    provider = AwsProvider("aws-live", block)
+    provider = registry.build("aws-live", block)
     yield provider
     await provider.aclose()

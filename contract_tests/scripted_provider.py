@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-import msgspec
-
-from adapters.base import CallContext, ProviderResult, parse_config
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import ProviderConfig
 from gateway.schema import (
     Box,
     DetectedLanguage,
@@ -82,7 +80,7 @@ class Crash:
 Behaviour = Ok | Fail | Hang | Crash
 
 
-class ScriptedConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class ScriptedConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     tasks: list[Task] | None = None
     languages: list[str] | None = None
     latency_ms: float = 0.0
@@ -92,8 +90,10 @@ class ScriptedConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class ScriptedProvider:
-    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
-        self.config = parse_config(ScriptedConfig, name, block)
+    config_type: ClassVar[type[ProviderConfig]] = ScriptedConfig
+
+    def __init__(self, name: str, config: ScriptedConfig) -> None:
+        self.config = config
         tasks = self.config.tasks or list(Task)
         langs = frozenset(self.config.languages) if self.config.languages else None
         self.info = ProviderInfo(
@@ -126,6 +126,9 @@ class ScriptedProvider:
         return ProviderResult(
             result=answer(task, request, self.config.label), model="scripted-1", raw={"scripted": True}
         )
+
+    async def start(self) -> None:
+        return None
 
     async def probe(self) -> Health:
         self.probes += 1

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import pytest
 
+from adapters import registry
 from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests import abstract
@@ -16,7 +17,7 @@ from gateway.schema import Media, SynthesizeRequest, Task, TranscribeRequest, Tr
 
 @pytest.fixture(scope="module")
 async def local_provider(model_server_url: str) -> AsyncIterator[LocalProvider]:
-    provider = LocalProvider("local", {"kind": "local", "url": model_server_url, "timeout_s": 120})
+    provider = registry.build("local", {"kind": "local", "url": model_server_url, "timeout_s": 120})
     await provider.start()
     yield provider
     await provider.aclose()

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from adapters import registry
 from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests.abstract import FailureContract
@@ -41,7 +42,7 @@ def fake() -> Iterator[ScriptedVendor]:
 @pytest.fixture
 async def local(fake: ScriptedVendor) -> Any:
     fake.reset()
-    provider = LocalProvider("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0})
+    provider = registry.build("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0})
     await provider.start()
     yield provider
     await provider.aclose()
@@ -101,7 +102,8 @@ async def test_a_server_down_at_start_is_degraded_then_picked_up(fake: ScriptedV
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    down = LocalProvider("local", {"kind": "local", "url": f"http://127.0.0.1:{port}"})
+    down = registry.build("local", {"kind": "local", "url": f"http://127.0.0.1:{port}"})
+    assert isinstance(down, LocalProvider)
     await down.start()  # not fatal
     try:
         assert down.info.capabilities == {}

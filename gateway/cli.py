@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from adapters.base import parse_config
+from adapters.kit import parse_config
 from adapters.local.supervisor import BackgroundModelServer
 
 

@@ -31,7 +31,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from adapters.base import CallContext, Provider, ProviderResult
 from gateway.hedging import race
@@ -223,8 +230,8 @@ class Dispatcher:
                 raise
             first_error = exc
 
-        backoff = step.retries.backoff_s  # jitter up to one backoff (tenacity adds 1 s by default)
-        base_wait = wait_exponential_jitter(multiplier=backoff, max=step.retries.max_backoff_s, jitter=backoff)
+        backoff = step.retries.backoff_s  # exponential, plus a jitter of up to one backoff
+        base_wait = wait_exponential(multiplier=backoff, max=step.retries.max_backoff_s) + wait_random(0, backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from adapters.registry import known_kinds
+from adapters import registry
 from gateway.schema import Task
 from policies.model import Candidate, PolicyFile, Route
 
@@ -97,15 +97,9 @@ def task_pattern_matches(pattern: str, task: Task) -> bool:
 def check_references(policy: PolicyFile) -> list[str]:
     problems: list[str] = []
     names = set(policy.providers)
-    kinds = set(known_kinds())
     for pname, block in policy.providers.items():
-        kind = block.get("kind")
-        if not isinstance(kind, str):
-            problems.append(f"providers.{_key(pname)}: 'kind' is missing")
-        elif kind not in kinds and ":" not in kind:
-            problems.append(
-                f"providers.{_key(pname)}.kind: unknown provider kind '{kind}' (known: {', '.join(sorted(kinds))})"
-            )
+        for path, message in registry.check(block):  # each block against its kind's config class
+            problems.append(f"providers.{_key(pname)}{'.' + path if path else ''}: {message}")
     for pattern, route in policy.routes.items():
         where = f"routes.{_key(pattern)}"
         if not any(task_pattern_matches(pattern, t) for t in Task):

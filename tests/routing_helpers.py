@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters import registry
 from contract_tests.scripted_provider import ScriptedProvider
 from gateway.schema import ImageRequest, Media, Task, TextRequest
 from policies.loader import LoadedPolicy, parse_policy
@@ -34,7 +35,7 @@ def build(
 ) -> tuple[Planner, dict[str, ScriptedProvider]]:
     text = policy_text(providers, routes, defaults, extra)
     loaded = LoadedPolicy(name="test", source="<test>", policy=parse_policy(text))
-    built = {name: ScriptedProvider(name, loaded.policy.providers[name]) for name in providers}
+    built = {name: registry.build(name, loaded.policy.providers[name]) for name in providers}
     return Planner(loaded, {n: p.info for n, p in built.items()}), built
 
 

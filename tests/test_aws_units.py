@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from adapters import registry
 from adapters.aws import comprehend, errors, polly, rekognition, textract, transcribe, translate
 from adapters.aws.common import box, span
 from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
-from adapters.aws.provider import AwsProvider, capabilities
-from adapters.base import parse_config
+from adapters.aws.provider import capabilities
+from adapters.kit import parse_config
 from gateway.schema import (
     ImageRequest,
     InvalidInput,
@@ -117,7 +118,7 @@ def test_image_inputs_s3_and_limits() -> None:
 
 
 def test_missing_fields_are_a_bad_response() -> None:
-    from adapters.aws.clients import parsed
+    from adapters.kit import parsed
 
     with pytest.raises(UpstreamBadResponse) as info:
         parsed("aws", lambda: rekognition.from_vendor(Task.VISION_FACES, {"message": "oops"}, image()))
@@ -343,14 +344,14 @@ def test_transcribe_is_declared_only_with_a_bucket() -> None:
     assert Task.SPEECH_TRANSCRIBE not in capabilities(AwsConfig())
     caps = capabilities(AwsConfig(s3_bucket="b"))
     assert Task.SPEECH_TRANSCRIBE in caps and caps[Task.TEXT_SENTIMENT].max_bytes == 5_000
-    provider = AwsProvider("aws-x", {"kind": "aws", "region": "us-east-1"})
+    provider = registry.build("aws-x", {"kind": "aws", "region": "us-east-1"})
     assert provider.info.kind == "aws" and set(provider.info.prices) >= set(provider.info.capabilities)
 
 
 def test_registry_does_not_import_boto3() -> None:
     code = (
         "import sys, adapters.registry as r, adapters.aws.provider as p;"
-        "p.AwsProvider('aws', {'kind': 'aws', 'region': 'us-east-1'});"
+        "r.build('aws', {'kind': 'aws', 'region': 'us-east-1'});"
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

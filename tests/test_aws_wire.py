@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from adapters import registry
 from adapters.aws.provider import AwsProvider
 from adapters.base import CallContext
 from contract_tests import samples
@@ -68,7 +69,7 @@ def s3(moto_url: str) -> Any:
 
 @pytest.fixture(scope="module")
 async def retrying_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[AwsProvider]:
-    provider = AwsProvider("aws-retrying", aws_block(moto_url, aws_fake.url, max_attempts=3, timeout_s=2))
+    provider = registry.build("aws-retrying", aws_block(moto_url, aws_fake.url, max_attempts=3, timeout_s=2))
     yield provider
     await provider.aclose()
 
@@ -191,7 +192,7 @@ async def test_error_codes_on_the_wire(
 
 async def test_connection_refused_and_probe(moto_url: str, aws_provider: AwsProvider) -> None:
     dead = f"http://127.0.0.1:{closed_port()}"
-    provider = AwsProvider("aws-dead", aws_block(dead, dead, timeout_s=1, probe_timeout_s=1))
+    provider = registry.build("aws-dead", aws_block(dead, dead, timeout_s=1, probe_timeout_s=1))
     try:
         with pytest.raises(UpstreamUnavailable) as info:
             await provider.run(Task.TEXT_SENTIMENT, TextRequest(text="hello"), ctx())

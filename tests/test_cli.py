@@ -45,6 +45,28 @@ def test_policy_check_reports_unknown_providers(tmp_path: Path, capsys: pytest.C
     assert "routes.\"vision.*\".candidates[1]: unknown provider 'gpc'" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("{kind: aws, regoin: x}", "providers.aws.regoin: unknown key (did you mean 'region'?) (allowed: kind, "),
+        ("{kind: aws, timeout_s: soon}", "providers.aws.timeout_s: Expected `float`, got `str`"),
+        ("{kind: aws, max_attempts: 0}", "providers.aws: max_attempts must be between 1 and 10"),
+        ("{kind: local, url: 3031}", "providers.aws.url: Expected `str | null`, got `int`"),
+    ],
+)
+def test_policy_check_validates_every_provider_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], block: str, expected: str
+) -> None:
+    """Each block is checked against its kind's config class, without building a provider."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f'version: 1\nproviders:\n  aws: {block}\nroutes:\n  "*": {{candidates: [aws]}}\n')
+    code = "import sys; from gateway.cli import main; rc = main(['policy', 'check', sys.argv[1]]);"
+    code += "assert 'boto3' not in sys.modules, 'the check imported boto3'; sys.exit(rc)"
+    done = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert expected in done.stdout
+
+
 def test_serve_runs_the_gateway(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)

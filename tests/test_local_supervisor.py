@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from adapters import registry
 from adapters.local.provider import LocalProvider
 from adapters.local.supervisor import ModelServer, PortInUse
 from tests.conftest import free_port
@@ -58,7 +59,8 @@ def wait_gone(pids: set[int], seconds: float = 20) -> set[int]:
 
 async def test_root_killed_alone_restarts_cleanly_and_stops_everything() -> None:
     port = free_port()
-    provider = LocalProvider("local", block(port))
+    provider = registry.build("local", block(port))
+    assert isinstance(provider, LocalProvider)
     await provider.start()
     server = provider._server
     assert server is not None and server.pid is not None
@@ -107,9 +109,9 @@ async def test_restarts_back_off() -> None:
 CHILD = textwrap.dedent(
     """
     import asyncio, sys
-    from adapters.local.provider import LocalProvider
+    from adapters import registry
     async def main():
-        p = LocalProvider("local", {block!r})
+        p = registry.build("local", {block!r})
         await p.start()
         print(p._server.pid, flush=True)
         await asyncio.sleep(3600)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from litestar.testing import TestClient
 
 from adapters.base import CallContext, ProviderResult
-from contract_tests.scripted_provider import ScriptedProvider
+from contract_tests.scripted_provider import ScriptedConfig, ScriptedProvider
 from gateway.logs import MemorySink
 from gateway.logs.redact import Redactor, secrets_in
 from gateway.schema import Task, TaskRequest, UpstreamAuth
@@ -35,14 +34,20 @@ PAYLOAD = "PLANTED-payload-text-e5e5"
 PLANTED = (CALLER_KEY, WRONG_KEY, VENDOR_SECRET, VENDOR_TOKEN, PAYLOAD)
 
 
+class KeyedConfig(ScriptedConfig, kw_only=True, forbid_unknown_fields=True):
+    api_key: str
+    credentials: dict[str, str]
+
+
 class KeyedProvider(ScriptedProvider):
     """A scripted provider with credentials, whose 'vendor' quotes the key back on a bad request."""
 
-    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
-        block = dict(block)
-        self.api_key = str(block.pop("api_key"))
-        self.credentials = dict(block.pop("credentials"))
-        super().__init__(name, block)
+    config_type = KeyedConfig
+
+    def __init__(self, name: str, config: KeyedConfig) -> None:
+        self.api_key = config.api_key
+        self.credentials = config.credentials
+        super().__init__(name, config)
 
     async def run(self, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:
         if "leak" in getattr(request, "text", ""):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policies.check import check_file
-from policies.loader import PolicyError, load_policy, parse_policy
+from policies.loader import PolicyError, interpolate, load_policy, parse_policy
 from policies.planner import Planner
 
 PRESETS = sorted(p.stem for p in Path(str(resources.files("policies") / "presets")).glob("*.yaml"))
@@ -46,8 +46,9 @@ def test_local_is_the_embedded_default() -> None:
     ],
 )
 def test_interpolation(value: str, env: dict[str, str], expected: object) -> None:
-    text = f'version: 1\nproviders: {{p: {{kind: local, x: "{value}"}}}}\nroutes: {{"*": {{candidates: [p]}}}}'
-    assert parse_policy(text, env=env).providers["p"]["x"] == expected
+    problems: list[str] = []
+    assert interpolate({"p": {"x": value}}, env, "providers", problems) == {"p": {"x": expected}}
+    assert problems == []
 
 
 BAD = """

@@ -3,26 +3,23 @@
 boto3 is imported here, lazily, when the first client is built: importing
 ``adapters.registry`` or even ``adapters.aws.provider`` does not import it.
 
-Each call runs in the provider's bounded thread pool (``BlockingPool``), is bounded by
-the request's deadline (``ctx.remaining_s()``) on top of botocore's own read timeout,
-and has its exceptions mapped by ``errors.classify``.
+Each call runs in the provider's bounded thread pool (the kit's ``BlockingPool``), is
+bounded by the request's deadline (``ctx.remaining_s()``) on top of botocore's own read
+timeout, and has its exceptions mapped by ``errors.classify``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adapters.aws.config import AwsConfig
 from adapters.aws.errors import classify
-from adapters.base import BlockingPool, CallContext, mapped_errors
-from gateway.schema import OmnisenseError, UpstreamBadResponse, UpstreamTimeout
+from adapters.base import CallContext
+from adapters.kit import BlockingPool, mapped_errors
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
 
 
 class AwsClients:
@@ -38,7 +35,6 @@ class AwsClients:
         self._lock = threading.Lock()
         self._session: Any = None
         self._clients: dict[str, Any] = {}
-        self._background: set[asyncio.Task[Any]] = set()
 
     def _boto_session(self) -> Any:
         if self._session is None:
@@ -82,12 +78,7 @@ class AwsClients:
     async def run(self, fn: Callable[..., T], *args: Any, ctx: CallContext | None = None) -> T:
         """Run blocking ``fn(*args)`` in the pool, within the request's deadline, errors mapped."""
         with mapped_errors(self.name, classify):
-            if ctx is None:
-                return await self.pool.run(fn, *args)
-            remaining = ctx.remaining_s()
-            if remaining <= 0:
-                raise UpstreamTimeout(f"{self.name}: the request's deadline passed before the call")
-            return await asyncio.wait_for(self.pool.run(fn, *args), remaining)
+            return await self.pool.run_blocking(fn, *args, ctx=ctx)
 
     async def call(self, service: str, operation: str, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """``client(service).<operation>(**params)``, minus ``ResponseMetadata``."""
@@ -101,19 +92,10 @@ class AwsClients:
 
     def background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run blocking ``fn(*args)`` in the pool without waiting for it (cleanup work)."""
-        task = asyncio.ensure_future(self.pool.run(fn, *args))
-        self._background.add(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("%s: background work failed: %r", self.name, task.exception())
+        self.pool.background(fn, *args)
 
     async def drain(self, timeout_s: float = 10.0) -> None:
-        """Wait (up to ``timeout_s``) for the background work still running."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout_s)
+        await self.pool.drain(timeout_s)
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -121,16 +103,3 @@ class AwsClients:
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
-
-
-def parsed(provider: str, build: Callable[[], T]) -> T:
-    """Run a ``from_vendor`` step: an answer missing what AWS documents is a bad response."""
-    try:
-        return build()
-    except OmnisenseError as exc:
-        exc.provider = provider
-        raise
-    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
-        raise UpstreamBadResponse(
-            f"{provider}: answer lacks the documented shape ({type(exc).__name__}: {exc})", provider=provider
-        ) from exc

@@ -1,19 +1,28 @@
-"""Pure helpers the AWS service modules share: images, boxes, confidences, text spans."""
+"""Pure helpers the AWS service modules share: S3 URIs, Rekognition images, AWS boxes.
+
+The vendor-neutral helpers (ratios, spans, languages, limits) come from ``adapters.kit``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.schema import (
-    Box,
-    ImageSize,
-    InvalidInput,
-    Media,
-    PayloadTooLarge,
-    Unsupported,
-    normalize_language,
-    primary,
-)
+from adapters.kit import box_from_ratios, image_size, percent, request_language, span, unit, utf8_limit
+from gateway.schema import Box, InvalidInput, Media, PayloadTooLarge, Unsupported, normalize_language
+
+__all__ = [
+    "bcp47",
+    "box",
+    "confidence",
+    "image_param",
+    "image_size",
+    "parse_s3_uri",
+    "raw",
+    "request_language",
+    "span",
+    "unit",
+    "utf8_limit",
+]
 
 REKOGNITION_FORMATS = frozenset({"jpeg", "png"})
 REKOGNITION_MAX_BYTES = 5 * 1024 * 1024  # raw bytes; S3 objects may be up to 15 MB
@@ -43,84 +52,17 @@ def image_param(media: Media, *, formats: frozenset[str] = REKOGNITION_FORMATS) 
     return {"Bytes": media.data}
 
 
-def image_size(media: Media) -> ImageSize | None:
-    if media.width and media.height:
-        return ImageSize(media.width, media.height)
-    return None
-
-
-def unit(value: float) -> float:
-    """Clip a ratio to [0, 1]: vendors overshoot the edge by float rounding, or on purpose
-    (a face partly outside the frame)."""
-    return min(1.0, max(0.0, float(value)))
-
-
-def confidence(value: Any) -> float:
-    """AWS 0-100 confidence -> [0, 1]."""
-    return unit(float(value) / 100.0)
+confidence = percent  # AWS confidences are 0-100
 
 
 def box(vendor: dict[str, Any]) -> Box:
     """A Rekognition/Textract ``BoundingBox`` (ratios) clipped to the image."""
-    left = unit(vendor["Left"])
-    top = unit(vendor["Top"])
-    right = unit(float(vendor["Left"]) + float(vendor["Width"]))
-    bottom = unit(float(vendor["Top"]) + float(vendor["Height"]))
-    return Box(left, top, max(0.0, right - left), max(0.0, bottom - top))
-
-
-def utf8_limit(text: str, limit: int, service: str) -> None:
-    """Enforce a service's UTF-8 byte limit before the call, with a clear error."""
-    if not text.strip():
-        raise InvalidInput("the text is empty", field="text")
-    size = len(text.encode("utf-8"))
-    if size > limit:
-        raise PayloadTooLarge(f"{service} takes at most {limit} bytes of UTF-8 text, got {size}", field="text")
-
-
-def span(text: str, vendor_text: str | None, begin: int, end: int) -> tuple[str, int, int] | None:
-    """Reconcile a vendor's span with the input: (text, begin, end) in code points, or None.
-
-    Comprehend documents its offsets as code points (what Python indexes), so they are
-    used as they are. Should a span not match (an offset convention change, or a fake's
-    canned offsets), the vendor's text is looked up nearest ``begin``; a span that
-    cannot be placed in the input is dropped rather than returned with wrong offsets.
-    """
-    if 0 <= begin <= end <= len(text) and (vendor_text is None or text[begin:end] == vendor_text):
-        return text[begin:end], begin, end
-    if not vendor_text:
-        return None
-    starts = []
-    at = text.find(vendor_text)
-    while at != -1:
-        starts.append(at)
-        at = text.find(vendor_text, at + 1)
-    if not starts:
-        return None
-    best = min(starts, key=lambda s: abs(s - begin))
-    return vendor_text, best, best + len(vendor_text)
+    return box_from_ratios(vendor["Left"], vendor["Top"], vendor["Width"], vendor["Height"])
 
 
 def bcp47(code: str) -> str:
     """An AWS language code (``en``, ``zh-TW``, ``en-US``) as normalized BCP-47."""
     return normalize_language(code)
-
-
-def request_language(language: str | None, default: str | None = None) -> str | None:
-    """The request's language as normalized BCP-47 (``default`` when it names none)."""
-    tag = language or default
-    if not tag:
-        return None
-    try:
-        return normalize_language(tag)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="language") from None
-
-
-def request_primary(language: str | None, default: str) -> str:
-    tag = request_language(language, default)
-    assert tag is not None
-    return primary(tag)
 
 
 def raw(response: dict[str, Any], include: bool) -> Any:

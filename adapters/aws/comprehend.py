@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, span, unit, utf8_limit
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import (
     DetectedLanguage,
     EntitiesResult,

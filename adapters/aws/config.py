@@ -21,14 +21,18 @@ mode (which retries throttling, 5xx and connection errors) absorb blips instead.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
+
+from adapters.kit.config import ProviderConfig
 
 SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3")
 
 
-class AwsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
+    """``timeout_s`` (botocore read timeout), ``max_workers`` and ``prices`` come from ProviderConfig."""
+
     region: str | None = None
     profile: str | None = None
     # Explicit keys are for tests and odd setups; prefer the standard credential chain
@@ -38,10 +42,8 @@ class AwsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     session_token: str | None = None
     endpoint_url: str | None = None
     endpoints: dict[str, str] = msgspec.field(default_factory=dict)
-    timeout_s: float = 10.0
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 2.0
-    max_workers: int = 16
     max_attempts: int = 1
     # speech.transcribe: where the audio is uploaded and the transcript written.
     s3_bucket: str | None = None
@@ -52,17 +54,14 @@ class AwsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     polly_engine: Literal["standard", "neural"] = "neural"
     # Comprehend needs a language for sentiment/entities/key phrases; used when the request names none.
     default_language: str = "en"
-    # Price overrides: {task: {usd: ..., per: ..., unit: ..., minimum: ..., increment: ...}}
-    prices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         unknown = sorted(set(self.endpoints) - set(SERVICES))
         if unknown:
             raise ValueError(f"endpoints: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
-        if self.timeout_s <= 0 or self.connect_timeout_s <= 0 or self.probe_timeout_s <= 0:
+        if self.connect_timeout_s <= 0 or self.probe_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
-        if self.max_workers < 1:
-            raise ValueError("max_workers must be at least 1")
         if not 1 <= self.max_attempts <= 10:
             raise ValueError("max_attempts must be between 1 and 10")
         if (self.access_key_id is None) != (self.secret_access_key is None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import error_for_status, parse_retry_after
+from adapters.kit import error_for_status, parse_retry_after
 from gateway.schema import (
     InvalidInput,
     OmnisenseError,

@@ -16,9 +16,10 @@ import io
 import wave
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import request_language
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import (
     InvalidInput,
     PayloadTooLarge,

@@ -1,10 +1,10 @@
 """The ``aws`` provider: Rekognition, Textract, Comprehend, Translate, Polly and Transcribe.
 
-Built by the registry as ``AwsProvider(name, block)`` from the policy's provider block
-(see ``adapters.aws.config``). Clients are built once per provider (lazily: importing
-this module does not import boto3), calls run in the provider's bounded thread pool,
-and each task is served by one service module with pure ``to_vendor``/``from_vendor``
-functions around the call.
+Built by the registry as ``AwsProvider(name, config)`` from the policy's provider block
+(see ``adapters.aws.config``). Clients are built once per provider by ``AwsClients``
+(lazily: importing this module does not import boto3; tests may pass their own), calls
+run in the provider's bounded thread pool, and each task is served by one service module
+with pure ``to_vendor``/``from_vendor`` functions around the call.
 
 ``probe()`` calls Polly ``DescribeVoices`` for en-US, a free API, with the probe's own
 short timeouts and no SDK retries: it checks that the endpoint answers and that the
@@ -14,19 +14,19 @@ credentials are accepted, at no cost.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import ClassVar
 
 from adapters.aws import comprehend, polly, rekognition, textract, transcribe, translate
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
-from adapters.base import CallContext, ProviderResult, parse_config
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import Handler, VendorProvider, expect
+from adapters.kit.config import ProviderConfig
 from gateway.schema import (
     Health,
     ImageRequest,
-    InvalidInput,
     OmnisenseError,
     ProviderInfo,
     SynthesizeRequest,
@@ -36,12 +36,8 @@ from gateway.schema import (
     TextRequest,
     TranscribeRequest,
     TranslateRequest,
-    Unsupported,
     primary,
 )
-
-R = TypeVar("R")
-Handler = Callable[[TaskRequest, CallContext], Awaitable[ProviderResult]]
 
 
 def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
@@ -72,45 +68,42 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
     return caps
 
 
-def _expect(request: TaskRequest, kind: type[R], task: Task) -> R:
-    if not isinstance(request, kind):
-        raise InvalidInput(f"{task} takes a {kind.__name__}, not a {type(request).__name__}")
-    return request
-
-
-class AwsProvider:
+class AwsProvider(VendorProvider[AwsConfig]):
     """One AWS account/region as a gateway provider."""
 
-    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
-        self.config = parse_config(AwsConfig, name, block)
+    kind: ClassVar[str] = "aws"
+    config_type: ClassVar[type[ProviderConfig]] = AwsConfig
+
+    def __init__(self, name: str, config: AwsConfig, clients: AwsClients | None = None) -> None:
+        super().__init__(name, config)
         try:
-            prices = load_prices(self.config.polly_engine, self.config.prices)
+            prices = load_prices(config.polly_engine, config.prices)
         except ValueError as exc:
             raise ValueError(f"providers.{name}: {exc}") from None
-        self.info = ProviderInfo(name=name, kind="aws", capabilities=capabilities(self.config), prices=prices)
-        self.aws = AwsClients(name, self.config)
-        self._handlers: dict[Task, Handler] = {task: self._handler(task) for task in self.info.capabilities}
+        self.info = ProviderInfo(name=name, kind=self.kind, capabilities=capabilities(config), prices=prices)
+        self.aws = clients or AwsClients(name, config)
+        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
 
     def _handler(self, task: Task) -> Handler:
         aws = self.aws
 
         async def vision(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            image = _expect(request, ImageRequest, task)
+            image = expect(request, ImageRequest, task)
             if task is Task.VISION_OCR and image.document:
                 return await textract.run(aws, image, ctx)
             return await rekognition.run(aws, task, image, ctx)
 
         async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await comprehend.run(aws, task, _expect(request, TextRequest, task), ctx)
+            return await comprehend.run(aws, task, expect(request, TextRequest, task), ctx)
 
         async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await translate.run(aws, _expect(request, TranslateRequest, task), ctx)
+            return await translate.run(aws, expect(request, TranslateRequest, task), ctx)
 
         async def synthesize(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await polly.run(aws, _expect(request, SynthesizeRequest, task), ctx)
+            return await polly.run(aws, expect(request, SynthesizeRequest, task), ctx)
 
         async def transcribe_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await transcribe.run(aws, _expect(request, TranscribeRequest, task), ctx)
+            return await transcribe.run(aws, expect(request, TranscribeRequest, task), ctx)
 
         if task in rekognition.TASKS:
             return vision
@@ -121,16 +114,6 @@ class AwsProvider:
             Task.SPEECH_SYNTHESIZE: synthesize,
             Task.SPEECH_TRANSCRIBE: transcribe_,
         }[task]
-
-    async def run(self, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:
-        handler = self._handlers.get(task)
-        if handler is None:
-            raise Unsupported(f"{self.info.name} does not serve {task}", provider=self.info.name)
-        try:
-            return await handler(request, ctx)
-        except OmnisenseError as exc:
-            exc.provider = self.info.name
-            raise
 
     async def probe(self) -> Health:
         """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""

@@ -7,8 +7,9 @@
 
 Confidences are 0-100 and divided; boxes and landmarks are ratios already and are clipped
 into the image (Rekognition reports faces partly outside the frame with negative offsets).
-``min_confidence`` is passed on when set; when 0 Rekognition's own defaults apply
-(55 for labels, 50 for moderation). OCR returns every LINE: ``max_results`` would cut text.
+``min_confidence`` is passed on when set (the kit drops what is under it from every
+provider's result); when 0 Rekognition's own defaults apply (55 for labels, 50 for
+moderation). OCR returns every LINE: ``max_results`` would cut text.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import box, confidence, image_param, image_size, raw, unit
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import (
     DetectedObject,
     Face,
@@ -77,13 +79,9 @@ def from_vendor(task: Task, response: dict[str, Any], request: ImageRequest) -> 
     return moderation_result(response, request)
 
 
-def _keep(conf: float, request: ImageRequest) -> bool:
-    return conf >= request.min_confidence
-
-
 def labels_result(response: dict[str, Any], request: ImageRequest) -> LabelsResult:
     labels = [Label(str(item["Name"]), confidence(item["Confidence"])) for item in response["Labels"]]
-    labels = sorted((lb for lb in labels if _keep(lb.confidence, request)), key=lambda lb: -lb.confidence)
+    labels = sorted(labels, key=lambda lb: -lb.confidence)
     return LabelsResult(labels=labels[: request.max_results], image=image_size(request.image))
 
 
@@ -93,7 +91,7 @@ def objects_result(response: dict[str, Any], request: ImageRequest) -> ObjectsRe
         for label in response["Labels"]
         for inst in label.get("Instances") or ()
     ]
-    objects = sorted((o for o in objects if _keep(o.confidence, request)), key=lambda o: -o.confidence)
+    objects = sorted(objects, key=lambda o: -o.confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=image_size(request.image))
 
 
@@ -107,9 +105,7 @@ def faces_result(response: dict[str, Any], request: ImageRequest) -> FacesResult
         marks = [
             Landmark(_landmark_name(str(m["Type"])), unit(m["X"]), unit(m["Y"])) for m in detail.get("Landmarks") or ()
         ]
-        face = Face(confidence(detail["Confidence"]), box(detail["BoundingBox"]), marks or None)
-        if _keep(face.confidence, request):
-            faces.append(face)
+        faces.append(Face(confidence(detail["Confidence"]), box(detail["BoundingBox"]), marks or None))
     return FacesResult(faces=faces[: request.max_results], image=image_size(request.image))
 
 
@@ -119,13 +115,12 @@ def ocr_result(response: dict[str, Any], request: ImageRequest) -> OcrResult:
         for d in response["TextDetections"]
         if d.get("Type") == "LINE"
     ]
-    lines = [line for line in lines if _keep(line.confidence, request)]
     return OcrResult(text="\n".join(line.text for line in lines), lines=lines, image=image_size(request.image))
 
 
 def moderation_result(response: dict[str, Any], request: ImageRequest) -> ModerationResult:
     flags = [ModerationFlag(str(m["Name"]), confidence(m["Confidence"])) for m in response["ModerationLabels"]]
-    flags = sorted((f for f in flags if _keep(f.confidence, request)), key=lambda f: -f.confidence)
+    flags = sorted(flags, key=lambda f: -f.confidence)
     return ModerationResult(flags=flags[: request.max_results], image=image_size(request.image))
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import box, confidence, image_param, image_size, raw
 from adapters.aws.prices import textract_page_price
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import ImageRequest, OcrLine, OcrResult
 
 MODEL = "textract"
@@ -38,8 +39,7 @@ def from_vendor(response: dict[str, Any], request: ImageRequest) -> OcrResult:
             confidence(block.get("Confidence", 0.0)),
             box(geometry["BoundingBox"]) if "BoundingBox" in geometry else None,
         )
-        if line.confidence >= request.min_confidence:
-            lines.append(line)
+        lines.append(line)
     return OcrResult(text="\n".join(line.text for line in lines), lines=lines, image=image_size(request.image))
 
 

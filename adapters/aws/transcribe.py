@@ -24,9 +24,10 @@ import re
 import uuid
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, parse_s3_uri, raw, request_language, unit
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import (
     InvalidInput,
     TranscribeRequest,

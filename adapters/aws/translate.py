@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.aws.clients import AwsClients, parsed
+from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, utf8_limit
 from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed
 from gateway.schema import TranslateRequest, TranslateResult, Unsupported, primary
 
 MODEL = "translate"

@@ -82,15 +82,4 @@ def from_vendor(task: Task, body: bytes, request: TaskRequest) -> TaskResult:
     if isinstance(request, ImageRequest) and getattr(result, "image", None) is None and request.image.width:
         size = ImageSize(request.image.width, request.image.height or 0)
         result = msgspec.structs.replace(result, image=size)
-    if isinstance(request, ImageRequest) and request.min_confidence > 0:
-        result = _filter_confidence(result, request.min_confidence)
-    return result
-
-
-def _filter_confidence(result: TaskResult, floor: float) -> TaskResult:
-    for field in ("labels", "objects", "faces", "flags"):
-        items = getattr(result, field, None)
-        if items is not None:
-            kept = [i for i in items if i.confidence >= floor]
-            return msgspec.structs.replace(result, **{field: kept})
     return result

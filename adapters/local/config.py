@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import msgspec
-
-from gateway.schema import Price
+from adapters.kit.config import ProviderConfig
 
 
-class LocalConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class LocalConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
+    """``prices`` (e.g. an amortized GPU cost per unit) comes from ProviderConfig."""
+
     url: str | None = None  # a model server someone else runs; None: start our own
     host: str = "127.0.0.1"
     port: int = 3031
@@ -16,4 +16,3 @@ class LocalConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_connections: int = 64
     capabilities_timeout_s: float = 10.0  # reading /capabilities at start (a slow or dead server: degraded start)
     serve_command: list[str] | None = None  # how to start the model server (default: local_models/serve.sh)
-    prices: dict[str, Price] = msgspec.field(default_factory=dict)  # e.g. amortized GPU cost per unit

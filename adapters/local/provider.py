@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import msgspec
 
-from adapters.base import CallContext, ProviderResult, error_for_status, mapped_errors, parse_config, parse_retry_after
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
+from adapters.kit.config import ProviderConfig
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
@@ -72,8 +73,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             pairs=frozenset(tuple(p) for p in c.pairs) if c.pairs is not None else None,  # type: ignore[misc]
             voices=tuple(c.voices) if c.voices is not None else None,
         )
-    prices = {Task(t): p for t, p in config.prices.items()}
-    return ProviderInfo(name=name, kind="local", capabilities=support, prices=prices)
+    return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 
 
 def classify(exc: BaseException) -> OmnisenseError | None:
@@ -84,10 +84,12 @@ def classify(exc: BaseException) -> OmnisenseError | None:
     return None
 
 
-class LocalProvider:
-    def __init__(self, name: str, block: Mapping[str, Any]) -> None:
-        self.name = name
-        self.config = parse_config(LocalConfig, name, block)
+class LocalProvider(VendorProvider[LocalConfig]):
+    kind: ClassVar[str] = "local"
+    config_type: ClassVar[type[ProviderConfig]] = LocalConfig
+
+    def __init__(self, name: str, config: LocalConfig) -> None:
+        super().__init__(name, config)
         # `omnisense serve` starts one shared model server and hands its URL to every worker.
         self.shared_url = os.environ.get(SHARED_URL_ENV) if self.config.url is None else None
         url = self.config.url or self.shared_url or f"http://{self.config.host}:{self.config.port}"
@@ -115,6 +117,7 @@ class LocalProvider:
     async def _load_capabilities(self, *, timeout_s: float) -> None:
         body = await self._post("/capabilities", {}, timeout_s=timeout_s)
         self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
+        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
         self._capabilities_loaded = True
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
@@ -150,16 +153,16 @@ class LocalProvider:
             )
         return error_for_status(status, detail, provider=self.name, retry_after_s=parse_retry_after(retry_after))
 
-    async def run(self, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:
-        support = self.info.capabilities.get(task)
-        if support is None:
-            raise Unsupported(f"{self.name}: the local models do not offer {task}", provider=self.name)
-        payload = to_vendor(request)
-        timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
-        with mapped_errors(self.name, classify):
-            body = await self._post(ENDPOINTS[task], payload, timeout_s=timeout)
-            result = from_vendor(task, body, request)
-        return ProviderResult(result=result, model=support.model or "local")
+    def _handler(self, task: Task) -> Handler:
+        model = self.info.capabilities[task].model or "local"
+
+        async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+            with mapped_errors(self.name, classify):
+                body = await self._post(ENDPOINTS[task], to_vendor(request), timeout_s=timeout)
+                return ProviderResult(result=from_vendor(task, body, request), model=model)
+
+        return call
 
     async def probe(self) -> Health:
         """BentoML's /readyz (free, true only when every model has loaded); the first ready

@@ -179,9 +179,7 @@ async def build_providers(blocks: Mapping[str, Mapping[str, object]]) -> dict[st
     try:
         for name, block in blocks.items():
             provider = registry.build(name, block)
-            start = getattr(provider, "start", None)
-            if start is not None:
-                await start()
+            await provider.start()
             providers[name] = provider
     except BaseException:
         await asyncio.gather(*(p.aclose() for p in providers.values()), return_exceptions=True)

@@ -1,0 +1,60 @@
+"""The adapter kit: what every vendor adapter shares, so an adapter holds only its vendor.
+
+- ``config``: ``ProviderConfig``, the base of every provider's policy block (unknown keys
+  refused), and ``config_problems`` / ``parse_config`` that name the offending path.
+- ``pool``: ``BlockingPool``, the bounded thread pool a sync SDK runs in, with
+  ``run_blocking`` bounding a call by the request's deadline.
+- ``errors``: HTTP status -> error tree, Retry-After, ``mapped_errors`` around vendor
+  code, ``parsed`` around ``from_vendor`` steps.
+- ``prices``: the price-table loader (a YAML file next to the adapter) and overrides.
+- ``convert``: pure helpers for results: ratios, confidences, boxes, text spans, languages.
+- ``provider``: ``VendorProvider``, the base class with task dispatch and ``min_confidence``.
+"""
+
+from adapters.kit.config import ProviderConfig, config_problems, parse_config
+from adapters.kit.convert import (
+    box_from_corners,
+    box_from_pixels,
+    box_from_ratios,
+    image_size,
+    locate,
+    percent,
+    request_language,
+    request_primary,
+    span,
+    unit,
+    utf8_limit,
+)
+from adapters.kit.errors import error_for_status, mapped_errors, parse_retry_after, parsed
+from adapters.kit.pool import BlockingPool
+from adapters.kit.prices import PriceTable, build_prices
+from adapters.kit.provider import Handler, VendorProvider, expect
+from adapters.kit.results import apply_min_confidence
+
+__all__ = [
+    "BlockingPool",
+    "Handler",
+    "PriceTable",
+    "ProviderConfig",
+    "VendorProvider",
+    "apply_min_confidence",
+    "box_from_corners",
+    "box_from_pixels",
+    "box_from_ratios",
+    "build_prices",
+    "config_problems",
+    "error_for_status",
+    "expect",
+    "image_size",
+    "locate",
+    "mapped_errors",
+    "parse_config",
+    "parse_retry_after",
+    "parsed",
+    "percent",
+    "request_language",
+    "request_primary",
+    "span",
+    "unit",
+    "utf8_limit",
+]

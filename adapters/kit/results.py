@@ -1,0 +1,31 @@
+"""What the kit does to every provider's result, once, so no adapter has to."""
+
+from __future__ import annotations
+
+import msgspec
+
+from gateway.schema import ImageRequest, OcrResult, TaskRequest, TaskResult
+
+# The list fields of vision results whose items carry a confidence.
+_SCORED = ("labels", "objects", "faces", "flags", "lines")
+
+
+def apply_min_confidence(result: TaskResult, request: TaskRequest) -> TaskResult:
+    """Drop the items under the request's ``min_confidence`` (OCR text keeps the lines kept).
+
+    Vendors that take a threshold get it too (fewer bytes back); this is the one place that
+    guarantees it, whatever the vendor did with it."""
+    if not isinstance(request, ImageRequest) or request.min_confidence <= 0:
+        return result
+    floor = request.min_confidence
+    for field in _SCORED:
+        items = getattr(result, field, None)
+        if items is None:
+            continue
+        kept = [item for item in items if item.confidence >= floor]
+        if len(kept) == len(items):
+            return result
+        if isinstance(result, OcrResult):
+            return msgspec.structs.replace(result, lines=kept, text="\n".join(line.text for line in kept))
+        return msgspec.structs.replace(result, **{field: kept})
+    return result

@@ -50,9 +50,11 @@ from gateway.schema import (
     NoProvider,
     OmnisenseError,
     Outcome,
+    PayloadTooLarge,
     Task,
     TaskRequest,
     TaskResult,
+    Unit,
     UpstreamBadResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -176,6 +178,10 @@ class Dispatcher:
         if plan.budget_rejected:
             raise BudgetExceeded(f"key {trace.key_id!r} has spent its budget: " + "; ".join(trace.decisions))
         if not plan.steps:
+            refused = [d for d in plan.decisions if not d.kept]
+            if refused and all(d.over_limit for d in refused):  # too big for every candidate: the input is at fault
+                field = {Unit.IMAGE: "image", Unit.SECOND: "audio"}.get(unit_of(task), "text")
+                raise PayloadTooLarge("; ".join(str(d) for d in refused), field=field)
             reasons = "; ".join(trace.decisions) or f"no route for {task} in policy {plan.policy!r}"
             raise NoProvider(f"no provider can serve {task}: {reasons}")
         deadline = time.monotonic() + plan.deadline_s

@@ -33,6 +33,7 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     provider: str
     kept: bool
     reason: str
+    over_limit: bool = False  # dropped because the input exceeds a limit the provider declares
 
     def __str__(self) -> str:
         return f"{self.provider}: kept {self.reason}" if self.kept else f"{self.provider}: {self.reason}"

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import msgspec
 
 from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
-from policies.capabilities import unsupported_reason
+from policies.capabilities import limit_reason, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
 from policies.plan import Decision, Facts, NoFacts, Plan, RequestMeta, Step
@@ -201,5 +201,7 @@ class Planner:
             if reason is None:
                 kept.append(cand)
             else:
-                dropped.append(Decision(provider=name, kept=False, reason=reason))
+                info = self.infos.get(name)
+                limit = info is not None and reason == limit_reason(info, task, request)
+                dropped.append(Decision(provider=name, kept=False, reason=reason, over_limit=limit))
         return kept, dropped, circuit_only

@@ -46,8 +46,18 @@ log = logging.getLogger("omnisense.local")
 TIMEOUT_HEADER = "X-Omnisense-Timeout-S"
 
 
+class _Limits(msgspec.Struct, kw_only=True):
+    """Input limits a model declares; the gateway refuses bigger input before the call."""
+
+    max_chars: int | None = None
+    max_bytes: int | None = None
+    max_pixels: int | None = None
+    max_seconds: float | None = None
+
+
 class _TaskCaps(msgspec.Struct, kw_only=True):
     model: str = ""
+    limits: _Limits = msgspec.field(default_factory=_Limits)
     languages: list[str] | None = None
     formats: list[str] | None = None
     pairs: list[tuple[str, str]] | None = None
@@ -72,6 +82,10 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             formats=frozenset(c.formats) if c.formats is not None else None,
             pairs=frozenset(tuple(p) for p in c.pairs) if c.pairs is not None else None,  # type: ignore[misc]
             voices=tuple(c.voices) if c.voices is not None else None,
+            max_chars=c.limits.max_chars,
+            max_bytes=c.limits.max_bytes,
+            max_pixels=c.limits.max_pixels,
+            max_seconds=c.limits.max_seconds,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 

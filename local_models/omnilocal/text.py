@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ logger = logging.getLogger("omnilocal.text")
 
 MAX_TEXT_CHARS = 100_000
 MAX_TRANSLATE_CHARS = 20_000
+MAX_SENTIMENT_CHARS = 100_000
+VADER_CHUNK_CHARS = 250  # VADER is quadratic in words: score pieces this long (see vader_scores)
+HEAVY_WEIGHT = 16  # an emoji becomes several words in VADER: it weighs this many characters
+SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 APERTIUM_MODES = Path("/usr/share/apertium/modes")
 
 # Languages lingua preloads by default: all 75 take ~11 s and ~1 GB to load on
@@ -50,6 +56,11 @@ SPACY_TYPES: dict[str, str] = {
 }
 
 
+def chars(limit: int) -> dict[str, int]:
+    """The ``limits`` entry of a text task's capabilities."""
+    return {"max_chars": limit}
+
+
 def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dict[str, float]:
     """Map VADER's output to the four gateway scores (they sum to 1).
 
@@ -76,6 +87,53 @@ def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dic
         "neutral": round(neutral, 4),
         "mixed": round(mixed, 4),
     }
+
+
+def vader_chunks(text: str, size: int = VADER_CHUNK_CHARS, heavy: Container[str] = ()) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` weighted characters: at sentence ends
+    where it can, else at the last space, else anywhere (a run of emoji has no space).
+    A character in ``heavy`` (VADER replaces each emoji by its description, several
+    words) weighs ``HEAVY_WEIGHT``."""
+    chunks: list[str] = []
+    for sentence in SENTENCE_END.split(text):
+        start, weight, last_space = 0, 0, -1
+        for i, ch in enumerate(sentence):
+            if ch == " ":
+                last_space = i
+            weight += HEAVY_WEIGHT if ch in heavy else 1
+            if weight >= size:
+                cut = last_space if last_space > start else i + 1
+                chunks.append(sentence[start:cut])
+                start, last_space = cut, -1
+                weight = sum(HEAVY_WEIGHT if c in heavy else 1 for c in sentence[start : i + 1])
+        chunks.append(sentence[start:])
+    return [c for c in (c.strip() for c in chunks) if c] or [text]
+
+
+def vader_scores(vader: Any, text: str) -> dict[str, float]:
+    """VADER's scores of ``text`` in linear time.
+
+    VADER's own ``polarity_scores`` is quadratic in the number of words (each word's
+    negation and idiom checks lower-case the whole text again), so 8,000 emoji took
+    15 s here. It is a sentence-level model anyway: we score pieces of at most
+    ``VADER_CHUNK_CHARS`` (sentences, where the text has them) and average pos/neg/neu
+    and compound weighted by each piece's length. A text that is one piece gets
+    exactly VADER's own answer. The call's deadline is checked between pieces.
+    """
+    from .budget import check_deadline
+
+    chunks = vader_chunks(text, heavy=vader.emojis)
+    if len(chunks) == 1:
+        return dict(vader.polarity_scores(text))
+    total = {"pos": 0.0, "neg": 0.0, "neu": 0.0, "compound": 0.0}
+    weight = 0
+    for chunk in chunks:
+        check_deadline("sentiment")
+        part = vader.polarity_scores(chunk)
+        for key in total:
+            total[key] += part[key] * len(chunk)
+        weight += len(chunk)
+    return {k: v / weight for k, v in total.items()}
 
 
 def sentiment_label(scores: dict[str, float]) -> str:
@@ -148,17 +206,23 @@ class Translator:
         raise unsupported(f"no translation pair {source}->{target}; installed: {have}")
 
     def translate(self, text: str, mode: str) -> str:
+        from .budget import DeadlineExceeded, remaining_s
+
+        left = remaining_s()
+        timeout = 60.0 if left is None else max(0.01, min(60.0, left))
         try:
             done = subprocess.run(
                 ["apertium", "-u", mode],
                 input=text,
                 capture_output=True,
                 text=True,
-                timeout=60,
+                timeout=timeout,
                 check=True,
             )
         except subprocess.CalledProcessError as exc:
             raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DeadlineExceeded(f"translation ran out of its time budget ({timeout:.1f} s): abandoned") from exc
         return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
 
 
@@ -184,17 +248,21 @@ class TextModels:
     def capabilities(self) -> dict[str, Any]:
         pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
         return {
-            "text.sentiment": {"languages": ["en"], "formats": None, "model": "vader"},
-            "text.language": {"languages": self.lingua.languages, "formats": None, "model": "lingua"},
-            "text.entities": {"languages": ["en"], "formats": None, "model": self.spacy_model},
-            "text.key_phrases": {"languages": ["en"], "formats": None, "model": f"{self.spacy_model}-noun-chunks"},
+            "text.sentiment": {"languages": ["en"], "model": "vader", "limits": chars(MAX_SENTIMENT_CHARS)},
+            "text.language": {"languages": self.lingua.languages, "model": "lingua", "limits": chars(MAX_TEXT_CHARS)},
+            "text.entities": {"languages": ["en"], "model": self.spacy_model, "limits": chars(MAX_TEXT_CHARS)},
+            "text.key_phrases": {
+                "languages": ["en"],
+                "model": f"{self.spacy_model}-noun-chunks",
+                "limits": chars(MAX_TEXT_CHARS),
+            },
             **(
                 {
                     "text.translate": {
                         "languages": self.translator.languages(),
                         "pairs": pairs,
-                        "formats": None,
                         "model": "apertium",
+                        "limits": chars(MAX_TRANSLATE_CHARS),
                     }
                 }
                 if pairs
@@ -208,9 +276,9 @@ class TextModels:
             raise unsupported(f"{task} supports only English (en), not {language!r}")
 
     def sentiment(self, text: str, language: str | None) -> dict[str, Any]:
-        require_text(text, MAX_TEXT_CHARS)
+        require_text(text, MAX_SENTIMENT_CHARS)
         self._english_only(language, "sentiment")
-        s = self.vader.polarity_scores(text)
+        s = vader_scores(self.vader, text)
         scores = sentiment_scores(s["pos"], s["neg"], s["neu"], s["compound"])
         return {"label": sentiment_label(scores), "scores": scores}
 

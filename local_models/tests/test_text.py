@@ -116,3 +116,11 @@ def test_translate_regional_target_reports_what_it_produced(client: Any) -> None
 
 def test_language_of_digits_is_empty(client: Any) -> None:
     assert client.ok("/text/language", {"text": "12345 67890"}) == {"languages": []}
+
+
+def test_capabilities_declare_input_limits(client: Any) -> None:
+    tasks = client.ok("/capabilities", {})["tasks"]
+    assert tasks["text.sentiment"]["limits"] == {"max_chars": 100_000}
+    assert tasks["text.translate"]["limits"] == {"max_chars": 20_000}
+    assert tasks["vision.labels"]["limits"] == {"max_bytes": 20 * 1024 * 1024, "max_pixels": 50_000_000}
+    assert tasks["speech.transcribe"]["limits"]["max_seconds"] == 1_800

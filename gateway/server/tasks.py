@@ -20,7 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import Receive
 
 from gateway.logs.record import PayloadSample, summarize_input
-from gateway.schema import InternalError, OmnisenseError, Task
+from gateway.schema import InternalError, OmnisenseError, ShuttingDown, Task
 from gateway.server.inputs import decode_request
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
@@ -67,11 +67,19 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
         except OmnisenseError as exc:
             status, error_type, detail = exc.status, type(exc).__name__, exc.detail
             return problem_response(exc, trace, trace.request_id)
-        except (asyncio.CancelledError, ClientGone) as exc:
+        except ClientGone:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
-            if isinstance(exc, asyncio.CancelledError):
-                raise
             return Response(b"", status_code=499)  # nobody reads it
+        except asyncio.CancelledError:
+            # The server cancels a handler only when its shutdown grace period has run out
+            # (a client that leaves is ClientGone): the client still gets a problem+json
+            # with its request id, and the record says so.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            err = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
+            status, error_type, detail = err.status, type(err).__name__, err.detail
+            return problem_response(err, trace, trace.request_id)
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"

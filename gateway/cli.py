@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 
 import httpx
@@ -63,7 +64,13 @@ def _exit_on_signal(sig: int, _frame: object) -> None:
 def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
     """Start the model server once, here in the parent, when the policy has `local` without a URL."""
     from adapters.local.config import LocalConfig
-    from adapters.local.supervisor import SHARED_URL_ENV, BackgroundModelServer, ModelServer, default_command
+    from adapters.local.supervisor import (
+        SHARED_URL_ENV,
+        STATE_ENV,
+        BackgroundModelServer,
+        ModelServer,
+        default_command,
+    )
     from policies.loader import load_policy
 
     for name, block in load_policy(policy_ref).policy.providers.items():
@@ -72,9 +79,11 @@ def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
         local = parse_config(LocalConfig, name, block)
         url = f"http://{local.host}:{local.port}"
         command = local.serve_command or default_command(local.host, local.port)
-        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s))
+        state = os.path.join(tempfile.gettempdir(), f"omnisense-models-{os.getpid()}.json")
+        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s, state_path=state))
         server.start()
         os.environ[SHARED_URL_ENV] = url
+        os.environ[STATE_ENV] = state  # the workers read restarts for /metrics
         return server
     return None
 

@@ -27,7 +27,7 @@ from adapters.kit import Handler, VendorProvider, build_prices, error_for_status
 from adapters.kit.config import ProviderConfig
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
-from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
+from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
 from gateway.schema import (
     Health,
     InvalidInput,
@@ -177,6 +177,13 @@ class LocalProvider(VendorProvider[LocalConfig]):
                 return ProviderResult(result=from_vendor(task, body, request), model=model)
 
         return call
+
+    def model_server_restarts(self) -> int | None:
+        """Restarts of the model server this gateway supervises (None: someone else runs it)."""
+        if self._server is not None:
+            return self._server.restarts
+        state = os.environ.get(STATE_ENV) if self.shared_url else None
+        return read_restarts(state) if state else None
 
     async def probe(self) -> Health:
         """BentoML's /readyz (free, true only when every model has loaded); the first ready

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ import aiohttp
 
 log = logging.getLogger("omnisense.local")
 SHARED_URL_ENV = "OMNISENSE_LOCAL_MODELS_URL"
+STATE_ENV = "OMNISENSE_LOCAL_MODELS_STATE"  # a JSON file: restarts, readiness (see ModelServer.publish)
 REAPER = Path(__file__).resolve().parent / "reaper.py"
 MAX_BACKOFF_S = 60.0
 STABLE_AFTER_S = 60.0  # uptime after which the restart backoff starts again from its first step
@@ -100,8 +102,9 @@ def tree(pid: int) -> set[int]:
 
 
 class ModelServer:
-    def __init__(self, command: list[str], url: str, start_timeout_s: float) -> None:
+    def __init__(self, command: list[str], url: str, start_timeout_s: float, *, state_path: str | None = None) -> None:
         self.command = command
+        self.state_path = state_path  # where `omnisense serve` workers read restarts and readiness
         self.url = url
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -154,6 +157,7 @@ class ModelServer:
                         if r.status == 200 and self.owns_port():
                             log.info("the model server is ready at %s", self.url)
                             self.ready = True
+                            self.publish()
                             return True
                         if r.status == 200 and not warned:
                             warned = True
@@ -170,9 +174,11 @@ class ModelServer:
             if self._stopping:
                 return
             self.ready = False
+            self.publish()
             if time.monotonic() - started > STABLE_AFTER_S:
                 backoff = 1.0
             self.restarts += 1
+            self.publish()
             log.error("the model server exited (status %s); restart #%d in %.0f s", code, self.restarts, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
@@ -188,6 +194,16 @@ class ModelServer:
         if not self._stopping:
             await self._spawn()
             await self.wait_ready()
+
+    def publish(self) -> None:
+        """Write restarts, readiness and the reaper's pid to ``state_path`` (if any)."""
+        if self.state_path is None:
+            return
+        state = {"restarts": self.restarts, "ready": self.ready, "pid": self.pid, "url": self.url}
+        tmp = f"{self.state_path}.tmp"
+        with contextlib.suppress(OSError):
+            Path(tmp).write_text(json.dumps(state))
+            os.replace(tmp, self.state_path)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -207,6 +223,9 @@ class ModelServer:
             await proc.wait()
         if proc.stdin is not None:
             proc.stdin.close()
+        if self.state_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.state_path)
 
 
 class BackgroundModelServer:
@@ -248,3 +267,12 @@ class BackgroundModelServer:
             asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+def read_restarts(state_path: str) -> int | None:
+    """Restarts published by the supervising process (``omnisense serve``), or None."""
+    try:
+        value = json.loads(Path(state_path).read_text()).get("restarts")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None

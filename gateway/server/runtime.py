@@ -149,6 +149,16 @@ def make_prober(runtime: Runtime) -> Prober:
     )
 
 
+def provider_states(runtime: Runtime) -> list[tuple[str, bool | None, int | None]]:
+    """(provider, last probe ok, model-server restarts) for /metrics (read at scrape time)."""
+    out = []
+    for name, provider in runtime.providers.items():
+        health = runtime.health.get(name)
+        restarts = getattr(provider, "model_server_restarts", None)
+        out.append((name, health.ok if health else None, restarts() if callable(restarts) else None))
+    return out
+
+
 def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
     """(provider, task, state) of every circuit breaker (read at scrape time; survives reloads)."""
     snapshot = runtime.dispatcher.state.circuits.snapshot()
@@ -225,6 +235,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     )
     runtime.dispatcher.scrub = runtime.scrub
     metrics.bind_circuits(lambda: circuit_states(runtime))
+    metrics.bind_providers(lambda: provider_states(runtime))
     try:
         await build_alternates(runtime, spend)
     except BaseException:

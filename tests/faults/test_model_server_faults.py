@@ -114,6 +114,9 @@ def test_model_server_killed_under_load(tmp_path: Path) -> None:
             proc.kill()
         assert wait_for(lambda: server.restarts == 2 and server.ready, 20)
         seen |= {server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))}
+        metrics = httpx.get(f"{live.url}/metrics").text
+        assert 'omnisense_model_server_restarts_total{provider="local"} 2.0' in metrics
+        assert 'omnisense_provider_up{provider="local"} 1.0' in metrics
         time.sleep(1)
         stop.set()
         for t in threads:

@@ -158,14 +158,18 @@ async def forward(dependency: Any, method: str, **kwargs: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def respond(result: Result) -> Result:
+def respond(result: Result, ctx: bentoml.Context | None = None) -> Result:
     """The result itself, or an error response when it carries an error: 400 for bad
-    input, 504 for a call that ran out of its time budget."""
+    input, 504 for a call that ran out of its time budget. With ``ctx`` (an API that
+    takes the request context) BentoML answers with ``ctx.response``'s status."""
     error = as_error(result)
-    if error is not None:
-        status = 504 if error.get("error") == "timeout" else 400
+    if error is None:
+        return result
+    status = 504 if error.get("error") == "timeout" else 400
+    if ctx is None:
         return cast(Result, JSONResponse(error, status_code=status))
-    return result
+    ctx.response.status_code = status
+    return error
 
 
 class Gate:
@@ -187,19 +191,20 @@ class Gate:
     ) -> Result:
         budget = budget_from(ctx.request.headers.get(TIMEOUT_HEADER))
         if not self.admission.enter(family):
+            ctx.response.status_code = 503
+            ctx.response.headers["Retry-After"] = "1"
             detail = f"the {family} models hold {self.admission.limit} requests already: try again shortly"
-            body = {"error": "overloaded", "detail": detail}
-            return cast(Result, JSONResponse(body, status_code=503, headers={"Retry-After": "1"}))
+            return {"error": "overloaded", "detail": detail}
         try:
             async with asyncio.timeout(budget):
                 deadline = {} if method.startswith("labels") else {"deadline": time.time() + budget}
                 result = await forward(dependency, method, **deadline, **kwargs)
         except TimeoutError:
-            body = {"error": "timeout", "detail": f"no answer within the caller's budget of {budget:.2f} s"}
-            return cast(Result, JSONResponse(body, status_code=504))
+            ctx.response.status_code = 504
+            return {"error": "timeout", "detail": f"no answer within the caller's budget of {budget:.2f} s"}
         finally:
             self.admission.leave(family)
-        return respond(shape(result))
+        return respond(shape(result), ctx)
 
 
 @bentoml.service(name="omnisense_local", workers=1, traffic={"timeout": 300}, logging=QUIET)
@@ -240,7 +245,7 @@ class LocalModels:
     @bentoml.api(route="/vision/labels")
     async def vision_labels(self, ctx: bentoml.Context, image: str, max_results: int = 10) -> Result:
         if max_results < 1:
-            return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}})
+            return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}}, ctx)
 
         def top(result: Any) -> Result:
             one: Result = result[0] if BATCHING else result

@@ -76,7 +76,9 @@ def test_admission_bounds_each_family() -> None:
 
 def context(timeout: str | None = None) -> Any:
     headers = {"x-omnisense-timeout-s": timeout} if timeout else {}
-    return SimpleNamespace(request=SimpleNamespace(headers=headers))
+    return SimpleNamespace(
+        request=SimpleNamespace(headers=headers), response=SimpleNamespace(status_code=200, headers={})
+    )
 
 
 class SlowFamily:
@@ -104,10 +106,13 @@ async def _gate_behaviour() -> None:
     gate, family = Gate(limit=1), SlowFamily(0.3)
     first = asyncio.ensure_future(gate.call("text", family, "sentiment", context(), text="a"))
     await asyncio.sleep(0.05)
-    shed = await gate.call("text", family, "sentiment", context(), text="b")
-    assert shed.status_code == 503 and shed.headers["retry-after"] == "1"
+    busy = context()
+    shed = await gate.call("text", family, "sentiment", busy, text="b")
+    assert busy.response.status_code == 503 and busy.response.headers["Retry-After"] == "1"
+    assert shed["error"] == "overloaded"
     assert await first == {"label": "positive"}
     assert 55 < family.deadlines[0] - time.time() < 61, "the default budget became a deadline"
-    late = await gate.call("text", family, "sentiment", context("0.1"), text="c")
-    assert late.status_code == 504
+    slow = context("0.1")
+    late = await gate.call("text", family, "sentiment", slow, text="c")
+    assert slow.response.status_code == 504 and late["error"] == "timeout"
     assert gate.admission.held("text") == 0, "every call left the gate"

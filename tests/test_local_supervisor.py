@@ -15,12 +15,14 @@ import textwrap
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
 from adapters import registry
 from adapters.local.provider import LocalProvider
 from adapters.local.supervisor import ModelServer, PortInUse
+from contract_tests.fakes import Reply, ScriptedVendor
 from tests.conftest import free_port
 
 FAKE = str(Path(__file__).resolve().parent / "faults" / "fake_model_server.py")
@@ -139,7 +141,6 @@ def test_a_killed_gateway_takes_its_model_server_along() -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
-    import httpx
     import yaml
 
     port, gw_port = free_port(), free_port()
@@ -183,3 +184,25 @@ def test_serve_refuses_a_port_held_by_a_stranger(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"port 127.0.0.1:{port} is already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_a_stranger_answering_on_the_port_is_never_adopted() -> None:
+    """Our server has not bound the port, a stranger listens there: not ours, not ready."""
+    port = free_port()
+    server = ModelServer([sys.executable, "-c", "import time; time.sleep(60)"], f"http://127.0.0.1:{port}", 1.5)
+    await server.start()  # the port is free now: it starts, but never gets ready
+    try:
+        stranger = ScriptedVendor()
+        stranger.port = port
+        stranger.start().route("GET", "/readyz", lambda _: Reply(body=b"ok", content_type="text/plain"))
+        try:
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200, "the stranger answers"
+            assert not server.owns_port()
+            assert not await server.wait_ready()
+        finally:
+            stranger.stop()
+        assert not server.ready
+    finally:
+        await server.stop()
+    assert server.pid is not None and not alive(tree(server.pid))

@@ -39,10 +39,10 @@ from typing import Any
 
 from gateway.logs import LogSink, LogWriter, OutputSummary, RequestLog
 from gateway.logs.query import percentile
+from gateway.logs.registry import make_sink
 from gateway.schema import Attempt
 from gateway.server import create_app
 from gateway.server.config import GatewayConfig, LogSettings
-from gateway.server.runtime import make_sink
 
 SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
 POLICY = f"""

@@ -47,6 +47,7 @@ def wav(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> bytes:
 
 POSITIVE = "I love this phone, the camera is wonderful and the battery lasts forever."
 NEGATIVE = "This is the worst service I have ever had, rude staff and a broken product."
+INSULT = "You are a stupid idiot and a complete moron."
 ENTITIES = "Tim Cook announced that Apple will open a new office in Berlin next year."
 SENTENCES = {
     "en": "The weather is lovely today and we are going to the park.",

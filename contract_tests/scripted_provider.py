@@ -47,6 +47,8 @@ from gateway.schema import (
     TaskRequest,
     TaskResult,
     TaskSupport,
+    TextModerationFlag,
+    TextModerationResult,
     TextRequest,
     TranscribeResult,
     TranslateRequest,
@@ -163,6 +165,9 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
             text=f"[{getattr(request, 'target_language', '')}] {text}",
             source_language=getattr(request, "source_language", None) or "en",
             target_language=getattr(request, "target_language", "en"),
+        ),
+        Task.TEXT_MODERATION: lambda: TextModerationResult.of(
+            [TextModerationFlag(category="insult", confidence=0.9 if "idiot" in text else 0.1, vendor_category=label)]
         ),
         Task.SPEECH_SYNTHESIZE: lambda: SynthesizeResult(audio=b"RIFF\x00\x00\x00\x00WAVEscripted", format="wav"),
         Task.SPEECH_TRANSCRIBE: lambda: TranscribeResult(text=label, confidence=0.9),

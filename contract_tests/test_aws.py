@@ -81,6 +81,10 @@ class TestAwsTranslate(OnFakes, abstract.TranslateContract):
     pass
 
 
+class TestAwsTextModeration(OnFakes, abstract.TextModerationContract):
+    pass
+
+
 class TestAwsSynthesize(OnFakes, abstract.SynthesizeContract):
     output_format = "wav"  # moto's 8 zero bytes, wrapped as WAV by the adapter
 
@@ -162,6 +166,10 @@ class TestLiveLanguage(OnLiveAws, abstract.LanguageContract):
 
 
 class TestLiveTranslate(OnLiveAws, abstract.TranslateContract):
+    pass
+
+
+class TestLiveTextModeration(OnLiveAws, abstract.TextModerationContract):
     pass
 
 

@@ -69,6 +69,10 @@ class TestTranslate(OnModels, abstract.TranslateContract):
     pass
 
 
+class TestTextModeration(OnModels, abstract.TextModerationContract):
+    expected_categories: ClassVar[set[str]] = {"profanity"}  # alt-profanity-check's one category
+
+
 class TestSynthesize(OnModels, abstract.SynthesizeContract):
     pass
 

@@ -14,6 +14,7 @@ import httpx
 
 from adapters.kit import parse_config
 from adapters.local.supervisor import BackgroundModelServer
+from gateway.logs.settings import LogSettings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -169,8 +170,14 @@ def parser() -> argparse.ArgumentParser:
 
     from gateway.logs.cli_commands import add_parsers
 
-    add_parsers(sub)  # logs, stats
+    add_parsers(sub, _log_settings)  # logs, stats
     return root
+
+
+def _log_settings(config_path: str | None) -> LogSettings:
+    from gateway.server.config import load_config
+
+    return load_config(config_path).logs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -331,7 +331,7 @@ class Dispatcher:
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         trace.provider, trace.model = provider_name, out.model
         trace.units, trace.unit, trace.cost_usd = units, unit_of(task).value, cost
-        trace.output = summarize_output(out.result)
+        trace.output = summarize_output(task, out.result)
         return Envelope(
             request_id=trace.request_id,
             task=task.value,

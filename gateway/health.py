@@ -6,7 +6,8 @@ provider that recovers takes traffic again within seconds without anyone calling
 ``/readyz``. A probe is cheap and never a paid call (DESIGN §4) and is bounded by
 ``timeout_s``. Each result goes to ``on_result`` (the runtime caches it for ``/readyz``
 and ``/v1/providers`` and hands it to the planner, which tries unhealthy providers last).
-The set of providers is read on every round, so a policy reload is picked up.
+The set of providers (label -> instance) is read on every round, so a policy reload is
+picked up: a rebuilt provider has a new label and is probed at once.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class Prober:
             self._due[name] = now + wait
         if self._last_ok.get(name) != health.ok:
             level = logging.INFO if health.ok else logging.WARNING
-            log.log(level, "provider %s is %s (%s)", name, "up" if health.ok else "down", health.detail)
+            shown = name.split("#", 1)[0]  # labels may carry an instance suffix
+            log.log(level, "provider %s is %s (%s)", shown, "up" if health.ok else "down", health.detail)
         self._last_ok[name] = health.ok
         self.on_result(name, provider, health)
         return health

@@ -85,7 +85,7 @@ class ShadowRunner:
         except Exception as exc:
             log.warning("shadow provider %s raised %s", name, type(exc).__name__)
             return ShadowResult(provider=name, outcome="error", latency_ms=ms(), error_type="UpstreamBadResponse")
-        summary = summarize_output(out.result)
+        summary = summarize_output(task, out.result)
         agrees = None if served is None else (summary.top == served.top and summary.items == served.items)
         return ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary, agrees=agrees)
 

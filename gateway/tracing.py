@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from gateway.logs.record import RequestLog
 from gateway.schema import Attempt, Task
 
@@ -28,7 +30,12 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
 
-    from gateway.server.config import TracingSettings
+
+class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = False  # OpenTelemetry; off by default
+    endpoint: str | None = None  # OTLP/HTTP traces endpoint; default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or the SDK's
+    service_name: str = "omnisense"
+    sample_ratio: float = 1.0
 
 
 class Tracing:

@@ -69,7 +69,7 @@ class Vision:
 
 @bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
 class Text:
-    """Sentiment, language, entities, key phrases, translation."""
+    """Sentiment, language, entities, key phrases, translation, moderation."""
 
     def __init__(self) -> None:
         from omnilocal.text import TextModels
@@ -94,6 +94,11 @@ class Text:
     @guarded
     def key_phrases(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.key_phrases(text, language)
+
+    @bentoml.api
+    @guarded
+    def moderation(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
+        return self.models.moderation(text, language)
 
     @bentoml.api
     @guarded
@@ -276,6 +281,10 @@ class LocalModels:
     @bentoml.api(route="/text/key_phrases")
     async def text_key_phrases(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
         return await self.gate.call("text", self.text, "key_phrases", ctx, text=text, language=language)
+
+    @bentoml.api(route="/text/moderation")
+    async def text_moderation(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        return await self.gate.call("text", self.text, "moderation", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/language")
     async def text_language(self, ctx: bentoml.Context, text: str) -> Result:

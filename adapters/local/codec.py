@@ -1,7 +1,9 @@
 """Pure translation between normalized requests/results and the model server's JSON.
 
 The model server (``local_models/``) already answers in the normalized shapes of
-DESIGN §2, so ``from_vendor`` is a typed decode that re-checks every convention.
+DESIGN §2, so ``from_vendor`` is a typed decode into the task's result type (its row in
+the task table; audio arrives as base64, which msgspec decodes into ``bytes``) that
+re-checks every convention. Its routes mirror the task names.
 """
 
 from __future__ import annotations
@@ -11,73 +13,27 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import (
-    RESULT_TYPES,
-    ImageRequest,
-    ImageSize,
-    SynthesizeRequest,
-    SynthesizeResult,
-    Task,
-    TaskRequest,
-    TaskResult,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
-)
+from gateway.schema import RESULT_TYPES, TABLE, ImageRequest, ImageSize, Media, Task, TaskRequest, TaskResult
 
-ENDPOINTS: dict[Task, str] = {
-    Task.VISION_LABELS: "/vision/labels",
-    Task.VISION_OBJECTS: "/vision/objects",
-    Task.VISION_FACES: "/vision/faces",
-    Task.VISION_OCR: "/vision/ocr",
-    Task.VISION_MODERATION: "/vision/moderation",
-    Task.TEXT_SENTIMENT: "/text/sentiment",
-    Task.TEXT_ENTITIES: "/text/entities",
-    Task.TEXT_KEY_PHRASES: "/text/key_phrases",
-    Task.TEXT_LANGUAGE: "/text/language",
-    Task.TEXT_TRANSLATE: "/text/translate",
-    Task.SPEECH_SYNTHESIZE: "/speech/synthesize",
-    Task.SPEECH_TRANSCRIBE: "/speech/transcribe",
-}
-
-
-class _Synthesized(msgspec.Struct):
-    audio: str
-    format: str
-    sample_rate: int | None = None
-    voice: str | None = None
+# The model server's route per task: ``/text/key_phrases`` for ``text.key_phrases``.
+ENDPOINTS: dict[Task, str] = {task: "/" + task.value.replace(".", "/") for task in TABLE}
+# Request fields the gateway applies itself; the model server never sees them.
+GATEWAY_FIELDS = frozenset({"include_raw", "routing", "min_confidence"})
 
 
 def to_vendor(request: TaskRequest) -> dict[str, Any]:
-    if isinstance(request, ImageRequest):
-        body: dict[str, Any] = {
-            "image": base64.b64encode(request.image.data).decode(),
-            "max_results": request.max_results,
-        }
-        if request.language:
-            body["language"] = request.language
-        return body
-    if isinstance(request, TranscribeRequest):
-        return {"audio": base64.b64encode(request.audio.data).decode(), "language": request.language}
-    if isinstance(request, TranslateRequest):
-        return {
-            "text": request.text,
-            "target_language": request.target_language,
-            "source_language": request.source_language,
-        }
-    if isinstance(request, SynthesizeRequest):
-        return {"text": request.text, "voice": request.voice, "language": request.language, "format": request.format}
-    assert isinstance(request, TextRequest)
-    return {"text": request.text, "language": request.language}
+    """The request's own fields as JSON (media as base64); the model server ignores what it does not take."""
+    body: dict[str, Any] = {}
+    for info in msgspec.structs.fields(request):
+        value = getattr(request, info.name)
+        if info.name in GATEWAY_FIELDS or value is None:
+            continue
+        body[info.name] = base64.b64encode(value.data).decode() if isinstance(value, Media) else value
+    return body
 
 
 def from_vendor(task: Task, body: bytes, request: TaskRequest) -> TaskResult:
     """Decode (and so validate) the model server's answer for ``task``."""
-    if task is Task.SPEECH_SYNTHESIZE:
-        synth = msgspec.json.decode(body, type=_Synthesized)
-        return SynthesizeResult(
-            audio=base64.b64decode(synth.audio), format=synth.format, sample_rate=synth.sample_rate, voice=synth.voice
-        )
     result = msgspec.json.decode(body, type=RESULT_TYPES[task])
     if isinstance(request, ImageRequest) and getattr(result, "image", None) is None and request.image.width:
         size = ImageSize(request.image.width, request.image.height or 0)

@@ -13,6 +13,7 @@ from contract_tests.abstract.text import (
     KeyPhrasesContract,
     LanguageContract,
     SentimentContract,
+    TextModerationContract,
     TranslateContract,
 )
 from contract_tests.abstract.vision import (
@@ -36,6 +37,7 @@ __all__ = [
     "ProviderContract",
     "SentimentContract",
     "SynthesizeContract",
+    "TextModerationContract",
     "TranscribeContract",
     "TranslateContract",
 ]

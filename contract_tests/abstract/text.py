@@ -13,11 +13,13 @@ from gateway.schema import (
     LanguageResult,
     SentimentResult,
     Task,
+    TextModerationResult,
     TextRequest,
     TranslateRequest,
     TranslateResult,
     normalize_language,
 )
+from gateway.schema.results import MODERATION_CATEGORIES
 
 
 class SentimentContract(ProviderContract):
@@ -90,3 +92,32 @@ class TranslateContract(ProviderContract):
         assert isinstance(out.result, TranslateResult)
         assert out.result.text and out.result.text != text
         assert out.result.target_language.split("-")[0] == self.target
+
+
+class TextModerationContract(ProviderContract):
+    task = Task.TEXT_MODERATION
+    # The category an insult must top (an adapter whose model knows one category says which).
+    expected_categories: ClassVar[set[str]] = {"insult", "toxicity"}
+
+    async def moderate(self, provider: Provider, text: str) -> TextModerationResult:
+        out = await self.run(provider, TextRequest(text=text, language="en"))
+        assert isinstance(out.result, TextModerationResult)
+        flags = out.result.flags
+        assert all(f.category in MODERATION_CATEGORIES for f in flags)
+        assert [f.confidence for f in flags] == sorted((f.confidence for f in flags), reverse=True)
+        return out.result
+
+    async def test_insult_is_flagged(self, provider: Provider) -> None:
+        result = await self.moderate(provider, samples.INSULT)
+        assert result.flagged and result.flags
+        assert result.flags[0].category in self.expected_categories, result.flags
+        assert result.flags[0].vendor_category, "the vendor's own category is kept"
+
+    async def test_benign_text_is_not_flagged(self, provider: Provider) -> None:
+        result = await self.moderate(provider, samples.POSITIVE)
+        assert not result.flagged, result.flags
+
+    async def test_the_whole_of_a_long_text_counts(self, provider: Provider) -> None:
+        text = " ".join([samples.SENTENCES["en"]] * 40) + " " + samples.INSULT  # ~2,400 characters
+        result = await self.moderate(provider, text)
+        assert result.flagged, "an insult at the end of a long text"

@@ -9,7 +9,8 @@ not DetectFaces). So this fake serves the *whole* service:
 
 - the operations moto lacks are answered here with the documented response shapes
   (DetectFaces, DetectModerationLabels, DetectEntities, DetectDominantLanguage,
-  TranslateText, and Textract DetectDocumentText, whose moto answer is empty);
+  DetectToxicContent, TranslateText, and Textract DetectDocumentText, whose moto answer
+  is empty);
 - every other operation is forwarded unchanged to moto (``upstream``), so moto still
   answers DetectLabels, DetectText, DetectSentiment, DetectKeyPhrases and the Transcribe
   job calls;
@@ -130,6 +131,35 @@ def detect_dominant_language(req: Recorded) -> Reply:
     return ok({"Languages": detect_language(req.json()["Text"])})
 
 
+# DetectToxicContent's seven labels; a segment scores high on a label when it has one of its words.
+TOXIC_WORDS = {
+    "PROFANITY": {"damn", "crap", "hell"},
+    "HATE_SPEECH": {"vermin"},
+    "INSULT": {"idiot", "stupid", "moron"},
+    "GRAPHIC": {"gore", "bloody"},
+    "HARASSMENT_OR_ABUSE": {"worthless", "pathetic"},
+    "SEXUAL": {"nude"},
+    "VIOLENCE_OR_THREAT": {"kill", "hurt"},
+}
+TOXIC_LIMITS = (10, 1024, 10 * 1024)  # segments, bytes per segment, bytes in all (API reference)
+
+
+def detect_toxic_content(req: Recorded) -> Reply:
+    body = req.json()
+    segments = [s["Text"] for s in body["TextSegments"]]
+    if body.get("LanguageCode") != "en":
+        return aws_error("Comprehend_20171127", "UnsupportedLanguageException", "English only")
+    sizes = [len(s.encode()) for s in segments]
+    if not segments or len(segments) > TOXIC_LIMITS[0] or max(sizes) > TOXIC_LIMITS[1] or sum(sizes) > TOXIC_LIMITS[2]:
+        return aws_error("Comprehend_20171127", "TextSizeLimitExceededException", "segments over the limits")
+    results = []
+    for text in segments:
+        words = {w.strip(".,!?").lower() for w in text.split()}
+        labels = [{"Name": name, "Score": 0.93 if words & hits else 0.012} for name, hits in TOXIC_WORDS.items()]
+        results.append({"Labels": labels, "Toxicity": max(label["Score"] for label in labels)})
+    return ok({"ResultList": results})
+
+
 def translate_text(req: Recorded) -> Reply:
     body = req.json()
     text, source, target = body["Text"], body["SourceLanguageCode"], body["TargetLanguageCode"]
@@ -182,6 +212,7 @@ class AwsJsonFake:
             "RekognitionService.DetectModerationLabels": detect_moderation_labels,
             "Comprehend_20171127.DetectEntities": detect_entities,
             "Comprehend_20171127.DetectDominantLanguage": detect_dominant_language,
+            "Comprehend_20171127.DetectToxicContent": detect_toxic_content,
             "AWSShineFrontendService_20170701.TranslateText": translate_text,
             "Textract.DetectDocumentText": detect_document_text,
             "Transcribe.StartTranscriptionJob": self.start_transcription_job,

@@ -1,8 +1,10 @@
-"""What each task sends and what it gets back, shared by the sync and async clients.
+"""What each kind of task request sends, shared by the sync and async clients.
 
 A ``Call`` is a fully described HTTP request plus the type its answer decodes to; the
-clients only send it. Images and audio travel as the raw body (no base64), options as
-query parameters; text tasks send JSON.
+clients only send it. There is one builder per request type of the task table (images,
+text, translation, synthesis, audio), each a typed callable whose signature becomes the
+client method's. Images and audio travel as the raw body (no base64), options as query
+parameters; text tasks send JSON with the fields of their request type.
 """
 
 from __future__ import annotations
@@ -12,23 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from gateway.schema import (
-    EntitiesResult,
-    Envelope,
-    FacesResult,
-    KeyPhrasesResult,
-    LabelsResult,
-    LanguageResult,
-    ModerationResult,
-    ObjectsResult,
-    OcrResult,
-    SentimentResult,
-    Task,
-    TranscribeResult,
-    TranslateResult,
-)
+from gateway.schema import Envelope, SynthesizeResult, Task, TaskResult, spec_of
 
 R = TypeVar("R")
+Res = TypeVar("Res", bound=TaskResult)
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
 
 
@@ -43,7 +32,7 @@ class Call(Generic[R]):
 
     @property
     def path(self) -> str:
-        return self.task.path
+        return spec_of(self.task).path
 
 
 def read_source(source: Source) -> bytes:
@@ -71,60 +60,89 @@ def _headers(provider: str | None) -> dict[str, str]:
     return {"X-Omnisense-Provider": provider} if provider else {}
 
 
-def image_call(
-    task: Task, result_type: type[R], image: Source, provider: str | None, **options: Any
-) -> Call[Envelope[R]]:
-    return Call(
-        task=task,
-        result_type=Envelope[result_type],  # type: ignore[valid-type]
-        content=read_source(image),
-        params=_params(**options),
-        headers={"Content-Type": "application/octet-stream", **_headers(provider)},
-    )
+class _Builder(Generic[Res]):
+    def __init__(self, task: Task, result: type[Res]) -> None:
+        if spec_of(task).result is not result:
+            raise TypeError(f"{task} answers {spec_of(task).result.__name__}, not {result.__name__}")
+        self.task = task
+        self.result = result
+
+    def _upload(self, data: Source, provider: str | None, **options: Any) -> Call[Envelope[Res]]:
+        return Call(
+            task=self.task,
+            result_type=Envelope[self.result],  # type: ignore[name-defined]
+            content=read_source(data),
+            params=_params(**options),
+            headers={"Content-Type": "application/octet-stream", **_headers(provider)},
+        )
+
+    def _json(self, provider: str | None, **body: Any) -> Call[Envelope[Res]]:
+        return Call(
+            task=self.task,
+            result_type=Envelope[self.result],  # type: ignore[name-defined]
+            json={k: v for k, v in body.items() if v is not None},
+            headers=_headers(provider),
+        )
 
 
-def text_call(task: Task, result_type: type[R], provider: str | None, **body: Any) -> Call[Envelope[R]]:
-    return Call(
-        task=task,
-        result_type=Envelope[result_type],  # type: ignore[valid-type]
-        json={k: v for k, v in body.items() if v is not None},
-        headers=_headers(provider),
-    )
+class ImageCall(_Builder[Res]):
+    """``ImageRequest`` tasks: an image (path, bytes or binary file) and its options."""
+
+    def __call__(
+        self,
+        image: Source,
+        *,
+        max_results: int | None = None,
+        min_confidence: float | None = None,
+        language: str | None = None,
+        document: bool | None = None,
+        provider: str | None = None,
+    ) -> Call[Envelope[Res]]:
+        options = {"max_results": max_results, "min_confidence": min_confidence}
+        return self._upload(image, provider, **options, language=language, document=document)
 
 
-def transcribe_call(audio: Source, language: str | None, provider: str | None) -> Call[Envelope[TranscribeResult]]:
-    return Call(
-        task=Task.SPEECH_TRANSCRIBE,
-        result_type=Envelope[TranscribeResult],
-        content=read_source(audio),
-        params=_params(language=language),
-        headers={"Content-Type": "application/octet-stream", **_headers(provider)},
-    )
+class TextCall(_Builder[Res]):
+    """``TextRequest`` tasks: the text and an optional language."""
+
+    def __call__(self, text: str, *, language: str | None = None, provider: str | None = None) -> Call[Envelope[Res]]:
+        return self._json(provider, text=text, language=language)
 
 
-def synthesize_call(
-    text: str, voice: str | None, language: str | None, format: str, provider: str | None
-) -> Call[bytes]:
-    body = {"text": text, "voice": voice, "language": language, "format": format}
-    return Call(
-        task=Task.SPEECH_SYNTHESIZE,
-        result_type=bytes,
-        json={k: v for k, v in body.items() if v is not None},
-        headers={"Accept": "audio/*", **_headers(provider)},
-    )
+class TranslateCall(_Builder[Res]):
+    def __call__(
+        self, text: str, target_language: str, *, source_language: str | None = None, provider: str | None = None
+    ) -> Call[Envelope[Res]]:
+        return self._json(provider, text=text, target_language=target_language, source_language=source_language)
 
 
-VISION_RESULTS: dict[str, tuple[Task, type[Any]]] = {
-    "labels": (Task.VISION_LABELS, LabelsResult),
-    "objects": (Task.VISION_OBJECTS, ObjectsResult),
-    "faces": (Task.VISION_FACES, FacesResult),
-    "ocr": (Task.VISION_OCR, OcrResult),
-    "moderation": (Task.VISION_MODERATION, ModerationResult),
-}
-TEXT_RESULTS: dict[str, tuple[Task, type[Any]]] = {
-    "sentiment": (Task.TEXT_SENTIMENT, SentimentResult),
-    "entities": (Task.TEXT_ENTITIES, EntitiesResult),
-    "key_phrases": (Task.TEXT_KEY_PHRASES, KeyPhrasesResult),
-    "language": (Task.TEXT_LANGUAGE, LanguageResult),
-    "translate": (Task.TEXT_TRANSLATE, TranslateResult),
-}
+class TranscribeCall(_Builder[Res]):
+    def __call__(
+        self, audio: Source, *, language: str | None = None, provider: str | None = None
+    ) -> Call[Envelope[Res]]:
+        return self._upload(audio, provider, language=language)
+
+
+class SynthesizeCall:
+    """``speech.synthesize`` answers audio bytes (the server sends audio unless asked for JSON)."""
+
+    task = Task.SPEECH_SYNTHESIZE
+    result = SynthesizeResult
+
+    def __call__(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        language: str | None = None,
+        gender: str | None = None,
+        format: str = "wav",
+        provider: str | None = None,
+    ) -> Call[bytes]:
+        body = {"text": text, "voice": voice, "language": language, "gender": gender, "format": format}
+        return Call(
+            task=self.task,
+            result_type=bytes,
+            json={k: v for k, v in body.items() if v is not None},
+            headers={"Accept": "audio/*", **_headers(provider)},
+        )

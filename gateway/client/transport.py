@@ -1,4 +1,13 @@
-"""Decoding answers, turning problem+json into typed exceptions, and the retry rule."""
+"""Decoding answers, turning problem+json into typed exceptions, and the retry rule.
+
+The client retries exactly what the gateway's error table marks ``retryable`` (the
+upstream's throttling, timeouts and unavailability, DESIGN §3), read from the error
+class the answer names: a 429 BudgetExceeded or RateLimited is the caller's own limit
+and is not sent again, nor is NoProvider or bad input. It waits what ``Retry-After``
+says (at most 30 s), else an exponential backoff with jitter. The rule lives here once;
+each client's ``send`` is only the loop (sync or async) around it, so the client needs
+nothing beyond httpx and msgspec.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +20,18 @@ import httpx
 import msgspec
 
 from gateway.schema import OmnisenseError, Problem
-from gateway.schema.errors import ERRORS_BY_SLUG, InternalError
+from gateway.schema.errors import (
+    ERRORS_BY_SLUG,
+    InternalError,
+    RateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 T = TypeVar("T")
-RETRY_STATUSES = frozenset({429, 503})
+# An answer without a problem body (a proxy in front of the gateway): its class by status.
+BARE_STATUS = {429: RateLimited, 502: UpstreamUnavailable, 503: UpstreamUnavailable, 504: UpstreamTimeout}
+MAX_WAIT_S = 30.0
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 
@@ -32,12 +49,17 @@ def error_from(response: httpx.Response) -> OmnisenseError:
     problem: Problem | None = None
     with contextlib.suppress(msgspec.MsgspecError):
         problem = msgspec.json.decode(response.content, type=Problem)
-    slug = problem.type.rsplit("/", 1)[-1] if problem else ""
-    cls = ERRORS_BY_SLUG.get(slug, InternalError)
-    detail = problem.detail if problem else f"HTTP {response.status_code}: {response.text[:200]}"
-    err = cls(detail, field=problem.field if problem else None)
-    err.request_id = problem.request_id if problem else response.headers.get("x-request-id")
-    err.attempts = list(problem.attempts) if problem else []
+    if problem is not None:
+        cls = ERRORS_BY_SLUG.get(problem.type.rsplit("/", 1)[-1], InternalError)
+        err = cls(problem.detail, field=problem.field)
+        err.request_id = problem.request_id
+        err.attempts = list(problem.attempts)
+    else:
+        cls = BARE_STATUS.get(response.status_code, InternalError)
+        err = cls(f"HTTP {response.status_code}: {response.text[:200]}")
+        err.request_id = response.headers.get("x-request-id")
+    hinted = response.headers.get("retry-after", "")
+    err.retry_after_s = float(hinted) if hinted.isdigit() else None
     return err
 
 
@@ -49,13 +71,14 @@ def decode(response: httpx.Response, result_type: type[T]) -> T:
     return msgspec.json.decode(response.content, type=result_type)
 
 
-def should_retry(response: httpx.Response, attempt: int, retries: int) -> float | None:
-    """Seconds to wait before trying again, or None to stop."""
-    if response.status_code not in RETRY_STATUSES or attempt >= retries:
+def retry_wait(exc: BaseException, attempt: int, retries: int) -> float | None:
+    """Seconds to wait before sending again after ``exc`` on try ``attempt`` (0-based), or None to stop.
+
+    Only the error classes the error table marks ``retryable`` are sent again."""
+    if not isinstance(exc, OmnisenseError) or not exc.retryable or attempt >= retries:
         return None
-    hinted = response.headers.get("retry-after")
-    if hinted and hinted.isdigit():
-        return min(float(hinted), 30.0)
+    if exc.retry_after_s is not None:
+        return min(exc.retry_after_s, MAX_WAIT_S)
     backoff: float = min(0.2 * 2**attempt, 5.0)
     return backoff * (0.5 + random.random() / 2)
 

@@ -16,7 +16,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import msgspec
@@ -24,13 +24,20 @@ import msgspec
 from gateway.logs.drift import drift_level
 from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duration, parse_time
 from gateway.logs.record import RequestLog
+from gateway.logs.registry import make_sink
+from gateway.logs.settings import LogSettings
 
 LOG_COLUMNS = ("time", "request_id", "task", "provider", "code", "ms", "cost_usd", "key", "error")
 STAT_COLUMNS = ("provider", "task", "requests", "err%", "p50_ms", "p95_ms", "cost_usd", "outputs", "drift")
 
 
-def add_parsers(sub: Any) -> None:
-    """Register ``logs`` and ``stats`` on the ``omnisense`` command's subparsers."""
+SettingsLoader = Callable[[str | None], LogSettings]
+
+
+def add_parsers(sub: Any, settings_from: SettingsLoader) -> None:
+    """Register ``logs`` and ``stats`` on the ``omnisense`` command's subparsers.
+
+    ``settings_from(config_path)`` reads the log settings from the gateway's config file."""
     logs = sub.add_parser("logs", help="show the request log (tail and filter)")
     logs.add_argument("--config", help="gateway config file (default: OMNISENSE_CONFIG)")
     logs.add_argument("--task")
@@ -44,23 +51,20 @@ def add_parsers(sub: Any) -> None:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
     logs.add_argument("--interval", type=float, default=1.0, help="--follow polling interval, seconds")
     logs.add_argument("--json", action="store_true", help="one JSON record per line instead of a table")
-    logs.set_defaults(func=logs_command)
+    logs.set_defaults(func=logs_command, settings_from=settings_from)
 
     stats = sub.add_parser("stats", help="per provider and task: requests, errors, latency, cost, output drift")
     stats.add_argument("--config", help="gateway config file (default: OMNISENSE_CONFIG)")
     stats.add_argument("-w", "--window", default="1h", help="window (e.g. 15m, 1h, 7d); drift compares the one before")
     stats.add_argument("--json", action="store_true")
-    stats.set_defaults(func=stats_command)
+    stats.set_defaults(func=stats_command, settings_from=settings_from)
 
 
-def open_store(config_path: str | None) -> LogStore:
-    from gateway.server.config import load_config
-    from gateway.server.runtime import make_sink
-
-    config = load_config(config_path or os.environ.get("OMNISENSE_CONFIG"))
-    sink = make_sink(config)
+def open_store(args: argparse.Namespace) -> LogStore:
+    settings: LogSettings = args.settings_from(args.config or os.environ.get("OMNISENSE_CONFIG"))
+    sink = make_sink(settings)
     if not isinstance(sink, LogStore):
-        raise ValueError(f"logs.sink is {config.logs.sink!r}: there is no request log to read")
+        raise ValueError(f"logs.sink is {settings.sink!r}: there is no request log to read")
     return sink
 
 
@@ -82,7 +86,7 @@ def logs_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             until=parse_time(args.until) if args.until else None,
             limit=args.limit,
         )
-        store = open_store(args.config)
+        store = open_store(args)
     except ValueError as exc:
         print(f"omnisense logs: {exc}", file=sys.stderr)
         return 2
@@ -144,7 +148,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, header: bool
 def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     try:
         window = parse_duration(args.window)
-        store = open_store(args.config)
+        store = open_store(args)
     except ValueError as exc:
         print(f"omnisense stats: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 """The RequestLog record (DESIGN §6) and how a request's input and output are summarized.
 
+The output summary is each task's row in the task table (``gateway.schema.table``).
 A record never holds a secret (the caller's key is represented by its id) nor a raw
 payload: inputs are summarized by size, format, length and a sha256.
 """
@@ -11,25 +12,18 @@ import hashlib
 
 import msgspec
 
-from gateway.schema import (
-    Attempt,
-    EntitiesResult,
-    FacesResult,
-    ImageRequest,
-    KeyPhrasesResult,
-    LabelsResult,
-    LanguageResult,
-    ModerationResult,
-    ObjectsResult,
-    OcrResult,
-    SentimentResult,
-    SynthesizeResult,
-    TaskRequest,
-    TaskResult,
-    TranscribeRequest,
-    TranscribeResult,
-    TranslateResult,
-)
+from gateway.schema import Attempt, ImageRequest, OutputSummary, TaskRequest, TranscribeRequest, summarize_output
+
+__all__ = [
+    "InputSummary",
+    "OutputSummary",
+    "PayloadSample",
+    "RequestLog",
+    "ShadowResult",
+    "sample_payload",
+    "summarize_input",
+    "summarize_output",
+]
 
 
 class InputSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -39,12 +33,6 @@ class InputSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     audio_seconds: float | None = None
     language: str | None = None
     sha256: str | None = None
-
-
-class OutputSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
-    top: str | None = None  # top label, sentiment label, detected language, ...
-    confidence: float | None = None  # of ``top``
-    items: int | None = None  # labels, faces, entities, words ...
 
 
 class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -109,40 +97,6 @@ def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSum
         language=getattr(request, "language", None) or getattr(request, "source_language", None),
         sha256=hashlib.sha256(encoded).hexdigest() if with_hash else None,
     )
-
-
-def summarize_output(result: TaskResult) -> OutputSummary:
-    if isinstance(result, LabelsResult):
-        if not result.labels:
-            return OutputSummary(items=0)
-        best = result.labels[0]
-        return OutputSummary(top=best.name, confidence=best.confidence, items=len(result.labels))
-    if isinstance(result, ObjectsResult):
-        return OutputSummary(top=result.objects[0].name if result.objects else None, items=len(result.objects))
-    if isinstance(result, FacesResult):
-        return OutputSummary(items=len(result.faces))
-    if isinstance(result, OcrResult):
-        return OutputSummary(items=len(result.lines))
-    if isinstance(result, ModerationResult):
-        return OutputSummary(top=result.flags[0].category if result.flags else None, items=len(result.flags))
-    if isinstance(result, SentimentResult):
-        return OutputSummary(top=result.label, confidence=getattr(result.scores, result.label))
-    if isinstance(result, EntitiesResult):
-        return OutputSummary(items=len(result.entities))
-    if isinstance(result, KeyPhrasesResult):
-        return OutputSummary(items=len(result.phrases))
-    if isinstance(result, LanguageResult):
-        if not result.languages:
-            return OutputSummary(items=0)
-        lang = result.languages[0]
-        return OutputSummary(top=lang.code, confidence=lang.confidence, items=len(result.languages))
-    if isinstance(result, TranslateResult):
-        return OutputSummary(top=result.source_language)
-    if isinstance(result, SynthesizeResult):
-        return OutputSummary(items=len(result.audio))
-    if isinstance(result, TranscribeResult):
-        return OutputSummary(confidence=result.confidence, items=len(result.words))
-    return OutputSummary()
 
 
 def sample_payload(request: TaskRequest, max_chars: int) -> PayloadSample:

@@ -1,4 +1,4 @@
-"""The contract every part of Omnisense shares: tasks, requests, results, errors.
+"""The contract every part of Omnisense shares: the task table, requests, results, errors.
 
 This package imports nothing else of the project.
 """
@@ -65,29 +65,19 @@ from gateway.schema.results import (
     SentimentScores,
     SynthesizeResult,
     TaskResult,
+    TextModerationFlag,
+    TextModerationResult,
     TranscribeResult,
     TranslateResult,
     Word,
 )
-from gateway.schema.tasks import Task, Unit, unit_of
-
-RESULT_TYPES: dict[Task, type[TaskResult]] = {
-    Task.VISION_LABELS: LabelsResult,
-    Task.VISION_OBJECTS: ObjectsResult,
-    Task.VISION_FACES: FacesResult,
-    Task.VISION_OCR: OcrResult,
-    Task.VISION_MODERATION: ModerationResult,
-    Task.TEXT_SENTIMENT: SentimentResult,
-    Task.TEXT_ENTITIES: EntitiesResult,
-    Task.TEXT_KEY_PHRASES: KeyPhrasesResult,
-    Task.TEXT_LANGUAGE: LanguageResult,
-    Task.TEXT_TRANSLATE: TranslateResult,
-    Task.SPEECH_SYNTHESIZE: SynthesizeResult,
-    Task.SPEECH_TRANSCRIBE: TranscribeResult,
-}
+from gateway.schema.summary import OutputSummary
+from gateway.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
+from gateway.schema.tasks import Task, Unit
 
 __all__ = [
     "RESULT_TYPES",
+    "TABLE",
     "AnyEnvelope",
     "Attempt",
     "Box",
@@ -104,6 +94,7 @@ __all__ = [
     "Health",
     "ImageRequest",
     "ImageSize",
+    "InputKind",
     "InternalError",
     "InvalidInput",
     "KeyPhrase",
@@ -122,6 +113,7 @@ __all__ = [
     "OcrResult",
     "OmnisenseError",
     "Outcome",
+    "OutputSummary",
     "PayloadTooLarge",
     "Price",
     "Problem",
@@ -136,7 +128,10 @@ __all__ = [
     "Task",
     "TaskRequest",
     "TaskResult",
+    "TaskSpec",
     "TaskSupport",
+    "TextModerationFlag",
+    "TextModerationResult",
     "TextRequest",
     "TranscribeRequest",
     "TranscribeResult",
@@ -159,5 +154,7 @@ __all__ = [
     "primary",
     "request_language",
     "request_units",
+    "spec_of",
+    "summarize_output",
     "unit_of",
 ]

@@ -6,6 +6,8 @@ as ``Media`` whose ``format`` was sniffed from magic bytes, never from a file na
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
@@ -100,43 +102,33 @@ class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     url: str | None = None
 
 
-class ImageBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    image: MediaRef
-    max_results: int = 20
-    min_confidence: float = 0.0
-    language: str | None = None
-    document: bool = False
-    include_raw: bool = False
-    routing: RoutingHints | None = None
+def media_field(request_type: type[msgspec.Struct]) -> str | None:
+    """The name of the request's image or audio field, if it has one."""
+    for info in msgspec.structs.fields(request_type):
+        if info.type is Media:
+            return info.name
+    return None
 
 
-class TextBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    language: str | None = None
-    include_raw: bool = False
-    routing: RoutingHints | None = None
+_BODIES: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
 
 
-class TranslateBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    target_language: str
-    source_language: str | None = None
-    include_raw: bool = False
-    routing: RoutingHints | None = None
+def body_type(request_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """The JSON body of a request type: the same fields, a ``MediaRef`` for media, unknown fields refused.
 
-
-class SynthesizeBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    text: str
-    voice: str | None = None
-    language: str | None = None
-    gender: str | None = None
-    format: str = "wav"
-    include_raw: bool = False
-    routing: RoutingHints | None = None
-
-
-class TranscribeBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    audio: MediaRef
-    language: str | None = None
-    include_raw: bool = False
-    routing: RoutingHints | None = None
+    ``ImageRequest`` gives ``ImageBody``; the OpenAPI document and the server's decoder use it.
+    """
+    fields: list[tuple[str, Any, Any]] = []
+    for info in msgspec.structs.fields(request_type):
+        kind = MediaRef if info.type is Media else info.type
+        if info.required:
+            fields.append((info.name, kind, msgspec.NODEFAULT))
+        elif info.default_factory is not msgspec.NODEFAULT:
+            fields.append((info.name, kind, msgspec.field(default_factory=info.default_factory)))
+        else:
+            fields.append((info.name, kind, info.default))
+    if request_type in _BODIES:
+        return _BODIES[request_type]
+    name = request_type.__name__.removesuffix("Request") + "Body"
+    body = msgspec.defstruct(name, fields, kw_only=True, frozen=True, forbid_unknown_fields=True, module=__name__)
+    return _BODIES.setdefault(request_type, body)

@@ -142,6 +142,48 @@ class ModerationResult(Result):
     image: ImageSize | None = None
 
 
+ModerationCategory = Literal[
+    "toxicity", "insult", "threat", "profanity", "sexual", "hate", "violence", "self_harm", "other"
+]
+MODERATION_CATEGORIES: tuple[str, ...] = (
+    "toxicity",
+    "insult",
+    "threat",
+    "profanity",
+    "sexual",
+    "hate",
+    "violence",
+    "self_harm",
+    "other",
+)
+FLAGGED_AT = 0.5  # a text is ``flagged`` when any category scores at least this
+
+
+class TextModerationFlag(msgspec.Struct, frozen=True, kw_only=True):
+    """One category's score; ``vendor_category`` is the provider's own label for it."""
+
+    category: ModerationCategory
+    confidence: float
+    vendor_category: str | None = None
+
+    def __post_init__(self) -> None:
+        _unit("flag.confidence", self.confidence)
+        if self.category not in MODERATION_CATEGORIES:
+            raise ConventionError(f"moderation category must be one of {MODERATION_CATEGORIES}, got {self.category!r}")
+
+
+class TextModerationResult(Result):
+    """Scores per category, highest first; ``flagged`` when any reaches ``FLAGGED_AT``."""
+
+    flagged: bool
+    flags: list[TextModerationFlag]
+
+    @classmethod
+    def of(cls, flags: list[TextModerationFlag], threshold: float = FLAGGED_AT) -> TextModerationResult:
+        ranked = sorted(flags, key=lambda f: -f.confidence)
+        return cls(flagged=any(f.confidence >= threshold for f in ranked), flags=ranked)
+
+
 SentimentLabel = Literal["positive", "negative", "neutral", "mixed"]
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral", "mixed")
 
@@ -293,6 +335,7 @@ TaskResult = (
     | KeyPhrasesResult
     | LanguageResult
     | TranslateResult
+    | TextModerationResult
     | SynthesizeResult
     | TranscribeResult
 )

@@ -1,4 +1,7 @@
-"""The twelve tasks of the API, named ``modality.task``, and what each one is billed by."""
+"""The tasks of the API, named ``modality.task``, and the units they are billed by.
+
+What each task takes, answers and logs is its row in ``gateway.schema.table``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ class Task(StrEnum):
     TEXT_KEY_PHRASES = "text.key_phrases"
     TEXT_LANGUAGE = "text.language"
     TEXT_TRANSLATE = "text.translate"
+    TEXT_MODERATION = "text.moderation"
     SPEECH_SYNTHESIZE = "speech.synthesize"
     SPEECH_TRANSCRIBE = "speech.transcribe"
 
@@ -36,11 +40,3 @@ class Unit(StrEnum):
     IMAGE = "image"
     CHARACTER = "character"
     SECOND = "second"
-
-
-def unit_of(task: Task) -> Unit:
-    if task.modality == "vision":
-        return Unit.IMAGE
-    if task is Task.SPEECH_TRANSCRIBE:
-        return Unit.SECOND
-    return Unit.CHARACTER

@@ -9,10 +9,23 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal
 
 import msgspec
 import yaml
+
+from gateway.logs.settings import LogSettings
+from gateway.tracing import TracingSettings
+
+__all__ = [
+    "ApiKey",
+    "GatewayConfig",
+    "Limits",
+    "LogSettings",
+    "ProbeSettings",
+    "TracingSettings",
+    "hash_key",
+    "load_config",
+]
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -31,32 +44,6 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     policies: list[str] | None = None  # may choose these policies (None: any)
 
 
-class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    sink: Literal["sqlite", "jsonl", "postgres", "none"] = "sqlite"
-    path: str | None = None  # sqlite/jsonl file; default var/requests.db or var/requests.jsonl
-    dsn: str | None = None  # postgres; default: $OMNISENSE_LOG_DSN
-    table: str = "request_log"  # postgres table (created or migrated at start-up)
-    schema: str = "public"  # postgres schema
-    max_queue: int = 10_000
-    batch_size: int = 256
-    when_full: Literal["drop", "block"] = "block"
-    block_s: float = 0.05  # how long a full queue may hold a record before it is dropped (and counted)
-    payload_sample_rate: float = 0.0  # fraction of requests whose (truncated) input is kept; 0: never
-    payload_max_chars: int = 2_000
-    drift_window_s: float = 3_600.0  # output-distribution windows compared by the drift metric
-
-    @property
-    def file(self) -> str:
-        return self.path or ("var/requests.jsonl" if self.sink == "jsonl" else "var/requests.db")
-
-
-class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    enabled: bool = False  # OpenTelemetry; off by default
-    endpoint: str | None = None  # OTLP/HTTP traces endpoint; default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or the SDK's
-    service_name: str = "omnisense"
-    sample_ratio: float = 1.0
-
-
 class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Background re-probing of every provider (``gateway.health.Prober``)."""
 
@@ -71,7 +58,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # More policies a caller may choose per request with X-Omnisense-Policy (name -> file or
     # preset), where its key allows. They are loaded at start; live reload is the main policy's.
     policies: dict[str, str] = msgspec.field(default_factory=dict)
-    policy_watch_s: float | None = 1.0  # poll the policy file for changes (None: SIGHUP only)
+    policy_watch_s: float | None = 1.0  # reload on file change, coalesced over this (None: SIGHUP/POST only)
     spend_store: str | None = None  # budgets shared through Redis ("redis://127.0.0.1:6379/0"); else in-process
     keys: list[ApiKey] = msgspec.field(default_factory=list)
     limits: Limits = Limits()

@@ -3,7 +3,9 @@
 Images and audio come as a multipart upload (field ``image`` / ``audio``), as the raw
 body (``Content-Type: image/*``, ``audio/*`` or ``application/octet-stream``, options
 in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``.
-Text tasks take JSON (or ``text/plain`` with options in the query string).
+Text tasks take JSON (or ``text/plain`` with options in the query string). What a task
+takes is its row in the task table: its input kind, request type and the JSON body derived
+from that type.
 """
 
 from __future__ import annotations
@@ -17,77 +19,49 @@ import msgspec
 from litestar import Request
 
 from gateway.schema import (
-    ImageRequest,
+    InputKind,
     InvalidInput,
+    Media,
     PayloadTooLarge,
-    SynthesizeRequest,
     Task,
     TaskRequest,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
+    TaskSpec,
     UnprocessableInput,
     UnsupportedMediaType,
     normalize_language,
+    spec_of,
 )
-from gateway.schema.requests import (
-    ImageBody,
-    MediaRef,
-    SynthesizeBody,
-    TextBody,
-    TranscribeBody,
-    TranslateBody,
-)
+from gateway.schema.requests import MediaRef
 from gateway.server.config import Limits
 from gateway.server.sniff import audio_media, image_media
 
-BODY_TYPES: dict[str, type[msgspec.Struct]] = {
-    "image": ImageBody,
-    "text": TextBody,
-    "translate": TranslateBody,
-    "synthesize": SynthesizeBody,
-    "transcribe": TranscribeBody,
-}
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
 
 
-def body_kind(task: Task) -> str:
-    if task.modality == "vision":
-        return "image"
-    return {
-        Task.TEXT_TRANSLATE: "translate",
-        Task.SPEECH_SYNTHESIZE: "synthesize",
-        Task.SPEECH_TRANSCRIBE: "transcribe",
-    }.get(task, "text")
-
-
 async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Limits) -> TaskRequest:
-    kind = body_kind(task)
+    spec = spec_of(task)
+    media = spec.media_field
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    max_body = limits.max_audio_bytes if kind == "transcribe" else limits.max_image_bytes
+    max_body = limits.max_audio_bytes if spec.input is InputKind.AUDIO else limits.max_image_bytes
     max_body = max(max_body, limits.max_text_chars * 4) * 2  # base64 and JSON overhead
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
     if ctype == "multipart/form-data":
-        fields = await _form_fields(request, kind)
-        return _build(task, kind, fields, limits)
+        fields = await _form_fields(request, media)
+        return _build(spec, fields, limits)
     body = await request.body()
-    if ctype == "application/json" or (ctype == "" and kind not in ("image", "transcribe")):
-        return _from_json(task, kind, body, limits)
-    if ctype == "text/plain" and kind in ("text", "translate", "synthesize"):
+    if ctype == "application/json" or (ctype == "" and media is None):
+        return _from_json(spec, body, limits)
+    if ctype == "text/plain" and spec.input is InputKind.TEXT:
         fields = dict(request.query_params)
         fields["text"] = _utf8(body)
-        return _build(task, kind, fields, limits)
-    if kind in ("image", "transcribe"):
+        return _build(spec, fields, limits)
+    if media is not None:
         fields = dict(request.query_params)
-        fields[_media_field(kind)] = body
-        return _build(task, kind, fields, limits)
+        fields[media] = body
+        return _build(spec, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
-
-
-def _media_field(kind: str) -> str:
-    return "audio" if kind == "transcribe" else "image"
 
 
 def _utf8(body: bytes) -> str:
@@ -97,7 +71,7 @@ def _utf8(body: bytes) -> str:
         raise InvalidInput("the text is not valid UTF-8") from None
 
 
-async def _form_fields(request: Request[Any, Any, Any], kind: str) -> dict[str, Any]:
+async def _form_fields(request: Request[Any, Any, Any], media: str | None) -> dict[str, Any]:
     form = await request.form()
     fields: dict[str, Any] = {}
     for name, value in form.multi_items():
@@ -105,26 +79,24 @@ async def _form_fields(request: Request[Any, Any, Any], kind: str) -> dict[str, 
             fields[name] = await value.read()
         else:
             fields[name] = value
-    media = _media_field(kind)
-    if kind in ("image", "transcribe") and media not in fields:
+    if media is not None and media not in fields:
         raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)
     return fields
 
 
-def _from_json(task: Task, kind: str, body: bytes, limits: Limits) -> TaskRequest:
+def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits) -> TaskRequest:
     if not body.strip():
-        raise InvalidInput(f"{task} needs a JSON body")
+        raise InvalidInput(f"{spec.task} needs a JSON body")
     try:
-        parsed = msgspec.json.decode(body, type=BODY_TYPES[kind])
+        parsed = msgspec.json.decode(body, type=spec.body)
     except msgspec.ValidationError as exc:
-        raise UnprocessableInput(f"the JSON body is not valid for {task}: {exc}") from None
+        raise UnprocessableInput(f"the JSON body is not valid for {spec.task}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
     fields = msgspec.structs.asdict(parsed)
-    if kind in ("image", "transcribe"):
-        field = _media_field(kind)
-        fields[field] = _ref_bytes(fields[field], field, limits)
-    return _build(task, kind, fields, limits)
+    if spec.media_field is not None:
+        fields[spec.media_field] = _ref_bytes(fields[spec.media_field], spec.media_field, limits)
+    return _build(spec, fields, limits)
 
 
 def _ref_bytes(ref: MediaRef, field: str, limits: Limits) -> bytes:
@@ -140,28 +112,34 @@ def _ref_bytes(ref: MediaRef, field: str, limits: Limits) -> bytes:
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
-def _build(task: Task, kind: str, fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
-    f = dict(fields)
-    if kind == "image":
-        media = image_media(
-            _bytes(f.pop("image")), max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels
-        )
-        return _convert(ImageRequest, {**f, "image": media, **_lang(f, "language")}, task)
-    if kind == "transcribe":
-        media = audio_media(_bytes(f.pop("audio")), max_bytes=limits.max_audio_bytes)
-        return _convert(TranscribeRequest, {**f, "audio": media, **_lang(f, "language")}, task)
-    f["text"] = _text(f.get("text"), limits)
-    if kind == "translate":
-        langs = {**_lang(f, "source_language"), **_lang(f, "target_language")}
-        if "target_language" not in langs:
-            raise UnprocessableInput("target_language is required", field="target_language")
-        return _convert(TranslateRequest, {**f, **langs}, task)
-    if kind == "synthesize":
+def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
+    f = {k: v for k, v in fields.items() if v is not None}
+    media = spec.media_field
+    if media is not None:
+        f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
+    else:
+        f["text"] = _text(f.get("text"), limits)
+    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    for name in names:
+        if name.endswith("language"):
+            value = _lang(f, name)
+            f.pop(name, None)
+            f.update(value)
+    if "format" in names and media is None:  # the synthesized audio's format
         fmt = str(f.get("format", "wav")).lower()
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
-        return _convert(SynthesizeRequest, {**f, "format": fmt, **_lang(f, "language")}, task)
-    return _convert(TextRequest, {**f, **_lang(f, "language")}, task)
+        f["format"] = fmt
+    for info in msgspec.structs.fields(spec.request):
+        if info.required and info.name not in f:
+            raise UnprocessableInput(f"{info.name} is required", field=info.name)
+    return _convert(spec.request, f, spec.task)
+
+
+def _media(kind: InputKind, data: bytes, limits: Limits) -> Media:
+    if kind is InputKind.AUDIO:
+        return audio_media(data, max_bytes=limits.max_audio_bytes)
+    return image_media(data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels)
 
 
 def _bytes(value: Any) -> bytes:

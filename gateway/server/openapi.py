@@ -2,7 +2,8 @@
 
 Built by hand rather than by litestar's generator because every task endpoint takes
 three input forms (JSON, multipart, raw bytes) that one typed handler parameter cannot
-describe. Schemas come from msgspec, so they are the same types the server decodes.
+describe. Paths, bodies and results come from the task table; schemas come from msgspec,
+so they are the same types the server decodes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import RESULT_TYPES, Envelope, Problem, Task
-from gateway.server.inputs import BODY_TYPES, body_kind
+from gateway.schema import TABLE, Envelope, InputKind, Problem, Task, spec_of
 
 ERRORS = {
     "400": "Bad input: corrupt image or audio, invalid JSON or base64",
@@ -50,11 +50,10 @@ def _ref(name: str) -> dict[str, str]:
 
 
 def _request_body(task: Task) -> dict[str, Any]:
-    kind = body_kind(task)
-    body_name = BODY_TYPES[kind].__name__
-    content: dict[str, Any] = {"application/json": {"schema": _ref(body_name)}}
-    if kind in ("image", "transcribe"):
-        field = "audio" if kind == "transcribe" else "image"
+    spec = spec_of(task)
+    content: dict[str, Any] = {"application/json": {"schema": _ref(spec.body.__name__)}}
+    field = spec.media_field
+    if field is not None:
         content["multipart/form-data"] = {
             "schema": {
                 "type": "object",
@@ -64,7 +63,8 @@ def _request_body(task: Task) -> dict[str, Any]:
             }
         }
         raw = {"schema": {"type": "string", "format": "binary"}}
-        for media_type in [*(AUDIO_TYPES if kind == "transcribe" else IMAGE_TYPES), "application/octet-stream"]:
+        uploads = AUDIO_TYPES if spec.input is InputKind.AUDIO else IMAGE_TYPES
+        for media_type in [*uploads, "application/octet-stream"]:
             content[media_type] = raw
     else:
         content["text/plain"] = {"schema": {"type": "string"}}
@@ -72,9 +72,10 @@ def _request_body(task: Task) -> dict[str, Any]:
 
 
 def _operation(task: Task) -> dict[str, Any]:
-    envelope = f"Envelope_{RESULT_TYPES[task].__name__}_"
+    spec = spec_of(task)
+    envelope = f"Envelope_{spec.result.__name__}_"
     ok: dict[str, Any] = {"application/json": {"schema": _ref(envelope)}}
-    if task is Task.SPEECH_SYNTHESIZE:
+    if spec.answers_audio:
         ok = {t: {"schema": {"type": "string", "format": "binary"}} for t in ("audio/wav", "audio/mpeg", "audio/ogg")}
         ok["application/json"] = {"schema": _ref(envelope)}
     responses: dict[str, Any] = {"200": {"description": f"The normalized {task} result", "content": ok}}
@@ -95,9 +96,10 @@ def _operation(task: Task) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    types: list[Any] = [Problem, *BODY_TYPES.values(), *(Envelope[RESULT_TYPES[t]] for t in Task)]  # type: ignore[valid-type]
+    bodies = dict.fromkeys(spec.body for spec in TABLE.values())
+    types: list[Any] = [Problem, *bodies, *(Envelope[spec.result] for spec in TABLE.values())]  # type: ignore[name-defined]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-    paths: dict[str, Any] = {task.path: {"post": _operation(task)} for task in Task}
+    paths: dict[str, Any] = {spec.path: {"post": _operation(task)} for task, spec in TABLE.items()}
     for method, path, summary, media_type in OPERATIONS:
         ok = {"200": {"description": "OK", "content": {media_type: {"schema": {"type": "object"}}}}}
         problems = {s: {"description": ERRORS[s], "content": {"application/problem+json": {"schema": _ref("Problem")}}}

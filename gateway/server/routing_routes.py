@@ -15,17 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from gateway.schema import (
-    ImageRequest,
-    InvalidInput,
-    Media,
-    SynthesizeRequest,
-    Task,
-    TaskRequest,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
-)
+from gateway.schema import InputKind, InvalidInput, Media, Task, TaskRequest, spec_of
 from gateway.schema.requests import RoutingHints
 from gateway.server.runtime import Runtime
 
@@ -46,30 +36,32 @@ class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     routing: RoutingHints | None = None
 
 
+DEFAULT_FORMATS = {InputKind.IMAGE: "jpeg", InputKind.AUDIO: "wav"}
+
+
 def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
-    text = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
+    """The task's own request type (its row in the task table), with placeholder content."""
+    spec = spec_of(body.task)
     if body.bytes > max_bytes:
         raise InvalidInput(f"bytes: at most {max_bytes}", field="bytes")
-    media = Media(data=bytes(body.bytes), format=body.format or "jpeg", duration_s=body.audio_seconds)
-    common: dict[str, Any] = {"routing": body.routing}
-    task = body.task
-    if task.modality == "vision":
-        return ImageRequest(image=media, language=body.language, **common)
-    if task is Task.SPEECH_TRANSCRIBE:
-        return TranscribeRequest(
-            audio=msgspec.structs.replace(media, format=body.format or "wav"), language=body.language, **common
-        )
-    if task is Task.SPEECH_SYNTHESIZE:
-        return SynthesizeRequest(
-            text=text, voice=body.voice, language=body.language, format=body.format or "wav", **common
-        )
-    if task is Task.TEXT_TRANSLATE:
-        if not body.target_language:
-            raise InvalidInput("target_language is required for text.translate", field="target_language")
-        return TranslateRequest(
-            text=text, target_language=body.target_language, source_language=body.source_language, **common
-        )
-    return TextRequest(text=text, language=body.language, **common)
+    names = {info.name for info in msgspec.structs.fields(spec.request)}
+    given = msgspec.structs.asdict(body)
+    fields: dict[str, Any] = {k: v for k, v in given.items() if k in names and v is not None}
+    if spec.media_field is not None:
+        fmt = body.format or DEFAULT_FORMATS.get(spec.input, "jpeg")
+        media = Media(data=bytes(body.bytes), format=fmt, duration_s=body.audio_seconds)
+        fields[spec.media_field] = media
+        fields.pop("format", None)
+    else:
+        fields["text"] = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
+    for info in msgspec.structs.fields(spec.request):
+        if info.required and info.name not in fields:
+            raise InvalidInput(f"{info.name} is required for {body.task}", field=info.name)
+    try:
+        request: TaskRequest = msgspec.convert(fields, spec.request, from_attributes=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"explain body: {exc}") from None
+    return request
 
 
 @post("/v1/route/explain", include_in_schema=False, status_code=200)

@@ -1,4 +1,4 @@
-"""The twelve task endpoints: one generic handler, specialized per task.
+"""The task endpoints: one generic handler, specialized per row of the task table.
 
 Whatever happens to a request, it leaves exactly one RequestLog: the trace is opened
 first and submitted in ``finally`` (also when the client goes away mid-request).
@@ -20,7 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.types import Receive
 
 from gateway.logs.record import PayloadSample, summarize_input
-from gateway.schema import InternalError, OmnisenseError, ShuttingDown, Task
+from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 from gateway.server.inputs import decode_request
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
@@ -63,7 +63,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             run = dispatcher.run(task, task_request, trace, pinned=pinned)
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
-            return envelope_response(envelope, trace, as_audio=task is Task.SPEECH_SYNTHESIZE and wants_audio(request))
+            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
         except OmnisenseError as exc:
             status, error_type, detail = exc.status, type(exc).__name__, exc.detail
             return problem_response(exc, trace, trace.request_id)
@@ -136,7 +136,7 @@ def task_handler(task: Task) -> HTTPRouteHandler:
         return await serve_task(task, request, runtime)
 
     handler.__name__ = task.value.replace(".", "_")
-    return post(task.path, include_in_schema=False, name=task.value)(handler)
+    return post(spec_of(task).path, include_in_schema=False, name=task.value)(handler)
 
 
-TASK_HANDLERS = [task_handler(task) for task in Task]
+TASK_HANDLERS = [task_handler(task) for task in TABLE]

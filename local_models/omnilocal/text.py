@@ -1,5 +1,6 @@
 """Text models: VADER sentiment, lingua language detection, spaCy entities and
-key phrases, apertium translation. Results are in the gateway schema."""
+key phrases, apertium translation, alt-profanity-check moderation. Results are in the
+gateway schema."""
 
 from __future__ import annotations
 
@@ -226,6 +227,28 @@ class Translator:
         return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
 
 
+# text.moderation: alt-profanity-check's linear model (TF-IDF + SVM, its weights in the
+# wheel) scores offensive English. It knows one category, reported as ``profanity``.
+# A long text is scored per sentence (pieces of at most MODERATION_PIECE characters) and
+# the highest score counts, so one insult is not diluted by the text around it.
+MODERATION_PIECE = 500
+FLAGGED_AT = 0.5  # the gateway schema's threshold for ``flagged``
+_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
+
+
+def moderation_pieces(text: str, size: int = MODERATION_PIECE) -> list[str]:
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        pieces.extend(sentence[i : i + size] for i in range(0, len(sentence), size))
+    return [p for p in pieces if p.strip()] or [text]
+
+
+def moderation_result(score: float) -> dict[str, Any]:
+    confidence = round(clamp01(score), 4)
+    flag = {"category": "profanity", "confidence": confidence, "vendor_category": "offensive"}
+    return {"flagged": confidence >= FLAGGED_AT, "flags": [flag]}
+
+
 class TextModels:
     """All text models of one worker process."""
 
@@ -244,6 +267,9 @@ class TextModels:
         self.spacy_model = f"spacy-{self.nlp.meta.get('name', 'core_web_sm')}"
         self.lingua = LanguageDetector()
         self.translator = Translator()
+        from profanity_check import predict_prob
+
+        self.profanity = predict_prob
 
     def capabilities(self) -> dict[str, Any]:
         pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
@@ -254,6 +280,11 @@ class TextModels:
             "text.key_phrases": {
                 "languages": ["en"],
                 "model": f"{self.spacy_model}-noun-chunks",
+                "limits": chars(MAX_TEXT_CHARS),
+            },
+            "text.moderation": {
+                "languages": ["en"],
+                "model": "alt-profanity-check-1.9.1",
                 "limits": chars(MAX_TEXT_CHARS),
             },
             **(
@@ -317,6 +348,12 @@ class TextModels:
                 }
             )
         return {"phrases": phrases}
+
+    def moderation(self, text: str, language: str | None) -> dict[str, Any]:
+        require_text(text, MAX_TEXT_CHARS)
+        self._english_only(language, "moderation")
+        scores = self.profanity(moderation_pieces(text))
+        return moderation_result(float(max(scores)))
 
     def language(self, text: str) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)

@@ -99,6 +99,7 @@ def test_capabilities(client: Any) -> None:
         "text.entities",
         "text.key_phrases",
         "text.translate",
+        "text.moderation",
         "speech.synthesize",
         "speech.transcribe",
     }
@@ -124,3 +125,21 @@ def test_capabilities_declare_input_limits(client: Any) -> None:
     assert tasks["text.translate"]["limits"] == {"max_chars": 20_000}
     assert tasks["vision.labels"]["limits"] == {"max_bytes": 20 * 1024 * 1024, "max_pixels": 50_000_000}
     assert tasks["speech.transcribe"]["limits"]["max_seconds"] == 1_800
+
+
+def test_moderation_flags_an_insult_not_a_compliment(client: Any) -> None:
+    out = client.ok("/text/moderation", {"text": "You are a stupid idiot and a complete moron.", "language": "en"})
+    assert out["flagged"] is True
+    assert out["flags"][0]["category"] == "profanity" and out["flags"][0]["confidence"] > 0.9
+    calm = client.ok("/text/moderation", {"text": "I love this phone, the camera is wonderful."})
+    assert calm["flagged"] is False and calm["flags"][0]["confidence"] < 0.5
+
+
+def test_moderation_scores_each_sentence_of_a_long_text(client: Any) -> None:
+    text = "The weather is lovely today and we are going to the park. " * 40 + "You are a stupid idiot."
+    assert client.ok("/text/moderation", {"text": text})["flagged"] is True
+
+
+def test_moderation_is_english_only(client: Any) -> None:
+    resp = client.post("/text/moderation", {"text": "Du bist ein Idiot.", "language": "de"})
+    assert resp.status_code == 400 and resp.json()["error"] == "unsupported"

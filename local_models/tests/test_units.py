@@ -14,7 +14,13 @@ from omnilocal import langs
 from omnilocal.errors import ModelInputError
 from omnilocal.http import ContractErrors
 from omnilocal.media import box, decode_base64, decode_image
-from omnilocal.text import discover_apertium_pairs, sentiment_label, sentiment_scores
+from omnilocal.text import (
+    discover_apertium_pairs,
+    moderation_pieces,
+    moderation_result,
+    sentiment_label,
+    sentiment_scores,
+)
 from PIL import Image
 
 
@@ -140,3 +146,18 @@ def test_decode_image_rejects_other_formats() -> None:
     with pytest.raises(ModelInputError) as info:
         decode_image(base64.b64encode(b"%PDF-1.4 not an image").decode())
     assert info.value.code == "invalid_input"
+
+
+def test_moderation_pieces_are_sentences_of_bounded_length() -> None:
+    assert moderation_pieces("Hello there. You idiot! Fine?") == ["Hello there.", "You idiot!", "Fine?"]
+    assert [len(p) for p in moderation_pieces("x" * 1200, size=500)] == [500, 500, 200]
+    assert moderation_pieces("   ") == ["   "]
+
+
+def test_moderation_result_shape() -> None:
+    out = moderation_result(0.73)
+    assert out == {
+        "flagged": True,
+        "flags": [{"category": "profanity", "confidence": 0.73, "vendor_category": "offensive"}],
+    }
+    assert moderation_result(0.2)["flagged"] is False

@@ -31,7 +31,8 @@ SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
 STRATEGIES = ("priority", "cheapest", "fastest", "weighted", "round_robin")
 ATTEMPTS = 3
 DEADLINE_S = 4.0
-TIMEOUT_S = 0.3
+TIMEOUT_S = 2.0
+HANG_TIMEOUT_S = 0.3  # `bad`'s timeout in the hang scenario (a slow machine never trips 2 s elsewhere)
 CAPABILITIES = {"tasks": {"text.sentiment": {"model": "vader", "languages": None}}, "device": "cpu"}
 SENTIMENT = {"label": "positive", "scores": {"positive": 0.8, "negative": 0.0, "neutral": 0.2, "mixed": 0.0}}
 
@@ -66,7 +67,7 @@ class Cell:
         return max(self.bad_calls, default=0)
 
 
-def policy(strategy: str, bad_block: str) -> str:
+def policy(strategy: str, bad_block: str, bad_timeout_s: float = TIMEOUT_S) -> str:
     return f"""
 version: 1
 providers:
@@ -79,7 +80,7 @@ defaults:
   circuit: {{failures: 0}}
   fastest: {{explore: 0.5}}
 routes:
-  "*": {{strategy: {strategy}, candidates: [bad, good]}}
+  "*": {{strategy: {strategy}, candidates: [{{provider: bad, timeout_s: {bad_timeout_s}}}, good]}}
 """
 
 
@@ -101,7 +102,7 @@ def run_cell(scenario: str, strategy: str, requests: int = 8) -> Cell:
     sink = MemorySink()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "policy.yaml"
-        path.write_text(policy(strategy, bad_block))
+        path.write_text(policy(strategy, bad_block, HANG_TIMEOUT_S if scenario == "hang" else TIMEOUT_S))
         config = GatewayConfig(policy=str(path), logs=LogSettings(sink="none"), policy_watch_s=None)
         try:
             with TestClient(create_app(config, sink=sink)) as client:

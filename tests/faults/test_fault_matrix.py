@@ -21,7 +21,12 @@ def test_one_healthy_candidate_answers_everything(scenario: str, strategy: str) 
     assert cell.answered == cell.requests, f"{cell.answered}/{cell.requests} answered"
     assert cell.records == cell.requests, "exactly one log record per request"
     assert cell.max_calls <= (1 if scenario in NOT_RETRYABLE else ATTEMPTS)
-    assert sorted(cell.bad_calls) == sorted(cell.recorded_bad_attempts), "every upstream call is a logged attempt"
+    # Every call the faulty provider saw is a logged attempt (no retry hides below the
+    # dispatcher). A hung attempt may time out before the fake has even read the request.
+    seen, logged = cell.bad_calls, cell.recorded_bad_attempts
+    assert all(c <= a for c, a in zip(seen, logged, strict=True)), (seen, logged)
+    if scenario != "hang":
+        assert seen == logged
     if scenario == "429 Retry-After 30s":
         assert cell.max_latency_s < 1.0, "a Retry-After beyond the deadline is not waited out"
     after = {p.pid for p in psutil.Process().children(recursive=True)}

@@ -1,0 +1,26 @@
+"""The request log's settings: which sink, where, and how the writer queues."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    sink: Literal["sqlite", "jsonl", "postgres", "none"] = "sqlite"
+    path: str | None = None  # sqlite/jsonl file; default var/requests.db or var/requests.jsonl
+    dsn: str | None = None  # postgres; default: $OMNISENSE_LOG_DSN
+    table: str = "request_log"  # postgres table (created or migrated at start-up)
+    schema: str = "public"  # postgres schema
+    max_queue: int = 10_000
+    batch_size: int = 256
+    when_full: Literal["drop", "block"] = "block"
+    block_s: float = 0.05  # how long a full queue may hold a record before it is dropped (and counted)
+    payload_sample_rate: float = 0.0  # fraction of requests whose (truncated) input is kept; 0: never
+    payload_max_chars: int = 2_000
+    drift_window_s: float = 3_600.0  # output-distribution windows compared by the drift metric
+
+    @property
+    def file(self) -> str:
+        return self.path or ("var/requests.jsonl" if self.sink == "jsonl" else "var/requests.db")

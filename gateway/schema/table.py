@@ -1,0 +1,206 @@
+"""The task table: one row per task, the single source every surface is derived from.
+
+A row says what a task takes (input kind and request type), what it answers (result
+type, or audio bytes), what it is billed by, and how one answer is summarized for the
+request log and the drift watch. From it come the server's routes and input decoding,
+the JSON wire bodies (``body_type``), the OpenAPI document, ``POST /v1/route/explain``,
+the log record's output summary, the Python client's methods and the local adapter's
+endpoints. ``tests/test_task_table.py`` walks the table and checks each surface.
+
+Adding a task: a ``Task`` member, a result type, a row here, and the adapters' code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from gateway.schema.requests import (
+    ImageRequest,
+    SynthesizeRequest,
+    TaskRequest,
+    TextRequest,
+    TranscribeRequest,
+    TranslateRequest,
+    body_type,
+    media_field,
+)
+from gateway.schema.results import (
+    FLAGGED_AT,
+    EntitiesResult,
+    FacesResult,
+    KeyPhrasesResult,
+    LabelsResult,
+    LanguageResult,
+    ModerationResult,
+    ObjectsResult,
+    OcrResult,
+    SentimentResult,
+    SynthesizeResult,
+    TaskResult,
+    TextModerationResult,
+    TranscribeResult,
+    TranslateResult,
+)
+from gateway.schema.summary import OutputSummary
+from gateway.schema.tasks import Task, Unit
+
+Req = TypeVar("Req", bound=TaskRequest)
+Res = TypeVar("Res", bound=TaskResult)
+
+
+class InputKind(StrEnum):
+    """What the caller sends: decides the accepted content types and size limits."""
+
+    IMAGE = "image"
+    TEXT = "text"
+    AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class TaskSpec(Generic[Req, Res]):
+    task: Task
+    input: InputKind
+    request: type[Req]
+    result: type[Res]
+    unit: Unit
+    summarize: Callable[[Res], OutputSummary]
+    answers_audio: bool = False  # the plain answer is audio bytes; the envelope only on Accept: json
+
+    @property
+    def path(self) -> str:
+        return self.task.path
+
+    @property
+    def method(self) -> str:
+        """The Python client's method: ``omni.text.key_phrases`` for ``text.key_phrases``."""
+        return self.task.value.split(".", 1)[1]
+
+    @property
+    def body(self) -> type[msgspec.Struct]:
+        """The JSON wire body, derived from the request type."""
+        return body_type(self.request)
+
+    @property
+    def media_field(self) -> str | None:
+        """``image`` or ``audio``: the field that carries the upload, if any."""
+        return media_field(self.request)
+
+
+# --- output summaries: (top answer, its confidence, item count) ---------------------------
+
+
+def _labels(r: LabelsResult) -> OutputSummary:
+    if not r.labels:
+        return OutputSummary(items=0)
+    return OutputSummary(top=r.labels[0].name, confidence=r.labels[0].confidence, items=len(r.labels))
+
+
+def _objects(r: ObjectsResult) -> OutputSummary:
+    return OutputSummary(top=r.objects[0].name if r.objects else None, items=len(r.objects))
+
+
+def _faces(r: FacesResult) -> OutputSummary:
+    return OutputSummary(items=len(r.faces))
+
+
+def _ocr(r: OcrResult) -> OutputSummary:
+    return OutputSummary(items=len(r.lines))
+
+
+def _image_moderation(r: ModerationResult) -> OutputSummary:
+    return OutputSummary(top=r.flags[0].category if r.flags else None, items=len(r.flags))
+
+
+def _sentiment(r: SentimentResult) -> OutputSummary:
+    return OutputSummary(top=r.label, confidence=getattr(r.scores, r.label))
+
+
+def _entities(r: EntitiesResult) -> OutputSummary:
+    return OutputSummary(items=len(r.entities))
+
+
+def _phrases(r: KeyPhrasesResult) -> OutputSummary:
+    return OutputSummary(items=len(r.phrases))
+
+
+def _language(r: LanguageResult) -> OutputSummary:
+    if not r.languages:
+        return OutputSummary(items=0)
+    best = r.languages[0]
+    return OutputSummary(top=best.code, confidence=best.confidence, items=len(r.languages))
+
+
+def _translate(r: TranslateResult) -> OutputSummary:
+    return OutputSummary(top=r.source_language)
+
+
+def _text_moderation(r: TextModerationResult) -> OutputSummary:
+    """Top: the highest category when flagged, else ``ok``; items: the categories at or over the line."""
+    best = r.flags[0] if r.flags else None
+    over = sum(1 for f in r.flags if f.confidence >= FLAGGED_AT)
+    top = best.category if r.flagged and best else "ok"
+    return OutputSummary(top=top, confidence=best.confidence if best else None, items=over)
+
+
+def _synthesize(r: SynthesizeResult) -> OutputSummary:
+    return OutputSummary(items=len(r.audio))
+
+
+def _transcribe(r: TranscribeResult) -> OutputSummary:
+    return OutputSummary(confidence=r.confidence, items=len(r.words))
+
+
+def _row(task: Task, input: InputKind, request: type[Req], result: type[Res], unit: Unit,
+         summarize: Callable[[Res], OutputSummary], *, answers_audio: bool = False) -> TaskSpec[Req, Res]:  # fmt: skip
+    return TaskSpec(task, input, request, result, unit, summarize, answers_audio)
+
+
+IMAGE, TEXT, AUDIO = InputKind.IMAGE, InputKind.TEXT, InputKind.AUDIO
+PER_IMAGE, PER_CHAR, PER_SECOND = Unit.IMAGE, Unit.CHARACTER, Unit.SECOND
+
+TABLE: dict[Task, TaskSpec[Any, Any]] = {
+    spec.task: spec
+    for spec in (
+        _row(Task.VISION_LABELS, IMAGE, ImageRequest, LabelsResult, PER_IMAGE, _labels),
+        _row(Task.VISION_OBJECTS, IMAGE, ImageRequest, ObjectsResult, PER_IMAGE, _objects),
+        _row(Task.VISION_FACES, IMAGE, ImageRequest, FacesResult, PER_IMAGE, _faces),
+        _row(Task.VISION_OCR, IMAGE, ImageRequest, OcrResult, PER_IMAGE, _ocr),
+        _row(Task.VISION_MODERATION, IMAGE, ImageRequest, ModerationResult, PER_IMAGE, _image_moderation),
+        _row(Task.TEXT_SENTIMENT, TEXT, TextRequest, SentimentResult, PER_CHAR, _sentiment),
+        _row(Task.TEXT_ENTITIES, TEXT, TextRequest, EntitiesResult, PER_CHAR, _entities),
+        _row(Task.TEXT_KEY_PHRASES, TEXT, TextRequest, KeyPhrasesResult, PER_CHAR, _phrases),
+        _row(Task.TEXT_LANGUAGE, TEXT, TextRequest, LanguageResult, PER_CHAR, _language),
+        _row(Task.TEXT_TRANSLATE, TEXT, TranslateRequest, TranslateResult, PER_CHAR, _translate),
+        _row(Task.TEXT_MODERATION, TEXT, TextRequest, TextModerationResult, PER_CHAR, _text_moderation),
+        _row(Task.SPEECH_SYNTHESIZE, TEXT, SynthesizeRequest, SynthesizeResult, PER_CHAR, _synthesize,
+             answers_audio=True),
+        _row(Task.SPEECH_TRANSCRIBE, AUDIO, TranscribeRequest, TranscribeResult, PER_SECOND, _transcribe),
+    )
+}  # fmt: skip
+
+_missing = set(Task) - set(TABLE)
+if _missing:  # pragma: no cover - a Task member without a row is a programming error
+    raise RuntimeError(f"the task table has no row for {sorted(_missing)}")
+
+RESULT_TYPES: dict[Task, type[TaskResult]] = {task: spec.result for task, spec in TABLE.items()}
+
+
+def spec_of(task: Task) -> TaskSpec[Any, Any]:
+    return TABLE[task]
+
+
+def unit_of(task: Task) -> Unit:
+    return TABLE[task].unit
+
+
+def summarize_output(task: Task, result: TaskResult) -> OutputSummary:
+    """The log record's and the drift watch's summary of one answer."""
+    spec = TABLE[task]
+    if not isinstance(result, spec.result):
+        return OutputSummary()
+    return spec.summarize(result)

@@ -1,0 +1,77 @@
+"""`from omnisense import Client, AsyncClient` works, and needs nothing of the server.
+
+`pip install omnisense` installs httpx and msgspec only; `omnisense[server]` the gateway.
+The subprocess below blocks every server dependency and still uses the client end to end
+(against httpx's mock transport), so an import that drags one in fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import omnisense
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_ONLY = ["litestar", "aiohttp", "uvicorn", "tenacity", "yaml", "PIL", "prometheus_client", "mutagen",
+               "boto3", "botocore", "asyncpg", "redis", "opentelemetry"]  # fmt: skip
+
+CLIENT_ONLY = f"""
+import importlib.abc, sys
+BLOCKED = {SERVER_ONLY!r}
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{{name}} is a server dependency")
+        return None
+
+sys.meta_path.insert(0, Block())
+import httpx, msgspec
+from omnisense import AsyncClient, Client, TextModerationResult, UpstreamTimeout
+
+def answer(request):
+    if request.url.path != "/v1/text/moderation":
+        return httpx.Response(404)
+    result = {{"flagged": True, "flags": [{{"category": "insult", "confidence": 0.9, "vendor_category": "INSULT"}}]}}
+    usage = {{"units": 9, "unit": "character", "cost_usd": 0.0001}}
+    return httpx.Response(200, json={{"request_id": "r", "task": "text.moderation", "provider": "aws",
+                                      "model": "m", "result": result, "usage": usage, "latency_ms": 1.0}})
+
+omni = Client(http=httpx.Client(base_url="http://gateway", transport=httpx.MockTransport(answer)))
+out = omni.text.moderation("you idiot")
+assert isinstance(out.result, TextModerationResult) and out.result.flagged
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("gateway", "omnisense"))
+assert not [m for m in loaded if m.startswith(("gateway.server", "gateway.logs", "gateway.dispatch"))], loaded
+print("ok")
+"""
+
+
+def test_public_names() -> None:
+    from omnisense import AsyncClient, Client, Envelope, TextModerationResult, UpstreamTimeout
+
+    assert Client.__module__ == "gateway.client.sync" and AsyncClient.__module__ == "gateway.client.aio"
+    assert issubclass(UpstreamTimeout, omnisense.OmnisenseError) and UpstreamTimeout.retryable
+    assert Envelope and TextModerationResult
+    assert all(hasattr(omnisense, name) for name in omnisense.__all__)
+
+
+def test_the_client_runs_without_any_server_dependency() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", CLIENT_ONLY], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_the_distribution_splits_client_and_server() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {dep.split(">")[0].split("=")[0].split("[")[0] for dep in project["dependencies"]}
+    assert core == {"httpx", "msgspec"}
+    extras = project["optional-dependencies"]
+    server = " ".join(extras["server"])
+    assert all(name in server for name in ("litestar", "aiohttp", "uvicorn", "tenacity", "pyyaml"))
+    assert "server" in extras["all"][0] and "omnisense[all]" in extras["dev"]
+    for extra in ("aws", "local", "postgres", "redis", "otel"):
+        assert "omnisense[server]" in extras[extra], f"{extra} installs the gateway too"

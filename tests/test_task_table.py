@@ -1,0 +1,126 @@
+"""The task table is the one description of a task: walk it and check every surface has each task.
+
+For every row: an OpenAPI path with the body and result derived from the row, a method on
+both Python clients that calls the row's path and decodes the row's result type, an answer
+from ``POST /v1/route/explain``, an output summary in the request's log record, and a route
+of the local adapter. A task added to the table and missing from a surface fails here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from adapters.local.codec import ENDPOINTS
+from contract_tests import samples
+from gateway.client import AsyncClient, Client
+from gateway.logs import MemorySink, RequestLog
+from gateway.schema import TABLE, Envelope, Task, TaskSpec, summarize_output
+from gateway.server.openapi import openapi_document
+from tests.conftest import POLICY, LiveServer, make_config
+
+SPECS = list(TABLE.values())
+IDS = [spec.task.value for spec in SPECS]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, MemorySink]]:
+    path = tmp_path_factory.mktemp("table") / "policy.yaml"
+    path.write_text(POLICY)
+    sink = MemorySink()
+    with LiveServer(make_config(Path(path)), sink) as live:
+        yield live, sink
+
+
+def arguments(spec: TaskSpec[Any, Any]) -> list[Any]:
+    """Positional arguments for the row's client method: its request type's required fields."""
+    values: dict[str, Any] = {"text": "Tim Cook is an idiot", "target_language": "es"}
+    if spec.media_field is not None:
+        values[spec.media_field] = samples.png() if spec.media_field == "image" else samples.wav(0.5)
+    return [values[f.name] for f in msgspec.structs.fields(spec.request) if f.required]
+
+
+def record_of(sink: MemorySink, request_id: str) -> RequestLog:
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        found = [r for r in sink.records if r.request_id == request_id]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no log record for {request_id}")
+
+
+def test_every_task_has_a_row() -> None:
+    assert set(TABLE) == set(Task)
+    assert len({spec.path for spec in SPECS}) == len(SPECS)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_openapi_path(spec: TaskSpec[Any, Any]) -> None:
+    doc = openapi_document()
+    op = doc["paths"][spec.path]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body == f"#/components/schemas/{spec.body.__name__}"
+    assert spec.body.__name__ in doc["components"]["schemas"]
+    answer = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert answer.endswith(f"Envelope_{spec.result.__name__}_")
+    assert ("multipart/form-data" in op["requestBody"]["content"]) == (spec.media_field is not None)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_sync_client_method_and_log_summary(spec: TaskSpec[Any, Any], server: tuple[LiveServer, MemorySink]) -> None:
+    live, sink = server
+    seen: list[str] = []
+    http = httpx.Client(base_url=live.url, event_hooks={"request": [lambda r: seen.append(r.url.path)]})
+    omni = Client(http=http)
+    method = getattr(getattr(omni, spec.task.modality), spec.method)
+    answer = method(*arguments(spec))
+    assert seen == [spec.path]
+    request_id = _request_id(answer, sink, spec)
+    record = record_of(sink, request_id)
+    assert record.task == spec.task.value and record.status == "ok" and record.unit == spec.unit.value
+    assert record.output is not None and record.output != type(record.output)(), "an empty output summary"
+    if isinstance(answer, Envelope):
+        assert isinstance(answer.result, spec.result)
+        assert record.output == summarize_output(spec.task, answer.result)
+    else:
+        assert spec.answers_audio and isinstance(answer, bytes) and record.output.items == len(answer)
+
+
+def _request_id(answer: Any, sink: MemorySink, spec: TaskSpec[Any, Any]) -> str:
+    if isinstance(answer, Envelope):
+        return answer.request_id
+    time.sleep(0.1)
+    return [r for r in sink.records if r.task == spec.task.value][-1].request_id
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+async def test_async_client_method(spec: TaskSpec[Any, Any], server: tuple[LiveServer, MemorySink]) -> None:
+    live, _ = server
+    async with AsyncClient(live.url) as omni:
+        answer = await getattr(getattr(omni, spec.task.modality), spec.method)(*arguments(spec))
+    if spec.answers_audio:
+        assert isinstance(answer, bytes) and answer
+    else:
+        assert isinstance(answer, Envelope) and isinstance(answer.result, spec.result)
+        assert answer.task == spec.task.value
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_route_explain(spec: TaskSpec[Any, Any], server: tuple[LiveServer, MemorySink]) -> None:
+    live, _ = server
+    body = {"task": spec.task.value, "characters": 40, "bytes": 2048, "audio_seconds": 2.0, "target_language": "es"}
+    r = httpx.post(f"{live.url}/v1/route/explain", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["answer"] == "served by primary"
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_local_adapter_route(spec: TaskSpec[Any, Any]) -> None:
+    assert ENDPOINTS[spec.task] == "/" + spec.task.value.replace(".", "/")

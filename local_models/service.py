@@ -21,9 +21,11 @@ from omnilocal.budget import TIMEOUT_HEADER, Admission, budget_from
 from omnilocal.device import serve_environment
 from omnilocal.errors import as_error, guarded
 from omnilocal.http import ContractErrors
+from omnilocal.patches import patch_timeout_middleware
 from starlette.responses import JSONResponse
 
 serve_environment()
+patch_timeout_middleware()  # BentoML keeps every request alive for traffic.timeout otherwise
 
 Result = dict[str, Any]
 FAMILY_TRAFFIC = {"timeout": 300}

@@ -116,3 +116,34 @@ async def _gate_behaviour() -> None:
     late = await gate.call("text", family, "sentiment", slow, text="c")
     assert slow.response.status_code == 504 and late["error"] == "timeout"
     assert gate.admission.held("text") == 0, "every call left the gate"
+
+
+def test_bentoml_timeout_middleware_lets_go_of_finished_requests() -> None:
+    """BentoML's TimeoutMiddleware left a timer per request alive for traffic.timeout
+    (holding the request's context); patched, a finished request leaves no timer."""
+    from bentoml._internal.server.http.traffic import TimeoutMiddleware
+    from omnilocal.patches import patch_timeout_middleware
+
+    assert patch_timeout_middleware()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def run() -> int:
+        middleware = TimeoutMiddleware(app, timeout=300)
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b""}
+
+        for _ in range(200):
+            await middleware({"type": "http"}, receive, send)
+        loop = asyncio.get_running_loop()
+        assert len(sent) == 400
+        return sum(1 for h in loop._scheduled if not h.cancelled())  # type: ignore[attr-defined]
+
+    assert asyncio.run(run()) == 0

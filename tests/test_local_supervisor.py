@@ -139,8 +139,9 @@ def test_a_killed_gateway_takes_its_model_server_along() -> None:
         gateway.kill()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)])
+def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Signals, workers: int) -> None:
+    """Also with --workers 2: the workers share the one model server the parent supervises."""
     import yaml
 
     port, gw_port = free_port(), free_port()
@@ -149,7 +150,7 @@ def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Si
     (tmp_path / "config.yaml").write_text(f"policy: {tmp_path / 'policy.yaml'}\nlogs: {{sink: none}}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(tmp_path / "config.yaml")]
-    gateway = subprocess.Popen([*argv, "--port", str(gw_port)], env=env, cwd=tmp_path)
+    gateway = subprocess.Popen([*argv, "--port", str(gw_port), "--workers", str(workers)], env=env, cwd=tmp_path)
     try:
         for _ in range(300):
             time.sleep(0.1)
@@ -161,7 +162,9 @@ def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Si
         r = httpx.post(f"http://127.0.0.1:{gw_port}/v1/text/sentiment", json={"text": "good"})
         assert r.status_code == 200, r.text
         pids = tree(gateway.pid) - {gateway.pid}
-        assert len(pids) >= 4, "reaper, fake root, two workers"
+        reapers = [p for p in pids if "reaper.py" in " ".join(psutil.Process(p).cmdline())]
+        assert len(reapers) == 1, "one supervised model server, whatever the number of gateway workers"
+        assert len(tree(reapers[0])) == 4, "reaper, fake root, two workers"
         gateway.send_signal(sig)
         assert gateway.wait(30) is not None
         assert not wait_gone(pids), "no model-server process left"

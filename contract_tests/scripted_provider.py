@@ -89,6 +89,7 @@ class ScriptedConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     price_usd: float = 0.001
     label: str = "scripted"
     healthy: bool = True
+    max_chars: int | None = None  # text tasks: the longest text it takes
 
 
 class ScriptedProvider:
@@ -101,7 +102,9 @@ class ScriptedProvider:
         self.info = ProviderInfo(
             name=name,
             kind="scripted",
-            capabilities={t: TaskSupport(model="scripted-1", languages=langs) for t in tasks},
+            capabilities={
+                t: TaskSupport(model="scripted-1", languages=langs, max_chars=self.config.max_chars) for t in tasks
+            },
             prices={t: Price(usd=self.config.price_usd, unit=unit_of(t)) for t in tasks},
         )
         self.queue: deque[Behaviour] = deque()

@@ -1,4 +1,4 @@
-"""The ``omnisense`` command: serve, providers, policy check, logs, stats."""
+"""The ``omnisense`` command: serve, policy check, logs, stats, providers and one command per task."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
-
-import httpx
 
 from adapters.kit import parse_config
 from adapters.local.supervisor import BackgroundModelServer
@@ -124,27 +122,6 @@ def _policy_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _providers(args: argparse.Namespace) -> int:
-    url = (args.url or os.environ.get("OMNISENSE_URL") or "http://127.0.0.1:8080").rstrip("/")
-    key = os.environ.get("OMNISENSE_API_KEY")
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    try:
-        response = httpx.get(f"{url}/v1/providers", headers=headers, timeout=30)
-    except httpx.HTTPError as exc:
-        print(f"cannot reach the gateway at {url}: {exc}", file=sys.stderr)
-        return 2
-    if response.status_code != 200:
-        print(f"{url}/v1/providers answered {response.status_code}: {response.text}", file=sys.stderr)
-        return 1
-    body = response.json()
-    print(f"policy: {body['policy']}")
-    print(f"{'provider':<14} {'kind':<10} {'health':<8} tasks")
-    for p in body["providers"]:
-        health = "ok" if (p.get("health") or {}).get("ok") else "DOWN"
-        print(f"{p['name']:<14} {p['kind']:<10} {health:<8} {', '.join(sorted(p['tasks']))}")
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="omnisense", description="One API for vision, text and speech.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -158,10 +135,6 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 
-    providers = sub.add_parser("providers", help="list a running gateway's providers, capabilities and health")
-    providers.add_argument("--url", help="gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080)")
-    providers.set_defaults(func=_providers)
-
     policy = sub.add_parser("policy", help="policy file tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_sub.add_parser("check", help="validate policy files; exits 1 on any problem")
@@ -169,8 +142,13 @@ def parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_policy_check)
 
     from gateway.logs.cli_commands import add_parsers
+    from gateway.task_cli import add_parsers as add_task_parsers
 
     add_parsers(sub, _log_settings)  # logs, stats
+    add_task_parsers(sub)  # labels, sentiment, translate, say, ... (one per task) and providers
+    from gateway.eval_cli import add_parsers as add_eval_parsers
+
+    add_eval_parsers(sub, _log_settings)  # eval, compare
     return root
 
 

@@ -45,16 +45,12 @@ from gateway.hedging import race
 from gateway.logs.record import summarize_output
 from gateway.schema import (
     Attempt,
-    BudgetExceeded,
     Envelope,
-    NoProvider,
     OmnisenseError,
     Outcome,
-    PayloadTooLarge,
     Task,
     TaskRequest,
     TaskResult,
-    Unit,
     UpstreamBadResponse,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -68,6 +64,7 @@ from policies.live import RoutingState
 from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
 from policies.planner import Planner
+from policies.refusal import refusal
 
 log = logging.getLogger("omnisense.dispatch")
 
@@ -132,7 +129,14 @@ class Dispatcher:
         return True
 
     async def meta_for(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
         allowance = await self.state.budgets.left(key_id)
@@ -142,6 +146,7 @@ class Dispatcher:
         return RequestMeta(
             key_id=key_id,
             pinned=pinned,
+            allowed=allowed,
             max_cost_usd=request.routing.max_cost_usd if request.routing else None,
             budget_left_usd=allowance.left_usd if allowance else None,
             budget_then=allowance.then if allowance else "reject",
@@ -151,39 +156,46 @@ class Dispatcher:
         )
 
     async def plan(
-        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None, *, dry_run: bool = False
+        self,
+        task: Task,
+        request: TaskRequest,
+        key_id: str | None,
+        pinned: str | None = None,
+        *,
+        dry_run: bool = False,
+        allowed: frozenset[str] | None = None,
     ) -> Plan:
         """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
-        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run)
+        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run, allowed=allowed)
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, *, pinned: str | None = None
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        *,
+        pinned: str | None = None,
+        allowed: frozenset[str] | None = None,
     ) -> Envelope[TaskResult]:
+        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned)
+            return await self._run(task, request, trace, pinned, allowed)
         finally:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
 
     async def _run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None
+        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None, allowed: frozenset[str] | None
     ) -> Envelope[TaskResult]:
-        plan = await self.plan(task, request, trace.key_id, pinned)
+        plan = await self.plan(task, request, trace.key_id, pinned, allowed=allowed)
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
         trace.decisions = [str(d) for d in plan.decisions]
-        if plan.budget_rejected:
-            raise BudgetExceeded(f"key {trace.key_id!r} has spent its budget: " + "; ".join(trace.decisions))
-        if not plan.steps:
-            refused = [d for d in plan.decisions if not d.kept]
-            if refused and all(d.over_limit for d in refused):  # too big for every candidate: the input is at fault
-                field = {Unit.IMAGE: "image", Unit.SECOND: "audio"}.get(unit_of(task), "text")
-                raise PayloadTooLarge("; ".join(str(d) for d in refused), field=field)
-            reasons = "; ".join(trace.decisions) or f"no route for {task} in policy {plan.policy!r}"
-            raise NoProvider(f"no provider can serve {task}: {reasons}")
+        if plan.budget_rejected or not plan.steps:
+            raise refusal(task, plan, trace.key_id)  # 429, 403, 413 or 503: the most precise that is true
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 
@@ -195,10 +207,12 @@ class Dispatcher:
         step, out = await race(plan.steps, run_step, hedge_s)
         envelope = self._envelope(task, request, step.provider, out, trace)
         await self.state.budgets.charge(trace.key_id, trace.cost_usd)
-        self._launch_shadows(plan, task, request, trace)
+        self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
 
-    def _launch_shadows(self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace) -> None:
+    def _launch_shadows(
+        self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult
+    ) -> None:
         if not plan.shadow or self.rng.random() >= plan.shadow_fraction:
             return
         targets = [
@@ -206,7 +220,7 @@ class Dispatcher:
             for name in plan.shadow
             if name != trace.provider and name in self.providers
         ]
-        self.shadows.launch(trace.request_id, task, request, targets, trace.output)
+        self.shadows.launch(trace.request_id, task, request, targets, trace.output, served)
 
     async def _run_step(
         self,

@@ -14,6 +14,24 @@ from gateway.schema import (
     request_language,
 )
 
+TOO_LARGE_PREFIX = "accepts at most"  # every size or length limit's reason starts so
+# Reasons about the request's own input (not the provider's offer), and the field each names.
+INPUT_REASONS = {
+    "does not support language": "language",
+    "does not translate": "target_language",
+    "does not accept": "",  # the image or audio field
+    "does not produce": "format",
+}
+
+
+def is_size_limit(reason: str) -> bool:
+    return reason.startswith(TOO_LARGE_PREFIX)
+
+
+def input_field_of(reason: str) -> str | None:
+    """The request field a capability reason is about ("" for the media field), or None if it is about the task."""
+    return next((field for prefix, field in INPUT_REASONS.items() if reason.startswith(prefix)), None)
+
 
 def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> str | None:
     """Why ``info`` cannot serve ``request``, or ``None`` when it can."""
@@ -33,39 +51,25 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     media = request.image if isinstance(request, ImageRequest) else None
     if isinstance(request, TranscribeRequest):
         media = request.audio
-    if media is not None and support.formats is not None and media.format not in support.formats:
-        return f"does not accept {media.format} input for {task}"
+    if media is not None:
+        if support.formats is not None and media.format not in support.formats:
+            return f"does not accept {media.format} input for {task}"
+        if support.max_bytes is not None and media.size > support.max_bytes:
+            return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes for {task}"
+        pixels = (media.width or 0) * (media.height or 0)
+        if support.max_pixels is not None and pixels > support.max_pixels:
+            return f"{TOO_LARGE_PREFIX} {support.max_pixels} pixels for {task} (max_pixels; this image has {pixels})"
+        seconds = media.duration_s
+        if support.max_seconds is not None and seconds is not None and seconds > support.max_seconds:
+            limit = f"{support.max_seconds:g} s of audio"
+            return f"{TOO_LARGE_PREFIX} {limit} for {task} (max_seconds; this is {seconds:.1f} s)"
     synth_format = request.format if isinstance(request, SynthesizeRequest) else None
     if synth_format is not None and support.formats is not None and synth_format not in support.formats:
         return f"does not produce {synth_format} audio"
-    return limit_reason(info, task, request)
-
-
-def limit_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> str | None:
-    """Which of the provider's declared input limits ``request`` exceeds, or ``None``.
-
-    The reason names the input field, its size and the limit, so that a request no
-    candidate can take is refused with a 413 that says which limit it broke."""
-    support = info.capabilities.get(task)
-    if support is None:
-        return None
-    media = request.image if isinstance(request, ImageRequest) else None
-    if isinstance(request, TranscribeRequest):
-        media = request.audio
-    field = "image" if isinstance(request, ImageRequest) else "audio"
-    if media is not None:
-        if support.max_bytes is not None and media.size > support.max_bytes:
-            return f"{field} has {media.size} bytes: {info.name} accepts at most {support.max_bytes} (max_bytes)"
-        pixels = (media.width or 0) * (media.height or 0)
-        if support.max_pixels is not None and pixels > support.max_pixels:
-            return f"image has {pixels} pixels: {info.name} accepts at most {support.max_pixels} (max_pixels)"
-        seconds = media.duration_s
-        if support.max_seconds is not None and seconds is not None and seconds > support.max_seconds:
-            return f"audio lasts {seconds:.1f} s: {info.name} accepts at most {support.max_seconds:g} s (max_seconds)"
     text = getattr(request, "text", None)
     if isinstance(text, str) and support.max_chars is not None and len(text) > support.max_chars:
-        return f"text has {len(text)} characters: {info.name} accepts at most {support.max_chars} (max_chars)"
+        return f"{TOO_LARGE_PREFIX} {support.max_chars} characters for {task}"
     text_bytes = len(text.encode()) if isinstance(text, str) and media is None else 0
     if support.max_bytes is not None and text_bytes > support.max_bytes:
-        return f"text has {text_bytes} UTF-8 bytes: {info.name} accepts at most {support.max_bytes} (max_bytes)"
+        return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"
     return None

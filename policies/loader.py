@@ -110,6 +110,9 @@ def check_references(policy: PolicyFile) -> list[str]:
             provider = cand.provider if isinstance(cand, Candidate) else cand
             if provider not in names:
                 problems.append(f"{where}.candidates[{i}]: unknown provider '{provider}'")
+        for i, provider in enumerate(route.fallback):
+            if provider not in names:
+                problems.append(f"{where}.fallback[{i}]: unknown provider '{provider}'")
         for i, provider in enumerate(route.shadow):
             if provider not in names:
                 problems.append(f"{where}.shadow[{i}]: unknown provider '{provider}'")

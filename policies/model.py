@@ -88,6 +88,9 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     candidates: list[str | Candidate]
+    # Tried in this order after the strategy's ranked candidates (e.g. a free local model
+    # behind `cheapest` clouds, which would otherwise always rank first).
+    fallback: list[str] = msgspec.field(default_factory=list)
     shadow: list[str] = msgspec.field(default_factory=list)
     shadow_fraction: float = 1.0
 

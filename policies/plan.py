@@ -29,11 +29,17 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     last_resort: bool = False  # kept although its circuit is open: nothing else could serve
 
 
+TOO_LARGE = "too_large"  # Decision.kind: the input is over this provider's size or length limit
+KEY_SCOPE = "key_scope"  # Decision.kind: the caller's key may not use this provider
+OVER_COST = "over_cost"  # Decision.kind: it would cost more than the request's max_cost_usd
+INPUT = "input"  # Decision.kind: it cannot take this input (language, translation pair, format)
+
+
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
     provider: str
     kept: bool
     reason: str
-    over_limit: bool = False  # dropped because the input exceeds a limit the provider declares
+    kind: str = ""  # why a candidate was dropped, for the caller's answer: one of the kinds above, or ""
 
     def __str__(self) -> str:
         return f"{self.provider}: kept {self.reason}" if self.kept else f"{self.provider}: {self.reason}"
@@ -58,6 +64,7 @@ class RequestMeta:
 
     key_id: str | None = None
     pinned: str | None = None
+    allowed: frozenset[str] | None = None  # the providers the caller's key may use (None: any)
     max_cost_usd: float | None = None  # the caller's cap for this request
     budget_left_usd: float | None = None  # what the key may still spend (None: no budget)
     budget_then: str = "reject"  # "reject" or a provider to switch to when over budget

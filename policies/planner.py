@@ -20,20 +20,30 @@ from collections.abc import Mapping
 import msgspec
 
 from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
-from policies.capabilities import limit_reason, unsupported_reason
+from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
-from policies.plan import Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
 _NO_FACTS = NoFacts()
 _NO_META = RequestMeta()
 
 
+def _kind(reason: str | None) -> str:
+    """What a capability reason is about: the input's size, the input itself, or ("") the provider."""
+    if reason is None:
+        return ""
+    if is_size_limit(reason):
+        return TOO_LARGE
+    return INPUT if input_field_of(reason) is not None else ""
+
+
 class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
     pattern: str
     strategy: str
     candidates: list[Candidate]
+    fallback: list[Candidate]  # after the ranked candidates, in order
     shadow: list[str]
     shadow_fraction: float
     step_timeout_s: float | None  # None: the provider's own timeout_s, else the defaults'
@@ -66,6 +76,7 @@ def _resolve(pattern: str, route: Route, defaults: Defaults) -> ResolvedRoute:
         pattern=pattern,
         strategy=route.strategy or defaults.strategy,
         candidates=route.candidate_list(),
+        fallback=[Candidate(provider=p) for p in route.fallback],
         shadow=list(route.shadow),
         shadow_fraction=route.shadow_fraction,
         step_timeout_s=route.timeout_s,
@@ -117,16 +128,21 @@ class Planner:
     def plan(self, task: Task, request: TaskRequest, meta: RequestMeta = _NO_META, facts: Facts = _NO_FACTS) -> Plan:
         resolved = self.routes.get(task)
         candidates = resolved.candidates if resolved else []
+        ranked_names = {c.provider for c in candidates}
+        fallback = [c for c in (resolved.fallback if resolved else []) if c.provider not in ranked_names]
         if meta.pinned is not None:
-            candidates = [Candidate(provider=meta.pinned)]
-        names = [c.provider for c in candidates]
+            candidates, fallback = [Candidate(provider=meta.pinned)], []
+        names = [c.provider for c in candidates + fallback]
         if meta.budget_then != "reject":
             names.append(meta.budget_then)
         costs = request_costs(self.infos, task, request_units(request), names)
         kept, dropped, circuit_only = self._guard(task, request, candidates, costs, meta, facts)
+        spare, spare_dropped, spare_circuit = self._guard(task, request, fallback, costs, meta, facts)
+        dropped, circuit_only = dropped + spare_dropped, circuit_only + spare_circuit
         strategy = resolved.strategy if resolved else self.defaults.strategy
         inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
         ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
+        ranked += [(c, "route fallback, after the ranked candidates") for c in spare]
         ranked = [r for r in ranked if facts.healthy(r[0].provider)] + [
             (c, f"{why}; last probe failed: tried last") for c, why in ranked if not facts.healthy(c.provider)
         ]
@@ -144,7 +160,11 @@ class Planner:
             steps=steps,
             deadline_s=resolved.deadline_s if resolved else self.defaults.deadline_s,
             hedge_after_ms=resolved.hedge_after_ms if resolved else None,
-            shadow=[s for s in (resolved.shadow if resolved else []) if self._unsupported(s, task, request) is None],
+            shadow=[
+                s
+                for s in (resolved.shadow if resolved else [])
+                if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
+            ],
             shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
             decisions=decisions + dropped,
             budget_rejected=budget_rejected,
@@ -166,7 +186,9 @@ class Planner:
         if not any(d.reason.startswith("over budget") for d in dropped):
             return [], [], False
         then = meta.budget_then
-        if then == "reject" or self._unsupported(then, task, request) is not None:
+        if then == "reject" or (meta.allowed is not None and then not in meta.allowed):
+            return [], [], True
+        if self._unsupported(then, task, request) is not None:
             return [], [], True
         decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
         return [self.step(task, Candidate(provider=then))], [decision], False
@@ -190,9 +212,13 @@ class Planner:
         for cand in candidates:
             name = cand.provider
             cost = costs.get(name, 0.0)
+            if meta.allowed is not None and name not in meta.allowed:
+                dropped.append(Decision(provider=name, kept=False, reason="the key may not use it", kind=KEY_SCOPE))
+                continue
             reason = self._unsupported(name, task, request)
+            kind = _kind(reason)
             if reason is None and meta.max_cost_usd is not None and cost > meta.max_cost_usd + 1e-12:
-                reason = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}"
+                reason, kind = f"costs ${cost:.6f} > max_cost_usd ${meta.max_cost_usd:.6f}", OVER_COST
             if reason is None and meta.budget_left_usd is not None and cost > meta.budget_left_usd + 1e-12:
                 reason = f"over budget: costs ${cost:.6f}, the key has ${max(0.0, meta.budget_left_usd):.6f} left"
             if reason is None and facts.circuit(name, task) == "open":
@@ -201,7 +227,5 @@ class Planner:
             if reason is None:
                 kept.append(cand)
             else:
-                info = self.infos.get(name)
-                limit = info is not None and reason == limit_reason(info, task, request)
-                dropped.append(Decision(provider=name, kept=False, reason=reason, over_limit=limit))
+                dropped.append(Decision(provider=name, kept=False, reason=reason, kind=kind))
         return kept, dropped, circuit_only

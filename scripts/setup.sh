@@ -5,13 +5,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian's chromium: the dashboard's browser tests drive it headless with Playwright
+# (executable_path=/usr/bin/chromium; Playwright downloads no browser of its own).
+if [ "${OMNISENSE_SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: apt-get install chromium"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# dev = all (server + every vendor and sink extra) + the test tools; `pip install omnisense` alone is the client.
 .venv/bin/python -m pip install -q -e '.[dev]'
 
 if [ -x local_models/setup.sh ] && [ "${OMNISENSE_SKIP_LOCAL_MODELS:-0}" != 1 ]; then
   local_models/setup.sh
+fi
+if [ "${OMNISENSE_SKIP_MLSERVER:-0}" != 1 ]; then
+  contract_tests/mlserver/setup.sh   # Seldon MLServer for the OIP adapter's tests (its own venv)
 fi

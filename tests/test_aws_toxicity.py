@@ -23,6 +23,14 @@ def test_long_text_is_cut_at_whitespace_within_the_byte_limit() -> None:
     assert [len(p) for p in toxicity.segments(unbroken)] == [1000, 1000, 500]
 
 
+def test_a_text_within_the_limit_always_fits_in_ten_segments() -> None:
+    text = ("a" * 590 + " ") * 16  # 9,456 bytes: at whitespace it would take 16 segments
+    params = toxicity.to_vendor(text, "en")
+    parts = [s["Text"] for s in params["TextSegments"]]
+    assert len(parts) == 10 and "".join(parts) == text
+    assert all(len(p.encode()) <= toxicity.SEGMENT_BYTES for p in parts)
+
+
 def test_limits_and_language_are_checked_before_the_call() -> None:
     with pytest.raises(PayloadTooLarge):
         toxicity.to_vendor("word " * 2500, "en")  # 12,500 bytes: more than 10 segments

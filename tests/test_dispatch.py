@@ -125,7 +125,7 @@ def test_pinned_provider(client: TestClient) -> None:  # type: ignore[type-arg]
     r = client.post("/v1/text/sentiment", json={**TEXT, "routing": {"provider": "secondary"}})
     assert r.json()["provider"] == "secondary"
     r = client.post("/v1/text/sentiment", json=TEXT, headers={"X-Omnisense-Provider": "nobody"})
-    assert r.status_code == 503 and "nobody: not configured" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["field"] == "X-Omnisense-Provider" and "nobody" in r.json()["detail"]
 
 
 def test_exactly_one_record_per_request(client: TestClient, sink: MemorySink) -> None:  # type: ignore[type-arg]

@@ -33,7 +33,16 @@ def test_openapi_documents_every_endpoint_with_inputs_and_errors(client: TestCli
         assert {"400", "413", "415", "422", "502", "503"} <= set(op["responses"])
         assert op["responses"]["400"]["content"]["application/problem+json"]
     labels = doc["paths"]["/v1/vision/labels"]["post"]["requestBody"]["content"]
-    assert {"multipart/form-data", "image/png", "application/octet-stream"} <= set(labels)
+    assert set(labels) == {"application/json", "multipart/form-data", "application/octet-stream"}
+    synthesize = doc["paths"]["/v1/speech/synthesize"]["post"]
+    assert {"application/json", "audio/wav"} <= set(synthesize["responses"]["200"]["content"])
+    assert "Accept" in synthesize["description"]
+    assert doc["components"]["schemas"]["MediaRef"]["oneOf"][0]["required"] == ["base64"]
+    assert doc["components"]["schemas"]["TextBody"]["properties"]["text"]["minLength"] == 1
+    metrics = doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert metrics == {"text/plain": {"schema": {"type": "string"}}}
+    logs = doc["paths"]["/v1/logs"]["get"]
+    assert {p["name"] for p in logs["parameters"]} >= {"task", "provider", "status", "since", "limit", "cursor"}
     for path in (
         "/healthz",
         "/readyz",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import registry
 from gateway.schema import Task
 from policies.check import check_file
 from policies.loader import PolicyError, interpolate, load_policy, parse_policy
@@ -16,17 +17,28 @@ PRESETS = sorted(p.stem for p in Path(str(resources.files("policies") / "presets
 
 
 def test_the_required_presets_exist() -> None:
-    assert {"local", "cost-first", "high-availability", "aws", "eu-only"} <= set(PRESETS)
+    assert {"local", "cost-first", "high-availability", "aws", "eu-only", "google", "azure", "multi-cloud"} <= set(
+        PRESETS
+    )
+
+
+# Presets that name a key take it from the environment (${ENV}); nothing else is needed.
+CREDENTIALS = {"AZURE_AI_ENDPOINT": "https://example.cognitiveservices.azure.com", "AZURE_AI_KEY": "k"}
 
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_every_preset_passes_the_check(name: str) -> None:
-    assert check_file(name, env={}) == []
-    loaded = load_policy(name, env={})
+    assert check_file(name, env=CREDENTIALS) == []
+    loaded = load_policy(name, env=CREDENTIALS)
     text = Path(loaded.source).read_text()
     assert text.startswith("#") and text.count("\n#") >= 3  # documented at its top
-    assert {b["kind"] for b in loaded.policy.providers.values()} <= {"aws", "local"}  # only kinds that exist
+    assert {b["kind"] for b in loaded.policy.providers.values()} <= set(registry.BUILTIN)  # only kinds that exist
     assert Planner(loaded, {}).routes  # every preset routes something
+
+
+def test_a_preset_without_its_credentials_names_the_variable() -> None:
+    problems = check_file("azure", env={})
+    assert any("AZURE_AI_KEY is not set" in p for p in problems), problems
 
 
 def test_local_is_the_embedded_default() -> None:
@@ -69,7 +81,7 @@ routes:
             'version: 1\nproviders: {aws: {kind: aws}, x: {kind: gcp}}\nroutes: {"vision.*": {candidates: [aws, gpc]}, '
             '"vision.nope": {candidates: [aws]}}\nbudgets: [{key: a, then: nobody}]',
             [
-                "providers.x.kind: unknown provider kind 'gcp' (known: aws, local)",
+                f"providers.x.kind: unknown provider kind 'gcp' (known: {', '.join(registry.known_kinds())})",
                 "routes.\"vision.*\".candidates[1]: unknown provider 'gpc'",
                 "routes.\"vision.nope\": matches no task (tasks look like 'vision.labels' or 'vision.*')",
                 "budgets[0].then: unknown provider 'nobody' (or 'reject')",

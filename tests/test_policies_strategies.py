@@ -104,3 +104,23 @@ def test_zero_weight_is_a_fallback_only() -> None:
 def test_text_default_request_is_served() -> None:
     planner, _ = build(PRICED, '  "*": {candidates: [a]}')
     assert order(planner, Task.TEXT_SENTIMENT, TEXT) == ["a"]
+
+
+def test_route_fallback_comes_after_the_ranked_candidates() -> None:
+    # c is free: `cheapest` over [a, b, c] would always serve it first; as a fallback it is tried last.
+    priced = {**PRICED, "c": {"price_usd": 0.0}}
+    planner, _ = build(priced, '  "*": {strategy: cheapest, candidates: [a, b], fallback: [c]}')
+    assert order(planner) == ["b", "a", "c"]
+    ranked, _ = build(priced, '  "*": {strategy: cheapest, candidates: [a, b, c]}')
+    assert order(ranked) == ["c", "b", "a"]
+
+
+def test_route_fallback_goes_through_the_guards() -> None:
+    planner, _ = build(
+        {**PRICED, "en_only": {"price_usd": 0.0, "languages": ["en"]}},
+        '  "*": {strategy: cheapest, candidates: [a, b], fallback: [en_only]}',
+    )
+    spanish = TextRequest(text="Hola", language="es")
+    plan = planner.plan(Task.TEXT_SENTIMENT, spanish)
+    assert [s.provider for s in plan.steps] == ["b", "a"]
+    assert any(d.provider == "en_only" and not d.kept for d in plan.decisions)

@@ -26,7 +26,7 @@ BLOCKED = {SERVER_ONLY!r}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{{name}} is a server dependency")
+            raise ModuleNotFoundError(f"No module named {{name!r}} (a server dependency)", name=name)
         return None
 
 sys.meta_path.insert(0, Block())
@@ -44,6 +44,8 @@ def answer(request):
 omni = Client(http=httpx.Client(base_url="http://gateway", transport=httpx.MockTransport(answer)))
 out = omni.text.moderation("you idiot")
 assert isinstance(out.result, TextModerationResult) and out.result.flagged
+from omnisense.cli import main
+assert main(["serve"]) == 2  # the gateway's commands need the server extra: a hint, not a traceback
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("gateway", "omnisense"))
 assert not [m for m in loaded if m.startswith(("gateway.server", "gateway.logs", "gateway.dispatch"))], loaded
 print("ok")
@@ -63,6 +65,7 @@ def test_the_client_runs_without_any_server_dependency() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CLIENT_ONLY], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+    assert "pip install 'omnisense[server]'" in done.stderr
 
 
 def test_the_distribution_splits_client_and_server() -> None:

@@ -169,7 +169,8 @@ def test_max_cost_usd_per_request(gateway: Any) -> None:
     r = client.post("/v1/text/sentiment", json={**TEXT, "routing": {"max_cost_usd": 0.02}})
     assert r.json()["provider"] == "secondary" and r.json()["usage"]["cost_usd"] <= 0.02
     r = client.post("/v1/text/sentiment", json={**TEXT, "routing": {"max_cost_usd": 0.001}})
-    assert r.status_code == 503 and "max_cost_usd" in r.json()["detail"]
+    assert r.status_code == 422 and "max_cost_usd" in r.json()["detail"]  # the caller's cap: no provider fits
+    assert r.json()["field"] == "routing.max_cost_usd"
 
 
 def test_shadow_traffic_is_logged_and_never_slows_the_answer(gateway: Any, sink: MemorySink) -> None:

@@ -22,6 +22,7 @@ from contract_tests import samples
 from gateway.client import AsyncClient, Client
 from gateway.logs import MemorySink, RequestLog
 from gateway.schema import TABLE, Envelope, Task, TaskSpec, summarize_output
+from gateway.schema.requests import MediaRef
 from gateway.server.openapi import openapi_document
 from tests.conftest import POLICY, LiveServer, make_config
 
@@ -124,3 +125,15 @@ def test_route_explain(spec: TaskSpec[Any, Any], server: tuple[LiveServer, Memor
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_local_adapter_route(spec: TaskSpec[Any, Any]) -> None:
     assert ENDPOINTS[spec.task] == "/" + spec.task.value.replace(".", "/")
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_json_body_is_derived_from_the_request_type(spec: TaskSpec[Any, Any]) -> None:
+    request_fields = {f.name: f for f in msgspec.structs.fields(spec.request)}
+    body_fields = {f.name: f for f in msgspec.structs.fields(spec.body)}
+    assert body_fields.keys() == request_fields.keys()
+    for name, field in body_fields.items():
+        assert field.required == request_fields[name].required and field.default == request_fields[name].default
+        assert (field.type is MediaRef) == (name == spec.media_field)
+    with pytest.raises(msgspec.ValidationError, match="unknown field"):
+        msgspec.json.decode(b'{"text": "x", "image": {}, "audio": {}, "nope": 1}', type=spec.body)

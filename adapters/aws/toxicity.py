@@ -2,9 +2,11 @@
 
 - Input: up to 10 text segments of at most 1 KB of UTF-8 each, 10 KB in all (API
   reference). The text is cut into segments of at most 1,000 bytes, at whitespace where
-  there is some; a text needing more than 10 segments is ``PayloadTooLarge`` before the
-  call. Comprehend reads the segments in order as context and scores each one; a
-  category's confidence is its highest score over the segments.
+  there is some (at the byte limit when that would need more than 10); a text over 10,000
+  bytes is ``PayloadTooLarge`` before the call (the declared ``max_bytes`` keeps the
+  planner from sending it here unless the provider is pinned). Comprehend reads the
+  segments in order as context and scores each one; a category's confidence is its highest
+  score over the segments.
 - Language: the API reference says English is the only supported language (the service
   model lists more codes), so a request in another language is ``Unsupported`` and the
   next provider may serve it; a request without a language is taken as English.
@@ -51,7 +53,7 @@ CATEGORIES: dict[str, ModerationCategory] = {
 }
 
 
-def segments(text: str, limit: int = SEGMENT_BYTES) -> list[str]:
+def segments(text: str, limit: int = SEGMENT_BYTES, *, at_whitespace: bool = True) -> list[str]:
     """``text`` cut into pieces of at most ``limit`` UTF-8 bytes, at whitespace where possible."""
     out: list[str] = []
     rest = text
@@ -60,7 +62,7 @@ def segments(text: str, limit: int = SEGMENT_BYTES) -> list[str]:
             out.append(rest)
             break
         cut = len(rest.encode()[:limit].decode(errors="ignore"))  # whole code points within the limit
-        space = rest.rfind(" ", 0, cut)
+        space = rest.rfind(" ", 0, cut) if at_whitespace else -1
         end = space + 1 if space > 0 else cut
         out.append(rest[:end])
         rest = rest[end:]
@@ -75,6 +77,8 @@ def to_vendor(text: str, language: str | None) -> dict[str, Any]:
     if primary(tag) not in LANGUAGES:
         raise Unsupported(f"comprehend toxicity detection takes English only, not {tag!r}", field="language")
     parts = segments(text)
+    if len(parts) > MAX_SEGMENTS:  # cutting at whitespace wasted room: cut at the byte limit instead
+        parts = segments(text, at_whitespace=False)
     if len(parts) > MAX_SEGMENTS:
         raise PayloadTooLarge(f"comprehend toxicity detection takes at most {MAX_BYTES} bytes of text", field="text")
     return {"TextSegments": [{"Text": part} for part in parts], "LanguageCode": "en"}

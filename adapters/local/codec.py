@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from gateway.schema import RESULT_TYPES, TABLE, ImageRequest, ImageSize, Media, Task, TaskRequest, TaskResult
+from gateway.schema.requests import request_fields
 
 # The model server's route per task: ``/text/key_phrases`` for ``text.key_phrases``.
 ENDPOINTS: dict[Task, str] = {task: "/" + task.value.replace(".", "/") for task in TABLE}
@@ -24,7 +25,7 @@ GATEWAY_FIELDS = frozenset({"include_raw", "routing", "min_confidence"})
 def to_vendor(request: TaskRequest) -> dict[str, Any]:
     """The request's own fields as JSON (media as base64); the model server ignores what it does not take."""
     body: dict[str, Any] = {}
-    for info in msgspec.structs.fields(request):
+    for info in request_fields(type(request)):
         value = getattr(request, info.name)
         if info.name in GATEWAY_FIELDS or value is None:
             continue

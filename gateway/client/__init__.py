@@ -1,6 +1,7 @@
 """The Python client of Omnisense: one method per task, typed results.
 
-It imports only ``gateway.schema`` and httpx, so it installs light. Errors come back as
+Users import it as ``from omnisense import Client, AsyncClient``. It imports only
+``gateway.schema``, httpx and msgspec, so ``pip install omnisense`` installs light. Errors come back as
 the gateway's own error classes (``UpstreamTimeout``, ``UnsupportedMediaType`` ...) with
 ``request_id`` and ``attempts`` set from the problem+json answer.
 """

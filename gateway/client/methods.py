@@ -14,6 +14,7 @@ both clients and that it calls the row's path.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -52,6 +53,7 @@ class Namespace(Generic[M]):
 
     def __init__(self, send: Callable[[Call[Any]], Any]) -> None:
         self._send = send
+        self._async = inspect.iscoroutinefunction(send)
 
 
 class Endpoint(Generic[P, R]):
@@ -75,10 +77,13 @@ class Endpoint(Generic[P, R]):
             return self
         send, build = obj._send, self.build
 
-        @functools.wraps(build.__call__)  # type: ignore[operator]
         def method(*args: P.args, **kwargs: P.kwargs) -> Any:
             return send(build(*args, **kwargs))
 
+        async def async_method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return await send(build(*args, **kwargs))
+
+        method = functools.wraps(build.__call__)(async_method if obj._async else method)  # type: ignore[operator]
         method.__name__ = self.name
         method.__doc__ = f"POST {self.task.path}: the {self.task} result."
         return method

@@ -22,13 +22,15 @@ from typing import Any, TextIO
 import msgspec
 
 from gateway.logs.drift import drift_level
-from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duration, parse_time
+from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duration, parse_time, with_comparisons
 from gateway.logs.record import RequestLog
 from gateway.logs.registry import make_sink
 from gateway.logs.settings import LogSettings
+from gateway.terminal import print_table
 
 LOG_COLUMNS = ("time", "request_id", "task", "provider", "code", "ms", "cost_usd", "key", "error")
 STAT_COLUMNS = ("provider", "task", "requests", "err%", "p50_ms", "p95_ms", "cost_usd", "outputs", "drift")
+STAT_NUMERIC = ("requests", "err%", "p50_ms", "p95_ms", "cost_usd")
 
 
 SettingsLoader = Callable[[str | None], LogSettings]
@@ -155,7 +157,7 @@ def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     async def run() -> Stats:
         try:
-            return await store.stats(window)
+            return await with_comparisons(store, await store.stats(window))
         finally:
             await _close(store)
 
@@ -163,10 +165,14 @@ def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if args.json:
         out.write(msgspec.json.encode(stats).decode() + "\n")
         return 0
-    out.write(f"window: last {args.window} (drift: against the {args.window} before)\n")
-    out.write(table(STAT_COLUMNS, [stat_row(r) for r in stats.rows]))
+    title = f"window: last {args.window} (drift: against the {args.window} before)"
+    print_table(out, STAT_COLUMNS, [stat_row(r) for r in stats.rows], title=title, numeric=STAT_NUMERIC)
     if not stats.rows:
         out.write("(no requests in the window)\n")
+    for c in stats.comparisons:  # details: omnisense compare --task T
+        agree = "-" if c.agreement is None else f"{100 * c.agreement:.1f}%"
+        metric = c.metric or "-"
+        out.write(f"shadow {c.task}: {c.shadow} agrees with {c.served} on {agree} of {c.compared} ({metric})\n")
     return 0
 
 

@@ -8,15 +8,21 @@ message could carry a credential there. The ``Redactor`` scrubs, from those fiel
 - every credential value in the policy's provider blocks (fields named like key,
   secret, token, password or credential, at any depth) — known exactly, so replaced
   exactly, whatever its shape;
-- what looks like a credential anyway: ``Bearer <token>``, AWS access key ids, and
-  long ``key=value`` secrets (``api_key=...``, ``sig=...``).
+- the password of any URL in any config value (``endpoint_url: http://u:pw@host``),
+  whatever the field is called;
+- what looks like a credential anyway: ``Bearer <token>``, AWS access key ids, long
+  ``key=value`` secrets (``api_key=...``, ``sig=...``) and the password part of any
+  ``scheme://user:password@host`` in the text.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -26,6 +32,7 @@ MASK = "[REDACTED]"
 SECRET_FIELD = re.compile(r"key|secret|token|passw|credential|auth|signature|sas|dsn|connection", re.IGNORECASE)
 MIN_SECRET_LEN = 6  # shorter values (ports, regions) are not worth masking and would mangle text
 PATTERNS = [
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+(?=@)"),
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     re.compile(
@@ -45,11 +52,26 @@ def secrets_in(blocks: Mapping[str, Any]) -> set[str]:
         elif isinstance(value, list | tuple):
             for v in value:
                 walk(v, sensitive)
-        elif sensitive and isinstance(value, str) and len(value) >= MIN_SECRET_LEN:
-            found.add(value)
+        elif isinstance(value, str):
+            if sensitive and len(value) >= MIN_SECRET_LEN:
+                found.add(value)
+            found.update(_url_password(value))
 
     walk(blocks, False)
     return found
+
+
+def _url_password(value: str) -> set[str]:
+    """The password inside a URL value (also percent-decoded), if it has one."""
+    if "://" not in value or "@" not in value:
+        return set()
+    try:
+        password = urlsplit(value.strip()).password
+    except ValueError:
+        return set()
+    if not password:
+        return set()
+    return {password, unquote(password)}  # short ones: the URL pattern masks them where they appear in a URL
 
 
 class Redactor:
@@ -73,3 +95,47 @@ class Redactor:
         if r.decisions:
             r.decisions = [self.text(d) for d in r.decisions]
         return r
+
+
+class ScrubbingFilter(logging.Filter):
+    """A handler filter that scrubs a record's message and traceback before it is written.
+
+    The gateway's own log lines name providers and request ids, but an exception's text
+    (a vendor SDK's, an adapter's bug) may quote an endpoint URL with its password."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        super().__init__("omnisense-scrub")
+        self.scrub = scrub
+        self._formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it to the handler to report
+            return True
+        scrubbed = self.scrub(message)
+        if scrubbed != message:  # only then: formatters that read ``args`` (uvicorn's access log) keep them
+            record.msg, record.args = scrubbed, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        return True
+
+
+@contextmanager
+def scrubbed_logging(scrub: Callable[[str], str]) -> Iterator[None]:
+    """Scrub every record written by the handlers that exist now (the root's and each logger's)."""
+    loggers = [
+        logging.getLogger(),
+        *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)),
+    ]
+    handlers = {h for lg in loggers for h in lg.handlers}
+    guard = ScrubbingFilter(scrub)
+    for handler in handlers:
+        handler.addFilter(guard)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(guard)

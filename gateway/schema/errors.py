@@ -91,6 +91,14 @@ class NotFound(OmnisenseError):
     title = "Not found"
 
 
+class MethodNotAllowed(OmnisenseError):
+    """The path exists but not with this HTTP method (the answer's ``Allow`` header lists them)."""
+
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+
 class BudgetExceeded(OmnisenseError):
     status = 429
     slug = "budget-exceeded"
@@ -177,6 +185,7 @@ ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
         Unauthorized,
         Forbidden,
         NotFound,
+        MethodNotAllowed,
         BudgetExceeded,
         RateLimited,
         UpstreamError,

@@ -6,9 +6,29 @@ as ``Media`` whose ``format`` was sniffed from magic bytes, never from a file na
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+# Option constraints: one validation layer. msgspec enforces them wherever a request is
+# decoded or converted (JSON, query string, form fields), and the OpenAPI document shows them.
+MaxResults = Annotated[int, msgspec.Meta(ge=1, description="at most this many items (at least 1)")]
+Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0, description="a confidence in [0, 1]")]
+Language = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="a BCP-47 code: en, pt-BR",
+    ),
+]
+Text = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S", description="the input text (not only white space)")]
+Speakable = Annotated[
+    str, msgspec.Meta(min_length=1, pattern=r"[^\W_]", description="the text to speak (at least one letter or digit)")
+]
+Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
+Name = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class Media(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,9 +49,9 @@ class Media(msgspec.Struct, frozen=True, kw_only=True):
 class RoutingHints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Per-request routing hints, checked against what the caller's key may do."""
 
-    provider: str | None = None
-    policy: str | None = None
-    max_cost_usd: float | None = None
+    provider: Name | None = None
+    policy: Name | None = None
+    max_cost_usd: Cost | None = None
 
 
 class _Common(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,34 +61,34 @@ class _Common(msgspec.Struct, frozen=True, kw_only=True):
 
 class ImageRequest(_Common, frozen=True, kw_only=True):
     image: Media
-    max_results: int = 20
-    min_confidence: float = 0.0
-    language: str | None = None  # OCR hint
+    max_results: MaxResults = 20
+    min_confidence: Confidence = 0.0
+    language: Language | None = None  # OCR hint
     document: bool = False  # OCR: a dense document rather than a scene
 
 
 class TextRequest(_Common, frozen=True, kw_only=True):
-    text: str
-    language: str | None = None
+    text: Text
+    language: Language | None = None
 
 
 class TranslateRequest(_Common, frozen=True, kw_only=True):
-    text: str
-    target_language: str
-    source_language: str | None = None
+    text: Text
+    target_language: Language
+    source_language: Language | None = None
 
 
 class SynthesizeRequest(_Common, frozen=True, kw_only=True):
-    text: str
-    voice: str | None = None
-    language: str | None = None
+    text: Speakable
+    voice: Name | None = None
+    language: Language | None = None
     gender: str | None = None  # "female" | "male": a hint where no voice is named
     format: str = "wav"
 
 
 class TranscribeRequest(_Common, frozen=True, kw_only=True):
     audio: Media
-    language: str | None = None
+    language: Language | None = None
 
 
 TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest
@@ -102,9 +122,20 @@ class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     url: str | None = None
 
 
+_FIELDS: dict[type[msgspec.Struct], tuple[msgspec.structs.FieldInfo, ...]] = {}
+
+
+def request_fields(request_type: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    """``msgspec.structs.fields``, kept per type: it resolves type hints (~40 us) on every call."""
+    found = _FIELDS.get(request_type)
+    if found is None:
+        found = _FIELDS[request_type] = msgspec.structs.fields(request_type)
+    return found
+
+
 def media_field(request_type: type[msgspec.Struct]) -> str | None:
     """The name of the request's image or audio field, if it has one."""
-    for info in msgspec.structs.fields(request_type):
+    for info in request_fields(request_type):
         if info.type is Media:
             return info.name
     return None
@@ -119,7 +150,7 @@ def body_type(request_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
     ``ImageRequest`` gives ``ImageBody``; the OpenAPI document and the server's decoder use it.
     """
     fields: list[tuple[str, Any, Any]] = []
-    for info in msgspec.structs.fields(request_type):
+    for info in request_fields(request_type):
         kind = MediaRef if info.type is Media else info.type
         if info.required:
             fields.append((info.name, kind, msgspec.NODEFAULT))

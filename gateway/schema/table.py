@@ -12,6 +12,7 @@ Adding a task: a ``Task`` member, a result type, a row here, and the adapters' c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +29,7 @@ from gateway.schema.requests import (
     TranslateRequest,
     body_type,
     media_field,
+    request_fields,
 )
 from gateway.schema.results import (
     FLAGGED_AT,
@@ -80,15 +82,20 @@ class TaskSpec(Generic[Req, Res]):
         """The Python client's method: ``omni.text.key_phrases`` for ``text.key_phrases``."""
         return self.task.value.split(".", 1)[1]
 
-    @property
+    @functools.cached_property
     def body(self) -> type[msgspec.Struct]:
         """The JSON wire body, derived from the request type."""
         return body_type(self.request)
 
-    @property
+    @functools.cached_property
     def media_field(self) -> str | None:
         """``image`` or ``audio``: the field that carries the upload, if any."""
         return media_field(self.request)
+
+    @functools.cached_property
+    def fields(self) -> tuple[msgspec.structs.FieldInfo, ...]:
+        """The request type's fields (names, types, defaults, which are required)."""
+        return request_fields(self.request)
 
 
 # --- output summaries: (top answer, its confidence, item count) ---------------------------

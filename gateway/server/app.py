@@ -9,41 +9,29 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions import HTTPException
 
 from gateway.logs import LogSink
-from gateway.schema import InternalError, InvalidInput, NotFound, OmnisenseError, UnsupportedMediaType
-from gateway.schema.errors import PayloadTooLarge
+from gateway.logs.redact import scrubbed_logging
+from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
+from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
+from gateway.server.problems import framework_error
 from gateway.server.responses import problem_response
 from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
-from gateway.server.tasks import TASK_HANDLERS, request_id_of
+from gateway.server.tasks import request_id_of, task_handlers
 
 log = logging.getLogger("omnisense.server")
 
-_STATUS_ERRORS: dict[int, type[OmnisenseError]] = {
-    400: InvalidInput,
-    404: NotFound,
-    413: PayloadTooLarge,
-    415: UnsupportedMediaType,
-}
-
 
 def _problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    if isinstance(exc, OmnisenseError):
-        err = exc
-    elif isinstance(exc, HTTPException) and exc.status_code < 500:
-        cls = _STATUS_ERRORS.get(exc.status_code, InvalidInput)
-        err = cls(exc.detail)
-        response = problem_response(err, None, request_id_of(request))
-        response.status_code = exc.status_code
-        return response
-    else:
-        log.error("unhandled error on %s", request.url.path, exc_info=exc)
-        err = InternalError("an internal error occurred; the request id names it in the logs")
+    known = framework_error(exc, request)
+    if known is not None:
+        return problem_response(known[0], None, request_id_of(request), known[1])
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    err = InternalError("an internal error occurred; the request id names it in the logs")
     return problem_response(err, None, request_id_of(request))
 
 
@@ -53,12 +41,19 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
         runtime = await build_runtime(config, sink=sink)
         app.state.runtime = runtime
         try:
-            yield
+            with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
+                yield
         finally:
             await runtime.aclose()
 
     return Litestar(
-        route_handlers=[*TASK_HANDLERS, *META_HANDLERS, *ROUTING_HANDLERS, *OBSERVABILITY_HANDLERS],
+        route_handlers=[
+            *task_handlers(config.limits),
+            *META_HANDLERS,
+            *ROUTING_HANDLERS,
+            *OBSERVABILITY_HANDLERS,
+            *DASHBOARD_HANDLERS,
+        ],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},
         openapi_config=None,

@@ -1,18 +1,35 @@
-"""API keys: callers send ``Authorization: Bearer <key>``; the config holds SHA-256 digests."""
+"""API keys and what each may do: the one place that checks a key's scope.
+
+Callers send ``Authorization: Bearer <key>``; the config holds SHA-256 digests. A key
+may be limited to
+
+- ``tasks``: task names or patterns (``vision.*``, ``text.sentiment``); others are 403;
+- ``providers``: the providers that may serve it, for routing as for pinning: the
+  planner drops every other candidate (and shadow), and pinning one is 403;
+- ``policies``: the policies it may choose with ``X-Omnisense-Policy``;
+- ``admin``: the request log, stats and policy reload need it;
+- ``rate_per_minute``: task requests a minute (a token bucket that holds a minute's worth),
+  429 with ``Retry-After`` beyond it. The bucket lives in this process: with N replicas a
+  key gets up to N times the rate until the scale-out work moves the counters to Redis
+  (like circuits and budgets). Budgets (``budgets:`` in the policy) cap what a key spends.
+"""
 
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 
-from gateway.schema import Forbidden, Unauthorized
+from gateway.schema import Forbidden, RateLimited, Task, Unauthorized
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
+from policies.loader import task_pattern_matches
 
 
 class KeyRing:
     def __init__(self, config: GatewayConfig) -> None:
         self.protected = config.protected
         self._by_digest = {k.sha256.lower(): k for k in config.keys}
+        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, monotonic time)
 
     def authenticate(self, headers: Mapping[str, str]) -> ApiKey | None:
         """The caller's key, ``None`` on an open gateway; raises Unauthorized otherwise."""
@@ -28,14 +45,38 @@ class KeyRing:
         raise Unauthorized("the API key is not valid")
 
     @staticmethod
+    def check_task(key: ApiKey | None, task: Task) -> None:
+        if key is not None and key.tasks is not None and not any(task_pattern_matches(p, task) for p in key.tasks):
+            raise Forbidden(f"key {key.id!r} may not call {task} (it may call: {', '.join(key.tasks) or 'nothing'})")
+
+    def check_rate(self, key: ApiKey | None, now: float | None = None) -> None:
+        """Take one token from the key's bucket, or refuse with 429 and when to come back."""
+        if key is None or key.rate_per_minute is None:
+            return
+        now = time.monotonic() if now is None else now
+        capacity, per_s = float(key.rate_per_minute), key.rate_per_minute / 60.0
+        tokens, then = self._buckets.get(key.id, (capacity, now))
+        tokens = min(capacity, tokens + (now - then) * per_s)
+        if tokens < 1.0:
+            self._buckets[key.id] = (tokens, now)
+            wait = (1.0 - tokens) / per_s if per_s > 0 else 60.0
+            raise RateLimited(f"key {key.id!r} is over its {key.rate_per_minute} requests a minute", retry_after_s=wait)
+        self._buckets[key.id] = (tokens - 1.0, now)
+
+    @staticmethod
+    def allowed_providers(key: ApiKey | None) -> frozenset[str] | None:
+        """The providers that may serve this key's requests (``None``: any)."""
+        return None if key is None or key.providers is None else frozenset(key.providers)
+
+    @staticmethod
     def check_hints(key: ApiKey | None, provider: str | None, policy: str | None) -> None:
         """Routing hints are allowed only where the caller's key permits them."""
         if key is None:
             return
         if provider is not None and key.providers is not None and provider not in key.providers:
-            raise Forbidden(f"key {key.id!r} may not pin provider {provider!r}")
+            raise Forbidden(f"key {key.id!r} may not use provider {provider!r}", field="X-Omnisense-Provider")
         if policy is not None and key.policies is not None and policy not in key.policies:
-            raise Forbidden(f"key {key.id!r} may not choose policy {policy!r}")
+            raise Forbidden(f"key {key.id!r} may not choose policy {policy!r}", field="X-Omnisense-Policy")
 
     @staticmethod
     def require_admin(key: ApiKey | None, protected: bool) -> None:

@@ -7,6 +7,7 @@ Read from a YAML file (``omnisense serve --config``), with the policy also setta
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import msgspec
 import yaml
 
 from gateway.logs.settings import LogSettings
+from gateway.schema import Task
 from gateway.tracing import TracingSettings
 
 __all__ = [
@@ -23,9 +25,19 @@ __all__ = [
     "LogSettings",
     "ProbeSettings",
     "TracingSettings",
+    "UrlRules",
     "hash_key",
     "load_config",
 ]
+
+
+class UrlRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where ``{"image": {"url": ...}}`` inputs may be fetched from (``gateway.server.fetch``)."""
+
+    hosts: list[str] = msgspec.field(default_factory=list)  # "images.example.com", "*.example.com", or "*": any
+    networks: list[str] = msgspec.field(default_factory=list)  # CIDRs allowed although not public (10.1.0.0/16)
+    max_redirects: int = 3
+    timeout_s: float = 10.0  # the whole fetch, redirects included
 
 
 class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -33,15 +45,18 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_audio_bytes: int = 25 * 1024 * 1024
     max_text_chars: int = 100_000
     max_image_pixels: int = 50_000_000
-    allow_urls: bool = False  # fetch {"url": ...} inputs (never private addresses)
+    allow_urls: bool = False  # fetch {"url": ...} inputs from the hosts in ``urls.hosts`` (never private addresses)
+    urls: UrlRules = UrlRules()
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     id: str  # what the logs show instead of the key
     sha256: str  # hex digest of the key
-    admin: bool = False  # may read /v1/logs
-    providers: list[str] | None = None  # may pin these providers (None: any)
+    admin: bool = False  # may read /v1/logs and /v1/stats, reload the policy
+    tasks: list[str] | None = None  # may call these tasks: names or patterns such as "vision.*" (None: any)
+    providers: list[str] | None = None  # may be served by (and pin) only these providers (None: any)
     policies: list[str] | None = None  # may choose these policies (None: any)
+    rate_per_minute: int | None = None  # task requests a minute, bursts up to that many (per replica)
 
 
 class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -86,6 +101,29 @@ def load_config(path: str | None = None, *, policy: str | None = None) -> Gatewa
     if policy:
         data["policy"] = policy
     try:
-        return msgspec.convert(data, GatewayConfig, str_keys=True)
+        config = msgspec.convert(data, GatewayConfig, str_keys=True)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{path or 'config'}: {exc}") from None
+    problems = config_problems(config)
+    if problems:
+        raise ValueError(f"{path or 'config'}: " + "; ".join(problems))
+    return config
+
+
+def config_problems(config: GatewayConfig) -> list[str]:
+    """What msgspec cannot check: URL rules that make sense, key task patterns that match a task."""
+    problems: list[str] = []
+    urls = config.limits.urls
+    if config.limits.allow_urls and not urls.hosts:
+        problems.append("limits.allow_urls is true but limits.urls.hosts is empty: list the hosts (or '*')")
+    for i, net in enumerate(urls.networks):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError as exc:
+            problems.append(f"limits.urls.networks[{i}]: {exc}")
+    patterns = {"*", *(t.value for t in Task), *(f"{t.modality}.*" for t in Task)}
+    for key in config.keys:
+        for pattern in key.tasks or []:
+            if pattern not in patterns:
+                problems.append(f"keys[{key.id}].tasks: {pattern!r} is not a task or a pattern like 'vision.*'")
+    return problems

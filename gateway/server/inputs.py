@@ -2,17 +2,23 @@
 
 Images and audio come as a multipart upload (field ``image`` / ``audio``), as the raw
 body (``Content-Type: image/*``, ``audio/*`` or ``application/octet-stream``, options
-in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``.
-Text tasks take JSON (or ``text/plain`` with options in the query string). What a task
-takes is its row in the task table: its input kind, request type and the JSON body derived
-from that type.
+in the query string), or in JSON as ``{"image": {"base64": ...}}`` or ``{"url": ...}``
+(fetched by ``gateway.server.fetch`` where the operator allows URLs). Text tasks take
+JSON (or ``text/plain`` with options in the query string). What a task takes is its row
+in the task table: its input kind, request type and the JSON body derived from that type.
+
+Options are checked in one layer: the request types' msgspec constraints (422 naming the
+field), whatever form carried them. A query parameter or form field the task does not
+know, one given twice, or a query option next to a JSON or multipart body (where options
+go in the body) is a 422, like an unknown JSON field.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -33,32 +39,48 @@ from gateway.schema import (
 )
 from gateway.schema.requests import MediaRef
 from gateway.server.config import Limits
+from gateway.server.fetch import UrlFetcher
+from gateway.server.problems import unprocessable
 from gateway.server.sniff import audio_media, image_media
 
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
 
 
-async def decode_request(task: Task, request: Request[Any, Any, Any], limits: Limits) -> TaskRequest:
+def max_body_bytes(task: Task, limits: Limits) -> int:
+    """The largest body a task's request may have (its media or text limit, with base64 and JSON overhead).
+
+    The task's route handler gets it as litestar's ``request_max_body_size``, so a chunked
+    body over it is cut off while it is read (413), like one whose Content-Length says so."""
+    media = limits.max_audio_bytes if spec_of(task).input is InputKind.AUDIO else limits.max_image_bytes
+    return max(media, limits.max_text_chars * 4) * 2
+
+
+async def decode_request(
+    task: Task, request: Request[Any, Any, Any], limits: Limits, fetcher: UrlFetcher | None = None
+) -> TaskRequest:
     spec = spec_of(task)
     media = spec.media_field
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    max_body = limits.max_audio_bytes if spec.input is InputKind.AUDIO else limits.max_image_bytes
-    max_body = max(max_body, limits.max_text_chars * 4) * 2  # base64 and JSON overhead
+    max_body = max_body_bytes(task, limits)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
+    if ctype in ("multipart/form-data", "application/json") and request.query_params:
+        name = next(iter(request.query_params))
+        where = "form" if ctype == "multipart/form-data" else "JSON body"
+        raise UnprocessableInput(f"query parameter {name!r}: with a {where}, options go in the {where}", field=name)
     if ctype == "multipart/form-data":
-        fields = await _form_fields(request, media)
+        fields = await _form_fields(request, spec)
         return _build(spec, fields, limits)
     body = await request.body()
     if ctype == "application/json" or (ctype == "" and media is None):
-        return _from_json(spec, body, limits)
+        return await _from_json(spec, body, limits, fetcher)
     if ctype == "text/plain" and spec.input is InputKind.TEXT:
-        fields = dict(request.query_params)
+        fields = _options(spec, request.query_params.multi_items(), "query parameter")
         fields["text"] = _utf8(body)
         return _build(spec, fields, limits)
     if media is not None:
-        fields = dict(request.query_params)
+        fields = _options(spec, request.query_params.multi_items(), "query parameter")
         fields[media] = body
         return _build(spec, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
@@ -71,44 +93,61 @@ def _utf8(body: bytes) -> str:
         raise InvalidInput("the text is not valid UTF-8") from None
 
 
-async def _form_fields(request: Request[Any, Any, Any], media: str | None) -> dict[str, Any]:
+async def _form_fields(request: Request[Any, Any, Any], spec: TaskSpec[Any, Any]) -> dict[str, Any]:
     form = await request.form()
-    fields: dict[str, Any] = {}
-    for name, value in form.multi_items():
-        if hasattr(value, "read"):
-            fields[name] = await value.read()
-        else:
-            fields[name] = value
-    if media is not None and media not in fields:
+    items = [(name, await value.read() if hasattr(value, "read") else value) for name, value in form.multi_items()]
+    media = spec.media_field
+    if media is not None and all(name != media for name, _ in items):
         raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)
+    return _options(spec, items, "multipart field", media=True)
+
+
+def _options(
+    spec: TaskSpec[Any, Any], items: Iterable[tuple[str, Any]], where: str, *, media: bool = False
+) -> dict[str, Any]:
+    """Fields from a query string or a form: each known to the task, and given once."""
+    known = {info.name for info in spec.fields} - {"routing"}  # the body's fields are the request's
+    if not media:
+        known -= {spec.media_field, "text"}
+    fields: dict[str, Any] = {}
+    for name, value in items:
+        if name not in known:
+            takes = ", ".join(sorted(k for k in known if k))
+            raise UnprocessableInput(f"unknown {where} {name!r} (this task takes: {takes})", field=name)
+        if name in fields:
+            raise UnprocessableInput(f"{where} {name!r} is given more than once", field=name)
+        fields[name] = value
     return fields
 
 
-def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits) -> TaskRequest:
+async def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits, fetcher: UrlFetcher | None) -> TaskRequest:
     if not body.strip():
         raise InvalidInput(f"{spec.task} needs a JSON body")
     try:
         parsed = msgspec.json.decode(body, type=spec.body)
     except msgspec.ValidationError as exc:
-        raise UnprocessableInput(f"the JSON body is not valid for {spec.task}: {exc}") from None
+        raise unprocessable(exc, f"the JSON body is not valid for {spec.task}") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
     fields = msgspec.structs.asdict(parsed)
     if spec.media_field is not None:
-        fields[spec.media_field] = _ref_bytes(fields[spec.media_field], spec.media_field, limits)
+        fields[spec.media_field] = await _ref_bytes(fields[spec.media_field], spec.media_field, limits, fetcher)
     return _build(spec, fields, limits)
 
 
-def _ref_bytes(ref: MediaRef, field: str, limits: Limits) -> bytes:
+async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetcher | None) -> bytes:
     if ref.base64 is not None and ref.url is None:
         try:
             return base64.b64decode(ref.base64, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{field}.base64 is not valid base64", field=f"{field}.base64") from None
     if ref.url is not None and ref.base64 is None:
-        if not limits.allow_urls:
-            raise UnprocessableInput(f"{field}.url: this gateway does not fetch URLs; send the bytes", field=field)
-        raise UnprocessableInput(f"{field}.url: URL inputs are not supported yet; send the bytes", field=field)
+        if not limits.allow_urls or fetcher is None:
+            raise UnprocessableInput(
+                f"{field}.url: this gateway does not fetch URLs; send the bytes", field=f"{field}.url"
+            )
+        max_bytes = limits.max_audio_bytes if field == "audio" else limits.max_image_bytes
+        return await fetcher.fetch(ref.url, f"{field}.url", max_bytes)
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
@@ -118,8 +157,8 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
     if media is not None:
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
     else:
-        f["text"] = _text(f.get("text"), limits)
-    names = {info.name for info in msgspec.structs.fields(spec.request)}
+        f["text"] = _text(f.get("text"), limits, spoken=spec.answers_audio)
+    names = [info.name for info in spec.fields]
     for name in names:
         if name.endswith("language"):
             value = _lang(f, name)
@@ -130,7 +169,7 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
         f["format"] = fmt
-    for info in msgspec.structs.fields(spec.request):
+    for info in spec.fields:
         if info.required and info.name not in f:
             raise UnprocessableInput(f"{info.name} is required", field=info.name)
     return _convert(spec.request, f, spec.task)
@@ -146,18 +185,28 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
 
 
-def _text(value: Any, limits: Limits) -> str:
+def _text(value: Any, limits: Limits, *, spoken: bool = False) -> str:
     if not isinstance(value, str) or not value.strip():
         raise UnprocessableInput("text must be a non-empty string", field="text")
     if len(value) > limits.max_text_chars:
         raise PayloadTooLarge(f"text has {len(value)} characters; the limit is {limits.max_text_chars}", field="text")
+    if "\x00" in value:
+        raise UnprocessableInput("text contains a NUL character", field="text")
+    if spoken:
+        control = next((c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+        if control is not None:
+            raise UnprocessableInput(f"text contains the control character U+{ord(control):04X}", field="text")
+        if not any(c.isalnum() for c in value):
+            raise UnprocessableInput("text has nothing to speak: no letter or digit", field="text")
     return value
 
 
 def _lang(fields: Mapping[str, Any], name: str) -> dict[str, str]:
     value = fields.get(name)
-    if value in (None, ""):
+    if value is None:
         return {}
+    if not str(value).strip():
+        raise UnprocessableInput(f"{name} is empty: leave it out to let the provider decide", field=name)
     try:
         return {name: normalize_language(str(value))}
     except ValueError as exc:
@@ -169,4 +218,4 @@ def _convert(cls: type[TaskRequest], fields: dict[str, Any], task: Task) -> Task
     try:
         return msgspec.convert(fields, cls, strict=False, from_attributes=True)
     except msgspec.ValidationError as exc:
-        raise UnprocessableInput(f"invalid field for {task}: {exc}") from None
+        raise unprocessable(exc, f"invalid field for {task}") from None

@@ -3,7 +3,10 @@
 Built by hand rather than by litestar's generator because every task endpoint takes
 three input forms (JSON, multipart, raw bytes) that one typed handler parameter cannot
 describe. Paths, bodies and results come from the task table; schemas come from msgspec,
-so they are the same types the server decodes.
+so they are the same types the server decodes, with
+their constraints (``minLength``, ``minimum``...). Every operation lists every status it
+can answer; the operational endpoints are described in ``openapi_ops``. The document is
+checked by schemathesis and by generating a client with openapi-python-client (tests).
 """
 
 from __future__ import annotations
@@ -12,104 +15,126 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import TABLE, Envelope, InputKind, Problem, Task, spec_of
+from gateway.schema import TABLE, Envelope, Problem, Task, spec_of
+from gateway.server.openapi_ops import TYPES, operational_paths, problems
+from gateway.server.openapi_ops import ref as _ref
 
-ERRORS = {
-    "400": "Bad input: corrupt image or audio, invalid JSON or base64",
-    "401": "Missing or invalid API key",
-    "403": "The key may not do this (routing hint, admin endpoint)",
-    "413": "Payload over the configured size or length limit",
-    "415": "Not a supported image/audio format (sniffed from the bytes)",
-    "422": "Empty text, unknown language code, invalid field",
-    "429": "Budget exceeded or rate limited",
-    "502": "Every capable provider failed",
-    "503": "No provider can serve this request",
-    "504": "Every capable provider timed out",
+TASK_STATUSES = ("400", "401", "403", "413", "415", "422", "429", "502", "503", "504")
+RAW_UPLOAD = (
+    "The raw {media} bytes. Any Content-Type works (image/png, audio/wav, ...): the format is "
+    "sniffed from the bytes, never taken from a header or a file name. Options go in the query string."
+)
+RAW_ONLY = "With a raw body only: with JSON or multipart, options go in the body (a query option is a 422 there)"
+TEXT_PLAIN = "Text tasks also take the raw text as text/plain, with the options in the query string."
+SYNTHESIZE = (
+    "The answer is the audio itself (audio/wav, audio/mpeg, audio/ogg or audio/L16, by the `format` field) "
+    "unless the request's Accept header names application/json: then it is the JSON envelope with the "
+    "audio in base64."
+)
+REQUEST_ID = "Used as the request id when it is 1-128 of A-Z a-z 0-9 . _ : - (else the gateway makes one)"
+AUDIO_ANSWERS = ("audio/wav", "audio/mpeg", "audio/ogg", "audio/L16")
+MEDIA_REF = {
+    "title": "MediaRef",
+    "description": "Exactly one of: the bytes in base64, or a URL the gateway fetches (where the operator allows it).",
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"base64": {"type": "string", "minLength": 1, "contentEncoding": "base64"}},
+            "required": ["base64"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"url": {"type": "string", "format": "uri", "minLength": 1}},
+            "required": ["url"],
+            "additionalProperties": False,
+        },
+    ],
 }
-# The operational endpoints: (method, path, summary, answer media type).
-OPERATIONS = [
-    ("get", "/healthz", "Liveness: the process answers", "application/json"),
-    ("get", "/readyz", "Readiness: a policy is loaded and a provider is healthy (503 otherwise)", "application/json"),
-    ("get", "/v1/providers", "Each provider: kind, capabilities, prices, health, circuits", "application/json"),
-    ("get", "/v1/logs", "The request log: filters task, provider, status, key, since, until; paged (admin)",
-     "application/json"),
-    ("get", "/v1/stats", "Per provider and task over ?window=1h: requests, errors, p50/p95, cost, drift (admin)",
-     "application/json"),
-    ("get", "/metrics", "Prometheus metrics", "text/plain"),
-    ("post", "/v1/route/explain", "Dry run: the plan a request would get, and why each candidate was kept or dropped",
-     "application/json"),
-    ("get", "/v1/policy", "The policy in force, its routes and the last reload (or refusal)", "application/json"),
-    ("post", "/v1/policy/reload", "Reload the policy file now (admin)", "application/json"),
-]  # fmt: skip
-IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"]
-AUDIO_TYPES = ["audio/wav", "audio/mpeg", "audio/flac", "audio/ogg"]
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without its ``null`` alternative (a query or form value is never null)."""
+    options = [o for o in schema.get("anyOf", []) if o != {"type": "null"}]
+    if len(options) == 1:
+        return {**options[0], **({"default": schema["default"]} if schema.get("default") is not None else {})}
+    return schema
 
 
-def _request_body(task: Task) -> dict[str, Any]:
+def _no_default(schema: dict[str, Any]) -> dict[str, Any]:
+    """Query options carry no default: a client must not send them unasked (they clash with a JSON body)."""
+    return {k: v for k, v in schema.items() if k != "default"}
+
+
+def _options(body: dict[str, Any], media: str) -> dict[str, dict[str, Any]]:
+    """The body's option fields (everything but the media and the routing hints), as query/form values."""
+    skip = {media, "routing"}
+    return {name: _not_null(prop) for name, prop in body["properties"].items() if name not in skip}
+
+
+def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The request body (JSON, and for media tasks multipart and raw bytes) and the query parameters."""
     spec = spec_of(task)
-    content: dict[str, Any] = {"application/json": {"schema": _ref(spec.body.__name__)}}
+    body_name = spec.body.__name__
+    content: dict[str, Any] = {"application/json": {"schema": _ref(body_name)}}
     field = spec.media_field
-    if field is not None:
-        content["multipart/form-data"] = {
-            "schema": {
-                "type": "object",
-                "required": [field],
-                "properties": {field: {"type": "string", "format": "binary"}},
-                "additionalProperties": {"type": "string"},
-            }
+    if field is None:
+        return {"required": True, "description": TEXT_PLAIN, "content": content}, []
+    options = _options(components[body_name], field)
+    content["multipart/form-data"] = {
+        "schema": {
+            "type": "object",
+            "required": [field],
+            "properties": {field: {"type": "string", "format": "binary"}, **options},
+            "additionalProperties": False,
         }
-        raw = {"schema": {"type": "string", "format": "binary"}}
-        uploads = AUDIO_TYPES if spec.input is InputKind.AUDIO else IMAGE_TYPES
-        for media_type in [*uploads, "application/octet-stream"]:
-            content[media_type] = raw
-    else:
-        content["text/plain"] = {"schema": {"type": "string"}}
-    return {"required": True, "content": content}
+    }
+    content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
+    query = [
+        {"name": name, "in": "query", "required": False, "description": RAW_ONLY, "schema": _no_default(schema)}
+        for name, schema in options.items()
+    ]
+    return {"required": True, "description": RAW_UPLOAD.format(media=field), "content": content}, query
 
 
-def _operation(task: Task) -> dict[str, Any]:
+def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
     spec = spec_of(task)
-    envelope = f"Envelope_{spec.result.__name__}_"
-    ok: dict[str, Any] = {"application/json": {"schema": _ref(envelope)}}
+    envelope = {"schema": _ref(f"Envelope_{spec.result.__name__}_")}
+    ok: dict[str, Any] = {"application/json": envelope}
+    description = None
     if spec.answers_audio:
-        ok = {t: {"schema": {"type": "string", "format": "binary"}} for t in ("audio/wav", "audio/mpeg", "audio/ogg")}
-        ok["application/json"] = {"schema": _ref(envelope)}
-    responses: dict[str, Any] = {"200": {"description": f"The normalized {task} result", "content": ok}}
-    for status, why in ERRORS.items():
-        responses[status] = {"description": why, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
-    return {
+        ok.update({t: {"schema": {"type": "string", "format": "binary"}} for t in AUDIO_ANSWERS})
+        description = SYNTHESIZE
+    body, query = _request_body(task, components)
+    headers = [
+        {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}, "description": REQUEST_ID},
+        {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
+        {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}, "description": "choose"},
+    ]
+    op: dict[str, Any] = {
         "operationId": task.value.replace(".", "_"),
         "tags": [task.modality],
         "summary": task.value,
-        "parameters": [
-            {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}},
-            {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
-            {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}},
-        ],
-        "requestBody": _request_body(task),
-        "responses": responses,
+        "parameters": [*headers, *query],
+        "requestBody": body,
+        "responses": {
+            "200": {"description": f"The normalized {task} result", "content": ok},
+            **problems(*TASK_STATUSES),
+        },
     }
+    if description:
+        op["description"] = description
+    return op
 
 
 def openapi_document() -> dict[str, Any]:
     bodies = dict.fromkeys(spec.body for spec in TABLE.values())
-    types: list[Any] = [Problem, *bodies, *(Envelope[spec.result] for spec in TABLE.values())]  # type: ignore[name-defined]
+    envelopes = [Envelope[spec.result] for spec in TABLE.values()]  # type: ignore[name-defined]
+    types: list[Any] = [Problem, *bodies, *envelopes, *TYPES]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-    paths: dict[str, Any] = {spec.path: {"post": _operation(task)} for task, spec in TABLE.items()}
-    for method, path, summary, media_type in OPERATIONS:
-        ok = {"200": {"description": "OK", "content": {media_type: {"schema": {"type": "object"}}}}}
-        problems = {s: {"description": ERRORS[s], "content": {"application/problem+json": {"schema": _ref("Problem")}}}
-                    for s in ("400", "401", "403")}  # fmt: skip
-        op: dict[str, Any] = {"operationId": path.strip("/").replace("/", "_"), "summary": summary, "responses": ok}
-        if path.startswith("/v1/"):
-            op["responses"] = {**ok, **problems}
-        if method == "post" and path == "/v1/route/explain":
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
-        paths.setdefault(path, {})[method] = op
+    components["MediaRef"] = MEDIA_REF
+    paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
+    paths.update(operational_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},

@@ -37,7 +37,9 @@ def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as
     return Response(_encoder.encode(envelope), status_code=200, media_type="application/json", headers=headers)
 
 
-def problem_response(exc: OmnisenseError, trace: RequestTrace | None, request_id: str) -> Response[bytes]:
+def problem_response(
+    exc: OmnisenseError, trace: RequestTrace | None, request_id: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     problem = Problem(
         type=exc.type_uri,
         title=exc.title,
@@ -47,7 +49,9 @@ def problem_response(exc: OmnisenseError, trace: RequestTrace | None, request_id
         field=exc.field,
         attempts=list(trace.attempts) if trace else [],
     )
-    headers = trace_headers(trace) if trace else {"X-Request-Id": request_id}
+    headers = {**(trace_headers(trace) if trace else {"X-Request-Id": request_id}), **(headers or {})}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="omnisense"'
     if exc.retry_after_s and exc.status in (429, 503):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
     return Response(_encoder.encode(problem), status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)

@@ -10,14 +10,17 @@ record of a real request carries the same decisions (``decisions``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
 
-from gateway.schema import InputKind, InvalidInput, Media, Task, TaskRequest, spec_of
-from gateway.schema.requests import RoutingHints
+from gateway.schema import InputKind, InvalidInput, Media, Task, TaskRequest, UnprocessableInput, spec_of
+from gateway.schema.requests import Language, RoutingHints
+from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
+from gateway.server.scope import route_choice
+from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()
 
@@ -25,13 +28,13 @@ _encoder = msgspec.json.Encoder()
 class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     task: Task
     text: str | None = None
-    characters: int | None = None  # instead of ``text``: only its length matters for routing
-    language: str | None = None
-    source_language: str | None = None
-    target_language: str | None = None
+    characters: Annotated[int, msgspec.Meta(ge=1)] | None = None  # instead of ``text``: only its length matters
+    language: Language | None = None
+    source_language: Language | None = None
+    target_language: Language | None = None
     format: str | None = None  # image/audio input format, or the synthesized audio format
-    bytes: int = 0  # image/audio size
-    audio_seconds: float | None = None
+    bytes: Annotated[int, msgspec.Meta(ge=0)] = 0  # image/audio size
+    audio_seconds: Annotated[float, msgspec.Meta(ge=0)] | None = None
     voice: str | None = None
     routing: RoutingHints | None = None
 
@@ -43,8 +46,8 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     """The task's own request type (its row in the task table), with placeholder content."""
     spec = spec_of(body.task)
     if body.bytes > max_bytes:
-        raise InvalidInput(f"bytes: at most {max_bytes}", field="bytes")
-    names = {info.name for info in msgspec.structs.fields(spec.request)}
+        raise UnprocessableInput(f"bytes: at most {max_bytes}", field="bytes")
+    names = {info.name for info in spec.fields}
     given = msgspec.structs.asdict(body)
     fields: dict[str, Any] = {k: v for k, v in given.items() if k in names and v is not None}
     if spec.media_field is not None:
@@ -54,13 +57,13 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
         fields.pop("format", None)
     else:
         fields["text"] = body.text if body.text is not None else "x" * min(body.characters or 1, 1_000_000)
-    for info in msgspec.structs.fields(spec.request):
+    for info in spec.fields:
         if info.required and info.name not in fields:
-            raise InvalidInput(f"{info.name} is required for {body.task}", field=info.name)
+            raise UnprocessableInput(f"{info.name} is required for {body.task}", field=info.name)
     try:
         request: TaskRequest = msgspec.convert(fields, spec.request, from_attributes=True)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"explain body: {exc}") from None
+        raise unprocessable(exc, "the explain body") from None
     return request
 
 
@@ -71,24 +74,24 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     try:
         body = msgspec.json.decode(await request.body(), type=ExplainBody)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(f"explain body: {exc}") from None
+        raise unprocessable(exc, "the explain body") from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"explain body is not JSON: {exc}") from None
+    runtime.keys.check_task(key, body.task)
     task_request = _request_of(body, runtime.config.limits.max_audio_bytes)
-    pinned = request.headers.get("x-omnisense-provider") or (body.routing.provider if body.routing else None)
-    policy = request.headers.get("x-omnisense-policy") or (body.routing.policy if body.routing else None)
-    runtime.keys.check_hints(key, pinned, policy)
-    dispatcher = runtime.dispatcher_for(policy)
-    plan = await dispatcher.plan(body.task, task_request, key.id if key else None, pinned, dry_run=True)
+    choice = route_choice(runtime, request.headers, key, body.routing)
+    plan = await choice.dispatcher.plan(
+        body.task, task_request, key.id if key else None, choice.pinned, dry_run=True, allowed=choice.allowed
+    )
     out = msgspec.to_builtins(plan)
     out["decisions"] = [{**msgspec.to_builtins(d), "summary": str(d)} for d in plan.decisions]
-    out["answer"] = (
-        "reject: budget exceeded"
-        if plan.budget_rejected
-        else f"served by {plan.steps[0].provider}"
-        if plan.steps
-        else "no provider: 503"
-    )
+    if plan.budget_rejected:
+        out["answer"] = "reject: budget exceeded"
+    elif plan.steps:
+        out["answer"] = f"served by {plan.steps[0].provider}"
+    else:  # what the request would be answered: the same refusal as the dispatcher's
+        refused = refusal(body.task, plan, key.id if key else None)
+        out["answer"] = f"refused: {refused.status} {refused.detail}"
     return Response(_encoder.encode(out), media_type="application/json")
 
 

@@ -14,6 +14,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
+
 from adapters.base import Provider
 from gateway.dispatch import Dispatcher
 from gateway.health import Prober
@@ -26,6 +28,7 @@ from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
+from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
 from policies.budgets import RedisSpendStore
@@ -41,9 +44,10 @@ class Scrubber:
     def __init__(self) -> None:
         self.redactor = Redactor()
 
-    def learn(self, routing: Routing, dsn: str | None) -> None:
+    def learn(self, routing: Routing, dsn: str | None, *urls: str | None) -> None:
+        """The routing's credentials, the log DSN's, and any password inside the other URLs given."""
         blocks = {f"{u.policy.name}.{name}": block for u in routing.units() for name, block in u.blocks.items()}
-        self.redactor = Redactor(secrets_in({"providers": blocks, "dsn": dsn}))
+        self.redactor = Redactor(secrets_in({"providers": blocks, "dsn": dsn, "urls": list(urls)}))
 
     def __call__(self, text: str) -> str:
         return self.redactor.text(text)
@@ -62,6 +66,7 @@ class Runtime:
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
     prober: Prober | None = None
+    fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -90,7 +95,7 @@ class Runtime:
 
     def install(self, routing: Routing) -> None:
         """Swap the routing in one step: new requests take it, running ones finish on the old."""
-        self.scrub.learn(routing, self.config.logs.dsn)
+        self.scrub.learn(routing, self.config.logs.dsn, self.config.spend_store, self.config.tracing.endpoint)
         self.routing = routing
 
     def redactor(self) -> Redactor:
@@ -122,6 +127,8 @@ class Runtime:
         """A probe result: cached for /readyz, given to every planner that uses this provider
         (unhealthy: tried last), and capabilities learnt late (a provider that was down at
         start) reach them too."""
+        if health.detail:  # a probe's error may quote an endpoint URL with its password
+            health = msgspec.structs.replace(health, detail=self.scrub(health.detail))
         for unit in self.routing.units():
             for name, used in unit.providers.items():
                 if used is not provider:
@@ -211,6 +218,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     runtime = Runtime(
         config=config, routing=routing, writer=writer, keys=KeyRing(config), deps=deps, metrics=metrics,
         tracing=tracing, scrub=scrub,
+        fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
     runtime.install(routing)
     names = ", ".join(runtime.providers)

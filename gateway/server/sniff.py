@@ -110,7 +110,40 @@ def audio_media(data: bytes, *, max_bytes: int, field: str = "audio") -> Media:
     return Media(data=data, format=fmt, duration_s=_audio_seconds(data, fmt, field))
 
 
+# The fewest bytes a second of these formats can take (MP3 at 8 kbit/s, Opus at 6 kbit/s):
+# a container whose header claims more seconds than its bytes can hold is capped to them.
+MIN_BYTES_PER_SECOND = {"mp3": 1000.0, "ogg": 750.0}
+
+
 def _audio_seconds(data: bytes, fmt: str, field: str) -> float:
+    """Seconds of audio, from the data (what a per-second vendor bills), not a header's claim."""
+    if fmt == "wav":
+        return round(_wav_seconds(data, field), 3)
+    seconds = _container_seconds(data, fmt, field)
+    floor = MIN_BYTES_PER_SECOND.get(fmt)
+    return round(min(seconds, len(data) / floor) if floor else seconds, 3)
+
+
+def _wav_seconds(data: bytes, field: str) -> float:
+    """The sample bytes actually present divided by the byte rate (a header may claim hours)."""
+    byte_rate, offset = 0, 12
+    while offset + 8 <= len(data):
+        chunk, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
+        body = offset + 8
+        if chunk == b"fmt " and size >= 12:
+            byte_rate = int.from_bytes(data[body + 8 : body + 12], "little")
+        elif chunk == b"data":
+            present = min(size, len(data) - body)
+            if byte_rate <= 0:
+                break
+            if present <= 0:
+                raise InvalidInput(f"the {field} is a WAV file without samples", field=field)
+            return present / byte_rate
+        offset = body + size + (size & 1)  # chunks are padded to an even size
+    raise InvalidInput(f"the {field} looks like WAV but has no readable format and data chunks", field=field)
+
+
+def _container_seconds(data: bytes, fmt: str, field: str) -> float:
     import mutagen
 
     try:

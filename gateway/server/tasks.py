@@ -21,9 +21,12 @@ from litestar.types import Receive
 
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
-from gateway.server.inputs import decode_request
+from gateway.server.config import Limits
+from gateway.server.inputs import decode_request, max_body_bytes
+from gateway.server.problems import framework_error
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
+from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
 
 log = logging.getLogger("omnisense.server")
@@ -51,22 +54,17 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
         try:
             key = runtime.keys.authenticate(request.headers)
             trace.key_id = key.id if key else None
-            pinned = request.headers.get("x-omnisense-provider")
-            task_request = await decode_request(task, request, runtime.config.limits)
+            runtime.keys.check_task(key, task)
+            runtime.keys.check_rate(key)
+            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher)
             trace.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
-            hints = task_request.routing
-            pinned = pinned or (hints.provider if hints else None)
-            chosen = request.headers.get("x-omnisense-policy") or (hints.policy if hints else None)
-            runtime.keys.check_hints(key, pinned, chosen)
-            dispatcher = runtime.dispatcher_for(chosen)
-            run = dispatcher.run(task, task_request, trace, pinned=pinned)
+            choice = route_choice(runtime, request.headers, key, task_request.routing)
+            dispatcher = choice.dispatcher
+            run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
-        except OmnisenseError as exc:
-            status, error_type, detail = exc.status, type(exc).__name__, exc.detail
-            return problem_response(exc, trace, trace.request_id)
         except ClientGone:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
             return Response(b"", status_code=499)  # nobody reads it
@@ -77,25 +75,27 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
-            err = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
-            status, error_type, detail = err.status, type(err).__name__, err.detail
-            return problem_response(err, trace, trace.request_id)
+            stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
+            status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
+            return problem_response(stopped, trace, trace.request_id)
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
                 return Response(b"", status_code=499)
-            log.exception("request %s failed", trace.request_id)
-            detail = f"{type(exc).__name__}: {exc}"[:300]
-            return problem_response(
-                InternalError("an internal error occurred; the request id names it in the logs"),
-                trace,
-                trace.request_id,
-            )
+            err, headers = framework_error(exc, request) or (_internal(exc, trace), {})
+            status, error_type = err.status, type(err).__name__
+            detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
+            return problem_response(err, trace, trace.request_id, headers)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+
+
+def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
+    log.error("request %s failed", trace.request_id, exc_info=exc)
+    return InternalError("an internal error occurred; the request id names it in the logs")
 
 
 class ClientGone(Exception):
@@ -130,13 +130,16 @@ async def until_disconnected(request: Request[Any, Any, Any], work: Coroutine[An
                 fut.cancel()
 
 
-def task_handler(task: Task) -> HTTPRouteHandler:
+def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:
     async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
         runtime: Runtime = request.app.state.runtime
         return await serve_task(task, request, runtime)
 
     handler.__name__ = task.value.replace(".", "_")
-    return post(spec_of(task).path, include_in_schema=False, name=task.value)(handler)
+    path = spec_of(task).path
+    return post(path, include_in_schema=False, name=task.value, request_max_body_size=max_body)(handler)
 
 
-TASK_HANDLERS = [task_handler(task) for task in TABLE]
+def task_handlers(limits: Limits) -> list[HTTPRouteHandler]:
+    """One handler per task, each with its body limit (a chunked body over it is cut off while read)."""
+    return [task_handler(task, max_body_bytes(task, limits)) for task in TABLE]

@@ -34,6 +34,7 @@ def calls(client: httpx.Client) -> dict[str, Any]:
         "text.entities": ("/text/entities", {"text": "Tim Cook works for Apple."}),
         "text.key_phrases": ("/text/key_phrases", {"text": "The red car is fast."}),
         "text.translate": ("/text/translate", {"text": "The cat.", "target_language": "es"}),
+        "text.moderation": ("/text/moderation", {"text": "You stupid idiot."}),
         "speech.transcribe": ("/speech/transcribe", {"audio": audio}),
     }
     results: dict[str, Any] = {"speech.synthesize": [tts.status_code, len(audio)]}

@@ -1,0 +1,1 @@
+"""The ``azure`` provider kind: Azure AI Vision, Language, Translator, Speech and Content Safety."""

@@ -1,0 +1,118 @@
+"""The ``azure`` provider's policy block, validated with msgspec (imports no Azure SDK).
+
+```yaml
+providers:
+  azure: {kind: azure, endpoint: "https://my-ai.cognitiveservices.azure.com", key: "${AZURE_AI_KEY}",
+          region: westeurope}
+  azure-test: {kind: azure, endpoint: "http://127.0.0.1:9200", key: test, region: westeurope}
+```
+
+- ``endpoint`` + ``key`` serve every service of a multi-service (Azure AI services) resource.
+  ``endpoints: {vision, language, translator, speech, content_safety}`` and ``keys: {...}``
+  override one service.
+- Translator: the global endpoint (``https://api.cognitive.microsofttranslator.com``, with
+  ``region`` sent as ``Ocp-Apim-Subscription-Region``) unless ``endpoints.translator`` is given.
+- Speech: ``https://{region}.stt.speech.microsoft.com`` (recognition) and
+  ``https://{region}.tts.speech.microsoft.com`` (synthesis, voices) unless ``endpoints.speech``
+  is given (then both paths go to that one base URL).
+- An ``endpoint`` that is not an Azure cloud host (a local fake, a proxy, a container on
+  localhost) serves *every* service, including Translator and Speech: that is what the
+  ``azure-test`` block above means.
+- ``credential: entra`` uses azure-identity's ``DefaultAzureCredential`` (env, workload or
+  managed identity, Azure CLI ...) instead of keys; Translator then uses the resource's own
+  custom-domain ``endpoint`` (the global endpoint would also need the resource id). Speech
+  takes a plain bearer token on a resource's custom domain, so with Entra give
+  ``endpoints.speech`` (the regional hosts want Azure's ``aad#resource#token`` form, not sent here).
+- A service with no endpoint (or no key, with key credentials) is not served: its tasks are
+  not declared, so the router never sends them here.
+- Retries: every SDK's own retry policy is off (``retry_total=0`` for azure-core clients,
+  ``retries=0`` for msrest's), deliberately: the gateway's dispatcher owns retries.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlparse
+
+import msgspec
+
+from adapters.kit.config import ProviderConfig
+
+SERVICES = ("vision", "language", "translator", "speech", "content_safety")
+TRANSLATOR_GLOBAL = "https://api.cognitive.microsofttranslator.com"
+_AZURE_SUFFIXES = (".azure.com", ".microsoft.com", ".microsofttranslator.com", ".azure.cn", ".azure.us", ".azure.net")
+
+
+def is_azure_host(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return host.endswith(_AZURE_SUFFIXES)
+
+
+class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
+    """``timeout_s`` (read timeout per call), ``max_workers`` and ``prices`` come from ProviderConfig."""
+
+    endpoint: str | None = None
+    key: str | None = None  # a policy file should use ${ENV}
+    region: str | None = None
+    endpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    keys: dict[str, str] = msgspec.field(default_factory=dict)
+    credential: Literal["key", "entra"] = "key"
+    connect_timeout_s: float = 3.0
+    probe_timeout_s: float = 2.0
+    # vision.ocr (Read API): first poll after this many seconds, growing x1.5 up to read_poll_max_s.
+    read_poll_s: float = 0.25
+    read_poll_max_s: float = 2.0
+    # Language needs a language for sentiment/entities/key phrases; Speech for recognition.
+    default_language: str = "en"
+    # vision.moderation: Computer Vision's adult/racy/gory scores, or Content Safety image:analyze.
+    vision_moderation: Literal["computer_vision", "content_safety"] = "computer_vision"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name, table in (("endpoints", self.endpoints), ("keys", self.keys)):
+            unknown = sorted(set(table) - set(SERVICES))
+            if unknown:
+                raise ValueError(f"{name}: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
+        for url in [self.endpoint or "", *self.endpoints.values()]:
+            if url and urlparse(url).scheme not in ("http", "https"):
+                raise ValueError(f"endpoint {url!r} must start with https:// (or http:// for a local server)")
+        if self.connect_timeout_s <= 0 or self.probe_timeout_s <= 0 or self.read_poll_s <= 0:
+            raise ValueError("timeouts and poll intervals must be positive")
+        if self.credential == "key" and not self.key and not self.keys:
+            raise ValueError("key (or keys) is required unless credential is 'entra'")
+        if self.vision_moderation == "content_safety" and not self.endpoint_for("content_safety"):
+            raise ValueError("vision_moderation: content_safety needs endpoint or endpoints.content_safety")
+
+    @property
+    def local(self) -> bool:
+        """An endpoint that is not Azure's serves every service (a fake, a proxy, a container)."""
+        return bool(self.endpoint) and not is_azure_host(self.endpoint or "")
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The base URL of ``service``, or None when this provider cannot reach it."""
+        if service in self.endpoints:
+            return self.endpoints[service].rstrip("/")
+        if self.local:
+            return (self.endpoint or "").rstrip("/")
+        if service == "translator":
+            if self.credential == "entra":
+                return self.endpoint.rstrip("/") if self.endpoint else None
+            return TRANSLATOR_GLOBAL
+        if service == "speech":
+            return None  # regional hosts: see speech_url()
+        return self.endpoint.rstrip("/") if self.endpoint else None
+
+    def speech_url(self, kind: Literal["stt", "tts"]) -> str | None:
+        """Speech's base URL for recognition (``stt``) or synthesis and voices (``tts``)."""
+        base = self.endpoint_for("speech")
+        if base:
+            return base
+        return f"https://{self.region}.{kind}.speech.microsoft.com" if self.region else None
+
+    def key_for(self, service: str) -> str | None:
+        return self.keys.get(service, self.key)
+
+    def serves(self, service: str) -> bool:
+        """Whether ``service`` has an endpoint and (with key credentials) a key."""
+        reachable = self.speech_url("stt") if service == "speech" else self.endpoint_for(service)
+        return bool(reachable) and (self.credential == "entra" or bool(self.key_for(service)))

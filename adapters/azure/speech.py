@@ -1,0 +1,240 @@
+"""Azure AI Speech through its documented REST endpoints: speech.synthesize, speech.transcribe.
+
+The Speech SDK speaks only its own websocket protocol; these REST endpoints are documented
+for the same service and are what a local fake can serve.
+
+Synthesis: ``POST {tts}/cognitiveservices/v1`` with an SSML body and
+``X-Microsoft-OutputFormat``; the answer's body is the audio.
+- Voice: the request's ``voice`` (a full short name such as ``en-US-JennyNeural``), else
+  chosen from ``VOICES`` by language (a bare language picks its main locale) and gender
+  (female first when none is asked). The SSML's ``xml:lang`` is the voice's locale.
+- Formats: wav (``riff-24khz-16bit-mono-pcm``), mp3 (``audio-24khz-48kbitrate-mono-mp3``),
+  ogg (``ogg-24khz-16bit-mono-opus``), pcm (``raw-24khz-16bit-mono-pcm``); all 24 kHz.
+- Text: at most 10,000 characters (ours, to stay well inside the REST endpoint's 10 minutes
+  of audio), escaped into the SSML.
+
+Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?language=en-US&format=detailed``
+(the REST API for short audio).
+- Audio: WAV (PCM; its header's sample rate goes in the Content-Type, Azure documents
+  16 kHz mono) or OGG (Opus), at most **60 seconds**: longer audio is refused before the
+  call with 413 naming ``audio`` (the endpoint would cut it off at 60 s).
+- Language: the request's, else ``default_language``, as a locale (``en`` -> ``en-US``).
+- Answer: ``RecognitionStatus`` ``Success`` -> ``NBest[0]``: text = ``Display``, confidence =
+  ``Confidence``, words from ``Words`` when the service sends them. ``Offset``/``Duration``
+  are in **100-ns ticks** (divided by 10^7 for seconds). ``NoMatch``,
+  ``InitialSilenceTimeout`` and ``BabbleTimeout`` mean no speech was recognized: an empty
+  text with confidence 0. ``Error`` (an error inside a 200) is ``UpstreamBadResponse``.
+
+``GET {tts}/cognitiveservices/voices/list`` (free) is the provider's probe.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from adapters.azure import rest
+from adapters.azure.clients import AzureClients
+from adapters.base import CallContext, ProviderResult
+from adapters.kit import parsed, request_language, unit
+from gateway.schema import (
+    InvalidInput,
+    PayloadTooLarge,
+    SynthesizeRequest,
+    SynthesizeResult,
+    TranscribeRequest,
+    TranscribeResult,
+    Unsupported,
+    UpstreamBadResponse,
+    Word,
+    primary,
+)
+
+TTS_MODEL = "azure-tts-neural"
+STT_MODEL = "azure-stt-short"
+TTS_PATH = "/cognitiveservices/v1"
+VOICES_PATH = "/cognitiveservices/voices/list"
+STT_PATH = "/speech/recognition/conversation/cognitiveservices/v1"
+MAX_CHARS = 10_000
+MAX_AUDIO_S = 60.0
+TICKS = 10_000_000  # 100-ns ticks per second
+RATE = 24_000
+OUTPUT_FORMATS = {
+    "wav": "riff-24khz-16bit-mono-pcm",
+    "mp3": "audio-24khz-48kbitrate-mono-mp3",
+    "ogg": "ogg-24khz-16bit-mono-opus",
+    "pcm": "raw-24khz-16bit-mono-pcm",
+}
+AUDIO_TYPES = {"wav": "audio/wav; codecs=audio/pcm; samplerate={rate}", "ogg": "audio/ogg; codecs=opus"}
+# locale -> (female, male) neural voices
+VOICES: dict[str, tuple[str, str]] = {
+    "en-US": ("JennyNeural", "GuyNeural"),
+    "en-GB": ("SoniaNeural", "RyanNeural"),
+    "en-AU": ("NatashaNeural", "WilliamNeural"),
+    "en-IN": ("NeerjaNeural", "PrabhatNeural"),
+    "fr-FR": ("DeniseNeural", "HenriNeural"),
+    "fr-CA": ("SylvieNeural", "JeanNeural"),
+    "de-DE": ("KatjaNeural", "ConradNeural"),
+    "es-ES": ("ElviraNeural", "AlvaroNeural"),
+    "es-MX": ("DaliaNeural", "JorgeNeural"),
+    "it-IT": ("ElsaNeural", "DiegoNeural"),
+    "pt-BR": ("FranciscaNeural", "AntonioNeural"),
+    "pt-PT": ("RaquelNeural", "DuarteNeural"),
+    "nl-NL": ("ColetteNeural", "MaartenNeural"),
+    "pl-PL": ("AgnieszkaNeural", "MarekNeural"),
+    "sv-SE": ("SofieNeural", "MattiasNeural"),
+    "da-DK": ("ChristelNeural", "JeppeNeural"),
+    "nb-NO": ("PernilleNeural", "FinnNeural"),
+    "fi-FI": ("NooraNeural", "HarriNeural"),
+    "ru-RU": ("SvetlanaNeural", "DmitryNeural"),
+    "tr-TR": ("EmelNeural", "AhmetNeural"),
+    "ar-SA": ("ZariyahNeural", "HamedNeural"),
+    "hi-IN": ("SwaraNeural", "MadhurNeural"),
+    "ja-JP": ("NanamiNeural", "KeitaNeural"),
+    "ko-KR": ("SunHiNeural", "InJoonNeural"),
+    "zh-CN": ("XiaoxiaoNeural", "YunxiNeural"),
+}
+MAIN_LOCALE = {"en": "en-US", "fr": "fr-FR", "es": "es-ES", "pt": "pt-BR", "zh": "zh-CN", "no": "nb-NO"}
+LANGUAGES = frozenset({primary(loc) for loc in VOICES} | {"no"})
+
+
+def locale_for(language: str | None, default: str = "en") -> str:
+    """A locale Azure Speech knows for a BCP-47 tag (``en`` -> ``en-US``)."""
+    tag = request_language(language, default)
+    assert tag is not None
+    if tag in VOICES:
+        return tag
+    lang = primary(tag)
+    locale = MAIN_LOCALE.get(lang) or next((loc for loc in VOICES if primary(loc) == lang), None)
+    if locale is None:
+        raise Unsupported(f"azure speech has no locale for {tag!r} here", field="language")
+    return locale
+
+
+def choose_voice(request: SynthesizeRequest) -> tuple[str, str]:
+    """(voice short name, its locale)."""
+    if request.voice:
+        parts = request.voice.split("-")
+        if len(parts) < 3:
+            raise InvalidInput(
+                f"an Azure voice is named like 'en-US-JennyNeural', not {request.voice!r}", field="voice"
+            )
+        return request.voice, "-".join(parts[:2])
+    gender = (request.gender or "female").lower()
+    if gender not in ("female", "male"):
+        raise InvalidInput(f"gender is 'female' or 'male', not {request.gender!r}", field="gender")
+    locale = locale_for(request.language)
+    female, male = VOICES[locale]
+    return f"{locale}-{male if gender == 'male' else female}", locale
+
+
+def ssml(text: str, voice: str, locale: str) -> str:
+    return (
+        f"<speak version='1.0' xml:lang={quoteattr(locale)} xmlns='http://www.w3.org/2001/10/synthesis'>"
+        f"<voice name={quoteattr(voice)}>{escape(text)}</voice></speak>"
+    )
+
+
+def synthesize_to_vendor(request: SynthesizeRequest) -> dict[str, Any]:
+    if not request.text.strip():
+        raise InvalidInput("the text is empty", field="text")
+    if len(request.text) > MAX_CHARS:
+        raise PayloadTooLarge(f"azure speech takes at most {MAX_CHARS} characters", field="text")
+    output = OUTPUT_FORMATS.get(request.format)
+    if output is None:
+        raise Unsupported(
+            f"azure speech cannot produce {request.format!r} (only {', '.join(OUTPUT_FORMATS)})", field="format"
+        )
+    voice, locale = choose_voice(request)
+    return {
+        "headers": {"Content-Type": "application/ssml+xml", "X-Microsoft-OutputFormat": output},
+        "data": ssml(request.text, voice, locale).encode("utf-8"),
+        "voice": voice,
+    }
+
+
+def synthesize_from_vendor(audio: bytes, voice: str, request: SynthesizeRequest) -> SynthesizeResult:
+    if not audio:
+        raise UpstreamBadResponse("azure speech answered no audio")
+    return SynthesizeResult(audio=audio, format=request.format, sample_rate=RATE, voice=voice)
+
+
+def transcribe_to_vendor(request: TranscribeRequest, default_language: str = "en") -> dict[str, Any]:
+    audio = request.audio
+    if audio.uri:
+        raise Unsupported("azure speech reads uploaded audio, not a URI", field="audio")
+    if not audio.data:
+        raise InvalidInput("the audio is empty", field="audio")
+    content_type = AUDIO_TYPES.get(audio.format)
+    if content_type is None:
+        raise Unsupported(f"azure speech (short audio) reads WAV or OGG/Opus, not {audio.format!r}", field="audio")
+    if audio.duration_s is not None and audio.duration_s > MAX_AUDIO_S:
+        raise PayloadTooLarge(
+            f"azure speech's short-audio endpoint takes at most {MAX_AUDIO_S:.0f} s of audio, "
+            f"got {audio.duration_s:.1f} s",
+            field="audio",
+        )
+    if audio.format == "wav":
+        content_type = content_type.format(rate=wav_rate(audio.data))
+    return {
+        "params": {"language": locale_for(request.language, default_language), "format": "detailed"},
+        "headers": {"Content-Type": content_type, "Accept": "application/json"},
+        "data": audio.data,
+    }
+
+
+def wav_rate(data: bytes) -> int:
+    """The WAV's sample rate for the Content-Type (Azure documents 16 kHz mono PCM)."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return int(w.getframerate())
+    except (wave.Error, EOFError):
+        return 16_000
+
+
+def transcribe_from_vendor(response: dict[str, Any], language: str) -> TranscribeResult:
+    status = str(response["RecognitionStatus"])
+    if status in ("NoMatch", "InitialSilenceTimeout", "BabbleTimeout"):
+        return TranscribeResult(text="", confidence=0.0, words=[], language=language)
+    if status != "Success":
+        raise UpstreamBadResponse(f"azure speech: an error inside a 200: RecognitionStatus {status}")
+    best = response["NBest"][0] if response.get("NBest") else None
+    if best is None:
+        return TranscribeResult(text=str(response.get("DisplayText") or ""), confidence=0.0, language=language)
+    words = []
+    for w in best.get("Words") or ():
+        start = int(w["Offset"]) / TICKS
+        end = start + int(w["Duration"]) / TICKS
+        words.append(Word(str(w["Word"]), start, end, unit(w.get("Confidence", best["Confidence"]))))
+    text = str(best.get("Display") or best.get("Lexical") or "")
+    return TranscribeResult(text=text, confidence=unit(best["Confidence"]), words=words, language=language)
+
+
+async def synthesize(azure: AzureClients, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
+    call = synthesize_to_vendor(request)
+    url = f"{azure.config.speech_url('tts')}{TTS_PATH}"
+    audio, _ = await rest.request(azure, "speech", "POST", url, ctx, headers=call["headers"], data=call["data"])
+    result = parsed(azure.name, lambda: synthesize_from_vendor(audio, call["voice"], request))
+    return ProviderResult(result=result, model=TTS_MODEL, raw={"voice": call["voice"]} if request.include_raw else None)
+
+
+async def transcribe(azure: AzureClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+    call = transcribe_to_vendor(request, azure.config.default_language)
+    url = f"{azure.config.speech_url('stt')}{STT_PATH}"
+    body, _ = await rest.request(
+        azure, "speech", "POST", url, ctx, params=call["params"], headers=call["headers"], data=call["data"]
+    )
+    response = rest.json_body(body, "speech")
+    language = call["params"]["language"]
+    result = parsed(azure.name, lambda: transcribe_from_vendor(response, language))
+    return ProviderResult(result=result, model=STT_MODEL, raw=response if request.include_raw else None)
+
+
+async def voices(azure: AzureClients) -> int:
+    """How many voices the region offers (the free probe)."""
+    url = f"{azure.config.speech_url('tts')}{VOICES_PATH}"
+    body, _ = await rest.request(azure, "speech", "GET", url, None, probe=True)
+    listed = rest.json_body(body, "speech")
+    return len(listed) if isinstance(listed, list) else 0

@@ -1,0 +1,1 @@
+"""The Google Cloud adapter (kind ``google``) and Vertex AI endpoints (kind ``vertex``)."""

@@ -1,0 +1,169 @@
+"""Google Cloud SDK clients built once per provider, and the one way service modules call them.
+
+The SDKs are imported here, lazily, when the first client of a service is built: importing
+``adapters.registry`` or ``adapters.google.provider`` imports no Google library.
+
+Every client uses the REST transport (``transport="rest"``: JSON over HTTP/1.1, through
+``requests``), so one base URL per service (``endpoint``/``endpoints``) points it at a fake
+or a proxy. Credentials: Application Default Credentials, anonymous, a service-account
+file, or an API key (``x-goog-api-key``). Each call passes ``retry=None`` (no SDK retries:
+the gateway's dispatcher retries) and ``timeout=`` the smaller of ``timeout_s`` and the
+request's remaining time, runs in the provider's bounded pool, and has its exceptions
+mapped by ``errors.classify``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from adapters.base import CallContext
+from adapters.google.config import DEFAULT_HOSTS, GoogleConfig, _GoogleBase
+from adapters.google.errors import classify
+from adapters.kit import BlockingPool, mapped_errors
+from gateway.schema import Unsupported, UpstreamTimeout
+
+T = TypeVar("T")
+
+# service -> (module, client class)
+CLIENTS = {
+    "vision": ("google.cloud.vision_v1", "ImageAnnotatorClient"),
+    "language": ("google.cloud.language_v2", "LanguageServiceClient"),
+    "translate": ("google.cloud.translate_v3", "TranslationServiceClient"),
+    "texttospeech": ("google.cloud.texttospeech_v1", "TextToSpeechClient"),
+    "speech": ("google.cloud.speech_v1", "SpeechClient"),
+}
+
+
+def build_credentials(config: _GoogleBase) -> Any:
+    """The google-auth credentials the config names (None: the SDK finds ADC itself)."""
+    if config.credentials == "anonymous":
+        from google.auth.credentials import AnonymousCredentials
+
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    if config.credentials == "adc":
+        return None
+    from google.oauth2 import service_account
+
+    scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+    return service_account.Credentials.from_service_account_file(config.credentials, scopes=scopes)  # type: ignore[no-untyped-call]
+
+
+def freeze_environment(session: Any, url: str) -> None:
+    """Read the proxy and CA-bundle settings from the environment once, for the one host this
+    client calls, instead of on every request: ``requests`` re-reads ``os.environ`` per
+    request (``trust_env``), which was ~30% of a call's CPU in ``bench/adapters.py``.
+    NO_PROXY is honoured (``get_environ_proxies`` checks the host); a change of the
+    environment after the client is built is not seen (as with any SDK client setting)."""
+    import requests.utils
+
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+
+
+class GoogleClients:
+    """One SDK client per service, created on first use, shared by the pool's threads."""
+
+    def __init__(self, name: str, config: GoogleConfig) -> None:
+        self.name = name
+        self.config = config
+        self.pool = BlockingPool(name, config.max_workers)
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._credentials: Any = None
+        self._credentials_built = False
+        self._project: str | None = config.project or None
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            found = self._clients.get(service)
+            if found is None:
+                found = self._clients[service] = self._build(service)
+            return found
+
+    def _build(self, service: str) -> Any:
+        import importlib
+
+        from google.api_core.client_options import ClientOptions
+
+        module_name, cls_name = CLIENTS[service]
+        cls = getattr(importlib.import_module(module_name), cls_name)
+        cfg = self.config
+        options = ClientOptions(api_endpoint=cfg.endpoint_for(service), api_key=cfg.api_key)
+        if cfg.api_key:
+            client = cls(transport="rest", client_options=options)
+        else:
+            if not self._credentials_built:
+                self._credentials = build_credentials(cfg)
+                self._credentials_built = True
+            client = cls(transport="rest", client_options=options, credentials=self._credentials)
+        session = getattr(getattr(client, "_transport", None), "_session", None)
+        if session is not None:
+            freeze_environment(session, cfg.endpoint_for(service) or f"https://{DEFAULT_HOSTS[service]}")
+        return client
+
+    @property
+    def known_project(self) -> str | None:
+        """The project once known (the config's, or resolved by ``project_id``)."""
+        return self._project
+
+    def project_id(self) -> str:
+        """The project of the config, else GOOGLE_CLOUD_PROJECT, the service-account file's or
+        Application Default Credentials' (blocking: run it in the pool)."""
+        if self._project is None:
+            cfg = self.config
+            project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+            if not project and cfg.credentials not in ("adc", "anonymous"):
+                with open(cfg.credentials, encoding="utf-8") as f:
+                    project = json.load(f).get("project_id")
+            if not project and cfg.credentials == "adc" and not cfg.api_key:
+                import google.auth
+
+                _, project = google.auth.default()
+            if not project:
+                where = "`project:` in the provider's block or GOOGLE_CLOUD_PROJECT"
+                raise Unsupported(f"{self.name}: Translation needs a project ({where})")
+            self._project = project
+        return self._project
+
+    def timeout(self, ctx: CallContext | None, probe: bool = False) -> float:
+        """Seconds the next call may take: ``timeout_s`` (or the probe's), capped by the deadline."""
+        limit = self.config.probe_timeout_s if probe else self.config.timeout_s
+        if ctx is None:
+            return limit
+        remaining = ctx.remaining_s()
+        if remaining <= 0:
+            raise UpstreamTimeout(f"{self.name}: the request's deadline passed before the call", provider=self.name)
+        return min(limit, remaining)
+
+    async def run(self, fn: Callable[..., T], *args: Any, ctx: CallContext | None = None) -> T:
+        """Run blocking ``fn(*args)`` in the pool, within the request's deadline, errors mapped."""
+        with mapped_errors(self.name, classify):
+            return await self.pool.run_blocking(fn, *args, ctx=ctx)
+
+    async def call(self, service: str, method: str, request: Any, ctx: CallContext | None, probe: bool = False) -> Any:
+        """``client(service).<method>(request=request, retry=None, timeout=...)``, answered as the
+        raw protobuf message (``from_vendor`` reads it: attribute access on the SDK's proto-plus
+        wrappers costs ~10x more CPU)."""
+        timeout = self.timeout(ctx, probe)
+
+        def invoke() -> Any:
+            answer = getattr(self.client(service), method)(request=request, retry=None, timeout=timeout)
+            return type(answer).pb(answer)
+
+        return await self.run(invoke, ctx=ctx)
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        with self._lock:
+            for client in self._clients.values():
+                transport = getattr(client, "transport", None)
+                if transport is not None:
+                    transport.close()
+            self._clients.clear()

@@ -1,0 +1,136 @@
+"""Cloud Speech-to-Text v1 ``speech:recognize``: speech.transcribe (synchronous).
+
+- Audio: WAV (LINEAR16) and FLAC are described by their headers (encoding and rate are
+  left to Google); MP3 is sent as ``MP3`` with its rate read from the frames. Inline
+  content (or a ``gs://`` URI). Other formats are Unsupported (the next provider may
+  take them).
+- Limit: ``recognize`` takes at most 60 s of audio (and 10 MB). Longer audio is answered
+  413 naming the limit, before any call, until asynchronous jobs exist.
+- Language: the request's, else the provider's ``default_language``; a bare language is
+  sent as its main locale (``en`` -> ``en-US``, ``zh`` -> ``cmn-Hans-CN``).
+- Result: the best alternative of each result, joined; ``confidence`` is their mean;
+  words with ``startTime``/``endTime`` (durations like ``"1.300s"``) and their own
+  confidence (``enableWordConfidence``; the alternative's where a word has none).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from adapters.base import CallContext, ProviderResult
+from adapters.google.clients import GoogleClients
+from adapters.google.common import bcp47, raw, score
+from adapters.kit import parsed, request_language
+from gateway.schema import (
+    InvalidInput,
+    PayloadTooLarge,
+    TranscribeRequest,
+    TranscribeResult,
+    Unsupported,
+    UnsupportedMediaType,
+    Word,
+    primary,
+)
+
+MODEL = "speech-to-text-v1"
+FORMATS = frozenset({"wav", "flac", "mp3"})
+MAX_SECONDS = 60.0
+MAX_BYTES = 10 * 1024 * 1024
+LOCALES = {
+    "en": "en-US",
+    "es": "es-ES",
+    "fr": "fr-FR",
+    "de": "de-DE",
+    "it": "it-IT",
+    "pt": "pt-BR",
+    "ja": "ja-JP",
+    "ko": "ko-KR",
+    "nl": "nl-NL",
+    "ru": "ru-RU",
+    "hi": "hi-IN",
+    "ar": "ar-SA",
+    "zh": "cmn-Hans-CN",
+}
+
+
+def language_code(language: str | None, default: str) -> str:
+    tag = request_language(language, default)
+    assert tag is not None
+    return tag if "-" in tag else LOCALES.get(primary(tag), tag)
+
+
+def mp3_rate(data: bytes) -> int:
+    from mutagen.mp3 import MP3, HeaderNotFoundError
+
+    try:
+        info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
+        return int(info.sample_rate)
+    except HeaderNotFoundError:
+        raise UnsupportedMediaType("the mp3 audio has no readable frame header", field="audio") from None
+
+
+def to_vendor(request: TranscribeRequest, default_language: str = "en-US", model: str = "default") -> dict[str, Any]:
+    media = request.audio
+    seconds = media.duration_s
+    if seconds is not None and seconds > MAX_SECONDS:
+        raise PayloadTooLarge(
+            f"google recognize takes at most {MAX_SECONDS:.0f} s of audio, got {seconds:.1f} s "
+            "(longer audio needs an asynchronous job, not served yet)",
+            field="audio",
+        )
+    config: dict[str, Any] = {
+        "language_code": language_code(request.language, default_language),
+        "enable_word_time_offsets": True,
+        "enable_word_confidence": True,
+        "enable_automatic_punctuation": True,
+        "model": model,
+    }
+    if media.uri:
+        if not media.uri.startswith("gs://"):
+            raise InvalidInput(f"google reads audio from bytes or a gs:// URI, not {media.uri[:60]!r}", field="audio")
+        return {"config": config, "audio": {"uri": media.uri}}
+    if not media.data:
+        raise InvalidInput("the audio is empty", field="audio")
+    if media.format not in FORMATS:
+        raise Unsupported(f"google recognize does not read {media.format!r} audio here", field="audio")
+    if media.size > MAX_BYTES:
+        raise PayloadTooLarge(f"google recognize takes at most {MAX_BYTES} bytes of audio inline", field="audio")
+    if media.format == "mp3":
+        config.update(encoding="MP3", sample_rate_hertz=mp3_rate(media.data))
+    return {"config": config, "audio": {"content": media.data}}
+
+
+def seconds(duration: Any) -> float:
+    """A protobuf Duration (``"1.300s"`` on the wire) in seconds."""
+    return float(duration.seconds) + float(duration.nanos) / 1e9
+
+
+def from_vendor(response: Any) -> TranscribeResult:
+    texts: list[str] = []
+    confidences: list[float] = []
+    words: list[Word] = []
+    language = None
+    for result in response.results:
+        if not result.alternatives:
+            continue
+        best = result.alternatives[0]
+        texts.append(str(best.transcript).strip())
+        confidences.append(score(best.confidence))
+        language = language or (str(result.language_code) or None)
+        for w in best.words:
+            start, end = seconds(w.start_time), seconds(w.end_time)
+            conf = w.confidence or best.confidence
+            words.append(Word(str(w.word), start, max(start, end), score(conf)))
+    confidence = sum(confidences) / len(confidences) if confidences else 0.0
+    text = " ".join(t for t in texts if t)
+    return TranscribeResult(
+        text=text, confidence=score(confidence), words=words, language=bcp47(language) if language else None
+    )
+
+
+async def run(google: GoogleClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+    params = to_vendor(request, google.config.default_language, google.config.speech_model)
+    response = await google.call("speech", "recognize", params, ctx)
+    result = parsed(google.name, lambda: from_vendor(response))
+    return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))

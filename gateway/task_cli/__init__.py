@@ -1,0 +1,55 @@
+"""The task commands of ``omnisense`` (``labels``, ``sentiment``, ``translate``, ``say`` ...) and
+``providers``: they call a running gateway, as any user of the Python client would.
+
+``add_parsers(sub)`` registers one command per row of the task table (``commands.py``)
+and ``providers``; ``gateway/cli.py`` calls it once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gateway.schema import InputKind
+from gateway.task_cli.commands import TaskCommand, task_commands
+from gateway.task_cli.providers import providers_command
+from gateway.task_cli.run import run_task
+
+URL_HELP = "gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080); the key comes from OMNISENSE_API_KEY"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help=URL_HELP)
+    parser.add_argument("--json", action="store_true", help="print the envelope (a batch: one per line)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+
+
+def _add_task(sub: Any, command: TaskCommand) -> None:
+    spec = command.spec
+    what = {InputKind.IMAGE: "PHOTO", InputKind.AUDIO: "AUDIO", InputKind.TEXT: "TEXT"}[command.input]
+    parser = sub.add_parser(command.verb, help=f"{spec.task}: POST {spec.path}", description=f"Run {spec.task}.")
+    if command.input is InputKind.TEXT:
+        parser.add_argument("text", nargs="*", metavar=what, help="the text ('-': read stdin)")
+        parser.add_argument("-f", "--file", action="append", help="a file, glob or directory of texts (a batch)")
+    else:
+        parser.add_argument("inputs", nargs="+", metavar=what, help="files, globs or directories ('-': stdin)")
+    for option in command.options:
+        if option.kind is bool:
+            parser.add_argument(*option.flags, dest=option.name, action="store_true", default=None)
+        else:
+            kind = option.kind
+            parser.add_argument(*option.flags, dest=option.name, type=kind, required=option.required, default=None)
+    if spec.answers_audio:
+        parser.add_argument("-o", "--output", help="where to write the audio (a batch: a folder; default say.FORMAT)")
+    parser.add_argument("-c", "--concurrency", type=int, default=4, help="requests in flight in a batch (default 4)")
+    _common(parser)
+    parser.set_defaults(func=run_task, task_command=command)
+
+
+def add_parsers(sub: Any) -> None:
+    """Register every task command and ``providers`` on the ``omnisense`` command's subparsers."""
+    for command in task_commands().values():
+        _add_task(sub, command)
+    providers = sub.add_parser("providers", help="a running gateway's providers: health, circuits, latency, tasks")
+    _common(providers)
+    providers.set_defaults(func=providers_command)

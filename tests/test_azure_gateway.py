@@ -1,0 +1,148 @@
+"""The Azure adapter inside the gateway: every task it serves over HTTP, and fallback.
+
+The gateway builds ``azure`` from the policy file (kind ``azure`` through the registry),
+pointed at the Azure wire fake; ``aws`` is the real AWS adapter on moto and its JSON fake,
+so ``[azure, aws]`` falls back across two real adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from adapters.azure.prices import load_prices
+from contract_tests import samples
+from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
+from contract_tests.conftest_aws import aws_block
+from contract_tests.conftest_azure import *  # noqa: F403
+from contract_tests.conftest_azure import azure_block
+from contract_tests.fakes.aws_json import AwsJsonFake
+from contract_tests.fakes.azure import AzureFake, azure_error, translator_error
+from contract_tests.fakes.scripted import Reply
+from gateway.logs import MemorySink
+from gateway.schema import Task
+from gateway.server import GatewayConfig, create_app
+from gateway.server.config import LogSettings
+
+IMAGE = samples.jpeg(128, 96)
+JPEG = {"Content-Type": "image/jpeg"}
+PRICES = load_prices()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, azure_fake: AzureFake, moto_url: str, aws_fake: AwsJsonFake) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    policy = {
+        "version": 1,
+        "providers": {
+            "azure": azure_block(azure_fake.url, timeout_s=8),  # generous: a loaded CI machine is slow
+            "aws": aws_block(moto_url, aws_fake.url, timeout_s=8),
+        },
+        "defaults": {"timeout_s": 10.0, "deadline_s": 30.0, "retries": {"attempts": 2, "backoff_s": 0.01}},
+        "routes": {"*": {"candidates": ["azure", "aws"]}},
+    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(json.dumps(policy))  # JSON is YAML
+    azure_fake.reset()
+    aws_fake.reset()
+    with TestClient(
+        create_app(GatewayConfig(policy=str(path), logs=LogSettings(sink="none")), sink=MemorySink())
+    ) as client:
+        yield client
+    azure_fake.reset()
+
+
+CASES: list[tuple[Task, dict[str, Any], float]] = [
+    (Task.VISION_LABELS, {"content": IMAGE, "headers": JPEG}, 1),
+    (Task.VISION_OBJECTS, {"content": IMAGE, "headers": JPEG}, 1),
+    (Task.VISION_FACES, {"content": IMAGE, "headers": JPEG}, 1),
+    (Task.VISION_MODERATION, {"content": IMAGE, "headers": JPEG}, 1),
+    (Task.VISION_OCR, {"content": IMAGE, "headers": JPEG}, 1),
+    (Task.TEXT_SENTIMENT, {"json": {"text": samples.POSITIVE, "language": "en"}}, len(samples.POSITIVE)),
+    (Task.TEXT_ENTITIES, {"json": {"text": samples.ENTITIES, "language": "en"}}, len(samples.ENTITIES)),
+    (Task.TEXT_KEY_PHRASES, {"json": {"text": samples.ENTITIES, "language": "en"}}, len(samples.ENTITIES)),
+    (Task.TEXT_LANGUAGE, {"json": {"text": samples.SENTENCES["fr"]}}, len(samples.SENTENCES["fr"])),
+    (
+        Task.TEXT_TRANSLATE,
+        {"json": {"text": samples.SENTENCES["en"], "target_language": "es"}},
+        len(samples.SENTENCES["en"]),
+    ),
+    (Task.TEXT_MODERATION, {"json": {"text": samples.INSULT}}, len(samples.INSULT)),
+    (
+        Task.SPEECH_SYNTHESIZE,
+        {"json": {"text": "Hello there", "language": "en"}, "headers": {"Accept": "application/json"}},
+        len("Hello there"),
+    ),
+    (Task.SPEECH_TRANSCRIBE, {"content": samples.wav(2.0), "headers": {"Content-Type": "audio/wav"}}, 2.0),
+]
+
+
+@pytest.mark.parametrize(("task", "kwargs", "units"), CASES, ids=[c[0].value for c in CASES])
+def test_every_task_is_served_by_azure_over_http(
+    gateway: TestClient,  # type: ignore[type-arg]
+    task: Task,
+    kwargs: dict[str, Any],
+    units: float,
+) -> None:
+    r = gateway.post(task.path, **kwargs)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["task"] == task.value and body["provider"] == "azure", body
+    assert r.headers["X-Omnisense-Provider"] == "azure"
+    assert body["usage"]["cost_usd"] == pytest.approx(PRICES[task].cost(units), abs=1e-8)  # rounded to 8 places
+    assert [a["provider"] for a in body["attempts"]] == ["azure"]
+    assert body["result"]
+
+
+def test_results_are_normalized(gateway: TestClient) -> None:  # type: ignore[type-arg]
+    faces = gateway.post("/v1/vision/faces", content=IMAGE, headers=JPEG).json()["result"]
+    assert faces["faces"][0]["box"]["left"] == pytest.approx(593 / 1500)
+    translated = gateway.post("/v1/text/translate", json={"text": samples.SENTENCES["en"], "target_language": "es"})
+    assert translated.json()["result"]["source_language"] == "en"
+    heard = gateway.post("/v1/speech/transcribe", content=samples.wav(1.0), headers={"Content-Type": "audio/wav"})
+    assert heard.json()["result"]["text"] == "What's the weather like?"
+
+
+def test_azure_429_is_retried_then_falls_back_to_aws(gateway: TestClient, azure_fake: AzureFake) -> None:  # type: ignore[type-arg]
+    azure_fake.fail("analyze", *[azure_error(429, "429", "Rate limit is exceeded.", **{"Retry-After": "0"})] * 2)
+    body = gateway.post("/v1/vision/labels", content=IMAGE, headers=JPEG).json()
+    assert body["provider"] == "aws" and body["result"]["labels"][0]["name"] == "Mobile Phone"
+    got = [(a["provider"], a.get("error_type") or a["outcome"]) for a in body["attempts"]]
+    assert got == [("azure", "UpstreamThrottled"), ("azure", "UpstreamThrottled"), ("aws", "ok")]
+
+
+@pytest.mark.parametrize(
+    ("op", "reply", "error"),
+    [
+        ("translate", translator_error(401000, "credentials are missing or invalid"), "UpstreamAuth"),
+        ("translate", Reply(status=503, body=b"", content_type="text/plain"), "UpstreamUnavailable"),
+    ],
+)
+def test_translator_errors_fall_back(
+    gateway: TestClient,  # type: ignore[type-arg]
+    azure_fake: AzureFake,
+    op: str,
+    reply: Reply,
+    error: str,
+) -> None:
+    azure_fake.fail(op, reply, reply)
+    body = gateway.post("/v1/text/translate", json={"text": samples.SENTENCES["en"], "target_language": "es"}).json()
+    assert body["provider"] == "aws", body
+    assert body["attempts"][0] == {**body["attempts"][0], "provider": "azure", "error_type": error}
+
+
+def test_bad_image_is_the_callers_error_and_does_not_fall_back(gateway: TestClient, azure_fake: AzureFake) -> None:  # type: ignore[type-arg]
+    azure_fake.fail("analyze", azure_error(400, "InvalidRequest", "Input image is too large.", "InvalidImageSize"))
+    r = gateway.post("/v1/vision/labels", content=IMAGE, headers=JPEG)
+    assert r.status_code == 413, r.text
+    assert [a["provider"] for a in r.json()["attempts"]] == ["azure"]
+
+
+def test_long_audio_is_refused_naming_the_limit(gateway: TestClient) -> None:  # type: ignore[type-arg]
+    r = gateway.post("/v1/speech/transcribe", content=samples.wav(61.0), headers={"Content-Type": "audio/wav"})
+    assert r.status_code == 413, r.text
+    assert "60 s" in r.json()["detail"]

@@ -117,6 +117,19 @@ class Runtime:
             return None
         return sample_payload(request, self.config.logs.payload_max_chars)
 
+    async def start_probing(self) -> None:
+        """One round of probes now (so /readyz is right from the first request), then the
+        background schedule. Called where log output is already scrubbed: a vendor SDK may
+        log an endpoint URL with its password while it probes."""
+        if self.prober is None:
+            self.prober = make_prober(self)
+        await self.prober.probe_all()
+        self.prober.start()
+
+    async def stop_probing(self) -> None:
+        if self.prober is not None:
+            await self.prober.aclose()
+
     async def probe_all(self) -> dict[str, Health]:
         """Probe every provider now (the background prober does this on its schedule)."""
         if self.prober is None:
@@ -225,9 +238,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     log.info("policy %s loaded from %s: providers %s", runtime.policy.name, runtime.policy.source, names)
     metrics.bind_circuits(lambda: circuit_states(runtime))
     metrics.bind_providers(lambda: provider_states(runtime))
-    runtime.prober = make_prober(runtime)
-    await runtime.prober.probe_all()  # /readyz is right from the first request
-    runtime.prober.start()
+    runtime.prober = make_prober(runtime)  # started by start_probing(), once logs are scrubbed
     reloader = runtime.reloader = PolicyReloader(runtime, watch_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
     reloader.start()

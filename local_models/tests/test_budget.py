@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from omnilocal.budget import Admission, DeadlineExceeded, budget_from, check_deadline, set_deadline
 from omnilocal.errors import guarded
-from omnilocal.text import VADER_CHUNK_CHARS, vader_chunks, vader_scores
+from omnilocal.sentiment import VADER_CHUNK_CHARS, vader_chunks, vader_scores
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 VADER = SentimentIntensityAnalyzer()

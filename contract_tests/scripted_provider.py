@@ -110,6 +110,7 @@ class ScriptedProvider:
         self.queue: deque[Behaviour] = deque()
         self.default: Behaviour = Ok(self.config.latency_ms / 1000.0)
         self.calls: list[tuple[Task, TaskRequest]] = []
+        self.probes = 0  # probe() calls (a test flips ``config.healthy`` to take it down or up)
 
     def script(self, *behaviours: Behaviour) -> None:
         self.queue.extend(behaviours)
@@ -135,6 +136,7 @@ class ScriptedProvider:
         return None
 
     async def probe(self) -> Health:
+        self.probes += 1
         return Health(ok=self.config.healthy, detail="scripted")
 
     async def aclose(self) -> None:

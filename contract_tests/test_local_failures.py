@@ -1,13 +1,15 @@
 """The local adapter against a scripted fake of the model server: every failure kind
-maps to the right error, BentoML's 503 "overloaded" is retried, and capabilities are
-read from the server."""
+maps to the right error, BentoML's 503 "overloaded" is one call (the dispatcher retries),
+capabilities are read from the server, and a server that is down at start is not fatal."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters import registry
@@ -40,7 +42,7 @@ def fake() -> Iterator[ScriptedVendor]:
 @pytest.fixture
 async def local(fake: ScriptedVendor) -> Any:
     fake.reset()
-    provider = registry.build("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0, "overload_retries": 2})
+    provider = registry.build("local", {"kind": "local", "url": fake.url, "timeout_s": 1.0})
     await provider.start()
     yield provider
     await provider.aclose()
@@ -67,8 +69,7 @@ class TestLocalFailures(FailureContract):
             "error_in_200": Reply(json={"label": "positive", "scores": {"positive": 80}}),
             "bad_input": Reply(status=400, json={"error": "invalid_input", "detail": "text is empty"}),
         }[kind]
-        # A throttled server stays throttled through the adapter's own retries.
-        self.fake.push("POST", "/text/sentiment", *([reply] * (3 if kind == "throttle" else 1)))
+        self.fake.push("POST", "/text/sentiment", reply)
 
     def failing_call(self) -> tuple[Task, TaskRequest]:
         return Task.TEXT_SENTIMENT, TextRequest(text="hello", language="en")
@@ -82,17 +83,39 @@ async def test_capabilities_come_from_the_model_server(local: LocalProvider) -> 
     assert (await local.probe()).ok
 
 
-async def test_overloaded_is_retried_by_the_adapter(local: LocalProvider, fake: ScriptedVendor) -> None:
-    fake.push("POST", "/text/sentiment", Reply(status=503), Reply(status=503))
-    out = await local.run(Task.TEXT_SENTIMENT, TextRequest(text="hello"), ctx())
-    assert out.result.label == "positive"  # type: ignore[union-attr]
-    assert [r.path for r in fake.requests].count("/text/sentiment") == 3
-
-
-async def test_overloaded_three_times_is_throttled(local: LocalProvider, fake: ScriptedVendor) -> None:
-    fake.push("POST", "/text/sentiment", *[Reply(status=503)] * 3)
-    with pytest.raises(UpstreamThrottled):
+async def test_overloaded_is_one_call_and_throttled(local: LocalProvider, fake: ScriptedVendor) -> None:
+    """The adapter does not retry: the dispatcher is the only retry layer."""
+    fake.push("POST", "/text/sentiment", Reply(status=503, headers={"Retry-After": "2"}))
+    with pytest.raises(UpstreamThrottled) as caught:
         await local.run(Task.TEXT_SENTIMENT, TextRequest(text="hello"), ctx())
+    assert caught.value.retry_after_s == 2.0
+    assert [r.path for r in fake.requests].count("/text/sentiment") == 1
+
+
+async def test_the_call_carries_its_time_budget(local: LocalProvider, fake: ScriptedVendor) -> None:
+    await local.run(Task.TEXT_SENTIMENT, TextRequest(text="hello"), ctx(0.5))
+    sent = [r for r in fake.requests if r.path == "/text/sentiment"][-1]
+    assert 0.0 < float(sent.headers["X-Omnisense-Timeout-S"]) <= 0.5
+
+
+async def test_a_server_down_at_start_is_degraded_then_picked_up(fake: ScriptedVendor) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = registry.build("local", {"kind": "local", "url": f"http://127.0.0.1:{port}"})
+    assert isinstance(down, LocalProvider)
+    await down.start()  # not fatal
+    try:
+        assert down.info.capabilities == {}
+        assert not (await down.probe()).ok
+        down.url = fake.url  # the server comes up (here: at another address)
+        assert down._http is not None
+        await down._http.close()
+        down._http = aiohttp.ClientSession(fake.url)
+        assert (await down.probe()).ok
+        assert Task.TEXT_SENTIMENT in down.info.capabilities, "capabilities read when it came up"
+    finally:
+        await down.aclose()
 
 
 async def test_undeclared_task_is_unsupported_without_a_call(local: LocalProvider, fake: ScriptedVendor) -> None:

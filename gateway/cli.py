@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from adapters.kit import parse_config
@@ -30,19 +32,51 @@ def _serve(args: argparse.Namespace) -> int:
             "budgets and rate limits (name a Redis server to share them)",
             args.workers,
         )
-    model_server = _start_local_models(config.policy)
+    # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown: turn them into SystemExit
+    # so that the `finally` below stops the model server (its reaper would also stop it
+    # when this process vanishes, crash or SIGKILL included).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_on_signal)
+    from adapters.local.supervisor import PortInUse
+
+    try:
+        model_server = _start_local_models(config.policy)
+    except PortInUse as exc:
+        print(f"omnisense serve: {exc}", file=sys.stderr)
+        return 2
     try:
         _run_uvicorn(args)
+    except _Stopped as stopped:
+        if model_server is not None:
+            model_server.stop()
+        signal.signal(stopped.signum, signal.SIG_DFL)
+        signal.raise_signal(stopped.signum)  # the exit status still says which signal stopped us
     finally:
         if model_server is not None:
             model_server.stop()
     return 0
 
 
+class _Stopped(SystemExit):
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+def _exit_on_signal(sig: int, _frame: object) -> None:
+    raise _Stopped(sig)
+
+
 def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
     """Start the model server once, here in the parent, when the policy has `local` without a URL."""
     from adapters.local.config import LocalConfig
-    from adapters.local.supervisor import SHARED_URL_ENV, BackgroundModelServer, ModelServer, default_command
+    from adapters.local.supervisor import (
+        SHARED_URL_ENV,
+        STATE_ENV,
+        BackgroundModelServer,
+        ModelServer,
+        default_command,
+    )
     from policies.loader import load_policy
 
     for name, block in load_policy(policy_ref).policy.providers.items():
@@ -51,9 +85,11 @@ def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
         local = parse_config(LocalConfig, name, block)
         url = f"http://{local.host}:{local.port}"
         command = local.serve_command or default_command(local.host, local.port)
-        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s))
+        state = os.path.join(tempfile.gettempdir(), f"omnisense-models-{os.getpid()}.json")
+        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s, state_path=state))
         server.start()
         os.environ[SHARED_URL_ENV] = url
+        os.environ[STATE_ENV] = state  # the workers read restarts for /metrics
         return server
     return None
 

@@ -4,8 +4,12 @@ The policy decides the order (``policies.planner``, a pure function of the reque
 the facts held in ``policies.live.RoutingState``); this module alone runs it:
 
 - each step is one provider, tried up to ``retries.attempts`` times on retryable
-  errors (tenacity: exponential backoff with jitter, Retry-After honoured), every try
-  bounded by the step's timeout and the request's one deadline;
+  errors (tenacity: exponential backoff with jitter), every try bounded by the step's
+  timeout and the request's one deadline. This is the only retry layer: adapters do
+  not retry (a dropped keep-alive connection re-sent at once is not a retry). A
+  Retry-After is honoured only when it fits the time left, otherwise the next
+  candidate runs at once; after a timeout the same provider is tried again only when
+  a whole attempt still fits (``worth_retrying``);
 - a step whose circuit is open (or half-open with its one trial taken) is skipped,
   unless the plan keeps it as a last resort;
 - an error marked ``fallback`` (DESIGN §3) moves on to the next step; one that is not
@@ -28,7 +32,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import msgspec
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from adapters.base import CallContext, Provider, ProviderResult
 from gateway.hedging import race
@@ -244,7 +255,7 @@ class Dispatcher:
             raise err
 
         def retryable(exc: BaseException) -> bool:
-            return isinstance(exc, OmnisenseError) and exc.retryable and time.monotonic() < deadline
+            return worth_retrying(exc, step, deadline)
 
         try:  # the first try runs outside tenacity: the happy path pays nothing for retries
             return await self._attempt(provider, step, task, request, trace, deadline, hedged)
@@ -253,8 +264,8 @@ class Dispatcher:
                 raise
             first_error = exc
 
-        backoff = step.retries.backoff_s  # jitter up to one backoff (tenacity adds 1 s by default)
-        base_wait = wait_exponential_jitter(multiplier=backoff, max=step.retries.max_backoff_s, jitter=backoff)
+        backoff = step.retries.backoff_s  # exponential, plus a jitter of up to one backoff
+        base_wait = wait_exponential(multiplier=backoff, max=step.retries.max_backoff_s) + wait_random(0, backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -360,6 +371,25 @@ class Dispatcher:
             attempts=list(trace.attempts),
             raw=out.raw if request.include_raw else None,
         )
+
+
+def worth_retrying(exc: BaseException, step: Step, deadline: float) -> bool:
+    """Whether to try the same provider again, or move on to the next candidate at once.
+
+    Only a retryable error is retried, and only while the request's deadline leaves room:
+    a Retry-After longer than the time left is not waited out (the next candidate is
+    healthy now), and after a timeout the same provider is tried again only when a whole
+    attempt (its step timeout, after the hinted wait) still fits.
+    """
+    if not (isinstance(exc, OmnisenseError) and exc.retryable):
+        return False
+    left = deadline - time.monotonic()
+    hinted = exc.retry_after_s or 0.0
+    if hinted >= left:
+        return False
+    if isinstance(exc, UpstreamTimeout):
+        return left - hinted >= step.timeout_s
+    return left - hinted > 0.0
 
 
 def _cand(name: str) -> Candidate:

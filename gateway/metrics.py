@@ -44,6 +44,7 @@ class QueueView(Protocol):
     failed: int
 
 
+ProviderSource = Callable[[], Iterable[tuple[str, bool | None, int | None]]]
 CircuitSource = Callable[[], Iterable[tuple[str, str, str]]]  # (provider, task, "closed" | "half_open" | "open")
 
 
@@ -121,6 +122,10 @@ class Metrics:
         """(good reloads, refused files) of the policy since start."""
         self._state.reloads = source
 
+    def bind_providers(self, source: ProviderSource) -> None:
+        """(provider, last probe ok, model-server restarts or None) of every provider."""
+        self._state.providers = source
+
     def observe(self, record: RequestLog) -> None:
         task, provider = record.task, record.provider or "-"
         self.requests.labels(task, provider, record.status, str(record.http_status)).inc()
@@ -165,6 +170,7 @@ class _StateCollector(Collector):
         self.circuits: CircuitSource | None = None
         self.reloads: Callable[[], tuple[int, int]] | None = None
         self.shared: Callable[[], SharedStatus] | None = None
+        self.providers: ProviderSource | None = None
 
     def describe(self) -> list[Metric]:
         return []  # unchecked collector: its families vary with what is bound
@@ -195,7 +201,23 @@ class _StateCollector(Collector):
             )
         if self.shared is not None:
             yield from _shared(self.shared())
+        if self.providers is not None:
+            yield from self._providers(self.providers)
         yield from self._drift()
+
+    @staticmethod
+    def _providers(source: ProviderSource) -> Iterator[Metric]:
+        up = GaugeMetricFamily("omnisense_provider_up", "Last background probe: 1 ok, 0 down", labels=["provider"])
+        restarts = CounterMetricFamily(
+            "omnisense_model_server_restarts", "Restarts of a supervised model server", labels=["provider"]
+        )
+        for name, ok, count in sorted(source(), key=lambda row: row[0]):
+            if ok is not None:
+                up.add_metric([name], 1.0 if ok else 0.0)
+            if count is not None:
+                restarts.add_metric([name], count)
+        yield up
+        yield restarts
 
     def _drift(self) -> Iterator[Metric]:
         labels = ["task", "provider"]

@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import aiohttp
 import bentoml
+from omnilocal.budget import TIMEOUT_HEADER, Admission, budget_from
 from omnilocal.device import serve_environment
 from omnilocal.errors import as_error, guarded
 from omnilocal.http import ContractErrors
+from omnilocal.patches import patch_timeout_middleware
 from starlette.responses import JSONResponse
 
 serve_environment()
+patch_timeout_middleware()  # BentoML keeps every request alive for traffic.timeout otherwise
 
 Result = dict[str, Any]
 FAMILY_TRAFFIC = {"timeout": 300}
 QUIET = {"access": {"enabled": False}}
 BATCHING = os.environ.get("LOCAL_MODELS_BATCHING", "1") != "0"
+# Requests one family may hold (running or queued) before the entry sheds load with 503.
+MAX_QUEUE = int(os.environ.get("LOCAL_MODELS_MAX_QUEUE", "64"))
 
 
 @bentoml.service(
@@ -61,12 +68,12 @@ class Vision:
 
     @bentoml.api
     @guarded
-    def faces(self, image: str) -> Result:
+    def faces(self, image: str, deadline: float | None = None) -> Result:
         return self.models.detect_faces(image)
 
     @bentoml.api
     @guarded
-    def ocr(self, image: str, language: str | None = None) -> Result:
+    def ocr(self, image: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.read_text(image, language)
 
 
@@ -85,32 +92,34 @@ class Text:
 
     @bentoml.api
     @guarded
-    def sentiment(self, text: str, language: str | None = None) -> Result:
+    def sentiment(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.sentiment(text, language)
 
     @bentoml.api
     @guarded
-    def entities(self, text: str, language: str | None = None) -> Result:
+    def entities(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.entities(text, language)
 
     @bentoml.api
     @guarded
-    def key_phrases(self, text: str, language: str | None = None) -> Result:
+    def key_phrases(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.key_phrases(text, language)
 
     @bentoml.api
     @guarded
-    def moderation(self, text: str, language: str | None = None) -> Result:
+    def moderation(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.moderation(text, language)
 
     @bentoml.api
     @guarded
-    def language(self, text: str) -> Result:
+    def language(self, text: str, deadline: float | None = None) -> Result:
         return self.models.language(text)
 
     @bentoml.api
     @guarded
-    def translate(self, text: str, target_language: str, source_language: str | None = None) -> Result:
+    def translate(
+        self, text: str, target_language: str, source_language: str | None = None, deadline: float | None = None
+    ) -> Result:
         return self.models.translate(text, target_language, source_language)
 
 
@@ -132,13 +141,18 @@ class Speech:
     @bentoml.api
     @guarded
     def synthesize(
-        self, text: str, voice: str | None = None, language: str | None = None, format: str = "wav"
+        self,
+        text: str,
+        voice: str | None = None,
+        language: str | None = None,
+        format: str = "wav",
+        deadline: float | None = None,
     ) -> Result:
         return self.models.synthesize(text, voice, language, format)
 
     @bentoml.api
     @guarded
-    def transcribe(self, audio: str, language: str | None = None) -> Result:
+    def transcribe(self, audio: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.transcribe(audio, language)
 
 
@@ -159,12 +173,53 @@ async def forward(dependency: Any, method: str, **kwargs: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-def respond(result: Result) -> Result:
-    """The result itself, or a 400 JSON response when it carries an error."""
+def respond(result: Result, ctx: bentoml.Context | None = None) -> Result:
+    """The result itself, or an error response when it carries an error: 400 for bad
+    input, 504 for a call that ran out of its time budget. With ``ctx`` (an API that
+    takes the request context) BentoML answers with ``ctx.response``'s status."""
     error = as_error(result)
-    if error is not None:
-        return cast(Result, JSONResponse(error, status_code=400))
-    return result
+    if error is None:
+        return result
+    status = 504 if error.get("error") == "timeout" else 400
+    if ctx is None:
+        return cast(Result, JSONResponse(error, status_code=status))
+    ctx.response.status_code = status
+    return error
+
+
+class Gate:
+    """What the entry does around every family call: admission (503 beyond the family's
+    bound), the caller's time budget (a deadline the family checks; 504 when it is
+    spent), and the error mapping."""
+
+    def __init__(self, limit: int) -> None:
+        self.admission = Admission(limit)
+
+    async def call(
+        self,
+        family: str,
+        dependency: Any,
+        method: str,
+        ctx: bentoml.Context,
+        shape: Callable[[Any], Result] = lambda result: cast(Result, result),
+        **kwargs: Any,
+    ) -> Result:
+        budget = budget_from(ctx.request.headers.get(TIMEOUT_HEADER))
+        if not self.admission.enter(family):
+            ctx.response.status_code = 503
+            ctx.response.headers["Retry-After"] = "1"
+            detail = f"the {family} models hold {self.admission.limit} requests already: try again shortly"
+            return {"error": "overloaded", "detail": detail}
+        try:
+            async with asyncio.timeout(budget):
+                deadline = {} if method.startswith("labels") else {"deadline": time.time() + budget}
+                result = await forward(dependency, method, **deadline, **kwargs)
+        except TimeoutError:
+            ctx.response.status_code = 504
+            return {"error": "timeout", "detail": f"no answer within the caller's budget of {budget:.2f} s"}
+        finally:
+            self.admission.leave(family)
+        return respond(shape(result), ctx)
 
 
 @bentoml.service(name="omnisense_local", workers=1, traffic={"timeout": 300}, logging=QUIET)
@@ -177,6 +232,7 @@ class LocalModels:
 
     def __init__(self) -> None:
         self._capabilities: Result | None = None
+        self.gate = Gate(MAX_QUEUE)
 
     async def __is_ready__(self) -> bool:
         """Ready once every family service has loaded its models and answers."""
@@ -202,16 +258,19 @@ class LocalModels:
         return self._capabilities
 
     @bentoml.api(route="/vision/labels")
-    async def vision_labels(self, image: str, max_results: int = 10) -> Result:
+    async def vision_labels(self, ctx: bentoml.Context, image: str, max_results: int = 10) -> Result:
         if max_results < 1:
-            return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}})
+            return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}}, ctx)
+
+        def top(result: Any) -> Result:
+            one: Result = result[0] if BATCHING else result
+            if as_error(one) is None:
+                one["labels"] = one["labels"][:max_results]
+            return one
+
         if BATCHING:
-            result = (await forward(self.vision, "labels_batch", images=[image]))[0]
-        else:
-            result = await forward(self.vision, "labels", image=image)
-        if as_error(result) is None:
-            result["labels"] = result["labels"][:max_results]
-        return respond(result)
+            return await self.gate.call("vision", self.vision, "labels_batch", ctx, shape=top, images=[image])
+        return await self.gate.call("vision", self.vision, "labels", ctx, shape=top, image=image)
 
     @bentoml.api(route="/vision/moderation")
     async def vision_moderation(self, image: str) -> Result:
@@ -220,52 +279,54 @@ class LocalModels:
         return respond(await forward(self.vision, "moderation", image=image))
 
     @bentoml.api(route="/vision/faces")
-    async def vision_faces(self, image: str) -> Result:
-        return respond(await forward(self.vision, "faces", image=image))
+    async def vision_faces(self, ctx: bentoml.Context, image: str) -> Result:
+        return await self.gate.call("vision", self.vision, "faces", ctx, image=image)
 
     @bentoml.api(route="/vision/ocr")
-    async def vision_ocr(self, image: str, language: str | None = None) -> Result:
-        return respond(await forward(self.vision, "ocr", image=image, language=language))
+    async def vision_ocr(self, ctx: bentoml.Context, image: str, language: str | None = None) -> Result:
+        return await self.gate.call("vision", self.vision, "ocr", ctx, image=image, language=language)
 
     @bentoml.api(route="/text/sentiment")
-    async def text_sentiment(self, text: str, language: str | None = None) -> Result:
-        return respond(await forward(self.text, "sentiment", text=text, language=language))
+    async def text_sentiment(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        return await self.gate.call("text", self.text, "sentiment", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/entities")
-    async def text_entities(self, text: str, language: str | None = None) -> Result:
-        return respond(await forward(self.text, "entities", text=text, language=language))
+    async def text_entities(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        return await self.gate.call("text", self.text, "entities", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/key_phrases")
-    async def text_key_phrases(self, text: str, language: str | None = None) -> Result:
-        return respond(await forward(self.text, "key_phrases", text=text, language=language))
+    async def text_key_phrases(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        return await self.gate.call("text", self.text, "key_phrases", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/moderation")
-    async def text_moderation(self, text: str, language: str | None = None) -> Result:
-        return respond(await forward(self.text, "moderation", text=text, language=language))
+    async def text_moderation(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        return await self.gate.call("text", self.text, "moderation", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/language")
-    async def text_language(self, text: str) -> Result:
-        return respond(await forward(self.text, "language", text=text))
+    async def text_language(self, ctx: bentoml.Context, text: str) -> Result:
+        return await self.gate.call("text", self.text, "language", ctx, text=text)
 
     @bentoml.api(route="/text/translate")
-    async def text_translate(self, text: str, target_language: str, source_language: str | None = None) -> Result:
-        return respond(
-            await forward(
-                self.text, "translate", text=text, target_language=target_language, source_language=source_language
-            )
-        )
+    async def text_translate(
+        self, ctx: bentoml.Context, text: str, target_language: str, source_language: str | None = None
+    ) -> Result:
+        return await self.gate.call(
+            "text", self.text, "translate", ctx, text=text, target_language=target_language,
+            source_language=source_language,
+        )  # fmt: skip
 
     @bentoml.api(route="/speech/synthesize")
     async def speech_synthesize(
-        self, text: str, voice: str | None = None, language: str | None = None, format: str = "wav"
-    ) -> Result:
-        return respond(
-            await forward(self.speech, "synthesize", text=text, voice=voice, language=language, format=format)
+        self, ctx: bentoml.Context, text: str, voice: str | None = None, language: str | None = None,
+        format: str = "wav",
+    ) -> Result:  # fmt: skip
+        return await self.gate.call(
+            "speech", self.speech, "synthesize", ctx, text=text, voice=voice, language=language, format=format
         )
 
     @bentoml.api(route="/speech/transcribe")
-    async def speech_transcribe(self, audio: str, language: str | None = None) -> Result:
-        return respond(await forward(self.speech, "transcribe", audio=audio, language=language))
+    async def speech_transcribe(self, ctx: bentoml.Context, audio: str, language: str | None = None) -> Result:
+        return await self.gate.call("speech", self.speech, "transcribe", ctx, audio=audio, language=language)
 
 
 _entry: Any = LocalModels  # a bentoml Service object once decorated

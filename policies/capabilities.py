@@ -59,6 +59,13 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
             return f"does not accept {media.format} input for {task}"
         if support.max_bytes is not None and media.size > support.max_bytes:
             return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes for {task}"
+        pixels = (media.width or 0) * (media.height or 0)
+        if support.max_pixels is not None and pixels > support.max_pixels:
+            return f"{TOO_LARGE_PREFIX} {support.max_pixels} pixels for {task} (max_pixels; this image has {pixels})"
+        seconds = media.duration_s
+        if support.max_seconds is not None and seconds is not None and seconds > support.max_seconds:
+            limit = f"{support.max_seconds:g} s of audio"
+            return f"{TOO_LARGE_PREFIX} {limit} for {task} (max_seconds; this is {seconds:.1f} s)"
     synth_format = request.format if isinstance(request, SynthesizeRequest) else None
     if synth_format is not None and support.formats is not None and synth_format not in support.formats:
         return f"does not produce {synth_format} audio"

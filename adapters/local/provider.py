@@ -1,20 +1,26 @@
 """The ``local`` provider: calls the model server over HTTP with one aiohttp session.
 
-Capabilities are read from the model server's ``/capabilities`` at start, so
-``GET /v1/providers`` shows exactly what the installed models can do. BentoML answers
-503 when its queue is full: that is retried here a few times with backoff and then
-reported as UpstreamThrottled, which the dispatcher treats as retryable and fallback.
+Capabilities are read from the model server's ``/capabilities`` (its task list and each
+model's input limits), so ``GET /v1/providers`` shows exactly what the installed models
+can do. A model server that is down at start costs nothing but itself: the provider
+starts with no capabilities (so the planner skips it) and reads them on the first probe
+that finds the server ready (``probe()``, run by the gateway's background prober).
+
+There is no retry here: BentoML's 503 "overloaded" becomes UpstreamThrottled, which the
+dispatcher (the only retry layer) retries or falls back from. A kept-alive connection
+that the server closed just as it was reused is re-sent once at once: that request
+never reached the server, so it is a reconnect, not a retry.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any, ClassVar
 
 import aiohttp
 import msgspec
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
@@ -22,7 +28,7 @@ from adapters.kit.config import ProviderConfig
 from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
-from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
+from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
 from gateway.schema import (
     Health,
     InvalidInput,
@@ -39,9 +45,22 @@ from gateway.schema import (
     UpstreamUnavailable,
 )
 
+log = logging.getLogger("omnisense.local")
+TIMEOUT_HEADER = "X-Omnisense-Timeout-S"
+
+
+class _Limits(msgspec.Struct, kw_only=True):
+    """Input limits a model declares; the gateway refuses bigger input before the call."""
+
+    max_chars: int | None = None
+    max_bytes: int | None = None
+    max_pixels: int | None = None
+    max_seconds: float | None = None
+
 
 class _TaskCaps(msgspec.Struct, kw_only=True):
     model: str = ""
+    limits: _Limits = msgspec.field(default_factory=_Limits)
     languages: list[str] | None = None
     formats: list[str] | None = None
     pairs: list[tuple[str, str]] | None = None
@@ -66,6 +85,10 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             formats=frozenset(c.formats) if c.formats is not None else None,
             pairs=frozenset(tuple(p) for p in c.pairs) if c.pairs is not None else None,  # type: ignore[misc]
             voices=tuple(c.voices) if c.voices is not None else None,
+            max_chars=c.limits.max_chars,
+            max_bytes=c.limits.max_bytes,
+            max_pixels=c.limits.max_pixels,
+            max_seconds=c.limits.max_seconds,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 
@@ -91,18 +114,28 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self.info = ProviderInfo(name=name, kind="local", capabilities={})
         self._http: aiohttp.ClientSession | None = None
         self._server: ModelServer | None = None
+        self._capabilities_loaded = False
 
     async def start(self) -> None:
+        """Start (or find) the model server and read its capabilities; never fatal when it
+        is down: the provider then serves nothing until a probe finds it ready."""
         if self.config.url is None and self.shared_url is None:
             command = self.config.serve_command or default_command(self.config.host, self.config.port)
             self._server = ModelServer(command, self.url, self.config.start_timeout_s)
-            await self._server.start()
+            await self._server.start()  # a port taken by a stranger is fatal; a slow server is not
         # BentoML's server closes idle connections after 5 s: drop ours before it does.
         connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=4)
         self._http = aiohttp.ClientSession(self.url, connector=connector, raise_for_status=False)
-        body = await self._post("/capabilities", {}, timeout_s=30)
+        try:
+            await self._load_capabilities(timeout_s=self.config.capabilities_timeout_s)
+        except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
+            log.warning("%s: the model server at %s is not usable yet (%s): serving degraded", self.name, self.url, exc)
+
+    async def _load_capabilities(self, *, timeout_s: float) -> None:
+        body = await self._post("/capabilities", {}, timeout_s=timeout_s)
         self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
         self.handlers = {task: self._handler(task) for task in self.info.capabilities}
+        self._capabilities_loaded = True
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
         data = msgspec.json.encode(payload)
@@ -116,7 +149,10 @@ class LocalProvider(VendorProvider[LocalConfig]):
     async def _post_once(self, path: str, data: bytes, timeout_s: float) -> bytes:
         assert self._http is not None, "start() first"
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        async with self._http.post(path, data=data, timeout=timeout, headers={"Content-Type": "application/json"}) as r:
+        # The model server stops working on a request once this budget is spent (the
+        # gateway has given up on it by then): see local_models' "time-bounded calls".
+        headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
+        async with self._http.post(path, data=data, timeout=timeout, headers=headers) as r:
             body = await r.read()
             if r.status == 200:
                 return body
@@ -138,6 +174,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
         model = self.info.capabilities[task].model or "local"
 
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
+            timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
             with mapped_errors(self.name, classify):
                 if isinstance(request, TranscribeRequest):
                     whole = await transcribe_in_chunks(
@@ -145,7 +182,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
                     )
                     if whole is not None:
                         return ProviderResult(result=whole, model=model)
-                body = await self._post_retrying(ENDPOINTS[task], to_vendor(request), ctx)
+                body = await self._post(ENDPOINTS[task], to_vendor(request), timeout_s=timeout)
                 # An answer may name the model that made it (a pivot translation's two pairs).
                 return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
@@ -153,39 +190,31 @@ class LocalProvider(VendorProvider[LocalConfig]):
 
     async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
         """One chunk of long audio (``adapters.kit.long_audio``)."""
-        body = await self._post_retrying(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(request), ctx)
+        timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+        body = await self._post(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(request), timeout_s=timeout)
         result = from_vendor(Task.SPEECH_TRANSCRIBE, body, request)
         assert isinstance(result, TranscribeResult)
         return result
 
-    async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
-        """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""
-        try:
-            return await self._post(path, payload, timeout_s=min(self.config.timeout_s, max(0.01, ctx.remaining_s())))
-        except UpstreamThrottled:
-            if self.config.overload_retries < 1:
-                raise
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.config.overload_retries),
-            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
-            retry=retry_if_exception_type(UpstreamThrottled),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
-                return await self._post(path, payload, timeout_s=timeout)
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+    def model_server_restarts(self) -> int | None:
+        """Restarts of the model server this gateway supervises (None: someone else runs it)."""
+        if self._server is not None:
+            return self._server.restarts
+        state = os.environ.get(STATE_ENV) if self.shared_url else None
+        return read_restarts(state) if state else None
 
     async def probe(self) -> Health:
-        """BentoML's /readyz: free, and true only when every model has loaded."""
+        """BentoML's /readyz (free, true only when every model has loaded); the first ready
+        answer after a degraded start also reads the capabilities."""
         if self._http is None:
             return Health(ok=False, detail="not started")
         start = time.perf_counter()
         try:
             async with self._http.get("/readyz", timeout=aiohttp.ClientTimeout(total=3)) as r:
                 ok = r.status == 200
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            if ok and not self._capabilities_loaded:
+                await self._load_capabilities(timeout_s=10)
+        except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
             return Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
         return Health(ok=ok, latency_ms=(time.perf_counter() - start) * 1000, detail="ready" if ok else "not ready")
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -48,6 +50,16 @@ class Reply:
     content_type: str = "application/json"
     hang: bool = False  # never answer (until the server stops)
     delay_s: float = 0.0
+    reset: bool = False  # close the connection with a TCP RST instead of answering
+    truncate: bool = False  # announce the whole body, send half of it, close
+
+    @classmethod
+    def connection_reset(cls) -> Reply:
+        return cls(reset=True)
+
+    @classmethod
+    def truncated(cls, json_body: Any) -> Reply:
+        return cls(json=json_body, truncate=True)
 
     @classmethod
     def malformed(cls) -> Reply:
@@ -127,6 +139,8 @@ class ScriptedVendor:
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         body = reply.body if reply.body is not None else json.dumps(reply.json).encode()
+        if reply.reset or reply.truncate:
+            return await _broken(request, reply, body)
         return web.Response(
             status=reply.status, body=body, headers=dict(reply.headers), content_type=reply.content_type
         )
@@ -164,3 +178,19 @@ class ScriptedVendor:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(10)
+
+
+async def _broken(request: web.Request, reply: Reply, body: bytes) -> web.StreamResponse:
+    """A connection reset before any answer, or a 200 cut off halfway through its body."""
+    transport = request.transport
+    assert transport is not None
+    if reply.truncate:
+        response = web.StreamResponse(status=reply.status, headers={"Content-Type": reply.content_type})
+        response.content_length = len(body)
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # linger 0: close() sends RST, not FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.close()
+    raise asyncio.CancelledError  # the handler ends here; aiohttp drops the dead connection

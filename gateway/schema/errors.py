@@ -165,6 +165,15 @@ class NoProvider(OmnisenseError):
     title = "No provider can serve this request"
 
 
+class ShuttingDown(OmnisenseError):
+    """The gateway stopped while the request was in flight (its shutdown grace period ran
+    out): nothing was answered upstream that the client will see; retry elsewhere."""
+
+    status = 503
+    slug = "shutting-down"
+    title = "The gateway is shutting down"
+
+
 ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
     cls.slug: cls
     for cls in (
@@ -187,5 +196,6 @@ ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
         UpstreamBadResponse,
         Unsupported,
         NoProvider,
+        ShuttingDown,
     )
 }

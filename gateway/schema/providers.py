@@ -22,6 +22,8 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     voices: tuple[str, ...] | None = None
     max_bytes: int | None = None  # media bytes; UTF-8 bytes of the text for text tasks
     max_chars: int | None = None
+    max_pixels: int | None = None  # images: width x height
+    max_seconds: float | None = None  # audio duration
 
 
 class Price(msgspec.Struct, frozen=True, kw_only=True):

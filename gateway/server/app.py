@@ -43,7 +43,11 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litesta
         app.state.runtime = runtime
         try:
             with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
-                yield
+                await runtime.start_probing()
+                try:
+                    yield
+                finally:
+                    await runtime.stop_probing()
         finally:
             await runtime.aclose()
 

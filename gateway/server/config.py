@@ -25,6 +25,7 @@ __all__ = [
     "GatewayConfig",
     "Limits",
     "LogSettings",
+    "ProbeSettings",
     "StateSettings",
     "TracingSettings",
     "UrlRules",
@@ -75,6 +76,15 @@ class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     timeout_s: float = 1.0  # a Redis call slower than this counts as Redis lost (local state until it answers)
 
 
+class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Background re-probing of every provider (``gateway.health.Prober``)."""
+
+    interval_s: float = 10.0  # between probes of a healthy provider
+    min_backoff_s: float = 0.5  # first re-probe of a provider found down, doubling ...
+    max_backoff_s: float = 10.0  # ... up to this
+    timeout_s: float = 5.0  # one probe
+
+
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     policy: str = "local"  # a policy file path or a preset name
     # More policies a caller may choose per request with X-Omnisense-Policy (name -> file or
@@ -87,6 +97,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     limits: Limits = Limits()
     logs: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
+    probes: ProbeSettings = ProbeSettings()
     cache: CacheSettings = CacheSettings()  # where cached answers live; which routes cache is the policy's
     jobs: JobSettings = JobSettings()
 

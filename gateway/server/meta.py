@@ -25,11 +25,11 @@ async def healthz() -> Response[bytes]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Readiness: a policy is loaded and at least one provider is healthy."""
+    """Readiness: at least one route can be served, from the background prober's cached
+    results (a hit never calls the providers)."""
     runtime: Runtime = request.app.state.runtime
-    health = await runtime.probe_all()
-    ready = any(h.ok for h in health.values())
-    body = {"status": "ready" if ready else "not ready", "providers": {n: h.ok for n, h in health.items()}}
+    ready = runtime.ready()
+    body = {"status": "ready" if ready else "not ready", "providers": {n: h.ok for n, h in runtime.health.items()}}
     return _json(body, 200 if ready else 503)
 
 
@@ -38,7 +38,7 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Each configured provider: kind, capabilities per task, prices and health."""
     runtime: Runtime = request.app.state.runtime
     runtime.keys.authenticate(request.headers)
-    health = await runtime.probe_all()
+    health = runtime.health  # the background prober's latest results
     circuits, latency = runtime.dispatcher.state.circuits.snapshot(), runtime.dispatcher.state.latencies.snapshot()
     out = []
     for name, provider in runtime.providers.items():

@@ -9,7 +9,6 @@ imported.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import msgspec
 from adapters.base import Provider
 from gateway.cache import ResponseCache, make_store
 from gateway.dispatch import Dispatcher
+from gateway.health import Prober
 from gateway.jobs.runner import JobRunner
 from gateway.jobs.store import make_job_store
 from gateway.logs import LogSink, LogWriter, RequestLog
@@ -68,6 +68,7 @@ class Runtime:
     scrub: Scrubber = field(default_factory=Scrubber)
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
+    prober: Prober | None = None
     cache: ResponseCache = field(default_factory=lambda: ResponseCache(make_store(GatewayConfig().cache)))
     jobs: JobRunner | None = None  # None: jobs.enabled is false
     fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
@@ -124,20 +125,49 @@ class Runtime:
             return None
         return sample_payload(request, self.config.logs.payload_max_chars)
 
-    async def probe_all(self) -> dict[str, Health]:
-        async def one(name: str, provider: Provider) -> tuple[str, Health]:
-            try:
-                health = await asyncio.wait_for(provider.probe(), 5.0)
-            except Exception as exc:
-                health = Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
-            if health.detail:  # a probe's error may quote an endpoint URL with its password
-                health = msgspec.structs.replace(health, detail=self.scrub(health.detail))
-            return name, health
+    async def start_probing(self) -> None:
+        """One round of probes now (so /readyz is right from the first request), then the
+        background schedule. Called where log output is already scrubbed: a vendor SDK may
+        log an endpoint URL with its password while it probes."""
+        if self.prober is None:
+            self.prober = make_prober(self)
+        await self.prober.probe_all()
+        self.prober.start()
 
-        results = await asyncio.gather(*(one(n, p) for n, p in self.providers.items()))
-        self.health = dict(results)
-        self.dispatcher.state.health.update(self.health)  # the planner tries unhealthy providers last
-        return self.health
+    async def stop_probing(self) -> None:
+        if self.prober is not None:
+            await self.prober.aclose()
+
+    async def probe_all(self) -> dict[str, Health]:
+        """Probe every provider now (the background prober does this on its schedule)."""
+        if self.prober is None:
+            self.prober = make_prober(self)
+        return await self.prober.probe_all()
+
+    def on_probe(self, label: str, provider: Provider, health: Health) -> None:
+        """A probe result: cached for /readyz, given to every planner that uses this provider
+        (unhealthy: tried last), and capabilities learnt late (a provider that was down at
+        start) reach them too."""
+        if health.detail:  # a probe's error may quote an endpoint URL with its password
+            health = msgspec.structs.replace(health, detail=self.scrub(health.detail))
+        for unit in self.routing.units():
+            for name, used in unit.providers.items():
+                if used is not provider:
+                    continue
+                unit.dispatcher.state.health[name] = health
+                unit.planner.infos[name] = provider.info
+                if unit is self.routing.main:
+                    self.health[name] = health
+
+    def ready(self) -> bool:
+        """At least one route can be served: a candidate of it is healthy and offers its task."""
+        planner = self.planner
+        for task, route in planner.routes.items():
+            for cand in route.candidates:
+                health, info = self.health.get(cand.provider), planner.infos.get(cand.provider)
+                if health is not None and health.ok and info is not None and task in info.capabilities:
+                    return True
+        return False
 
     def webhook_secret(self, key_id: str | None) -> str | None:
         """The secret that signs the webhooks of jobs submitted with ``key_id``."""
@@ -154,6 +184,8 @@ class Runtime:
         self.jobs.start()
 
     async def aclose(self) -> None:
+        if self.prober is not None:
+            await self.prober.aclose()
         if self.jobs is not None:
             await self.jobs.aclose()  # running jobs go back to the queue; their records reach the writer
             await self.jobs.store.close()
@@ -164,6 +196,28 @@ class Runtime:
         await self.writer.aclose()
         await self.tracing.aclose()
         await self.cache.store.aclose()
+
+
+def make_prober(runtime: Runtime) -> Prober:
+    settings = runtime.config.probes
+    return Prober(
+        lambda: {f"{name}#{id(p):x}": p for (name, _), p in runtime.routing.instances.items()},
+        runtime.on_probe,
+        interval_s=settings.interval_s,
+        min_backoff_s=settings.min_backoff_s,
+        max_backoff_s=settings.max_backoff_s,
+        timeout_s=settings.timeout_s,
+    )
+
+
+def provider_states(runtime: Runtime) -> list[tuple[str, bool | None, int | None]]:
+    """(provider, last probe ok, model-server restarts) for /metrics (read at scrape time)."""
+    out = []
+    for name, provider in runtime.providers.items():
+        health = runtime.health.get(name)
+        restarts = getattr(provider, "model_server_restarts", None)
+        out.append((name, health.ok if health else None, restarts() if callable(restarts) else None))
+    return out
 
 
 def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -219,6 +273,8 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     log.info("policy %s loaded from %s: providers %s", runtime.policy.name, runtime.policy.source, names)
     metrics.bind_circuits(lambda: circuit_states(runtime))
     metrics.bind_shared(shared.status)
+    metrics.bind_providers(lambda: provider_states(runtime))
+    runtime.prober = make_prober(runtime)  # started by start_probing(), once logs are scrubbed
     reloader = runtime.reloader = PolicyReloader(runtime, watch_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
     reloader.start()

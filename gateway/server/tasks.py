@@ -21,7 +21,7 @@ from litestar.types import Receive
 
 from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
-from gateway.schema import TABLE, InternalError, OmnisenseError, Task, spec_of
+from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 from gateway.server.config import Limits
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
@@ -73,11 +73,19 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             envelope = await until_disconnected(request, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
-        except (asyncio.CancelledError, ClientGone) as exc:
+        except ClientGone:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
-            if isinstance(exc, asyncio.CancelledError):
-                raise
             return Response(b"", status_code=499)  # nobody reads it
+        except asyncio.CancelledError:
+            # The server cancels a handler only when its shutdown grace period has run out
+            # (a client that leaves is ClientGone): the client still gets a problem+json
+            # with its request id, and the record says so.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
+            status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
+            return problem_response(stopped, trace, trace.request_id)
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal, ParamSpec
 
-ErrorCode = Literal["invalid_input", "unsupported"]
+ErrorCode = Literal["invalid_input", "unsupported", "timeout"]
 ERROR_KEY = "__error__"
 
 logger = logging.getLogger("omnilocal")
@@ -43,14 +43,25 @@ def error_payload(exc: ModelInputError) -> dict[str, Any]:
 
 
 def guarded(func: Callable[P, dict[str, Any]]) -> Callable[P, dict[str, Any]]:
-    """Return a ModelInputError as an error payload instead of raising it."""
+    """Return a ModelInputError as an error payload instead of raising it.
+
+    A ``deadline`` argument (``time.time()`` by which the caller stops waiting) bounds
+    the call: past it before the call starts (it waited in the queue), the model is
+    not run at all; during the call, models check it between chunks of work.
+    """
+    from .budget import check_deadline, set_deadline
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> dict[str, Any]:
+        deadline = kwargs.get("deadline")
+        set_deadline(deadline if isinstance(deadline, int | float) else None)
         try:
+            check_deadline("the request, still queued,")
             return func(*args, **kwargs)
         except ModelInputError as exc:
             return error_payload(exc)
+        finally:
+            set_deadline(None)
 
     return wrapper
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Container
 from importlib.resources import files
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ E5_DEFAULT = ("query", "logistic", "2.0")
 E5_LANGUAGES = ["de", "en", "es", "fr"]
 E5_PIECE_CHARS = 1_000  # e5 reads 512 tokens: longer texts are scored in pieces
 _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+SENTENCE_END = _SENTENCE_END
+VADER_CHUNK_CHARS = 250  # VADER is quadratic in words: score pieces this long (see vader_scores)
+HEAVY_WEIGHT = 16  # an emoji becomes several words in VADER: it weighs this many characters
 
 
 class SentimentModel(Protocol):
@@ -188,6 +192,53 @@ class E5Sentiment:
         return out
 
 
+def vader_chunks(text: str, size: int = VADER_CHUNK_CHARS, heavy: Container[str] = ()) -> list[str]:
+    """``text`` cut into pieces of at most ``size`` weighted characters: at sentence ends
+    where it can, else at the last space, else anywhere (a run of emoji has no space).
+    A character in ``heavy`` (VADER replaces each emoji by its description, several
+    words) weighs ``HEAVY_WEIGHT``."""
+    chunks: list[str] = []
+    for sentence in SENTENCE_END.split(text):
+        start, weight, last_space = 0, 0, -1
+        for i, ch in enumerate(sentence):
+            if ch == " ":
+                last_space = i
+            weight += HEAVY_WEIGHT if ch in heavy else 1
+            if weight >= size:
+                cut = last_space if last_space > start else i + 1
+                chunks.append(sentence[start:cut])
+                start, last_space = cut, -1
+                weight = sum(HEAVY_WEIGHT if c in heavy else 1 for c in sentence[start : i + 1])
+        chunks.append(sentence[start:])
+    return [c for c in (c.strip() for c in chunks) if c] or [text]
+
+
+def vader_scores(vader: Any, text: str) -> dict[str, float]:
+    """VADER's scores of ``text`` in linear time.
+
+    VADER's own ``polarity_scores`` is quadratic in the number of words (each word's
+    negation and idiom checks lower-case the whole text again), so 8,000 emoji took
+    15 s here. It is a sentence-level model anyway: we score pieces of at most
+    ``VADER_CHUNK_CHARS`` (sentences, where the text has them) and average pos/neg/neu
+    and compound weighted by each piece's length. A text that is one piece gets
+    exactly VADER's own answer. The call's deadline is checked between pieces.
+    """
+    from .budget import check_deadline
+
+    chunks = vader_chunks(text, heavy=vader.emojis)
+    if len(chunks) == 1:
+        return dict(vader.polarity_scores(text))
+    total = {"pos": 0.0, "neg": 0.0, "neu": 0.0, "compound": 0.0}
+    weight = 0
+    for chunk in chunks:
+        check_deadline("sentiment")
+        part = vader.polarity_scores(chunk)
+        for key in total:
+            total[key] += part[key] * len(chunk)
+        weight += len(chunk)
+    return {k: v / weight for k, v in total.items()}
+
+
 class VaderSentiment:
     """VADER (English lexicon and rules), the first round's model."""
 
@@ -202,7 +253,7 @@ class VaderSentiment:
     def scores(self, texts: list[str], languages: list[str] | None = None) -> list[Scores]:
         out = []
         for text in texts:
-            s = self.vader.polarity_scores(text)
+            s = vader_scores(self.vader, text)  # linear in the text, and stops at the call's deadline
             out.append(sentiment_scores(s["pos"], s["neg"], s["neu"], s["compound"]))
         return out
 

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from . import langs
+from .budget import check_deadline
 from .errors import ModelInputError, invalid, unsupported
 from .media import MAX_AUDIO_BYTES, clamp01, decode_base64, require_text
 
 logger = logging.getLogger("omnilocal.speech")
 
 MAX_SPEECH_CHARS = 5_000
+MAX_AUDIO_SECONDS = 1_800  # one call; longer audio is a job for a batch API
 PIPER_VOICE = "en_US-joe-medium"
 ESPEAK_PREFIX = "espeak-ng-"
 
@@ -150,12 +152,15 @@ class Transcriber:
         samples = self._decode(decode_base64(audio, "audio", MAX_AUDIO_BYTES))
         if len(samples) == 0:
             raise invalid("audio has no samples")
+        if len(samples) > MAX_AUDIO_SECONDS * 16000:
+            raise invalid(f"audio lasts {len(samples) / 16000:.1f} s: at most {MAX_AUDIO_SECONDS} s (max_seconds)")
         segments, info = self.model.transcribe(
             samples, language=asked, word_timestamps=True, beam_size=5, condition_on_previous_text=False
         )
         words: list[dict[str, Any]] = []
         texts: list[str] = []
-        for seg in segments:
+        for seg in segments:  # a generator: the model decodes as we go, so we can stop between segments
+            check_deadline("transcription")
             texts.append(seg.text.strip())
             words.extend(
                 {
@@ -193,11 +198,13 @@ class SpeechModels:
                 "voices": self.synth.voices(),
                 "formats": ["wav"],
                 "model": "piper",
+                "limits": {"max_chars": MAX_SPEECH_CHARS},
             },
             "speech.transcribe": {
                 "languages": self.stt.languages,
                 "formats": ["wav", "mp3", "flac", "ogg", "webm", "m4a"],
                 "model": self.stt.model_name,
+                "limits": {"max_bytes": MAX_AUDIO_BYTES, "max_seconds": MAX_AUDIO_SECONDS},
             },
         }
 

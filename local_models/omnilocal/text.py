@@ -100,6 +100,11 @@ def moderation_result(score: float) -> dict[str, Any]:
     return {"flagged": confidence >= FLAGGED_AT, "flags": [flag]}
 
 
+def chars(limit: int = MAX_TEXT_CHARS) -> dict[str, int]:
+    """The ``limits`` entry of a text task's capabilities."""
+    return {"max_chars": limit}
+
+
 class TextModels:
     """All text models of one worker process."""
 
@@ -125,12 +130,16 @@ class TextModels:
         translate = self.translator.capabilities()
         sentiment = self.sentiment_model
         return {
-            "text.sentiment": {"languages": sentiment.languages, "formats": None, "model": sentiment.model_name},
-            "text.language": {"languages": self.lingua.languages, "formats": None, "model": "lingua"},
-            "text.entities": {"languages": ["en"], "formats": None, "model": self.spacy_model},
-            "text.key_phrases": {"languages": ["en"], "formats": None, "model": f"{self.spacy_model}-noun-chunks"},
-            "text.moderation": {"languages": ["en"], "formats": None, "model": "alt-profanity-check-1.9.1"},
-            **({"text.translate": {**translate, "formats": None}} if translate["pairs"] else {}),
+            "text.sentiment": {"languages": sentiment.languages, "model": sentiment.model_name, "limits": chars()},
+            "text.language": {"languages": self.lingua.languages, "model": "lingua", "limits": chars()},
+            "text.entities": {"languages": ["en"], "model": self.spacy_model, "limits": chars()},
+            "text.key_phrases": {
+                "languages": ["en"],
+                "model": f"{self.spacy_model}-noun-chunks",
+                "limits": chars(),
+            },
+            "text.moderation": {"languages": ["en"], "model": "alt-profanity-check-1.9.1", "limits": chars()},
+            **({"text.translate": {**translate, "limits": chars(MAX_TRANSLATE_CHARS)}} if translate["pairs"] else {}),
         }
 
     @staticmethod

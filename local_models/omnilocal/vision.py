@@ -20,7 +20,7 @@ import numpy as np
 
 from . import langs
 from .errors import invalid, unsupported
-from .media import IMAGE_FORMATS, DecodedImage, box, clamp01, decode_image
+from .media import IMAGE_FORMATS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, DecodedImage, box, clamp01, decode_image
 
 logger = logging.getLogger("omnilocal.vision")
 
@@ -224,15 +224,21 @@ class VisionModels:
         self.device = self.labeler.device
 
     def capabilities(self) -> dict[str, Any]:
+        limits = {"max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_IMAGE_PIXELS}
         return {
-            "vision.labels": {"languages": None, "formats": IMAGE_FORMATS, "model": self.labeler.model_name},
-            "vision.faces": {"languages": None, "formats": IMAGE_FORMATS, "model": self.faces.model_name},
-            "vision.ocr": {"languages": self.ocr.languages, "formats": IMAGE_FORMATS, "model": self.ocr.model_name},
+            "vision.labels": {"formats": IMAGE_FORMATS, "model": self.labeler.model_name, "limits": limits},
+            "vision.faces": {"formats": IMAGE_FORMATS, "model": self.faces.model_name, "limits": limits},
+            "vision.ocr": {
+                "languages": self.ocr.languages,
+                "formats": IMAGE_FORMATS,
+                "model": self.ocr.model_name,
+                "limits": limits,
+            },
             "vision.moderation": {
-                "languages": None,
                 "formats": IMAGE_FORMATS,
                 "model": self.nsfw.model_name,
                 "categories": self.nsfw.categories,
+                "limits": limits,
             },
         }
 

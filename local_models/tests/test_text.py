@@ -175,6 +175,14 @@ def test_language_of_digits_is_empty(client: Any) -> None:
     assert client.ok("/text/language", {"text": "12345 67890"}) == {"languages": []}
 
 
+def test_capabilities_declare_input_limits(client: Any) -> None:
+    tasks = client.ok("/capabilities", {})["tasks"]
+    assert tasks["text.sentiment"]["limits"] == {"max_chars": 100_000}
+    assert tasks["text.translate"]["limits"] == {"max_chars": 20_000}
+    assert tasks["vision.labels"]["limits"] == {"max_bytes": 20 * 1024 * 1024, "max_pixels": 50_000_000}
+    assert tasks["speech.transcribe"]["limits"]["max_seconds"] == 1_800
+
+
 def test_moderation_flags_an_insult_not_a_compliment(client: Any) -> None:
     out = client.ok("/text/moderation", {"text": "You are a stupid idiot and a complete moron.", "language": "en"})
     assert out["flagged"] is True

@@ -85,9 +85,11 @@ def test_a_stopped_server_falls_back_to_the_next_candidate(gateway: Make) -> Non
     client = gateway({"text.sentiment": {"candidates": ["stopped", "sentiment-v1"]}})
     body = sentiment(client, "what a lovely day")
     assert body["provider"] == "sentiment-v1" and body["result"]["label"] == "positive"
-    first, second = body["attempts"]
-    assert (first["provider"], first["outcome"], first["error_type"]) == ("stopped", "error", "UpstreamUnavailable")
-    assert (second["provider"], second["outcome"]) == ("sentiment-v1", "ok")
+    *failed, served = body["attempts"]
+    assert (served["provider"], served["outcome"]) == ("sentiment-v1", "ok")
+    # Tried and failed, or (once the background probe has found it down) planned last and never reached.
+    for attempt in failed:
+        assert (attempt["provider"], attempt["error_type"]) == ("stopped", "UpstreamUnavailable")
 
 
 def test_canary_share_within_tolerance(gateway: Make) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
+from random import getrandbits
 from typing import Any
 
 from litestar import Request, Response, post
@@ -32,8 +32,12 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
+    """The caller's ``X-Request-Id`` when it is sane, else 128 random bits in hex (like ``uuid4().hex``).
+
+    ``random.getrandbits`` rather than ``uuid4``: an id needs uniqueness, not secrecy, and
+    uuid4 costs a system call per request. ``random`` reseeds itself in a forked child."""
     given = request.headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if given and _REQUEST_ID.match(given) else f"{getrandbits(128):032x}"
 
 
 def wants_audio(request: Request[Any, Any, Any]) -> bool:

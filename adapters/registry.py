@@ -43,6 +43,7 @@ BUILTIN: dict[str, Kind] = {
     "vertex": Kind("adapters.google.vertex:VertexProvider", "adapters.google.config:VertexConfig", "google"),
     "azure": Kind("adapters.azure.provider:AzureProvider", "adapters.azure.config:AzureConfig", "azure"),
     "local": Kind("adapters.local.provider:LocalProvider", "adapters.local.config:LocalConfig"),
+    "oip": Kind("adapters.oip.provider:OipProvider", "adapters.oip.config:OipConfig"),
 }
 
 

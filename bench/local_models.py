@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT / "local_models" / "tests"))
 import serverproc  # noqa: E402
 from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
 
-BATCHABLE = {"vision.labels"}
+BATCHABLE = {"vision.labels", "vision.moderation"}
+COMPLAINT = "The service was slow and the food was cold."  # VADER neutral: scored by e5
 
 
 @dataclass
@@ -58,13 +59,20 @@ def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "vision.labels": ("/vision/labels", {"image": b64_png(sample("chelsea"))}),
         "vision.faces": ("/vision/faces", {"image": b64_png(sample("astronaut"))}),
         "vision.ocr": ("/vision/ocr", {"image": b64_png(text_image()), "language": "en"}),
-        "text.sentiment": ("/text/sentiment", {"text": "I love this phone, it is great!"}),
+        "vision.moderation": ("/vision/moderation", {"image": b64_png(sample("chelsea"))}),
+        "text.sentiment": ("/text/sentiment", {"text": "I love this phone, it is great!", "language": "en"}),
+        "sentiment (e5)": ("/text/sentiment", {"text": COMPLAINT, "language": "en"}),
+        "sentiment (de)": ("/text/sentiment", {"text": "Der Service war langsam.", "language": "de"}),
         "text.language": ("/text/language", {"text": "Ich gehe heute Abend ins Kino."}),
         "text.entities": ("/text/entities", {"text": "Tim Cook met Angela Merkel in Berlin."}),
         "text.key_phrases": ("/text/key_phrases", {"text": "The new car has a long range."}),
         "text.translate": (
             "/text/translate",
             {"text": "The cat sleeps on the table.", "target_language": "es", "source_language": "en"},
+        ),
+        "translate fr>es>en": (
+            "/text/translate",
+            {"text": "Le chat dort sur la table.", "target_language": "en", "source_language": "fr"},
         ),
         "speech.synthesize": ("/speech/synthesize", {"text": SENTENCE}),
         "speech.transcribe": ("/speech/transcribe", {"audio": audio_b64}),
@@ -169,13 +177,14 @@ def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path)
     mode = "batched" if batching else "unbatched"
     t0 = time.perf_counter()
     proc = serverproc.start(port, logdir / f"serve-{mode}.log", LOCAL_MODELS_BATCHING="1" if batching else "0")
-    print(f"server ({mode}) ready in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    STARTUP.append(f"server ({mode}): ready in {time.perf_counter() - t0:.1f} s, RSS {tree_rss_mb(proc.pid)}")
     try:
         base = f"http://127.0.0.1:{port}"
         audio = asyncio.run(synthesize_audio(base))
         tasks = {k: v for k, v in payloads(audio).items() if only is None or k in only}
         label = {k: (mode if k in BATCHABLE else "-") for k in tasks}
         rows = asyncio.run(measure(base, tasks, mode, quick))
+        STARTUP.append(f"server ({mode}): RSS after the run {tree_rss_mb(proc.pid)}")
         for row in rows:
             row.mode = label[row.task]
         return rows
@@ -183,16 +192,29 @@ def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path)
         serverproc.stop(proc)
 
 
+STARTUP: list[str] = []
+
+
+def tree_rss_mb(pid: int) -> str:
+    """Resident memory of the server's whole process tree (entry, family workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    procs = [root, *root.children(recursive=True)]
+    total = sum(p.memory_info().rss for p in procs if p.is_running())
+    return f"{total / 2**20:.0f} MB in {len(procs)} processes"
+
+
 def table(rows: list[Row]) -> str:
     head = (
-        f"| {'task':<18} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
+        f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
         f"| {'n':>4} | {'req/s @16':>9} | {'errors':>6} |"
     )
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, sep]
     for r in rows:
         lines.append(
-            f"| {r.task:<18} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
+            f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
             f"| {r.n16:>4} | {r.rps:>9.1f} | {r.errors:>6} |"
         )
     return "\n".join(lines)
@@ -209,6 +231,8 @@ def main() -> None:
     rows.sort(key=lambda r: (r.task != "capabilities", r.task, r.mode))
     print("p50/p99 at concurrency 1 (n requests); throughput at concurrency 16 (n requests)")
     print(table(rows))
+    for line in STARTUP:
+        print(line)
     for failure, count in FAILURES.most_common():
         print(f"failed x{count}: {failure}")
     print(f"total {time.perf_counter() - started:.0f} s")

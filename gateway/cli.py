@@ -110,6 +110,9 @@ def parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, _log_settings)  # logs, stats
     add_task_parsers(sub)  # labels, sentiment, translate, say, ... (one per task) and providers
+    from gateway.eval_cli import add_parsers as add_eval_parsers
+
+    add_eval_parsers(sub, _log_settings)  # eval, compare
     return root
 
 

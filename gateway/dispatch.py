@@ -196,10 +196,12 @@ class Dispatcher:
         step, out = await race(plan.steps, run_step, hedge_s)
         envelope = self._envelope(task, request, step.provider, out, trace)
         await self.state.budgets.charge(trace.key_id, trace.cost_usd)
-        self._launch_shadows(plan, task, request, trace)
+        self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
 
-    def _launch_shadows(self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace) -> None:
+    def _launch_shadows(
+        self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult
+    ) -> None:
         if not plan.shadow or self.rng.random() >= plan.shadow_fraction:
             return
         targets = [
@@ -207,7 +209,7 @@ class Dispatcher:
             for name in plan.shadow
             if name != trace.provider and name in self.providers
         ]
-        self.shadows.launch(trace.request_id, task, request, targets, trace.output)
+        self.shadows.launch(trace.request_id, task, request, targets, trace.output, served)
 
     async def _run_step(
         self,

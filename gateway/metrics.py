@@ -26,6 +26,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 ITEM_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100)
+SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 CLOSED_ANSWER_TASKS = frozenset({"text.sentiment", "text.language", "vision.moderation"})
 MAX_TOP_VALUES = 50  # per (task, provider); beyond that the answer counts as "other"
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
@@ -93,6 +94,7 @@ class Metrics:
             "omnisense_output_items", "Items per answer (labels, entities, words...)", ["task", "provider"],
             buckets=ITEM_BUCKETS, registry=r,
         )  # fmt: skip
+        self._shadow_metrics(r)
         self.drift = DriftMonitor(window_s=drift_window_s)
         self._requests, self._latency = _Children(self.requests), _Children(self.latency)
         self._overhead, self._cost, self._attempts = (
@@ -105,6 +107,30 @@ class Metrics:
         self._tops: dict[tuple[str, str], set[str]] = {}
         self._state = _StateCollector(self.drift)
         r.register(self._state)
+
+    def _shadow_metrics(self, r: CollectorRegistry) -> None:
+        """Shadow traffic per (task, served provider, shadow provider): see ``gateway.logs.comparisons``."""
+        labels = ["task", "served", "shadow"]
+        self.shadow_runs = Counter(
+            "omnisense_shadow_runs", "Shadow calls, by outcome", [*labels, "outcome"], registry=r
+        )
+        self.shadow_compared = Counter(
+            "omnisense_shadow_compared", "Shadow answers compared with the served one, by agreement",
+            [*labels, "agrees"], registry=r,
+        )  # fmt: skip
+        self.shadow_score = Histogram(
+            "omnisense_shadow_score", "The task's agreement metric per compared shadow answer (wer: error rate)",
+            [*labels, "metric"], buckets=SCORE_BUCKETS, registry=r,
+        )  # fmt: skip
+
+    def _observe_shadows(self, record: RequestLog) -> None:
+        served = record.provider or "-"
+        for s in record.shadow:
+            self.shadow_runs.labels(record.task, served, s.provider, s.outcome).inc()
+            if s.agrees is not None:
+                self.shadow_compared.labels(record.task, served, s.provider, "true" if s.agrees else "false").inc()
+            if s.score is not None and s.metric is not None:
+                self.shadow_score.labels(record.task, served, s.provider, s.metric).observe(s.score)
 
     def bind_queue(self, queue: QueueView) -> None:
         self._state.queue = queue
@@ -126,6 +152,7 @@ class Metrics:
             self._cost(task, provider).inc(record.cost_usd)
         for a in record.attempts:
             self._attempts(a.provider, a.outcome, a.error_type or "").inc()
+        self._observe_shadows(record)
         out = record.output
         if out is None or record.status != "ok":
             return

@@ -1,10 +1,14 @@
 """Shadow traffic: mirror a fraction of requests to other providers, off the response path.
 
 After the served answer is known, each shadow provider of the plan gets the same request
-in a background task; its outcome, latency and output summary are compared with the
-served one (``agrees``: the same top answer). Shadows never change the response or its
-latency, are not charged to the caller's budget and do not feed circuits or latency
-windows (so they cannot change routing either).
+in a background task; its outcome, latency and output summary are recorded, and its answer
+is compared with the served one by the task's metric (``gateway.agreement``: the same
+label, entity/key-phrase overlap, IoU-matched boxes, word error rate, character overlap):
+``metric``, ``score`` and ``agrees`` on the ShadowResult, aggregated per (task, served,
+shadow) by ``gateway.logs.comparisons`` for ``/v1/stats``, ``/metrics`` and
+``omnisense compare``. Shadows never change the response or its latency, are not
+charged to the caller's budget and do not feed circuits or latency windows (so they
+cannot change routing either).
 
 One RequestLog per request: the server hands the finished record to
 ``submit_when_done``, which submits it at once when the request had no shadows, or
@@ -21,8 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from adapters.base import CallContext, Provider
+from gateway.agreement import compare
 from gateway.logs.record import OutputSummary, RequestLog, ShadowResult, summarize_output
-from gateway.schema import OmnisenseError, Task, TaskRequest
+from gateway.schema import OmnisenseError, Task, TaskRequest, TaskResult
 
 log = logging.getLogger("omnisense.shadow")
 
@@ -39,9 +44,10 @@ class ShadowRunner:
         request: TaskRequest,
         targets: Sequence[tuple[str, Provider, float]],  # (name, provider, timeout_s)
         served: OutputSummary | None,
+        served_result: TaskResult | None = None,
     ) -> None:
         if targets:
-            coro = self._run_all(request_id, task, request, targets, served)
+            coro = self._run_all(request_id, task, request, targets, served, served_result)
             fut = self.pending[request_id] = asyncio.ensure_future(coro)
             self.running.add(fut)
             fut.add_done_callback(self.running.discard)
@@ -53,8 +59,9 @@ class ShadowRunner:
         request: TaskRequest,
         targets: Sequence[tuple[str, Provider, float]],
         served: OutputSummary | None,
+        served_result: TaskResult | None,
     ) -> list[ShadowResult]:
-        calls = [self._one(request_id, task, request, name, p, t, served) for name, p, t in targets]
+        calls = [self._one(request_id, task, request, name, p, t, served, served_result) for name, p, t in targets]
         return list(await asyncio.gather(*calls))
 
     @staticmethod
@@ -66,6 +73,7 @@ class ShadowRunner:
         provider: Provider,
         timeout_s: float,
         served: OutputSummary | None,
+        served_result: TaskResult | None = None,
     ) -> ShadowResult:
         start = time.perf_counter()
         ctx = CallContext(request_id=f"{request_id}:shadow:{name}", deadline=time.monotonic() + timeout_s)
@@ -86,8 +94,13 @@ class ShadowRunner:
             log.warning("shadow provider %s raised %s", name, type(exc).__name__)
             return ShadowResult(provider=name, outcome="error", latency_ms=ms(), error_type="UpstreamBadResponse")
         summary = summarize_output(task, out.result)
-        agrees = None if served is None else (summary.top == served.top and summary.items == served.items)
-        return ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary, agrees=agrees)
+        result = ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary)
+        found = compare(task, served_result, out.result) if served_result is not None else None
+        if found is not None:
+            result.agrees, result.metric, result.score = found.agrees, found.metric, found.value
+        elif served is not None:  # not comparable by a metric (speech.synthesize): the summaries
+            result.agrees = summary.top == served.top and summary.items == served.items
+        return result
 
     def submit_when_done(self, record: RequestLog, submit: Callable[[RequestLog], object]) -> None:
         fut = self.pending.pop(record.request_id, None)

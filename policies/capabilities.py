@@ -44,8 +44,11 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     if isinstance(request, TranslateRequest) and support.pairs is not None:
         target = primary(request.target_language)
         if request.source_language:
-            if (primary(request.source_language), target) not in support.pairs:
-                return f"does not translate {request.source_language} -> {request.target_language}"
+            source = primary(request.source_language)
+            if (source, target) not in support.pairs:
+                into = sorted(t for s, t in support.pairs if s == source)
+                offer = f" (from {source} only into {', '.join(into)})" if into else ""
+                return f"does not translate {request.source_language} -> {request.target_language}{offer}"
         elif not any(t == target for _, t in support.pairs):
             return f"does not translate into {request.target_language}"
     media = request.image if isinstance(request, ImageRequest) else None

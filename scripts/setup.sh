@@ -25,3 +25,6 @@ fi
 if [ -x local_models/setup.sh ] && [ "${OMNISENSE_SKIP_LOCAL_MODELS:-0}" != 1 ]; then
   local_models/setup.sh
 fi
+if [ "${OMNISENSE_SKIP_MLSERVER:-0}" != 1 ]; then
+  contract_tests/mlserver/setup.sh   # Seldon MLServer for the OIP adapter's tests (its own venv)
+fi

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from contract_tests import samples
 from gateway.client import Client
 from gateway.logs import MemorySink
-from gateway.schema import NoProvider
+from gateway.schema import NoProvider, UnprocessableInput
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings
 from tests.conftest import LiveServer
@@ -44,6 +44,12 @@ def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
         assert omni.vision.faces(samples.jpeg()).result.faces == []
         assert "OMNISENSE" in omni.vision.ocr(face_and_text()).result.text.upper()
         assert omni.text.sentiment(samples.POSITIVE).result.label == "positive"
+        complaint = omni.text.sentiment("The service was slow and the food was cold.")
+        assert complaint.result.label == "negative"
+        flags = omni.vision.moderation(samples.jpeg(224, 224)).result.flags
+        assert [f.category for f in flags] == ["sexual"] and flags[0].confidence < 0.5
+        pivot = omni.text.translate("Le chat dort sur la table.", "en", source_language="fr")
+        assert "cat" in pivot.result.text.lower() and pivot.model == "apertium fr-es+spa-eng (pivot via es)"
         types = {e.type for e in omni.text.entities(samples.ENTITIES).result.entities}
         assert {"PERSON", "ORGANIZATION", "LOCATION"} <= types
         assert omni.text.language(samples.SENTENCES["fr"]).result.languages[0].code == "fr"
@@ -53,6 +59,18 @@ def test_every_local_task_through_the_gateway(gateway: LiveServer) -> None:
         assert audio[:4] == b"RIFF"
         heard = omni.speech.transcribe(audio)
         assert "gateway" in heard.result.text.lower() and heard.usage.unit == "second" and heard.usage.units > 0.5
+
+
+def test_an_unsupported_pair_is_422_naming_the_installed_pairs(gateway: LiveServer) -> None:
+    """Both languages are served (Basque only into English), the pair is not: the gateway's
+    capability filter reads the pairs (direct and pivot) from /capabilities and refuses it
+    before any call, naming what the source language does translate into. (The model
+    server itself answers 400 unsupported listing every pair: local_models/tests.)"""
+    with Client(gateway.url) as omni, pytest.raises(UnprocessableInput) as info:
+        omni.text.translate("Good morning", "eu", source_language="en")
+    assert info.value.status == 422
+    assert "local: does not translate en -> eu (from en only into ca, " in info.value.detail
+    assert " es, fr, gl, it, pt, " in info.value.detail
 
 
 def test_tasks_without_a_local_model_say_why(gateway: LiveServer) -> None:

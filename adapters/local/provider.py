@@ -137,7 +137,8 @@ class LocalProvider(VendorProvider[LocalConfig]):
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             with mapped_errors(self.name, classify):
                 body = await self._post_retrying(ENDPOINTS[task], to_vendor(request), ctx)
-                return ProviderResult(result=from_vendor(task, body, request), model=model)
+                # An answer may name the model that made it (a pivot translation's two pairs).
+                return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
         return call
 
@@ -183,6 +184,17 @@ class LocalProvider(VendorProvider[LocalConfig]):
 class _ErrorBody(msgspec.Struct):
     error: str = ""
     detail: str = ""
+
+
+class _AnswerModel(msgspec.Struct):
+    model: str | None = None
+
+
+def _answer_model(body: bytes) -> str | None:
+    try:
+        return msgspec.json.decode(body, type=_AnswerModel).model
+    except msgspec.MsgspecError:
+        return None
 
 
 def _error_kind(body: bytes) -> str:

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import msgspec
 
 from gateway.logs.drift import drift_level
-from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duration, parse_time
+from gateway.logs.query import LogQuery, LogStore, StatRow, Stats, parse_duration, parse_time, with_comparisons
 from gateway.logs.record import RequestLog
 from gateway.logs.registry import make_sink
 from gateway.logs.settings import LogSettings
@@ -157,7 +157,7 @@ def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     async def run() -> Stats:
         try:
-            return await store.stats(window)
+            return await with_comparisons(store, await store.stats(window))
         finally:
             await _close(store)
 
@@ -169,6 +169,10 @@ def stats_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     print_table(out, STAT_COLUMNS, [stat_row(r) for r in stats.rows], title=title, numeric=STAT_NUMERIC)
     if not stats.rows:
         out.write("(no requests in the window)\n")
+    for c in stats.comparisons:  # details: omnisense compare --task T
+        agree = "-" if c.agreement is None else f"{100 * c.agreement:.1f}%"
+        metric = c.metric or "-"
+        out.write(f"shadow {c.task}: {c.shadow} agrees with {c.served} on {agree} of {c.compared} ({metric})\n")
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from gateway.logs.query import (
     COLUMNS,
+    SHADOWED_POSTGRES,
     STAT_COLUMNS,
     LogPage,
     LogQuery,
@@ -125,7 +126,7 @@ class PostgresSink:
 
     async def query(self, filters: LogQuery) -> LogPage:
         pool = await self._connected()
-        where, args = where_clause(filters, lambda n: f"${n}")
+        where, args = where_clause(filters, lambda n: f"${n}", SHADOWED_POSTGRES)
         sql = (
             f"SELECT record::text FROM {self._qualified}{where} "
             f"ORDER BY time DESC, request_id DESC LIMIT ${len(args) + 1}"

@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from gateway.logs.comparisons import ComparisonRow, aggregate
 from gateway.logs.drift import OutputProfile, Sample, drift_of
 from gateway.logs.record import RequestLog
 
@@ -38,6 +39,7 @@ class LogQuery(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     until: float | None = None  # unix seconds, exclusive
     limit: int = 100
     cursor: str | None = None  # from the previous page's ``next_cursor``
+    shadowed: bool | None = None  # True: only records of requests that ran shadows
 
     def page_size(self) -> int:
         return max(1, min(self.limit, MAX_LIMIT))
@@ -84,6 +86,8 @@ class Stats(msgspec.Struct, kw_only=True):
     until: float
     reference_since: float
     rows: list[StatRow]
+    # Shadow agreement per (task, served, shadow); filled by ``with_comparisons``.
+    comparisons: list[ComparisonRow] = msgspec.field(default_factory=list)
 
 
 @runtime_checkable
@@ -112,6 +116,7 @@ def matches(record: RequestLog, filters: LogQuery, after: tuple[float, str] | No
         filters.request_id is None or record.request_id == filters.request_id,
         filters.since is None or record.time >= filters.since,
         filters.until is None or record.time < filters.until,
+        filters.shadowed is None or bool(record.shadow) == filters.shadowed,
     )
     return all(checks) and (after is None or (record.time, record.request_id) < after)
 
@@ -220,7 +225,15 @@ def from_json(data: str | bytes) -> RequestLog:
     return _decoder.decode(data)
 
 
-def where_clause(filters: LogQuery, mark: Callable[[int], str]) -> tuple[str, list[object]]:
+# The JSON record holds "shadow" only when the request ran shadows (omit_defaults); inside
+# the record's JSON text a key is always preceded by a comma, never by a backslash.
+SHADOWED_SQLITE = """record LIKE '%,"shadow":[%'"""
+SHADOWED_POSTGRES = "(record -> 'shadow') IS NOT NULL"
+
+
+def where_clause(
+    filters: LogQuery, mark: Callable[[int], str], shadowed_sql: str = SHADOWED_SQLITE
+) -> tuple[str, list[object]]:
     """The WHERE part for ``filters``; ``mark(n)`` renders the n-th placeholder (1-based)."""
     parts: list[str] = []
     args: list[object] = []
@@ -247,10 +260,33 @@ def where_clause(filters: LogQuery, mark: Callable[[int], str]) -> tuple[str, li
         add("time >= {0}", filters.since)
     if filters.until is not None:
         add("time < {0}", filters.until)
+    if filters.shadowed is not None:
+        parts.append(shadowed_sql if filters.shadowed else f"NOT ({shadowed_sql})")
     after = filters.after()
     if after is not None:
         add("(time, request_id) < ({0}, {1})", *after)
     return (" WHERE " + " AND ".join(parts)) if parts else "", args
+
+
+async def read_comparisons(
+    store: LogStore, since: float, until: float, task: str | None = None, max_records: int = 100_000
+) -> list[ComparisonRow]:
+    """Shadow agreement per (task, served, shadow) in [since, until), from the records that ran shadows."""
+    records: list[RequestLog] = []
+    filters = LogQuery(task=task, since=since, until=until, shadowed=True, limit=MAX_LIMIT)
+    while len(records) < max_records:
+        page = await store.query(filters)
+        records.extend(page.records)
+        if page.next_cursor is None:
+            break
+        filters = msgspec.structs.replace(filters, cursor=page.next_cursor)
+    return aggregate(records, task)
+
+
+async def with_comparisons(store: LogStore, stats: Stats, task: str | None = None) -> Stats:
+    """``stats`` with its window's shadow agreement rows."""
+    stats.comparisons = await read_comparisons(store, stats.since, stats.until, task)
+    return stats
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}

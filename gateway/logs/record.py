@@ -41,7 +41,9 @@ class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     latency_ms: float
     error_type: str | None = None
     output: OutputSummary | None = None
-    agrees: bool | None = None  # same top answer as the served provider
+    agrees: bool | None = None  # with the served answer, by the task's metric (gateway.agreement)
+    metric: str | None = None  # label | overlap | iou | wer | chars
+    score: float | None = None  # the metric's value (1 = the same answer; for wer, 0 is)
 
 
 class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):

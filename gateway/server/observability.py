@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from gateway.logs.query import MAX_LIMIT, LogQuery, LogStore, parse_duration, parse_time
+from gateway.logs.query import MAX_LIMIT, LogQuery, LogStore, parse_duration, parse_time, with_comparisons
 from gateway.schema import InvalidInput, NotFound
 from gateway.server.runtime import Runtime
 
@@ -75,13 +75,15 @@ async def list_logs(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/v1/stats", include_in_schema=False)
 async def stats(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Per provider and task over ``window`` (default 1h): requests, errors, p50/p95, cost, outputs, drift."""
+    """Per provider and task over ``window`` (default 1h): requests, errors, p50/p95, cost, outputs, drift;
+    and ``comparisons``: shadow agreement per (task, served, shadow), of ``task`` when given."""
     store = _store(request)
     try:
         window = parse_duration(request.query_params.get("window") or "1h")
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    return Response(_encoder.encode(await store.stats(window)), media_type="application/json")
+    stats = await with_comparisons(store, await store.stats(window), request.query_params.get("task") or None)
+    return Response(_encoder.encode(stats), media_type="application/json")
 
 
 @get("/metrics", include_in_schema=False)

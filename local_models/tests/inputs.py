@@ -20,8 +20,13 @@ def b64_png(arr: np.ndarray[Any, Any] | Image.Image, fmt: str = "PNG") -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+# Pillow's built-in font has no umlauts: text beyond ASCII is drawn in DejaVu Sans
+# (Debian fonts-dejavu-core, installed by setup.sh).
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
 def text_image(text: str = OCR_TEXT) -> Image.Image:
-    font = ImageFont.load_default(size=40)
+    font = ImageFont.load_default(size=40) if text.isascii() else ImageFont.truetype(DEJAVU, 40)
     img = Image.new("RGB", (900, 140), "white")
     ImageDraw.Draw(img).text((30, 40), text, fill="black", font=font)
     return img

@@ -35,6 +35,13 @@ def calls(client: httpx.Client) -> dict[str, Any]:
         "text.key_phrases": ("/text/key_phrases", {"text": "The red car is fast."}),
         "text.translate": ("/text/translate", {"text": "The cat.", "target_language": "es"}),
         "text.moderation": ("/text/moderation", {"text": "You stupid idiot."}),
+        "vision.moderation": ("/vision/moderation", {"image": b64_png(sample("coffee"))}),
+        "sentiment (e5)": ("/text/sentiment", {"text": "The service was slow and the food was cold."}),
+        "translate (pivot)": (
+            "/text/translate",
+            {"text": "Le chat.", "target_language": "en", "source_language": "fr"},
+        ),
+        "ocr (de)": ("/vision/ocr", {"image": b64_png(text_image("Guten Tag")), "language": "de"}),
         "speech.transcribe": ("/speech/transcribe", {"audio": audio}),
     }
     results: dict[str, Any] = {"speech.synthesize": [tts.status_code, len(audio)]}

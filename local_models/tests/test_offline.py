@@ -30,3 +30,5 @@ def test_serves_every_task_without_network(tmp_path: Path) -> None:
     assert not failed, failed
     assert report["results"]["speech.synthesize"][1] > 1000
     assert "gato" in report["results"]["text.translate"][1]
+    assert "cat" in report["results"]["translate (pivot)"][1].lower()
+    assert '"negative"' in report["results"]["sentiment (e5)"][1]

@@ -46,3 +46,20 @@ def test_named_voice(client: Any) -> None:
 def test_language_picks_the_main_regional_voice(client: Any) -> None:
     out = client.ok("/speech/synthesize", {"text": "Bonjour", "language": "fr"})
     assert out["voice"] == "espeak-ng-fr-FR"
+
+
+def test_spanish_speech_is_transcribed_as_spanish(client: Any) -> None:
+    sentence = "Buenos días, me gustaría reservar una mesa para dos personas esta noche."
+    tts = client.ok("/speech/synthesize", {"text": sentence, "language": "es"})
+    assert tts["voice"].startswith("espeak-ng-es")
+    stt = client.ok("/speech/transcribe", {"audio": tts["audio"], "language": None})
+    assert stt["language"] == "es" and stt["language_confidence"] > 0.5
+    heard = set(re.findall(r"\w+", stt["text"].lower()))
+    assert {"buenos", "reservar", "mesa", "noche"} <= heard, stt["text"]
+
+
+def test_language_hint_is_used(client: Any) -> None:
+    tts = client.ok("/speech/synthesize", {"text": "Guten Morgen, wie geht es dir?", "language": "de"})
+    stt = client.ok("/speech/transcribe", {"audio": tts["audio"], "language": "de"})
+    assert stt["language"] == "de" and stt["language_confidence"] is None
+    assert "morgen" in stt["text"].lower()

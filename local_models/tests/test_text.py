@@ -23,6 +23,29 @@ def test_sentiment_polarity(client: Any, text: str, label: str) -> None:
     assert max(out["scores"], key=out["scores"].get) == label
 
 
+def test_sentiment_reads_an_everyday_complaint(client: Any) -> None:
+    """No sentiment word in it (VADER alone called it neutral): the e5 model behind it reads it."""
+    out = client.ok("/text/sentiment", {"text": "The service was slow and the food was cold.", "language": "en"})
+    assert out["label"] == "negative" and out["scores"]["negative"] > 0.5
+    assert out["model"] == "e5-small-q4-query+sentimentai-logistic-2.0"
+    clear = client.ok("/text/sentiment", {"text": "I love this phone, it is absolutely wonderful!", "language": "en"})
+    assert clear["model"] == "vader"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "label"),
+    [
+        ("es", "El servicio fue lento y la comida estaba fría.", "negative"),
+        ("de", "Das Personal war sehr freundlich und das Zimmer war sauber.", "positive"),
+        (None, "Der Service war langsam und das Essen war kalt.", "negative"),
+    ],
+)
+def test_sentiment_other_languages(client: Any, language: str | None, text: str, label: str) -> None:
+    out = client.ok("/text/sentiment", {"text": text, "language": language})
+    assert out["label"] == label, out
+    assert abs(sum(out["scores"].values()) - 1.0) < 0.01
+
+
 def test_sentiment_mixed(client: Any) -> None:
     out = client.ok("/text/sentiment", {"text": "I love the screen but the battery is awful.", "language": None})
     assert out["label"] == "mixed"
@@ -86,6 +109,30 @@ def test_translate_detects_source(client: Any) -> None:
     assert out["source_language"] == "es" and "dog" in out["text"].lower()
 
 
+def test_translate_pivot_fr_en(client: Any) -> None:
+    """No French-English pair in Debian: French -> Spanish -> English, and the answer says so."""
+    text = "Le chat dort sur la table."
+    out = client.ok("/text/translate", {"text": text, "target_language": "en", "source_language": "fr"})
+    assert out["source_language"] == "fr" and out["target_language"] == "en"
+    words = set(out["text"].lower().strip(".").split())
+    assert {"the", "cat", "table"} <= words, out["text"]
+    assert out["model"] == "apertium fr-es+spa-eng (pivot via es)"
+
+
+def test_translate_new_direct_pairs(client: Any) -> None:
+    out = client.ok("/text/translate", {"text": "The house is big.", "target_language": "ca", "source_language": "en"})
+    assert "casa" in out["text"].lower() and out["model"] == "apertium eng-cat"
+    out = client.ok("/text/translate", {"text": "La casa es grande.", "target_language": "pt", "source_language": "es"})
+    assert "casa" in out["text"].lower() and out["target_language"] == "pt"
+
+
+def test_translate_unsupported_pair_names_the_installed_ones(client: Any) -> None:
+    resp = client.post("/text/translate", {"text": "Hallo", "target_language": "en", "source_language": "de"})
+    assert resp.status_code == 400 and resp.json()["error"] == "unsupported"
+    detail = resp.json()["detail"]
+    assert "de->en" in detail and "en->es" in detail and "fr->en" in detail
+
+
 def test_capabilities(client: Any) -> None:
     caps = client.ok("/capabilities", {})
     tasks = caps["tasks"]
@@ -94,6 +141,7 @@ def test_capabilities(client: Any) -> None:
         "vision.labels",
         "vision.faces",
         "vision.ocr",
+        "vision.moderation",
         "text.sentiment",
         "text.language",
         "text.entities",
@@ -103,7 +151,15 @@ def test_capabilities(client: Any) -> None:
         "speech.synthesize",
         "speech.transcribe",
     }
-    assert ["en", "es"] in tasks["text.translate"]["pairs"]
+    translate = tasks["text.translate"]
+    for pair in (["en", "es"], ["en", "ca"], ["en", "gl"], ["en", "eo"], ["en", "sh"], ["fr", "es"], ["es", "pt"]):
+        assert pair in translate["pairs"], pair
+    assert ["es", "it"] in translate["pairs"] and ["fr", "en"] in translate["pairs"]
+    assert ["fr", "es", "en"] in translate["pivots"] and ["en", "es", "fr"] in translate["pivots"]
+    assert tasks["text.sentiment"]["languages"] == ["de", "en", "es", "fr"]
+    assert {"de", "fr", "es", "it", "pt", "nl"} <= set(tasks["vision.ocr"]["languages"])
+    assert {"en", "es", "de", "fr", "ja"} <= set(tasks["speech.transcribe"]["languages"])
+    assert tasks["vision.moderation"]["categories"] == ["sexual"]
     assert "en_US-joe-medium" in tasks["speech.synthesize"]["voices"]
     assert tasks["speech.synthesize"]["formats"] == ["wav"]
 

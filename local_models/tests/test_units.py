@@ -9,18 +9,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from omnilocal import langs
 from omnilocal.errors import ModelInputError
 from omnilocal.http import ContractErrors
 from omnilocal.media import box, decode_base64, decode_image
-from omnilocal.text import (
-    discover_apertium_pairs,
-    moderation_pieces,
-    moderation_result,
-    sentiment_label,
-    sentiment_scores,
-)
+from omnilocal.sentiment import e5_scores, label_of, pieces, sentiment_scores
+from omnilocal.text import moderation_pieces, moderation_result
+from omnilocal.translate import Translator, discover_apertium_pairs
 from PIL import Image
 
 
@@ -40,7 +37,7 @@ def test_sentiment_mapping(pos: float, neg: float, neu: float, compound: float, 
     assert set(scores) == {"positive", "negative", "neutral", "mixed"}
     assert abs(sum(scores.values()) - 1) < 1e-3
     assert all(0 <= v <= 1 for v in scores.values())
-    assert sentiment_label(scores) == label
+    assert label_of(scores) == label
 
 
 @pytest.mark.parametrize(
@@ -161,3 +158,47 @@ def test_moderation_result_shape() -> None:
         "flags": [{"category": "profanity", "confidence": 0.73, "vendor_category": "offensive"}],
     }
     assert moderation_result(0.2)["flagged"] is False
+
+
+def test_pivot_routes(tmp_path: Path) -> None:
+    for name in ["eng-spa", "spa-eng", "fr-es", "es-fr", "spa-eng_US", "Cyrl-Latn", "es-pt_BR"]:
+        (tmp_path / f"{name}.mode").write_text("")
+    translator = Translator(tmp_path)
+    assert ("cyrl", "latn") not in translator.pairs and len(translator.pairs) == 6
+    route = translator.route("fr", "en")
+    assert [s.mode for s in route.steps] == ["fr-es", "spa-eng"] and route.pivot == "es"
+    assert route.model == "apertium fr-es+spa-eng (pivot via es)"
+    assert translator.route("fr-CA", "en-GB").model == route.model
+    assert translator.route("en", "es").model == "apertium eng-spa"
+    caps = translator.capabilities()
+    assert caps["pivots"] == [["en", "es", "fr"], ["fr", "es", "en"]]
+    assert ["fr", "en"] in caps["pairs"] and ["es", "pt-BR"] in caps["pairs"]
+    assert ["fr", "pt-BR"] not in caps["pairs"]  # pivots join plain languages only
+    with pytest.raises(ModelInputError, match=r"installed: .*through a pivot language: \['en->fr', 'fr->en'\]"):
+        translator.route("de", "en")
+
+
+@pytest.mark.parametrize(("mixed", "label"), [(0.9, "mixed"), (0.2, "negative"), (0.0, "negative")])
+def test_e5_scores(mixed: float, label: str) -> None:
+    scores = e5_scores(np.array([0.7, 0.2, 0.1]), mixed, 0.71)
+    assert abs(sum(scores.values()) - 1) < 1e-3 and label_of(scores) == label
+    assert e5_scores(np.array([0.7, 0.2, 0.1]), 0.71, 0.71)["mixed"] == 0.5
+
+
+def test_sentiment_pieces() -> None:
+    assert pieces("One. Two.") == ["One. Two."]
+    long = "A sentence of words. " * 100
+    parts = pieces(long, size=100)
+    assert all(len(p) <= 100 for p in parts) and " ".join(parts) == long.strip()
+    assert pieces("x" * 250, size=100) == ["x" * 100, "x" * 100, "x" * 50]
+
+
+def test_whisper_base_is_joined_once(tmp_path: Path) -> None:
+    from omnilocal.whisper_base import MODEL_BYTES, model_dir
+
+    first = model_dir(tmp_path)
+    assert (first / "model.bin").stat().st_size == MODEL_BYTES
+    assert {p.name for p in first.iterdir()} == {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    stamp = (first / "model.bin").stat().st_mtime_ns
+    assert model_dir(tmp_path) == first and (first / "model.bin").stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary directory left behind

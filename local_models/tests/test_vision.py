@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from inputs import OCR_TEXT, b64_png, sample, text_image
 
 
@@ -61,3 +62,37 @@ def test_ocr_reads_rendered_text(client: Any) -> None:
 def test_ocr_language_null(client: Any) -> None:
     out = client.ok("/vision/ocr", {"image": b64_png(text_image("Hello world")), "language": None})
     assert out["text"].strip() == "Hello world"
+
+
+def test_ocr_german_with_umlauts(client: Any) -> None:
+    text = "Größere Übungen für Bäcker"
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image(text)), "language": "de"})
+    assert out["text"].strip() == text
+
+
+def test_ocr_unknown_language_names_the_installed(client: Any) -> None:
+    resp = client.post("/vision/ocr", {"image": b64_png(text_image()), "language": "ja"})
+    assert resp.status_code == 400 and resp.json()["error"] == "unsupported"
+    assert "'de'" in resp.json()["detail"] and "'nl'" in resp.json()["detail"]
+
+
+def benign_image() -> np.ndarray[Any, Any]:
+    """A synthetic picture with no skin tones: blue sky gradient, green field, grey house."""
+    img = np.zeros((300, 400, 3), np.uint8)
+    img[:, :, 2] = np.linspace(120, 255, 400, dtype=np.uint8)[None, :]
+    img[180:, :] = (40, 140, 50)
+    img[100:200, 150:260] = (120, 120, 130)
+    return img
+
+
+def test_moderation_benign_image_is_safe_with_every_category(client: Any) -> None:
+    out = client.ok("/vision/moderation", {"image": b64_png(benign_image())})
+    assert out["image"] == {"width": 400, "height": 300}
+    categories = client.ok("/capabilities", {})["tasks"]["vision.moderation"]["categories"]
+    assert [f["category"] for f in out["flags"]] == categories == ["sexual"]
+    assert all(0 <= f["confidence"] < 0.1 for f in out["flags"])
+
+
+def test_moderation_bad_image_is_400(client: Any) -> None:
+    resp = client.post("/vision/moderation", {"image": "bm90IGFuIGltYWdl"})
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_input"

@@ -12,8 +12,9 @@ Batches are filled, not trickled: after the first record of a batch arrives the 
 lingers up to ``linger_s`` (or until ``batch_size`` records wait) before it hands the
 batch to the sink. Under load that is one sink call (one thread hand-off for SQLite) per
 few hundred requests instead of one per request, so the writer's thread takes the GIL
-from the event loop a few times a second, not thousands. ``flush`` and ``aclose`` cut
-the wait short.
+from the event loop a few times a second, not thousands. ``caught_up`` (which the log
+query endpoints await, so a record is queryable once its answer is out), ``flush`` and
+``aclose`` cut the wait short.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class LogWriter:
         self._closing = False
         self._warned = -1.0
         self._filled = asyncio.Event()  # set when a lingering batch should be written now
+        self._accepted = 0  # records put on the queue so far
+        self._handled = 0  # of those, handed to the sink (written or failed)
+        self._catching_up: list[tuple[int, asyncio.Future[None]]] = []
 
     @property
     def depth(self) -> int:
@@ -71,6 +75,7 @@ class LogWriter:
             return
         try:
             self._queue.put_nowait(record)
+            self._accepted += 1
             if self._queue.qsize() >= self.batch_size:
                 self._filled.set()
         except asyncio.QueueFull:
@@ -85,6 +90,7 @@ class LogWriter:
     async def _put_waiting(self, record: RequestLog) -> None:
         try:
             await asyncio.wait_for(self._queue.put(record), self.block_s)
+            self._accepted += 1
         except TimeoutError:
             self._drop(record)
 
@@ -119,6 +125,8 @@ class LogWriter:
                 batch.append(item)
             if batch:
                 await self._write(batch)
+                self._handled += len(batch)
+                self._wake_caught_up()
             for _ in range(taken):
                 self._queue.task_done()
 
@@ -131,13 +139,43 @@ class LogWriter:
                 await self._filled.wait()
         self._filled.clear()
 
+    async def caught_up(self, timeout_s: float | None = 1.0) -> bool:
+        """Wait until every record accepted before this call has been handed to the sink.
+
+        Later records do not hold it up (under steady load the queue is never empty); a
+        sink slower than ``timeout_s`` makes it give up and return False."""
+        target = self._accepted
+        if self._task is None or self._handled >= target:
+            return True
+        fut = asyncio.get_running_loop().create_future()
+        self._catching_up.append((target, fut))
+        self._filled.set()  # no lingering: someone is waiting
+        try:
+            async with asyncio.timeout(timeout_s):
+                await fut
+        except TimeoutError:
+            return False
+        finally:
+            if (target, fut) in self._catching_up:
+                self._catching_up.remove((target, fut))
+        return True
+
+    def _wake_caught_up(self) -> None:
+        if not self._catching_up:
+            return
+        waiting = []
+        for target, fut in self._catching_up:
+            if target > self._handled:
+                waiting.append((target, fut))
+            elif not fut.done():
+                fut.set_result(None)
+        self._catching_up = waiting
+
     async def flush(self) -> None:
-        """Wait until every record accepted so far has been handed to the sink."""
-        self._filled.set()
+        """Wait until every record accepted so far (or waiting for room) has been handed to the sink."""
         if self._waiting:
             await asyncio.gather(*self._waiting, return_exceptions=True)
-        if self._task is not None:
-            await self._queue.join()
+        await self.caught_up(None)
 
     async def _write(self, batch: list[RequestLog]) -> None:
         for delay in RETRY_DELAYS_S:  # a database blip should not cost records

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from adapters.kit import parse_config
 from adapters.local.supervisor import BackgroundModelServer
+from gateway.jobs import cli_commands as jobs_cli
 from gateway.logs.settings import LogSettings
 
 
@@ -113,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     from gateway.eval_cli import add_parsers as add_eval_parsers
 
     add_eval_parsers(sub, _log_settings)  # eval, compare
+    jobs_cli.add_parsers(sub)  # jobs submit | status | wait | cancel | list
     return root
 
 

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+import msgspec
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from adapters.base import CallContext, Provider, ProviderResult
@@ -166,21 +167,34 @@ class Dispatcher:
         *,
         pinned: str | None = None,
         allowed: frozenset[str] | None = None,
+        time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates."""
+        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates.
+
+        ``time_limit`` (per attempt, whole request, in seconds) replaces the route's timeouts:
+        async jobs run far longer than an HTTP request may."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned, allowed)
+            return await self._run(task, request, trace, pinned, allowed, time_limit)
         finally:
             self.inflight -= 1
             if not self.inflight:
                 self._idle.set()
 
     async def _run(
-        self, task: Task, request: TaskRequest, trace: RequestTrace, pinned: str | None, allowed: frozenset[str] | None
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        pinned: str | None,
+        allowed: frozenset[str] | None,
+        time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
         plan = await self.plan(task, request, trace.key_id, pinned, allowed=allowed)
+        if time_limit is not None:
+            steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
+            plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
         trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
         trace.decisions = [str(d) for d in plan.decisions]
         if plan.budget_rejected or not plan.steps:

@@ -35,6 +35,7 @@ class RequestTrace:
     input: InputSummary = field(default_factory=InputSummary)
     output: OutputSummary | None = None
     shadow: list[ShadowResult] = field(default_factory=list)
+    cache: str | None = None  # "hit", "miss" or "bypass" when the route caches answers
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
@@ -67,4 +68,5 @@ class RequestTrace:
             output=self.output,
             shadow=list(self.shadow),
             decisions=list(self.decisions),
+            cache=self.cache,
         )

@@ -86,8 +86,19 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     sticky: bool | None = None  # weighted: the same key always gets the same first pick
 
 
+class CacheRoute(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``cache: {ttl_s: 86400}`` on a route: answers are kept for this long (off when absent)."""
+
+    ttl_s: float
+
+    def __post_init__(self) -> None:
+        if self.ttl_s <= 0:
+            raise ValueError("ttl_s must be > 0")
+
+
 class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     candidates: list[str | Candidate]
+    cache: CacheRoute | None = None  # the response cache for this route (gateway.cache)
     # Tried in this order after the strategy's ranked candidates (e.g. a free local model
     # behind `cheapest` clouds, which would otherwise always rank first).
     fallback: list[str] = msgspec.field(default_factory=list)

@@ -142,7 +142,8 @@ def test_bad_image_is_the_callers_error_and_does_not_fall_back(gateway: TestClie
     assert [a["provider"] for a in r.json()["attempts"]] == ["azure"]
 
 
-def test_long_audio_is_refused_naming_the_limit(gateway: TestClient) -> None:  # type: ignore[type-arg]
+def test_wav_over_a_minute_goes_in_chunks(gateway: TestClient, azure_fake: AzureFake) -> None:  # type: ignore[type-arg]
     r = gateway.post("/v1/speech/transcribe", content=samples.wav(61.0), headers={"Content-Type": "audio/wav"})
-    assert r.status_code == 413, r.text
-    assert "60 s" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    assert r.json()["provider"] == "azure" and r.json()["usage"]["units"] == 61.0
+    assert len(azure_fake.calls("stt")) == 2  # 55 s + 6 s: each inside the short-audio endpoint's 60 s

@@ -128,5 +128,16 @@ def test_the_generated_client_calls_every_endpoint(
     metrics = api(f"{ops}.metrics").sync(client=client)
     assert isinstance(metrics, str) and "omnisense_requests_total" in metrics
 
+    jobs = "jobs"
+    body = m.SubmitJobBody.from_dict({"task": "text.sentiment", "input": {"text": "Lovely"}})
+    job = api(f"{jobs}.submit_job").sync(client=client, body=body)
+    assert isinstance(job, m.JobView) and job.status == "queued"
+    wait_for(lambda: api(f"{jobs}.get_job").sync(client=client, job_id=job.id).status == "succeeded")
+    assert api(f"{jobs}.get_job").sync(client=client, job_id=job.id).done == 1
+    listed = api(f"{jobs}.list_jobs").sync(client=client, status=m.ListJobsStatus.SUCCEEDED)
+    assert job.id in [j.id for j in listed.jobs]
+    gone = api(f"{jobs}.cancel_job").sync(client=client, job_id=job.id)
+    assert isinstance(gone, m.Problem) and gone.status == 422  # already succeeded
+
     problem = api("text.text_sentiment").sync(client=client, body=m.TextBody(text="hi", language="xx-nope-nope"))
     assert isinstance(problem, m.Problem) and problem.status == 422 and problem.field == "language"

@@ -142,11 +142,13 @@ def test_key_phrases_are_not_routed_to_google(gateway: TestClient) -> None:  # t
     assert r.status_code in (422, 503), r.text
 
 
-def test_long_audio_is_413_naming_the_limit(gateway: TestClient) -> None:  # type: ignore[type-arg]
+def test_wav_over_a_minute_goes_in_chunks(gateway: TestClient, google_fake: GoogleFake) -> None:  # type: ignore[type-arg]
     r = gateway.post(
         "/v1/speech/transcribe", content=samples.wav(61.0, rate=8000), headers={"Content-Type": "audio/wav"}
     )
-    assert r.status_code == 413 and "60 s" in r.json()["detail"], r.text
+    assert r.status_code == 200 and r.json()["provider"] == "gcp", r.text
+    recognized = [q for q in google_fake.requests if q.path == "/v1/speech:recognize"]
+    assert len(recognized) == 2  # 55 s + 6 s: each inside recognize's 60 s
 
 
 def test_bad_input_at_google_does_not_fall_back(with_fallback: TestClient, google_fake: GoogleFake) -> None:  # type: ignore[type-arg]

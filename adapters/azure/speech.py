@@ -16,8 +16,11 @@ Synthesis: ``POST {tts}/cognitiveservices/v1`` with an SSML body and
 Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?language=en-US&format=detailed``
 (the REST API for short audio).
 - Audio: WAV (PCM; its header's sample rate goes in the Content-Type, Azure documents
-  16 kHz mono) or OGG (Opus), at most **60 seconds**: longer audio is refused before the
-  call with 413 naming ``audio`` (the endpoint would cut it off at 60 s).
+  16 kHz mono) or OGG (Opus), at most **60 seconds** per call (the endpoint would cut it off
+  at 60 s). Longer WAV (an async job: the synchronous endpoint refuses over 300 s) is sent in
+  55-second chunks, one call each, merged with shifted word times (``adapters.kit.long_audio``);
+  longer OGG is refused before the call with 413 naming ``audio``. Batch transcription
+  (which reads audio from a URL) is not used.
 - Language: the request's, else ``default_language``, as a locale (``en`` -> ``en-US``).
 - Answer: ``RecognitionStatus`` ``Success`` -> ``NBest[0]``: text = ``Display``, confidence =
   ``Confidence``, words from ``Words`` when the service sends them. ``Offset``/``Duration``
@@ -39,6 +42,7 @@ from adapters.azure import rest
 from adapters.azure.clients import AzureClients
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed, request_language, unit
+from adapters.kit.long_audio import transcribe_in_chunks
 from gateway.schema import (
     InvalidInput,
     PayloadTooLarge,
@@ -59,6 +63,7 @@ VOICES_PATH = "/cognitiveservices/voices/list"
 STT_PATH = "/speech/recognition/conversation/cognitiveservices/v1"
 MAX_CHARS = 10_000
 MAX_AUDIO_S = 60.0
+CHUNK_S = 55.0  # longer WAV goes in chunks of this length (jobs): each well inside the 60 s limit
 TICKS = 10_000_000  # 100-ns ticks per second
 RATE = 24_000
 OUTPUT_FORMATS = {
@@ -221,6 +226,19 @@ async def synthesize(azure: AzureClients, request: SynthesizeRequest, ctx: CallC
 
 
 async def transcribe(azure: AzureClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+    """Up to 60 s in one call; longer WAV in 55-second chunks, one call each (``adapters.kit.long_audio``)."""
+    if (request.audio.duration_s or 0.0) > MAX_AUDIO_S:
+
+        async def one(part: TranscribeRequest) -> TranscribeResult:
+            return (await _transcribe_one(azure, part, ctx)).result  # type: ignore[return-value]
+
+        whole = await transcribe_in_chunks(request, CHUNK_S, one)
+        if whole is not None:
+            return ProviderResult(result=whole, model=STT_MODEL)
+    return await _transcribe_one(azure, request, ctx)
+
+
+async def _transcribe_one(azure: AzureClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     call = transcribe_to_vendor(request, azure.config.default_language)
     url = f"{azure.config.speech_url('stt')}{STT_PATH}"
     body, _ = await rest.request(

@@ -4,8 +4,12 @@
   left to Google); MP3 is sent as ``MP3`` with its rate read from the frames. Inline
   content (or a ``gs://`` URI). Other formats are Unsupported (the next provider may
   take them).
-- Limit: ``recognize`` takes at most 60 s of audio (and 10 MB). Longer audio is answered
-  413 naming the limit, before any call, until asynchronous jobs exist.
+- Limit: ``recognize`` takes at most 60 s of audio (and 10 MB). Longer WAV (an async job:
+  the synchronous endpoint refuses over 300 s) is sent in 55-second chunks, one
+  ``recognize`` each, merged with shifted word times (``adapters.kit.long_audio``); other
+  long formats are answered 413 naming the limit, before any call. ``longrunningrecognize``
+  is not used: beyond about a minute it reads audio only from a ``gs://`` URI, which
+  needs a bucket this adapter does not have.
 - Language: the request's, else the provider's ``default_language``; a bare language is
   sent as its main locale (``en`` -> ``en-US``, ``zh`` -> ``cmn-Hans-CN``).
 - Result: the best alternative of each result, joined; ``confidence`` is their mean;
@@ -22,6 +26,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import bcp47, raw, score
 from adapters.kit import parsed, request_language
+from adapters.kit.long_audio import transcribe_in_chunks
 from gateway.schema import (
     InvalidInput,
     PayloadTooLarge,
@@ -36,6 +41,7 @@ from gateway.schema import (
 MODEL = "speech-to-text-v1"
 FORMATS = frozenset({"wav", "flac", "mp3"})
 MAX_SECONDS = 60.0
+CHUNK_SECONDS = 55.0  # longer WAV goes in chunks of this length (jobs); longrunningrecognize is not used
 MAX_BYTES = 10 * 1024 * 1024
 LOCALES = {
     "en": "en-US",
@@ -76,7 +82,7 @@ def to_vendor(request: TranscribeRequest, default_language: str = "en-US", model
     if seconds is not None and seconds > MAX_SECONDS:
         raise PayloadTooLarge(
             f"google recognize takes at most {MAX_SECONDS:.0f} s of audio, got {seconds:.1f} s "
-            "(longer audio needs an asynchronous job, not served yet)",
+            "(longer audio: WAV, sent as an async job, goes in chunks)",
             field="audio",
         )
     config: dict[str, Any] = {
@@ -130,6 +136,19 @@ def from_vendor(response: Any) -> TranscribeResult:
 
 
 async def run(google: GoogleClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+    """Up to 60 s in one call; longer WAV in 55-second chunks, one call each (``adapters.kit.long_audio``)."""
+    if (request.audio.duration_s or 0.0) > MAX_SECONDS:
+
+        async def one(part: TranscribeRequest) -> TranscribeResult:
+            return (await _run_one(google, part, ctx)).result  # type: ignore[return-value]
+
+        whole = await transcribe_in_chunks(request, CHUNK_SECONDS, one)
+        if whole is not None:
+            return ProviderResult(result=whole, model=MODEL)
+    return await _run_one(google, request, ctx)
+
+
+async def _run_one(google: GoogleClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     params = to_vendor(request, google.config.default_language, google.config.speech_model)
     response = await google.call("speech", "recognize", params, ctx)
     result = parsed(google.name, lambda: from_vendor(response))

@@ -15,4 +15,5 @@ class LocalConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     start_timeout_s: float = 180.0
     max_connections: int = 64
     overload_retries: int = 3  # BentoML answers 503 when its queue is full
+    transcribe_chunk_s: float = 30.0  # longer WAV audio is transcribed in chunks of this length (long_audio.py)
     serve_command: list[str] | None = None  # how to start the model server (default: local_models/serve.sh)

@@ -19,6 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
 from adapters.kit.config import ProviderConfig
+from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.supervisor import SHARED_URL_ENV, ModelServer, default_command
@@ -30,6 +31,8 @@ from gateway.schema import (
     Task,
     TaskRequest,
     TaskSupport,
+    TranscribeRequest,
+    TranscribeResult,
     Unsupported,
     UpstreamBadResponse,
     UpstreamThrottled,
@@ -136,11 +139,24 @@ class LocalProvider(VendorProvider[LocalConfig]):
 
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
             with mapped_errors(self.name, classify):
+                if isinstance(request, TranscribeRequest):
+                    whole = await transcribe_in_chunks(
+                        request, self.config.transcribe_chunk_s, lambda r: self._one(r, ctx)
+                    )
+                    if whole is not None:
+                        return ProviderResult(result=whole, model=model)
                 body = await self._post_retrying(ENDPOINTS[task], to_vendor(request), ctx)
                 # An answer may name the model that made it (a pivot translation's two pairs).
                 return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
         return call
+
+    async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
+        """One chunk of long audio (``adapters.kit.long_audio``)."""
+        body = await self._post_retrying(ENDPOINTS[Task.SPEECH_TRANSCRIBE], to_vendor(request), ctx)
+        result = from_vendor(Task.SPEECH_TRANSCRIBE, body, request)
+        assert isinstance(result, TranscribeResult)
+        return result
 
     async def _post_retrying(self, path: str, payload: dict[str, Any], ctx: CallContext) -> bytes:
         """Post, retrying BentoML's 503 "overloaded" a few times (the first try outside tenacity)."""

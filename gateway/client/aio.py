@@ -17,6 +17,7 @@ from typing import TypeVar
 import httpx
 
 from gateway.client.calls import Call
+from gateway.client.jobs import Flow, JobsAPI, drive_async
 from gateway.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
 from gateway.client.transport import decode, request_kwargs, retry_wait, settings
 from gateway.schema import OmnisenseError
@@ -40,6 +41,11 @@ class AsyncClient:
         self.vision = VisionAPI[Async](self.send)
         self.text = TextAPI[Async](self.send)
         self.speech = SpeechAPI[Async](self.send)
+        self.jobs = JobsAPI[Async](self.run_flow)
+
+    async def run_flow(self, flow: Flow[R]) -> R:
+        """Run a ``client.jobs`` flow on this client's connection."""
+        return await drive_async(self._http, flow)
 
     async def send(self, call: Call[R]) -> R:
         """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""

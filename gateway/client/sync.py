@@ -19,6 +19,7 @@ from typing import TypeVar
 import httpx
 
 from gateway.client.calls import Call
+from gateway.client.jobs import Flow, JobsAPI, drive_sync
 from gateway.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
 from gateway.client.transport import decode, request_kwargs, retry_wait, settings
 from gateway.schema import OmnisenseError
@@ -42,6 +43,11 @@ class Client:
         self.vision = VisionAPI[Sync](self.send)
         self.text = TextAPI[Sync](self.send)
         self.speech = SpeechAPI[Sync](self.send)
+        self.jobs = JobsAPI[Sync](self.run_flow)
+
+    def run_flow(self, flow: Flow[R]) -> R:
+        """Run a ``client.jobs`` flow on this client's connection."""
+        return drive_sync(self._http, flow)
 
     def send(self, call: Call[R]) -> R:
         """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""

@@ -79,6 +79,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     shadow: list[ShadowResult] = msgspec.field(default_factory=list)
     decisions: list[str] = msgspec.field(default_factory=list)
     payload: PayloadSample | None = None  # only with logs.payload_sample_rate > 0
+    cache: str | None = None  # "hit" (answered from the response cache), "miss" or "bypass"
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:

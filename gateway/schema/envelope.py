@@ -40,6 +40,7 @@ class Envelope(msgspec.Struct, Generic[R], kw_only=True, omit_defaults=True):
     latency_ms: float
     attempts: list[Attempt] = msgspec.field(default_factory=list)
     raw: Any = None
+    cache: Literal["hit", "miss", "bypass"] | None = None  # set when the route caches answers
 
 
 AnyEnvelope = Envelope[TaskResult]

@@ -16,6 +16,7 @@ from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.gc_tuning import tune_after_startup
+from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.problems import framework_error
@@ -57,6 +58,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
             *META_HANDLERS,
             *ROUTING_HANDLERS,
             *OBSERVABILITY_HANDLERS,
+            *JOB_HANDLERS,
             *DASHBOARD_HANDLERS,
         ],
         lifespan=[lifespan],

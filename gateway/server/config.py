@@ -14,6 +14,8 @@ from pathlib import Path
 import msgspec
 import yaml
 
+from gateway.cache.settings import CacheSettings
+from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
 from gateway.schema import Task
 from gateway.tracing import TracingSettings
@@ -46,6 +48,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_image_pixels: int = 50_000_000
     allow_urls: bool = False  # fetch {"url": ...} inputs from the hosts in ``urls.hosts`` (never private addresses)
     urls: UrlRules = UrlRules()
+    max_sync_audio_s: float = 300.0  # longer audio goes to POST /v1/jobs (413 on the synchronous endpoint)
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +58,7 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     tasks: list[str] | None = None  # may call these tasks: names or patterns such as "vision.*" (None: any)
     providers: list[str] | None = None  # may be served by (and pin) only these providers (None: any)
     policies: list[str] | None = None  # may choose these policies (None: any)
+    webhook_secret: str | None = None  # signs this key's job webhooks (HMAC-SHA256); never logged
     rate_per_minute: int | None = None  # task requests a minute, bursts up to that many (per replica)
 
 
@@ -69,6 +73,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     limits: Limits = Limits()
     logs: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
+    cache: CacheSettings = CacheSettings()  # where cached answers live; which routes cache is the policy's
+    jobs: JobSettings = JobSettings()
 
     @property
     def protected(self) -> bool:

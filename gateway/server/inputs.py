@@ -56,17 +56,24 @@ def max_body_bytes(task: Task, limits: Limits) -> int:
 
 
 async def decode_request(
-    task: Task, request: Request[Any, Any, Any], limits: Limits, fetcher: UrlFetcher | None = None
+    task: Task,
+    request: Request[Any, Any, Any],
+    limits: Limits,
+    fetcher: UrlFetcher | None = None,
+    *,
+    reserved: frozenset[str] = frozenset(),
 ) -> TaskRequest:
+    """``reserved``: query parameters the endpoint reads itself (the jobs API's ``task``, ``webhook_url``)."""
     spec = spec_of(task)
+    params = [(name, value) for name, value in request.query_params.multi_items() if name not in reserved]
     media = spec.media_field
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = max_body_bytes(task, limits)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
-    if ctype in ("multipart/form-data", "application/json") and request.query_params:
-        name = next(iter(request.query_params))
+    if ctype in ("multipart/form-data", "application/json") and params:
+        name = params[0][0]
         where = "form" if ctype == "multipart/form-data" else "JSON body"
         raise UnprocessableInput(f"query parameter {name!r}: with a {where}, options go in the {where}", field=name)
     if ctype == "multipart/form-data":
@@ -76,14 +83,19 @@ async def decode_request(
     if ctype == "application/json" or (ctype == "" and media is None):
         return await _from_json(spec, body, limits, fetcher)
     if ctype == "text/plain" and spec.input is InputKind.TEXT:
-        fields = _options(spec, request.query_params.multi_items(), "query parameter")
+        fields = _options(spec, params, "query parameter")
         fields["text"] = _utf8(body)
         return _build(spec, fields, limits)
     if media is not None:
-        fields = _options(spec, request.query_params.multi_items(), "query parameter")
+        fields = _options(spec, params, "query parameter")
         fields[media] = body
         return _build(spec, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
+
+
+async def decode_body(task: Task, body: bytes, limits: Limits, fetcher: UrlFetcher | None = None) -> TaskRequest:
+    """A task's JSON body (as its endpoint takes it) from bytes: the jobs API decodes each input so."""
+    return await _from_json(spec_of(task), body, limits, fetcher)
 
 
 def _utf8(body: bytes) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 import msgspec
 
 from gateway.schema import TABLE, Envelope, Problem, Task, spec_of
+from gateway.server.openapi_jobs import TYPES as JOB_TYPES
+from gateway.server.openapi_jobs import job_paths
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
 
@@ -130,11 +132,12 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     bodies = dict.fromkeys(spec.body for spec in TABLE.values())
     envelopes = [Envelope[spec.result] for spec in TABLE.values()]  # type: ignore[name-defined]
-    types: list[Any] = [Problem, *bodies, *envelopes, *TYPES]
+    types: list[Any] = [Problem, *bodies, *envelopes, *TYPES, *JOB_TYPES]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     components["MediaRef"] = MEDIA_REF
     paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
     paths.update(operational_paths())
+    paths.update(job_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},

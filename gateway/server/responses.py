@@ -24,6 +24,8 @@ def trace_headers(trace: RequestTrace) -> dict[str, str]:
 
 def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as_audio: bool) -> Response[bytes]:
     headers = trace_headers(trace)
+    if envelope.cache:
+        headers["X-Omnisense-Cache"] = envelope.cache
     result = envelope.result
     if as_audio and isinstance(result, SynthesizeResult):
         headers.update(

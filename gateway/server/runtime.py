@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 import msgspec
 
 from adapters.base import Provider
+from gateway.cache import ResponseCache, make_store
 from gateway.dispatch import Dispatcher
+from gateway.jobs.runner import JobRunner
+from gateway.jobs.store import make_job_store
 from gateway.logs import LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
@@ -65,6 +68,8 @@ class Runtime:
     scrub: Scrubber = field(default_factory=Scrubber)
     health: dict[str, Health] = field(default_factory=dict)
     reloader: PolicyReloader | None = None
+    cache: ResponseCache = field(default_factory=lambda: ResponseCache(make_store(GatewayConfig().cache)))
+    jobs: JobRunner | None = None  # None: jobs.enabled is false
     fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
 
     # The main policy's unit, as most of the server reads it.
@@ -131,12 +136,30 @@ class Runtime:
         self.dispatcher.state.health.update(self.health)  # the planner tries unhealthy providers last
         return self.health
 
+    def webhook_secret(self, key_id: str | None) -> str | None:
+        """The secret that signs the webhooks of jobs submitted with ``key_id``."""
+        key = next((k for k in self.config.keys if k.id == key_id), None) if key_id else None
+        return key.webhook_secret if key and key.webhook_secret else self.config.jobs.webhook_secret
+
+    async def start_jobs(self) -> None:
+        settings = self.config.jobs
+        if not settings.enabled:
+            return
+        store = make_job_store(settings, self.config.logs)
+        await store.start()
+        self.jobs = JobRunner(store, settings, self.dispatcher_for, self.submit, self.webhook_secret)
+        self.jobs.start()
+
     async def aclose(self) -> None:
+        if self.jobs is not None:
+            await self.jobs.aclose()  # running jobs go back to the queue; their records reach the writer
+            await self.jobs.store.close()
         if self.reloader is not None:
             await self.reloader.aclose()
         await close_routing(self.routing)  # shadows drained first: their records reach the writer
         await self.writer.aclose()
         await self.tracing.aclose()
+        await self.cache.store.aclose()
 
 
 def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
@@ -178,6 +201,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     runtime = Runtime(
         config=config, routing=routing, writer=writer, keys=KeyRing(config), deps=deps, metrics=metrics,
         tracing=tracing, scrub=scrub,
+        cache=ResponseCache(make_store(config.cache), max_entry_bytes=config.cache.max_entry_bytes),
         fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
     runtime.install(routing)
@@ -187,4 +211,9 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     reloader = runtime.reloader = PolicyReloader(runtime, watch_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
     reloader.start()
+    try:
+        await runtime.start_jobs()
+    except BaseException:
+        await runtime.aclose()
+        raise
     return runtime

@@ -16,11 +16,13 @@ from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 from litestar.handlers import HTTPRouteHandler
 
+from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import TABLE, InternalError, OmnisenseError, Task, spec_of
 from gateway.server.config import Limits
 from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
+from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
 from gateway.server.responses import envelope_response, problem_response
 from gateway.server.runtime import Runtime
@@ -62,7 +64,13 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, request.headers, key, task_request.routing)
             dispatcher = choice.dispatcher
-            run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
+            refuse_long_audio(task_request, runtime.config.limits)
+            bypass = bypass_requested(request.headers.get("cache-control"))
+            run = runtime.cache.serve(
+                dispatcher.planner, task, task_request, trace,
+                lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
+                pinned=choice.pinned, allowed=choice.allowed, bypass=bypass,
+            )  # fmt: skip
             envelope = await until_disconnected(request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))

@@ -1,0 +1,89 @@
+"""The OpenAPI description of the jobs API (``/v1/jobs``), joined to the served document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.schema import Task
+from gateway.schema.jobs import JobView
+from gateway.server.openapi_ops import problems, ref
+
+TYPES = [JobView]
+_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SUBMIT = {
+    "type": "object",
+    "properties": {
+        "task": {"type": "string", "enum": [t.value for t in Task]},
+        "input": {"type": "object", "description": "one input: the task's own JSON body"},
+        "inputs": {
+            "type": "array", "minItems": 1, "items": {"type": "object"},
+            "description": "a batch: one JSON body per input, one result each",
+        },
+        "webhook_url": {"type": "string", "description": "POSTed the finished job, HMAC-signed"},
+    },
+    "required": ["task"],
+    "additionalProperties": False,
+}  # fmt: skip
+
+
+def _job(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref("JobView")}}}
+
+
+def _op(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"operationId": op_id, "summary": summary, "tags": ["jobs"], "responses": responses, **extra}
+
+
+def job_paths() -> dict[str, dict[str, Any]]:
+    listed = {"type": "object", "properties": {"jobs": {"type": "array", "items": ref("JobView")}}}
+    return {
+        "/v1/jobs": {
+            "post": _op(
+                "submit_job",
+                "Submit an async job: one input or a batch (uploads: the raw body with ?task=)",
+                {
+                    "202": _job("Queued; Location names the job"),
+                    **problems("400", "401", "403", "413", "415", "422", "429"),
+                },
+                requestBody={"required": True, "content": {"application/json": {"schema": _SUBMIT}}},
+            ),
+            "get": _op(
+                "list_jobs",
+                "The caller's own jobs, newest first",
+                {
+                    "200": {"description": "Jobs", "content": {"application/json": {"schema": listed}}},
+                    **problems("400", "401"),
+                },
+                parameters=[
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": _STATUSES},
+                    },
+                    {"name": "since", "in": "query", "required": False, "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+            ),
+        },
+        "/v1/jobs/{job_id}": {
+            "get": _op(
+                "get_job",
+                "A job: status, attempts, results",
+                {"200": _job("The job"), **problems("401", "404")},
+                parameters=[_JOB_ID],
+            ),
+            "delete": _op(
+                "cancel_job",
+                "Cancel a queued or running job",
+                {"200": _job("Cancelled"), **problems("401", "404", "422")},
+                parameters=[_JOB_ID],
+            ),
+        },
+    }

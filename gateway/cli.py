@@ -24,6 +24,12 @@ def _serve(args: argparse.Namespace) -> int:
     config = load_config(os.environ.get("OMNISENSE_CONFIG"))  # fail early, in the parent, on a bad config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers > 1 and not config.redis_url:
+        logging.getLogger("omnisense.server").warning(
+            "%d workers without state.redis in the config: each worker keeps its own circuits, latency, "
+            "budgets and rate limits (name a Redis server to share them)",
+            args.workers,
+        )
     model_server = _start_local_models(config.policy)
     try:
         _run_uvicorn(args)

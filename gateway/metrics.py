@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from gateway.logs.drift import DriftMonitor, Sample
 from gateway.logs.record import RequestLog
+from policies.shared.link import SharedStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -138,6 +139,10 @@ class Metrics:
     def bind_circuits(self, source: CircuitSource) -> None:
         self._state.circuits = source
 
+    def bind_shared(self, source: Callable[[], SharedStatus]) -> None:
+        """Where the shared state lives and whether Redis answers (``policies.shared``)."""
+        self._state.shared = source
+
     def bind_reloads(self, source: Callable[[], tuple[int, int]]) -> None:
         """(good reloads, refused files) of the policy since start."""
         self._state.reloads = source
@@ -185,6 +190,7 @@ class _StateCollector(Collector):
         self.queue: QueueView | None = None
         self.circuits: CircuitSource | None = None
         self.reloads: Callable[[], tuple[int, int]] | None = None
+        self.shared: Callable[[], SharedStatus] | None = None
 
     def describe(self) -> list[Metric]:
         return []  # unchecked collector: its families vary with what is bound
@@ -213,6 +219,8 @@ class _StateCollector(Collector):
                 "Policy files refused (the last good one kept serving)",
                 value=refused,
             )
+        if self.shared is not None:
+            yield from _shared(self.shared())
         yield from self._drift()
 
     def _drift(self) -> Iterator[Metric]:
@@ -228,3 +236,16 @@ class _StateCollector(Collector):
                 conf.add_metric([task, provider], profile.mean_confidence)
         yield psi
         yield conf
+
+
+def _shared(status: SharedStatus) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "omnisense_shared_state_up",
+        "1 while the shared state (Redis) answers; 0: this replica serves on its local state",
+        labels=["backend"],
+    )
+    up.add_metric([status.backend], 1.0 if status.connected else 0.0)
+    yield up
+    yield CounterMetricFamily(
+        "omnisense_shared_state_outages", "Times this replica lost the shared state", value=status.outages
+    )

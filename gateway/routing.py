@@ -29,6 +29,7 @@ from policies.budgets import SpendStore
 from policies.live import RoutingState
 from policies.loader import LoadedPolicy, load_policy
 from policies.planner import Planner
+from policies.shared.routing import SharedHub
 
 ProviderKey = tuple[str, bytes]  # (name, the block as canonical JSON)
 
@@ -87,6 +88,7 @@ class RoutingDeps:
     observers: Sequence[AttemptObserver] = ()
     spend: SpendStore | None = None
     scrub: Callable[[str], str] | None = None
+    shared: SharedHub | None = None  # circuits and latency shared with other replicas (Redis)
 
 
 async def build_routing(
@@ -123,7 +125,7 @@ def _dispatcher(
     planner = Planner(loaded, {n: p.info for n, p in providers.items()})
     if before is not None:
         return before.dispatcher.successor(planner, providers)  # circuits, latency and spend carry over
-    state = RoutingState(planner, spend=deps.spend)
+    state = RoutingState(planner, spend=deps.spend, shared=deps.shared)
     return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub)
 
 

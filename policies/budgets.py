@@ -50,6 +50,13 @@ class RedisSpendStore:
         self.redis: Any = aioredis.from_url(url)
         self.prefix = prefix
 
+    @classmethod
+    def on(cls, client: Any, prefix: str) -> RedisSpendStore:
+        """A store on an existing client (``policies.shared``: one connection for all shared state)."""
+        store = cls.__new__(cls)
+        store.redis, store.prefix = client, prefix
+        return store
+
     def _name(self, key_id: str, period: str) -> str:
         return f"{self.prefix}{key_id}:{period}"
 
@@ -58,11 +65,16 @@ class RedisSpendStore:
         return [float(v) if v is not None else 0.0 for v in values]
 
     async def add(self, key_id: str, periods: Sequence[tuple[str, int]], usd: float) -> None:
+        await self.add_totals(key_id, periods, usd)
+
+    async def add_totals(self, key_id: str, periods: Sequence[tuple[str, int]], usd: float) -> list[float]:
+        """``add``, answering each period's new total."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for period, ttl in periods:
                 pipe.incrbyfloat(self._name(key_id, period), usd)
                 pipe.expire(self._name(key_id, period), ttl)
-            await pipe.execute()
+            results = await pipe.execute()
+        return [float(v) for v in results[::2]]
 
     async def aclose(self) -> None:
         await self.redis.aclose()

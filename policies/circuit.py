@@ -87,6 +87,17 @@ class Breaker:
         rate, n = self.settings.failure_rate, len(self.recent)
         return rate is not None and n >= self.settings.min_calls and sum(self.recent) / n >= rate
 
+    def adopt_open(self, left_s: float) -> bool:
+        """Another replica opened this circuit with ``left_s`` of cooldown to go: open it here
+        too. True when it opened here; one already open only takes the later end."""
+        if self.state() == "open":
+            if self.cooldown_left_s() < left_s - 0.05:
+                self.opened_at = self.clock() - max(0.0, self.settings.cooldown_s - left_s)
+            return False
+        self._open()
+        self.opened_at = self.clock() - max(0.0, self.settings.cooldown_s - left_s)
+        return True
+
     def _open(self) -> None:
         self.state_, self.opened_at, self.trial_in_flight = "open", self.clock(), False
         self.opened_count += 1
@@ -123,6 +134,10 @@ class CircuitBoard:
 
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
         self.breaker(provider, task).record(attempt)
+
+    def opened(self) -> list[tuple[str, Task, float]]:
+        """(provider, task, cooldown left) of every open breaker."""
+        return [(p, t, b.cooldown_left_s()) for (p, t), b in self.breakers.items() if b.state() == "open"]
 
     def resettle(self) -> None:
         """After a reload: breakers take the new settings, keeping their state."""

@@ -33,17 +33,27 @@ class LatencyBook:
         self.clock = clock
         self.samples: dict[tuple[str, Task], deque[tuple[float, float]]] = {}
 
-    def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
+    def sample_ms(self, attempt: Attempt) -> float | None:
+        """What the attempt counts in the window (None: it says nothing about speed)."""
         if attempt.outcome == "error" and not is_fault(attempt):
-            return  # bad input or unsupported: says nothing about speed
+            return None  # bad input or unsupported
         ms = attempt.latency_ms
-        if is_fault(attempt):
-            ms = max(ms, self.failure_penalty_ms)
+        return max(ms, self.failure_penalty_ms) if is_fault(attempt) else ms
+
+    def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
+        ms = self.sample_ms(attempt)
+        if ms is None:
+            return
         window = self.samples.setdefault((provider, task), deque())
         window.append((self.clock(), ms))
         limit = self.settings_for(task).window
         while len(window) > limit:
             window.popleft()
+
+    def replace(self, provider: str, task: Task, samples: list[tuple[float, float]]) -> None:
+        """The window as every replica saw it (``policies.shared``): (age in s, ms), oldest first."""
+        now = self.clock()
+        self.samples[(provider, task)] = deque((now - age, ms) for age, ms in samples)
 
     def stat(self, provider: str, task: Task) -> LatencyStat | None:
         window = self.samples.get((provider, task))

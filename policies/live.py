@@ -3,6 +3,8 @@ latency windows, budgets, probe health and round-robin counters.
 
 ``RoutingState`` is both the planner's ``Facts`` (read) and the dispatcher's
 ``AttemptObserver`` (written), so the planner itself stays a pure function of its inputs.
+With a ``SharedHub`` (Redis named in the gateway config), what it observes is shared with
+the other replicas and theirs is read back (``policies.shared.routing``).
 """
 
 from __future__ import annotations
@@ -16,19 +18,30 @@ from policies.budgets import BudgetBook, SpendStore
 from policies.circuit import CircuitBoard
 from policies.latency import LatencyBook
 from policies.plan import CircuitState, LatencyStat
+from policies.shared.routing import SharedHub, SharedRouting
 
 if TYPE_CHECKING:
     from policies.planner import Planner
 
 
 class RoutingState:
-    def __init__(self, planner: Planner, *, spend: SpendStore | None = None, clock: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        planner: Planner,
+        *,
+        spend: SpendStore | None = None,
+        clock: Callable[[], float] | None = None,
+        shared: SharedHub | None = None,
+    ):
         clock = clock or time.monotonic
         self.circuits = CircuitBoard(planner.circuit_settings, clock)
         self.latencies = LatencyBook(planner.fastest_settings, clock=clock)
         self.budgets = BudgetBook(planner.loaded.policy.budgets, spend)
         self.health: dict[str, Health] = {}
         self._ticks: dict[str, int] = {}
+        self.shared: SharedRouting | None = None
+        if shared is not None:
+            self.shared = shared.attach(planner.loaded.name, self.circuits, self.latencies)
 
     def adopt(self, planner: Planner) -> None:
         """A reloaded policy: new settings and budgets; breaker states, latency and spend stay."""
@@ -59,5 +72,8 @@ class RoutingState:
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
         if attempt.outcome == "skipped":
             return
+        was_open = self.circuits.state(provider, task) == "open"
         self.circuits.observe(provider, task, attempt)
         self.latencies.observe(provider, task, attempt)
+        if self.shared is not None:
+            self.shared.observe(provider, task, attempt, was_open)

@@ -34,6 +34,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no chromium at {CHROMIUM} (scripts/setup.sh installs Debian's)", allow_module_level=True)
 
 expect = playwright_api.expect
+expect.set_options(timeout=20_000)  # generous: a loaded CI machine renders slowly
 ARTIFACTS = Path(os.environ.get("OMNISENSE_TEST_ARTIFACTS") or Path(__file__).parent.parent / "test-artifacts")
 ADMIN, USER = "dash-admin-secret", "dash-user-secret"
 
@@ -54,6 +55,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
+    tab.set_default_timeout(30_000)
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     network = "Failed to load resource"  # answers the tests provoke (401, 403, 422) are not page errors

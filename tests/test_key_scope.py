@@ -14,6 +14,7 @@ from gateway.schema import RateLimited
 from gateway.server import GatewayConfig, create_app
 from gateway.server.auth import KeyRing
 from gateway.server.config import ApiKey, LogSettings, hash_key, load_config
+from policies.shared.ratelimit import MemoryRateLimiter
 from tests.routing_helpers import policy_text, wait_for
 
 Client = TestClient  # type: ignore[type-arg]
@@ -110,12 +111,17 @@ def test_a_key_over_its_rate_is_429_with_retry_after(client: Client, sink: Memor
     assert client.post("/v1/text/sentiment", json={"text": "hi"}, headers=bearer("ops-key")).status_code == 200
     wait_for(lambda: any(r.http_status == 429 for r in sink.records))
 
+
+async def test_a_rate_bucket_refills_over_its_minute() -> None:
+    now = [100.0]
     key = ApiKey(id="k", sha256=hash_key("k"), rate_per_minute=2)
-    keys = KeyRing(GatewayConfig(keys=[key]))
-    keys.check_rate(key, now=100.0)
-    keys.check_rate(key, now=100.0)
+    keys = KeyRing(GatewayConfig(keys=[key]), MemoryRateLimiter(clock=lambda: now[0]))
+    await keys.check_rate(key)
+    await keys.check_rate(key)
+    now[0] = 110.0
     with pytest.raises(RateLimited):
-        keys.check_rate(key, now=110.0)  # a third of a token back
-    keys.check_rate(key, now=131.0)  # a whole token after 30 s
+        await keys.check_rate(key)  # a third of a token back
+    now[0] = 131.0
+    await keys.check_rate(key)  # a whole token after 30 s
     with pytest.raises(RateLimited):
-        keys.check_rate(key, now=131.0)
+        await keys.check_rate(key)

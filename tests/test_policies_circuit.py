@@ -115,3 +115,13 @@ def test_latency_window_slides_by_count_and_age() -> None:
     assert stat is not None and stat.samples == 3 and stat.mean_ms == 300 and stat.age_s == 10
     clock.now += 60
     assert book.stat("p", Task.VISION_LABELS) is None  # forgotten: the provider will be measured again
+
+
+def test_a_breaker_adopts_a_circuit_another_replica_opened() -> None:
+    now = [0.0]
+    b = Breaker(CircuitSettings(failures=3, cooldown_s=30.0), clock=lambda: now[0])
+    assert b.adopt_open(20.0) and b.state() == "open" and b.cooldown_left_s() == pytest.approx(20.0)
+    assert not b.adopt_open(10.0) and b.cooldown_left_s() == pytest.approx(20.0)  # keeps the later end
+    assert not b.adopt_open(25.0) and b.cooldown_left_s() == pytest.approx(25.0) and b.opened_count == 1
+    now[0] = 25.0
+    assert b.state() == "half_open" and b.acquire()

@@ -161,7 +161,7 @@ def test_keys_come_from_the_environment(policy_file: Path, capsys: Capture, monk
 def test_providers_table_and_json(live: LiveServer, capsys: Capture) -> None:
     assert run(capsys, "sentiment", "Nice", "--url", live.url)[0] == 0
     code, out, _ = run(capsys, "providers", "--url", live.url)
-    assert code == 0 and out.startswith("policy: policy")
+    assert code == 0 and out.startswith("policy: policy · state: memory")
     rows = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
     assert rows["primary"][:3] == ["primary", "scripted", "ok"] and rows["primary"][4] == "closed"
     assert rows["secondary"][5] == "-"  # no latency observed yet
@@ -178,3 +178,12 @@ def test_say_on_text_files_writes_one_audio_file_each(live: LiveServer, capsys: 
     assert code == 0 and "2 ok, 0 failed, cost $0.042000" in out  # 21 characters at $0.002
     assert sorted(p.name for p in (tmp_path / "audio").iterdir()) == ["a.wav", "b.wav"]
     assert all(p.read_bytes().startswith(b"RIFF") for p in (tmp_path / "audio").iterdir())
+
+
+def test_providers_title_says_when_the_shared_state_is_lost() -> None:
+    from gateway.task_cli.providers import state_of
+
+    assert state_of({"backend": "redis", "connected": True}) == "redis"
+    assert (
+        state_of({"backend": "redis", "connected": False, "down_since_s": 3.5}) == "redis LOST for 3.5 s (local state)"
+    )

@@ -89,8 +89,11 @@ class RedisCache:
         await self._redis.aclose()
 
 
-def make_store(settings: CacheSettings) -> CacheStore:
+def make_store(settings: CacheSettings, shared_url: str | None = None) -> CacheStore:
+    """``shared_url``: the gateway's shared-state Redis, for ``store: redis`` without a URL."""
     if settings.store == "redis":
-        assert settings.url is not None  # CacheSettings checks it
-        return RedisCache(settings.url, settings.prefix)
+        url = settings.url or shared_url
+        if url is None:
+            raise ValueError("cache.url is required when cache.store is redis (or name state.redis)")
+        return RedisCache(url, settings.prefix)
     return MemoryCache(settings.max_entries)

@@ -8,28 +8,30 @@ may be limited to
   planner drops every other candidate (and shadow), and pinning one is 403;
 - ``policies``: the policies it may choose with ``X-Omnisense-Policy``;
 - ``admin``: the request log, stats and policy reload need it;
-- ``rate_per_minute``: task requests a minute (a token bucket that holds a minute's worth),
-  429 with ``Retry-After`` beyond it. The bucket lives in this process: with N replicas a
-  key gets up to N times the rate until the scale-out work moves the counters to Redis
-  (like circuits and budgets). Budgets (``budgets:`` in the policy) cap what a key spends.
+- ``rate_per_minute`` / ``rate_per_second``: task requests a minute / a second (token
+  buckets that hold one period's worth), 429 with ``Retry-After`` beyond either. With
+  ``state.redis`` in the config the buckets live in Redis and hold across every replica
+  (``policies.shared.ratelimit``); without, in this process. Budgets (``budgets:`` in the
+  policy) cap what a key spends.
 """
 
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Mapping
 
 from gateway.schema import Forbidden, RateLimited, Task, Unauthorized
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
 from policies.loader import task_pattern_matches
+from policies.shared.ratelimit import Limit, MemoryRateLimiter, RateLimiter
 
 
 class KeyRing:
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, limiter: RateLimiter | None = None) -> None:
         self.protected = config.protected
         self._by_digest = {k.sha256.lower(): k for k in config.keys}
-        self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, monotonic time)
+        self.limiter: RateLimiter = limiter or MemoryRateLimiter()
+        self._limits = {k.id: limits_of(k) for k in config.keys}
 
     def authenticate(self, headers: Mapping[str, str]) -> ApiKey | None:
         """The caller's key, ``None`` on an open gateway; raises Unauthorized otherwise."""
@@ -49,19 +51,16 @@ class KeyRing:
         if key is not None and key.tasks is not None and not any(task_pattern_matches(p, task) for p in key.tasks):
             raise Forbidden(f"key {key.id!r} may not call {task} (it may call: {', '.join(key.tasks) or 'nothing'})")
 
-    def check_rate(self, key: ApiKey | None, now: float | None = None) -> None:
-        """Take one token from the key's bucket, or refuse with 429 and when to come back."""
-        if key is None or key.rate_per_minute is None:
+    async def check_rate(self, key: ApiKey | None) -> None:
+        """Take one request from the key's rate limits, or refuse with 429 and when to come back."""
+        limits = self._limits.get(key.id) if key is not None else None
+        if key is None or not limits:
             return
-        now = time.monotonic() if now is None else now
-        capacity, per_s = float(key.rate_per_minute), key.rate_per_minute / 60.0
-        tokens, then = self._buckets.get(key.id, (capacity, now))
-        tokens = min(capacity, tokens + (now - then) * per_s)
-        if tokens < 1.0:
-            self._buckets[key.id] = (tokens, now)
-            wait = (1.0 - tokens) / per_s if per_s > 0 else 60.0
-            raise RateLimited(f"key {key.id!r} is over its {key.rate_per_minute} requests a minute", retry_after_s=wait)
-        self._buckets[key.id] = (tokens - 1.0, now)
+        verdict = await self.limiter.take(key.id, limits)
+        if not verdict.allowed:
+            limit = verdict.limit or limits[0]
+            rate = f"{limit.rate:g} requests a {limit.name}"
+            raise RateLimited(f"key {key.id!r} is over its {rate}", retry_after_s=verdict.retry_after_s)
 
     @staticmethod
     def allowed_providers(key: ApiKey | None) -> frozenset[str] | None:
@@ -82,3 +81,12 @@ class KeyRing:
     def require_admin(key: ApiKey | None, protected: bool) -> None:
         if protected and (key is None or not key.admin):
             raise Forbidden("this endpoint needs an admin key")
+
+
+def limits_of(key: ApiKey) -> list[Limit]:
+    out = []
+    if key.rate_per_second is not None:
+        out.append(Limit("second", float(key.rate_per_second), 1.0))
+    if key.rate_per_minute is not None:
+        out.append(Limit("minute", float(key.rate_per_minute), 60.0))
+    return out

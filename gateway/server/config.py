@@ -25,6 +25,7 @@ __all__ = [
     "GatewayConfig",
     "Limits",
     "LogSettings",
+    "StateSettings",
     "TracingSettings",
     "UrlRules",
     "hash_key",
@@ -59,7 +60,19 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     providers: list[str] | None = None  # may be served by (and pin) only these providers (None: any)
     policies: list[str] | None = None  # may choose these policies (None: any)
     webhook_secret: str | None = None  # signs this key's job webhooks (HMAC-SHA256); never logged
-    rate_per_minute: int | None = None  # task requests a minute, bursts up to that many (per replica)
+    rate_per_minute: int | None = None  # task requests a minute, bursts up to that many
+    rate_per_second: float | None = None  # task requests a second, bursts up to that many (at least 1)
+
+
+class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where replicas share circuits, latency, budgets and rate limits (``policies.shared``).
+
+    No ``redis``: in-process state, each process alone (the embedded default)."""
+
+    redis: str | None = None  # "redis://host:6379/0"
+    prefix: str = "omnisense:"  # every key starts with it: one prefix per fleet
+    sync_s: float = 0.5  # how often a replica reads the others' circuits and latency
+    timeout_s: float = 1.0  # a Redis call slower than this counts as Redis lost (local state until it answers)
 
 
 class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -68,7 +81,8 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # preset), where its key allows. They are loaded at start; live reload is the main policy's.
     policies: dict[str, str] = msgspec.field(default_factory=dict)
     policy_watch_s: float | None = 1.0  # reload on file change, coalesced over this (None: SIGHUP/POST only)
-    spend_store: str | None = None  # budgets shared through Redis ("redis://127.0.0.1:6379/0"); else in-process
+    state: StateSettings = StateSettings()
+    spend_store: str | None = None  # old name of state.redis (still read; it now shares all the state)
     keys: list[ApiKey] = msgspec.field(default_factory=list)
     limits: Limits = Limits()
     logs: LogSettings = LogSettings()
@@ -79,6 +93,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     @property
     def protected(self) -> bool:
         return bool(self.keys)
+
+    @property
+    def redis_url(self) -> str | None:
+        return self.state.redis or self.spend_store
 
 
 def hash_key(key: str) -> str:
@@ -116,6 +134,17 @@ def config_problems(config: GatewayConfig) -> list[str]:
             ipaddress.ip_network(net, strict=False)
         except ValueError as exc:
             problems.append(f"limits.urls.networks[{i}]: {exc}")
+    if config.spend_store and config.state.redis and config.spend_store != config.state.redis:
+        problems.append("spend_store and state.redis name different Redis servers: keep state.redis only")
+    if config.cache.store == "redis" and not (config.cache.url or config.redis_url):
+        problems.append("cache.store is redis but neither cache.url nor state.redis names a Redis server")
+    if config.state.sync_s <= 0 or config.state.timeout_s <= 0:
+        problems.append("state.sync_s and state.timeout_s must be positive")
+    for key in config.keys:
+        if key.rate_per_second is not None and key.rate_per_second < 1:
+            problems.append(f"keys[{key.id}].rate_per_second: must be at least 1 (use rate_per_minute below that)")
+        if key.rate_per_minute is not None and key.rate_per_minute < 1:
+            problems.append(f"keys[{key.id}].rate_per_minute: must be at least 1")
     patterns = {"*", *(t.value for t in Task), *(f"{t.modality}.*" for t in Task)}
     for key in config.keys:
         for pattern in key.tasks or []:

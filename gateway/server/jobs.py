@@ -134,7 +134,7 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     key = runtime.keys.authenticate(request.headers)
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
-    runtime.keys.check_rate(key)
+    await runtime.keys.check_rate(key)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
     now = time.time()
     job = Job(

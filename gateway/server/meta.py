@@ -54,7 +54,10 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "latency": latency.get(name, {}),  # per task: mean_ms over the sliding window
             }
         )
-    return _json({"policy": runtime.policy.name, "providers": out})
+    # Where circuits, latency, budgets and rate limits live; "connected": false is a replica
+    # serving on its local state because Redis is unreachable (it rejoins by itself).
+    state = runtime.shared.status()
+    return _json({"policy": runtime.policy.name, "providers": out, "state": state})
 
 
 _DOC: bytes | None = None

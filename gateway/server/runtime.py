@@ -34,9 +34,9 @@ from gateway.server.config import GatewayConfig
 from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
-from policies.budgets import RedisSpendStore
 from policies.loader import LoadedPolicy
 from policies.planner import Planner
+from policies.shared.backend import SharedBackend, open_backend
 
 log = logging.getLogger("omnisense.server")
 
@@ -71,6 +71,7 @@ class Runtime:
     cache: ResponseCache = field(default_factory=lambda: ResponseCache(make_store(GatewayConfig().cache)))
     jobs: JobRunner | None = None  # None: jobs.enabled is false
     fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
+    shared: SharedBackend = field(default_factory=SharedBackend)  # what replicas share (Redis), if anything
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -99,7 +100,9 @@ class Runtime:
 
     def install(self, routing: Routing) -> None:
         """Swap the routing in one step: new requests take it, running ones finish on the old."""
-        self.scrub.learn(routing, self.config.logs.dsn, self.config.spend_store, self.config.tracing.endpoint)
+        self.scrub.learn(
+            routing, self.config.logs.dsn, self.config.redis_url, self.config.cache.url, self.config.tracing.endpoint
+        )
         self.routing = routing
 
     def redactor(self) -> Redactor:
@@ -157,6 +160,7 @@ class Runtime:
         if self.reloader is not None:
             await self.reloader.aclose()
         await close_routing(self.routing)  # shadows drained first: their records reach the writer
+        await self.shared.aclose()
         await self.writer.aclose()
         await self.tracing.aclose()
         await self.cache.store.aclose()
@@ -188,26 +192,34 @@ async def start_writer(config: GatewayConfig, sink: LogSink | None) -> LogWriter
 async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -> Runtime:
     tracing = Tracing(config.tracing)
     scrub = Scrubber()
-    spend = RedisSpendStore(config.spend_store) if config.spend_store else None
-    deps = RoutingDeps(observers=[tracing] if tracing.enabled else [], spend=spend, scrub=scrub)
-    routing, _ = await build_routing(config.policy, config.policies, deps)
+    state = config.state
+    shared = await open_backend(config.redis_url, prefix=state.prefix, sync_s=state.sync_s, timeout_s=state.timeout_s)
+    observers = [tracing] if tracing.enabled else []
+    deps = RoutingDeps(observers=observers, spend=shared.spend, scrub=scrub, shared=shared.hub)
+    try:
+        routing, _ = await build_routing(config.policy, config.policies, deps)
+    except BaseException:
+        await shared.aclose()
+        raise
     try:
         writer = await start_writer(config, sink)
     except BaseException:
         await close_routing(routing)
+        await shared.aclose()
         raise
     metrics = Metrics(drift_window_s=config.logs.drift_window_s)
     metrics.bind_queue(writer)
     runtime = Runtime(
-        config=config, routing=routing, writer=writer, keys=KeyRing(config), deps=deps, metrics=metrics,
-        tracing=tracing, scrub=scrub,
-        cache=ResponseCache(make_store(config.cache), max_entry_bytes=config.cache.max_entry_bytes),
+        config=config, routing=routing, writer=writer, keys=KeyRing(config, shared.limiter), deps=deps,
+        metrics=metrics, tracing=tracing, scrub=scrub, shared=shared,
+        cache=ResponseCache(make_store(config.cache, config.redis_url), max_entry_bytes=config.cache.max_entry_bytes),
         fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
     runtime.install(routing)
     names = ", ".join(runtime.providers)
     log.info("policy %s loaded from %s: providers %s", runtime.policy.name, runtime.policy.source, names)
     metrics.bind_circuits(lambda: circuit_states(runtime))
+    metrics.bind_shared(shared.status)
     reloader = runtime.reloader = PolicyReloader(runtime, watch_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))
     reloader.start()

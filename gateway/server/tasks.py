@@ -58,7 +58,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             key = runtime.keys.authenticate(request.headers)
             trace.key_id = key.id if key else None
             runtime.keys.check_task(key, task)
-            runtime.keys.check_rate(key)
+            await runtime.keys.check_rate(key)
             task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher)
             trace.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)

@@ -1,5 +1,6 @@
 """``omnisense providers``: a running gateway's providers in the CLI's table style.
 
+The title names the policy and where the shared state lives (Redis lost: local state).
 Per provider: kind, health (and the probe's latency and detail), the worst circuit state
 over its tasks, the mean latency the routing observed, and how many tasks it serves.
 """
@@ -65,5 +66,14 @@ def providers_command(args: argparse.Namespace, out: TextIO | None = None) -> in
         return 0
     rows = [row(p) for p in body["providers"]]
     numeric = ["probe_ms", "routing_ms", "tasks"]
-    console(out).print(table(COLUMNS, rows, title=f"policy: {body['policy']}", numeric=numeric))
+    title = f"policy: {body['policy']} · state: {state_of(body.get('state') or {})}"
+    console(out).print(table(COLUMNS, rows, title=title, numeric=numeric))
     return 0
+
+
+def state_of(state: dict[str, Any]) -> str:
+    """Where circuits, budgets and rate limits live: "memory", "redis", or "redis LOST (local state)"."""
+    backend = str(state.get("backend", "memory"))
+    return (
+        backend if state.get("connected", True) else f"{backend} LOST for {state.get('down_since_s')} s (local state)"
+    )

@@ -15,4 +15,4 @@ from gateway.server.config import load_config
 
 
 def app_from_env() -> Litestar:
-    return create_app(load_config(os.environ.get("OMNISENSE_CONFIG")))
+    return create_app(load_config(os.environ.get("OMNISENSE_CONFIG")), tune_gc=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Span, Tracer
+
+
+_NO_SPAN: AbstractContextManager[None] = nullcontext()  # reusable: tracing off costs no generator per request
 
 
 class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -46,12 +49,15 @@ class Tracing:
         if self.enabled:
             self._provider, self._tracer = _build(settings, exporter)
 
-    @contextmanager
-    def request_span(self, task: str, request_id: str) -> Iterator[Span | None]:
-        """The request's span, current while the request is served; None when off."""
+    def request_span(self, task: str, request_id: str) -> AbstractContextManager[Span | None]:
+        """The request's span, current while the request is served; None when off (at no cost)."""
         if self._tracer is None:
-            yield None
-            return
+            return _NO_SPAN
+        return self._span(task, request_id)
+
+    @contextmanager
+    def _span(self, task: str, request_id: str) -> Iterator[Span | None]:
+        assert self._tracer is not None
         from opentelemetry.trace import SpanKind
 
         with self._tracer.start_as_current_span(

@@ -227,3 +227,25 @@ def test_tracing_spans_per_request_and_attempt(policy_file: Path, sink: MemorySi
     assert {s.attributes["omnisense.outcome"] for s in attempts if s.attributes} == {"error", "ok"}
     dumped = repr([dict(s.attributes or {}) for s in exporter.get_finished_spans()])
     assert "secret-a" not in dumped and "hi" not in dumped.replace("http", "")
+
+
+async def test_writer_fills_batches_and_catches_up_when_asked() -> None:
+    class CountingSink(MemorySink):
+        batches = 0
+
+        async def write(self, records: Sequence[RequestLog]) -> None:
+            self.batches += 1
+            await super().write(records)
+
+    sink = CountingSink()
+    writer = LogWriter(sink, batch_size=100, linger_s=5.0)
+    writer.start()
+    for i in range(3):
+        writer.submit(rec(i))
+    await asyncio.sleep(0.05)
+    assert sink.records == []  # lingering: the batch is not full yet
+    assert await writer.caught_up(timeout_s=2.0)  # what /v1/logs awaits before it reads
+    assert [r.request_id for r in sink.records] == ["q0", "q1", "q2"] and sink.batches == 1
+    writer.submit(rec(3))
+    await writer.aclose()  # closing writes what lingers
+    assert len(sink.records) == 4 and sink.batches == 2

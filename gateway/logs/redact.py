@@ -74,12 +74,27 @@ def _url_password(value: str) -> set[str]:
     return {password, unquote(password)}  # short ones: the URL pattern masks them where they appear in a URL
 
 
+MEMO_SIZE, MEMO_MAX_LEN = 4096, 512  # the texts remembered (routing decisions repeat on every request)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         known = sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
         self._known = re.compile("|".join(map(re.escape, known))) if known else None
+        self._memo: dict[str, str] = {}  # a Redactor's secrets never change: its answers can be kept
 
     def text(self, value: str) -> str:
+        done = self._memo.get(value)
+        if done is not None:
+            return done
+        scrubbed = self._scrub(value)
+        if len(value) <= MEMO_MAX_LEN:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[value] = scrubbed
+        return scrubbed
+
+    def _scrub(self, value: str) -> str:
         if self._known is not None:
             value = self._known.sub(MASK, value)
         for pattern in PATTERNS:

@@ -17,6 +17,7 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     batch_size: int = 256
     when_full: Literal["drop", "block"] = "block"
     block_s: float = 0.05  # how long a full queue may hold a record before it is dropped (and counted)
+    linger_s: float = 0.05  # how long a batch may wait to fill before it is written (one sink call per batch)
     payload_sample_rate: float = 0.0  # fraction of requests whose (truncated) input is kept; 0: never
     payload_max_chars: int = 2_000
     drift_window_s: float = 3_600.0  # output-distribution windows compared by the drift metric

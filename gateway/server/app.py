@@ -15,6 +15,7 @@ from gateway.logs.redact import scrubbed_logging
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
+from gateway.server.gc_tuning import tune_after_startup
 from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
@@ -36,11 +37,15 @@ def _problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]
     return problem_response(err, None, request_id_of(request))
 
 
-def create_app(config: GatewayConfig, *, sink: LogSink | None = None) -> Litestar:
+def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: bool = False) -> Litestar:
+    """The gateway's app; ``tune_gc`` (``omnisense serve``) tunes the process's collector once started."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await build_runtime(config, sink=sink)
         app.state.runtime = runtime
+        if tune_gc:
+            tune_after_startup()
         try:
             with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
                 await runtime.start_probing()

@@ -25,13 +25,15 @@ from gateway.server.runtime import Runtime
 _encoder = msgspec.json.Encoder()
 
 
-def _store(request: Request[Any, Any, Any]) -> LogStore:
+async def _store(request: Request[Any, Any, Any]) -> LogStore:
+    """The queryable sink, once it holds every record of the requests answered so far."""
     runtime: Runtime = request.app.state.runtime
     key = runtime.keys.authenticate(request.headers)
     runtime.keys.require_admin(key, runtime.keys.protected)
     sink = runtime.writer.sink
     if not isinstance(sink, LogStore):
         raise NotFound(f"the request log is not queryable here (logs.sink: {runtime.config.logs.sink})")
+    await runtime.writer.caught_up()  # the writer batches: write what is waiting before reading
     return sink
 
 
@@ -64,7 +66,7 @@ def log_query(params: Any) -> LogQuery:
 @get("/v1/logs", include_in_schema=False)
 async def list_logs(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The request log, filtered and paged (admin key)."""
-    store = _store(request)
+    store = await _store(request)
     filters = log_query(request.query_params)
     try:
         page = await store.query(filters)
@@ -77,7 +79,7 @@ async def list_logs(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def stats(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Per provider and task over ``window`` (default 1h): requests, errors, p50/p95, cost, outputs, drift;
     and ``comparisons``: shadow agreement per (task, served, shadow), of ``task`` when given."""
-    store = _store(request)
+    store = await _store(request)
     try:
         window = parse_duration(request.query_params.get("window") or "1h")
     except ValueError as exc:

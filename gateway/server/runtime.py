@@ -237,6 +237,7 @@ async def start_writer(config: GatewayConfig, sink: LogSink | None) -> LogWriter
         batch_size=config.logs.batch_size,
         when_full=config.logs.when_full,
         block_s=config.logs.block_s,
+        linger_s=config.logs.linger_s,
     )
     writer.start()
     return writer

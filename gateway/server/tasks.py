@@ -7,22 +7,20 @@ first and submitted in ``finally`` (also when the client goes away mid-request).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-import uuid
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from random import getrandbits
+from typing import Any
 
 from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 from litestar.handlers import HTTPRouteHandler
-from litestar.types import Receive
 
 from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 from gateway.server.config import Limits
+from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
@@ -32,13 +30,16 @@ from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
 
 log = logging.getLogger("omnisense.server")
-T = TypeVar("T")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
+    """The caller's ``X-Request-Id`` when it is sane, else 128 random bits in hex (like ``uuid4().hex``).
+
+    ``random.getrandbits`` rather than ``uuid4``: an id needs uniqueness, not secrecy, and
+    uuid4 costs a system call per request. ``random`` reseeds itself in a forked child."""
     given = request.headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if given and _REQUEST_ID.match(given) else f"{getrandbits(128):032x}"
 
 
 def wants_audio(request: Request[Any, Any, Any]) -> bool:
@@ -70,7 +71,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
                 pinned=choice.pinned, allowed=choice.allowed, bypass=bypass,
             )  # fmt: skip
-            envelope = await until_disconnected(request, run)
+            envelope = await until_disconnected(request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
         except ClientGone:
@@ -104,38 +105,6 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
 def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
     log.error("request %s failed", trace.request_id, exc_info=exc)
     return InternalError("an internal error occurred; the request id names it in the logs")
-
-
-class ClientGone(Exception):
-    """The client closed the connection while its request was being served."""
-
-
-async def _disconnected(receive: Receive) -> bool:
-    """True once the server reports the client gone; False if the channel says anything else."""
-    message = await receive()
-    return message["type"] == "http.disconnect"
-
-
-async def until_disconnected(request: Request[Any, Any, Any], work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``, cancelling it if the client disconnects meanwhile (raises ClientGone).
-
-    uvicorn does not cancel a handler whose client went away; it answers a ``receive()``
-    made after the body was read with ``http.disconnect`` when that happens. So the body
-    must already be consumed (it is: the input was decoded) before this watches."""
-    job = asyncio.ensure_future(work)
-    watch = asyncio.ensure_future(_disconnected(request.receive))
-    try:
-        done, _ = await asyncio.wait({job, watch}, return_when=asyncio.FIRST_COMPLETED)
-        if job not in done and watch.result():
-            job.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await job
-            raise ClientGone
-        return await job
-    finally:
-        for fut in (job, watch):
-            if not fut.done():
-                fut.cancel()
 
 
 def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:

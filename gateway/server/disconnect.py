@@ -1,0 +1,102 @@
+"""Cancel a request's work when its client goes away, without a task per request.
+
+uvicorn does not cancel a handler whose client went away; it answers a ``receive()`` made
+after the body was read with ``http.disconnect`` when that happens. Watching for that
+with a task per request (plus ``asyncio.wait`` over the work and the watcher) cost more
+than the rest of the gateway's own work on a request, so ``DisconnectWatch`` drives the
+``receive()`` coroutine by hand instead: each future it waits on gets a done-callback
+that resumes it, as a task would, and ``http.disconnect`` cancels the request's own task.
+``close()`` (when the work is done) closes the coroutine, which takes its waiter off the
+server's event. A server whose ``receive()`` is not a coroutine is watched by a task, as
+before; one whose coroutine waits on something other than an asyncio future (no server on
+asyncio does) leaves the request unwatched: it still ends, at its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+
+
+class ClientGone(Exception):
+    """The client closed the connection while its request was being served."""
+
+
+class DisconnectWatch:
+    """Calls ``task.cancel()`` once ``receive()`` says ``http.disconnect``; ``gone`` tells it did."""
+
+    def __init__(self, receive: Receive, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.gone = False
+        self._coro: Coroutine[Any, Any, Mapping[str, Any]] | None = None
+        self._fallback: asyncio.Future[Mapping[str, Any]] | None = None
+        waiting = receive()
+        if isinstance(waiting, Coroutine):
+            self._coro = waiting
+            self._step()
+        else:
+            self._watch_by_task(waiting)
+
+    def _step(self, _: object = None) -> None:
+        coro = self._coro
+        if coro is None:
+            return
+        try:
+            waits_on = coro.send(None)
+        except StopIteration as stop:
+            self._coro = None
+            self._message(stop.value)
+            return
+        except BaseException:  # the channel broke: nothing to watch any more
+            self._coro = None
+            return
+        if waits_on is None:  # a bare yield (``asyncio.sleep(0)``): resume on the next turn
+            asyncio.get_running_loop().call_soon(self._step)
+        elif asyncio.isfuture(waits_on):
+            waits_on._asyncio_future_blocking = False  # what a task does with a future it is handed
+            waits_on.add_done_callback(self._step)
+        else:  # not an asyncio future: only its own event loop's task could wait on it
+            self._coro = None
+            coro.close()
+
+    def _watch_by_task(self, waiting: Awaitable[Mapping[str, Any]]) -> None:
+        fut = self._fallback = asyncio.ensure_future(waiting)
+        fut.add_done_callback(self._fallback_done)
+
+    def _fallback_done(self, fut: asyncio.Future[Mapping[str, Any]]) -> None:
+        if not fut.cancelled() and fut.exception() is None:
+            self._message(fut.result())
+
+    def _message(self, message: Mapping[str, Any]) -> None:
+        if message.get("type") == "http.disconnect" and not self.task.done():
+            self.gone = True
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self._coro is not None:
+            self._coro.close()  # runs its ``finally``: the server's waiter is removed
+            self._coro = None
+        if self._fallback is not None and not self._fallback.done():
+            self._fallback.cancel()
+
+
+async def until_disconnected(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` in this task, cancelling it if the client disconnects meanwhile (raises ClientGone).
+
+    The body must already be consumed (it is: the input was decoded) before this watches."""
+    task = asyncio.current_task()
+    if task is None:  # not inside a task (no server runs a handler so): nothing to cancel
+        return await work
+    watch = DisconnectWatch(receive, task)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if watch.gone and task.uncancel() == 0:
+            raise ClientGone from None
+        raise
+    finally:
+        watch.close()

@@ -183,6 +183,7 @@ class SharedHub:
         self.dropped = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self._scripts = {
             n: link.redis.register_script(s) for n, s in (("fault", _FAULT), ("mark", _MARK), ("sample", _SAMPLE))
         }
@@ -205,9 +206,12 @@ class SharedHub:
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         next_pull = 0.0
-        while True:
+        while not self._closed:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as
+            # the wake-up completes, and the loop (and aclose, and shutdown) would run forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_pull - loop.time()))
+                async with asyncio.timeout(max(0.0, next_pull - loop.time())):
+                    await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(0.005)  # coalesce the events of a burst into one pipeline
             try:
@@ -247,8 +251,9 @@ class SharedHub:
         self._wake.set()
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait({self._task}, timeout=5.0)
         with contextlib.suppress(Exception):
             await self.flush()  # what is queued still reaches the others

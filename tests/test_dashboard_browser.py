@@ -305,7 +305,14 @@ def test_charts_cost_per_day_and_drift_from_a_weeks_history(policy_file: Path, p
         page.fill("#log-filters [name=key]", "team-a")
         page.press("#log-filters [name=key]", "Enter")
         expect(page.locator("#logs-table tbody tr:not(.empty)").first).to_contain_text("team-a")
-        assert {r["key"] for r in table_rows(page, "#logs-table")} == {"team-a"}
+        # The first row can be an unfiltered row still on screen: wait until the filtered page replaced it.
+        keys: set[str] = set()
+        for _ in range(100):
+            keys = {r["key"] for r in table_rows(page, "#logs-table")}
+            if keys == {"team-a"}:
+                break
+            page.wait_for_timeout(200)
+        assert keys == {"team-a"}
         page.locator("#logs-table tbody tr").first.click()
         expect(page.locator("#log-detail")).to_be_visible()
 

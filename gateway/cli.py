@@ -105,7 +105,9 @@ def _run_uvicorn(args: argparse.Namespace) -> None:
         workers=args.workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # the request log is the access log
+        proxy_headers=False,  # the gateway reads no client address: X-Forwarded-* need not be parsed per request
+        server_header=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=30,
     )

@@ -140,7 +140,8 @@ class Dispatcher:
         allowed: frozenset[str] | None = None,
     ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left, the random draws."""
-        allowance = await self.state.budgets.left(key_id)
+        budgets = self.state.budgets
+        allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
         resolved = self.planner.routes.get(task)
         explore = resolved is not None and self.rng.random() < resolved.fastest.explore
         rr = resolved is not None and resolved.strategy == "round_robin"
@@ -213,16 +214,36 @@ class Dispatcher:
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 
-        async def run_step(step: Step, hedged: bool) -> ProviderResult:
-            # The last step is never skipped for its circuit: a request is not failed unanswered.
-            last = step is plan.steps[-1]
-            return await self._run_step(step, task, request, trace, deadline, hedged, last)
+        if hedge_s is None or len(plan.steps) < 2:  # in turn, in this task: the usual case, kept lean
+            step, out = await self._in_turn(plan.steps, task, request, trace, deadline)
+        else:
 
-        step, out = await race(plan.steps, run_step, hedge_s)
+            async def run_step(step: Step, hedged: bool) -> ProviderResult:
+                # The last step is never skipped for its circuit: a request is not failed unanswered.
+                last = step is plan.steps[-1]
+                return await self._run_step(step, task, request, trace, deadline, hedged, last)
+
+            step, out = await race(plan.steps, run_step, hedge_s)
         envelope = self._envelope(task, request, step.provider, out, trace)
-        await self.state.budgets.charge(trace.key_id, trace.cost_usd)
+        if trace.key_id in self.state.budgets.budgets:
+            await self.state.budgets.charge(trace.key_id, trace.cost_usd)
         self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
+
+    async def _in_turn(
+        self, steps: Sequence[Step], task: Task, request: TaskRequest, trace: RequestTrace, deadline: float
+    ) -> tuple[Step, ProviderResult]:
+        """No hedging: each step after the one before has failed with an error that allows fallback."""
+        last_error: OmnisenseError | None = None
+        for step in steps:
+            try:  # the last step is never skipped for its circuit: a request is not failed unanswered
+                return step, await self._run_step(step, task, request, trace, deadline, False, step is steps[-1])
+            except OmnisenseError as exc:
+                if not exc.fallback:
+                    raise
+                last_error = exc
+        assert last_error is not None, "a plan has at least one step"
+        raise last_error
 
     def _launch_shadows(
         self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult

@@ -1,8 +1,9 @@
-"""Run a plan's steps in order, with optional hedging: the first good answer wins.
+"""Run a plan's steps with hedging: the first good answer wins.
 
-Without hedging, a step starts when the one before it has failed with an error that
-allows fallback. With ``hedge_after_s``, the next step also starts when every running
-step has taken longer than that; the first success wins and the others are cancelled
+Without hedging, the dispatcher runs the steps in turn itself (``Dispatcher._in_turn``):
+a step starts when the one before it has failed with an error that allows fallback.
+With ``hedge_after_s``, the next step also starts when every running step has taken
+longer than that; the first success wins and the others are cancelled
 (their attempts are recorded as ``cancelled`` by the dispatcher, so both are logged).
 An error that does not allow fallback (bad input) ends the race at once.
 """
@@ -20,10 +21,8 @@ T = TypeVar("T")
 RunStep = Callable[[Step, bool], Awaitable[T]]  # (step, started as a hedge) -> result
 
 
-async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float | None) -> tuple[Step, T]:
+async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float) -> tuple[Step, T]:
     """The first step to succeed and its result; raises the last error when all fail."""
-    if hedge_after_s is None or len(steps) < 2:
-        return await _in_turn(steps, run_step)
     pending: dict[asyncio.Task[T], Step] = {}
     nxt = 0
     last: BaseException | None = None
@@ -41,7 +40,7 @@ async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float
                     assert last is not None
                     raise last
                 start(False)
-            can_hedge = hedge_after_s is not None and nxt < len(steps)
+            can_hedge = nxt < len(steps)
             done, _ = await asyncio.wait(
                 pending, timeout=hedge_after_s if can_hedge else None, return_when=asyncio.FIRST_COMPLETED
             )
@@ -58,20 +57,6 @@ async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float
                     raise exc
     finally:
         await _cancel(pending)
-
-
-async def _in_turn(steps: Sequence[Step], run_step: RunStep[T]) -> tuple[Step, T]:
-    """No hedging: one step after the other, in this task (no task per step to pay for)."""
-    last: OmnisenseError | None = None
-    for step in steps:
-        try:
-            return step, await run_step(step, False)
-        except OmnisenseError as exc:
-            if not exc.fallback:
-                raise
-            last = exc
-    assert last is not None
-    raise last
 
 
 async def _cancel(pending: dict[asyncio.Task[T], Step]) -> None:

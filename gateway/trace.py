@@ -14,7 +14,7 @@ from gateway.logs.record import InputSummary, OutputSummary, RequestLog, ShadowR
 from gateway.schema import Attempt
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestTrace:
     request_id: str
     task: str

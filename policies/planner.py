@@ -137,15 +137,19 @@ class Planner:
             names.append(meta.budget_then)
         costs = request_costs(self.infos, task, request_units(request), names)
         kept, dropped, circuit_only = self._guard(task, request, candidates, costs, meta, facts)
-        spare, spare_dropped, spare_circuit = self._guard(task, request, fallback, costs, meta, facts)
-        dropped, circuit_only = dropped + spare_dropped, circuit_only + spare_circuit
+        if fallback:
+            spare, spare_dropped, spare_circuit = self._guard(task, request, fallback, costs, meta, facts)
+            dropped, circuit_only = dropped + spare_dropped, circuit_only + spare_circuit
+        else:
+            spare = []
         strategy = resolved.strategy if resolved else self.defaults.strategy
         inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
         ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
         ranked += [(c, "route fallback, after the ranked candidates") for c in spare]
-        ranked = [r for r in ranked if facts.healthy(r[0].provider)] + [
-            (c, f"{why}; last probe failed: tried last") for c, why in ranked if not facts.healthy(c.provider)
-        ]
+        down = [r for r in ranked if not facts.healthy(r[0].provider)]
+        if down:  # a provider whose last probe failed goes last
+            up = [r for r in ranked if r not in down]
+            ranked = up + [(c, f"{why}; last probe failed: tried last") for c, why in down]
         steps = [self.step(task, c) for c, _ in ranked]
         decisions = [
             Decision(provider=c.provider, kept=True, reason=f"#{i + 1}: {why}") for i, (c, why) in enumerate(ranked)

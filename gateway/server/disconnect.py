@@ -10,6 +10,12 @@ that resumes it, as a task would, and ``http.disconnect`` cancels the request's 
 server's event. A server whose ``receive()`` is not a coroutine is watched by a task, as
 before; one whose coroutine waits on something other than an asyncio future (no server on
 asyncio does) leaves the request unwatched: it still ends, at its deadline.
+
+Most requests are answered in a few milliseconds, long before a person or a client library
+gives up on them. So ``Disconnects`` watches a request only once it has run for
+``after_s`` (50 ms): one timer, shared by every request, starts the watches that are due,
+and a request answered before then costs a dict entry. A client that leaves is noticed
+at most ``after_s`` plus one timer turn after it left.
 """
 
 from __future__ import annotations
@@ -84,19 +90,69 @@ class DisconnectWatch:
             self._fallback.cancel()
 
 
-async def until_disconnected(receive: Receive, work: Coroutine[Any, Any, T]) -> T:
+class Disconnects:
+    """The requests of one app that may be watched: each one starts being watched once it has
+    run for ``after_s``, by one timer for all of them."""
+
+    def __init__(self, after_s: float = 0.05) -> None:
+        self.after_s = after_s
+        self._due: dict[asyncio.Task[Any], tuple[float, Receive]] = {}  # in the order they came (and fall due)
+        self._watching: dict[asyncio.Task[Any], DisconnectWatch] = {}
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, receive: Receive, task: asyncio.Task[Any]) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + self.after_s
+        self._due[task] = (due, receive)
+        if self._timer is None:
+            self._timer = loop.call_at(due, self._start_due)
+
+    def remove(self, task: asyncio.Task[Any]) -> DisconnectWatch | None:
+        """Stop watching ``task``; its watch, if one had started."""
+        if self._due.pop(task, None) is not None:
+            return None
+        watch = self._watching.pop(task, None)
+        if watch is not None:
+            watch.close()
+        return watch
+
+    def _start_due(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, (due, receive) in list(self._due.items()):
+            if due > now:
+                self._timer = loop.call_at(due, self._start_due)
+                return
+            del self._due[task]
+            self._watching[task] = DisconnectWatch(receive, task)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for watch in self._watching.values():
+            watch.close()
+        self._due.clear()
+        self._watching.clear()
+
+
+async def until_disconnected(disconnects: Disconnects, receive: Receive, work: Coroutine[Any, Any, T]) -> T:
     """Run ``work`` in this task, cancelling it if the client disconnects meanwhile (raises ClientGone).
 
     The body must already be consumed (it is: the input was decoded) before this watches."""
     task = asyncio.current_task()
     if task is None:  # not inside a task (no server runs a handler so): nothing to cancel
         return await work
-    watch = DisconnectWatch(receive, task)
+    disconnects.add(receive, task)
+    watch: DisconnectWatch | None = None
     try:
         return await work
     except asyncio.CancelledError:
-        if watch.gone and task.uncancel() == 0:
+        watch = disconnects.remove(task)
+        if watch is not None and watch.gone and task.uncancel() == 0:
             raise ClientGone from None
         raise
     finally:
-        watch.close()
+        if watch is None:
+            disconnects.remove(task)

@@ -1,9 +1,19 @@
-"""Render envelopes, audio and problems, with the headers every answer carries."""
+"""Render envelopes, audio and problems, with the headers every answer carries.
+
+A served answer is an ``AnswerResponse``: a two-message ASGI app with its headers
+encoded once, which the task handlers return as is. A litestar ``Response`` would be
+converted into an ``ASGIResponse`` (headers copied into a mutable header set, defaults
+merged, cookies encoded) on every request, for headers known in full right here.
+Problems (the rarer path) stay litestar ``Response``s.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Response
+from litestar.types import Receive, Scope, Send
 
 from gateway.schema import Envelope, OmnisenseError, Problem, SynthesizeResult, TaskResult
 from gateway.trace import RequestTrace
@@ -22,7 +32,26 @@ def trace_headers(trace: RequestTrace) -> dict[str, str]:
     return headers
 
 
-def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as_audio: bool) -> Response[bytes]:
+class AnswerResponse:
+    """An ASGI app that sends one complete answer: status, encoded headers, body."""
+
+    __slots__ = ("body", "headers", "status_code")
+
+    def __init__(self, body: bytes, media_type: str, headers: dict[str, str], status_code: int = 200) -> None:
+        self.body = body
+        self.status_code = status_code
+        encoded = [(b"content-type", media_type.encode("latin-1")), (b"content-length", b"%d" % len(body))]
+        encoded += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.headers = encoded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Any = {"type": "http.response.start", "status": self.status_code, "headers": self.headers}
+        await send(start)
+        body: Any = {"type": "http.response.body", "body": self.body, "more_body": False}
+        await send(body)
+
+
+def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as_audio: bool) -> AnswerResponse:
     headers = trace_headers(trace)
     if envelope.cache:
         headers["X-Omnisense-Cache"] = envelope.cache
@@ -35,8 +64,8 @@ def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as
                 "X-Omnisense-Units": f"{envelope.usage.units:g} {envelope.usage.unit}",
             }
         )
-        return Response(result.audio, status_code=200, media_type=result.media_type, headers=headers)
-    return Response(_encoder.encode(envelope), status_code=200, media_type="application/json", headers=headers)
+        return AnswerResponse(result.audio, result.media_type, headers)
+    return AnswerResponse(_encoder.encode(envelope), "application/json", headers)
 
 
 def problem_response(

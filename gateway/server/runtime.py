@@ -31,6 +31,7 @@ from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
+from gateway.server.disconnect import Disconnects
 from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
@@ -73,6 +74,7 @@ class Runtime:
     jobs: JobRunner | None = None  # None: jobs.enabled is false
     fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
     shared: SharedBackend = field(default_factory=SharedBackend)  # what replicas share (Redis), if anything
+    disconnects: Disconnects = field(default_factory=Disconnects)  # requests watched for a client that left
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -196,6 +198,7 @@ class Runtime:
         await self.writer.aclose()
         await self.tracing.aclose()
         await self.cache.store.aclose()
+        self.disconnects.close()
 
 
 def make_prober(runtime: Runtime) -> Prober:

@@ -10,11 +10,12 @@ import asyncio
 import logging
 import re
 from random import getrandbits
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 from litestar.handlers import HTTPRouteHandler
+from litestar.types import ASGIApp
 
 from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
@@ -24,7 +25,7 @@ from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
-from gateway.server.responses import envelope_response, problem_response
+from gateway.server.responses import AnswerResponse, envelope_response, problem_response
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
@@ -47,7 +48,7 @@ def wants_audio(request: Request[Any, Any, Any]) -> bool:
     return "application/json" not in accept
 
 
-async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> Response[bytes]:
+async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse | Response[bytes]:
     trace = RequestTrace(request_id=request_id_of(request), task=task.value)
     status, detail = 500, None
     error_type: str | None = "InternalError"
@@ -71,7 +72,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
                 pinned=choice.pinned, allowed=choice.allowed, bypass=bypass,
             )  # fmt: skip
-            envelope = await until_disconnected(request.receive, run)
+            envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
         except ClientGone:
@@ -108,9 +109,11 @@ def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
 
 
 def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:
-    async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
+    # Annotated as an ASGI app so that litestar sends an AnswerResponse as it is; a
+    # Response (a problem) is still recognized at run time and converted as usual.
+    async def handler(request: Request[Any, Any, Any]) -> ASGIApp:
         runtime: Runtime = request.app.state.runtime
-        return await serve_task(task, request, runtime)
+        return cast(ASGIApp, await serve_task(task, request, runtime))
 
     handler.__name__ = task.value.replace(".", "_")
     path = spec_of(task).path

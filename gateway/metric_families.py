@@ -12,7 +12,9 @@ those off for prometheus_client's own metrics).
 
 A child's key is its label values, or anything cheaper that ``labels_of`` turns into them
 at scrape time (an HTTP status kept as an int, a single label kept as a plain string).
-Children appear in the exposition in the order they were first observed.
+Children appear in the exposition in the order they were first observed. ``inc`` and
+``observe`` are the plain way in; a hot path may inline them on ``values``/``children``,
+calling ``add(key)`` on a miss (``gateway.metrics.Metrics.observe`` does).
 """
 
 from __future__ import annotations

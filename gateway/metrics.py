@@ -2,8 +2,14 @@
 
 Nothing is global: two apps in one process (tests, the bench) never share a counter.
 Request metrics are observed from the one RequestLog every request leaves, so the
-metrics and the log always agree. State that lives elsewhere — the log writer's queue,
-circuit breakers, the output drift windows — is read at scrape time by a collector.
+metrics and the log always agree; they accumulate as plain numbers (``gateway.metric_families``:
+one event-loop thread per process observes, so nothing takes a lock) and become Prometheus
+families at scrape time, exposed as prometheus_client's Counter and Histogram were. State
+that lives elsewhere — the log writer's queue, circuit breakers, the output drift windows —
+is read at scrape time by a collector.
+
+``omnisense serve --workers N`` runs N processes, each with its own ``Metrics``: a scrape of
+``/metrics`` reads the process that answers it (no prometheus_client multiprocess mode).
 
 Labels never carry a key, a payload or a free-form string: task, provider, status,
 HTTP code, attempt outcome, and for tasks with a closed answer set (sentiment label,
@@ -12,6 +18,7 @@ language, moderation category) the top answer, capped per series.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -20,7 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gateway.logs.drift import DriftMonitor, Sample
-from gateway.logs.record import RequestLog
+from gateway.logs.record import OutputSummary, RequestLog
 from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
 from policies.shared.link import SharedStatus
 
@@ -94,8 +101,14 @@ class Metrics:
                 self.output_confidence, self.output_items, self.shadow_runs, self.shadow_compared, self.shadow_score,
             ])
         )  # fmt: skip
+        # bound once for observe()
+        self._requests, self._attempts, self._cost = self.requests.values, self.attempts.values, self.cost.values
+        self._latency, self._latency_bounds = self.latency.children, self.latency.bounds
+        self._overhead, self._overhead_bounds = self.overhead.children, self.overhead.bounds
+        self._confidence, self._confidence_bounds = self.output_confidence.children, self.output_confidence.bounds
+        self._output_top = self.output_top.values
+        self._top_keys: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}  # capped: see _top_key
         self.drift = DriftMonitor(window_s=drift_window_s)
-        self._tops: dict[tuple[str, str], set[str]] = {}
         self._state = _StateCollector(self.drift)
         self.registry.register(self._state)
 
@@ -140,41 +153,67 @@ class Metrics:
         self._state.providers = source
 
     def observe(self, record: RequestLog) -> None:
-        """The request path: a dozen dict look-ups and float additions (``gateway.metric_families``)."""
+        """The request path, once per request. What most requests feed is inlined: one dict
+        look-up and a float addition or two per family, ``add()`` on a child's first use (see
+        ``gateway.metric_families``). Latencies come from a monotonic clock, never NaN."""
         task, provider = record.task, record.provider or "-"
         pair = (task, provider)
-        self.requests.inc((task, provider, record.status, record.http_status))
-        self.latency.observe(pair, record.latency_ms / 1000.0)
+        counts = self._requests
+        key = (task, provider, record.status, record.http_status)
+        count = counts.get(key)
+        counts[key] = (self.requests.add(key) if count is None else count) + 1.0
+        child = self._latency.get(pair) or self.latency.add(pair)
+        seconds = record.latency_ms / 1000.0
+        child[bisect_left(self._latency_bounds, seconds)] += 1.0
+        child[-1] += seconds
         if record.overhead_ms is not None:
-            self.overhead.observe(task, record.overhead_ms / 1000.0)
-        if record.cost_usd:
-            self.cost.inc(pair, record.cost_usd)
-        inc_attempt = self.attempts.inc
+            child = self._overhead.get(task) or self.overhead.add(task)
+            seconds = record.overhead_ms / 1000.0
+            child[bisect_left(self._overhead_bounds, seconds)] += 1.0
+            child[-1] += seconds
+        cost = record.cost_usd
+        if cost > 0.0:
+            spent = self._cost.get(pair)
+            self._cost[pair] = (self.cost.add(pair) if spent is None else spent) + cost
+        elif cost:
+            self.cost.inc(pair, cost)  # refuses a negative amount, as prometheus_client did
+        counts = self._attempts
         for a in record.attempts:
-            inc_attempt((a.provider, a.outcome, a.error_type or ""))
+            tried = (a.provider, a.outcome, a.error_type or "")
+            count = counts.get(tried)
+            counts[tried] = (self.attempts.add(tried) if count is None else count) + 1.0
         if record.shadow:
             self._observe_shadows(record)
         out = record.output
-        if out is None or record.status != "ok":
-            return
-        if out.top is not None and task in CLOSED_ANSWER_TASKS:
-            self.output_top.inc((task, provider, self._capped(pair, out.top)))
-        if out.confidence is not None:
-            self.output_confidence.observe(pair, out.confidence)
+        if out is not None and record.status == "ok":
+            self._observe_output(task, provider, pair, out)
+
+    def _observe_output(self, task: str, provider: str, pair: tuple[str, str], out: OutputSummary) -> None:
+        top, confidence = out.top, out.confidence
+        if top is not None and task in CLOSED_ANSWER_TASKS:
+            tops = self._top_keys.get(pair)
+            key = None if tops is None else tops.get(top)
+            if key is None:
+                key = self._top_key(pair, top)
+            count = self._output_top.get(key)
+            self._output_top[key] = (self.output_top.add(key) if count is None else count) + 1.0
+        if confidence is not None:
+            child = self._confidence.get(pair) or self.output_confidence.add(pair)
+            if confidence == confidence:  # NaN counts in no bucket, as with prometheus_client
+                child[bisect_left(self._confidence_bounds, confidence)] += 1.0
+            child[-1] += confidence
         if out.items is not None:
             self.output_items.observe(pair, out.items)
-        self.drift.observe(provider, task, Sample(out.top, out.confidence, out.items))
+        self.drift.observe(provider, task, Sample(top, confidence, out.items))
 
-    def _capped(self, pair: tuple[str, str], top: str) -> str:
-        seen = self._tops.get(pair)
-        if seen is None:
-            seen = self._tops[pair] = set()
-        if top in seen:
-            return top
-        if len(seen) >= MAX_TOP_VALUES:
-            return "other"
-        seen.add(top)
-        return top
+    def _top_key(self, pair: tuple[str, str], top: str) -> tuple[str, str, str]:
+        """The ``output_top`` child of a top answer not seen yet for ``pair``: its own up to
+        ``MAX_TOP_VALUES`` answers per (task, provider), ``"other"`` beyond."""
+        tops = self._top_keys.setdefault(pair, {})
+        if len(tops) >= MAX_TOP_VALUES:
+            return (*pair, "other")
+        key = tops[top] = (*pair, top)
+        return key
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -19,12 +19,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import prometheus_client
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from contract_tests.scripted_provider import Fail
 from gateway.logs import MemorySink, OutputSummary, RequestLog, ShadowResult
-from gateway.metrics import Metrics
+from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
+from gateway.metrics import CONFIDENCE_BUCKETS, Metrics
 from gateway.schema import Attempt, UpstreamUnavailable
 from tests.routing_helpers import wait_for
 
@@ -136,3 +142,55 @@ def test_request_metrics_exact_values() -> None:
     body, content_type = metrics.render()
     assert content_type == CONTENT_TYPE_LATEST
     _against_golden("metrics_records.txt", _check_and_mask(_request_families(body.decode()), since, timed=False))
+
+
+def _masked(registry: CollectorRegistry) -> str:
+    return re.sub(r"(_created\{[^}]*\}) \S+", r"\1 <time>", generate_latest(registry).decode())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["x", "y"]),
+            st.one_of(st.sampled_from([*CONFIDENCE_BUCKETS, 0.0, math.inf, -math.inf, math.nan]), st.floats()),
+        ),
+        max_size=40,
+    )
+)
+def test_families_expose_what_prometheus_client_exposes(values: list[tuple[str, float]]) -> None:
+    """Any values — on a bound, between, beyond the last, negative, infinite, NaN — land in the
+    same buckets, counts and sums as with prometheus_client (its ``le``: a bound is in its bucket)."""
+    reference, ours = CollectorRegistry(), CollectorRegistry()
+    counter = Counter("c", "A counter", ["a", "b"], registry=reference)
+    histogram = Histogram("h", "A histogram", ["a"], buckets=CONFIDENCE_BUCKETS, registry=reference)
+    counts = CounterFamily("c", "A counter", ["a", "b"])
+    observed = HistogramFamily("h", "A histogram", ["a"], CONFIDENCE_BUCKETS)
+    ours.register(FamiliesCollector([counts, observed]))
+    for label, value in values:
+        amount = abs(value) if value == value else 1.0
+        counter.labels(label, "z").inc(amount)
+        counts.inc((label, "z"), amount)
+        histogram.labels(label).observe(value)
+        observed.observe((label,), value)
+    assert _masked(ours) == _masked(reference)
+
+
+def test_created_series_follow_prometheus_clients_switch() -> None:
+    """``PROMETHEUS_DISABLE_CREATED_SERIES`` (or ``disable_created_metrics()``) drops them here too."""
+    metrics = Metrics()
+    metrics.observe(_records()[0])
+    prometheus_client.disable_created_metrics()
+    try:
+        text = metrics.render()[0].decode()
+    finally:
+        prometheus_client.enable_created_metrics()
+    assert "omnisense_requests_total{" in text and "_created" not in text
+    assert "omnisense_requests_created{" in metrics.render()[0].decode()
+
+
+def test_a_negative_cost_is_refused_as_prometheus_client_refused_it() -> None:
+    metrics = Metrics()
+    with pytest.raises(ValueError, match="counters only go up"):
+        metrics.observe(msgspec.structs.replace(_records()[0], cost_usd=-0.5))
+    assert "omnisense_cost_usd_total{" not in metrics.render()[0].decode()

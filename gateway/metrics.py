@@ -2,8 +2,14 @@
 
 Nothing is global: two apps in one process (tests, the bench) never share a counter.
 Request metrics are observed from the one RequestLog every request leaves, so the
-metrics and the log always agree. State that lives elsewhere — the log writer's queue,
-circuit breakers, the output drift windows — is read at scrape time by a collector.
+metrics and the log always agree; they accumulate as plain numbers (``gateway.metric_families``:
+one event-loop thread per process observes, so nothing takes a lock) and become Prometheus
+families at scrape time, exposed as prometheus_client's Counter and Histogram were. State
+that lives elsewhere — the log writer's queue, circuit breakers, the output drift windows —
+is read at scrape time by a collector.
+
+``omnisense serve --workers N`` runs N processes, each with its own ``Metrics``: a scrape of
+``/metrics`` reads the process that answers it (no prometheus_client multiprocess mode).
 
 Labels never carry a key, a payload or a free-form string: task, provider, status,
 HTTP code, attempt outcome, and for tasks with a closed answer set (sentiment label,
@@ -12,15 +18,17 @@ language, moderation category) the top answer, capped per series.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.logs.drift import DriftMonitor, Sample
-from gateway.logs.record import RequestLog
+from gateway.logs.record import OutputSummary, RequestLog
+from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
 from policies.shared.link import SharedStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -44,95 +52,87 @@ class QueueView(Protocol):
     failed: int
 
 
-M = TypeVar("M", Counter, Histogram)
-
-
-class _Children(Generic[M]):
-    """A metric's label children, each created once: ``labels()`` takes a lock and builds a
-    key on every call, and the request path would call it eight times a request."""
-
-    def __init__(self, metric: M) -> None:
-        self.metric: M = metric
-        self._cache: dict[tuple[str, ...], M] = {}
-
-    def __call__(self, *values: str) -> M:
-        child = self._cache.get(values)
-        if child is None:
-            child = self._cache[values] = self.metric.labels(*values)
-        return child
-
-
 ProviderSource = Callable[[], Iterable[tuple[str, bool | None, int | None]]]
 CircuitSource = Callable[[], Iterable[tuple[str, str, str]]]  # (provider, task, "closed" | "half_open" | "open")
+
+
+def _request_labels(key: tuple[str, str, str, int]) -> tuple[str, str, str, str]:
+    task, provider, status, code = key
+    return task, provider, status, str(code)
+
+
+def _one_label(key: str) -> tuple[str]:
+    return (key,)
 
 
 class Metrics:
     def __init__(self, *, drift_window_s: float = 3_600.0) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
-        self.requests = Counter(
-            "omnisense_requests", "Requests served, by outcome", ["task", "provider", "status", "code"], registry=r
-        )
-        self.latency = Histogram(
-            "omnisense_request_latency_seconds", "End-to-end request latency", ["task", "provider"],
-            buckets=LATENCY_BUCKETS, registry=r,
+        # Keys: (task, provider, status, HTTP status as an int); (task, provider); task alone for the overhead.
+        self.requests = CounterFamily(
+            "omnisense_requests", "Requests served, by outcome", ["task", "provider", "status", "code"],
+            labels_of=_request_labels,
         )  # fmt: skip
-        self.overhead = Histogram(
+        self.latency = HistogramFamily(
+            "omnisense_request_latency_seconds", "End-to-end request latency", ["task", "provider"], LATENCY_BUCKETS
+        )
+        self.overhead = HistogramFamily(
             "omnisense_gateway_overhead_seconds", "Request latency minus time spent waiting on providers", ["task"],
-            buckets=OVERHEAD_BUCKETS, registry=r,
+            OVERHEAD_BUCKETS, labels_of=_one_label,
         )  # fmt: skip
-        self.cost = Counter("omnisense_cost_usd", "Cost of served requests, USD", ["task", "provider"], registry=r)
-        self.attempts = Counter(
-            "omnisense_provider_attempts", "Provider attempts, by outcome", ["provider", "outcome", "error"], registry=r
+        self.cost = CounterFamily("omnisense_cost_usd", "Cost of served requests, USD", ["task", "provider"])
+        self.attempts = CounterFamily(
+            "omnisense_provider_attempts", "Provider attempts, by outcome", ["provider", "outcome", "error"]
         )
-        self.output_top = Counter(
-            "omnisense_output_top", "Top answers (closed answer sets only)", ["task", "provider", "top"], registry=r
+        self.output_top = CounterFamily(
+            "omnisense_output_top", "Top answers (closed answer sets only)", ["task", "provider", "top"]
         )
-        self.output_confidence = Histogram(
-            "omnisense_output_confidence", "Confidence of the top answer", ["task", "provider"],
-            buckets=CONFIDENCE_BUCKETS, registry=r,
-        )  # fmt: skip
-        self.output_items = Histogram(
+        self.output_confidence = HistogramFamily(
+            "omnisense_output_confidence", "Confidence of the top answer", ["task", "provider"], CONFIDENCE_BUCKETS
+        )
+        self.output_items = HistogramFamily(
             "omnisense_output_items", "Items per answer (labels, entities, words...)", ["task", "provider"],
-            buckets=ITEM_BUCKETS, registry=r,
+            ITEM_BUCKETS,
         )  # fmt: skip
-        self._shadow_metrics(r)
+        self._shadow_metrics()
+        self.registry.register(
+            FamiliesCollector([
+                self.requests, self.latency, self.overhead, self.cost, self.attempts, self.output_top,
+                self.output_confidence, self.output_items, self.shadow_runs, self.shadow_compared, self.shadow_score,
+            ])
+        )  # fmt: skip
+        # bound once for observe()
+        self._requests, self._attempts, self._cost = self.requests.values, self.attempts.values, self.cost.values
+        self._latency, self._latency_bounds = self.latency.children, self.latency.bounds
+        self._overhead, self._overhead_bounds = self.overhead.children, self.overhead.bounds
+        self._confidence, self._confidence_bounds = self.output_confidence.children, self.output_confidence.bounds
+        self._output_top = self.output_top.values
+        self._top_keys: dict[tuple[str, str], dict[str, tuple[str, str, str]]] = {}  # capped: see _top_key
         self.drift = DriftMonitor(window_s=drift_window_s)
-        self._requests, self._latency = _Children(self.requests), _Children(self.latency)
-        self._overhead, self._cost, self._attempts = (
-            _Children(self.overhead),
-            _Children(self.cost),
-            _Children(self.attempts),
-        )
-        self._top, self._confidence = _Children(self.output_top), _Children(self.output_confidence)
-        self._items = _Children(self.output_items)
-        self._tops: dict[tuple[str, str], set[str]] = {}
         self._state = _StateCollector(self.drift)
-        r.register(self._state)
+        self.registry.register(self._state)
 
-    def _shadow_metrics(self, r: CollectorRegistry) -> None:
+    def _shadow_metrics(self) -> None:
         """Shadow traffic per (task, served provider, shadow provider): see ``gateway.logs.comparisons``."""
         labels = ["task", "served", "shadow"]
-        self.shadow_runs = Counter(
-            "omnisense_shadow_runs", "Shadow calls, by outcome", [*labels, "outcome"], registry=r
-        )
-        self.shadow_compared = Counter(
+        self.shadow_runs = CounterFamily("omnisense_shadow_runs", "Shadow calls, by outcome", [*labels, "outcome"])
+        self.shadow_compared = CounterFamily(
             "omnisense_shadow_compared", "Shadow answers compared with the served one, by agreement",
-            [*labels, "agrees"], registry=r,
+            [*labels, "agrees"],
         )  # fmt: skip
-        self.shadow_score = Histogram(
+        self.shadow_score = HistogramFamily(
             "omnisense_shadow_score", "The task's agreement metric per compared shadow answer (wer: error rate)",
-            [*labels, "metric"], buckets=SCORE_BUCKETS, registry=r,
+            [*labels, "metric"], SCORE_BUCKETS,
         )  # fmt: skip
 
     def _observe_shadows(self, record: RequestLog) -> None:
-        served = record.provider or "-"
+        task, served = record.task, record.provider or "-"
         for s in record.shadow:
-            self.shadow_runs.labels(record.task, served, s.provider, s.outcome).inc()
+            self.shadow_runs.inc((task, served, s.provider, s.outcome))
             if s.agrees is not None:
-                self.shadow_compared.labels(record.task, served, s.provider, "true" if s.agrees else "false").inc()
+                self.shadow_compared.inc((task, served, s.provider, "true" if s.agrees else "false"))
             if s.score is not None and s.metric is not None:
-                self.shadow_score.labels(record.task, served, s.provider, s.metric).observe(s.score)
+                self.shadow_score.observe((task, served, s.provider, s.metric), s.score)
 
     def bind_queue(self, queue: QueueView) -> None:
         self._state.queue = queue
@@ -153,35 +153,67 @@ class Metrics:
         self._state.providers = source
 
     def observe(self, record: RequestLog) -> None:
+        """The request path, once per request. What most requests feed is inlined: one dict
+        look-up and a float addition or two per family, ``add()`` on a child's first use (see
+        ``gateway.metric_families``). Latencies come from a monotonic clock, never NaN."""
         task, provider = record.task, record.provider or "-"
-        self._requests(task, provider, record.status, str(record.http_status)).inc()
-        self._latency(task, provider).observe(record.latency_ms / 1000.0)
+        pair = (task, provider)
+        counts = self._requests
+        key = (task, provider, record.status, record.http_status)
+        count = counts.get(key)
+        counts[key] = (self.requests.add(key) if count is None else count) + 1.0
+        child = self._latency.get(pair) or self.latency.add(pair)
+        seconds = record.latency_ms / 1000.0
+        child[bisect_left(self._latency_bounds, seconds)] += 1.0
+        child[-1] += seconds
         if record.overhead_ms is not None:
-            self._overhead(task).observe(record.overhead_ms / 1000.0)
-        if record.cost_usd:
-            self._cost(task, provider).inc(record.cost_usd)
+            child = self._overhead.get(task) or self.overhead.add(task)
+            seconds = record.overhead_ms / 1000.0
+            child[bisect_left(self._overhead_bounds, seconds)] += 1.0
+            child[-1] += seconds
+        cost = record.cost_usd
+        if cost > 0.0:
+            spent = self._cost.get(pair)
+            self._cost[pair] = (self.cost.add(pair) if spent is None else spent) + cost
+        elif cost:
+            self.cost.inc(pair, cost)  # refuses a negative amount, as prometheus_client did
+        counts = self._attempts
         for a in record.attempts:
-            self._attempts(a.provider, a.outcome, a.error_type or "").inc()
-        self._observe_shadows(record)
+            tried = (a.provider, a.outcome, a.error_type or "")
+            count = counts.get(tried)
+            counts[tried] = (self.attempts.add(tried) if count is None else count) + 1.0
+        if record.shadow:
+            self._observe_shadows(record)
         out = record.output
-        if out is None or record.status != "ok":
-            return
-        if out.top is not None and task in CLOSED_ANSWER_TASKS:
-            self._top(task, provider, self._capped(task, provider, out.top)).inc()
-        if out.confidence is not None:
-            self._confidence(task, provider).observe(out.confidence)
-        if out.items is not None:
-            self._items(task, provider).observe(out.items)
-        self.drift.observe(provider, task, Sample(out.top, out.confidence, out.items))
+        if out is not None and record.status == "ok":
+            self._observe_output(task, provider, pair, out)
 
-    def _capped(self, task: str, provider: str, top: str) -> str:
-        seen = self._tops.setdefault((task, provider), set())
-        if top in seen:
-            return top
-        if len(seen) >= MAX_TOP_VALUES:
-            return "other"
-        seen.add(top)
-        return top
+    def _observe_output(self, task: str, provider: str, pair: tuple[str, str], out: OutputSummary) -> None:
+        top, confidence = out.top, out.confidence
+        if top is not None and task in CLOSED_ANSWER_TASKS:
+            tops = self._top_keys.get(pair)
+            key = None if tops is None else tops.get(top)
+            if key is None:
+                key = self._top_key(pair, top)
+            count = self._output_top.get(key)
+            self._output_top[key] = (self.output_top.add(key) if count is None else count) + 1.0
+        if confidence is not None:
+            child = self._confidence.get(pair) or self.output_confidence.add(pair)
+            if confidence == confidence:  # NaN counts in no bucket, as with prometheus_client
+                child[bisect_left(self._confidence_bounds, confidence)] += 1.0
+            child[-1] += confidence
+        if out.items is not None:
+            self.output_items.observe(pair, out.items)
+        self.drift.observe(provider, task, Sample(top, confidence, out.items))
+
+    def _top_key(self, pair: tuple[str, str], top: str) -> tuple[str, str, str]:
+        """The ``output_top`` child of a top answer not seen yet for ``pair``: its own up to
+        ``MAX_TOP_VALUES`` answers per (task, provider), ``"other"`` beyond."""
+        tops = self._top_keys.setdefault(pair, {})
+        if len(tops) >= MAX_TOP_VALUES:
+            return (*pair, "other")
+        key = tops[top] = (*pair, top)
+        return key
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -118,7 +118,7 @@ def drift_level(value: float | None) -> str:
     return "stable" if value < STABLE else "moderate" if value < MODERATE else "SHIFT"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Windows:
     started: float
     current: list[Sample] = field(default_factory=list)
@@ -138,13 +138,17 @@ class DriftMonitor:
     _windows: dict[tuple[str, str], _Windows] = field(default_factory=dict)
 
     def observe(self, provider: str, task: str, sample: Sample) -> None:
+        """Once per answered request: rotates only when a window has passed."""
         now = self.clock()
-        w = self._windows.get((provider, task))
+        key = (provider, task)
+        w = self._windows.get(key)
         if w is None:
-            w = self._windows[(provider, task)] = _Windows(started=now)
-        self._rotate(w, now)
-        if len(w.current) < self.max_samples:
-            w.current.append(sample)
+            w = self._windows[key] = _Windows(started=now)
+        elif now - w.started >= self.window_s:
+            self._rotate(w, now)
+        current = w.current
+        if len(current) < self.max_samples:
+            current.append(sample)
 
     def _rotate(self, w: _Windows, now: float) -> None:
         elapsed = now - w.started

@@ -67,9 +67,10 @@ async def decode_request(
     spec = spec_of(task)
     params = [(name, value) for name, value in request.query_params.multi_items() if name not in reserved]
     media = spec.media_field
-    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    headers = request.headers
+    ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = max_body_bytes(task, limits)
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
     if ctype in ("multipart/form-data", "application/json") and params:

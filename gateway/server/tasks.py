@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from random import getrandbits
 from typing import Any, cast
 
@@ -35,38 +36,43 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
+    return request_id_from(request.headers)
+
+
+def request_id_from(headers: Mapping[str, str]) -> str:
     """The caller's ``X-Request-Id`` when it is sane, else 128 random bits in hex (like ``uuid4().hex``).
 
     ``random.getrandbits`` rather than ``uuid4``: an id needs uniqueness, not secrecy, and
     uuid4 costs a system call per request. ``random`` reseeds itself in a forked child."""
-    given = request.headers.get("x-request-id")
+    given = headers.get("x-request-id")
     return given if given and _REQUEST_ID.match(given) else f"{getrandbits(128):032x}"
 
 
-def wants_audio(request: Request[Any, Any, Any]) -> bool:
-    accept = request.headers.get("accept", "")
+def wants_audio(headers: Mapping[str, str]) -> bool:
+    accept = headers.get("accept", "")
     return "application/json" not in accept
 
 
 async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse | Response[bytes]:
-    trace = RequestTrace(request_id=request_id_of(request), task=task.value)
+    headers = request.headers  # litestar builds a Headers view on every access: once here
+    trace = RequestTrace(request_id=request_id_from(headers), task=task.value)
     status, detail = 500, None
     error_type: str | None = "InternalError"
     sample: PayloadSample | None = None
     dispatcher = runtime.dispatcher
-    with runtime.tracing.request_span(task.value, trace.request_id) as span:
+    with runtime.tracing.request_span(trace.task, trace.request_id) as span:
         try:
-            key = runtime.keys.authenticate(request.headers)
+            key = runtime.keys.authenticate(headers)
             trace.key_id = key.id if key else None
             runtime.keys.check_task(key, task)
             await runtime.keys.check_rate(key)
             task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher)
             trace.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
-            choice = route_choice(runtime, request.headers, key, task_request.routing)
+            choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            bypass = bypass_requested(request.headers.get("cache-control"))
+            bypass = bypass_requested(headers.get("cache-control"))
             run = runtime.cache.serve(
                 dispatcher.planner, task, task_request, trace,
                 lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
@@ -74,7 +80,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             )  # fmt: skip
             envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
-            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(request))
+            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
         except ClientGone:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
             return Response(b"", status_code=499)  # nobody reads it
@@ -92,10 +98,10 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
                 return Response(b"", status_code=499)
-            err, headers = framework_error(exc, request) or (_internal(exc, trace), {})
+            err, extra = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
-            return problem_response(err, trace, trace.request_id, headers)
+            return problem_response(err, trace, trace.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample

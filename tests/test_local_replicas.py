@@ -106,6 +106,9 @@ def test_a_replica_stopped_mid_run_loses_no_request_and_comes_back(
     wait_until(lambda: local_entry(gateway)["health"]["detail"].startswith("2/3 replicas ready"), 5, "probe")
     assert f"{dead.url}: down (" in local_entry(gateway)["health"]["detail"]
     assert local_entry(gateway)["health"]["ok"] is True
+    metrics = gateway.get("/metrics").text
+    assert 'omnisense_provider_replicas_ready{provider="local"} 2.0' in metrics
+    assert 'omnisense_provider_replicas{provider="local"} 3.0' in metrics
 
     for _ in range(10):
         sentiment(gateway)

@@ -96,8 +96,12 @@ def test_a_replica_stopped_mid_run_loses_no_request_and_comes_back(
         wait_until(lambda: sum(m.tasks_answered() for m in models) >= 30, 10, "no traffic")
         dead.stop()
         answers = [f.result() for f in futures]  # each one 200 (sentiment() asserts it)
-    assert {a["provider"] for a in answers} == {"local"}, "none fell back"
-    assert all(len(a["attempts"]) == 1 for a in answers), "none was retried by the dispatcher"
+    assert {a["provider"] for a in answers} == {"local"}
+    assert {t["provider"] for a in answers for t in a["attempts"]} == {"local"}, "none fell back"
+    # A call on a connection the stopping server reset (it may have read it) goes back to
+    # the dispatcher, whose retry picks another replica: at most one per client in flight.
+    retried = [a["attempts"] for a in answers if len(a["attempts"]) > 1]
+    assert len(retried) <= 8 and all(len(t) == 2 and t[1]["outcome"] == "ok" for t in retried), retried
     stopped_at = dead.tasks_answered()
     assert sum(m.tasks_answered() for m in models) == 90
     assert ready_urls(gateway) == [models[1].url, models[2].url]

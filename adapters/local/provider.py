@@ -16,9 +16,11 @@ There is no retry here: BentoML's 503 "overloaded" becomes UpstreamThrottled, wh
 dispatcher (the only retry layer) retries or falls back from. What is not a retry: a call
 that never reached a model server. A replica that refuses the connection (or does not
 accept it within ``connect_timeout_s``) is marked down and the same call goes to the next
-replica at once; a kept-alive connection that the server closed just as it was reused is
-re-sent once at once (a reconnect), and if that drops too, the call moves on. An answer,
-even an error or a read timeout, is final here.
+replica at once. A kept-alive connection that the server closed just as it was reused is
+re-sent once at once (a reconnect; refused then, the call moves on as above). Everything
+else, an answer (even an error), a reset or a read timeout, may have reached a model server
+and is final here: no call is repeated on another replica behind the dispatcher's back (a
+request that crashes model servers must not take them down one by one).
 """
 
 from __future__ import annotations
@@ -60,9 +62,18 @@ from gateway.schema import (
 log = logging.getLogger("omnisense.local")
 TIMEOUT_HEADER = "X-Omnisense-Timeout-S"
 
-# Before any answer: the call never reached a model server, so another replica may take it.
-_REFUSED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)  # the replica is down
-_NO_ANSWER = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)  # a connection dropped
+# No connection: the call never reached a model server, so another replica may take it.
+_REFUSED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+def _closed_on_reuse(exc: BaseException) -> bool:
+    """The server closed the kept-alive connection as we reused it: it disconnected before
+    answering, or the connection was already closing while aiohttp wrote the request (which
+    so never arrived whole; aiohttp says so only in the message: if that ever changes, the
+    call simply goes to the dispatcher, which retries it)."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(exc, aiohttp.ClientOSError) and "Can not write request body" in str(exc)
 
 
 def _describe(exc: BaseException | None) -> str:
@@ -172,7 +183,9 @@ class LocalProvider(VendorProvider[LocalConfig]):
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
         """One call, to the replica ``pick()`` chooses. A replica that refuses the connection
         is marked down and the same call goes to the next one at once (it never reached a
-        model server); an answer, even an error, is final here (the dispatcher retries)."""
+        model server). Anything else, an answer (even an error), a reset, a timeout, is
+        final here: the call may have reached a model server, and the dispatcher (the only
+        retry layer) decides; its retry picks a replica again."""
         data = msgspec.json.encode(payload)
         deadline = time.monotonic() + timeout_s
         tried: list[Replica] = []
@@ -184,15 +197,13 @@ class LocalProvider(VendorProvider[LocalConfig]):
                 if time.monotonic() >= deadline:  # the call's own budget ran out while connecting
                     raise TimeoutError(f"no connection to {replica.url} in time") from exc
                 self.replicas.mark_down(replica, _describe(exc))
+                tried.append(replica)
                 last = exc
-            except _NO_ANSWER as exc:  # twice: not marked (a new connection may work), but not tried again
-                last = exc
-            else:
-                replica.answered += 1
-                if not replica.ready:  # it answered: the mark was stale
-                    self.replicas.mark_ready(replica)
-                return body
-            tried.append(replica)
+                continue
+            replica.answered += 1
+            if not replica.ready:  # it answered: the mark was stale
+                self.replicas.mark_ready(replica)
+            return body
         why = f"last: {_describe(last)}" if last else "; ".join(self._dns_errors) or "none configured"
         raise UpstreamUnavailable(
             f"{self.name}: no model server answered ({len(tried)} replica(s) tried; {why})", provider=self.name
@@ -201,9 +212,9 @@ class LocalProvider(VendorProvider[LocalConfig]):
     async def _post_reconnecting(self, replica: Replica, path: str, data: bytes, deadline: float) -> bytes:
         try:
             return await self._post_once(replica, path, data, deadline)
-        except _REFUSED:
-            raise
-        except _NO_ANSWER:
+        except aiohttp.ClientConnectionError as exc:
+            if not _closed_on_reuse(exc):
+                raise
             # A kept-alive connection the server closed just as we reused it: the request
             # never ran (the models are idempotent anyway), so one immediate retry is safe.
             return await self._post_once(replica, path, data, deadline)

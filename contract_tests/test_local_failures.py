@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from adapters import registry
@@ -98,24 +97,26 @@ async def test_the_call_carries_its_time_budget(local: LocalProvider, fake: Scri
     assert 0.0 < float(sent.headers["X-Omnisense-Timeout-S"]) <= 0.5
 
 
-async def test_a_server_down_at_start_is_degraded_then_picked_up(fake: ScriptedVendor) -> None:
+async def test_a_server_down_at_start_is_degraded_then_picked_up() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     down = registry.build("local", {"kind": "local", "url": f"http://127.0.0.1:{port}"})
     assert isinstance(down, LocalProvider)
     await down.start()  # not fatal
+    later = ScriptedVendor()
     try:
         assert down.info.capabilities == {}
         assert not (await down.probe()).ok
-        down.url = fake.url  # the server comes up (here: at another address)
-        assert down._http is not None
-        await down._http.close()
-        down._http = aiohttp.ClientSession(fake.url)
+        later.port = port  # the server comes up, at the configured address
+        later.route("POST", "/capabilities", lambda _: Reply(json=CAPABILITIES))
+        later.route("GET", "/readyz", lambda _: Reply(body=b"ok", content_type="text/plain"))
+        later.start()
         assert (await down.probe()).ok
         assert Task.TEXT_SENTIMENT in down.info.capabilities, "capabilities read when it came up"
     finally:
         await down.aclose()
+        later.stop()
 
 
 async def test_undeclared_task_is_unsupported_without_a_call(local: LocalProvider, fake: ScriptedVendor) -> None:

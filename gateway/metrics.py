@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -52,7 +52,16 @@ class QueueView(Protocol):
     failed: int
 
 
-ProviderSource = Callable[[], Iterable[tuple[str, bool | None, int | None]]]
+class ProviderState(NamedTuple):
+    """One provider as /metrics shows it (read at scrape time)."""
+
+    name: str
+    up: bool | None  # the last background probe; None: not probed yet
+    restarts: int | None = None  # of a model server this gateway supervises
+    replicas: tuple[int, int] | None = None  # (ready, all) of a provider spread over replicas
+
+
+ProviderSource = Callable[[], Iterable[ProviderState]]
 CircuitSource = Callable[[], Iterable[tuple[str, str, str]]]  # (provider, task, "closed" | "half_open" | "open")
 
 
@@ -149,7 +158,7 @@ class Metrics:
         self._state.reloads = source
 
     def bind_providers(self, source: ProviderSource) -> None:
-        """(provider, last probe ok, model-server restarts or None) of every provider."""
+        """Every provider's ``ProviderState``."""
         self._state.providers = source
 
     def observe(self, record: RequestLog) -> None:
@@ -269,13 +278,19 @@ class _StateCollector(Collector):
         restarts = CounterMetricFamily(
             "omnisense_model_server_restarts", "Restarts of a supervised model server", labels=["provider"]
         )
-        for name, ok, count in sorted(source(), key=lambda row: row[0]):
-            if ok is not None:
-                up.add_metric([name], 1.0 if ok else 0.0)
-            if count is not None:
-                restarts.add_metric([name], count)
-        yield up
-        yield restarts
+        ready = GaugeMetricFamily(
+            "omnisense_provider_replicas_ready", "Model-server replicas ready (last check)", labels=["provider"]
+        )
+        total = GaugeMetricFamily("omnisense_provider_replicas", "Model-server replicas known", labels=["provider"])
+        for state in sorted(source(), key=lambda row: row.name):
+            if state.up is not None:
+                up.add_metric([state.name], 1.0 if state.up else 0.0)
+            if state.restarts is not None:
+                restarts.add_metric([state.name], state.restarts)
+            if state.replicas is not None:
+                ready.add_metric([state.name], state.replicas[0])
+                total.add_metric([state.name], state.replicas[1])
+        yield from (up, restarts, ready, total)
 
     def _drift(self) -> Iterator[Metric]:
         labels = ["task", "provider"]

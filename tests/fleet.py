@@ -27,10 +27,12 @@ LANGUAGE = {"languages": [{"code": "en", "confidence": 0.99}]}
 
 
 class FakeModelServer:
-    """Answers like ``local_models`` at once; ``failing`` turns every task answer into a 500."""
+    """Answers like ``local_models`` at once; ``failing`` turns every task answer into a 500.
+    ``stop()`` and ``start()`` take it down and bring it back on the same address."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port()
         self.failing = False
         self.hits: dict[str, int] = {}
         self._loop = asyncio.new_event_loop()
@@ -39,7 +41,11 @@ class FakeModelServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
+
+    def tasks_answered(self) -> int:
+        """Task calls it answered (not /capabilities, not /readyz)."""
+        return sum(n for path, n in self.hits.items() if path != "/capabilities")
 
     async def _answer(self, request: web.Request) -> web.Response:
         await request.read()
@@ -58,19 +64,27 @@ class FakeModelServer:
         app.router.add_get("/readyz", self._ok)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, self.host, self.port).start()
 
     async def _ok(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     def __enter__(self) -> FakeModelServer:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        self.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def start(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+
+    def stop(self) -> None:
+        """Stop listening and close its connections (the address refuses until ``start()``)."""
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._runner = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 

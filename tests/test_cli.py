@@ -51,7 +51,8 @@ def test_policy_check_reports_unknown_providers(tmp_path: Path, capsys: pytest.C
         ("{kind: aws, regoin: x}", "providers.aws.regoin: unknown key (did you mean 'region'?) (allowed: kind, "),
         ("{kind: aws, timeout_s: soon}", "providers.aws.timeout_s: Expected `float`, got `str`"),
         ("{kind: aws, max_attempts: 0}", "providers.aws: max_attempts must be between 1 and 10"),
-        ("{kind: local, url: 3031}", "providers.aws.url: Expected `str | null`, got `int`"),
+        ("{kind: local, url: 3031}", "providers.aws.url: Expected `str | array | null`, got `int`"),
+        ('{kind: local, url: ["http://a:1", "a:2"]}', "providers.aws.url[1]: 'a:2' is not a model-server URL"),
     ],
 )
 def test_policy_check_validates_every_provider_block(

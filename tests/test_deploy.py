@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -97,6 +98,16 @@ def test_the_configmap_holds_a_config_and_a_policy_the_gateway_accepts(tmp_path:
     loaded = load_config(str(tmp_path / "gateway.yaml"))
     assert loaded.state.redis and "omnisense-redis" in loaded.state.redis
     assert set(load_policy(loaded.policy).policy.providers) == {"local", "aws"}
+
+
+def test_the_gateway_finds_every_model_server_pod() -> None:
+    """The policy's local provider resolves a headless Service (one address per ready pod)."""
+    policy = yaml.safe_load(by_kind("ConfigMap")["omnisense-gateway"]["data"]["policy.yaml"])
+    local = policy["providers"]["local"]
+    service = by_kind("Service")[str(urlsplit(local["url"]).hostname)]
+    assert local["discover"] == "dns" and service["spec"]["clusterIP"] == "None"
+    pods = by_kind("Deployment")["omnisense-models"]["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pods.items()
 
 
 def compose() -> dict[str, Any]:

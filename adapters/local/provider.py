@@ -1,19 +1,31 @@
-"""The ``local`` provider: calls the model server over HTTP with one aiohttp session.
+"""The ``local`` provider: calls the model server(s) over HTTP with one aiohttp session.
 
-Capabilities are read from the model server's ``/capabilities`` (its task list and each
-model's input limits), so ``GET /v1/providers`` shows exactly what the installed models
-can do. A model server that is down at start costs nothing but itself: the provider
-starts with no capabilities (so the planner skips it) and reads them on the first probe
-that finds the server ready (``probe()``, run by the gateway's background prober).
+``url`` names one model server or several replicas (``discover: dns`` resolves each host
+name into every address it has: a Kubernetes headless Service lists its pods this way); with
+no ``url`` the gateway runs one itself. Every call goes to the replica ``ReplicaSet.pick()``
+chooses (``replicas.py``: the ready one with the fewest calls in flight).
+
+Capabilities are read from a model server's ``/capabilities`` (its task list and each
+model's input limits; every replica is expected to serve the same models), so ``GET
+/v1/providers`` shows exactly what the installed models can do. Model servers that are down
+at start cost nothing but themselves: the provider starts with no capabilities (so the
+planner skips it) and reads them on the first probe that finds a replica ready (``probe()``,
+run by the gateway's background prober, which also marks each replica ready or down).
 
 There is no retry here: BentoML's 503 "overloaded" becomes UpstreamThrottled, which the
-dispatcher (the only retry layer) retries or falls back from. A kept-alive connection
-that the server closed just as it was reused is re-sent once at once: that request
-never reached the server, so it is a reconnect, not a retry.
+dispatcher (the only retry layer) retries or falls back from. What is not a retry: a call
+that never reached a model server. A replica that refuses the connection (or does not
+accept it within ``connect_timeout_s``) is marked down and the same call goes to the next
+replica at once. A kept-alive connection that the server closed just as it was reused is
+re-sent once at once (a reconnect; refused then, the call moves on as above). Everything
+else, an answer (even an error), a reset or a read timeout, may have reached a model server
+and is final here: no call is repeated on another replica behind the dispatcher's back (a
+request that crashes model servers must not take them down one by one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -28,6 +40,8 @@ from adapters.kit.config import ProviderConfig
 from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
+from adapters.local.discovery import Resolver, discover, fixed, system_resolver
+from adapters.local.replicas import Replica, ReplicaSet
 from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
 from gateway.schema import (
     Health,
@@ -47,6 +61,23 @@ from gateway.schema import (
 
 log = logging.getLogger("omnisense.local")
 TIMEOUT_HEADER = "X-Omnisense-Timeout-S"
+
+# No connection: the call never reached a model server, so another replica may take it.
+_REFUSED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+def _closed_on_reuse(exc: BaseException) -> bool:
+    """The server closed the kept-alive connection as we reused it: it disconnected before
+    answering, or the connection was already closing while aiohttp wrote the request (which
+    so never arrived whole; aiohttp says so only in the message: if that ever changes, the
+    call simply goes to the dispatcher, which retries it)."""
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return True
+    return isinstance(exc, aiohttp.ClientOSError) and "Can not write request body" in str(exc)
+
+
+def _describe(exc: BaseException | None) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 class _Limits(msgspec.Struct, kw_only=True):
@@ -105,31 +136,43 @@ class LocalProvider(VendorProvider[LocalConfig]):
     kind: ClassVar[str] = "local"
     config_type: ClassVar[type[ProviderConfig]] = LocalConfig
 
-    def __init__(self, name: str, config: LocalConfig) -> None:
+    def __init__(self, name: str, config: LocalConfig, *, resolver: Resolver | None = None) -> None:
         super().__init__(name, config)
         # `omnisense serve` starts one shared model server and hands its URL to every worker.
         self.shared_url = os.environ.get(SHARED_URL_ENV) if self.config.url is None else None
-        url = self.config.url or self.shared_url or f"http://{self.config.host}:{self.config.port}"
-        self.url = url.rstrip("/")
+        own = self.shared_url or f"http://{self.config.host}:{self.config.port}"
+        self.urls = self.config.urls() or [own.rstrip("/")]
+        self.resolver = resolver or system_resolver
+        self.replicas = ReplicaSet.of(fixed(self.urls), recheck=self._check, recheck_s=self.config.recheck_s)
         self.info = ProviderInfo(name=name, kind="local", capabilities={})
         self._http: aiohttp.ClientSession | None = None
         self._server: ModelServer | None = None
         self._capabilities_loaded = False
+        self._dns_errors: list[str] = []
 
     async def start(self) -> None:
-        """Start (or find) the model server and read its capabilities; never fatal when it
-        is down: the provider then serves nothing until a probe finds it ready."""
+        """Start (or find) the model server(s) and read the capabilities; never fatal when
+        they are down: the provider then serves nothing until a probe finds one ready."""
         if self.config.url is None and self.shared_url is None:
             command = self.config.serve_command or default_command(self.config.host, self.config.port)
-            self._server = ModelServer(command, self.url, self.config.start_timeout_s)
+            self._server = ModelServer(command, self.urls[0], self.config.start_timeout_s)
             await self._server.start()  # a port taken by a stranger is fatal; a slow server is not
         # BentoML's server closes idle connections after 5 s: drop ours before it does.
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=4)
-        self._http = aiohttp.ClientSession(self.url, connector=connector, raise_for_status=False)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.config.max_connections, keepalive_timeout=4)
+        self._http = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        await self._discover()
         try:
             await self._load_capabilities(timeout_s=self.config.capabilities_timeout_s)
         except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
-            log.warning("%s: the model server at %s is not usable yet (%s): serving degraded", self.name, self.url, exc)
+            log.warning("%s: no model server at %s is usable yet (%s): serving degraded", self.name, self.urls, exc)
+
+    async def _discover(self) -> None:
+        """``discover: dns``: (re-)resolve the URLs' host names into the replica set."""
+        if self.config.discover != "dns":
+            return
+        previous = [r.target for r in self.replicas.replicas]
+        targets, self._dns_errors = await discover(self.urls, self.resolver, previous)
+        self.replicas.replace(targets)
 
     async def _load_capabilities(self, *, timeout_s: float) -> None:
         body = await self._post("/capabilities", {}, timeout_s=timeout_s)
@@ -138,25 +181,67 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self._capabilities_loaded = True
 
     async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
+        """One call, to the replica ``pick()`` chooses. A replica that refuses the connection
+        is marked down and the same call goes to the next one at once (it never reached a
+        model server). Anything else, an answer (even an error), a reset, a timeout, is
+        final here: the call may have reached a model server, and the dispatcher (the only
+        retry layer) decides; its retry picks a replica again."""
         data = msgspec.json.encode(payload)
+        deadline = time.monotonic() + timeout_s
+        tried: list[Replica] = []
+        last: Exception | None = None
+        while (replica := self.replicas.pick(tried)) is not None:
+            try:
+                body = await self._post_reconnecting(replica, path, data, deadline)
+            except _REFUSED as exc:
+                if time.monotonic() >= deadline:  # the call's own budget ran out while connecting
+                    raise TimeoutError(f"no connection to {replica.url} in time") from exc
+                self.replicas.mark_down(replica, _describe(exc))
+                tried.append(replica)
+                last = exc
+                continue
+            replica.answered += 1
+            if not replica.ready:  # it answered: the mark was stale
+                self.replicas.mark_ready(replica)
+            return body
+        why = f"last: {_describe(last)}" if last else "; ".join(self._dns_errors) or "none configured"
+        raise UpstreamUnavailable(
+            f"{self.name}: no model server answered ({len(tried)} replica(s) tried; {why})", provider=self.name
+        ) from last
+
+    async def _post_reconnecting(self, replica: Replica, path: str, data: bytes, deadline: float) -> bytes:
         try:
-            return await self._post_once(path, data, timeout_s)
-        except aiohttp.ServerDisconnectedError:
+            return await self._post_once(replica, path, data, deadline)
+        except aiohttp.ClientConnectionError as exc:
+            if not _closed_on_reuse(exc):
+                raise
             # A kept-alive connection the server closed just as we reused it: the request
             # never ran (the models are idempotent anyway), so one immediate retry is safe.
-            return await self._post_once(path, data, timeout_s)
+            return await self._post_once(replica, path, data, deadline)
 
-    async def _post_once(self, path: str, data: bytes, timeout_s: float) -> bytes:
+    async def _post_once(self, replica: Replica, path: str, data: bytes, deadline: float) -> bytes:
         assert self._http is not None, "start() first"
-        timeout = aiohttp.ClientTimeout(total=timeout_s)
+        timeout_s = deadline - time.monotonic()
+        if timeout_s <= 0:
+            raise TimeoutError("no time left for the model server")
+        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, self.config.connect_timeout_s))
         # The model server stops working on a request once this budget is spent (the
         # gateway has given up on it by then): see local_models' "time-bounded calls".
         headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
-        async with self._http.post(path, data=data, timeout=timeout, headers=headers) as r:
-            body = await r.read()
-            if r.status == 200:
-                return body
-            raise self._error(r.status, body, r.headers.get("Retry-After"))
+        target = replica.target
+        if target.host_header:
+            headers["Host"] = target.host_header
+        replica.in_flight += 1
+        try:
+            async with self._http.post(
+                target.url + path, data=data, timeout=timeout, headers=headers, server_hostname=target.server_hostname
+            ) as r:
+                body = await r.read()
+                if r.status == 200:
+                    return body
+                raise self._error(r.status, body, r.headers.get("Retry-After"))
+        finally:
+            replica.in_flight -= 1
 
     def _error(self, status: int, body: bytes, retry_after: str | None) -> OmnisenseError:
         detail = body[:300].decode(errors="replace")
@@ -204,21 +289,53 @@ class LocalProvider(VendorProvider[LocalConfig]):
         return read_restarts(state) if state else None
 
     async def probe(self) -> Health:
-        """BentoML's /readyz (free, true only when every model has loaded); the first ready
-        answer after a degraded start also reads the capabilities."""
+        """Every replica's /readyz (BentoML's: free, true only when every model has loaded),
+        concurrently, each marking its replica; re-resolves the names first with ``discover:
+        dns``. The first ready answer after a degraded start also reads the capabilities."""
         if self._http is None:
             return Health(ok=False, detail="not started")
         start = time.perf_counter()
-        try:
-            async with self._http.get("/readyz", timeout=aiohttp.ClientTimeout(total=3)) as r:
-                ok = r.status == 200
-            if ok and not self._capabilities_loaded:
+        await self._discover()
+        await asyncio.gather(*(self._check(r) for r in self.replicas.replicas))
+        ok = self.replicas.ready_count() > 0
+        detail = "; ".join([self.replicas.summary(), *self._dns_errors])
+        if ok and not self._capabilities_loaded:
+            try:
                 await self._load_capabilities(timeout_s=10)
-        except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
-            return Health(ok=False, detail=f"{type(exc).__name__}: {exc}"[:200])
-        return Health(ok=ok, latency_ms=(time.perf_counter() - start) * 1000, detail="ready" if ok else "not ready")
+            except (OmnisenseError, aiohttp.ClientError, TimeoutError, msgspec.MsgspecError) as exc:
+                return Health(ok=False, detail=f"{detail}; capabilities: {type(exc).__name__}: {exc}"[:500])
+        return Health(ok=ok, latency_ms=(time.perf_counter() - start) * 1000, detail=detail[:500])
+
+    async def _check(self, replica: Replica) -> None:
+        """One replica's /readyz, marking it ready or down (also the re-check of a down one)."""
+        if self._http is None:
+            return
+        target = replica.target
+        timeout = aiohttp.ClientTimeout(total=3, sock_connect=min(3, self.config.connect_timeout_s))
+        headers = {"Host": target.host_header} if target.host_header else None
+        try:
+            async with self._http.get(
+                target.url + "/readyz", timeout=timeout, headers=headers, server_hostname=target.server_hostname
+            ) as r:
+                status = r.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.replicas.mark_down(replica, _describe(exc))
+            return
+        if status == 200:
+            self.replicas.mark_ready(replica)
+        else:
+            self.replicas.mark_down(replica, f"/readyz answered {status}")
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each replica: url, ready, in_flight, answered (and error, down_s when down)."""
+        return self.replicas.status()
+
+    def replica_counts(self) -> tuple[int, int]:
+        """(ready, all) replicas, for /metrics."""
+        return self.replicas.ready_count(), len(self.replicas.replicas)
 
     async def aclose(self) -> None:
+        await self.replicas.aclose()
         if self._http is not None:
             await self._http.close()
             self._http = None

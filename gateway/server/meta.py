@@ -43,17 +43,19 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
     out = []
     for name, provider in runtime.providers.items():
         info = provider.info
-        out.append(
-            {
-                "name": name,
-                "kind": info.kind,
-                "health": health.get(name),
-                "tasks": {str(t): s for t, s in info.capabilities.items()},
-                "prices": {str(t): p for t, p in info.prices.items()},
-                "circuits": circuits.get(name, {}),  # per task: state, failures, cooldown left
-                "latency": latency.get(name, {}),  # per task: mean_ms over the sliding window
-            }
-        )
+        entry = {
+            "name": name,
+            "kind": info.kind,
+            "health": health.get(name),
+            "tasks": {str(t): s for t, s in info.capabilities.items()},
+            "prices": {str(t): p for t, p in info.prices.items()},
+            "circuits": circuits.get(name, {}),  # per task: state, failures, cooldown left
+            "latency": latency.get(name, {}),  # per task: mean_ms over the sliding window
+        }
+        replicas = getattr(provider, "replica_status", None)  # a provider that spreads over replicas
+        if callable(replicas):
+            entry["replicas"] = replicas()  # each: url, ready, in_flight, answered (error, down_s)
+        out.append(entry)
     # Where circuits, latency, budgets and rate limits live; "connected": false is a replica
     # serving on its local state because Redis is unreachable (it rejoins by itself).
     state = runtime.shared.status()

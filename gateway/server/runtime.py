@@ -26,7 +26,7 @@ from gateway.logs import LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.registry import make_sink
-from gateway.metrics import Metrics
+from gateway.metrics import Metrics, ProviderState
 from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
@@ -213,13 +213,22 @@ def make_prober(runtime: Runtime) -> Prober:
     )
 
 
-def provider_states(runtime: Runtime) -> list[tuple[str, bool | None, int | None]]:
-    """(provider, last probe ok, model-server restarts) for /metrics (read at scrape time)."""
+def provider_states(runtime: Runtime) -> list[ProviderState]:
+    """(provider, last probe ok, model-server restarts, (ready, all) replicas) for /metrics
+    (read at scrape time)."""
     out = []
     for name, provider in runtime.providers.items():
         health = runtime.health.get(name)
         restarts = getattr(provider, "model_server_restarts", None)
-        out.append((name, health.ok if health else None, restarts() if callable(restarts) else None))
+        replicas = getattr(provider, "replica_counts", None)
+        out.append(
+            ProviderState(
+                name,
+                health.ok if health else None,
+                restarts() if callable(restarts) else None,
+                replicas() if callable(replicas) else None,
+            )
+        )
     return out
 
 

@@ -179,3 +179,31 @@ def test_a_redis_cache_without_its_own_url_uses_the_shared_state_redis(tmp_path:
     assert isinstance(store, RedisCache)
     with pytest.raises(ValueError, match=r"cache\.url is required"):
         make_store(CacheSettings(store="redis"))
+
+
+async def test_an_outage_that_begins_while_rejoining_still_ends(pair: tuple[SharedBackend, SharedBackend]) -> None:
+    """Redis lost again during the rejoin (the monitor task still running) must not leave the link down for good."""
+    a, _ = pair
+    link = a.link
+    assert link is not None
+    link.retry_s = 0.02
+    rejoins = 0
+
+    async def flaky_rejoin() -> None:
+        nonlocal rejoins
+        rejoins += 1
+        if rejoins == 1:  # the connection drops again in the middle of the first rejoin
+            await link.run(lambda r: _raise(ConnectionError("dropped during rejoin")))
+
+    link.on_rejoin.insert(0, flaky_rejoin)
+    link.mark_down(ConnectionError("simulated outage"))
+    for _ in range(200):
+        if link.up and rejoins >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert rejoins >= 2 and link.up, f"rejoins={rejoins}, up={link.up}: the second outage was never monitored"
+    assert a.status().connected and a.status().outages == 2
+
+
+async def _raise(exc: Exception) -> None:
+    raise exc

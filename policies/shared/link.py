@@ -80,6 +80,23 @@ class RedisLink:
             self._monitor = asyncio.get_running_loop().create_task(self._until_back())
 
     async def _until_back(self) -> None:
+        """Ping until Redis answers, then rejoin; an outage that begins while rejoining (this
+        task is still running, so ``mark_down`` starts no other) sends it back to pinging."""
+        while True:
+            await self._ping_until_answered()
+            self.up, self.down_at, self.detail = True, None, None
+            log.warning("shared state: redis is back; rejoining")
+            for callback in list(self.on_rejoin):
+                try:
+                    await callback()
+                except SharedDown:
+                    break  # lost again at once
+                except Exception:
+                    log.exception("shared state: a rejoin step failed")
+            if self.up:
+                return
+
+    async def _ping_until_answered(self) -> None:
         while True:
             await asyncio.sleep(self.retry_s)
             try:
@@ -88,16 +105,7 @@ class RedisLink:
                 raise
             except Exception:
                 continue
-            break
-        self.up, self.down_at, self.detail = True, None, None
-        log.warning("shared state: redis is back; rejoining")
-        for callback in list(self.on_rejoin):
-            try:
-                await callback()
-            except SharedDown:
-                return  # lost again at once: the new outage has its own monitor
-            except Exception:
-                log.exception("shared state: a rejoin step failed")
+            return
 
     async def check(self) -> bool:
         """Ping now (at start): False, and the link down, when Redis does not answer."""

@@ -116,7 +116,10 @@ def test_model_server_killed_under_load(tmp_path: Path) -> None:
         seen |= {server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))}
         metrics = httpx.get(f"{live.url}/metrics").text
         assert 'omnisense_model_server_restarts_total{provider="local"} 2.0' in metrics
-        assert 'omnisense_provider_up{provider="local"} 1.0' in metrics
+        # "up" is the last background probe's verdict: one may have run while the server was
+        # down, and the next comes after its backoff (up to probes.max_backoff_s).
+        up = 'omnisense_provider_up{provider="local"} 1.0'
+        assert wait_for(lambda: up in httpx.get(f"{live.url}/metrics").text, 15), "the provider is up again"
         time.sleep(1)
         stop.set()
         for t in threads:

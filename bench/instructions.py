@@ -15,8 +15,10 @@ is the same for every target and is left out), 16 requests in flight, one
 
 Every target runs twice under ``valgrind --tool=callgrind`` (Python's start-up and a
 warm-up included), once with N and once with 4N requests; the difference divided by 3N
-is the cost of one request, start-up cancelled out. Counts repeat to within a fraction
-of a per cent from run to run; a run takes a few minutes per target.
+is the cost of one request, start-up cancelled out. A count still moves by about 2 %
+from run to run (how many events the event loop finds ready at each turn depends on
+timing), far less than seconds do on a busy machine; read the ratio to the floor measured
+in the same run. A run takes a few minutes per target.
 """
 
 from __future__ import annotations

@@ -150,7 +150,10 @@ def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Si
     (tmp_path / "config.yaml").write_text(f"policy: {tmp_path / 'policy.yaml'}\nlogs: {{sink: none}}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(tmp_path / "config.yaml")]
-    gateway = subprocess.Popen([*argv, "--port", str(gw_port), "--workers", str(workers)], env=env, cwd=tmp_path)
+    stderr = (tmp_path / "stderr.log").open("wb")
+    gateway = subprocess.Popen(
+        [*argv, "--port", str(gw_port), "--workers", str(workers)], env=env, cwd=tmp_path, stderr=stderr
+    )
     try:
         for _ in range(300):
             time.sleep(0.1)
@@ -168,8 +171,11 @@ def test_serve_stops_the_model_server_on_a_signal(tmp_path: Path, sig: signal.Si
         gateway.send_signal(sig)
         assert gateway.wait(30) is not None
         assert not wait_gone(pids), "no model-server process left"
+        output = (tmp_path / "stderr.log").read_text(errors="replace")
+        assert "Fatal Python error" not in output and "Traceback" not in output, output[-2000:]
     finally:
         gateway.kill()
+        stderr.close()
 
 
 def test_serve_refuses_a_port_held_by_a_stranger(tmp_path: Path) -> None:

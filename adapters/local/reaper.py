@@ -100,7 +100,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, lambda *_: finish("SIGINT"))
 
     def watch_stdin() -> None:
-        while sys.stdin.buffer.read(4096):
+        # os.read on the descriptor, not sys.stdin.buffer: a daemon thread blocked inside the
+        # buffered reader holds its lock, and the interpreter aborts at exit when it finds it
+        # taken ("could not acquire lock for <_io.BufferedReader name='<stdin>'>").
+        fd = sys.stdin.fileno()
+        while os.read(fd, 4096):
             pass
         finish("the gateway is gone")
 

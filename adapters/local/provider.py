@@ -353,6 +353,8 @@ class _AnswerModel(msgspec.Struct):
 
 
 def _answer_model(body: bytes) -> str | None:
+    if b'"model"' not in body:  # most answers name no model: no second decode of the body
+        return None
     try:
         return msgspec.json.decode(body, type=_AnswerModel).model
     except msgspec.MsgspecError:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # ``adapters`` 
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from gateway.logs.drift import Sample
+from gateway.logs.drift import DriftMonitor, Sample, _Windows
 from gateway.logs.record import OutputSummary, RequestLog
 from gateway.metrics import (
     CLOSED_ANSWER_TASKS,
@@ -55,17 +55,8 @@ ERROR = RequestLog(
 RECORDS = {"ok, 1 attempt": OK, "error, 2 attempts": ERROR}
 
 
-class _Windows:
-    def __init__(self, started: float) -> None:
-        self.started, self.current, self.reference = started, list[Sample](), list[Sample]()
-
-
-class OldDrift:
-    """``DriftMonitor.observe`` as it was."""
-
-    def __init__(self, window_s: float = 3_600.0, max_samples: int = 20_000) -> None:
-        self.window_s, self.max_samples, self.clock = window_s, max_samples, time.monotonic
-        self._windows: dict[tuple[str, str], _Windows] = {}
+class OldDrift(DriftMonitor):
+    """``DriftMonitor.observe`` as it was: the rotation check called on every sample."""
 
     def observe(self, provider: str, task: str, sample: Sample) -> None:
         now = self.clock()
@@ -75,14 +66,6 @@ class OldDrift:
         self._rotate(w, now)
         if len(w.current) < self.max_samples:
             w.current.append(sample)
-
-    def _rotate(self, w: _Windows, now: float) -> None:
-        elapsed = now - w.started
-        if elapsed < self.window_s:
-            return
-        w.reference = w.current if elapsed < 2 * self.window_s else []
-        w.current = []
-        w.started = now - (elapsed % self.window_s)
 
 
 class _Children:

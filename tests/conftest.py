@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import uvicorn
 from litestar.testing import TestClient
@@ -59,6 +60,28 @@ def protected_client(policy_file: Path, sink: MemorySink) -> Iterator[TestClient
     ]
     with TestClient(create_app(make_config(policy_file, keys=keys), sink=sink)) as c:
         yield c
+
+
+def wait_for(check: Callable[[], object], seconds: float = 5.0) -> bool:
+    """Poll ``check`` every 50 ms until it is true (True) or ``seconds`` pass (False)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (a zombie does not count)."""
+    out = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from contract_tests.scripted_provider import ScriptedProvider
 from gateway.logs import MemorySink
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings, ProbeSettings
-from tests.conftest import POLICY
+from tests.conftest import POLICY, wait_for
 
 FAST = ProbeSettings(interval_s=0.3, min_backoff_s=0.1, max_backoff_s=0.4, timeout_s=1.0)
 
@@ -38,15 +38,6 @@ def served_by(client: TestClient) -> str:  # type: ignore[type-arg]
     r = client.post("/v1/text/sentiment", json={"text": "fine"})
     assert r.status_code == 200, r.text
     return str(r.json()["provider"])
-
-
-def wait_for(check: object, seconds: float = 5.0) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_recovered_provider_takes_traffic_without_anyone_calling_readyz(fast_client: TestClient) -> None:  # type: ignore[type-arg]

@@ -23,7 +23,7 @@ from adapters import registry
 from adapters.local.provider import LocalProvider
 from adapters.local.supervisor import ModelServer, PortInUse
 from contract_tests.fakes import Reply, ScriptedVendor
-from tests.conftest import free_port
+from tests.conftest import alive, free_port
 
 FAKE = str(Path(__file__).resolve().parent / "faults" / "fake_model_server.py")
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,17 +39,6 @@ def tree(pid: int) -> set[int]:
         return {pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))}
     except psutil.Error:
         return set()
-
-
-def alive(pids: set[int]) -> set[int]:
-    out = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.add(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def wait_gone(pids: set[int], seconds: float = 20) -> set[int]:

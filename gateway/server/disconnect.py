@@ -145,7 +145,6 @@ async def until_disconnected(disconnects: Disconnects, receive: Receive, work: C
     if task is None:  # not inside a task (no server runs a handler so): nothing to cancel
         return await work
     disconnects.add(receive, task)
-    watch: DisconnectWatch | None = None
     try:
         return await work
     except asyncio.CancelledError:
@@ -154,5 +153,4 @@ async def until_disconnected(disconnects: Disconnects, receive: Receive, work: C
             raise ClientGone from None
         raise
     finally:
-        if watch is None:
-            disconnects.remove(task)
+        disconnects.remove(task)  # a no-op when the cancel path removed it already

@@ -20,7 +20,7 @@ import psutil
 from gateway.logs import MemorySink
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings, ProbeSettings
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, alive, free_port, wait_for
 
 FAKE = str(Path(__file__).resolve().parent / "fake_model_server.py")
 SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
@@ -41,26 +41,6 @@ routes:
 """
     )
     return GatewayConfig(policy=str(policy), logs=LogSettings(sink="none"), probes=FAST, policy_watch_s=None)
-
-
-def wait_for(check: object, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def alive(pids: set[int]) -> set[int]:
-    out = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.add(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return out
 
 
 def sentiment(url: str) -> httpx.Response:

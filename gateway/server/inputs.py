@@ -108,7 +108,10 @@ def _utf8(body: bytes) -> str:
 
 async def _form_fields(request: Request[Any, Any, Any], spec: TaskSpec[Any, Any]) -> dict[str, Any]:
     form = await request.form()
-    items = [(name, await value.read() if hasattr(value, "read") else value) for name, value in form.multi_items()]
+    try:
+        items = [(name, await value.read() if hasattr(value, "read") else value) for name, value in form.multi_items()]
+    finally:
+        await form.close()  # the uploads' spooled files (a task route has no HTTP route to close them)
     media = spec.media_field
     if media is not None and all(name != media for name, _ in items):
         raise InvalidInput(f"the multipart body has no '{media}' file field", field=media)

@@ -1,10 +1,12 @@
 """Render envelopes, audio and problems, with the headers every answer carries.
 
-A served answer is an ``AnswerResponse``: a two-message ASGI app with its headers
-encoded once, which the task handlers return as is. A litestar ``Response`` would be
-converted into an ``ASGIResponse`` (headers copied into a mutable header set, defaults
-merged, cookies encoded) on every request, for headers known in full right here.
-Problems (the rarer path) stay litestar ``Response``s.
+Whatever a task endpoint answers is an ``AnswerResponse``: a two-message ASGI app with
+its headers encoded once, which the task route sends as is. A litestar ``Response`` would
+be converted into an ``ASGIResponse`` (headers copied into a mutable header set, defaults
+merged, cookies encoded) on every request, for headers known in full right here. The
+app's exception handler, which litestar calls, gets a litestar ``Response`` for a problem
+(``problem_response``); the task route sends the same problem as an ``AnswerResponse``
+(``problem_answer``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,21 @@ def envelope_response(envelope: Envelope[TaskResult], trace: RequestTrace, *, as
 def problem_response(
     exc: OmnisenseError, trace: RequestTrace | None, request_id: str, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
+    body, all_headers = _problem(exc, trace, request_id, headers)
+    return Response(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=all_headers)
+
+
+def problem_answer(
+    exc: OmnisenseError, trace: RequestTrace | None, request_id: str, headers: dict[str, str] | None = None
+) -> AnswerResponse:
+    body, all_headers = _problem(exc, trace, request_id, headers)
+    return AnswerResponse(body, PROBLEM_JSON, all_headers, exc.status)
+
+
+def _problem(
+    exc: OmnisenseError, trace: RequestTrace | None, request_id: str, headers: dict[str, str] | None
+) -> tuple[bytes, dict[str, str]]:
+    """A problem+json body and the headers its answer carries."""
     problem = Problem(
         type=exc.type_uri,
         title=exc.title,
@@ -85,4 +102,4 @@ def problem_response(
         headers["WWW-Authenticate"] = 'Bearer realm="omnisense"'
     if exc.retry_after_s and exc.status in (429, 503):
         headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
-    return Response(_encoder.encode(problem), status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+    return _encoder.encode(problem), headers

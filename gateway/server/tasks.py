@@ -2,6 +2,13 @@
 
 Whatever happens to a request, it leaves exactly one RequestLog: the trace is opened
 first and submitted in ``finally`` (also when the client goes away mid-request).
+
+Each endpoint is a litestar ASGI route (``TaskRoute``): litestar routes the request to it
+and handles whatever escapes it, and the handler reads the request through litestar's
+``Request`` itself. An HTTP route handler would also build a signature model, resolve
+keyword arguments and convert the answer on every request, some 7 % of a request's
+instructions (``bench/instructions.py``), for a handler that takes only the request and
+answers with a ready ASGI app.
 """
 
 from __future__ import annotations
@@ -11,12 +18,12 @@ import logging
 import re
 from collections.abc import Mapping
 from random import getrandbits
-from typing import Any, cast
+from typing import Any
 
-from litestar import Request, Response, post
-from litestar.exceptions import InternalServerException
-from litestar.handlers import HTTPRouteHandler
-from litestar.types import ASGIApp
+from litestar import Request
+from litestar.exceptions import InternalServerException, MethodNotAllowedException
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import Receive, Scope, Send
 
 from gateway.cache.response import bypass_requested
 from gateway.logs.record import PayloadSample, summarize_input
@@ -26,7 +33,7 @@ from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
-from gateway.server.responses import AnswerResponse, envelope_response, problem_response
+from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
@@ -53,7 +60,7 @@ def wants_audio(headers: Mapping[str, str]) -> bool:
     return "application/json" not in accept
 
 
-async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse | Response[bytes]:
+async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse:
     headers = request.headers  # litestar builds a Headers view on every access: once here
     trace = RequestTrace(request_id=request_id_from(headers), task=task.value)
     status, detail = 500, None
@@ -83,7 +90,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
         except ClientGone:
             status, error_type, detail = 499, "ClientClosedRequest", "the client went away before the answer"
-            return Response(b"", status_code=499)  # nobody reads it
+            return _GONE  # nobody reads it
         except asyncio.CancelledError:
             # The server cancels a handler only when its shutdown grace period has run out
             # (a client that leaves is ClientGone): the client still gets a problem+json
@@ -93,15 +100,15 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 current.uncancel()
             stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
             status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
-            return problem_response(stopped, trace, trace.request_id)
+            return problem_answer(stopped, trace, trace.request_id)
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
-                return Response(b"", status_code=499)
+                return _GONE
             err, extra = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
-            return problem_response(err, trace, trace.request_id, extra)
+            return problem_answer(err, trace, trace.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample
@@ -114,18 +121,38 @@ def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
     return InternalError("an internal error occurred; the request id names it in the logs")
 
 
-def task_handler(task: Task, max_body: int) -> HTTPRouteHandler:
-    # Annotated as an ASGI app so that litestar sends an AnswerResponse as it is; a
-    # Response (a problem) is still recognized at run time and converted as usual.
-    async def handler(request: Request[Any, Any, Any]) -> ASGIApp:
-        runtime: Runtime = request.app.state.runtime
-        return cast(ASGIApp, await serve_task(task, request, runtime))
-
-    handler.__name__ = task.value.replace(".", "_")
-    path = spec_of(task).path
-    return post(path, include_in_schema=False, name=task.value, request_max_body_size=max_body)(handler)
+_GONE = AnswerResponse(b"", "text/plain", {}, 499)
+_ALLOW = "POST, OPTIONS"
 
 
-def task_handlers(limits: Limits) -> list[HTTPRouteHandler]:
-    """One handler per task, each with its body limit (a chunked body over it is cut off while read)."""
-    return [task_handler(task, max_body_bytes(task, limits)) for task in TABLE]
+class TaskRoute(ASGIRouteHandler):
+    """A task's endpoint: ``POST`` serves the task, ``OPTIONS`` lists the methods, any other is a 405."""
+
+    def __init__(self, task: Task, max_body: int) -> None:
+        super().__init__(spec_of(task).path, name=task.value, copy_scope=False)
+        self.task = task
+        self.max_body = max_body
+        self(self.handle)
+
+    def resolve_request_max_body_size(self) -> int:
+        """The body limit, as an HTTP route has it: ``Request.body()`` and ``form()`` read it here
+        (a chunked body over it is cut off while read: 413)."""
+        return self.max_body
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]  # type: ignore[typeddict-item]
+        if method == "POST":
+            request: Request[Any, Any, Any] = Request(scope, receive, send)
+            answer = await serve_task(self.task, request, request.app.state.runtime)
+        elif method == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", _ALLOW.encode())]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        else:  # the app's exception handler answers (as for a wrong method on any other endpoint)
+            raise MethodNotAllowedException(headers={"Allow": _ALLOW})
+        await answer(scope, receive, send)
+
+
+def task_handlers(limits: Limits) -> list[TaskRoute]:
+    """One route per task, each with its body limit."""
+    return [TaskRoute(task, max_body_bytes(task, limits)) for task in TABLE]

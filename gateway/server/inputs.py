@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -167,6 +169,25 @@ async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetc
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What ``_build`` checks in a task's fields, read once per task from its request type."""
+
+    languages: tuple[str, ...]  # the fields that name a language (normalized to BCP-47)
+    synthesizes: bool  # a text task with a ``format``: the synthesized audio's format
+    required: tuple[str, ...]
+
+
+@functools.cache
+def _shape(spec: TaskSpec[Any, Any]) -> _Shape:
+    names = [info.name for info in spec.fields]
+    return _Shape(
+        languages=tuple(n for n in names if n.endswith("language")),
+        synthesizes="format" in names and spec.media_field is None,
+        required=tuple(info.name for info in spec.fields if info.required),
+    )
+
+
 def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
     f = {k: v for k, v in fields.items() if v is not None}
     media = spec.media_field
@@ -174,21 +195,23 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
     else:
         f["text"] = _text(f.get("text"), limits, spoken=spec.answers_audio)
-    names = [info.name for info in spec.fields]
-    for name in names:
-        if name.endswith("language"):
-            value = _lang(f, name)
-            f.pop(name, None)
-            f.update(value)
-    if "format" in names and media is None:  # the synthesized audio's format
+    shape = _shape(spec)
+    for name in shape.languages:
+        if name in f:
+            f[name] = _lang(f[name], name)
+    if shape.synthesizes:
         fmt = str(f.get("format", "wav")).lower()
         if fmt not in SYNTH_FORMATS:
             raise UnprocessableInput(f"format must be one of {sorted(SYNTH_FORMATS)}, got {fmt!r}", field="format")
         f["format"] = fmt
-    for info in spec.fields:
-        if info.required and info.name not in f:
-            raise UnprocessableInput(f"{info.name} is required", field=info.name)
-    return _convert(spec.request, f, spec.task)
+    for name in shape.required:
+        if name not in f:
+            raise UnprocessableInput(f"{name} is required", field=name)
+    try:
+        request: TaskRequest = msgspec.convert(f, spec.request, strict=False, from_attributes=True)
+    except msgspec.ValidationError as exc:
+        raise unprocessable(exc, f"invalid field for {spec.task}") from None
+    return request
 
 
 def _media(kind: InputKind, data: bytes, limits: Limits) -> Media:
@@ -217,21 +240,10 @@ def _text(value: Any, limits: Limits, *, spoken: bool = False) -> str:
     return value
 
 
-def _lang(fields: Mapping[str, Any], name: str) -> dict[str, str]:
-    value = fields.get(name)
-    if value is None:
-        return {}
+def _lang(value: Any, name: str) -> str:
     if not str(value).strip():
         raise UnprocessableInput(f"{name} is empty: leave it out to let the provider decide", field=name)
     try:
-        return {name: normalize_language(str(value))}
+        return normalize_language(str(value))
     except ValueError as exc:
         raise UnprocessableInput(f"{name}: {exc}", field=name) from None
-
-
-def _convert(cls: type[TaskRequest], fields: dict[str, Any], task: Task) -> TaskRequest:
-    fields = {k: v for k, v in fields.items() if v is not None}
-    try:
-        return msgspec.convert(fields, cls, strict=False, from_attributes=True)
-    except msgspec.ValidationError as exc:
-        raise unprocessable(exc, f"invalid field for {task}") from None

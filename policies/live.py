@@ -72,8 +72,9 @@ class RoutingState:
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
         if attempt.outcome == "skipped":
             return
-        was_open = self.circuits.state(provider, task) == "open"
+        shared = self.shared
+        was_open = shared is not None and self.circuits.state(provider, task) == "open"
         self.circuits.observe(provider, task, attempt)
         self.latencies.observe(provider, task, attempt)
-        if self.shared is not None:
-            self.shared.observe(provider, task, attempt, was_open)
+        if shared is not None:
+            shared.observe(provider, task, attempt, was_open)

@@ -29,7 +29,7 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class ClientGone(Exception):
-    """The client closed the connection while its request was being served."""
+    """The client closed the connection while its request was being served (the message says when)."""
 
 
 class DisconnectWatch:
@@ -150,7 +150,7 @@ async def until_disconnected(disconnects: Disconnects, receive: Receive, work: C
     except asyncio.CancelledError:
         watch = disconnects.remove(task)
         if watch is not None and watch.gone and task.uncancel() == 0:
-            raise ClientGone from None
+            raise ClientGone("the client went away before the answer") from None
         raise
     finally:
         disconnects.remove(task)  # a no-op when the cancel path removed it already

@@ -41,6 +41,7 @@ from gateway.schema import (
 )
 from gateway.schema.requests import MediaRef
 from gateway.server.config import Limits
+from gateway.server.disconnect import ClientGone
 from gateway.server.fetch import UrlFetcher
 from gateway.server.problems import unprocessable
 from gateway.server.sniff import audio_media, image_media
@@ -82,7 +83,7 @@ async def decode_request(
     if ctype == "multipart/form-data":
         fields = await _form_fields(request, spec)
         return _build(spec, fields, limits)
-    body = await request.body()
+    body = await read_body(request, max_body)
     if ctype == "application/json" or (ctype == "" and media is None):
         return await _from_json(spec, body, limits, fetcher)
     if ctype == "text/plain" and spec.input is InputKind.TEXT:
@@ -94,6 +95,29 @@ async def decode_request(
         fields[media] = body
         return _build(spec, fields, limits)
     raise UnsupportedMediaType(f"{task} takes application/json, not {ctype or 'a body without Content-Type'}")
+
+
+async def read_body(request: Request[Any, Any, Any], max_bytes: int) -> bytes:
+    """The whole body, read from the ASGI messages; over ``max_bytes`` is a 413 as soon as it
+    gets there (a chunked body has no length to check first); a client that leaves while it
+    uploads is ``ClientGone``. Called before anything else has read the body.
+
+    litestar's ``Request.body()`` reads through an async generator, which the event loop's
+    async-generator hooks add to and remove from a weak set on every request."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone("the client went away during the upload")
+        chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
+        if chunk:
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"the body is over this endpoint's limit of {max_bytes} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def decode_body(task: Task, body: bytes, limits: Limits, fetcher: UrlFetcher | None = None) -> TaskRequest:

@@ -65,12 +65,18 @@ async def decode_request(
     fetcher: UrlFetcher | None = None,
     *,
     reserved: frozenset[str] = frozenset(),
+    headers: Mapping[str, str] | None = None,
 ) -> TaskRequest:
-    """``reserved``: query parameters the endpoint reads itself (the jobs API's ``task``, ``webhook_url``)."""
+    """``reserved``: query parameters the endpoint reads itself (the jobs API's ``task``, ``webhook_url``);
+    ``headers``: the request's, by lower-case name, when the caller has them at hand."""
     spec = spec_of(task)
-    params = [(name, value) for name, value in request.query_params.multi_items() if name not in reserved]
+    params = (
+        [(n, v) for n, v in request.query_params.multi_items() if n not in reserved]
+        if request.scope.get("query_string")
+        else []
+    )
     media = spec.media_field
-    headers = request.headers
+    headers = request.headers if headers is None else headers
     ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = max_body_bytes(task, limits)
     declared = headers.get("content-length")

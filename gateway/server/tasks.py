@@ -55,13 +55,23 @@ def request_id_from(headers: Mapping[str, str]) -> str:
     return given if given and _REQUEST_ID.match(given) else f"{getrandbits(128):032x}"
 
 
+def header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name; of a repeated one, the first (as litestar's
+    ``Headers.get``). A plain dict: litestar's ``Headers`` builds a case-insensitive multidict
+    (and checks what it was given against ``typing.Mapping``) on every request."""
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
 def wants_audio(headers: Mapping[str, str]) -> bool:
     accept = headers.get("accept", "")
     return "application/json" not in accept
 
 
 async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse:
-    headers = request.headers  # litestar builds a Headers view on every access: once here
+    headers = header_map(request.scope)
     trace = RequestTrace(request_id=request_id_from(headers), task=task.value)
     status, detail = 500, None
     error_type: str | None = "InternalError"
@@ -73,7 +83,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             trace.key_id = key.id if key else None
             runtime.keys.check_task(key, task)
             await runtime.keys.check_rate(key)
-            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher)
+            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
             trace.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, headers, key, task_request.routing)

@@ -72,7 +72,11 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     text = getattr(request, "text", None)
     if isinstance(text, str) and support.max_chars is not None and len(text) > support.max_chars:
         return f"{TOO_LARGE_PREFIX} {support.max_chars} characters for {task}"
-    text_bytes = len(text.encode()) if isinstance(text, str) and media is None else 0
-    if support.max_bytes is not None and text_bytes > support.max_bytes:
-        return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"
+    if (
+        support.max_bytes is not None
+        and isinstance(text, str)
+        and media is None
+        and len(text.encode()) > support.max_bytes
+    ):
+        return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"  # encoded only for a limit
     return None

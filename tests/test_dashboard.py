@@ -10,13 +10,13 @@ from gateway.schema import TABLE, InputKind
 
 def test_page_and_assets_are_served_from_the_package(client: TestClient) -> None:  # type: ignore[type-arg]
     page = client.get("/dashboard")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"  # one charset
     csp = page.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp  # nothing from outside the gateway
     assert 'src="/dashboard/app.js"' in page.text
     for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css"), ("charts.js", "text/javascript")]:
         asset = client.get(f"/dashboard/{name}")
-        assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind)
+        assert asset.status_code == 200 and asset.headers["content-type"] == f"{kind}; charset=utf-8"
         text = asset.text.replace("http://www.w3.org/2000/svg", "")  # the SVG namespace name, not a fetch
         assert "http://" not in text and "https://" not in text
     missing = client.get("/dashboard/secrets.yaml")

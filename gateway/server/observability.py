@@ -92,7 +92,7 @@ async def stats(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime: Runtime = request.app.state.runtime
     body, content_type = runtime.metrics.render()
-    return Response(body, media_type=content_type)
+    return Response(body, headers={"Content-Type": content_type})  # as a media type, litestar would add a charset again
 
 
 OBSERVABILITY_HANDLERS = [list_logs, stats, metrics]

@@ -21,14 +21,14 @@ from litestar.params import PathParameter
 
 from gateway.server.dashboard.catalog import catalog
 
-_ASSETS = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "charts.js": "text/javascript; charset=utf-8",
-    "logs.js": "text/javascript; charset=utf-8",
-    "tryit.js": "text/javascript; charset=utf-8",
-    "util.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
+_ASSETS = {  # litestar adds "; charset=utf-8" to a text/* media type
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "charts.js": "text/javascript",
+    "logs.js": "text/javascript",
+    "tryit.js": "text/javascript",
+    "util.js": "text/javascript",
+    "style.css": "text/css",
 }
 # The page's own scripts and styles only; no frames, no third-party origin, no inline script.
 _CSP = (

@@ -187,6 +187,11 @@ def respond(result: Result, ctx: bentoml.Context | None = None) -> Result:
     return error
 
 
+# The image classifiers: one forward pass over an image resized to the model's input, with no
+# loop that could check a deadline (the entry's timeout still bounds the caller's wait).
+_ONE_PASS = frozenset({"labels", "labels_batch", "moderation", "moderation_batch"})
+
+
 class Gate:
     """What the entry does around every family call: admission (503 beyond the family's
     bound), the caller's time budget (a deadline the family checks; 504 when it is
@@ -212,7 +217,7 @@ class Gate:
             return {"error": "overloaded", "detail": detail}
         try:
             async with asyncio.timeout(budget):
-                deadline = {} if method.startswith("labels") else {"deadline": time.time() + budget}
+                deadline = {} if method in _ONE_PASS else {"deadline": time.time() + budget}
                 result = await forward(dependency, method, **deadline, **kwargs)
         except TimeoutError:
             ctx.response.status_code = 504
@@ -220,6 +225,11 @@ class Gate:
         finally:
             self.admission.leave(family)
         return respond(shape(result), ctx)
+
+
+def _first(results: Any) -> Result:
+    """A batched call's one answer."""
+    return cast(Result, results[0])
 
 
 @bentoml.service(name="omnisense_local", workers=1, traffic={"timeout": 300}, logging=QUIET)
@@ -273,10 +283,10 @@ class LocalModels:
         return await self.gate.call("vision", self.vision, "labels", ctx, shape=top, image=image)
 
     @bentoml.api(route="/vision/moderation")
-    async def vision_moderation(self, image: str) -> Result:
+    async def vision_moderation(self, ctx: bentoml.Context, image: str) -> Result:
         if BATCHING:
-            return respond((await forward(self.vision, "moderation_batch", images=[image]))[0])
-        return respond(await forward(self.vision, "moderation", image=image))
+            return await self.gate.call("vision", self.vision, "moderation_batch", ctx, shape=_first, images=[image])
+        return await self.gate.call("vision", self.vision, "moderation", ctx, image=image)
 
     @bentoml.api(route="/vision/faces")
     async def vision_faces(self, ctx: bentoml.Context, image: str) -> Result:

@@ -93,6 +93,15 @@ def test_moderation_benign_image_is_safe_with_every_category(client: Any) -> Non
     assert all(0 <= f["confidence"] < 0.1 for f in out["flags"])
 
 
+def test_moderation_keeps_to_the_callers_budget(client: Any) -> None:
+    """Image moderation passes the entry's gate like every other call: a budget too short for
+    it is a 504 at once, not an answer whenever the model gets to it."""
+    resp = client.http.post(
+        "/vision/moderation", json={"image": b64_png(benign_image())}, headers={"X-Omnisense-Timeout-S": "0.001"}
+    )
+    assert resp.status_code == 504 and resp.json()["error"] == "timeout"
+
+
 def test_moderation_bad_image_is_400(client: Any) -> None:
     resp = client.post("/vision/moderation", {"image": "bm90IGFuIGltYWdl"})
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_input"

@@ -8,12 +8,16 @@ Pairs come from the mode files in /usr/share/apertium/modes (``fr-es.mode``,
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import langs
+from .budget import DeadlineExceeded, remaining_s
 from .errors import ModelInputError, invalid, unsupported
 
 APERTIUM_MODES = Path("/usr/share/apertium/modes")
@@ -131,15 +135,34 @@ class Translator:
 
     @staticmethod
     def _run(text: str, mode: str) -> str:
+        """One apertium pipeline over ``text``, bounded by the call's time budget (and by
+        ``STEP_TIMEOUT_S``). ``apertium`` is a shell script that starts a pipeline of
+        processes: it runs in its own process group, and the whole group is killed when the
+        time is up (killing the script alone would leave the pipeline translating)."""
+        left = remaining_s()
+        limit = STEP_TIMEOUT_S if left is None else min(STEP_TIMEOUT_S, max(left, 0.001))
+        proc = subprocess.Popen(
+            ["apertium", "-u", mode],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                ["apertium", "-u", mode],
-                input=text,
-                capture_output=True,
-                text=True,
-                timeout=STEP_TIMEOUT_S,
-                check=True,
-            )
-        except subprocess.CalledProcessError as exc:
-            raise invalid(f"apertium failed: {exc.stderr.strip()[:200]}") from exc
-        return done.stdout.rstrip("\n") if not text.endswith("\n") else done.stdout
+            out, err = proc.communicate(text, timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise DeadlineExceeded(f"the translation ran out of its time budget ({limit:.2f} s): abandoned") from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        if proc.returncode != 0:
+            raise invalid(f"apertium failed: {err.strip()[:200]}")
+        return out.rstrip("\n") if not text.endswith("\n") else out
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is gone already
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()  # reaps it and closes the pipes

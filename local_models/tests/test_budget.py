@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -147,3 +148,37 @@ def test_bentoml_timeout_middleware_lets_go_of_finished_requests() -> None:
         return sum(1 for h in loop._scheduled if not h.cancelled())  # type: ignore[attr-defined]
 
     assert asyncio.run(run()) == 0
+
+
+def _apertium_processes() -> set[int]:
+    """Processes of an apertium pipeline (the script and the lt-proc/apertium-* stages)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"apertium" in cmdline or b"lt-proc" in cmdline:
+            found.add(int(entry.name))
+    return found
+
+
+def test_a_translation_keeps_to_the_budget_and_leaves_no_process() -> None:
+    """An apertium step is bounded by the call's deadline, and the whole pipeline goes when it is up."""
+    from omnilocal.translate import Translator
+
+    translator = Translator()
+    route = translator.route("en", "es")
+    before = _apertium_processes()
+    set_deadline(time.time() + 0.05)
+    try:
+        start = time.monotonic()
+        with pytest.raises(DeadlineExceeded, match="time budget"):
+            translator.translate("The cat is sleeping on the table. " * 2000, route)
+        assert time.monotonic() - start < 2
+    finally:
+        set_deadline(None)
+    assert not (_apertium_processes() - before), "the pipeline was killed with its script"
+    assert "gato" in translator.translate("The cat is sleeping.", route).lower(), "unbounded: translated"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -44,17 +45,35 @@ def _serve(args: argparse.Namespace) -> int:
     except PortInUse as exc:
         print(f"omnisense serve: {exc}", file=sys.stderr)
         return 2
+    metrics_dir = _share_metrics(args.workers)
+
+    def clean_up() -> None:
+        if model_server is not None:
+            model_server.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
     try:
         _run_uvicorn(args)
     except _Stopped as stopped:
-        if model_server is not None:
-            model_server.stop()
+        clean_up()
         signal.signal(stopped.signum, signal.SIG_DFL)
         signal.raise_signal(stopped.signum)  # the exit status still says which signal stopped us
     finally:
-        if model_server is not None:
-            model_server.stop()
+        clean_up()
     return 0
+
+
+def _share_metrics(workers: int) -> str | None:
+    """With several workers, a directory where each writes its counters for the others'
+    scrapes (``gateway.metric_share``); removed when serve stops."""
+    if workers < 2:
+        return None
+    from gateway.metric_share import ENV
+
+    directory = tempfile.mkdtemp(prefix="omnisense-metrics-")
+    os.environ[ENV] = directory
+    return directory
 
 
 class _Stopped(SystemExit):

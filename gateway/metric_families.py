@@ -15,15 +15,20 @@ at scrape time (an HTTP status kept as an int, a single label kept as a plain st
 Children appear in the exposition in the order they were first observed. ``inc`` and
 ``observe`` are the plain way in; a hot path may inline them on ``values``/``children``,
 calling ``add(key)`` on a miss (``gateway.metrics.Metrics.observe`` does).
+
+``export()`` gives a family's children by label values, and ``collect(peers)`` adds other
+processes' exports to the family's own figures (``gateway.metric_share``: the workers of
+``omnisense serve --workers N``).
 """
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import msgspec
 import prometheus_client.metrics
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -42,6 +47,35 @@ def _created_series() -> bool:
 def _same(key: Any) -> Sequence[str]:
     labels: Sequence[str] = key
     return labels
+
+
+class Exported(msgspec.Struct, array_like=True, frozen=True):
+    """One child as another process sees it: label values, its numbers (a counter's count;
+    a histogram's per-bucket counts, then the sum), when it appeared."""
+
+    labels: tuple[str, ...]
+    value: list[float]
+    created: float | None = None
+
+
+Merged = dict[tuple[str, ...], tuple[list[float], float | None]]
+
+
+def _merged(own: Iterable[Exported], peers: Iterable[Sequence[Exported]]) -> Merged:
+    """Children by label values, each the sum over this process and its peers (the earliest
+    ``created``); this process's children first, in the order they appeared. A peer's child
+    of another shape (a histogram with other buckets, from another version) is left out."""
+    out: Merged = {c.labels: (list(c.value), c.created) for c in own}
+    for children in peers:
+        for c in children:
+            mine = out.get(c.labels)
+            if mine is None:
+                out[c.labels] = (list(c.value), c.created)
+            elif len(mine[0]) == len(c.value):
+                values = [a + b for a, b in zip(mine[0], c.value, strict=True)]
+                times = [t for t in (mine[1], c.created) if t is not None]
+                out[c.labels] = (values, min(times) if times else None)
+    return out
 
 
 class CounterFamily:
@@ -70,11 +104,15 @@ class CounterFamily:
         self.values[key] = 0.0
         return 0.0
 
-    def collect(self) -> Metric:
+    def export(self) -> list[Exported]:
+        created = self.created
+        return [Exported(tuple(self.labels_of(k)), [v], created.get(k)) for k, v in list(self.values.items())]
+
+    def collect(self, peers: Iterable[Sequence[Exported]] = ()) -> Metric:
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        created = self.created if _created_series() else {}
-        for key, value in list(self.values.items()):
-            family.add_metric(self.labels_of(key), value, created.get(key))
+        with_created = _created_series()
+        for labels, (value, created) in _merged(self.export(), peers).items():
+            family.add_metric(labels, value[0], created if with_created else None)
         return family
 
 
@@ -120,34 +158,43 @@ class HistogramFamily:
         child = self.children[key] = [0.0] * (len(self.bounds) + 2)
         return child
 
-    def collect(self) -> Metric:
+    def export(self) -> list[Exported]:
+        created = self.created
+        return [Exported(tuple(self.labels_of(k)), list(c), created.get(k)) for k, c in list(self.children.items())]
+
+    def collect(self, peers: Iterable[Sequence[Exported]] = ()) -> Metric:
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        created = self.created if _created_series() else {}
-        for key, child in list(self.children.items()):
-            labels = self.labels_of(key)
+        with_created = _created_series()
+        for labels, (child, created) in _merged(self.export(), peers).items():
             cumulative, acc = [], 0.0
             for le, count in zip(self.les, child, strict=False):  # the sum, last, has no bucket
                 acc += count
                 cumulative.append((le, acc))
             family.add_metric(labels, cumulative, child[-1])
-            if key in created:
+            if created is not None and with_created:
                 named = dict(zip(self.labelnames, labels, strict=True))
-                family.samples.append(Sample(f"{self.name}_created", named, created[key]))
+                family.samples.append(Sample(f"{self.name}_created", named, created))
         return family
 
 
 Family = CounterFamily | HistogramFamily
 
 
+PeerSource = Callable[[], Mapping[str, Sequence[Sequence[Exported]]]]  # family name -> each peer's children
+
+
 class FamiliesCollector(Collector):
-    """Exposes families on a registry, in the order given."""
+    """Exposes families on a registry, in the order given; with ``peers``, each family adds
+    up what the other processes exported for it."""
 
     def __init__(self, families: Sequence[Family]) -> None:
         self.families = tuple(families)
+        self.peers: PeerSource | None = None
 
     def describe(self) -> list[Metric]:
         return [f.collect() for f in self.families]
 
     def collect(self) -> Iterator[Metric]:
+        peers = self.peers() if self.peers is not None else {}
         for family in self.families:
-            yield family.collect()
+            yield family.collect(peers.get(family.name, ()))

@@ -8,8 +8,9 @@ families at scrape time, exposed as prometheus_client's Counter and Histogram we
 that lives elsewhere — the log writer's queue, circuit breakers, the output drift windows —
 is read at scrape time by a collector.
 
-``omnisense serve --workers N`` runs N processes, each with its own ``Metrics``: a scrape of
-``/metrics`` reads the process that answers it (no prometheus_client multiprocess mode).
+``omnisense serve --workers N`` runs N processes, each with its own ``Metrics``; the
+counters and histograms of all of them are added up at scrape time (``gateway.metric_share``),
+gauges are the answering worker's.
 
 Labels never carry a key, a payload or a free-form string: task, provider, status,
 HTTP code, attempt outcome, and for tasks with a closed answer set (sentiment label,
@@ -104,12 +105,11 @@ class Metrics:
             ITEM_BUCKETS,
         )  # fmt: skip
         self._shadow_metrics()
-        self.registry.register(
-            FamiliesCollector([
-                self.requests, self.latency, self.overhead, self.cost, self.attempts, self.output_top,
-                self.output_confidence, self.output_items, self.shadow_runs, self.shadow_compared, self.shadow_score,
-            ])
-        )  # fmt: skip
+        self.families = FamiliesCollector([
+            self.requests, self.latency, self.overhead, self.cost, self.attempts, self.output_top,
+            self.output_confidence, self.output_items, self.shadow_runs, self.shadow_compared, self.shadow_score,
+        ])  # fmt: skip
+        self.registry.register(self.families)
         # bound once for observe()
         self._requests, self._attempts, self._cost = self.requests.values, self.attempts.values, self.cost.values
         self._latency, self._latency_bounds = self.latency.children, self.latency.bounds

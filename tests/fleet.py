@@ -125,8 +125,8 @@ def _redis_answers(port: int) -> bool:
 class Replica:
     """One gateway process: ``python -m gateway.cli serve`` with the worktree first on the path."""
 
-    def __init__(self, config: Path, *, workers: int = 1) -> None:
-        self.config, self.workers = config, workers
+    def __init__(self, config: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
+        self.config, self.workers, self.env = config, workers, env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -135,7 +135,7 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Replica:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         args = ["serve", "--config", str(self.config), "--port", str(self.port), "--workers", str(self.workers)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", *args, "--log-level", "warning"], env=env, cwd=ROOT,

@@ -30,6 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from contract_tests.scripted_provider import Fail
 from gateway.logs import MemorySink, OutputSummary, RequestLog, ShadowResult
 from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
+from gateway.metric_share import MetricsShare
 from gateway.metrics import CONFIDENCE_BUCKETS, Metrics
 from gateway.schema import Attempt, UpstreamUnavailable
 from tests.routing_helpers import wait_for
@@ -194,3 +195,24 @@ def test_a_negative_cost_is_refused_as_prometheus_client_refused_it() -> None:
     with pytest.raises(ValueError, match="counters only go up"):
         metrics.observe(msgspec.structs.replace(_records()[0], cost_usd=-0.5))
     assert "omnisense_cost_usd_total{" not in metrics.render()[0].decode()
+
+
+def test_workers_counters_add_up_to_one_process_counting_everything(tmp_path: Path) -> None:
+    """Two workers' files (``gateway.metric_share``): a scrape of either shows every counter and
+    histogram series that one process observing all the records would show, with the same values."""
+    records = _records()
+    alone, first, second = Metrics(), Metrics(), Metrics()
+    for i, record in enumerate(records):
+        alone.observe(record)
+        (first if i % 2 else second).observe(record)
+    shares = [MetricsShare(m.families, tmp_path) for m in (first, second)]
+    for share in shares:
+        share.publish()
+        share.collector.peers = share.peers
+
+    def series(metrics: Metrics) -> list[str]:
+        text = _request_families(_masked(metrics.registry))
+        return sorted(line for line in text.splitlines() if not line.startswith("#"))
+
+    assert series(first) == series(second) == series(alone)
+    assert len(list(tmp_path.iterdir())) == 2, "a file per worker, nothing left aside"

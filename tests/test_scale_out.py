@@ -182,6 +182,28 @@ def test_with_redis_stopped_mid_run_every_request_is_answered(
         server.stop()
 
 
+def test_serve_with_workers_counts_every_workers_requests_in_each_scrape(fleet: list[Replica], tmp_path: Path) -> None:
+    replica = Replica(fleet[0].config, workers=2, env={"TMPDIR": str(tmp_path)}).start()
+    try:
+        shares = list(tmp_path.glob("omnisense-metrics-*"))
+        assert len(shares) == 1, "serve made one directory for its workers' counters"
+        for _ in range(20):  # a new connection each: either worker answers
+            assert replica.post("/v1/text/language", {"text": "hello"}, KEYS["busy"]).status_code == 200
+        # every scrape, whichever worker answers it, counts all 20 (the other worker's within a second)
+        wait_until(lambda: [_served(replica) for _ in range(6)] == [20.0] * 6, 10, "a scrape missed requests")
+        assert len(list(shares[0].glob("*.metrics"))) == 2, "one file per worker"
+    finally:
+        replica.stop()
+    assert not list(tmp_path.glob("omnisense-metrics-*")), "serve removed the directory when it stopped"
+
+
+def _served(replica: Replica) -> float:
+    """``omnisense_requests_total`` of text.language, summed over its series."""
+    lines = _metrics(replica).splitlines()
+    series = [line for line in lines if line.startswith("omnisense_requests_total{") and '"text.language"' in line]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in series)
+
+
 def _metrics(replica: Replica) -> str:
     import httpx
 

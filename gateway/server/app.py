@@ -12,6 +12,7 @@ from litestar import Litestar, Request, Response
 
 from gateway.logs import LogSink
 from gateway.logs.redact import scrubbed_logging
+from gateway.metric_share import shared_metrics
 from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
@@ -50,7 +51,8 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
             with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
                 await runtime.start_probing()
                 try:
-                    yield
+                    async with shared_metrics(runtime.metrics.families):  # serve --workers N: totals of all
+                        yield
                 finally:
                     await runtime.stop_probing()
         finally:

@@ -35,6 +35,7 @@ class FakeModelServer:
         self.port = port or free_port()
         self.failing = False
         self.hits: dict[str, int] = {}
+        self.hosts: set[str] = set()  # the Host headers it was sent
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
@@ -51,6 +52,7 @@ class FakeModelServer:
         await request.read()
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
+        self.hosts.add(request.headers.get("Host", ""))
         if path == "/capabilities":
             tasks = {"text.sentiment": {"model": "fake"}, "text.language": {"model": "fake"}}
             return web.json_response({"tasks": tasks, "device": "cpu"})
@@ -66,7 +68,8 @@ class FakeModelServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
 
-    async def _ok(self, _: web.Request) -> web.Response:
+    async def _ok(self, request: web.Request) -> web.Response:
+        self.hosts.add(request.headers.get("Host", ""))
         return web.Response(text="ok")
 
     def __enter__(self) -> FakeModelServer:

@@ -172,6 +172,8 @@ async def test_dns_discovery_makes_every_address_a_replica_and_follows_changes()
             assert [r["url"] for r in provider.replica_status()] == [one.url, two.url]
             await call(provider, 20)
             assert one.tasks_answered() == two.tasks_answered() == 10
+            # connected by address, but each replica is asked by the name it was configured with
+            assert one.hosts == two.hosts == {f"models.test:{port}"}
 
             answers["models.test"] = ["127.0.0.2"]  # a pod went away: the next probe follows
             assert (await provider.probe()).detail == "1/1 replicas ready"

@@ -11,7 +11,10 @@ Targets, every one started at once and measured in interleaved rounds (medians s
   redacted and counted in the metrics; nothing written);
 - with ``--workers``: ``omnisense serve --workers 1`` and ``--workers 2``, each allowed
   both cores (on a 2-core machine they share them with the load generator);
-- with ``--granian``: the gateway's app on granian instead of uvicorn.
+- with ``--granian``: the gateway's app on granian instead of uvicorn;
+- with ``--baseline DIR``: the gateway of another checkout (``git worktree add --detach
+  DIR <rev>``), default and logging off, measured in the same rounds: a change's before and
+  after on the same busy machine.
 
 The upstream is an instant fake model server (``bench/fake_upstream.py``). Servers are
 pinned to core 1; the upstream and the load generator to core 0 (``taskset``), so they
@@ -22,6 +25,7 @@ do not steal each other's CPU. Columns:
 - req/s at 64 in flight, and the share of the floor's;
 - CPU per request: user + system time of the server's processes over the 64-in-flight
   phase, divided by the requests served (load-independent, unlike req/s on a busy machine);
+  with several rounds, the lowest and highest round follow the median;
 - RSS of the server's processes after the run, and start-up: launch to the first answer
   of ``/healthz``.
 
@@ -120,6 +124,7 @@ class Target:
     cmd: list[str]
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    cwd: Path = ROOT  # the checkout whose code it runs
     proc: subprocess.Popen[bytes] | None = None
     startup_s: float = 0.0
     samples: dict[str, list[float]] = field(default_factory=dict)
@@ -164,13 +169,19 @@ def granian_cmd(port: int) -> list[str]:
 
 def targets(args: argparse.Namespace, tmp: Path, upstream: str) -> list[Target]:
     default, quiet = gateway_config(tmp, upstream, "sqlite"), gateway_config(tmp, upstream, "none")
-    ports = iter(free_port() for _ in range(8))
+    ports = iter(free_port() for _ in range(10))
     out = [
         Target("floor: litestar+uvicorn+aiohttp", pinned("1", uvicorn_cmd(p := next(ports), "bench.passthrough:app")),
                {"UPSTREAM": upstream}, p),
         Target("omnisense (SQLite log, metrics)", pinned("1", serve_cmd(p := next(ports), default)), {}, p),
         Target("omnisense, logging off", pinned("1", serve_cmd(p := next(ports), quiet)), {}, p),
     ]  # fmt: skip
+    if args.baseline:
+        base = Path(args.baseline).resolve()
+        for label, config in (("", default), (", logging off", quiet)):
+            env = {"PYTHONPATH": str(base)}
+            out.append(Target(f"omnisense at {base.name}{label}", pinned("1", serve_cmd(p := next(ports), config)), env,
+                              p, cwd=base))  # fmt: skip
     if args.granian:
         env = {"OMNISENSE_CONFIG": str(default)}
         out.append(Target("omnisense on granian", pinned("1", granian_cmd(p := next(ports))), env, p))
@@ -200,9 +211,11 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> N
 
 
 @contextmanager
-def running(cmd: list[str], health: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    cmd: list[str], health: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.DEVNULL)
     try:
         wait_up(health, proc)
         yield proc
@@ -217,7 +230,8 @@ def running(cmd: list[str], health: str, env: dict[str, str] | None = None) -> I
 
 def start(stack: ExitStack, target: Target) -> None:
     begin = time.perf_counter()
-    target.proc = stack.enter_context(running(target.cmd, f"http://127.0.0.1:{target.port}/healthz", target.env))
+    health = f"http://127.0.0.1:{target.port}/healthz"
+    target.proc = stack.enter_context(running(target.cmd, health, target.env, target.cwd))
     target.startup_s = time.perf_counter() - begin
 
 
@@ -320,7 +334,9 @@ def print_table(rows: list[Target], plan: Plan) -> None:
     for t in rows:
         share = "" if t is rows[0] else f" ({t.median('rps') / floor:.0%} of the floor)"
         added = f"+{t.median('added50'):.2f} / +{t.median('added99'):.2f} ms"
-        print(f"| {t.name} | {added} | {t.median('rps'):,.0f}{share} | {t.median('cpu_us'):,.0f} µs "
+        cpu = t.samples.get("cpu_us", [])
+        spread = f" ({min(cpu):,.0f}-{max(cpu):,.0f})" if len(cpu) > 1 else ""
+        print(f"| {t.name} | {added} | {t.median('rps'):,.0f}{share} | {t.median('cpu_us'):,.0f} µs{spread} "
               f"| {t.median('rss'):.0f} MB | {t.startup_s:.2f} s |")  # fmt: skip
 
 
@@ -332,6 +348,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds at 64 in flight per round (wrk)")
     parser.add_argument("--workers", action="store_true", help="add --workers 1 and 2 rows (cores 0-1)")
     parser.add_argument("--granian", action="store_true", help="add the gateway on granian")
+    parser.add_argument("--baseline", metavar="DIR", help="add the gateway of another checkout (before a change)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="omnisense-bench-"))
     script = None

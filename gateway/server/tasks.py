@@ -99,11 +99,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
         except ClientGone as gone:
-            status, error_type, detail = (
-                499,
-                "ClientClosedRequest",
-                str(gone),
-            )
+            status, error_type, detail = 499, "ClientClosedRequest", str(gone)
             return _GONE  # nobody reads it
         except asyncio.CancelledError:
             # The server cancels a handler only when its shutdown grace period has run out

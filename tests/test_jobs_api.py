@@ -150,6 +150,10 @@ def test_a_key_sees_only_its_own_jobs(policy_file: Path, sink: MemorySink) -> No
         assert c.get("/v1/jobs?status=succeeded&since=1h", headers=a).json()["jobs"][0]["id"] == mine["id"]
         assert c.get("/v1/jobs?status=queued", headers=a).json()["jobs"] == []
         assert c.get("/v1/jobs?status=bogus", headers=a).status_code == 400
+        for limit in ("", "²", "0", "1001"):  # an empty value or a non-ASCII digit is no integer either
+            bad = c.get("/v1/jobs", params={"limit": limit}, headers=a)
+            assert bad.status_code == 400 and bad.json()["field"] == "limit", limit
+        assert len(c.get("/v1/jobs", params={"limit": "1"}, headers=a).json()["jobs"]) == 1
         assert c.post("/v1/jobs", json={"task": "text.language", "input": {"text": "hi"}}).status_code == 401
 
 

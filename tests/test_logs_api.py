@@ -66,7 +66,10 @@ def test_logs_filters_and_pages(protected_client: Client, sink: MemorySink) -> N
     assert ids(limit=2, cursor=first["next_cursor"]) == ["s2", "s1"]
 
 
-@pytest.mark.parametrize("params", [{"since": "soon"}, {"limit": "many"}, {"cursor": "%%%"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"since": "soon"}, {"limit": "many"}, {"limit": ""}, {"limit": "²"}, {"limit": "0"}, {"cursor": "%%%"}],
+)
 def test_logs_bad_parameters_are_400(protected_client: Client, params: dict[str, str]) -> None:
     resp = protected_client.get("/v1/logs", params=params, headers=ADMIN)
     assert resp.status_code == 400

@@ -292,6 +292,16 @@ async def with_comparisons(store: LogStore, stats: Stats, task: str | None = Non
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
+def parse_limit(value: str | None, default: int = 100) -> int:
+    """A page size from a query parameter: absent is ``default``; anything but a whole number
+    from 1 to ``MAX_LIMIT`` in ASCII digits (an empty value included) is a ValueError."""
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_LIMIT):
+        raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {value!r}")
+    return int(value)
+
+
 def parse_duration(value: str) -> float:
     """``90``, ``90s``, ``15m``, ``1h``, ``7d``, ``1w`` -> seconds."""
     text = value.strip().lower()

@@ -24,7 +24,7 @@ from litestar import Request, Response, delete, get, post
 from gateway.jobs.model import Job, cancelled, view
 from gateway.jobs.runner import encode_inputs
 from gateway.jobs.webhook_guard import WebhookRefused, check_url
-from gateway.logs.query import parse_time
+from gateway.logs.query import parse_limit, parse_time
 from gateway.schema import (
     InvalidInput,
     NotFound,
@@ -189,10 +189,10 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
         since = parse_time(params["since"]) if params.get("since") else None
     except ValueError as exc:
         raise InvalidInput(str(exc), field="since") from None
-    limit_text = params.get("limit") or "100"
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
-        raise InvalidInput("limit must be an integer from 1 to 1000", field="limit")
-    limit = int(limit_text)
+    try:
+        limit = parse_limit(params.get("limit"))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="limit") from None
     assert runtime.jobs is not None
     jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit)
     return _json({"jobs": [view(j) for j in jobs]})

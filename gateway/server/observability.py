@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from gateway.logs.query import MAX_LIMIT, LogQuery, LogStore, parse_duration, parse_time, with_comparisons
+from gateway.logs.query import LogQuery, LogStore, parse_duration, parse_limit, parse_time, with_comparisons
 from gateway.schema import InvalidInput, NotFound
 from gateway.server.runtime import Runtime
 
@@ -45,9 +45,8 @@ def log_query(params: Any) -> LogQuery:
         return str(value) if value not in (None, "") else None
 
     try:
-        since, until, limit = one("since"), one("until"), one("limit")
-        if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
-            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+        since, until = one("since"), one("until")
+        limit = params.get("limit")  # an integer: an empty value is not one (the text filters' can be)
         return LogQuery(
             task=one("task"),
             provider=one("provider"),
@@ -56,7 +55,7 @@ def log_query(params: Any) -> LogQuery:
             request_id=one("request_id"),
             since=parse_time(since) if since else None,
             until=parse_time(until) if until else None,
-            limit=int(limit) if limit else 100,
+            limit=parse_limit(None if limit is None else str(limit)),
             cursor=one("cursor"),
         )
     except ValueError as exc:

@@ -68,7 +68,17 @@ def test_logs_filters_and_pages(protected_client: Client, sink: MemorySink) -> N
 
 @pytest.mark.parametrize(
     "params",
-    [{"since": "soon"}, {"limit": "many"}, {"limit": ""}, {"limit": "²"}, {"limit": "0"}, {"cursor": "%%%"}],
+    [
+        {"since": "soon"},
+        {"limit": "many"},
+        {"limit": ""},
+        {"limit": "²"},
+        {"limit": "0"},
+        {"cursor": "%%%"},
+        {"status": "bogus"},
+        {"status": "²"},
+        {"status": "5xx"},
+    ],
 )
 def test_logs_bad_parameters_are_400(protected_client: Client, params: dict[str, str]) -> None:
     resp = protected_client.get("/v1/logs", params=params, headers=ADMIN)

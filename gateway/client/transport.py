@@ -59,7 +59,7 @@ def error_from(response: httpx.Response) -> OmnisenseError:
         err = cls(f"HTTP {response.status_code}: {response.text[:200]}")
         err.request_id = response.headers.get("x-request-id")
     hinted = response.headers.get("retry-after", "")
-    err.retry_after_s = float(hinted) if hinted.isdigit() else None
+    err.retry_after_s = float(hinted) if hinted.isascii() and hinted.isdigit() else None
     return err
 
 

@@ -56,7 +56,7 @@ class LogQuery(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
             raise ValueError(f"not a cursor from this API: {self.cursor!r}") from exc
 
     def http_status(self) -> int | None:
-        return int(self.status) if self.status and self.status.isdigit() else None
+        return int(self.status) if self.status and self.status.isascii() and self.status.isdigit() else None
 
 
 def make_cursor(record: RequestLog) -> str:

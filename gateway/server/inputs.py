@@ -80,7 +80,7 @@ async def decode_request(
     ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     max_body = max_body_bytes(task, limits)
     declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_body:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_body}")
     if ctype in ("multipart/form-data", "application/json") and params:
         name = params[0][0]

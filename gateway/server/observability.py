@@ -45,12 +45,14 @@ def log_query(params: Any) -> LogQuery:
         return str(value) if value not in (None, "") else None
 
     try:
-        since, until = one("since"), one("until")
+        since, until, status = one("since"), one("until"), one("status")
+        if status not in (None, "ok", "error") and not (status.isascii() and status.isdigit() and len(status) == 3):
+            raise ValueError(f"status must be ok, error or an HTTP status code such as 502, got {status!r}")
         limit = params.get("limit")  # an integer: an empty value is not one (the text filters' can be)
         return LogQuery(
             task=one("task"),
             provider=one("provider"),
-            status=one("status"),
+            status=status,
             key_id=one("key"),
             request_id=one("request_id"),
             since=parse_time(since) if since else None,

@@ -51,7 +51,7 @@ _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}, "requ
 _LOG_FILTERS = [
     _query("task", "only this task (vision.labels, ...)"),
     _query("provider", "only this provider"),
-    _query("status", "ok, error, or an HTTP status code"),
+    _query("status", "ok, error, or an HTTP status code", {"type": "string", "pattern": "^(ok|error|[0-9]{3})?$"}),
     _query("key", "only this key id"),
     _query("request_id", "one request"),
     _query("since", "unix seconds, ISO 8601, or a duration ago such as 15m"),

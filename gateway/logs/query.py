@@ -320,9 +320,13 @@ def parse_time(value: str, *, now: float | None = None) -> float:
     """Unix seconds, ISO 8601 (``2026-11-26T10:00:00Z``), or a duration ago (``15m``)."""
     text = value.strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):  # nan, inf: no time at all
+            raise ValueError(f"not a time: {value!r} (unix seconds, ISO 8601, or a duration ago like 15m)")
+        return seconds
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.overhead import free_port, pct, pinned, process, uvicorn_cmd
+from bench.overhead import free_port, pct, pinned, running, uvicorn_cmd
 
 Row = tuple[str, str, int, float, float, float, float]
 
@@ -131,13 +131,13 @@ def main() -> None:
     upstream = f"http://127.0.0.1:{upstream_port}"
     memory, redis = configs(upstream, args.redis)
     rows: list[Row] = []
-    with process(pinned("0", [sys.executable, "bench/fake_upstream.py", str(upstream_port)]), f"{upstream}/readyz"):
+    with running(pinned("0", [sys.executable, "bench/fake_upstream.py", str(upstream_port)]), f"{upstream}/readyz"):
         for store, config in (("memory", memory), ("redis", redis)):
             if config is None:
                 continue
             port = free_port()
             cmd = uvicorn_cmd(port, "gateway.asgi:app_from_env", "--factory")
-            with process(pinned("1", cmd), f"http://127.0.0.1:{port}/healthz", {"OMNISENSE_CONFIG": str(config)}):
+            with running(pinned("1", cmd), f"http://127.0.0.1:{port}/healthz", {"OMNISENSE_CONFIG": str(config)}):
                 rows += measure(store, f"http://127.0.0.1:{port}/v1/text/sentiment", args.requests)
     print_table(rows, args.requests)
 

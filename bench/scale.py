@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.overhead import free_port, pct, process
+from bench.overhead import free_port, pct, running
 
 BODY = b'{"text": "What a lovely day at the beach"}'
 KEY = "bench-key"
@@ -146,14 +146,14 @@ def main() -> None:
     best: dict[tuple[str, int], tuple[float, float, float]] = {}  # req/s, p50, p99
     with contextlib.ExitStack() as stack:
         stack.enter_context(
-            process([sys.executable, "bench/fake_upstream.py", str(upstream_port)], f"{upstream}/readyz")
+            running([sys.executable, "bench/fake_upstream.py", str(upstream_port)], f"{upstream}/readyz")
         )
         targets.append(("fake upstream, direct", 0, f"{upstream}/text/sentiment"))
         for state, redis_url in (("memory", None), ("redis", args.redis)):
             config = write_config(upstream, redis_url, prefix)
             for workers in (int(w) for w in args.workers.split(",")):
                 port = free_port()
-                stack.enter_context(process(gateway(config, port, workers), f"http://127.0.0.1:{port}/healthz"))
+                stack.enter_context(running(gateway(config, port, workers), f"http://127.0.0.1:{port}/healthz"))
                 targets.append((f"gateway, state in {state}", workers, f"http://127.0.0.1:{port}/v1/text/sentiment"))
         for _ in range(args.rounds):  # interleaved: a slow minute on this shared box hits every row alike
             for name, workers, url in targets:

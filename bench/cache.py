@@ -31,6 +31,8 @@ from pathlib import Path
 
 import aiohttp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository first
+
 from bench.overhead import free_port, pct, pinned, running, uvicorn_cmd
 
 Row = tuple[str, str, int, float, float, float, float]

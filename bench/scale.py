@@ -28,6 +28,8 @@ from pathlib import Path
 
 import aiohttp
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository first
+
 from bench.overhead import free_port, pct, running
 
 BODY = b'{"text": "What a lovely day at the beach"}'

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository first
+
 from bench.overhead import free_port, pinned, process_tree, rss_mb, running
 
 POLICY = """version: 1

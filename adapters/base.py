@@ -23,7 +23,7 @@ class CallContext(msgspec.Struct, kw_only=True):
     """What a provider knows about the request it serves."""
 
     request_id: str
-    deadline: float  # time.monotonic() by which the answer must be back
+    deadline: float  # time.monotonic() by which the answer must be back: the caller cancels the call then
     key_id: str | None = None
 
     def remaining_s(self) -> float:

@@ -146,6 +146,8 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self.replicas = ReplicaSet.of(fixed(self.urls), recheck=self._check, recheck_s=self.config.recheck_s)
         self.info = ProviderInfo(name=name, kind="local", capabilities={})
         self._http: aiohttp.ClientSession | None = None
+        # A task call's timeout: the dispatcher cancels the call at its deadline (see ``_post``).
+        self._connect_only = aiohttp.ClientTimeout(total=None, sock_connect=self.config.connect_timeout_s)
         self._server: ModelServer | None = None
         self._capabilities_loaded = False
         self._dns_errors: list[str] = []
@@ -180,19 +182,25 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self.handlers = {task: self._handler(task) for task in self.info.capabilities}
         self._capabilities_loaded = True
 
-    async def _post(self, path: str, payload: dict[str, Any], *, timeout_s: float) -> bytes:
+    async def _post(
+        self, path: str, payload: dict[str, Any], *, timeout_s: float, caller_bounds: bool = False
+    ) -> bytes:
         """One call, to the replica ``pick()`` chooses. A replica that refuses the connection
         is marked down and the same call goes to the next one at once (it never reached a
         model server). Anything else, an answer (even an error), a reset, a timeout, is
         final here: the call may have reached a model server, and the dispatcher (the only
-        retry layer) decides; its retry picks a replica again."""
+        retry layer) decides; its retry picks a replica again.
+
+        ``caller_bounds``: the caller cancels the call when ``timeout_s`` runs out (a task
+        call's ``CallContext.deadline`` comes first), so aiohttp arms no timer of its own."""
         data = msgspec.json.encode(payload)
         deadline = time.monotonic() + timeout_s
+        limits = self._connect_only if caller_bounds else None
         tried: list[Replica] = []
         last: Exception | None = None
         while (replica := self.replicas.pick(tried)) is not None:
             try:
-                body = await self._post_reconnecting(replica, path, data, deadline)
+                body = await self._post_reconnecting(replica, path, data, deadline, limits)
             except _REFUSED as exc:
                 if time.monotonic() >= deadline:  # the call's own budget ran out while connecting
                     raise TimeoutError(f"no connection to {replica.url} in time") from exc
@@ -209,22 +217,29 @@ class LocalProvider(VendorProvider[LocalConfig]):
             f"{self.name}: no model server answered ({len(tried)} replica(s) tried; {why})", provider=self.name
         ) from last
 
-    async def _post_reconnecting(self, replica: Replica, path: str, data: bytes, deadline: float) -> bytes:
+    async def _post_reconnecting(
+        self, replica: Replica, path: str, data: bytes, deadline: float, limits: aiohttp.ClientTimeout | None
+    ) -> bytes:
         try:
-            return await self._post_once(replica, path, data, deadline)
+            return await self._post_once(replica, path, data, deadline, limits)
         except aiohttp.ClientConnectionError as exc:
             if not _closed_on_reuse(exc):
                 raise
             # A kept-alive connection the server closed just as we reused it: the request
             # never ran (the models are idempotent anyway), so one immediate retry is safe.
-            return await self._post_once(replica, path, data, deadline)
+            return await self._post_once(replica, path, data, deadline, limits)
 
-    async def _post_once(self, replica: Replica, path: str, data: bytes, deadline: float) -> bytes:
+    async def _post_once(
+        self, replica: Replica, path: str, data: bytes, deadline: float, limits: aiohttp.ClientTimeout | None
+    ) -> bytes:
+        """``limits``: aiohttp's timeouts when the caller bounds the call; else made here, to ``deadline``."""
         assert self._http is not None, "start() first"
         timeout_s = deadline - time.monotonic()
         if timeout_s <= 0:
             raise TimeoutError("no time left for the model server")
-        timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, self.config.connect_timeout_s))
+        timeout = limits
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, self.config.connect_timeout_s))
         # The model server stops working on a request once this budget is spent (the
         # gateway has given up on it by then): see local_models' "time-bounded calls".
         headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
@@ -259,7 +274,9 @@ class LocalProvider(VendorProvider[LocalConfig]):
         model = self.info.capabilities[task].model or "local"
 
         async def call(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            timeout = min(self.config.timeout_s, max(0.01, ctx.remaining_s()))
+            remaining = ctx.remaining_s()
+            timeout = min(self.config.timeout_s, max(0.01, remaining))
+            bounded = self.config.timeout_s >= remaining  # the caller's deadline comes first
             with mapped_errors(self.name, classify):
                 if isinstance(request, TranscribeRequest):
                     whole = await transcribe_in_chunks(
@@ -267,7 +284,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
                     )
                     if whole is not None:
                         return ProviderResult(result=whole, model=model)
-                body = await self._post(ENDPOINTS[task], to_vendor(request), timeout_s=timeout)
+                body = await self._post(ENDPOINTS[task], to_vendor(request), timeout_s=timeout, caller_bounds=bounded)
                 # An answer may name the model that made it (a pivot translation's two pairs).
                 return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 

@@ -44,14 +44,15 @@ class RequestTrace:
         return max(0.0, self.elapsed_ms() - self.upstream_ms)
 
     def to_record(self, *, http_status: int, error_type: str | None = None, detail: str | None = None) -> RequestLog:
+        elapsed = self.elapsed_ms()
         return RequestLog(
             request_id=self.request_id,
             time=self.wall_time,
             task=self.task,
             status="ok" if http_status < 400 else "error",
             http_status=http_status,
-            latency_ms=round(self.elapsed_ms(), 3),
-            overhead_ms=round(self.overhead_ms(), 3),
+            latency_ms=round(elapsed, 3),
+            overhead_ms=round(max(0.0, elapsed - self.upstream_ms), 3),
             key_id=self.key_id,
             policy=self.policy,
             route=self.route,

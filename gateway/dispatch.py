@@ -5,8 +5,9 @@ the facts held in ``policies.live.RoutingState``); this module alone runs it:
 
 - each step is one provider, tried up to ``retries.attempts`` times on retryable
   errors (tenacity: exponential backoff with jitter), every try bounded by the step's
-  timeout and the request's one deadline. This is the only retry layer: adapters do
-  not retry (a dropped keep-alive connection re-sent at once is not a retry). A
+  timeout and the request's one deadline (``gateway.deadlines``: one timer for all).
+  This is the only retry layer: adapters do not retry (a dropped keep-alive
+  connection re-sent at once is not a retry). A
   Retry-After is honoured only when it fits the time left, otherwise the next
   candidate runs at once; after a timeout the same provider is tried again only when
   a whole attempt still fits (``worth_retrying``);
@@ -42,6 +43,7 @@ from tenacity import (
 )
 
 from adapters.base import CallContext, Provider, ProviderResult
+from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import summarize_output
 from gateway.schema import (
@@ -93,6 +95,7 @@ class Dispatcher:
         shadows: ShadowRunner | None = None,
         rng: random.Random | None = None,
         scrub: Callable[[str], str] | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.planner = planner
         self.providers = providers
@@ -103,6 +106,7 @@ class Dispatcher:
         self.rng = rng or random.Random()
         # Removes credentials from vendor error messages before they reach a response or a log.
         self.scrub = scrub or (lambda text: text)
+        self.deadlines = deadlines or Deadlines()  # every attempt's time limit, on one timer
         self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -118,6 +122,7 @@ class Dispatcher:
             shadows=self.shadows,
             rng=self.rng,
             scrub=self.scrub,
+            deadlines=self.deadlines,
         )
 
     async def drained(self, timeout_s: float) -> bool:
@@ -320,7 +325,7 @@ class Dispatcher:
         ctx = CallContext(request_id=trace.request_id, deadline=time.monotonic() + timeout, key_id=trace.key_id)
         start = time.perf_counter()
         try:
-            async with asyncio.timeout(timeout):
+            with self.deadlines.limit(timeout):
                 out = await provider.run(task, request, ctx)
         except TimeoutError as exc:
             err: OmnisenseError = UpstreamTimeout(f"{step.provider}: no answer within {timeout:.2f} s")
@@ -376,18 +381,18 @@ class Dispatcher:
         self, task: Task, request: TaskRequest, provider_name: str, out: ProviderResult, trace: RequestTrace
     ) -> Envelope[TaskResult]:
         info = self.providers[provider_name].info
-        units = request_units(request)
+        units, unit = request_units(request), unit_of(task).value
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         trace.provider, trace.model = provider_name, out.model
-        trace.units, trace.unit, trace.cost_usd = units, unit_of(task).value, cost
+        trace.units, trace.unit, trace.cost_usd = units, unit, cost
         trace.output = summarize_output(task, out.result)
         return Envelope(
             request_id=trace.request_id,
-            task=task.value,
+            task=trace.task,
             provider=provider_name,
             model=out.model,
             result=out.result,
-            usage=Usage(units=units, unit=unit_of(task).value, cost_usd=cost),
+            usage=Usage(units=units, unit=unit, cost_usd=cost),
             latency_ms=round(trace.elapsed_ms(), 3),
             attempts=list(trace.attempts),
             raw=out.raw if request.include_raw else None,

@@ -32,9 +32,11 @@ def route_choice(
     header_pin = headers.get("x-omnisense-provider") or None
     pinned = header_pin or (hints.provider if hints else None)
     policy = headers.get("x-omnisense-policy") or (hints.policy if hints else None)
-    runtime.keys.check_hints(key, pinned, policy)
-    dispatcher = runtime.dispatcher_for(policy)
-    allowed = runtime.keys.allowed_providers(key)
+    allowed = None  # an open gateway: any provider
+    if key is not None:
+        runtime.keys.check_hints(key, pinned, policy)
+        allowed = runtime.keys.allowed_providers(key)
+    dispatcher = runtime.dispatcher if policy is None else runtime.dispatcher_for(policy)
     if pinned is not None and pinned not in dispatcher.providers:
         known = ", ".join(p for p in dispatcher.providers if allowed is None or p in allowed)
         raise UnprocessableInput(

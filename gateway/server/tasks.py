@@ -25,7 +25,7 @@ from litestar.exceptions import InternalServerException, MethodNotAllowedExcepti
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
-from gateway.cache.response import bypass_requested
+from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 from gateway.server.config import Limits
@@ -79,22 +79,25 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
     dispatcher = runtime.dispatcher
     with runtime.tracing.request_span(trace.task, trace.request_id) as span:
         try:
-            key = runtime.keys.authenticate(headers)
-            trace.key_id = key.id if key else None
-            runtime.keys.check_task(key, task)
-            await runtime.keys.check_rate(key)
+            key = runtime.keys.authenticate(headers)  # None: an open gateway, nothing more to check
+            if key is not None:
+                trace.key_id = key.id
+                runtime.keys.check_task(key, task)
+                await runtime.keys.check_rate(key)
             task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
             trace.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            bypass = bypass_requested(headers.get("cache-control"))
-            run = runtime.cache.serve(
-                dispatcher.planner, task, task_request, trace,
-                lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
-                pinned=choice.pinned, allowed=choice.allowed, bypass=bypass,
-            )  # fmt: skip
+            if ttl_for(dispatcher.planner, task) is None:  # the route does not cache answers
+                run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
+            else:
+                run = runtime.cache.serve(
+                    dispatcher.planner, task, task_request, trace,
+                    lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
+                    pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
+                )  # fmt: skip
             envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))

@@ -63,6 +63,7 @@ from gateway.schema import (
 )
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
+from policies.budgets import Allowance
 from policies.live import RoutingState
 from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
@@ -134,19 +135,19 @@ class Dispatcher:
             return False
         return True
 
-    async def meta_for(
+    def meta_for(
         self,
         task: Task,
         request: TaskRequest,
         key_id: str | None,
         pinned: str | None,
+        allowance: Allowance | None,
         *,
         dry_run: bool = False,
         allowed: frozenset[str] | None = None,
     ) -> RequestMeta:
-        """The request's side of the planner's inputs: hints, budget left, the random draws."""
-        budgets = self.state.budgets
-        allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
+        """The request's side of the planner's inputs: hints, budget left (``allowance``: the
+        key's, when it has a budget), the random draws."""
         resolved = self.planner.routes.get(task)
         explore = resolved is not None and self.rng.random() < resolved.fastest.explore
         rr = resolved is not None and resolved.strategy == "round_robin"
@@ -173,7 +174,9 @@ class Dispatcher:
         allowed: frozenset[str] | None = None,
     ) -> Plan:
         """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
-        meta = await self.meta_for(task, request, key_id, pinned, dry_run=dry_run, allowed=allowed)
+        budgets = self.state.budgets
+        allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
+        meta = self.meta_for(task, request, key_id, pinned, allowance, dry_run=dry_run, allowed=allowed)
         return self.planner.plan(task, request, meta, self.state)
 
     async def run(
@@ -208,7 +211,10 @@ class Dispatcher:
         allowed: frozenset[str] | None,
         time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        plan = await self.plan(task, request, trace.key_id, pinned, allowed=allowed)
+        key_id, budgets = trace.key_id, self.state.budgets
+        allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
+        meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed)
+        plan = self.planner.plan(task, request, meta, self.state)
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
             plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
@@ -232,7 +238,8 @@ class Dispatcher:
         envelope = self._envelope(task, request, step.provider, out, trace)
         if trace.key_id in self.state.budgets.budgets:
             await self.state.budgets.charge(trace.key_id, trace.cost_usd)
-        self._launch_shadows(plan, task, request, trace, out.result)
+        if plan.shadow:
+            self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
 
     async def _in_turn(
@@ -253,7 +260,7 @@ class Dispatcher:
     def _launch_shadows(
         self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult
     ) -> None:
-        if not plan.shadow or self.rng.random() >= plan.shadow_fraction:
+        if self.rng.random() >= plan.shadow_fraction:
             return
         targets = [
             (name, self.providers[name], self.planner.step(task, _cand(name)).timeout_s)

@@ -128,8 +128,10 @@ class Planner:
     def plan(self, task: Task, request: TaskRequest, meta: RequestMeta = _NO_META, facts: Facts = _NO_FACTS) -> Plan:
         resolved = self.routes.get(task)
         candidates = resolved.candidates if resolved else []
-        ranked_names = {c.provider for c in candidates}
-        fallback = [c for c in (resolved.fallback if resolved else []) if c.provider not in ranked_names]
+        fallback = resolved.fallback if resolved else []
+        if fallback:
+            ranked_names = {c.provider for c in candidates}
+            fallback = [c for c in fallback if c.provider not in ranked_names]
         if meta.pinned is not None:
             candidates, fallback = [Candidate(provider=meta.pinned)], []
         names = [c.provider for c in candidates + fallback]
@@ -145,15 +147,17 @@ class Planner:
         strategy = resolved.strategy if resolved else self.defaults.strategy
         inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
         ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
-        ranked += [(c, "route fallback, after the ranked candidates") for c in spare]
+        if spare:
+            ranked += [(c, "route fallback, after the ranked candidates") for c in spare]
         down = [r for r in ranked if not facts.healthy(r[0].provider)]
         if down:  # a provider whose last probe failed goes last
             up = [r for r in ranked if r not in down]
             ranked = up + [(c, f"{why}; last probe failed: tried last") for c, why in down]
-        steps = [self.step(task, c) for c, _ in ranked]
-        decisions = [
-            Decision(provider=c.provider, kept=True, reason=f"#{i + 1}: {why}") for i, (c, why) in enumerate(ranked)
-        ]
+        steps: list[Step] = []
+        decisions: list[Decision] = []
+        for i, (c, why) in enumerate(ranked):
+            steps.append(self.step(task, c))
+            decisions.append(Decision(provider=c.provider, kept=True, reason=f"#{i + 1}: {why}"))
         budget_rejected = False
         if not steps:
             steps, decisions, budget_rejected = self._when_empty(task, request, meta, dropped, circuit_only)
@@ -164,11 +168,7 @@ class Planner:
             steps=steps,
             deadline_s=resolved.deadline_s if resolved else self.defaults.deadline_s,
             hedge_after_ms=resolved.hedge_after_ms if resolved else None,
-            shadow=[
-                s
-                for s in (resolved.shadow if resolved else [])
-                if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
-            ],
+            shadow=self._shadows(resolved.shadow, task, request, meta) if resolved and resolved.shadow else [],
             shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
             decisions=decisions + dropped,
             budget_rejected=budget_rejected,
@@ -196,6 +196,14 @@ class Planner:
             return [], [], True
         decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
         return [self.step(task, Candidate(provider=then))], [decision], False
+
+    def _shadows(self, shadow: list[str], task: Task, request: TaskRequest, meta: RequestMeta) -> list[str]:
+        """The route's shadows that can serve this request and that the caller's key may use."""
+        return [
+            s
+            for s in shadow
+            if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
+        ]
 
     def _unsupported(self, provider: str, task: Task, request: TaskRequest) -> str | None:
         info = self.infos.get(provider)

@@ -37,6 +37,7 @@ class Breaker:
     state_: CircuitState = "closed"
     consecutive: int = 0
     recent: deque[bool] = field(default_factory=deque)  # True: a failure
+    recent_failures: int = 0  # the Trues in ``recent``
     opened_at: float = 0.0
     trial_in_flight: bool = False
     opened_count: int = 0
@@ -54,6 +55,8 @@ class Breaker:
 
     def acquire(self) -> bool:
         """May a call go to this provider now? In half-open, only one trial at a time."""
+        if self.state_ == "closed":  # the usual case: nothing can change it here
+            return True
         state = self.state()
         if state == "closed":
             return True
@@ -66,8 +69,8 @@ class Breaker:
         if attempt.outcome == "cancelled" or (attempt.outcome == "error" and not is_fault(attempt)):
             self.trial_in_flight = False  # no verdict on the provider
             return
-        failed = is_fault(attempt)
-        state = self.state()
+        failed = attempt.outcome != "ok" and is_fault(attempt)
+        state = self.state_ if self.state_ == "closed" else self.state()
         if state == "half_open":
             if failed:
                 self._open()
@@ -77,15 +80,18 @@ class Breaker:
         if state == "open":
             return  # a call that started before the circuit opened
         self.consecutive = self.consecutive + 1 if failed else 0
-        self.recent.append(failed)
-        while len(self.recent) > self.settings.window:
-            self.recent.popleft()
-        if (self.settings.failures and self.consecutive >= self.settings.failures) or self._rate_tripped():
+        recent = self.recent
+        recent.append(failed)
+        self.recent_failures += failed
+        while len(recent) > self.settings.window:
+            self.recent_failures -= recent.popleft()
+        settings, n = self.settings, len(recent)
+        if (settings.failures and self.consecutive >= settings.failures) or (
+            settings.failure_rate is not None
+            and n >= settings.min_calls
+            and self.recent_failures / n >= settings.failure_rate
+        ):
             self._open()
-
-    def _rate_tripped(self) -> bool:
-        rate, n = self.settings.failure_rate, len(self.recent)
-        return rate is not None and n >= self.settings.min_calls and sum(self.recent) / n >= rate
 
     def adopt_open(self, left_s: float) -> bool:
         """Another replica opened this circuit with ``left_s`` of cooldown to go: open it here
@@ -105,6 +111,7 @@ class Breaker:
     def _close(self) -> None:
         self.state_, self.consecutive, self.trial_in_flight = "closed", 0, False
         self.recent.clear()
+        self.recent_failures = 0
 
 
 class CircuitBoard:
@@ -130,10 +137,10 @@ class CircuitBoard:
         return "closed" if b is None else b.state()
 
     def acquire(self, provider: str, task: Task) -> bool:
-        return self.breaker(provider, task).acquire()
+        return (self.breakers.get((provider, task)) or self.breaker(provider, task)).acquire()
 
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None:
-        self.breaker(provider, task).record(attempt)
+        (self.breakers.get((provider, task)) or self.breaker(provider, task)).record(attempt)
 
     def opened(self) -> list[tuple[str, Task, float]]:
         """(provider, task, cooldown left) of every open breaker."""

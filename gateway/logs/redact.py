@@ -105,8 +105,12 @@ class Redactor:
         """Scrub the free-text fields of ``r`` in place (and return it)."""
         if r.error_detail:
             r.error_detail = self.text(r.error_detail)
-        if any(a.detail for a in r.attempts):
-            r.attempts = [msgspec.structs.replace(a, detail=self.text(a.detail)) if a.detail else a for a in r.attempts]
+        for attempt in r.attempts:
+            if attempt.detail:  # one with a detail: scrub them all
+                r.attempts = [
+                    msgspec.structs.replace(a, detail=self.text(a.detail)) if a.detail else a for a in r.attempts
+                ]
+                break
         if r.decisions:
             r.decisions = [self.text(d) for d in r.decisions]
         return r

@@ -46,7 +46,9 @@ class Box(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         for name in ("left", "top", "width", "height"):
-            _unit(f"box.{name}", getattr(self, name))
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:  # the name is formatted only for the error
+                _unit(f"box.{name}", value)
         # A vendor's float rounding may overshoot the edge by a hair.
         if self.left + self.width > 1.0001 or self.top + self.height > 1.0001:
             raise ConventionError(f"box {self} extends past the image")
@@ -196,7 +198,9 @@ class SentimentScores(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         for name in SENTIMENT_LABELS:
-            _unit(f"scores.{name}", getattr(self, name))
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:  # the name is formatted only for the error
+                _unit(f"scores.{name}", value)
 
 
 class SentimentResult(Result):

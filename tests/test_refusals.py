@@ -9,6 +9,7 @@ and every task request still leaves exactly one log record.
 from __future__ import annotations
 
 import base64
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,17 @@ def test_wrong_method_is_405_with_allow(client: Client) -> None:
         assert body["type"] == "/problems/method-not-allowed"
         assert "POST" in r.headers["allow"] or "GET" in r.headers["allow"]
     assert problem(client.get("/v1/nothing-here"), 404)["type"] == "/problems/not-found"
+
+
+def test_options_lists_exactly_the_documented_methods_of_every_path(client: Client) -> None:
+    """What OPTIONS says a path allows is what the OpenAPI document lists for it (a generated
+    client or a fuzzer reads both): /v1/jobs and /v1/jobs/{job_id} have two methods each."""
+    doc = client.get("/schema/openapi.json").json()
+    for path, operations in doc["paths"].items():
+        documented = {m.upper() for m in operations if m in ("get", "post", "put", "patch", "delete")}
+        r = client.options(re.sub(r"\{[^}]+\}", "some-id", path))
+        assert r.status_code == 204, path
+        assert {m.strip() for m in r.headers["allow"].split(",")} == documented | {"OPTIONS"}, path
 
 
 @pytest.fixture

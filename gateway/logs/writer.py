@@ -15,6 +15,12 @@ few hundred requests instead of one per request, so the writer's thread takes th
 from the event loop a few times a second, not thousands. ``caught_up`` (which the log
 query endpoints await, so a record is queryable once its answer is out), ``flush`` and
 ``aclose`` cut the wait short.
+
+The queue is a plain ``deque`` that the one drainer task reads, not an ``asyncio.Queue``:
+``submit`` runs once per request, and ``Queue.put_nowait`` and ``get_nowait`` cost a dozen
+Python calls a record (counters, waiter wake-ups, ``task_done``) where an append is one. The
+drainer is woken only when it waits for records (``_wake``), and a record that waits for
+room (``block``) only when the drainer took some (``_room``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import Literal
 
 from gateway.logs.record import RequestLog
@@ -51,7 +58,11 @@ class LogWriter:
         self.dropped = 0
         self.written = 0
         self.failed = 0
-        self._queue: asyncio.Queue[RequestLog | None] = asyncio.Queue(max_queue)
+        self.max_queue = max_queue
+        self._items: deque[RequestLog] = deque()
+        self._idle = False  # the drainer waits for records on ``_wake``
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # set when the drainer has taken records (``block`` waits for it)
         self._task: asyncio.Task[None] | None = None
         self._waiting: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -63,7 +74,7 @@ class LogWriter:
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return len(self._items)
 
     def start(self) -> None:
         if self._task is None:
@@ -73,26 +84,38 @@ class LogWriter:
         if self._closing:  # after shutdown began nobody drains the queue: count it, loudly
             self._drop(record)
             return
-        try:
-            self._queue.put_nowait(record)
-            self._accepted += 1
-            if self._queue.qsize() >= self.batch_size:
-                self._filled.set()
-        except asyncio.QueueFull:
+        if len(self._items) < self.max_queue:
+            self._enqueue(record)
+            return
+        self._filled.set()
+        if self.when_full == "drop":
+            self._drop(record)
+        else:
+            task = asyncio.get_running_loop().create_task(self._put_waiting(record))
+            self._waiting.add(task)
+            task.add_done_callback(self._waiting.discard)
+
+    def _enqueue(self, record: RequestLog) -> None:
+        items = self._items
+        items.append(record)
+        self._accepted += 1
+        if self._idle:
+            self._idle = False
+            self._wake.set()
+        if len(items) >= self.batch_size:
             self._filled.set()
-            if self.when_full == "drop":
-                self._drop(record)
-            else:
-                task = asyncio.get_running_loop().create_task(self._put_waiting(record))
-                self._waiting.add(task)
-                task.add_done_callback(self._waiting.discard)
 
     async def _put_waiting(self, record: RequestLog) -> None:
+        """Wait up to ``block_s`` for room (the drainer taking records), then queue it or drop it."""
         try:
-            await asyncio.wait_for(self._queue.put(record), self.block_s)
-            self._accepted += 1
+            async with asyncio.timeout(self.block_s):
+                while len(self._items) >= self.max_queue:
+                    self._room.clear()
+                    await self._room.wait()
         except TimeoutError:
             self._drop(record)
+            return
+        self._enqueue(record)
 
     def _drop(self, record: RequestLog) -> None:
         self.dropped += 1
@@ -105,34 +128,25 @@ class LogWriter:
             )
 
     async def _drain(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is not None:
-                await self._linger()
-            taken = 1
-            batch: list[RequestLog] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            while len(batch) < self.batch_size and not self._queue.empty():
-                item = self._queue.get_nowait()
-                taken += 1
-                if item is None:
-                    stopping = True
-                    continue
-                batch.append(item)
-            if batch:
-                await self._write(batch)
-                self._handled += len(batch)
-                self._wake_caught_up()
-            for _ in range(taken):
-                self._queue.task_done()
+        items = self._items
+        while True:
+            if not items:
+                if self._closing:
+                    return
+                self._idle = True
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await self._linger()
+            batch = [items.popleft() for _ in range(min(len(items), self.batch_size))]
+            self._room.set()
+            await self._write(batch)
+            self._handled += len(batch)
+            self._wake_caught_up()
 
     async def _linger(self) -> None:
         """Let a batch fill: up to ``linger_s``, unless it is full (or a flush or close asks) sooner."""
-        if self.linger_s <= 0 or self._closing or self._queue.qsize() + 1 >= self.batch_size:
+        if self.linger_s <= 0 or self._closing or len(self._items) >= self.batch_size:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.linger_s):
@@ -200,7 +214,8 @@ class LogWriter:
         self._closing = True
         self._filled.set()
         if self._task is not None:
-            await self._queue.put(None)
+            self._idle = False
+            self._wake.set()  # the drainer writes what is queued, then returns
             await self._task
             self._task = None
         await self.sink.close()

@@ -37,6 +37,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # ``adapters`` is the package, not bench/adapters.py
+
 from gateway.logs import LogSink, LogWriter, OutputSummary, RequestLog
 from gateway.logs.query import percentile
 from gateway.logs.registry import make_sink

@@ -1,11 +1,11 @@
 """Time limits on many concurrent calls, kept by one timer: ``asyncio.timeout`` for the hot path.
 
 Every provider call is bounded (``gateway.dispatch``). ``asyncio.timeout`` arms and cancels
-a timer of the event loop on each use, some 9 µs of CPU per call on uvloop (a libuv timer
-allocated, started and stopped): 6 % of what the floor of the gateway's own stack spends
-on a whole request (``bench/overhead.py``). ``Deadlines`` keeps the limits of all calls in
-one heap and the loop holds at most one timer for them, so bounding a call costs a heap
-push and two method calls.
+a timer of the event loop on each use: on uvloop (a libuv timer allocated, started and
+stopped) some 30k instructions a call under callgrind, 5 % of what the floor of the
+gateway's own stack spends on a whole request (``bench/instructions.py``). ``Deadlines``
+keeps the limits of all calls in one heap and the loop holds at most one timer for them:
+a limit costs a heap push and a few method calls, some 12k instructions.
 
 ``Deadlines.limit(seconds)`` is used as ``with deadlines.limit(5.0): await call()`` and
 behaves as ``async with asyncio.timeout(5.0)``: when the time is up the task is cancelled,

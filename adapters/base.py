@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import msgspec
 
-from gateway.schema import Health, ProviderInfo, Task, TaskRequest, TaskResult
+from omnisense.schema import Health, ProviderInfo, Task, TaskRequest, TaskResult
 
 if TYPE_CHECKING:
     from adapters.kit.config import ProviderConfig

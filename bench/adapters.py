@@ -32,7 +32,7 @@ from adapters import registry
 from adapters.base import CallContext, Provider
 from contract_tests import samples
 from contract_tests.abstract.base import image_request
-from gateway.schema import Task, TaskRequest, TextRequest, TranslateRequest
+from omnisense.schema import Task, TaskRequest, TextRequest, TranslateRequest
 
 IMAGE = image_request(samples.jpeg(128, 96))
 TEXT = TextRequest(text=samples.ENTITIES, language="en")

@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # ``adapters`` 
 from gateway.logs import LogSink, LogWriter, OutputSummary, RequestLog
 from gateway.logs.query import percentile
 from gateway.logs.registry import make_sink
-from gateway.schema import Attempt
 from gateway.server import create_app
 from gateway.server.config import GatewayConfig, LogSettings
+from omnisense.schema import Attempt
 
 SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
 POLICY = f"""

@@ -37,8 +37,8 @@ from gateway.metrics import (
     SCORE_BUCKETS,
     Metrics,
 )
-from gateway.schema import Attempt
 from gateway.server.gc_tuning import tune_after_startup
+from omnisense.schema import Attempt
 
 OK = RequestLog(
     request_id="r1", time=0, task="text.sentiment", status="ok", http_status=200, latency_ms=182.4,

@@ -26,8 +26,8 @@ from adapters import registry
 from adapters.base import CallContext
 from contract_tests.scripted_provider import Fail, ScriptedProvider
 from gateway.dispatch import Dispatcher
-from gateway.schema import Task, TextRequest, UpstreamBadResponse, UpstreamUnavailable
 from gateway.trace import RequestTrace
+from omnisense.schema import Task, TextRequest, UpstreamBadResponse, UpstreamUnavailable
 from policies.loader import LoadedPolicy, parse_policy
 from policies.plan import RequestMeta
 from policies.planner import Planner
@@ -63,7 +63,7 @@ PLAN_CASES: list[tuple[str, str]] = [
 def time_plans(route: str, n: int) -> float:
     d = dispatcher(route)
     if "fastest" in route:  # give it measurements, so it sorts by them
-        from gateway.schema import Attempt
+        from omnisense.schema import Attempt
 
         for i, name in enumerate(NAMES):
             for _ in range(20):

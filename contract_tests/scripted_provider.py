@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     Box,
     DetectedLanguage,
     DetectedObject,

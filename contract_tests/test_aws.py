@@ -22,7 +22,7 @@ from contract_tests.abstract.base import image_request
 from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.fakes.aws_json import AwsJsonFake, aws_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import Task, TaskRequest
+from omnisense.schema import Task, TaskRequest
 
 
 class OnFakes:

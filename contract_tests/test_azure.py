@@ -23,7 +23,7 @@ from contract_tests.abstract.base import image_request
 from contract_tests.conftest_azure import *  # noqa: F403  (the fixtures)
 from contract_tests.fakes.azure import AzureFake, azure_error, translator_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import Task, TaskRequest, TextRequest, TranslateRequest
+from omnisense.schema import Task, TaskRequest, TextRequest, TranslateRequest
 
 IMAGE = samples.jpeg(128, 96)  # Computer Vision needs 50x50 pixels at least
 
@@ -216,7 +216,7 @@ class TestAzureSpeechFailures(AzureFailures):
     }
 
     def failing_call(self) -> tuple[Task, TaskRequest]:
-        from gateway.schema import Media, TranscribeRequest
+        from omnisense.schema import Media, TranscribeRequest
 
         return Task.SPEECH_TRANSCRIBE, TranscribeRequest(
             audio=Media(data=samples.wav(1.0), format="wav"), language="en"

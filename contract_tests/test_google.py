@@ -21,7 +21,7 @@ from contract_tests.abstract.base import image_request
 from contract_tests.conftest_google import *  # noqa: F403  (the fixtures)
 from contract_tests.fakes.google import ANNOTATE, LANGUAGE, RECOGNIZE, GoogleFake, google_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import (
+from omnisense.schema import (
     Media,
     Task,
     TaskRequest,

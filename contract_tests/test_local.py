@@ -12,7 +12,7 @@ from adapters import registry
 from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests import abstract
-from gateway.schema import Media, SynthesizeRequest, Task, TranscribeRequest, TranscribeResult
+from omnisense.schema import Media, SynthesizeRequest, Task, TranscribeRequest, TranscribeResult
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from adapters.base import CallContext
 from adapters.local.provider import LocalProvider
 from contract_tests.abstract import FailureContract
 from contract_tests.fakes import Recorded, Reply, ScriptedVendor
-from gateway.schema import Task, TaskRequest, TextRequest, TranslateRequest, UpstreamThrottled
+from omnisense.schema import Task, TaskRequest, TextRequest, TranslateRequest, UpstreamThrottled
 
 CAPABILITIES = {
     "tasks": {
@@ -120,7 +120,7 @@ async def test_a_server_down_at_start_is_degraded_then_picked_up() -> None:
 
 
 async def test_undeclared_task_is_unsupported_without_a_call(local: LocalProvider, fake: ScriptedVendor) -> None:
-    from gateway.schema import Unsupported
+    from omnisense.schema import Unsupported
 
     with pytest.raises(Unsupported):
         await local.run(Task.TEXT_ENTITIES, TextRequest(text="hello"), ctx())

@@ -17,7 +17,7 @@ from adapters.oip.provider import OipProvider
 from contract_tests import abstract
 from contract_tests.fakes import Recorded, Reply, ScriptedVendor
 from contract_tests.mlserver.server import MLServer, free_port
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     LabelsResult,
     Media,

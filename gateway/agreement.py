@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import (
+from omnisense.schema import (
     Box,
     EntitiesResult,
     FacesResult,

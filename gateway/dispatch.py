@@ -46,7 +46,9 @@ from adapters.base import CallContext, Provider, ProviderResult
 from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import summarize_output
-from gateway.schema import (
+from gateway.shadow import ShadowRunner
+from gateway.trace import RequestTrace
+from omnisense.schema import (
     Attempt,
     Envelope,
     OmnisenseError,
@@ -61,8 +63,6 @@ from gateway.schema import (
     request_units,
     unit_of,
 )
-from gateway.shadow import ShadowRunner
-from gateway.trace import RequestTrace
 from policies.budgets import Allowance
 from policies.live import RoutingState
 from policies.model import Candidate

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from gateway.logs.cli_commands import SettingsLoader, open_store
 from gateway.logs.comparisons import ComparisonRow
-from gateway.schema import Task
+from omnisense.schema import Task
 
 LOWER_IS_BETTER = {"wer"}
 
@@ -51,8 +51,8 @@ def add_parsers(sub: Any, settings_from: SettingsLoader) -> None:
 
 
 def eval_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    from gateway.client import Client
     from gateway.evaluation import SetError, load_set, run_eval
+    from omnisense.client import Client
 
     task = Task(args.task)
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]

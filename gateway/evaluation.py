@@ -30,9 +30,9 @@ from typing import Any
 import msgspec
 
 from gateway.agreement import compare
-from gateway.client import Client
 from gateway.logs.query import percentile
-from gateway.schema import (
+from omnisense.client import Client
+from omnisense.schema import (
     Box,
     DetectedLanguage,
     DetectedObject,
@@ -60,7 +60,7 @@ from gateway.schema import (
     TranslateResult,
     spec_of,
 )
-from gateway.schema.table import InputKind
+from omnisense.schema.table import InputKind
 
 
 class Example(msgspec.Struct, kw_only=True):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from adapters.base import Provider
-from gateway.schema import Health
+from omnisense.schema import Health
 
 log = logging.getLogger("omnisense.health")
 

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from gateway.schema import OmnisenseError
+from omnisense.schema import OmnisenseError
 from policies.plan import Step
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ import msgspec
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import AttemptObserver, Dispatcher
-from gateway.schema import UnprocessableInput
+from omnisense.schema import UnprocessableInput
 from policies.budgets import SpendStore
 from policies.live import RoutingState
 from policies.loader import LoadedPolicy, load_policy

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from adapters.base import CallContext, Provider
 from gateway.agreement import compare
 from gateway.logs.record import OutputSummary, RequestLog, ShadowResult, summarize_output
-from gateway.schema import OmnisenseError, Task, TaskRequest, TaskResult
+from omnisense.schema import OmnisenseError, Task, TaskRequest, TaskResult
 
 log = logging.getLogger("omnisense.shadow")
 

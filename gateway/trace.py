@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from gateway.logs.record import InputSummary, OutputSummary, RequestLog, ShadowResult
-from gateway.schema import Attempt
+from omnisense.schema import Attempt
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from gateway.logs.record import RequestLog
-from gateway.schema import Attempt, Task
+from omnisense.schema import Attempt, Task
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

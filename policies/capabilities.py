@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     ProviderInfo,
     SynthesizeRequest,

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.schema import Attempt, Task, UpstreamError
-from gateway.schema.errors import ERRORS_BY_SLUG
+from omnisense.schema import Attempt, Task, UpstreamError
+from omnisense.schema.errors import ERRORS_BY_SLUG
 from policies.model import CircuitSettings
 from policies.plan import CircuitState
 

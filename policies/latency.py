@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from gateway.schema import Attempt, Task
+from omnisense.schema import Attempt, Task
 from policies.circuit import is_fault
 from policies.model import Fastest
 from policies.plan import LatencyStat

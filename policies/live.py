@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gateway.schema import Attempt, Health, Task
+from omnisense.schema import Attempt, Health, Task
 from policies.budgets import BudgetBook, SpendStore
 from policies.circuit import CircuitBoard
 from policies.latency import LatencyBook

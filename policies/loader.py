@@ -18,7 +18,7 @@ import msgspec
 import yaml
 
 from adapters import registry
-from gateway.schema import Task
+from omnisense.schema import Task
 from policies.model import Candidate, PolicyFile, Route
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from gateway.schema import Task
+from omnisense.schema import Task
 from policies.model import Retries
 
 CircuitState = Literal["closed", "open", "half_open"]

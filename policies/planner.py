@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from gateway.schema import ProviderInfo, Task, TaskRequest, request_units
+from omnisense.schema import ProviderInfo, Task, TaskRequest, request_units
 from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
 from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route

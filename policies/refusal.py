@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from gateway.schema import (
+from omnisense.schema import (
     BudgetExceeded,
     Forbidden,
     NoProvider,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 
-from gateway.schema import ProviderInfo, Task
+from omnisense.schema import ProviderInfo, Task
 from policies.model import Candidate
 from policies.plan import Facts, LatencyStat, RequestMeta
 

@@ -15,7 +15,7 @@ import msgspec
 
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     RESULT_TYPES,
     Health,
     ImageRequest,

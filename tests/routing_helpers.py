@@ -6,7 +6,7 @@ from typing import Any
 
 from adapters import registry
 from contract_tests.scripted_provider import ScriptedProvider
-from gateway.schema import ImageRequest, Media, Task, TextRequest
+from omnisense.schema import ImageRequest, Media, Task, TextRequest
 from policies.loader import LoadedPolicy, parse_policy
 from policies.planner import Planner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.agreement import box_f1, char_overlap, compare, f1, iou, wer
-from gateway.schema import (
+from omnisense.schema import (
     Box,
     DetectedLanguage,
     EntitiesResult,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.aws import toxicity
-from gateway.schema import InvalidInput, PayloadTooLarge, TextModerationResult, Unsupported
+from omnisense.schema import InvalidInput, PayloadTooLarge, TextModerationResult, Unsupported
 
 
 def test_short_text_is_one_segment_in_english() -> None:

@@ -17,7 +17,7 @@ from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
 from adapters.aws.provider import capabilities
 from adapters.kit import parse_config
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     InvalidInput,
     Media,

@@ -20,7 +20,7 @@ from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_aws import BUCKET, REGION, aws_block
 from contract_tests.fakes.aws_json import AwsJsonFake, aws_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import (
+from omnisense.schema import (
     EntitiesResult,
     FacesResult,
     ImageRequest,

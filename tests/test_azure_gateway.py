@@ -25,9 +25,9 @@ from contract_tests.fakes.aws_json import AwsJsonFake
 from contract_tests.fakes.azure import AzureFake, azure_error, translator_error
 from contract_tests.fakes.scripted import Reply
 from gateway.logs import MemorySink
-from gateway.schema import Task
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
+from omnisense.schema import Task
 
 IMAGE = samples.jpeg(128, 96)
 JPEG = {"Content-Type": "image/jpeg"}

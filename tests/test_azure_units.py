@@ -25,7 +25,7 @@ from contract_tests.conftest_azure import azure_block
 from contract_tests.fakes import azure_examples as ex
 from contract_tests.fakes.azure import AzureFake, azure_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     InvalidInput,
     Media,

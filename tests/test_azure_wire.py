@@ -20,7 +20,7 @@ from contract_tests.conftest_azure import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_azure import azure_block
 from contract_tests.fakes.azure import AzureFake, azure_error, translator_error
 from contract_tests.fakes.scripted import Reply
-from gateway.schema import (
+from omnisense.schema import (
     Media,
     SynthesizeRequest,
     Task,

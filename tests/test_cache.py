@@ -18,9 +18,9 @@ from contract_tests.scripted_provider import Fail, ScriptedProvider
 from gateway.cache import MemoryCache, cache_key
 from gateway.cache.settings import CacheSettings
 from gateway.logs import MemorySink
-from gateway.schema import Task, TextRequest, UpstreamUnavailable
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
+from omnisense.schema import Task, TextRequest, UpstreamUnavailable
 from tests.conftest import SCRIPTED
 from tests.jobs_helpers import wait_until
 

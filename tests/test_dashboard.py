@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar.testing import TestClient
 
-from gateway.schema import TABLE, InputKind
+from omnisense.schema import TABLE, InputKind
 
 
 def test_page_and_assets_are_served_from_the_package(client: TestClient) -> None:  # type: ignore[type-arg]

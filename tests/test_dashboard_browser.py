@@ -24,8 +24,8 @@ from PIL import Image
 
 from contract_tests.scripted_provider import Fail
 from gateway.logs import MemorySink, RequestLog
-from gateway.schema import TABLE, OutputSummary, UpstreamUnavailable
 from gateway.server.config import ApiKey, hash_key
+from omnisense.schema import TABLE, OutputSummary, UpstreamUnavailable
 from tests.conftest import LiveServer, make_config
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

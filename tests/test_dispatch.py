@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Crash, Fail, Hang, Ok, ScriptedProvider
 from gateway.logs import MemorySink
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     UpstreamAuth,
     UpstreamBadResponse,

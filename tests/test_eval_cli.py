@@ -15,7 +15,7 @@ import pytest
 from gateway.eval_cli import eval_command
 from gateway.evaluation import SetError, load_set
 from gateway.logs import MemorySink
-from gateway.schema import Task
+from omnisense.schema import Task
 from tests.conftest import LiveServer, make_config
 
 SET = Path(__file__).resolve().parent.parent / "examples" / "eval" / "sentiment.jsonl"
@@ -106,7 +106,7 @@ def test_images_by_path_relative_to_the_set(tmp_path: Path) -> None:
     labelled.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
 
     def answers(names: dict[str, str]) -> dict[str, Any]:
-        from gateway.schema import ImageRequest, Media
+        from omnisense.schema import ImageRequest, Media
 
         return {
             key_of(ImageRequest(image=Media(data=images[f], format="png"))): {

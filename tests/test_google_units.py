@@ -22,7 +22,7 @@ from adapters.google.config import GoogleConfig
 from adapters.google.prices import load_prices, voice_price
 from adapters.kit import parse_config
 from gateway.cli import main
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     InvalidInput,
     Media,

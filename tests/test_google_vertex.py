@@ -23,7 +23,9 @@ from contract_tests.conftest_google import *  # noqa: F403  (the fixtures)
 from contract_tests.fakes.google import PREDICT, GoogleFake, google_error
 from contract_tests.fakes.scripted import Reply
 from gateway.logs import MemorySink
-from gateway.schema import (
+from gateway.server import GatewayConfig, create_app
+from gateway.server.config import LogSettings
+from omnisense.schema import (
     InvalidInput,
     Task,
     TextRequest,
@@ -33,8 +35,6 @@ from gateway.schema import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.server import GatewayConfig, create_app
-from gateway.server.config import LogSettings
 
 LABELS = {"endpoint_id": "101", "task": "vision.labels", "schema": "image_classification"}
 OBJECTS = {"endpoint_id": "102", "task": "vision.objects", "schema": "image_object_detection"}

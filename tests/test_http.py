@@ -7,8 +7,8 @@ import pytest
 
 from contract_tests import samples
 from contract_tests.scripted_provider import Fail
-from gateway.client import AsyncClient, Client
-from gateway.schema import (
+from omnisense.client import AsyncClient, Client
+from omnisense.schema import (
     BudgetExceeded,
     LabelsResult,
     NoProvider,

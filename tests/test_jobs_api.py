@@ -12,9 +12,9 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Fail, Hang, ScriptedProvider
 from gateway.logs import MemorySink
-from gateway.schema import UpstreamUnavailable
 from gateway.server import create_app
 from gateway.server.config import ApiKey, hash_key
+from omnisense.schema import UpstreamUnavailable
 from tests.jobs_helpers import job_config, wait_until, wav
 
 Client = TestClient  # type: ignore[type-arg]

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from contract_tests.scripted_provider import Hang, ScriptedProvider
-from gateway.client import AsyncClient, Client
-from gateway.client.jobs import JobsTimeout
 from gateway.logs import MemorySink
-from gateway.schema import SentimentResult, TranscribeResult, UnprocessableInput
-from gateway.schema.jobs import JobView
+from omnisense.client import AsyncClient, Client
+from omnisense.client.jobs import JobsTimeout
+from omnisense.schema import SentimentResult, TranscribeResult, UnprocessableInput
+from omnisense.schema.jobs import JobView
 from tests.conftest import LiveServer
 from tests.jobs_helpers import job_config, wav
 

@@ -21,9 +21,9 @@ from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_aws import aws_block
 from contract_tests.fakes.aws_json import AwsJsonFake
 from gateway.logs import MemorySink
-from gateway.schema import TranscribeResult, Word
 from gateway.server import create_app
 from gateway.server.config import GatewayConfig, Limits
+from omnisense.schema import TranscribeResult, Word
 from tests.jobs_helpers import job_config, wait_until, wav
 
 TEN_MINUTES = 600.0

@@ -13,7 +13,9 @@ import pytest
 from litestar.testing import TestClient
 
 from gateway.logs import MemorySink
-from gateway.schema.webhooks import (
+from gateway.server import create_app
+from gateway.server.config import ApiKey, hash_key
+from omnisense.schema.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookVerificationError,
@@ -21,8 +23,6 @@ from gateway.schema.webhooks import (
     signed_headers,
     verify,
 )
-from gateway.server import create_app
-from gateway.server.config import ApiKey, hash_key
 from tests.jobs_helpers import job_config, wait_until
 
 SECRET = "whsec-team-a"

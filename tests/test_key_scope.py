@@ -10,10 +10,10 @@ from litestar.testing import TestClient
 
 from contract_tests import samples
 from gateway.logs import MemorySink
-from gateway.schema import RateLimited
 from gateway.server import GatewayConfig, create_app
 from gateway.server.auth import KeyRing
 from gateway.server.config import ApiKey, LogSettings, hash_key, load_config
+from omnisense.schema import RateLimited
 from policies.shared.ratelimit import MemoryRateLimiter
 from tests.routing_helpers import policy_text, wait_for
 

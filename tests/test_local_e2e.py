@@ -11,11 +11,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from contract_tests import samples
-from gateway.client import Client
 from gateway.logs import MemorySink
-from gateway.schema import NoProvider, UnprocessableInput
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings
+from omnisense.client import Client
+from omnisense.schema import NoProvider, UnprocessableInput
 from tests.conftest import LiveServer
 
 

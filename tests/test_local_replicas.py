@@ -22,9 +22,9 @@ from adapters.local.provider import LocalProvider
 from adapters.local.replicas import ReplicaSet, Target
 from gateway.cli import main
 from gateway.logs import MemorySink
-from gateway.schema import SentimentResult, Task, TextRequest
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings, ProbeSettings
+from omnisense.schema import SentimentResult, Task, TextRequest
 from tests.conftest import SCRIPTED, LiveServer, free_port
 from tests.fleet import FakeModelServer, wait_until
 

@@ -13,10 +13,10 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Fail
 from gateway.logs import LogWriter, MemorySink, RequestLog
-from gateway.schema import UpstreamUnavailable
 from gateway.server import create_app
 from gateway.server.config import ApiKey, GatewayConfig, LogSettings, TracingSettings, hash_key
 from gateway.tracing import Tracing
+from omnisense.schema import UpstreamUnavailable
 from tests.conftest import make_config
 
 Client = TestClient[Any]

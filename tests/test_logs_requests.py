@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Crash, Fail, Hang, ScriptedProvider
 from gateway.logs import MemorySink, RequestLog
-from gateway.schema import UpstreamThrottled, UpstreamUnavailable
+from omnisense.schema import UpstreamThrottled, UpstreamUnavailable
 from tests.conftest import LiveServer
 
 Client = TestClient[Any]

@@ -21,9 +21,9 @@ from adapters.base import CallContext, ProviderResult
 from contract_tests.scripted_provider import ScriptedConfig, ScriptedProvider
 from gateway.logs import MemorySink
 from gateway.logs.redact import Redactor, secrets_in
-from gateway.schema import Task, TaskRequest, UpstreamAuth
 from gateway.server import create_app
 from gateway.server.config import ApiKey, GatewayConfig, LogSettings, hash_key
+from omnisense.schema import Task, TaskRequest, UpstreamAuth
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 CALLER_KEY = "sk-PLANTED-caller-key-4f1e"

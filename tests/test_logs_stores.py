@@ -18,7 +18,7 @@ from gateway.logs.drift import MIN_SAMPLES
 from gateway.logs.postgres import PostgresSink
 from gateway.logs.query import LogQuery, LogStore, Stats, parse_duration, parse_time
 from gateway.logs.sqlite import SqliteSink
-from gateway.schema import Attempt
+from omnisense.schema import Attempt
 
 PG_DSN = os.environ.get("OMNISENSE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = 1_800_000_000.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.testing import TestClient
 
 from gateway.logs import MemorySink
-from gateway.schema import Task
+from omnisense.schema import Task
 from tests.test_dispatch import wait_for_records
 
 

@@ -32,7 +32,7 @@ from gateway.logs import MemorySink, OutputSummary, RequestLog, ShadowResult
 from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
 from gateway.metric_share import MetricsShare
 from gateway.metrics import CONFIDENCE_BUCKETS, Metrics
-from gateway.schema import Attempt, UpstreamUnavailable
+from omnisense.schema import Attempt, UpstreamUnavailable
 from tests.routing_helpers import wait_for
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.schema import Attempt, Task
+from omnisense.schema import Attempt, Task
 from policies.circuit import Breaker, CircuitBoard
 from policies.latency import LatencyBook
 from policies.model import CircuitSettings, Fastest

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.schema import ImageRequest, Media, Task, TextRequest
+from omnisense.schema import ImageRequest, Media, Task, TextRequest
 from policies.plan import NoFacts, RequestMeta, StaticFacts
 from tests.routing_helpers import IMAGE, build
 

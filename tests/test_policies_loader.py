@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters import registry
-from gateway.schema import Task
+from omnisense.schema import Task
 from policies.check import check_file
 from policies.loader import PolicyError, interpolate, load_policy, parse_policy
 from policies.planner import Planner

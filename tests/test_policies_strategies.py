@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from gateway.schema import Task, TextRequest
+from omnisense.schema import Task, TextRequest
 from policies.plan import LatencyStat, StaticFacts
 from policies.strategies import sticky_draw
 from tests.routing_helpers import TEXT, build, order
@@ -39,7 +39,7 @@ def test_cheapest_uses_the_request_units_per_provider() -> None:
     planner, providers = build(
         {"a": {"price_usd": 0.0001}, "b": {"price_usd": 0.00005}}, '  "*": {strategy: cheapest, candidates: [a, b]}'
     )
-    from gateway.schema import Price, Unit
+    from omnisense.schema import Price, Unit
 
     info = providers["b"].info
     prices = dict(info.prices)

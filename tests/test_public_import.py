@@ -55,7 +55,7 @@ print("ok")
 def test_public_names() -> None:
     from omnisense import AsyncClient, Client, Envelope, TextModerationResult, UpstreamTimeout
 
-    assert Client.__module__ == "gateway.client.sync" and AsyncClient.__module__ == "gateway.client.aio"
+    assert Client.__module__ == "omnisense.client.sync" and AsyncClient.__module__ == "omnisense.client.aio"
     assert issubclass(UpstreamTimeout, omnisense.OmnisenseError) and UpstreamTimeout.retryable
     assert Envelope and TextModerationResult
     assert all(hasattr(omnisense, name) for name in omnisense.__all__)

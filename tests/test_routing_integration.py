@@ -13,9 +13,9 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Fail, Hang, Ok, ScriptedProvider
 from gateway.logs import MemorySink
-from gateway.schema import UpstreamThrottled, UpstreamUnavailable
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import ApiKey, LogSettings, hash_key
+from omnisense.schema import UpstreamThrottled, UpstreamUnavailable
 from tests.routing_helpers import policy_text, wait_for
 
 TEXT = {"text": "What a lovely day"}  # 17 characters

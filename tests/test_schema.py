@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from gateway.schema import (
+from omnisense.schema import (
     Box,
     ConventionError,
     DetectedLanguage,

@@ -12,8 +12,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
-from gateway.schema import Attempt, Task
 from gateway.server.config import load_config
+from omnisense.schema import Attempt, Task
 from policies.budgets import BudgetBook
 from policies.circuit import CircuitBoard
 from policies.latency import LatencyBook

@@ -17,9 +17,9 @@ from PIL import Image
 from contract_tests.scripted_provider import Fail
 from gateway.cli import main, parser
 from gateway.logs import MemorySink
-from gateway.schema import TABLE, Envelope, SentimentResult, UpstreamUnavailable
 from gateway.server.config import ApiKey, hash_key
 from gateway.task_cli.commands import task_commands
+from omnisense.schema import TABLE, Envelope, SentimentResult, UpstreamUnavailable
 from tests.conftest import LiveServer, free_port, make_config
 
 Capture = pytest.CaptureFixture[str]

@@ -19,11 +19,11 @@ import pytest
 
 from adapters.local.codec import ENDPOINTS
 from contract_tests import samples
-from gateway.client import AsyncClient, Client
 from gateway.logs import MemorySink, RequestLog
-from gateway.schema import TABLE, Envelope, Task, TaskSpec, summarize_output
-from gateway.schema.requests import MediaRef
 from gateway.server.openapi import openapi_document
+from omnisense.client import AsyncClient, Client
+from omnisense.schema import TABLE, Envelope, Task, TaskSpec, summarize_output
+from omnisense.schema.requests import MediaRef
 from tests.conftest import POLICY, LiveServer, make_config
 
 SPECS = list(TABLE.values())

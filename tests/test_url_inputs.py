@@ -20,10 +20,10 @@ from litestar.testing import TestClient
 
 from contract_tests import samples
 from gateway.logs import MemorySink
-from gateway.schema import PayloadTooLarge, UnprocessableInput
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import Limits, LogSettings, UrlRules
 from gateway.server.fetch import UrlFetcher
+from omnisense.schema import PayloadTooLarge, UnprocessableInput
 
 PNG = samples.png()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.kit import box_from_ratios, image_size, percent, request_language, span, unit, utf8_limit
-from gateway.schema import Box, InvalidInput, Media, PayloadTooLarge, Unsupported, normalize_language
+from omnisense.schema import Box, InvalidInput, Media, PayloadTooLarge, Unsupported, normalize_language
 
 __all__ = [
     "bcp47",

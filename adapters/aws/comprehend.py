@@ -23,7 +23,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, span, unit, utf8_limit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     DetectedLanguage,
     EntitiesResult,
     Entity,
@@ -38,7 +38,7 @@ from gateway.schema import (
     Unsupported,
     primary,
 )
-from gateway.schema.results import EntityType, SentimentLabel
+from omnisense.schema.results import EntityType, SentimentLabel
 
 MODEL = "comprehend"
 TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_KEY_PHRASES, Task.TEXT_LANGUAGE})

@@ -20,7 +20,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import request_language
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
     SynthesizeRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.kit import PriceTable
-from gateway.schema import Price, Task
+from omnisense.schema import Price, Task
 
 TABLE = PriceTable("adapters.aws")
 

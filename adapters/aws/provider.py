@@ -26,7 +26,7 @@ from adapters.aws.prices import load_prices
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, expect
 from adapters.kit.config import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     ImageRequest,
     OmnisenseError,

@@ -21,7 +21,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import box, confidence, image_param, image_size, raw, unit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     DetectedObject,
     Face,
     FacesResult,

@@ -18,7 +18,7 @@ from adapters.aws.common import box, confidence, image_param, image_size, raw
 from adapters.aws.prices import textract_page_price
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import ImageRequest, OcrLine, OcrResult
+from omnisense.schema import ImageRequest, OcrLine, OcrResult
 
 MODEL = "textract"
 FORMATS = frozenset({"jpeg", "png", "tiff", "pdf"})

@@ -26,7 +26,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import raw, request_language, unit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
     TextModerationFlag,
@@ -35,7 +35,7 @@ from gateway.schema import (
     Unsupported,
     primary,
 )
-from gateway.schema.results import ModerationCategory
+from omnisense.schema.results import ModerationCategory
 
 MODEL = "comprehend-toxicity"
 LANGUAGES = frozenset({"en"})

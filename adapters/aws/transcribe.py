@@ -28,7 +28,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, parse_s3_uri, raw, request_language, unit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     TranscribeRequest,
     TranscribeResult,

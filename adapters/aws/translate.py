@@ -15,7 +15,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, utf8_limit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from gateway.schema import TranslateRequest, TranslateResult, Unsupported, primary
+from omnisense.schema import TranslateRequest, TranslateResult, Unsupported, primary
 
 MODEL = "translate"
 MAX_BYTES = 10_000

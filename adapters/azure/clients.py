@@ -28,7 +28,7 @@ from adapters.azure.config import AzureConfig
 from adapters.azure.errors import classify, from_http
 from adapters.base import CallContext
 from adapters.kit import BlockingPool, mapped_errors
-from gateway.schema import UpstreamAuth
+from omnisense.schema import UpstreamAuth
 
 T = TypeVar("T")
 SCOPE = "https://cognitiveservices.azure.com/.default"

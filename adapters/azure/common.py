@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.kit import image_size
-from gateway.schema import ImageSize, InvalidInput, Media, PayloadTooLarge, Unsupported
+from omnisense.schema import ImageSize, InvalidInput, Media, PayloadTooLarge, Unsupported
 
 # Computer Vision v3.2 (analyze and Read): JPEG, PNG, GIF, BMP (Read also TIFF, PDF);
 # under 4 MB; between 50x50 and 10000x10000 pixels (analyze), 50x50 and 10000x10000 (Read).

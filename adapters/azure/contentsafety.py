@@ -27,7 +27,7 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.common import VISION_FORMATS, analyzed_size, check_image, raw
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed, unit
-from gateway.schema import (
+from omnisense.schema import (
     ImageRequest,
     InvalidInput,
     ModerationFlag,
@@ -37,7 +37,7 @@ from gateway.schema import (
     TextModerationResult,
     TextRequest,
 )
-from gateway.schema.results import ModerationCategory
+from omnisense.schema.results import ModerationCategory
 
 MODEL = "azure-content-safety"
 MAX_TEXT_CHARS = 10_000

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.kit import error_for_status, parse_retry_after
-from gateway.schema import (
+from omnisense.schema import (
     OmnisenseError,
     PayloadTooLarge,
     Unsupported,

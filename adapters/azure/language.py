@@ -34,7 +34,7 @@ from adapters.azure.common import raw
 from adapters.azure.errors import error_for
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import locate, parsed, request_primary, span, unit
-from gateway.schema import (
+from omnisense.schema import (
     DetectedLanguage,
     EntitiesResult,
     Entity,
@@ -53,7 +53,7 @@ from gateway.schema import (
     UpstreamBadResponse,
     normalize_language,
 )
-from gateway.schema.results import EntityType, SentimentLabel
+from omnisense.schema.results import EntityType, SentimentLabel
 
 MODEL = "azure-language"
 TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_KEY_PHRASES, Task.TEXT_LANGUAGE})

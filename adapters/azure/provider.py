@@ -30,7 +30,7 @@ from adapters.azure.prices import load_prices
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import Handler, VendorProvider, expect
 from adapters.kit.config import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     ImageRequest,
     OmnisenseError,

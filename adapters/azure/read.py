@@ -26,7 +26,7 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.common import READ_FORMATS, READ_MAX_BYTES, check_image, raw
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import box_from_corners, parsed, request_primary, unit
-from gateway.schema import (
+from omnisense.schema import (
     Box,
     ImageRequest,
     ImageSize,

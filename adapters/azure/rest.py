@@ -11,7 +11,7 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.errors import classify, error_for, parse_error_body
 from adapters.base import CallContext
 from adapters.kit import mapped_errors
-from gateway.schema import UpstreamBadResponse
+from omnisense.schema import UpstreamBadResponse
 
 
 async def request(

@@ -43,7 +43,7 @@ from adapters.azure.clients import AzureClients
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed, request_language, unit
 from adapters.kit.long_audio import transcribe_in_chunks
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
     SynthesizeRequest,

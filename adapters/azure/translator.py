@@ -23,7 +23,7 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.common import raw
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed, request_language
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
     TranslateRequest,

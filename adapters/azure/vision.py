@@ -22,7 +22,7 @@ from adapters.azure.clients import AzureClients
 from adapters.azure.common import VISION_FORMATS, VISION_MAX_BYTES, analyzed_size, check_image, raw
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import box_from_pixels, parsed, unit
-from gateway.schema import (
+from omnisense.schema import (
     DetectedObject,
     Face,
     FacesResult,

@@ -24,7 +24,7 @@ from adapters.base import CallContext
 from adapters.google.config import DEFAULT_HOSTS, GoogleConfig, _GoogleBase
 from adapters.google.errors import classify
 from adapters.kit import BlockingPool, mapped_errors
-from gateway.schema import Unsupported, UpstreamTimeout
+from omnisense.schema import Unsupported, UpstreamTimeout
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from adapters.kit import box_from_corners, unit
-from gateway.schema import Box, ImageSize, InvalidInput, normalize_language
+from omnisense.schema import Box, ImageSize, InvalidInput, normalize_language
 
 
 def score(value: Any) -> float:

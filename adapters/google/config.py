@@ -33,7 +33,7 @@ from typing import Any, Literal
 import msgspec
 
 from adapters.kit.config import ProviderConfig
-from gateway.schema import Task
+from omnisense.schema import Task
 
 SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "aiplatform")
 DEFAULT_HOSTS = {

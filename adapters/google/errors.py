@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.kit import error_for_status, parse_retry_after
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
     PayloadTooLarge,

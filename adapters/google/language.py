@@ -36,7 +36,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import enum_name, f32, raw, score
 from adapters.kit import parsed, request_language, span, unit, utf8_limit
-from gateway.schema import (
+from omnisense.schema import (
     EntitiesResult,
     Entity,
     SentimentResult,
@@ -47,7 +47,7 @@ from gateway.schema import (
     TextModerationResult,
     TextRequest,
 )
-from gateway.schema.results import EntityType, ModerationCategory, SentimentLabel
+from omnisense.schema.results import EntityType, ModerationCategory, SentimentLabel
 
 MODEL = "natural-language-v2"  # (moderateText: its own model, named in MODEL_MODERATION)
 MODEL_MODERATION = "natural-language-v2-moderation"

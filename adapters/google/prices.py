@@ -6,7 +6,7 @@ from typing import Any
 
 from adapters.kit import PriceTable, build_prices
 from adapters.kit.prices import to_price
-from gateway.schema import Price, Task
+from omnisense.schema import Price, Task
 
 TABLE = PriceTable("adapters.google")
 DEFAULT_FAMILY = "neural2"  # the voices chosen when a request names none (tts.VOICES)

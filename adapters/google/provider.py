@@ -24,7 +24,7 @@ from adapters.google.config import GoogleConfig
 from adapters.google.prices import load_prices, voice_price
 from adapters.kit import Handler, VendorProvider, expect
 from adapters.kit.config import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     ImageRequest,
     OmnisenseError,

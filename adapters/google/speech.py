@@ -27,7 +27,7 @@ from adapters.google.clients import GoogleClients
 from adapters.google.common import bcp47, raw, score
 from adapters.kit import parsed, request_language
 from adapters.kit.long_audio import transcribe_in_chunks
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
     TranscribeRequest,

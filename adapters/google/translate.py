@@ -16,7 +16,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import bcp47, nonempty, raw, score
 from adapters.kit import parsed
-from gateway.schema import (
+from omnisense.schema import (
     DetectedLanguage,
     InvalidInput,
     LanguageResult,

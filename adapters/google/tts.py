@@ -18,7 +18,14 @@ from typing import Any
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.kit import parsed, request_language, utf8_limit
-from gateway.schema import InvalidInput, SynthesizeRequest, SynthesizeResult, Unsupported, UpstreamBadResponse, primary
+from omnisense.schema import (
+    InvalidInput,
+    SynthesizeRequest,
+    SynthesizeResult,
+    Unsupported,
+    UpstreamBadResponse,
+    primary,
+)
 
 MODEL = "cloud-tts"
 MAX_BYTES = 5_000

@@ -33,7 +33,7 @@ from adapters.google import vertex_schemas
 from adapters.google.config import VertexConfig
 from adapters.kit import BlockingPool, VendorProvider, error_for_status, parse_retry_after, parsed
 from adapters.kit.config import ProviderConfig
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     ImageRequest,
     InvalidInput,

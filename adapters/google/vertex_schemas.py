@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from adapters.google.config import FieldMap, VertexConfig
 from adapters.kit import box_from_ratios, image_size, unit
-from gateway.schema import (
+from omnisense.schema import (
     DetectedObject,
     ImageRequest,
     InvalidInput,
@@ -43,7 +43,7 @@ from gateway.schema import (
     TaskResult,
     TextRequest,
 )
-from gateway.schema.results import SENTIMENT_LABELS, SentimentLabel
+from omnisense.schema.results import SENTIMENT_LABELS, SentimentLabel
 
 
 def _b64(request: ImageRequest) -> str:

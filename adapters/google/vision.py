@@ -31,7 +31,7 @@ from adapters.google.clients import GoogleClients
 from adapters.google.common import enum_name, normalized_box, raw, score, vertices_box
 from adapters.google.errors import status_error
 from adapters.kit import image_size, parsed
-from gateway.schema import (
+from omnisense.schema import (
     DetectedObject,
     Face,
     FacesResult,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.schema import Box, ImageSize, InvalidInput, Media, PayloadTooLarge, normalize_language, primary
+from omnisense.schema import Box, ImageSize, InvalidInput, Media, PayloadTooLarge, normalize_language, primary
 
 
 def unit(value: Any) -> float:

@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
-from gateway.schema import (
+from omnisense.schema import (
     ConventionError,
     InvalidInput,
     OmnisenseError,

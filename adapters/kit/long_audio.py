@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from gateway.schema import TranscribeRequest, TranscribeResult, Word
+from omnisense.schema import TranscribeRequest, TranscribeResult, Word
 
 
 def split_wav(data: bytes, chunk_s: float) -> list[tuple[float, bytes]] | None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from adapters.base import CallContext
-from gateway.schema import UpstreamTimeout
+from omnisense.schema import UpstreamTimeout
 
 T = TypeVar("T")
 log = logging.getLogger("omnisense.adapters")

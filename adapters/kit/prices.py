@@ -9,7 +9,7 @@ A table file looks like ``adapters/aws/prices.yaml``::
     # any other top-level key is a named entry the adapter looks up itself (a per-engine
     # or per-voice-family price, a per-page price)
 
-Fields are ``gateway.schema.Price``'s: ``usd`` buys ``per`` units of ``unit``; the billed
+Fields are ``omnisense.schema.Price``'s: ``usd`` buys ``per`` units of ``unit``; the billed
 quantity is raised to ``minimum``, then rounded up to a multiple of ``increment``.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 import yaml
 
-from gateway.schema import Price, Task
+from omnisense.schema import Price, Task
 
 
 class PriceTable:

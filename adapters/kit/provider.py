@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from adapters.base import CallContext, ProviderResult
 from adapters.kit.config import ProviderConfig
 from adapters.kit.results import apply_min_confidence
-from gateway.schema import Health, InvalidInput, OmnisenseError, ProviderInfo, Task, TaskRequest, Unsupported
+from omnisense.schema import Health, InvalidInput, OmnisenseError, ProviderInfo, Task, TaskRequest, Unsupported
 
 ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
 R = TypeVar("R")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.schema import ImageRequest, OcrResult, TaskRequest, TaskResult
+from omnisense.schema import ImageRequest, OcrResult, TaskRequest, TaskResult
 
 # The list fields of vision results whose items carry a confidence.
 _SCORED = ("labels", "objects", "faces", "flags", "lines")

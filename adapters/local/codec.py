@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import RESULT_TYPES, TABLE, ImageRequest, ImageSize, Media, Task, TaskRequest, TaskResult
-from gateway.schema.requests import request_fields
+from omnisense.schema import RESULT_TYPES, TABLE, ImageRequest, ImageSize, Media, Task, TaskRequest, TaskResult
+from omnisense.schema.requests import request_fields
 
 # The model server's route per task: ``/text/key_phrases`` for ``text.key_phrases``.
 ENDPOINTS: dict[Task, str] = {task: "/" + task.value.replace(".", "/") for task in TABLE}

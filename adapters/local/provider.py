@@ -43,7 +43,7 @@ from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
 from adapters.local.replicas import Replica, ReplicaSet
 from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     InvalidInput,
     OmnisenseError,

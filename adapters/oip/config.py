@@ -39,7 +39,7 @@ from typing import Literal
 import msgspec
 
 from adapters.kit.config import ProviderConfig
-from gateway.schema.tasks import Task
+from omnisense.schema.tasks import Task
 
 Datatype = Literal["BYTES", "FP32", "FP64", "FP16", "UINT8", "INT8", "INT32", "INT64"]
 Source = Literal["text", "image", "audio", "language", "source_language", "target_language"]

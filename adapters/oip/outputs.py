@@ -20,7 +20,7 @@ import msgspec
 
 from adapters.kit.convert import box_from_ratios, unit
 from adapters.oip.config import OipConfig, OutputMapping
-from gateway.schema import (
+from omnisense.schema import (
     DetectedLanguage,
     DetectedObject,
     Face,
@@ -46,7 +46,7 @@ from gateway.schema import (
     TranslateRequest,
     TranslateResult,
 )
-from gateway.schema.results import MODERATION_CATEGORIES
+from omnisense.schema.results import MODERATION_CATEGORIES
 
 
 class OutputTensor(msgspec.Struct, kw_only=True):

@@ -33,7 +33,7 @@ from adapters.kit.config import ProviderConfig
 from adapters.oip.config import OipConfig
 from adapters.oip.outputs import from_vendor
 from adapters.oip.tensors import infer_body
-from gateway.schema import (
+from omnisense.schema import (
     Health,
     OmnisenseError,
     ProviderInfo,

@@ -13,7 +13,7 @@ import io
 from typing import Any
 
 from adapters.oip.config import OipConfig, TensorInput
-from gateway.schema import ImageRequest, InvalidInput, Media, TaskRequest, TranscribeRequest
+from omnisense.schema import ImageRequest, InvalidInput, Media, TaskRequest, TranscribeRequest
 
 
 def infer_body(config: OipConfig, request: TaskRequest, request_id: str) -> dict[str, Any]:

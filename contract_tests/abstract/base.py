@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from adapters.base import CallContext, Provider, ProviderResult
-from gateway.schema import RESULT_TYPES, Box, ImageRequest, Media, Task, TaskRequest, TaskResult
+from omnisense.schema import RESULT_TYPES, Box, ImageRequest, Media, Task, TaskRequest, TaskResult
 
 
 def image_media(data: bytes) -> Media:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from adapters.base import CallContext, Provider
-from gateway.schema import (
+from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
     Task,

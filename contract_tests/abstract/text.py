@@ -7,7 +7,7 @@ from typing import ClassVar
 from adapters.base import Provider
 from contract_tests import samples
 from contract_tests.abstract.base import ProviderContract
-from gateway.schema import (
+from omnisense.schema import (
     EntitiesResult,
     KeyPhrasesResult,
     LanguageResult,
@@ -19,7 +19,7 @@ from gateway.schema import (
     TranslateResult,
     normalize_language,
 )
-from gateway.schema.results import MODERATION_CATEGORIES
+from omnisense.schema.results import MODERATION_CATEGORIES
 
 
 class SentimentContract(ProviderContract):

@@ -7,7 +7,7 @@ from typing import ClassVar
 from adapters.base import Provider
 from contract_tests import samples
 from contract_tests.abstract.base import ProviderContract, check_box, image_request
-from gateway.schema import (
+from omnisense.schema import (
     FacesResult,
     LabelsResult,
     ModerationResult,

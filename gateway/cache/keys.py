@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import Media, Task, TaskRequest
+from omnisense.schema import Media, Task, TaskRequest
 
 
 def _normalized(request: TaskRequest) -> dict[str, Any]:

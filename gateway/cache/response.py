@@ -19,8 +19,8 @@ import msgspec
 from gateway.cache.keys import cache_key
 from gateway.cache.stores import CacheStore
 from gateway.logs.record import summarize_output
-from gateway.schema import Envelope, Task, TaskRequest, TaskResult, Usage, spec_of
 from gateway.trace import RequestTrace
+from omnisense.schema import Envelope, Task, TaskRequest, TaskResult, Usage, spec_of
 from policies.planner import Planner
 
 log = logging.getLogger("omnisense.cache")

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from gateway.client import Client
-from gateway.client.jobs import JobsTimeout
-from gateway.schema import OmnisenseError
-from gateway.schema.jobs import JobView
+from omnisense.client import Client
+from omnisense.client.jobs import JobsTimeout
+from omnisense.schema import OmnisenseError
+from omnisense.schema.jobs import JobView
 
 
 def add_parsers(sub: Any) -> None:

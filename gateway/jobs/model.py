@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema.jobs import FINAL_STATUSES, ItemResult, ItemStatus, JobStatus, JobView, WebhookState
+from omnisense.schema.jobs import FINAL_STATUSES, ItemResult, ItemStatus, JobStatus, JobView, WebhookState
 
 __all__ = ["FINAL_STATUSES", "ItemResult", "ItemStatus", "Job", "JobStatus", "JobView", "Transition", "view"]
 

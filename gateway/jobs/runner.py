@@ -32,8 +32,8 @@ from gateway.jobs.settings import JobSettings
 from gateway.jobs.store import JobStore
 from gateway.jobs.webhooks import WebhookSender
 from gateway.logs.record import RequestLog, summarize_input
-from gateway.schema import OmnisenseError, Problem, Task, TaskRequest, spec_of
 from gateway.trace import RequestTrace
+from omnisense.schema import OmnisenseError, Problem, Task, TaskRequest, spec_of
 
 log = logging.getLogger("omnisense.jobs")
 

@@ -3,7 +3,7 @@
 The body is the job as ``GET /v1/jobs/{id}`` shows it. The URL is checked first
 (``webhook_guard.py``: public addresses only unless the operator allows private ones; no
 redirects followed); a refused URL is logged and not retried. Each try is signed afresh
-(``gateway.schema.webhooks``) and POSTed with aiohttp; a connection error, a timeout, a 408,
+(``omnisense.schema.webhooks``) and POSTed with aiohttp; a connection error, a timeout, a 408,
 429 or 5xx is tried again (tenacity: exponential backoff with jitter) up to
 ``webhook_attempts`` times; any other answer ends the delivery. The delivery, all its tries
 included, is one record in the request log (task ``jobs.webhook``, one attempt per try).
@@ -24,8 +24,8 @@ from gateway.jobs.model import Job, view
 from gateway.jobs.settings import JobSettings
 from gateway.jobs.webhook_guard import PinnedResolver, WebhookRefused, check_url, checked_addresses
 from gateway.logs.record import RequestLog
-from gateway.schema import Attempt
-from gateway.schema.webhooks import JOB_HEADER, signed_headers
+from omnisense.schema import Attempt
+from omnisense.schema.webhooks import JOB_HEADER, signed_headers
 
 log = logging.getLogger("omnisense.jobs")
 TASK = "jobs.webhook"

@@ -1,6 +1,6 @@
 """The RequestLog record (DESIGN §6) and how a request's input and output are summarized.
 
-The output summary is each task's row in the task table (``gateway.schema.table``).
+The output summary is each task's row in the task table (``omnisense.schema.table``).
 A record never holds a secret (the caller's key is represented by its id) nor a raw
 payload: inputs are summarized by size, format, length and a sha256.
 """
@@ -12,7 +12,7 @@ import hashlib
 
 import msgspec
 
-from gateway.schema import Attempt, ImageRequest, OutputSummary, TaskRequest, TranscribeRequest, summarize_output
+from omnisense.schema import Attempt, ImageRequest, OutputSummary, TaskRequest, TranscribeRequest, summarize_output
 
 __all__ = [
     "InputSummary",

@@ -13,7 +13,6 @@ from litestar import Litestar, Request, Response
 from gateway.logs import LogSink
 from gateway.logs.redact import scrubbed_logging
 from gateway.metric_share import shared_metrics
-from gateway.schema import InternalError
 from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.gc_tuning import tune_after_startup
@@ -25,6 +24,7 @@ from gateway.server.responses import problem_response
 from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
 from gateway.server.tasks import request_id_of, task_handlers
+from omnisense.schema import InternalError
 
 log = logging.getLogger("omnisense.server")
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.schema import Forbidden, RateLimited, Task, Unauthorized
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
+from omnisense.schema import Forbidden, RateLimited, Task, Unauthorized
 from policies.loader import task_pattern_matches
 from policies.shared.ratelimit import Limit, MemoryRateLimiter, RateLimiter
 

@@ -17,8 +17,8 @@ import yaml
 from gateway.cache.settings import CacheSettings
 from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
-from gateway.schema import Task
 from gateway.tracing import TracingSettings
+from omnisense.schema import Task
 
 __all__ = [
     "ApiKey",

@@ -33,8 +33,8 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from gateway.schema import PayloadTooLarge, UnprocessableInput
 from gateway.server.config import UrlRules
+from omnisense.schema import PayloadTooLarge, UnprocessableInput
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

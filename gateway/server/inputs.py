@@ -26,7 +26,12 @@ from typing import Any
 import msgspec
 from litestar import Request
 
-from gateway.schema import (
+from gateway.server.config import Limits
+from gateway.server.disconnect import ClientGone
+from gateway.server.fetch import UrlFetcher
+from gateway.server.problems import unprocessable
+from gateway.server.sniff import audio_media, image_media
+from omnisense.schema import (
     InputKind,
     InvalidInput,
     Media,
@@ -39,12 +44,7 @@ from gateway.schema import (
     normalize_language,
     spec_of,
 )
-from gateway.schema.requests import MediaRef
-from gateway.server.config import Limits
-from gateway.server.disconnect import ClientGone
-from gateway.server.fetch import UrlFetcher
-from gateway.server.problems import unprocessable
-from gateway.server.sniff import audio_media, image_media
+from omnisense.schema.requests import MediaRef
 
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
 

@@ -26,7 +26,11 @@ from gateway.jobs.model import Job, cancelled, view
 from gateway.jobs.runner import encode_inputs
 from gateway.jobs.webhook_guard import WebhookRefused, check_url
 from gateway.logs.query import parse_limit, parse_time
-from gateway.schema import (
+from gateway.server.config import Limits
+from gateway.server.inputs import decode_body, decode_request
+from gateway.server.runtime import Runtime
+from gateway.server.scope import route_choice
+from omnisense.schema import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -35,10 +39,6 @@ from gateway.schema import (
     TranscribeRequest,
     UnprocessableInput,
 )
-from gateway.server.config import Limits
-from gateway.server.inputs import decode_body, decode_request
-from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
 
 _encoder = msgspec.json.Encoder()
 QUERY = frozenset({"task", "webhook_url"})  # the jobs API's own query parameters on an upload

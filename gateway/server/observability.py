@@ -19,8 +19,8 @@ import msgspec
 from litestar import Request, Response, get
 
 from gateway.logs.query import LogQuery, LogStore, parse_duration, parse_limit, parse_time, with_comparisons
-from gateway.schema import InvalidInput, NotFound
 from gateway.server.runtime import Runtime
+from omnisense.schema import InvalidInput, NotFound
 
 _encoder = msgspec.json.Encoder()
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import msgspec
 
-from gateway.schema import TABLE, Envelope, Problem, Task, spec_of
 from gateway.server.openapi_jobs import TYPES as JOB_TYPES
 from gateway.server.openapi_jobs import job_paths
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
+from omnisense.schema import TABLE, Envelope, Problem, Task, spec_of
 
 TASK_STATUSES = ("400", "401", "403", "413", "415", "422", "429", "502", "503", "504")
 RAW_UPLOAD = (

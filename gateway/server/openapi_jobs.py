@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.schema import Task
-from gateway.schema.jobs import JobView
 from gateway.server.openapi_ops import problems, ref
+from omnisense.schema import Task
+from omnisense.schema.jobs import JobView
 
 TYPES = [JobView]
 _STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException
 
-from gateway.schema import (
+from omnisense.schema import (
     Forbidden,
     InvalidInput,
     MethodNotAllowed,

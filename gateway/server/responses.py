@@ -17,8 +17,8 @@ import msgspec
 from litestar import Response
 from litestar.types import Receive, Scope, Send
 
-from gateway.schema import Envelope, OmnisenseError, Problem, SynthesizeResult, TaskResult
 from gateway.trace import RequestTrace
+from omnisense.schema import Envelope, OmnisenseError, Problem, SynthesizeResult, TaskResult
 
 _encoder = msgspec.json.Encoder()
 PROBLEM_JSON = "application/problem+json"

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from gateway.schema import InputKind, InvalidInput, Media, Task, TaskRequest, UnprocessableInput, spec_of
-from gateway.schema.requests import Language, RoutingHints
 from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
+from omnisense.schema import InputKind, InvalidInput, Media, Task, TaskRequest, UnprocessableInput, spec_of
+from omnisense.schema.requests import Language, RoutingHints
 from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()

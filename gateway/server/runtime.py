@@ -28,13 +28,13 @@ from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.registry import make_sink
 from gateway.metrics import Metrics, ProviderState
 from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
-from gateway.schema import Health, TaskRequest
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
 from gateway.server.disconnect import Disconnects
 from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.tracing import Tracing
+from omnisense.schema import Health, TaskRequest
 from policies.loader import LoadedPolicy
 from policies.planner import Planner
 from policies.shared.backend import SharedBackend, open_backend

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.dispatch import Dispatcher
-from gateway.schema import RoutingHints, UnprocessableInput
 from gateway.server.config import ApiKey
 from gateway.server.runtime import Runtime
+from omnisense.schema import RoutingHints, UnprocessableInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import io
 import warnings
 from collections.abc import Callable
 
-from gateway.schema import InvalidInput, Media, PayloadTooLarge, UnsupportedMediaType
+from omnisense.schema import InvalidInput, Media, PayloadTooLarge, UnsupportedMediaType
 
 IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "jpeg"),

@@ -27,7 +27,6 @@ from litestar.types import Receive, Scope, Send
 
 from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
-from gateway.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 from gateway.server.config import Limits
 from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
@@ -37,6 +36,7 @@ from gateway.server.responses import AnswerResponse, envelope_response, problem_
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
+from omnisense.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
 
 log = logging.getLogger("omnisense.server")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.schema import InputKind
 from gateway.task_cli.commands import TaskCommand, task_commands
 from gateway.task_cli.providers import providers_command
 from gateway.task_cli.run import run_task
+from omnisense.schema import InputKind
 
 URL_HELP = "gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080); the key comes from OMNISENSE_API_KEY"
 

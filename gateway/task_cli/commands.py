@@ -1,6 +1,6 @@
 """The task commands, derived from the task table and the Python client's methods.
 
-Every row of ``gateway.schema.TABLE`` becomes one command: its verb is the client method's
+Every row of ``omnisense.schema.TABLE`` becomes one command: its verb is the client method's
 name (``key_phrases`` -> ``key-phrases``), with the CLI's own words for two of them
 (``synthesize`` -> ``say``, ``moderation`` -> ``moderate``); a verb that two modalities
 share keeps it for the first row of the table and gets the modality after it for the next
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.client.calls import Call
-from gateway.client.methods import Endpoint, Namespace
-from gateway.schema import TABLE, InputKind, Task, TaskSpec
+from omnisense.client.calls import Call
+from omnisense.client.methods import Endpoint, Namespace
+from omnisense.schema import TABLE, InputKind, Task, TaskSpec
 
 VERB_WORDS = {"synthesize": "say", "moderation": "moderate"}  # the CLI's words; the rest is the method name
 ALIASES = {"target_language": ("--to",), "source_language": ("--from",), "provider": ("-p",)}

@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from gateway.client.transport import error_from, settings
 from gateway.terminal import console, table
+from omnisense.client.transport import error_from, settings
 
 # routing_ms: the mean latency the routing observed (a failed attempt counts its penalty, 5 s by default)
 COLUMNS = ["provider", "kind", "health", "probe_ms", "circuit", "routing_ms", "tasks", "detail"]

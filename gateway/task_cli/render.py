@@ -13,8 +13,8 @@ import msgspec
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from gateway.schema import Envelope
 from gateway.terminal import table
+from omnisense.schema import Envelope
 
 
 def cell(value: Any) -> str:

@@ -21,13 +21,13 @@ import httpx
 import msgspec
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gateway.client.calls import Call
-from gateway.schema import Envelope, InputKind, OmnisenseError, Task, summarize_output
 from gateway.task_cli.commands import TaskCommand
 from gateway.task_cli.inputs import InputError, Inputs, Item, media_inputs, text_inputs
 from gateway.task_cli.render import envelope_view
 from gateway.terminal import console, table
 from omnisense import Client
+from omnisense.client.calls import Call
+from omnisense.schema import Envelope, InputKind, OmnisenseError, Task, summarize_output
 
 
 @dataclasses.dataclass

@@ -30,7 +30,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.schema import Attempt, Task
+from omnisense.schema import Attempt, Task
 from policies.circuit import CircuitBoard, is_fault
 from policies.latency import LatencyBook
 from policies.shared.link import RedisLink, SharedDown

@@ -10,9 +10,9 @@ from litestar.testing import TestClient
 
 from contract_tests.scripted_provider import Fail, Hang, ScriptedProvider
 from gateway.logs import MemorySink
-from gateway.schema import UpstreamThrottled, UpstreamUnavailable
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
+from omnisense.schema import UpstreamThrottled, UpstreamUnavailable
 
 SCRIPTED = "contract_tests.scripted_provider:ScriptedProvider"
 

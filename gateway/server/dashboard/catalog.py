@@ -1,6 +1,6 @@
 """The try-it form's description of every task, derived from the task table.
 
-One entry per row of ``gateway.schema.TABLE``: the endpoint, what the caller sends (image,
+One entry per row of ``omnisense.schema.TABLE``: the endpoint, what the caller sends (image,
 text or audio), whether the plain answer is audio, and the fields of the task's JSON body
 (``TaskSpec.body``) with their kind, default and whether they are required. The page builds
 its form from this, so a new row in the table shows up in the dashboard without an edit here.
@@ -14,8 +14,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
-from gateway.schema import TABLE, TaskSpec
-from gateway.schema.requests import MediaRef
+from omnisense.schema import TABLE, TaskSpec
+from omnisense.schema.requests import MediaRef
 
 SKIPPED = frozenset({"include_raw", "routing"})
 _KINDS: dict[Any, str] = {bool: "bool", int: "int", float: "float", str: "str", MediaRef: "media"}

@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 import msgspec
 
-from gateway.schema.envelope import Envelope
-from gateway.schema.results import TaskResult
-from gateway.schema.table import RESULT_TYPES
-from gateway.schema.tasks import Task
+from omnisense.schema.envelope import Envelope
+from omnisense.schema.results import TaskResult
+from omnisense.schema.table import RESULT_TYPES
+from omnisense.schema.tasks import Task
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ItemStatus = Literal["succeeded", "failed"]

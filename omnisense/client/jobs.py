@@ -21,11 +21,11 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import httpx
 
-from gateway.client.calls import Source, read_source
-from gateway.client.methods import Async, Namespace, Sync
-from gateway.client.transport import decode
-from gateway.schema import InputKind, Task, spec_of
-from gateway.schema.jobs import JobView
+from omnisense.client.calls import Source, read_source
+from omnisense.client.methods import Async, Namespace, Sync
+from omnisense.client.transport import decode
+from omnisense.schema import InputKind, Task, spec_of
+from omnisense.schema.jobs import JobView
 
 P = ParamSpec("P")
 R = TypeVar("R")

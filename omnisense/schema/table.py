@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from gateway.schema.requests import (
+from omnisense.schema.requests import (
     ImageRequest,
     SynthesizeRequest,
     TaskRequest,
@@ -31,7 +31,7 @@ from gateway.schema.requests import (
     media_field,
     request_fields,
 )
-from gateway.schema.results import (
+from omnisense.schema.results import (
     FLAGGED_AT,
     EntitiesResult,
     FacesResult,
@@ -48,8 +48,8 @@ from gateway.schema.results import (
     TranscribeResult,
     TranslateResult,
 )
-from gateway.schema.summary import OutputSummary
-from gateway.schema.tasks import Task, Unit
+from omnisense.schema.summary import OutputSummary
+from omnisense.schema.tasks import Task, Unit
 
 Req = TypeVar("Req", bound=TaskRequest)
 Res = TypeVar("Res", bound=TaskResult)

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 
-from gateway.schema import OmnisenseError, Problem
-from gateway.schema.errors import (
+from omnisense.schema import OmnisenseError, Problem
+from omnisense.schema.errors import (
     ERRORS_BY_SLUG,
     InternalError,
     RateLimited,

@@ -9,7 +9,7 @@ import math
 
 import msgspec
 
-from gateway.schema.tasks import Task, Unit
+from omnisense.schema.tasks import Task, Unit
 
 
 class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,7 +6,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from gateway.schema.results import TaskResult
+from omnisense.schema.results import TaskResult
 
 R = TypeVar("R")
 

@@ -1,6 +1,6 @@
 """The tasks of the API, named ``modality.task``, and the units they are billed by.
 
-What each task takes, answers and logs is its row in ``gateway.schema.table``.
+What each task takes, answers and logs is its row in ``omnisense.schema.table``.
 """
 
 from __future__ import annotations

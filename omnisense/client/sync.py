@@ -6,7 +6,7 @@ with Client() as omni:                       # OMNISENSE_URL / OMNISENSE_API_KEY
     mood = omni.text.sentiment("What a lovely day").result.label
     audio = omni.speech.synthesize("Hello")  # bytes
 
-The methods live in ``gateway.client.methods`` (written once for both clients); this
+The methods live in ``omnisense.client.methods`` (written once for both clients); this
 module only sends.
 """
 
@@ -18,11 +18,11 @@ from typing import TypeVar
 
 import httpx
 
-from gateway.client.calls import Call
-from gateway.client.jobs import Flow, JobsAPI, drive_sync
-from gateway.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
-from gateway.client.transport import decode, request_kwargs, retry_wait, settings
-from gateway.schema import OmnisenseError
+from omnisense.client.calls import Call
+from omnisense.client.jobs import Flow, JobsAPI, drive_sync
+from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
+from omnisense.client.transport import decode, request_kwargs, retry_wait, settings
+from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
 

@@ -3,8 +3,8 @@
 This package imports nothing else of the project.
 """
 
-from gateway.schema.envelope import AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
-from gateway.schema.errors import (
+from omnisense.schema.envelope import AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
+from omnisense.schema.errors import (
     BudgetExceeded,
     Forbidden,
     InternalError,
@@ -27,9 +27,9 @@ from gateway.schema.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from gateway.schema.languages import normalize_language, primary
-from gateway.schema.providers import Health, Price, ProviderInfo, TaskSupport
-from gateway.schema.requests import (
+from omnisense.schema.languages import normalize_language, primary
+from omnisense.schema.providers import Health, Price, ProviderInfo, TaskSupport
+from omnisense.schema.requests import (
     ImageRequest,
     Media,
     RoutingHints,
@@ -41,7 +41,7 @@ from gateway.schema.requests import (
     request_language,
     request_units,
 )
-from gateway.schema.results import (
+from omnisense.schema.results import (
     Box,
     ConventionError,
     DetectedLanguage,
@@ -72,9 +72,9 @@ from gateway.schema.results import (
     TranslateResult,
     Word,
 )
-from gateway.schema.summary import OutputSummary
-from gateway.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
-from gateway.schema.tasks import Task, Unit
+from omnisense.schema.summary import OutputSummary
+from omnisense.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
+from omnisense.schema.tasks import Task, Unit
 
 __all__ = [
     "RESULT_TYPES",

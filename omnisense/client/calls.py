@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
-from gateway.schema import Envelope, SynthesizeResult, Task, TaskResult, spec_of
+from omnisense.schema import Envelope, SynthesizeResult, Task, TaskResult, spec_of
 
 R = TypeVar("R")
 Res = TypeVar("Res", bound=TaskResult)

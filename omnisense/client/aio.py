@@ -4,7 +4,7 @@ from omnisense import AsyncClient
 async with AsyncClient() as omni:
     labels = (await omni.vision.labels("photo.jpg")).result.labels
 
-The methods live in ``gateway.client.methods`` (written once for both clients); this
+The methods live in ``omnisense.client.methods`` (written once for both clients); this
 module only sends.
 """
 
@@ -16,11 +16,11 @@ from typing import TypeVar
 
 import httpx
 
-from gateway.client.calls import Call
-from gateway.client.jobs import Flow, JobsAPI, drive_async
-from gateway.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
-from gateway.client.transport import decode, request_kwargs, retry_wait, settings
-from gateway.schema import OmnisenseError
+from omnisense.client.calls import Call
+from omnisense.client.jobs import Flow, JobsAPI, drive_async
+from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
+from omnisense.client.transport import decode, request_kwargs, retry_wait, settings
+from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
 

@@ -18,8 +18,8 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from gateway.client.calls import Call, ImageCall, SynthesizeCall, TextCall, TranscribeCall, TranslateCall
-from gateway.schema import (
+from omnisense.client.calls import Call, ImageCall, SynthesizeCall, TextCall, TranscribeCall, TranslateCall
+from omnisense.schema import (
     EntitiesResult,
     FacesResult,
     KeyPhrasesResult,

@@ -13,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from gateway.schema.languages import normalize_language
+from omnisense.schema.languages import normalize_language
 
 
 class ConventionError(ValueError):

@@ -1,12 +1,12 @@
 """The Python client of Omnisense: one method per task, typed results.
 
 Users import it as ``from omnisense import Client, AsyncClient``. It imports only
-``gateway.schema``, httpx and msgspec, so ``pip install omnisense`` installs light. Errors come back as
+``omnisense.schema``, httpx and msgspec, so ``pip install omnisense`` installs light. Errors come back as
 the gateway's own error classes (``UpstreamTimeout``, ``UnsupportedMediaType`` ...) with
 ``request_id`` and ``attempts`` set from the problem+json answer.
 """
 
-from gateway.client.aio import AsyncClient
-from gateway.client.sync import Client
+from omnisense.client.aio import AsyncClient
+from omnisense.client.sync import Client
 
 __all__ = ["AsyncClient", "Client"]

@@ -72,6 +72,7 @@ from omnisense.schema.results import (
     TranslateResult,
     Word,
 )
+from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
 from omnisense.schema.summary import OutputSummary
 from omnisense.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
 from omnisense.schema.tasks import Task, Unit
@@ -79,10 +80,12 @@ from omnisense.schema.tasks import Task, Unit
 __all__ = [
     "RESULT_TYPES",
     "TABLE",
+    "Agreement",
     "AnyEnvelope",
     "Attempt",
     "Box",
     "BudgetExceeded",
+    "Consensus",
     "ConventionError",
     "DetectedLanguage",
     "DetectedObject",
@@ -115,6 +118,7 @@ __all__ = [
     "OcrResult",
     "OmnisenseError",
     "Outcome",
+    "OutputShape",
     "OutputSummary",
     "PayloadTooLarge",
     "Price",
@@ -124,6 +128,7 @@ __all__ = [
     "RoutingHints",
     "SentimentResult",
     "SentimentScores",
+    "ShortForm",
     "ShuttingDown",
     "SynthesizeRequest",
     "SynthesizeResult",

@@ -46,7 +46,6 @@ Datatype = Literal["BYTES", "FP32", "FP64", "FP16", "UINT8", "INT8", "INT32", "I
 Source = Literal["text", "image", "audio", "language", "source_language", "target_language"]
 
 
-
 def _media_source(task: Task) -> str:
     """The request field that carries the task's main input."""
     return spec_of(task).input.value

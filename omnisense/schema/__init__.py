@@ -3,6 +3,7 @@
 This package imports nothing else of the project.
 """
 
+from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
 from omnisense.schema.envelope import AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
 from omnisense.schema.errors import (
     BudgetExceeded,
@@ -72,7 +73,6 @@ from omnisense.schema.results import (
     TranslateResult,
     Word,
 )
-from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
 from omnisense.schema.summary import OutputSummary
 from omnisense.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
 from omnisense.schema.tasks import Task, Unit

@@ -12,9 +12,10 @@ each task is served by one service module with pure ``to_vendor``/``from_vendor`
 A service this provider has no endpoint or key for is not declared (see
 ``AzureConfig.serves``), so the router never sends its tasks here.
 
-``probe()`` costs no money: Translator's ``GET /languages`` when Translator is configured,
-else Speech's voices list (which also checks the key). Vision and Language have no free
-call, so a provider with only those says its probe did not check anything.
+``probe()`` checks the key at (next to) no cost: a one-character Translator ``translate``
+when Translator is configured (``GET /languages`` would not check the key), else Speech's
+free voices list (which checks the key). Vision and Language have no free call, so a
+provider with only those says its probe did not check anything.
 """
 
 from __future__ import annotations
@@ -135,14 +136,11 @@ class AzureProvider(VendorProvider[AzureConfig]):
         }[task]
 
     async def probe(self) -> Health:
-        """Translator ``GET /languages`` or Speech's voices list: free calls, short timeout."""
+        """A one-character Translator translate or Speech's voices list: calls that check the key, short timeout."""
         start = time.perf_counter()
         try:
             if self.config.serves("translator"):
-                found = await self.azure.call_json(
-                    "translator", "get_supported_languages", None, probe=True, scope="translation"
-                )
-                detail = f"translator /languages: {len((found or {}).get('translation') or {})} languages"
+                detail = await translator.probe(self.azure)
             elif self.config.serves("speech"):
                 detail = f"speech voices/list: {await speech.voices(self.azure)} voices"
             else:

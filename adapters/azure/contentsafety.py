@@ -8,7 +8,7 @@ severity 0 (safe), 2 (low), 4 (medium), 6 (high).
 
 Mapping:
 - severity -> confidence through ``SEVERITY`` (the table in ``adapters/azure/README.md``):
-  0 (safe) -> 0.0, 2 (low) -> 0.33, 4 (medium) -> 0.67, 6 (high) -> 1.0. The severity is a
+  0 (safe) -> 0, 2 (low) -> 1/3, 4 (medium) -> 2/3, 6 (high) -> 1. The severity is a
   graded level, not a probability; the table keeps its order and its ends. A severity off
   the four-level scale is an ``UpstreamBadResponse``, never a guessed number.
 - categories: Hate -> ``hate``, SelfHarm -> ``self_harm``, Sexual -> ``sexual``, Violence ->
@@ -46,7 +46,7 @@ MAX_TEXT_CHARS = 10_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_FORMATS = VISION_FORMATS | {"tiff", "webp"}
 # outputType FourSeverityLevels: Azure's documented levels -> confidence (README's table).
-SEVERITY = {0: 0.0, 2: 0.33, 4: 0.67, 6: 1.0}
+SEVERITY = {0: 0.0, 2: 1 / 3, 4: 2 / 3, 6: 1.0}
 CATEGORIES: dict[str, ModerationCategory] = {
     "Hate": "hate",
     "SelfHarm": "self_harm",

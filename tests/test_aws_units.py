@@ -251,6 +251,17 @@ def test_transcribe_params_and_transcript() -> None:
     assert transcribe.job_name("req/1 2")[:18] == "omnisense-req-1-2-"
 
 
+def test_transcript_without_scored_words_has_no_confidence() -> None:
+    # Transcribe's documented shape for a silent file: a transcript and no pronunciation item.
+    silent = {"jobName": "j", "results": {"transcripts": [{"transcript": ""}], "items": []}, "status": "COMPLETED"}
+    assert transcribe.from_vendor(silent, {"LanguageCode": "en-US"}).confidence is None
+    unscored = {"results": {"transcripts": [{"transcript": "hi"}], "items": [
+        {"type": "pronunciation", "start_time": "0.0", "end_time": "0.4", "alternatives": [{"content": "hi"}]},
+    ]}}  # fmt: skip
+    result = transcribe.from_vendor(unscored, {})
+    assert result.confidence is None and result.words[0].confidence is None
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 

@@ -18,8 +18,8 @@ Confidence = Annotated[
     msgspec.Meta(
         ge=0.0,
         le=1.0,
-        description="drop items scored under this, in [0, 1]; 0 keeps every score, and items the vendor gives"
-        " no confidence (null) are always kept",
+        description="drop items scored under this, in [0, 1]; left out, each vendor's own default applies; 0 keeps"
+        " every score; items the vendor gives no confidence (null) are always kept",
     ),
 ]
 Language = Annotated[

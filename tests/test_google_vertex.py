@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from adapters import registry
 from adapters.base import CallContext
 from adapters.google import vertex_schemas
-from adapters.google.config import VertexConfig
+from adapters.google.vertex_config import VertexConfig
 from adapters.google.vertex import VertexProvider
 from adapters.kit import parse_config
 from contract_tests import samples

@@ -100,7 +100,11 @@ def _rules() -> tuple[Rule, ...]:
     from botocore.parsers import ResponseParserError
 
     connect_errors = (bx.ConnectTimeoutError, bx.EndpointConnectionError, bx.ConnectionClosedError)
-    auth_errors = (bx.NoCredentialsError, bx.PartialCredentialsError, bx.CredentialRetrievalError)
+    auth_errors: tuple[type[Exception], ...] = (
+        bx.NoCredentialsError,
+        bx.PartialCredentialsError,
+        bx.CredentialRetrievalError,
+    )
     auth_errors += (bx.ProfileNotFound, bx.TokenRetrievalError, bx.NoRegionError)
     return (
         (bx.ReadTimeoutError, UpstreamTimeout, "read timed out"),

@@ -19,8 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.kit.errors import Rule, by_class, coded_error, retry_after
-from adapters.kit.errors import error_body as parse_error_body
+from adapters.kit.errors import Rule, by_class, coded_error, error_body, retry_after
 from omnisense.schema import (
     OmnisenseError,
     PayloadTooLarge,
@@ -49,6 +48,8 @@ _BY_CODE: dict[str, type[OmnisenseError]] = {
     "ServiceUnavailable": UpstreamUnavailable,
     "Timeout": UpstreamTimeout,
 }
+parse_error_body = error_body  # Azure's error bodies have the shape the kit reads
+
 # Translator codes (status * 1000 + n) that are about the language, not the input.
 _TRANSLATOR_UNSUPPORTED = frozenset({400019, 400023, 400035, 400036, 400091})
 

@@ -1,29 +1,19 @@
 """The ``google`` provider block, validated with msgspec (no SDK imported); ``GoogleBase``
-holds the keys the ``vertex`` kind shares (``vertex_config``).
-
-```yaml
-providers:
-  gcp:      {kind: google, project: my-project, location: global}      # Application Default Credentials
-  gcp-key:  {kind: google, project: p, api_key: "${GOOGLE_API_KEY}"}  # or an API key
-  gcp-test: {kind: google, project: p, endpoint: "http://127.0.0.1:9100", credentials: anonymous}
-```
+holds the keys the ``vertex`` kind shares (``vertex_config``). The keys are listed in
+``adapters/google/README.md``.
 
 - ``endpoint`` sends every Google service to one base URL (a fake, a proxy, a regional
-  endpoint); ``endpoints: {vision: URL, language: URL, translate: URL, texttospeech: URL,
-  speech: URL, aiplatform: URL}`` overrides one service. A URL without a scheme is https.
+  endpoint); ``endpoints: {service: URL}`` overrides one service. A URL without a scheme is https.
 - ``credentials``: ``adc`` (default: Application Default Credentials), ``anonymous``
   (fakes, emulators), or the path of a service-account JSON file. ``api_key`` is sent as
   ``x-goog-api-key`` instead (Vertex AI does not take API keys).
-- ``timeout_s`` bounds each call (and the request's deadline bounds it too). The SDKs'
-  own retries are off: every call passes ``retry=None``, so the gateway's policy alone
-  decides retries (Natural Language and Speech would otherwise retry 503 by themselves).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from adapters.kit.config import ProviderConfig
+from adapters.kit.config import ProviderConfig, check_services
 
 SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "aiplatform")
 
@@ -37,9 +27,7 @@ class GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        unknown = sorted(set(self.endpoints) - set(SERVICES))
-        if unknown:
-            raise ValueError(f"endpoints: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
+        check_services(SERVICES, endpoints=self.endpoints)
         if self.probe_timeout_s <= 0:
             raise ValueError("probe_timeout_s must be positive")
         if not self.credentials.strip():

@@ -1,24 +1,11 @@
-"""Map what the Google SDKs raise to the gateway's error tree (DESIGN §3).
+"""Map what the Google SDKs raise to the gateway's error tree (DESIGN §3; the table is in
+``adapters/google/README.md``, "Errors").
 
-Over REST a Google error is an HTTP status with the body
-``{"error": {"code": 403, "message": "...", "status": "PERMISSION_DENIED", "details": [...]}}``,
-which ``google.api_core`` raises as ``GoogleAPICallError`` subclasses (``BadRequest``,
-``Forbidden``, ``TooManyRequests``, ``ServiceUnavailable`` ...) carrying ``code`` (the HTTP
-status), ``message``, ``reason`` (ErrorInfo) and the ``response``. The status decides the
-class (``adapters.kit.error_for_status``) with Google's refinements:
-
-- 400 with reason ``API_KEY_INVALID`` (an unusable API key is answered 400) -> UpstreamAuth;
-- 400 ``INVALID_ARGUMENT`` -> InvalidInput (no fallback: the input is bad everywhere);
-- 429 ``RESOURCE_EXHAUSTED`` -> UpstreamThrottled with the answer's ``Retry-After``;
-- 404 (a Vertex endpoint or Translation location that does not exist) -> UpstreamBadResponse.
-
-``requests`` timeouts -> UpstreamTimeout; connection failures -> UpstreamUnavailable; a body
-that is not the documented JSON (protobuf ``ParseError``) -> UpstreamBadResponse; missing or
-refused credentials (google-auth) -> UpstreamAuth.
-
-An error inside a 200 (Vision's ``responses[i].error``, a ``google.rpc.Status`` whose
-``code`` is a gRPC code) is an error with fallback, never an empty result: see
-``status_error``.
+``google.api_core`` raises an error answer as a ``GoogleAPICallError`` carrying ``code``
+(the HTTP status), ``message``, ``reason`` (ErrorInfo) and the ``response``: the status
+decides (``adapters.kit.error_for_status``), with Google's refinements in ``_api_error``
+(an unusable API key is answered 400; a 404 is a Vertex endpoint or Translation location
+that does not exist). An error inside a 200 (a ``google.rpc.Status``) is ``status_error``.
 """
 
 from __future__ import annotations

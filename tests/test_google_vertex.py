@@ -14,8 +14,8 @@ from litestar.testing import TestClient
 from adapters import registry
 from adapters.base import CallContext
 from adapters.google import vertex_schemas
-from adapters.google.config import VertexConfig
 from adapters.google.vertex import VertexProvider
+from adapters.google.vertex_config import VertexConfig
 from adapters.kit import parse_config
 from contract_tests import samples
 from contract_tests.abstract.base import image_request

@@ -1,22 +1,5 @@
-"""The ``aws`` provider's policy block, validated with msgspec.
-
-```yaml
-providers:
-  aws:
-    kind: aws
-    region: eu-west-1            # or the standard chain (AWS_REGION, the profile's region)
-    profile: prod                # optional; otherwise the standard credential chain
-    timeout_s: 5                 # botocore read timeout per call
-    endpoint_url: http://...     # optional: every client (tests, LocalStack)
-    endpoints: {translate: http://...}   # optional: per service, wins over endpoint_url
-    s3_bucket: my-transcribe-bucket      # needed by speech.transcribe
-    max_attempts: 1              # botocore's own attempts per call (1 = no SDK retries)
-```
-
-``max_attempts`` is deliberately 1: botocore's retries are off, because the gateway's
-dispatcher owns retries (with its own budget, backoff and Retry-After handling) and
-SDK retries underneath would multiply them. Set 2-3 to let botocore's *standard* retry
-mode (which retries throttling, 5xx and connection errors) absorb blips instead.
+"""The ``aws`` provider's policy block, validated with msgspec (the keys and the choice of
+``max_attempts: 1``, no SDK retries under the dispatcher's, are in ``adapters/aws/README.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from adapters.kit.config import ProviderConfig
+from adapters.kit.config import ProviderConfig, check_services
 
 SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3")
 
@@ -57,9 +40,7 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        unknown = sorted(set(self.endpoints) - set(SERVICES))
-        if unknown:
-            raise ValueError(f"endpoints: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
+        check_services(SERVICES, endpoints=self.endpoints)
         if self.connect_timeout_s <= 0 or self.probe_timeout_s <= 0:
             raise ValueError("timeouts must be positive")
         if not 1 <= self.max_attempts <= 10:

@@ -9,9 +9,10 @@ cannot parse) are mapped by their class. ``classify`` is the ``mapped_errors`` h
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from adapters.kit import error_for_status, parse_retry_after
+from adapters.kit.errors import Rule, by_class, coded_error, retry_after
 from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
@@ -73,14 +74,11 @@ BY_CODE: dict[str, type[OmnisenseError]] = {code: cls for cls, codes in _CODES f
 def error_for_code(code: str, message: str, status: int, headers: dict[str, Any] | None = None) -> OmnisenseError:
     """The gateway error for an AWS error code (falling back to the HTTP status)."""
     code = code.rsplit("#", 1)[-1]  # "com.amazonaws.rekognition#ThrottlingException"
-    retry_after = parse_retry_after(str((headers or {}).get("retry-after") or "")) or None
-    detail = f"aws: {code}: {message}"[:500]
-    cls = BY_CODE.get(code)
-    if cls is not None:
-        return cls(detail, retry_after_s=retry_after)
-    if status == 400 and code.endswith("Exception") and "Throttl" in code:
-        return UpstreamThrottled(detail, retry_after_s=retry_after)
-    return error_for_status(status or 500, f"{code}: {message}", provider="aws", retry_after_s=retry_after)
+    wait = retry_after(headers) or None
+    text = f"{code}: {message}"
+    if code not in BY_CODE and status == 400 and code.endswith("Exception") and "Throttl" in code:
+        return UpstreamThrottled(f"aws: {text}"[:500], retry_after_s=wait)
+    return coded_error("aws", BY_CODE, code, text, status, wait)
 
 
 def _client_error(exc: Any) -> OmnisenseError:
@@ -95,33 +93,34 @@ def _client_error(exc: Any) -> OmnisenseError:
     return error_for_code(code, message, status, meta.get("HTTPHeaders"))
 
 
-def classify(exc: BaseException) -> OmnisenseError | None:
-    """``mapped_errors`` hook: the gateway error for a boto3/botocore exception, or None."""
+@functools.cache
+def _rules() -> tuple[Rule, ...]:
+    """botocore's own exceptions (other than ClientError), most specific first."""
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    if isinstance(exc, bx.ClientError):
-        return _client_error(exc)
-    if isinstance(exc, bx.ReadTimeoutError):
-        return UpstreamTimeout(f"aws: read timed out: {exc}")
-    if isinstance(exc, bx.ConnectTimeoutError | bx.EndpointConnectionError | bx.ConnectionClosedError):
-        return UpstreamUnavailable(f"aws: cannot connect: {exc}")
-    if isinstance(exc, bx.HTTPClientError):
-        return UpstreamUnavailable(f"aws: HTTP client error: {exc}")
-    auth_errors = (
+    connect_errors = (bx.ConnectTimeoutError, bx.EndpointConnectionError, bx.ConnectionClosedError)
+    auth_errors: tuple[type[Exception], ...] = (
         bx.NoCredentialsError,
         bx.PartialCredentialsError,
         bx.CredentialRetrievalError,
-        bx.ProfileNotFound,
-        bx.TokenRetrievalError,
-        bx.NoRegionError,
     )
-    if isinstance(exc, auth_errors):
-        return UpstreamAuth(f"aws: credentials or region not usable: {exc}")
-    if isinstance(exc, bx.ParamValidationError):
-        return InvalidInput(f"aws: the request is not valid for AWS: {exc}")
-    if isinstance(exc, ResponseParserError):
-        return UpstreamBadResponse(f"aws: malformed response: {exc}")
-    if isinstance(exc, bx.BotoCoreError):
-        return UpstreamUnavailable(f"aws: {type(exc).__name__}: {exc}")
-    return None
+    auth_errors += (bx.ProfileNotFound, bx.TokenRetrievalError, bx.NoRegionError)
+    return (
+        (bx.ReadTimeoutError, UpstreamTimeout, "read timed out"),
+        (connect_errors, UpstreamUnavailable, "cannot connect"),
+        (bx.HTTPClientError, UpstreamUnavailable, "HTTP client error"),
+        (auth_errors, UpstreamAuth, "credentials or region not usable"),
+        (bx.ParamValidationError, InvalidInput, "the request is not valid for AWS"),
+        (ResponseParserError, UpstreamBadResponse, "malformed response"),
+        (bx.BotoCoreError, UpstreamUnavailable, None),
+    )
+
+
+def classify(exc: BaseException) -> OmnisenseError | None:
+    """``mapped_errors`` hook: the gateway error for a boto3/botocore exception, or None."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return _client_error(exc)
+    return by_class(exc, "aws", _rules())

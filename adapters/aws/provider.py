@@ -1,16 +1,7 @@
 """The ``aws`` provider: Rekognition, Textract, Comprehend, Translate, Polly and Transcribe.
 
-``text.moderation`` is Comprehend's DetectToxicContent (``toxicity.py``).
-
-Built by the registry as ``AwsProvider(name, config)`` from the policy's provider block
-(see ``adapters.aws.config``). Clients are built once per provider by ``AwsClients``
-(lazily: importing this module does not import boto3; tests may pass their own), and
-``serves`` names the service module function that serves each task, with pure
-``to_vendor``/``from_vendor`` functions around the call.
-
-``probe()`` calls Polly ``DescribeVoices`` for en-US, a free API, with the probe's own
-short timeouts and no SDK retries: it checks that the endpoint answers and that the
-credentials are accepted, at no cost.
+``text.moderation`` is Comprehend's DetectToxicContent (``toxicity.py``). The shape of a
+vendor provider (``serves``, clients, ``declare``, ``probe``) is ``adapters.kit.provider``'s.
 """
 
 from __future__ import annotations

@@ -1,32 +1,10 @@
 """The ``azure`` provider's policy block, validated with msgspec (imports no Azure SDK).
 
-```yaml
-providers:
-  azure: {kind: azure, endpoint: "https://my-ai.cognitiveservices.azure.com", key: "${AZURE_AI_KEY}",
-          region: westeurope}
-  azure-test: {kind: azure, endpoint: "http://127.0.0.1:9200", key: test, region: westeurope}
-```
-
-- ``endpoint`` + ``key`` serve every service of a multi-service (Azure AI services) resource.
-  ``endpoints: {vision, language, translator, speech, content_safety}`` and ``keys: {...}``
-  override one service.
-- Translator: the global endpoint (``https://api.cognitive.microsofttranslator.com``, with
-  ``region`` sent as ``Ocp-Apim-Subscription-Region``) unless ``endpoints.translator`` is given.
-- Speech: ``https://{region}.stt.speech.microsoft.com`` (recognition) and
-  ``https://{region}.tts.speech.microsoft.com`` (synthesis, voices) unless ``endpoints.speech``
-  is given (then both paths go to that one base URL).
-- An ``endpoint`` that is not an Azure cloud host (a local fake, a proxy, a container on
-  localhost) serves *every* service, including Translator and Speech: that is what the
-  ``azure-test`` block above means.
-- ``credential: entra`` uses azure-identity's ``DefaultAzureCredential`` (env, workload or
-  managed identity, Azure CLI ...) instead of keys; Translator then uses the resource's own
-  custom-domain ``endpoint`` (the global endpoint would also need the resource id). Speech
-  takes a plain bearer token on a resource's custom domain, so with Entra give
-  ``endpoints.speech`` (the regional hosts want Azure's ``aad#resource#token`` form, not sent here).
-- A service with no endpoint (or no key, with key credentials) is not served: its tasks are
-  not declared, so the router never sends them here.
-- Retries: every SDK's own retry policy is off (``retry_total=0`` for azure-core clients,
-  ``retries=0`` for msrest's), deliberately: the gateway's dispatcher owns retries.
+``adapters/azure/README.md`` shows the block and says which endpoint serves each service:
+``endpoint`` + ``key`` for a multi-service resource, ``endpoints``/``keys`` per service,
+Translator's global endpoint, Speech's regional hosts, a non-Azure ``endpoint`` (a fake, a
+container) for every service, and ``credential: entra``. A service with no endpoint (or no
+key, with key credentials) is not served.
 """
 
 from __future__ import annotations
@@ -36,7 +14,7 @@ from urllib.parse import urlparse
 
 import msgspec
 
-from adapters.kit.config import ProviderConfig
+from adapters.kit.config import ProviderConfig, check_services
 
 SERVICES = ("vision", "language", "translator", "speech", "content_safety")
 TRANSLATOR_GLOBAL = "https://api.cognitive.microsofttranslator.com"
@@ -69,10 +47,7 @@ class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name, table in (("endpoints", self.endpoints), ("keys", self.keys)):
-            unknown = sorted(set(table) - set(SERVICES))
-            if unknown:
-                raise ValueError(f"{name}: unknown service(s) {unknown} (known: {', '.join(SERVICES)})")
+        check_services(SERVICES, endpoints=self.endpoints, keys=self.keys)
         for url in [self.endpoint or "", *self.endpoints.values()]:
             if url and urlparse(url).scheme not in ("http", "https"):
                 raise ValueError(f"endpoint {url!r} must start with https:// (or http:// for a local server)")

@@ -1,16 +1,10 @@
 """Map what the Azure SDKs (msrest, azure-core), azure-identity and aiohttp raise to the
 gateway's error tree (DESIGN §3).
 
-Azure error bodies come in several shapes, all accepted by ``parse_error_body``:
-
-- ``{"error": {"code": "InvalidRequest", "message": ..., "innererror": {"code": "InvalidImageFormat"}}}``
-  (Computer Vision v3.2, Language, Content Safety): the innermost code is the precise one;
-- ``{"error": {"code": "401", "message": "Access denied due to invalid subscription key ..."}}``
-  (the API gateway in front of every service);
-- a flat ``{"code": ..., "message": ...}`` or ``{"statusCode": 429, "message": ...}``;
-- Translator's ``{"error": {"code": 403001, "message": ...}}``: six digits whose first three
-  are the HTTP status;
-- an empty or non-JSON body (Speech): the HTTP status decides.
+Azure error bodies have the common shape ``adapters.kit.errors.error_body`` reads (Computer
+Vision, Language and Content Safety nest an ``innererror``; the API gateway in front of every
+service answers ``{"error": {"code": "401", ...}}``; Speech may answer an empty body), plus
+Translator's ``{"error": {"code": 403001, ...}}``: six digits whose first three are the status.
 
 The code decides the class where it is specific (``InvalidImageFormat`` -> 415,
 ``InvalidImageSize`` -> 413, ``UnsupportedLanguageCode`` -> Unsupported so the next provider
@@ -20,11 +14,12 @@ UpstreamThrottled honouring Retry-After, 5xx -> UpstreamUnavailable, 408/504 -> 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.kit import error_for_status, parse_retry_after
+from adapters.kit.errors import Rule, by_class, coded_error, error_body, retry_after
 from omnisense.schema import (
     OmnisenseError,
     PayloadTooLarge,
@@ -53,68 +48,46 @@ _BY_CODE: dict[str, type[OmnisenseError]] = {
     "ServiceUnavailable": UpstreamUnavailable,
     "Timeout": UpstreamTimeout,
 }
+parse_error_body = error_body  # Azure's error bodies have the shape the kit reads
+
 # Translator codes (status * 1000 + n) that are about the language, not the input.
 _TRANSLATOR_UNSUPPORTED = frozenset({400019, 400023, 400035, 400036, 400091})
-
-
-def parse_error_body(body: Any) -> tuple[str, str]:
-    """(code, message) from any Azure error body (bytes, text or parsed JSON); ("", "") if none."""
-    if isinstance(body, bytes | bytearray):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        text = body.strip()
-        try:
-            body = json.loads(text) if text else {}
-        except ValueError:
-            return "", text[:300]
-    if not isinstance(body, Mapping):
-        return "", str(body)[:300]
-    error = body.get("error")
-    node: Mapping[str, Any] = error if isinstance(error, Mapping) else body
-    code = str(node.get("code") or node.get("statusCode") or "")
-    message = str(node.get("message") or "")
-    inner = node.get("innererror") or node.get("innerError")
-    while isinstance(inner, Mapping) and inner.get("code"):
-        code, message = str(inner["code"]), str(inner.get("message") or message)
-        inner = inner.get("innererror") or inner.get("innerError")
-    return code, message
 
 
 def error_for(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None, *, provider: str = "azure"
 ) -> OmnisenseError:
     """The gateway error for an Azure error answer."""
-    retry_after = parse_retry_after(_header(headers, "retry-after"))
-    if retry_after is None:
-        millis = parse_retry_after(_header(headers, "x-ms-retry-after-ms"))
-        retry_after = millis / 1000.0 if millis is not None else None
-    detail = f"{provider}: {code + ': ' if code else ''}{message or 'HTTP ' + str(status)}"[:500]
-    cls = _BY_CODE.get(code)
+    wait = retry_after(headers, millis="x-ms-retry-after-ms")
+    text = f"{code + ': ' if code else ''}{message or 'HTTP ' + str(status)}"
     if code.isdigit() and len(code) == 6:  # Translator: 403001, 429000 ...
         if int(code) in _TRANSLATOR_UNSUPPORTED:
-            cls = Unsupported
+            return Unsupported(f"{provider}: {text}"[:500], retry_after_s=wait)
         status = status or int(code[:3])
-    if cls is not None:
-        return cls(detail, retry_after_s=retry_after)
     if not status and code.isdigit() and len(code) == 3:
         status = int(code)
-    return error_for_status(
-        status or 500, detail.removeprefix(f"{provider}: "), provider=provider, retry_after_s=retry_after
-    )
-
-
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == name:
-            return str(value)
-    return None
+    return coded_error(provider, _BY_CODE, code, text, status, wait)
 
 
 def from_http(status: int, headers: Mapping[str, str] | None, body: Any) -> OmnisenseError:
     code, message = parse_error_body(body)
     return error_for(status, code, message, headers)
+
+
+def _timed_out(exc: BaseException, *more: Any) -> bool:
+    text = " ".join([str(exc), *map(repr, more)]).lower()
+    return "timeout" in text or "timed out" in text
+
+
+@functools.cache
+def _msrest_rules() -> tuple[Rule, ...]:
+    from msrest import exceptions as mx
+
+    return (
+        (mx.DeserializationError, UpstreamBadResponse, "malformed response"),  # type: ignore[attr-defined]
+        (mx.AuthenticationError, UpstreamAuth, "credentials not usable"),
+        (mx.ClientException, UpstreamUnavailable, None),
+    )
 
 
 def _msrest(exc: BaseException) -> OmnisenseError | None:
@@ -124,18 +97,24 @@ def _msrest(exc: BaseException) -> OmnisenseError | None:
         resp = exc.response
         return from_http(int(resp.status_code), dict(resp.headers), resp.content)
     if isinstance(exc, mx.ClientRequestError):
-        inner = getattr(exc, "inner_exception", None)
-        text = f"{exc} {inner!r}".lower()
-        if "timeout" in text or "timed out" in text:
+        if _timed_out(exc, getattr(exc, "inner_exception", None)):
             return UpstreamTimeout(f"azure: timed out: {exc}")
         return UpstreamUnavailable(f"azure: cannot connect: {exc}")
-    if isinstance(exc, mx.DeserializationError):  # type: ignore[attr-defined]
-        return UpstreamBadResponse(f"azure: malformed response: {exc}")
-    if isinstance(exc, mx.AuthenticationError):
-        return UpstreamAuth(f"azure: credentials not usable: {exc}")
-    if isinstance(exc, mx.ClientException):
-        return UpstreamUnavailable(f"azure: {type(exc).__name__}: {exc}")
-    return None
+    return by_class(exc, "azure", _msrest_rules())
+
+
+@functools.cache
+def _core_rules() -> tuple[Rule, ...]:
+    from azure.core import exceptions as ax
+
+    return (
+        (ax.ClientAuthenticationError, UpstreamAuth, "credentials not usable"),  # azure-identity: no token
+        ((ax.DecodeError, ax.DeserializationError), UpstreamBadResponse, "malformed response"),
+        ((ax.ServiceResponseTimeoutError, ax.ServiceRequestTimeoutError), UpstreamTimeout, "timed out"),
+        (ax.ServiceResponseError, UpstreamUnavailable, "connection broken"),
+        (ax.ServiceRequestError, UpstreamUnavailable, "cannot connect"),
+        (ax.AzureError, UpstreamUnavailable, None),
+    )
 
 
 def _azure_core(exc: BaseException) -> OmnisenseError | None:
@@ -148,45 +127,31 @@ def _azure_core(exc: BaseException) -> OmnisenseError | None:
         except Exception:
             body = str(exc.message or "")
         return from_http(int(exc.status_code), dict(getattr(resp, "headers", {}) or {}), body)
-    if isinstance(exc, ax.ClientAuthenticationError):  # azure-identity: no token could be had
-        return UpstreamAuth(f"azure: credentials not usable: {exc.message}")
-    if isinstance(exc, ax.DecodeError | ax.DeserializationError):
-        return UpstreamBadResponse(f"azure: malformed response: {exc}")
-    if isinstance(exc, ax.ServiceResponseTimeoutError | ax.ServiceRequestTimeoutError):
+    if isinstance(exc, ax.ServiceResponseError) and _timed_out(exc):
         return UpstreamTimeout(f"azure: timed out: {exc.message}")
-    if isinstance(exc, ax.ServiceResponseError):
-        text = str(exc).lower()
-        if "timed out" in text or "timeout" in text:
-            return UpstreamTimeout(f"azure: timed out: {exc.message}")
-        return UpstreamUnavailable(f"azure: connection broken: {exc.message}")
-    if isinstance(exc, ax.ServiceRequestError):
-        return UpstreamUnavailable(f"azure: cannot connect: {exc.message}")
-    if isinstance(exc, ax.AzureError):
-        return UpstreamUnavailable(f"azure: {type(exc).__name__}: {exc.message}")
-    return None
+    return by_class(exc, "azure", _core_rules())
 
 
-def _aiohttp(exc: BaseException) -> OmnisenseError | None:
+@functools.cache
+def _other_rules() -> tuple[Rule, ...]:
     import aiohttp
 
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return UpstreamTimeout(f"azure: timed out: {exc}")
-    if isinstance(exc, aiohttp.ContentTypeError | aiohttp.ClientPayloadError):
-        return UpstreamBadResponse(f"azure: malformed response: {exc}")
-    if isinstance(exc, aiohttp.ClientError):
-        return UpstreamUnavailable(f"azure: cannot connect: {exc}")
-    return None
+    return (
+        (aiohttp.ServerTimeoutError, UpstreamTimeout, "timed out"),
+        (
+            (aiohttp.ContentTypeError, aiohttp.ClientPayloadError, json.JSONDecodeError),
+            UpstreamBadResponse,
+            "malformed response",
+        ),
+        (aiohttp.ClientError, UpstreamUnavailable, "cannot connect"),
+    )
 
 
 def classify(exc: BaseException) -> OmnisenseError | None:
     """``mapped_errors`` hook: the gateway error for what an Azure client raised, or None."""
     module = type(exc).__module__
-    if module.startswith("msrest") or module.startswith("azure.cognitiveservices"):
+    if module.startswith(("msrest", "azure.cognitiveservices")):
         return _msrest(exc)
     if module.startswith("azure."):
         return _azure_core(exc)
-    if module.startswith("aiohttp"):
-        return _aiohttp(exc)
-    if isinstance(exc, json.JSONDecodeError):
-        return UpstreamBadResponse(f"azure: malformed response: {exc}")
-    return None
+    return by_class(exc, "azure", _other_rules())  # aiohttp (Speech), and JSON the services answered

@@ -2,21 +2,11 @@
 
 ``text.moderation`` (and, with ``vision_moderation: content_safety``, vision.moderation) is
 Content Safety (``contentsafety.py``).
-
-Built by the registry as ``AzureProvider(name, config)`` from the policy's provider block
-(see ``adapters.azure.config``). Clients are built once per provider by ``AzureClients``
-(lazily: importing this module imports no Azure SDK; tests may pass their own), sync SDK
-calls run in the provider's bounded thread pool, Speech goes over one aiohttp session, and
-``serves`` names the service module function that serves each task, with pure
-``to_vendor``/``from_vendor`` functions around the call.
-
-A service this provider has no endpoint or key for is not declared (see
-``AzureConfig.serves``), so the router never sends its tasks here.
-
+A service this provider has no endpoint or key for is not declared (``AzureConfig.serves``).
+The shape of a vendor provider is ``adapters.kit.provider``'s.
 ``probe()`` checks the key at (next to) no cost: a one-character Translator ``translate``
 when Translator is configured (``GET /languages`` would not check the key), else Speech's
-free voices list (which checks the key). Vision and Language have no free call, so a
-provider with only those says its probe did not check anything.
+free voices list; a provider with only Vision and Language says its probe checked nothing.
 """
 
 from __future__ import annotations

@@ -1,43 +1,28 @@
 """Google Cloud SDK clients built once per provider (``adapters.kit.SdkClients``), and ``call``.
 
-The SDKs are imported here, lazily, when the first client of a service is built: importing
-``adapters.registry`` or ``adapters.google.provider`` imports no Google library.
-
 Every client uses the REST transport (``transport="rest"``: JSON over HTTP/1.1, through
 ``requests``), so one base URL per service (``endpoint``/``endpoints``) points it at a fake
 or a proxy. Credentials: Application Default Credentials, anonymous, a service-account
-file, or an API key (``x-goog-api-key``). Each call passes ``retry=None`` (no SDK retries:
-the gateway's dispatcher retries) and ``timeout=`` the smaller of ``timeout_s`` and the
-request's remaining time, runs in the provider's bounded pool, and has its exceptions
-mapped by ``errors.classify``.
+file, or an API key (``x-goog-api-key``). Each call passes ``retry=None`` (the gateway's
+dispatcher retries) and ``timeout=`` the smaller of ``timeout_s`` and the request's time left.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
 
 from adapters.base import CallContext
-from adapters.google.config import DEFAULT_HOSTS, GoogleBase, GoogleConfig, VertexConfig
+from adapters.google.config import GoogleBase, GoogleConfig
 from adapters.google.errors import classify
 from adapters.kit import SdkClients
+from adapters.kit.clients import sdk_class
+from adapters.kit.http import freeze_environment
 from omnisense.schema import Unsupported
 
 G = TypeVar("G", bound=GoogleBase)
-
-# client key -> (module, client class); a key that is not a service name says its service.
-CLIENTS = {
-    "vision": ("google.cloud.vision_v1", "ImageAnnotatorClient"),
-    "language": ("google.cloud.language_v2", "LanguageServiceClient"),
-    "translate": ("google.cloud.translate_v3", "TranslationServiceClient"),
-    "texttospeech": ("google.cloud.texttospeech_v1", "TextToSpeechClient"),
-    "speech": ("google.cloud.speech_v1", "SpeechClient"),
-    # the vertex kind (the `vertex` extra: google-cloud-aiplatform)
-    "prediction": ("google.cloud.aiplatform_v1", "PredictionServiceClient"),
-    "endpoints": ("google.cloud.aiplatform_v1", "EndpointServiceClient"),
-}
-SERVICE_OF = {"prediction": "aiplatform", "endpoints": "aiplatform"}
 
 
 def build_credentials(config: GoogleBase) -> Any:
@@ -54,25 +39,13 @@ def build_credentials(config: GoogleBase) -> Any:
     return service_account.Credentials.from_service_account_file(config.credentials, scopes=scopes)  # type: ignore[no-untyped-call]
 
 
-def freeze_environment(session: Any, url: str) -> None:
-    """Read the proxy and CA-bundle settings from the environment once, for the one host this
-    client calls, instead of on every request: ``requests`` re-reads ``os.environ`` per
-    request (``trust_env``), which was ~30% of a call's CPU in ``bench/adapters.py``.
-    NO_PROXY is honoured (``get_environ_proxies`` checks the host); a change of the
-    environment after the client is built is not seen (as with any SDK client setting)."""
-    import requests.utils
-
-    session.proxies.update(requests.utils.get_environ_proxies(url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-
-
 class ServiceClients(SdkClients[G]):
     """One SDK client per service of a ``google`` or ``vertex`` provider."""
 
     classify = classify
+    # client key -> "module:Class"; ``service_of`` names the service of a key that is not one.
+    sdk: ClassVar[Mapping[str, str]]
+    service_of: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, name: str, config: G) -> None:
         super().__init__(name, config)
@@ -81,14 +54,11 @@ class ServiceClients(SdkClients[G]):
         self._project: str | None = config.project or None
 
     def build(self, key: str) -> Any:
-        import importlib
-
         from google.api_core.client_options import ClientOptions
 
-        module_name, cls_name = CLIENTS[key]
-        cls = getattr(importlib.import_module(module_name), cls_name)
+        cls = sdk_class(self.sdk[key])
         cfg = self.config
-        url = cfg.endpoint_for(SERVICE_OF.get(key, key))
+        url = cfg.endpoint_for(self.service_of.get(key, key))
         api_key = getattr(cfg, "api_key", None)  # the google kind's; Vertex AI takes none
         options = ClientOptions(api_endpoint=url, api_key=api_key)
         if api_key:
@@ -100,7 +70,7 @@ class ServiceClients(SdkClients[G]):
             client = cls(transport="rest", client_options=options, credentials=self._credentials)
         session = getattr(getattr(client, "_transport", None), "_session", None)
         if session is not None:
-            freeze_environment(session, url or f"https://{DEFAULT_HOSTS[key]}")
+            freeze_environment(session, url or f"https://{key}.googleapis.com")
         return client
 
     def close_client(self, client: Any) -> None:
@@ -149,6 +119,10 @@ class ServiceClients(SdkClients[G]):
 class GoogleClients(ServiceClients[GoogleConfig]):
     """The ``google`` kind's clients (Vision, Natural Language, Translation, Speech)."""
 
-
-class VertexClients(ServiceClients[VertexConfig]):
-    """The ``vertex`` kind's clients (google-cloud-aiplatform's prediction and endpoint services)."""
+    sdk: ClassVar[Mapping[str, str]] = {
+        "vision": "google.cloud.vision_v1:ImageAnnotatorClient",
+        "language": "google.cloud.language_v2:LanguageServiceClient",
+        "translate": "google.cloud.translate_v3:TranslationServiceClient",
+        "texttospeech": "google.cloud.texttospeech_v1:TextToSpeechClient",
+        "speech": "google.cloud.speech_v1:SpeechClient",
+    }

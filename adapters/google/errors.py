@@ -1,38 +1,23 @@
-"""Map what the Google SDKs raise to the gateway's error tree (DESIGN §3).
+"""Map what the Google SDKs raise to the gateway's error tree (DESIGN §3; the table is in
+``adapters/google/README.md``, "Errors").
 
-Over REST a Google error is an HTTP status with the body
-``{"error": {"code": 403, "message": "...", "status": "PERMISSION_DENIED", "details": [...]}}``,
-which ``google.api_core`` raises as ``GoogleAPICallError`` subclasses (``BadRequest``,
-``Forbidden``, ``TooManyRequests``, ``ServiceUnavailable`` ...) carrying ``code`` (the HTTP
-status), ``message``, ``reason`` (ErrorInfo) and the ``response``. The status decides the
-class (``adapters.kit.error_for_status``) with Google's refinements:
-
-- 400 with reason ``API_KEY_INVALID`` (an unusable API key is answered 400) -> UpstreamAuth;
-- 400 whose message says Google cannot serve this input's language -> Unsupported, so the
-  dispatcher falls back to the next candidate (as Azure's ``UnsupportedLanguageCode`` does).
-  The gateway has already checked the code is well-formed BCP-47, so these mean "not this
-  provider": Natural Language's "The language xx is not supported for ... analysis",
-  "unsupported language" (pair), "... does not support ... language", Speech's "bad
-  language code", Translation's "Target/Source language is invalid" (``UNSUPPORTED_400``);
-- any other 400 ``INVALID_ARGUMENT`` -> InvalidInput (no fallback: the input is bad everywhere);
-- 429 ``RESOURCE_EXHAUSTED`` -> UpstreamThrottled with the answer's ``Retry-After``;
-- 404 (a Vertex endpoint or Translation location that does not exist) -> UpstreamBadResponse.
-
-``requests`` timeouts -> UpstreamTimeout; connection failures -> UpstreamUnavailable; a body
-that is not the documented JSON (protobuf ``ParseError``) -> UpstreamBadResponse; missing or
-refused credentials (google-auth) -> UpstreamAuth.
-
-An error inside a 200 (Vision's ``responses[i].error``, a ``google.rpc.Status`` whose
-``code`` is a gRPC code) is an error with fallback, never an empty result: see
-``status_error``.
+``google.api_core`` raises an error answer as a ``GoogleAPICallError`` carrying ``code``
+(the HTTP status), ``message``, ``reason`` (ErrorInfo) and the ``response``: the status
+decides (``adapters.kit.error_for_status``), with Google's refinements in ``_api_error``
+(an unusable API key is answered 400; a 404 is a Vertex endpoint or Translation location
+that does not exist). An error inside a 200 (a ``google.rpc.Status``) is ``status_error``.
+A 400 whose message says Google cannot serve this input's language (``UNSUPPORTED_400``) is
+Unsupported, so the dispatcher falls back to the next candidate, as for Azure's
+``UnsupportedLanguageCode``; any other 400 stays InvalidInput (the input is bad everywhere).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from adapters.kit import error_for_status, parse_retry_after
+from adapters.kit.errors import Rule, by_class, error_for_status, retry_after
 from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
@@ -76,9 +61,7 @@ def _api_error(exc: Any) -> OmnisenseError:
     status = int(getattr(exc, "code", 0) or 0)
     message = str(getattr(exc, "message", "") or exc)
     reason = str(getattr(exc, "reason", "") or "")
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    retry_after = parse_retry_after(str(headers.get("Retry-After") or headers.get("retry-after") or "")) or None
+    wait = retry_after(getattr(getattr(exc, "response", None), "headers", None)) or None
     detail = f"{message} ({reason})" if reason else message
     if reason in AUTH_REASONS or "API key not valid" in message:
         return UpstreamAuth(f"google: HTTP {status}: {detail}"[:500])
@@ -90,28 +73,31 @@ def _api_error(exc: Any) -> OmnisenseError:
         return InvalidInput(f"google: {detail}"[:500])
     if status == 404:
         return UpstreamBadResponse(f"google: HTTP 404: {detail}"[:500])
-    return error_for_status(status or 500, detail, provider="google", retry_after_s=retry_after)
+    return error_for_status(status or 500, detail, provider="google", retry_after_s=wait)
 
 
-def classify(exc: BaseException) -> OmnisenseError | None:
-    """``mapped_errors`` hook: the gateway error for what a Google SDK raised, or None."""
+@functools.cache
+def _rules() -> tuple[Rule, ...]:
+    """What the Google libraries raise besides an API error answer, most specific first."""
     import requests
     from google.api_core import exceptions as gx
     from google.auth import exceptions as ax
     from google.protobuf.json_format import ParseError
 
-    if isinstance(exc, gx.GoogleAPICallError):
+    return (
+        (requests.Timeout, UpstreamTimeout, "timed out"),
+        ((requests.ConnectionError, ax.TransportError), UpstreamUnavailable, "cannot connect"),
+        (requests.RequestException, UpstreamUnavailable, "HTTP client error"),
+        (ax.GoogleAuthError, UpstreamAuth, "credentials not usable"),
+        (ParseError, UpstreamBadResponse, "malformed response"),
+        (gx.GoogleAPIError, UpstreamUnavailable, None),
+    )
+
+
+def classify(exc: BaseException) -> OmnisenseError | None:
+    """``mapped_errors`` hook: the gateway error for what a Google SDK raised, or None."""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    if isinstance(exc, GoogleAPICallError):
         return _api_error(exc)
-    if isinstance(exc, requests.Timeout):
-        return UpstreamTimeout(f"google: timed out: {exc}"[:500])
-    if isinstance(exc, requests.ConnectionError | ax.TransportError):
-        return UpstreamUnavailable(f"google: cannot connect: {exc}"[:500])
-    if isinstance(exc, requests.RequestException):
-        return UpstreamUnavailable(f"google: HTTP client error: {exc}"[:500])
-    if isinstance(exc, ax.GoogleAuthError):
-        return UpstreamAuth(f"google: credentials not usable: {exc}"[:500])
-    if isinstance(exc, ParseError):
-        return UpstreamBadResponse(f"google: malformed response: {exc}"[:500])
-    if isinstance(exc, gx.GoogleAPIError):
-        return UpstreamUnavailable(f"google: {type(exc).__name__}: {exc}"[:500])
-    return None
+    return by_class(exc, "google", _rules())

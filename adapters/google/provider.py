@@ -1,15 +1,7 @@
 """The ``google`` provider: Cloud Vision, Natural Language, Translation, Text-to-Speech and
 Speech-to-Text.
-
-Built by the registry as ``GoogleProvider(name, config)`` from the policy's provider block
-(see ``adapters.google.config``). Clients are built once per provider by ``GoogleClients``
-(lazily: importing this module imports no Google library; tests may pass their own), and
-``serves`` names the service module function that serves each task, with pure
-``to_vendor``/``from_vendor`` functions around the call.
-
-``probe()`` lists the Text-to-Speech voices for en-US, a free call, with the probe's
-short timeout and no SDK retries: it checks that the endpoint answers and that the
-credentials are accepted, at no cost.
+The shape of a vendor provider (``serves``, clients, ``declare``, ``probe``) is
+``adapters.kit.provider``'s.
 """
 
 from __future__ import annotations

@@ -23,14 +23,24 @@ from typing import Any, ClassVar
 
 from adapters.base import CallContext, ProviderResult
 from adapters.google import vertex_schemas
-from adapters.google.clients import VertexClients
-from adapters.google.config import SCHEMA_TASKS, VertexConfig
+from adapters.google.clients import ServiceClients
+from adapters.google.vertex_config import SCHEMA_TASKS, VertexConfig
 from adapters.kit import Serve, VendorProvider, parsed, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import Health, Price, Task, TaskRequest, TaskSupport, unit_of
 
 IMAGE_FORMATS = frozenset({"jpeg", "png", "gif", "bmp", "webp"})
 MAX_BYTES = 1_500_000  # an online prediction request is at most 1.5 MB
+
+
+class VertexClients(ServiceClients[VertexConfig]):
+    """google-cloud-aiplatform's prediction and endpoint services (the ``vertex`` extra)."""
+
+    sdk: ClassVar[Mapping[str, str]] = {
+        "prediction": "google.cloud.aiplatform_v1:PredictionServiceClient",
+        "endpoints": "google.cloud.aiplatform_v1:EndpointServiceClient",
+    }
+    service_of: ClassVar[Mapping[str, str]] = {"prediction": "aiplatform", "endpoints": "aiplatform"}
 
 
 async def predict(google: VertexClients, task: Task, request: TaskRequest, ctx: CallContext) -> ProviderResult:

@@ -18,7 +18,7 @@ The documented AutoML prediction schemas
   *classification* model whose classes are named positive/negative/neutral/mixed also fits:
   its ``displayNames``/``confidences`` are the scores (normalized to sum 1; a class the model
   does not score is null), the label the best.
-- ``custom``: the declared ``mapping`` (``config.FieldMap``) names the instance field that
+- ``custom``: the declared ``mapping`` (``vertex_config.FieldMap``) names the instance field that
   takes the input and the prediction fields (dotted paths) that hold the labels and
   scores, or a single score (``score_range: unit`` for 0..1, ``signed`` for -1..1,
   mapped as r above). A label with no score field has confidence null.
@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 from typing import Any, cast
 
-from adapters.google.config import FieldMap, VertexConfig
+from adapters.google.vertex_config import FieldMap, VertexConfig
 from adapters.kit import box_from_ratios, image_size, optional_unit, unit
 from omnisense.schema import (
     DetectedObject,

@@ -5,9 +5,11 @@
 - ``pool``: ``BlockingPool``, the bounded thread pool a sync SDK runs in, with
   ``run_blocking`` bounding a call by the request's deadline.
 - ``clients``: ``SdkClients``, the base of a vendor's SDK clients: built lazily under a
-  lock, called in the pool with errors mapped, closed once.
-- ``errors``: HTTP status -> error tree, Retry-After, ``mapped_errors`` around vendor
-  code, ``parsed`` around ``from_vendor`` steps.
+  lock, called in the pool with errors mapped, closed once; ``sdk_class`` imports one lazily.
+- ``errors``: HTTP status -> error tree, a vendor's code table (``coded_error``),
+  Retry-After, JSON error bodies (``error_body``), exception tables (``by_class``),
+  ``mapped_errors`` around vendor code, ``parsed`` around ``from_vendor`` steps.
+- ``http``: a lazily opened aiohttp session; a ``requests`` session's environment read once.
 - ``prices``: the price-table loader (a YAML file next to the adapter) and overrides.
 - ``convert``: pure helpers for results (ratios, confidences, boxes, text spans, languages)
   and the checks before a call (``checked_image``, ``utf8_limit``).

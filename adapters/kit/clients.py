@@ -14,6 +14,7 @@ The base keeps the rest, once for every vendor:
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
@@ -26,6 +27,13 @@ from omnisense.schema import OmnisenseError, UpstreamTimeout
 
 ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
 T = TypeVar("T")
+
+
+def sdk_class(path: str) -> Any:
+    """The class ``"module:Class"`` names, imported now: a vendor's ``build`` calls it, so an
+    SDK is imported when its first client is built, not with the adapter."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 class SdkClients(Generic[ConfigT]):

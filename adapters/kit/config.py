@@ -9,7 +9,7 @@ the allowed keys -- without building a provider.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -30,6 +30,14 @@ class ProviderConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("timeout_s must be positive")
         if self.max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+
+
+def check_services(services: Sequence[str], **tables: Mapping[str, Any]) -> None:
+    """ValueError naming the keys of a per-service table (``endpoints={...}``) that are not ``services``."""
+    for name, table in tables.items():
+        unknown = sorted(set(table) - set(services))
+        if unknown:
+            raise ValueError(f"{name}: unknown service(s) {unknown} (known: {', '.join(services)})")
 
 
 def allowed_keys(config_type: type[ProviderConfig]) -> list[str]:

@@ -3,13 +3,23 @@
 Each adapter writes one ``classify(exc) -> OmnisenseError | None`` for its SDK's own
 exceptions; ``mapped_errors`` handles the rest for every adapter: timeouts, connection
 failures, and results that break the schema's conventions.
+
+The pieces a ``classify`` is built from, the same for every vendor:
+
+- ``error_for_status``: HTTP status -> error class; ``coded_error``: a vendor's code table
+  first, the status where the table does not name the code;
+- ``retry_after``: Retry-After (or a milliseconds header) from any header mapping;
+- ``error_body``: (code, message) from a JSON error body of the common
+  ``{"error": {"code", "message", "innererror"}}`` shape and its flat variants;
+- ``by_class``: an SDK exception -> error by a table of (exception types, error class, what).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -53,6 +63,83 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def coded_error(
+    provider: str,
+    table: Mapping[str, type[OmnisenseError]],
+    code: str,
+    text: str,
+    status: int,
+    retry_after_s: float | None = None,
+) -> OmnisenseError:
+    """The error for a vendor's error ``code``: the class ``table`` names, else by the HTTP ``status``.
+
+    ``text`` is the detail after the provider's name (the code and the message, as the vendor
+    writes them); a status of 0 (none known) counts as 500."""
+    cls = table.get(code)
+    if cls is not None:
+        return cls(f"{provider}: {text}"[:500], retry_after_s=retry_after_s)
+    return error_for_status(status or 500, text, provider=provider, retry_after_s=retry_after_s)
+
+
+def header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+    """The value of header ``name`` (lower case) in ``headers``, whatever its case there; None if absent."""
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def retry_after(headers: Mapping[str, Any] | None, millis: str | None = None) -> float | None:
+    """Seconds to wait: ``Retry-After`` (seconds), else the ``millis`` header (milliseconds) if named."""
+    seconds = parse_retry_after(header(headers, "retry-after"))
+    if seconds is None and millis:
+        found = parse_retry_after(header(headers, millis))
+        seconds = found / 1000.0 if found is not None else None
+    return seconds
+
+
+def error_body(body: Any) -> tuple[str, str]:
+    """(code, message) from a JSON error body (bytes, text or parsed); ("", "") when it has none.
+
+    Accepted: ``{"error": {"code": ..., "message": ..., "innererror": {"code": ...}}}`` (the
+    innermost code is the precise one; ``innerError`` too), a flat ``{"code", "message"}``,
+    ``{"statusCode": 429, "message": ...}``; a body that is not JSON is its own message."""
+    if isinstance(body, bytes | bytearray):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        text = body.strip()
+        try:
+            body = json.loads(text) if text else {}
+        except ValueError:
+            return "", text[:300]
+    if not isinstance(body, Mapping):
+        return "", str(body)[:300]
+    error = body.get("error")
+    node: Mapping[str, Any] = error if isinstance(error, Mapping) else body
+    code = str(node.get("code") or node.get("statusCode") or "")
+    message = str(node.get("message") or "")
+    inner = node.get("innererror") or node.get("innerError")
+    while isinstance(inner, Mapping) and inner.get("code"):
+        code, message = str(inner["code"]), str(inner.get("message") or message)
+        inner = inner.get("innererror") or inner.get("innerError")
+    return code, message
+
+
+# (exception types, the error class, what happened: None names the exception's class)
+Rule = tuple[type[BaseException] | tuple[type[BaseException], ...], type[OmnisenseError], str | None]
+
+
+def by_class(exc: BaseException, provider: str, rules: Sequence[Rule]) -> OmnisenseError | None:
+    """The error of the first rule whose types ``exc`` is an instance of, as
+    ``"{provider}: {what}: {exc}"`` (at most 500 characters); None when no rule matches."""
+    for types, cls, what in rules:
+        if isinstance(exc, types):
+            return cls(f"{provider}: {what or type(exc).__name__}: {exc}"[:500])
+    return None
 
 
 class mapped_errors:  # a class used like a function: ``with mapped_errors(name, classify):``

@@ -92,7 +92,7 @@ class RedisCache:
         await self.space.release()
 
 
-StoreFactory = Callable[[CacheSettings, Storage, "str | None"], CacheStore]
+StoreFactory = Callable[[CacheSettings, Storage, str | None], CacheStore]
 
 STORES: Registry[StoreFactory] = Registry(
     "cache store",

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from typing import get_args
 
 from omnisense.schema import ProviderInfo, Task
-from policies.model import Candidate
+from policies.model import Candidate, Strategy
 from policies.plan import Facts, LatencyStat, RequestMeta
+from policies.registry import Registry
 
 Ranked = list[tuple[Candidate, str]]
 
@@ -103,13 +105,11 @@ def round_robin(cands: list[Candidate], inp: Inputs) -> Ranked:
     return [(c, f"round robin turn {inp.meta.tick}") for c in rotated]
 
 
-STRATEGIES: dict[str, Callable[[list[Candidate], Inputs], Ranked]] = {
-    "priority": priority,
-    "cheapest": cheapest,
-    "fastest": fastest,
-    "weighted": weighted,
-    "round_robin": round_robin,
-}
+# name -> the strategy function, through the one registry shape (``policies.registry``); the
+# names are the policy file's ``Strategy`` literal.
+STRATEGIES: Registry[Callable[[list[Candidate], Inputs], Ranked]] = Registry(
+    "routing strategy", {name: f"policies.strategies:{name}" for name in get_args(Strategy)}
+)
 
 
 def request_costs(infos: Mapping[str, ProviderInfo], task: Task, units: float, names: list[str]) -> dict[str, float]:

@@ -23,8 +23,9 @@ from gateway.jobs.model import (
     webhook_done,
 )
 from gateway.jobs.postgres import PostgresJobStore
+from gateway.jobs.registry import make_job_store
 from gateway.jobs.settings import JobSettings
-from gateway.jobs.store import JobStore, SqliteJobStore, make_job_store
+from gateway.jobs.store import JobStore, SqliteJobStore
 from gateway.logs.settings import LogSettings
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 

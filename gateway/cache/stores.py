@@ -1,4 +1,5 @@
-"""The cache's two stores: bounded LRU in memory (per process) and Redis (shared by replicas).
+"""The cache's two stores: bounded LRU in memory (per process) and Redis (shared by replicas),
+by name through the one registry shape (``policies.registry``): ``cache.store`` picks one.
 
 A store holds opaque bytes under a key with a time to live. A store that fails (Redis gone)
 never fails the request: ``get`` answers a miss and ``set`` is skipped, both logged.
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from gateway.cache.settings import CacheSettings
+from gateway.storage import Storage
+from policies.registry import Registry
 
 if TYPE_CHECKING:
-    import redis.asyncio
+    from gateway.storage.redis import RedisSpace
 
 log = logging.getLogger("omnisense.cache")
 
@@ -61,13 +64,13 @@ class MemoryCache:
 
 
 class RedisCache:
-    """``SET key value PX ttl`` / ``GET key`` under a prefix, on one connection pool."""
+    """``SET key value PX ttl`` / ``GET key`` under the space's prefix, on the storage layer's
+    client for the URL (``gateway.storage``: shared with the routing state on the same URL)."""
 
-    def __init__(self, url: str, prefix: str = "omnisense:cache:") -> None:
-        import redis.asyncio as aioredis
-
-        self.prefix = prefix
-        self._redis: redis.asyncio.Redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    def __init__(self, space: RedisSpace) -> None:
+        self.space = space
+        self.prefix = space.prefix
+        self._redis = space.client
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -86,14 +89,29 @@ class RedisCache:
             log.warning("response cache: Redis write failed (%s): answer not cached", exc)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self.space.release()
 
 
-def make_store(settings: CacheSettings, shared_url: str | None = None) -> CacheStore:
-    """``shared_url``: the gateway's shared-state Redis, for ``store: redis`` without a URL."""
-    if settings.store == "redis":
-        url = settings.url or shared_url
-        if url is None:
-            raise ValueError("cache.url is required when cache.store is redis (or name state.redis)")
-        return RedisCache(url, settings.prefix)
+StoreFactory = Callable[[CacheSettings, Storage, str | None], CacheStore]
+
+STORES: Registry[StoreFactory] = Registry(
+    "cache store",
+    {"memory": "gateway.cache.stores:memory_store", "redis": "gateway.cache.stores:redis_store"},
+)
+
+
+def make_store(settings: CacheSettings, shared_url: str | None = None, storage: Storage | None = None) -> CacheStore:
+    """``shared_url``: the gateway's shared-state Redis, for ``store: redis`` without a URL;
+    ``storage``: the process's backends (without one, the store opens its own)."""
+    return STORES[settings.store](settings, storage or Storage(keep=False), shared_url)
+
+
+def memory_store(settings: CacheSettings, storage: Storage, shared_url: str | None) -> CacheStore:
     return MemoryCache(settings.max_entries)
+
+
+def redis_store(settings: CacheSettings, storage: Storage, shared_url: str | None) -> CacheStore:
+    url = settings.url or shared_url
+    if url is None:
+        raise ValueError("cache.url is required when cache.store is redis (or name state.redis)")
+    return RedisCache(storage.redis(url, settings.prefix))

@@ -1,4 +1,4 @@
-"""The job store on PostgreSQL (asyncpg), next to the request log's table in the same schema.
+"""The job store on PostgreSQL (asyncpg), by default next to the request log's table in the same schema.
 
 Claiming takes the oldest queued job (or a running one whose lease ran out) with
 ``FOR UPDATE SKIP LOCKED``, so replicas sharing the database never take the same job;
@@ -7,32 +7,39 @@ every other change reads the row ``FOR UPDATE`` and writes the transition's resu
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import asyncpg
 
 from gateway.jobs.model import Job, JobStatus, Transition, claimed
-from gateway.jobs.store import columns, decode
-
-if TYPE_CHECKING:
-    import asyncpg
+from gateway.jobs.rows import columns, decode
+from gateway.jobs.settings import JobSettings
+from gateway.logs.settings import LogSettings
+from gateway.storage import Storage
+from gateway.storage.postgres import PgPool
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class PostgresJobStore:
-    def __init__(self, dsn: str, *, schema: str = "public", table: str = "jobs", pool_size: int = 2) -> None:
+    """Jobs in one table. ``pool``: a DSN (the store opens its own pool of ``pool_size`` and
+    closes it with itself) or the storage layer's pool (``gateway.storage``: shared with the
+    request log on the same DSN, closed by the storage)."""
+
+    def __init__(self, pool: str | PgPool, *, schema: str = "public", table: str = "jobs", pool_size: int = 2) -> None:
         for name in (schema, table):
             if not _IDENT.match(name):
                 raise ValueError(f"not a plain SQL identifier: {name!r}")
-        self.dsn, self.schema, self.table, self.pool_size = dsn, schema, table, pool_size
+        self._pg = pool if isinstance(pool, PgPool) else PgPool(pool, pool_size)
+        self.dsn, self.schema, self.table = self._pg.dsn, schema, table
         self.t = f'"{schema}"."{table}"'
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        import asyncpg
-
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+        self._pool = await self._pg.get()
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", 0x6F6D6A62)  # "omjb": one creator at a time
             await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
@@ -128,6 +135,14 @@ class PostgresJobStore:
         await self._p().execute(f"DROP TABLE IF EXISTS {self.t}")
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        self._pool = None
+        await self._pg.release()
+
+
+def from_settings(jobs: JobSettings, logs: LogSettings, storage: Storage) -> PostgresJobStore:
+    """``jobs.store: postgres`` (``gateway.jobs.registry``): ``jobs.dsn`` / ``jobs.schema``,
+    else the request log's."""
+    dsn = jobs.dsn or (logs.dsn or os.environ.get("OMNISENSE_LOG_DSN"))
+    if not dsn:
+        raise ValueError("the job store is postgres but none of jobs.dsn, logs.dsn, OMNISENSE_LOG_DSN is set")
+    return PostgresJobStore(storage.postgres(dsn), schema=jobs.schema or logs.schema, table=jobs.table)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 
 class JobSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Jobs live in the request log's store: the same SQLite file (table ``jobs``) or the same
-    PostgreSQL schema (``logs.dsn`` / ``logs.schema``). With the JSON-lines sink they go to
-    ``jobs.db`` next to its file; with ``logs.sink: none`` they stay in memory (lost on a
-    restart). ``path`` puts them in that SQLite file instead."""
+    """Where jobs are kept: ``store`` (``gateway.jobs.registry``).
+
+    Without ``store``, jobs follow the request log: the same SQLite file (table ``jobs``) or
+    the same PostgreSQL database and schema (``logs.dsn`` / ``logs.schema``); with the
+    JSON-lines sink they go to ``jobs.db`` next to its file, and with ``logs.sink: none`` they
+    stay in memory (lost on a restart). ``path`` puts them in that SQLite file instead.
+    ``store: sqlite | postgres | memory`` chooses regardless of the log; ``dsn`` and ``schema``
+    default to the log's. On the same file or DSN as the log, both share one connection
+    (``gateway.storage``)."""
 
     enabled: bool = True
-    path: str | None = None  # SQLite file when the log store is not a database
+    store: Literal["sqlite", "postgres", "memory"] | None = None  # None: where the request log is
+    path: str | None = None  # SQLite file (default: the log's SQLite file, else jobs.db next to the log)
+    dsn: str | None = None  # store: postgres (default: logs.dsn, then $OMNISENSE_LOG_DSN)
+    schema: str | None = None  # store: postgres (default: logs.schema)
     table: str = "jobs"
     workers: int = 2  # jobs run at once by one gateway process
     poll_s: float = 1.0  # how often an idle worker looks for queued jobs (a submit wakes it at once)

@@ -4,29 +4,22 @@ A job is one row: the columns that queries filter on, the ``Job`` as JSON, and t
 as msgpack (media bytes included, so a restarted gateway has everything it needs). Every
 change is a transition (``gateway.jobs.model``) applied to the current row inside one
 transaction, so two gateways never both claim or both finish a job. SQLite runs on one
-dedicated thread, like the log sink, in WAL mode on the same file.
+dedicated thread (``gateway.storage.SqliteFile``): on the request log's file, the log's thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-import msgspec
-
 from gateway.jobs.model import Job, JobStatus, Transition, claimed
-from gateway.jobs.settings import JobSettings
-from gateway.logs.settings import LogSettings
+from gateway.jobs.rows import columns, decode
+from gateway.storage.sqlite import SqliteFile
 
 T = TypeVar("T")
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(Job).decode
 
 
 class JobStore(Protocol):
@@ -53,23 +46,6 @@ class JobStore(Protocol):
     async def close(self) -> None: ...
 
 
-def columns(job: Job) -> tuple[str, str | None, str, float, float, float | None, float | None, str]:
-    return (
-        job.id,
-        job.key_id,
-        job.status,
-        job.created,
-        job.updated,
-        job.lease_until,
-        job.expires,
-        _encode(job).decode(),
-    )
-
-
-def decode(text: str | bytes) -> Job:
-    return _decode(text)
-
-
 _SCHEMA = """CREATE TABLE IF NOT EXISTS {t} (
     id TEXT PRIMARY KEY, key_id TEXT, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
     lease_until REAL, expires REAL, job TEXT NOT NULL, inputs BLOB NOT NULL)"""
@@ -85,52 +61,47 @@ _SET = (
 
 
 class SqliteJobStore:
-    def __init__(self, path: str | Path, *, table: str = "jobs") -> None:
+    """Jobs in one table of a SQLite file. ``file``: a path (the store opens the file and closes
+    it with itself) or the storage layer's handle on it (``gateway.storage``: shared with the
+    request log on the same file, closed by the storage)."""
+
+    def __init__(self, file: str | Path | SqliteFile, *, table: str = "jobs") -> None:
         if not table.isidentifier():
             raise ValueError(f"not a plain SQL identifier: {table!r}")
-        self.path, self.t = Path(path), table
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="omnisense-jobs")
-        self._conn: sqlite3.Connection | None = None
+        self._file = file if isinstance(file, SqliteFile) else SqliteFile(file)
+        self.path, self.t = self._file.path, table
+        self._open = False
 
-    def _open(self) -> None:
-        conn = sqlite3.connect(str(self.path), isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
+    def _create(self, conn: sqlite3.Connection) -> None:
         for sql in [_SCHEMA, *_INDEXES]:
             conn.execute(sql.format(t=self.t))
-        self._conn = conn
+        self._open = True
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._open:
             raise RuntimeError(f"the job store {self.path} is not open")
-        return self._conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        return await self._file.run(fn)
 
     async def start(self) -> None:
-        await self._run(self._open)
+        await self._file.run(self._create)
 
     async def create(self, job: Job, inputs: bytes) -> None:
-        def run() -> None:
-            with self._db() as conn:
+        def run(conn: sqlite3.Connection) -> None:
+            with conn:
                 conn.execute(f"INSERT INTO {self.t} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*columns(job), inputs))
 
         await self._run(run)
 
     async def get(self, job_id: str) -> Job | None:
-        def run() -> Job | None:
-            row = self._db().execute(f"SELECT job FROM {self.t} WHERE id = ?", (job_id,)).fetchone()
+        def run(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(f"SELECT job FROM {self.t} WHERE id = ?", (job_id,)).fetchone()
             return decode(row[0]) if row else None
 
         return await self._run(run)
 
     async def inputs(self, job_id: str) -> bytes:
-        def run() -> bytes:
-            row = self._db().execute(f"SELECT inputs FROM {self.t} WHERE id = ?", (job_id,)).fetchone()
+        def run(conn: sqlite3.Connection) -> bytes:
+            row = conn.execute(f"SELECT inputs FROM {self.t} WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 raise KeyError(job_id)
             return bytes(row[0])
@@ -149,8 +120,8 @@ class SqliteJobStore:
             args.append(since)
         sql = f"SELECT job FROM {self.t} WHERE {' AND '.join(where)} ORDER BY created DESC LIMIT ?"
 
-        def run() -> list[Job]:
-            return [decode(r[0]) for r in self._db().execute(sql, [*args, limit])]
+        def run(conn: sqlite3.Connection) -> list[Job]:
+            return [decode(r[0]) for r in conn.execute(sql, [*args, limit])]
 
         return await self._run(run)
 
@@ -164,8 +135,7 @@ class SqliteJobStore:
             "ORDER BY created LIMIT 1"
         )
 
-        def run() -> Job | None:
-            conn = self._db()
+        def run(conn: sqlite3.Connection) -> Job | None:
             if conn.execute(claimable, (time.time(),)).fetchone() is None:
                 return None  # the usual idle poll: a read, no write lock on the log's file
             with conn:
@@ -181,8 +151,7 @@ class SqliteJobStore:
         return await self._run(run)
 
     async def update(self, job_id: str, change: Transition) -> Job | None:
-        def run() -> Job | None:
-            conn = self._db()
+        def run(conn: sqlite3.Connection) -> Job | None:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
                 row = conn.execute(f"SELECT job FROM {self.t} WHERE id = ?", (job_id,)).fetchone()
@@ -200,40 +169,18 @@ class SqliteJobStore:
             "AND json_extract(job, '$.webhook') = 'pending' AND updated < ? ORDER BY updated LIMIT ?"
         )
 
-        def run() -> list[Job]:
-            return [decode(r[0]) for r in self._db().execute(sql, (before, limit))]
+        def run(conn: sqlite3.Connection) -> list[Job]:
+            return [decode(r[0]) for r in conn.execute(sql, (before, limit))]
 
         return await self._run(run)
 
     async def purge(self, now: float) -> int:
-        def run() -> int:
-            with self._db() as conn:
+        def run(conn: sqlite3.Connection) -> int:
+            with conn:
                 return conn.execute(f"DELETE FROM {self.t} WHERE expires < ?", (now,)).rowcount
 
         return await self._run(run)
 
     async def close(self) -> None:
-        def run() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await self._run(run)
-        self._executor.shutdown(wait=True)
-
-
-def make_job_store(jobs: JobSettings, logs: LogSettings) -> JobStore:
-    """Jobs live where the request log lives: the same PostgreSQL schema or SQLite file."""
-    if logs.sink == "postgres":
-        from gateway.jobs.postgres import PostgresJobStore
-
-        dsn = logs.dsn or os.environ.get("OMNISENSE_LOG_DSN")
-        if not dsn:
-            raise ValueError("logs.sink is postgres but neither logs.dsn nor OMNISENSE_LOG_DSN is set")
-        return PostgresJobStore(dsn, schema=logs.schema, table=jobs.table)
-    if jobs.path:
-        return SqliteJobStore(jobs.path, table=jobs.table)
-    if logs.sink == "none":  # nothing is kept: jobs live in memory and do not survive a restart
-        return SqliteJobStore(":memory:", table=jobs.table)
-    path = logs.file if logs.sink == "sqlite" else str(Path(logs.file).with_name("jobs.db"))
-    return SqliteJobStore(path, table=jobs.table)
+        self._open = False
+        await self._file.release()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from gateway.logs.percentile import percentile
 from gateway.logs.record import RequestLog, ShadowResult
 
 
@@ -43,8 +44,6 @@ def aggregate(records: Iterable[RequestLog], task: str | None = None) -> list[Co
 
 
 def _row(key: tuple[str, str, str], results: list[ShadowResult]) -> ComparisonRow:
-    from gateway.logs.query import percentile
-
     scored = [r for r in results if r.score is not None]
     compared = [r for r in results if r.agrees is not None]
     agreed = sum(1 for r in compared if r.agrees)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+
+import asyncpg
 
 from gateway.logs.query import (
     COLUMNS,
@@ -32,9 +33,9 @@ from gateway.logs.query import (
     window_bounds,
 )
 from gateway.logs.record import RequestLog
-
-if TYPE_CHECKING:
-    import asyncpg
+from gateway.logs.settings import LogSettings
+from gateway.storage import Storage
+from gateway.storage.postgres import PgPool
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _LOCK_ID = 0x6F6D6E69  # "omni": the advisory lock that serializes migrations
@@ -61,15 +62,22 @@ def migrations(schema: str, table: str) -> list[list[str]]:
 
 
 class PostgresSink:
-    """A LogSink and a LogStore on one PostgreSQL table."""
+    """A LogSink and a LogStore on one PostgreSQL table.
 
-    def __init__(self, dsn: str, *, schema: str = "public", table: str = "request_log", pool_size: int = 2) -> None:
+    ``pool``: a DSN (the sink opens its own pool of ``pool_size`` and closes it with itself)
+    or the storage layer's pool on it (``gateway.storage``: shared with the job store).
+    """
+
+    def __init__(
+        self, pool: str | PgPool, *, schema: str = "public", table: str = "request_log", pool_size: int = 2
+    ) -> None:
         for name in (schema, table):
             if not _IDENT.match(name):
                 raise ValueError(f"not a plain SQL identifier: {name!r}")
-        self.dsn, self.schema, self.table, self.pool_size = dsn, schema, table, pool_size
+        self._pg = pool if isinstance(pool, PgPool) else PgPool(pool, pool_size)
+        self.dsn, self.schema, self.table = self._pg.dsn, schema, table
         self._qualified = f'"{schema}"."{table}"'
-        self._pool: asyncpg.Pool | None = None
+        self._pool: asyncpg.Pool | None = None  # set once the table is migrated
         self._lock = asyncio.Lock()
 
     @property
@@ -81,15 +89,15 @@ class PostgresSink:
         await self._connected()
 
     async def _connected(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
         async with self._lock:
             if self._pool is None:
-                import asyncpg
-
-                pool: asyncpg.Pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+                pool = await self._pg.get()
                 try:
                     await self._migrate(pool)
                 except BaseException:
-                    await pool.close()
+                    await self._pg.release()
                     raise
                 self._pool = pool
             return self._pool
@@ -148,6 +156,10 @@ class PostgresSink:
         await pool.execute(f'DELETE FROM "{self.schema}".schema_version WHERE component = $1', self.table)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        self._pool = None
+        await self._pg.release()
+
+
+def from_settings(settings: LogSettings, storage: Storage) -> PostgresSink:
+    """``logs.sink: postgres`` (``gateway.logs.registry``)."""
+    return PostgresSink(storage.postgres(settings.postgres_dsn()), schema=settings.schema, table=settings.table)

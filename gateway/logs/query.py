@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +24,7 @@ import msgspec
 
 from gateway.logs.comparisons import ComparisonRow, aggregate
 from gateway.logs.drift import OutputProfile, Sample, drift_of
+from gateway.logs.percentile import percentile as percentile  # re-exported: gateway.evaluation reads it here
 from gateway.logs.record import RequestLog
 
 MAX_LIMIT = 1_000
@@ -149,15 +150,6 @@ class Row(msgspec.Struct, array_like=True):
             r.time, r.task, r.provider, r.status, r.latency_ms, r.cost_usd,
             out.top if out else None, out.confidence if out else None, out.items if out else None,
         )  # fmt: skip
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear interpolation between closest ranks (PostgreSQL's ``percentile_cont``)."""
-    if not sorted_values:
-        return 0.0
-    pos = (len(sorted_values) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
 def window_bounds(window_s: float, now: float | None) -> tuple[float, float, float]:

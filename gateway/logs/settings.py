@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import msgspec
@@ -25,3 +26,10 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     @property
     def file(self) -> str:
         return self.path or ("var/requests.jsonl" if self.sink == "jsonl" else "var/requests.db")
+
+    def postgres_dsn(self) -> str:
+        """``dsn``, else ``$OMNISENSE_LOG_DSN`` (the PostgreSQL sink, and the job store following it)."""
+        dsn = self.dsn or os.environ.get("OMNISENSE_LOG_DSN")
+        if not dsn:
+            raise ValueError("logs.sink is postgres but neither logs.dsn nor OMNISENSE_LOG_DSN is set")
+        return dsn

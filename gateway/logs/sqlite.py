@@ -1,22 +1,18 @@
 """The SQLite sink: the embedded default (``var/requests.db``).
 
-stdlib ``sqlite3`` on one dedicated thread that owns the one connection (a
-single-worker executor): sqlite3 connections must stay on their thread, one writer is
-all SQLite allows anyway, and a private thread keeps the writes out of the shared
-anyio/asyncio pool that request handling uses. (aiosqlite does the same — a thread per
-connection — behind another dependency.) The database runs in WAL mode with
-``synchronous=NORMAL``: each batch is one transaction (``executemany``), readers such
-as ``omnisense logs`` never block the writer, and a committed batch survives a crash of
-the gateway. Queries run on the same thread, between batches.
+stdlib ``sqlite3`` on the file's one dedicated thread, which owns the one connection
+(``gateway.storage.SqliteFile``; aiosqlite does the same — a thread per connection — behind
+another dependency). The database runs in WAL mode with ``synchronous=NORMAL``: each batch is
+one transaction, readers such as ``omnisense logs`` never block the writer, and a committed
+batch survives a crash of the gateway. Queries run on the same thread, between batches (and
+between the job store's transactions when jobs live in the same file).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,6 +31,9 @@ from gateway.logs.query import (
     window_bounds,
 )
 from gateway.logs.record import RequestLog
+from gateway.logs.settings import LogSettings
+from gateway.storage import Storage
+from gateway.storage.sqlite import SqliteFile
 
 T = TypeVar("T")
 
@@ -86,33 +85,27 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 class SqliteSink:
-    """A LogSink and a LogStore on one SQLite file."""
+    """A LogSink and a LogStore on one SQLite file (its ``request_log`` table).
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="omnisense-sqlite")
-        self._conn: sqlite3.Connection | None = None
-        self._executor.submit(self._open).result()
+    ``file``: a path (the sink opens the file and closes it with itself) or the storage
+    layer's handle on it (``gateway.storage``: shared with the job store, closed by the storage).
+    """
 
-    def _open(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit (`with conn`)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn)
-        self._conn = conn
+    def __init__(self, file: str | Path | SqliteFile) -> None:
+        self._file = file if isinstance(file, SqliteFile) else SqliteFile(file)
+        self.path = self._file.path
+        self._closed = False
+        self._file.call(migrate)
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
+    def _db(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        if self._closed:
             raise RuntimeError(f"the request log {self.path} is closed")
-        return self._conn
+        return conn
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._file.run(lambda conn: fn(self._db(conn)))
 
-    def _write_sync(self, records: Sequence[RequestLog]) -> None:
-        conn = self._db()
+    def _write_sync(self, conn: sqlite3.Connection, records: Sequence[RequestLog]) -> None:
         with conn:
             conn.execute("BEGIN")
             for at in range(0, len(records), ROWS_PER_INSERT):
@@ -120,31 +113,31 @@ class SqliteSink:
                 conn.execute(_insert(len(chunk)), [v for r in chunk for v in to_columns(r)])
 
     async def write(self, records: Sequence[RequestLog]) -> None:
-        await self._run(lambda: self._write_sync(records))
+        await self._run(lambda conn: self._write_sync(conn, records))
 
-    def _query_sync(self, filters: LogQuery) -> LogPage:
+    def _query_sync(self, conn: sqlite3.Connection, filters: LogQuery) -> LogPage:
         where, args = where_clause(filters, lambda n: "?")
         sql = f"SELECT record FROM request_log{where} ORDER BY time DESC, request_id DESC LIMIT ?"
-        rows = self._db().execute(sql, [*args, filters.page_size() + 1]).fetchall()
+        rows = conn.execute(sql, [*args, filters.page_size() + 1]).fetchall()
         return page_of([from_json(r[0]) for r in rows], filters)
 
     async def query(self, filters: LogQuery) -> LogPage:
-        return await self._run(lambda: self._query_sync(filters))
+        return await self._run(lambda conn: self._query_sync(conn, filters))
 
-    def _stats_sync(self, window_s: float, now: float | None) -> Stats:
+    def _stats_sync(self, conn: sqlite3.Connection, window_s: float, now: float | None) -> Stats:
         ref_start, _, end = window_bounds(window_s, now)
         sql = f"SELECT {STAT_COLUMNS} FROM request_log WHERE time >= ? AND time < ?"
-        rows = [Row(*r) for r in self._db().execute(sql, (ref_start, end))]
+        rows = [Row(*r) for r in conn.execute(sql, (ref_start, end))]
         return compute_stats(rows, window_s, now=end)
 
     async def stats(self, window_s: float, *, now: float | None = None) -> Stats:
-        return await self._run(lambda: self._stats_sync(window_s, now))
-
-    def _close_sync(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        return await self._run(lambda conn: self._stats_sync(conn, window_s, now))
 
     async def close(self) -> None:
-        await self._run(self._close_sync)
-        self._executor.shutdown(wait=True)
+        self._closed = True
+        await self._file.release()
+
+
+def from_settings(settings: LogSettings, storage: Storage) -> SqliteSink:
+    """``logs.sink: sqlite`` (``gateway.logs.registry``)."""
+    return SqliteSink(storage.sqlite(settings.file))

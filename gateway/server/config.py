@@ -73,7 +73,9 @@ class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     redis: str | None = None  # "redis://host:6379/0"
     prefix: str = "omnisense:"  # every key starts with it: one prefix per fleet
     sync_s: float = 0.5  # how often a replica reads the others' circuits and latency
-    timeout_s: float = 1.0  # a Redis call slower than this counts as Redis lost (local state until it answers)
+    # A Redis call slower than this counts as Redis lost (local state until it answers); the response
+    # cache on the same Redis shares the client (gateway.storage), so its calls get the same limit.
+    timeout_s: float = 1.0
 
 
 class ProbeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

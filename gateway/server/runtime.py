@@ -20,8 +20,8 @@ from adapters.base import Provider
 from gateway.cache import ResponseCache, make_store
 from gateway.dispatch import Dispatcher
 from gateway.health import Prober
+from gateway.jobs.registry import make_job_store
 from gateway.jobs.runner import JobRunner
-from gateway.jobs.store import make_job_store
 from gateway.logs import LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
@@ -33,6 +33,7 @@ from gateway.server.config import GatewayConfig
 from gateway.server.disconnect import Disconnects
 from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
+from gateway.storage import Storage
 from gateway.tracing import Tracing
 from omnisense.schema import Health, TaskRequest
 from policies.loader import LoadedPolicy
@@ -75,6 +76,7 @@ class Runtime:
     fetcher: UrlFetcher | None = None  # URL inputs, where the operator allows them
     shared: SharedBackend = field(default_factory=SharedBackend)  # what replicas share (Redis), if anything
     disconnects: Disconnects = field(default_factory=Disconnects)  # requests watched for a client that left
+    storage: Storage = field(default_factory=Storage)  # the backends (files, pools, clients), opened once
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -103,9 +105,9 @@ class Runtime:
 
     def install(self, routing: Routing) -> None:
         """Swap the routing in one step: new requests take it, running ones finish on the old."""
-        self.scrub.learn(
-            routing, self.config.logs.dsn, self.config.redis_url, self.config.cache.url, self.config.tracing.endpoint
-        )
+        config = self.config
+        urls = (config.jobs.dsn, config.redis_url, config.cache.url, config.tracing.endpoint)
+        self.scrub.learn(routing, config.logs.dsn, *urls)
         self.routing = routing
 
     def redactor(self) -> Redactor:
@@ -180,7 +182,7 @@ class Runtime:
         settings = self.config.jobs
         if not settings.enabled:
             return
-        store = make_job_store(settings, self.config.logs)
+        store = make_job_store(settings, self.config.logs, self.storage)
         await store.start()
         self.jobs = JobRunner(store, settings, self.dispatcher_for, self.submit, self.webhook_secret)
         self.jobs.start()
@@ -198,6 +200,7 @@ class Runtime:
         await self.writer.aclose()
         await self.tracing.aclose()
         await self.cache.store.aclose()
+        await self.storage.aclose()  # every store above is closed: the files, pools and clients go once
         self.disconnects.close()
 
 
@@ -238,8 +241,8 @@ def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
     return [(p, t, str(v["state"])) for p, tasks in snapshot.items() for t, v in tasks.items()]
 
 
-async def start_writer(config: GatewayConfig, sink: LogSink | None) -> LogWriter:
-    sink = sink or make_sink(config.logs)
+async def start_writer(config: GatewayConfig, sink: LogSink | None, storage: Storage) -> LogWriter:
+    sink = sink or make_sink(config.logs, storage)
     start = getattr(sink, "start", None)
     if start is not None:
         await start()  # e.g. PostgreSQL: connect, create or migrate the table
@@ -259,26 +262,31 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     tracing = Tracing(config.tracing)
     scrub = Scrubber()
     state = config.state
-    shared = await open_backend(config.redis_url, prefix=state.prefix, sync_s=state.sync_s, timeout_s=state.timeout_s)
+    storage = Storage(redis_timeout_s=state.timeout_s)  # one SQLite file, pool, client per location
+    client = storage.redis(config.redis_url, state.prefix).client if config.redis_url else None
+    shared = await open_backend(client=client, prefix=state.prefix, sync_s=state.sync_s, timeout_s=state.timeout_s)
     observers = [tracing] if tracing.enabled else []
     deps = RoutingDeps(observers=observers, spend=shared.spend, scrub=scrub, shared=shared.hub)
     try:
         routing, _ = await build_routing(config.policy, config.policies, deps)
     except BaseException:
         await shared.aclose()
+        await storage.aclose()
         raise
     try:
-        writer = await start_writer(config, sink)
+        writer = await start_writer(config, sink, storage)
     except BaseException:
         await close_routing(routing)
         await shared.aclose()
+        await storage.aclose()
         raise
     metrics = Metrics(drift_window_s=config.logs.drift_window_s)
     metrics.bind_queue(writer)
+    cache = config.cache
     runtime = Runtime(
         config=config, routing=routing, writer=writer, keys=KeyRing(config, shared.limiter), deps=deps,
-        metrics=metrics, tracing=tracing, scrub=scrub, shared=shared,
-        cache=ResponseCache(make_store(config.cache, config.redis_url), max_entry_bytes=config.cache.max_entry_bytes),
+        metrics=metrics, tracing=tracing, scrub=scrub, shared=shared, storage=storage,
+        cache=ResponseCache(make_store(cache, config.redis_url, storage), max_entry_bytes=cache.max_entry_bytes),
         fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
     runtime.install(routing)

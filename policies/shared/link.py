@@ -1,4 +1,4 @@
-"""One Redis connection per gateway process, and whether it works right now.
+"""One Redis client per gateway process, and whether it works right now.
 
 Every shared-state call goes through ``RedisLink.run``: while Redis answers, the call's
 result comes back; when it fails (refused, reset, timed out), the link marks itself down
@@ -37,15 +37,32 @@ class SharedStatus:
 
 
 class RedisLink:
-    def __init__(self, url: str, prefix: str = "omnisense:", *, timeout_s: float = 1.0, retry_s: float = 0.5) -> None:
-        import redis.asyncio as aioredis  # the "redis" extra; imported only when configured
+    """``client``: a redis.asyncio client that the caller opened and will close (the gateway's
+    storage layer, which shares it with the response cache); without one, the link opens its
+    own on ``url`` and closes it with itself."""
 
+    def __init__(
+        self,
+        url: str | None = None,
+        prefix: str = "omnisense:",
+        *,
+        client: Any = None,
+        timeout_s: float = 1.0,
+        retry_s: float = 0.5,
+    ) -> None:
         self.url = url
         self.prefix = prefix
         self.retry_s = retry_s
-        self.redis: Any = aioredis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=0
-        )
+        self._owns_client = client is None
+        if client is None:
+            if url is None:
+                raise ValueError("a RedisLink needs a url or a client")
+            import redis.asyncio as aioredis  # the "redis" extra; imported only when configured
+
+            client = aioredis.from_url(
+                url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=0
+            )
+        self.redis: Any = client
         self.up = True
         self.down_at: float | None = None
         self.outages = 0
@@ -123,7 +140,8 @@ class RedisLink:
         if self._monitor is not None:
             self._monitor.cancel()
             await asyncio.gather(self._monitor, return_exceptions=True)
-        await self.redis.aclose()
+        if self._owns_client:
+            await self.redis.aclose()
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -225,17 +225,18 @@ class Dispatcher:
         allowed: frozenset[str] | None,
         time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        key_id, budgets = trace.key_id, self.state.budgets
+        record, budgets = trace.record, self.state.budgets
+        key_id = record.key_id
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
         meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed)
         plan = self.planner.plan(task, request, meta, self.state)
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
             plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
-        trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
-        trace.decisions = [str(d) for d in plan.decisions]
+        record.policy, record.route, record.strategy = plan.policy, plan.route, plan.strategy
+        record.decisions = [str(d) for d in plan.decisions]
         if plan.budget_rejected or not plan.steps:
-            raise refusal(task, plan, trace.key_id)  # 429, 403, 413 or 503: the most precise that is true
+            raise refusal(task, plan, key_id)  # 429, 403, 413 or 503: the most precise that is true
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 
@@ -251,8 +252,8 @@ class Dispatcher:
 
             served, out = await race(tries, run_step, hedge_s)
         envelope = self._envelope(task, request, served.step.provider, out, trace)
-        if trace.key_id in self.state.budgets.budgets:
-            await self.state.budgets.charge(trace.key_id, trace.cost_usd)
+        if key_id in budgets.budgets:  # the key's budget as it stands now (a reload may have changed it)
+            await budgets.charge(key_id, record.cost_usd)
         if plan.shadow:
             self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
@@ -278,15 +279,15 @@ class Dispatcher:
         targets = [
             (name, self.providers[name], self.planner.step(task, _cand(name)).timeout_s)
             for name in plan.shadow
-            if name != trace.provider and name in self.providers
+            if name != trace.record.provider and name in self.providers
         ]
-        self.shadows.launch(trace.request_id, task, request, targets, trace.output, served)
+        self.shadows.launch(trace.record.request_id, task, request, targets, trace.record.output, served)
 
     async def _run_step(self, t: StepTry) -> ProviderResult:
         step = t.step
         if not (step.last_resort or self.state.circuits.acquire(step.provider, t.task) or t.last):
             err = CircuitOpen(f"{step.provider}: circuit open for {t.task}", provider=step.provider)
-            t.trace.attempts.append(
+            t.trace.record.attempts.append(
                 Attempt(provider=step.provider, outcome="skipped", latency_ms=0.0, error_type="CircuitOpen")
             )
             raise err
@@ -323,9 +324,9 @@ class Dispatcher:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(self, t: StepTry) -> ProviderResult:
-        name, trace = t.step.provider, t.trace
+        name, record = t.step.provider, t.trace.record
         timeout = min(t.step.timeout_s, max(0.0, t.deadline - time.monotonic()))
-        ctx = CallContext(request_id=trace.request_id, deadline=time.monotonic() + timeout, key_id=trace.key_id)
+        ctx = CallContext(request_id=record.request_id, deadline=time.monotonic() + timeout, key_id=record.key_id)
         start = time.perf_counter()
         try:
             with self.deadlines.limit(timeout):
@@ -367,7 +368,7 @@ class Dispatcher:
             detail=None if err is None else err.detail[:300],
             hedged=t.hedged,
         )
-        trace.attempts.append(attempt)
+        trace.record.attempts.append(attempt)
         for observer in self.observers:
             observer.observe(provider, t.task, attempt)
 
@@ -377,18 +378,19 @@ class Dispatcher:
         info = self.providers[provider_name].info
         units, unit = request_units(request), unit_of(task).value
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
-        trace.provider, trace.model = provider_name, out.model
-        trace.units, trace.unit, trace.cost_usd = units, unit, cost
-        trace.output = summarize_output(task, out.result)
+        record = trace.record
+        record.provider, record.model = provider_name, out.model
+        record.units, record.unit, record.cost_usd = units, unit, cost
+        record.output = summarize_output(task, out.result)
         return Envelope(
-            request_id=trace.request_id,
-            task=trace.task,
+            request_id=record.request_id,
+            task=record.task,
             provider=provider_name,
             model=out.model,
             result=out.result,
             usage=Usage(units=units, unit=unit, cost_usd=cost),
             latency_ms=round(trace.elapsed_ms(), 3),
-            attempts=list(trace.attempts),
+            attempts=list(record.attempts),
             raw=out.raw if request.include_raw else None,
         )
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.base import CannotServe, Stoppable
+from adapters.kit import parse_config
 from gateway.jobs import cli_commands as jobs_cli
 from gateway.logs.settings import LogSettings
 
@@ -88,7 +89,6 @@ def _before_workers(policy_ref: str) -> list[Stoppable]:
     """Each provider kind's work before the workers start (``adapters.base.PreparesWorkers``:
     ``local`` without a URL starts its model server here, once); what to stop when serve stops."""
     from adapters.base import PreparesWorkers
-    from adapters.kit import parse_config
     from adapters.registry import UnknownKind, provider_class
     from policies.loader import load_policy
 

@@ -4,11 +4,19 @@ A provider kind is a class with a ``config_type`` (its policy block, a
 ``adapters.kit.ProviderConfig``) built as ``Kind(name, config)`` by the registry; the
 gateway then awaits ``start()`` once before routing to it. The helpers every adapter
 shares (thread pool, error mapping, prices, result conventions) are in ``adapters.kit``.
+
+Optional abilities are protocols of their own, which the gateway tests with ``isinstance``
+(``runtime_checkable``: the methods must be there, their signatures are mypy's to check):
+``Replicated`` (a provider spread over replicas), ``SupervisesModelServer`` (a provider
+that runs its model server as a child process) and ``PreparesWorkers`` (a provider *kind*
+with work to do once before ``omnisense serve --workers N`` starts its workers). The
+``local`` kind has all three.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import msgspec
@@ -62,3 +70,46 @@ class ProviderClass(Protocol):
     config_type: ClassVar[type[ProviderConfig]]
 
     def __call__(self, name: str, config: Any) -> Provider: ...
+
+
+@runtime_checkable
+class Replicated(Protocol):
+    """A provider spread over replicas: ``GET /v1/providers`` lists them, ``/metrics`` counts them."""
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each replica: url, ready, in_flight, answered (and error, down_s when down)."""
+        ...
+
+    def replica_counts(self) -> tuple[int, int]:
+        """(ready, all) replicas."""
+        ...
+
+
+@runtime_checkable
+class SupervisesModelServer(Protocol):
+    """A provider that may run its model server as a child process, restarted when it dies."""
+
+    def model_server_restarts(self) -> int | None:
+        """Restarts so far (None: this gateway does not supervise one); on ``/metrics``."""
+        ...
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+class CannotServe(RuntimeError):
+    """A provider kind cannot be served as configured (a port held by a stranger): the
+    message is for the operator, and ``omnisense serve`` stops with it."""
+
+
+@runtime_checkable
+class PreparesWorkers(Protocol):
+    """A provider *kind* (the class, which ``isinstance`` checks) with work to do once, in
+    the ``omnisense serve`` process, before the workers start: ``local`` starts the one
+    model server that the workers share when a block has no ``url``."""
+
+    def before_workers(self, configs: Mapping[str, Any]) -> Stoppable | None:
+        """Given this kind's blocks (name -> validated config): what ``serve`` stops when it
+        stops, or None; ``CannotServe`` when the gateway must not start."""
+        ...

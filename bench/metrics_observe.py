@@ -1,6 +1,6 @@
 """CPU per ``Metrics.observe(record)``: the request path's metrics, before and after issue #19.
 
-    python bench/metrics_observe.py [--calls 100000] [--rounds 7]
+    python bench/metrics_observe.py [--calls 100000] [--rounds 7] [--multiprocess]
 
 "old" is the request path as it was, rebuilt here from prometheus_client objects (label
 children cached once, as ``gateway.metrics`` had them; the output-drift window as it was);
@@ -9,17 +9,30 @@ the same request families (creation times aside), then each observes one record
 ``--calls`` times per round, old and new in turn; the table gives the process's CPU
 microseconds per call, best and median round. The garbage collector is tuned as
 ``omnisense serve`` tunes it (``gateway.server.gc_tuning``).
+
+``--multiprocess`` runs "old" in prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``
+set before prometheus_client is imported: every value lives in a per-process mmap file), the
+library's way of adding up the workers of ``serve --workers N``; ``gateway.metric_share`` says
+why the gateway does not use it.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import re
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+if "--multiprocess" in sys.argv:  # before prometheus_client is imported, which reads it then
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="omnisense-bench-metrics-")
+    atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # ``adapters`` is the package, not bench/adapters.py
 
@@ -192,15 +205,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--multiprocess", action="store_true", help="old: prometheus_client's multiprocess mode")
     args = parser.parse_args()
-    same_exposition()
+    if not args.multiprocess:  # the multiprocess exposition has no _created series to compare
+        same_exposition()
     tune_after_startup()
     print(f"CPU µs per observe(), best (median) of {args.rounds} rounds of {args.calls:,} calls\n")
-    print(f"{'record':<20} {'old':>14} {'new':>14} {'speed-up':>9}")
+    old_name = "old (multiproc)" if args.multiprocess else "old"
+    print(f"{'record':<20} {old_name:>15} {'new':>14} {'speed-up':>9}")
     for name, record in RECORDS.items():
         old, new = per_call_us([OldMetrics().observe, Metrics().observe], record, args.calls, args.rounds)
         cells = [f"{min(t):.2f} ({statistics.median(t):.2f})" for t in (old, new)]
-        print(f"{name:<20} {cells[0]:>14} {cells[1]:>14} {min(old) / min(new):>8.1f}x")
+        print(f"{name:<20} {cells[0]:>15} {cells[1]:>14} {min(old) / min(new):>8.1f}x")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from typing import Any
 
+from adapters.base import CannotServe, Stoppable
 from adapters.kit import parse_config
-from adapters.local.supervisor import BackgroundModelServer
 from gateway.jobs import cli_commands as jobs_cli
 from gateway.logs.settings import LogSettings
 
@@ -38,18 +39,16 @@ def _serve(args: argparse.Namespace) -> int:
     # when this process vanishes, crash or SIGKILL included).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_on_signal)
-    from adapters.local.supervisor import PortInUse
-
     try:
-        model_server = _start_local_models(config.policy)
-    except PortInUse as exc:
+        prepared = _before_workers(config.policy)
+    except CannotServe as exc:
         print(f"omnisense serve: {exc}", file=sys.stderr)
         return 2
     metrics_dir = _share_metrics(args.workers)
 
     def clean_up() -> None:
-        if model_server is not None:
-            model_server.stop()
+        for done in prepared:
+            done.stop()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -86,31 +85,33 @@ def _exit_on_signal(sig: int, _frame: object) -> None:
     raise _Stopped(sig)
 
 
-def _start_local_models(policy_ref: str) -> BackgroundModelServer | None:
-    """Start the model server once, here in the parent, when the policy has `local` without a URL."""
-    from adapters.local.config import LocalConfig
-    from adapters.local.supervisor import (
-        SHARED_URL_ENV,
-        STATE_ENV,
-        BackgroundModelServer,
-        ModelServer,
-        default_command,
-    )
+def _before_workers(policy_ref: str) -> list[Stoppable]:
+    """Each provider kind's work before the workers start (``adapters.base.PreparesWorkers``:
+    ``local`` without a URL starts its model server here, once); what to stop when serve stops."""
+    from adapters.base import PreparesWorkers
+    from adapters.registry import UnknownKind, provider_class
     from policies.loader import load_policy
 
+    kinds: dict[str, dict[str, Any]] = {}
     for name, block in load_policy(policy_ref).policy.providers.items():
-        if block.get("kind") != "local" or block.get("url"):
-            continue
-        local = parse_config(LocalConfig, name, block)
-        url = f"http://{local.host}:{local.port}"
-        command = local.serve_command or default_command(local.host, local.port)
-        state = os.path.join(tempfile.gettempdir(), f"omnisense-models-{os.getpid()}.json")
-        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s, state_path=state))
-        server.start()
-        os.environ[SHARED_URL_ENV] = url
-        os.environ[STATE_ENV] = state  # the workers read restarts for /metrics
-        return server
-    return None
+        kinds.setdefault(block["kind"], {})[name] = block
+    prepared: list[Stoppable] = []
+    try:
+        for kind, blocks in kinds.items():
+            try:
+                cls = provider_class(kind)
+            except UnknownKind:
+                continue  # each worker says so, as it builds its providers
+            if isinstance(cls, PreparesWorkers):
+                configs = {name: parse_config(cls.config_type, name, block) for name, block in blocks.items()}
+                stop = cls.before_workers(configs)
+                if stop is not None:
+                    prepared.append(stop)
+    except BaseException:
+        for done in prepared:  # what the kinds before started
+            done.stop()
+        raise
+    return prepared
 
 
 def _run_uvicorn(args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
@@ -77,6 +78,19 @@ class AttemptObserver(Protocol):
     """Told about every finished attempt: circuit breakers and latency windows listen."""
 
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None: ...
+
+
+@dataclass(slots=True)
+class StepTry:
+    """One step of one request: all that its tries (``_run_step``, ``_attempt``, ``_record``) need."""
+
+    step: Step
+    task: Task
+    request: TaskRequest
+    trace: RequestTrace
+    deadline: float  # time.monotonic() by which the whole request must be answered
+    hedged: bool = False  # started because the steps before it were slow (``gateway.hedging``)
+    last: bool = False  # the plan's last step: never skipped for its circuit
 
 
 class CircuitOpen(UpstreamUnavailable):
@@ -211,45 +225,45 @@ class Dispatcher:
         allowed: frozenset[str] | None,
         time_limit: tuple[float, float] | None = None,
     ) -> Envelope[TaskResult]:
-        key_id, budgets = trace.key_id, self.state.budgets
+        record, budgets = trace.record, self.state.budgets
+        key_id = record.key_id
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
         meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed)
         plan = self.planner.plan(task, request, meta, self.state)
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
             plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
-        trace.policy, trace.route, trace.strategy = plan.policy, plan.route, plan.strategy
-        trace.decisions = [str(d) for d in plan.decisions]
+        record.policy, record.route, record.strategy = plan.policy, plan.route, plan.strategy
+        record.decisions = [str(d) for d in plan.decisions]
         if plan.budget_rejected or not plan.steps:
-            raise refusal(task, plan, trace.key_id)  # 429, 403, 413 or 503: the most precise that is true
+            raise refusal(task, plan, key_id)  # 429, 403, 413 or 503: the most precise that is true
         deadline = time.monotonic() + plan.deadline_s
         hedge_s = plan.hedge_after_ms / 1000.0 if plan.hedge_after_ms is not None else None
 
-        if hedge_s is None or len(plan.steps) < 2:  # in turn, in this task: the usual case, kept lean
-            step, out = await self._in_turn(plan.steps, task, request, trace, deadline)
+        last = plan.steps[-1]  # never skipped for its circuit: a request is not failed unanswered
+        tries = [StepTry(s, task, request, trace, deadline, last=s is last) for s in plan.steps]
+        if hedge_s is None or len(tries) < 2:  # in turn, in this task: the usual case, kept lean
+            served, out = await self._in_turn(tries)
         else:
 
-            async def run_step(step: Step, hedged: bool) -> ProviderResult:
-                # The last step is never skipped for its circuit: a request is not failed unanswered.
-                last = step is plan.steps[-1]
-                return await self._run_step(step, task, request, trace, deadline, hedged, last)
+            async def run_step(t: StepTry, hedged: bool) -> ProviderResult:
+                t.hedged = hedged
+                return await self._run_step(t)
 
-            step, out = await race(plan.steps, run_step, hedge_s)
-        envelope = self._envelope(task, request, step.provider, out, trace)
-        if trace.key_id in self.state.budgets.budgets:
-            await self.state.budgets.charge(trace.key_id, trace.cost_usd)
+            served, out = await race(tries, run_step, hedge_s)
+        envelope = self._envelope(task, request, served.step.provider, out, trace)
+        if key_id in budgets.budgets:  # the key's budget as it stands now (a reload may have changed it)
+            await budgets.charge(key_id, record.cost_usd)
         if plan.shadow:
             self._launch_shadows(plan, task, request, trace, out.result)
         return envelope
 
-    async def _in_turn(
-        self, steps: Sequence[Step], task: Task, request: TaskRequest, trace: RequestTrace, deadline: float
-    ) -> tuple[Step, ProviderResult]:
+    async def _in_turn(self, tries: Sequence[StepTry]) -> tuple[StepTry, ProviderResult]:
         """No hedging: each step after the one before has failed with an error that allows fallback."""
         last_error: OmnisenseError | None = None
-        for step in steps:
-            try:  # the last step is never skipped for its circuit: a request is not failed unanswered
-                return step, await self._run_step(step, task, request, trace, deadline, False, step is steps[-1])
+        for t in tries:
+            try:
+                return t, await self._run_step(t)
             except OmnisenseError as exc:
                 if not exc.fallback:
                     raise
@@ -265,33 +279,24 @@ class Dispatcher:
         targets = [
             (name, self.providers[name], self.planner.step(task, _cand(name)).timeout_s)
             for name in plan.shadow
-            if name != trace.provider and name in self.providers
+            if name != trace.record.provider and name in self.providers
         ]
-        self.shadows.launch(trace.request_id, task, request, targets, trace.output, served)
+        self.shadows.launch(trace.record.request_id, task, request, targets, trace.record.output, served)
 
-    async def _run_step(
-        self,
-        step: Step,
-        task: Task,
-        request: TaskRequest,
-        trace: RequestTrace,
-        deadline: float,
-        hedged: bool,
-        last: bool = False,
-    ) -> ProviderResult:
-        provider = self.providers[step.provider]
-        if not (step.last_resort or self.state.circuits.acquire(step.provider, task) or last):
-            err = CircuitOpen(f"{step.provider}: circuit open for {task}", provider=step.provider)
-            trace.attempts.append(
+    async def _run_step(self, t: StepTry) -> ProviderResult:
+        step = t.step
+        if not (step.last_resort or self.state.circuits.acquire(step.provider, t.task) or t.last):
+            err = CircuitOpen(f"{step.provider}: circuit open for {t.task}", provider=step.provider)
+            t.trace.record.attempts.append(
                 Attempt(provider=step.provider, outcome="skipped", latency_ms=0.0, error_type="CircuitOpen")
             )
             raise err
 
         def retryable(exc: BaseException) -> bool:
-            return worth_retrying(exc, step, deadline)
+            return worth_retrying(exc, step, t.deadline)
 
         try:  # the first try runs outside tenacity: the happy path pays nothing for retries
-            return await self._attempt(provider, step, task, request, trace, deadline, hedged)
+            return await self._attempt(t)
         except OmnisenseError as exc:
             if step.retries.attempts < 2 or not retryable(exc):
                 raise
@@ -303,7 +308,7 @@ class Dispatcher:
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             hinted = exc.retry_after_s if isinstance(exc, OmnisenseError) and exc.retry_after_s else 0.0
-            return min(max(base_wait(state), hinted), max(0.0, deadline - time.monotonic()))
+            return min(max(base_wait(state), hinted), max(0.0, t.deadline - time.monotonic()))
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(step.retries.attempts),
@@ -315,55 +320,38 @@ class Dispatcher:
             with attempt:
                 if attempt.retry_state.attempt_number == 1:
                     raise first_error  # let tenacity apply its wait and accounting to the first failure
-                return await self._attempt(provider, step, task, request, trace, deadline, hedged)
+                return await self._attempt(t)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def _attempt(
-        self,
-        provider: Provider,
-        step: Step,
-        task: Task,
-        request: TaskRequest,
-        trace: RequestTrace,
-        deadline: float,
-        hedged: bool,
-    ) -> ProviderResult:
-        timeout = min(step.timeout_s, max(0.0, deadline - time.monotonic()))
-        ctx = CallContext(request_id=trace.request_id, deadline=time.monotonic() + timeout, key_id=trace.key_id)
+    async def _attempt(self, t: StepTry) -> ProviderResult:
+        name, record = t.step.provider, t.trace.record
+        timeout = min(t.step.timeout_s, max(0.0, t.deadline - time.monotonic()))
+        ctx = CallContext(request_id=record.request_id, deadline=time.monotonic() + timeout, key_id=record.key_id)
         start = time.perf_counter()
         try:
             with self.deadlines.limit(timeout):
-                out = await provider.run(task, request, ctx)
+                out = await self.providers[name].run(t.task, t.request, ctx)
         except TimeoutError as exc:
-            err: OmnisenseError = UpstreamTimeout(f"{step.provider}: no answer within {timeout:.2f} s")
-            self._record(trace, step.provider, task, start, err, hedged)
+            err: OmnisenseError = UpstreamTimeout(f"{name}: no answer within {timeout:.2f} s")
+            self._record(t, start, err)
             raise err from exc
         except asyncio.CancelledError:
-            self._record(trace, step.provider, task, start, None, hedged, cancelled=True)
+            self._record(t, start, None, cancelled=True)
             raise
         except OmnisenseError as exc:
-            self._record(trace, step.provider, task, start, exc, hedged)
+            self._record(t, start, exc)
             raise
         except Exception as exc:  # an adapter bug: log it, and let the next provider try
-            log.exception("provider %s raised an unmapped exception", step.provider)
-            err = UpstreamBadResponse(f"{step.provider}: adapter error {type(exc).__name__}")
-            self._record(trace, step.provider, task, start, err, hedged)
+            log.exception("provider %s raised an unmapped exception", name)
+            err = UpstreamBadResponse(f"{name}: adapter error {type(exc).__name__}")
+            self._record(t, start, err)
             raise err from exc
-        self._record(trace, step.provider, task, start, None, hedged)
+        self._record(t, start, None)
         return out
 
-    def _record(
-        self,
-        trace: RequestTrace,
-        provider: str,
-        task: Task,
-        start: float,
-        err: OmnisenseError | None,
-        hedged: bool,
-        *,
-        cancelled: bool = False,
-    ) -> None:
+    def _record(self, t: StepTry, start: float, err: OmnisenseError | None, *, cancelled: bool = False) -> None:
         elapsed = (time.perf_counter() - start) * 1000.0
+        provider, trace = t.step.provider, t.trace
         if err is not None:
             err.provider = err.provider or provider
             err.detail = self.scrub(err.detail)
@@ -378,11 +366,11 @@ class Dispatcher:
             latency_ms=round(elapsed, 3),
             error_type=None if err is None else type(err).__name__,
             detail=None if err is None else err.detail[:300],
-            hedged=hedged,
+            hedged=t.hedged,
         )
-        trace.attempts.append(attempt)
+        trace.record.attempts.append(attempt)
         for observer in self.observers:
-            observer.observe(provider, task, attempt)
+            observer.observe(provider, t.task, attempt)
 
     def _envelope(
         self, task: Task, request: TaskRequest, provider_name: str, out: ProviderResult, trace: RequestTrace
@@ -390,18 +378,19 @@ class Dispatcher:
         info = self.providers[provider_name].info
         units, unit = request_units(request), unit_of(task).value
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
-        trace.provider, trace.model = provider_name, out.model
-        trace.units, trace.unit, trace.cost_usd = units, unit, cost
-        trace.output = summarize_output(task, out.result)
+        record = trace.record
+        record.provider, record.model = provider_name, out.model
+        record.units, record.unit, record.cost_usd = units, unit, cost
+        record.output = summarize_output(task, out.result)
         return Envelope(
-            request_id=trace.request_id,
-            task=trace.task,
+            request_id=record.request_id,
+            task=record.task,
             provider=provider_name,
             model=out.model,
             result=out.result,
             usage=Usage(units=units, unit=unit, cost_usd=cost),
             latency_ms=round(trace.elapsed_ms(), 3),
-            attempts=list(trace.attempts),
+            attempts=list(record.attempts),
             raw=out.raw if request.include_raw else None,
         )
 

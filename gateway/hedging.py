@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from omnisense.schema import OmnisenseError
-from policies.plan import Step
 
+S = TypeVar("S")  # a step (the dispatcher's ``StepTry``)
 T = TypeVar("T")
-RunStep = Callable[[Step, bool], Awaitable[T]]  # (step, started as a hedge) -> result
+RunStep = Callable[[S, bool], Awaitable[T]]  # (step, started as a hedge) -> result
 
 
-async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float) -> tuple[Step, T]:
+async def race(steps: Sequence[S], run_step: RunStep[S, T], hedge_after_s: float) -> tuple[S, T]:
     """The first step to succeed and its result; raises the last error when all fail."""
-    pending: dict[asyncio.Task[T], Step] = {}
+    pending: dict[asyncio.Task[T], S] = {}
     nxt = 0
     last: BaseException | None = None
 
@@ -59,7 +59,7 @@ async def race(steps: Sequence[Step], run_step: RunStep[T], hedge_after_s: float
         await _cancel(pending)
 
 
-async def _cancel(pending: dict[asyncio.Task[T], Step]) -> None:
+async def _cancel(pending: dict[asyncio.Task[T], S]) -> None:
     for fut in pending:
         fut.cancel()
     if pending:

@@ -2,40 +2,30 @@
 
 The server opens a trace when a request arrives and closes it exactly once, whatever
 happened (answer, bad input, upstream failure, client gone); the dispatcher fills in
-the routing part. Closing turns it into the one RequestLog of that request.
+the routing part. What the request log keeps is written straight into the trace's
+``record`` (the request's one RequestLog) as it is learnt; the trace adds only the clocks
+the record does not keep. Closing (``to_record``) writes the outcome and the times into
+the record and hands it over.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
-from gateway.logs.record import InputSummary, OutputSummary, RequestLog, ShadowResult
-from omnisense.schema import Attempt
+from gateway.logs.record import RequestLog
 
 
-@dataclass(slots=True)
 class RequestTrace:
-    request_id: str
-    task: str
-    key_id: str | None = None
-    started: float = field(default_factory=time.perf_counter)
-    wall_time: float = field(default_factory=time.time)
-    policy: str | None = None
-    route: str | None = None
-    strategy: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    decisions: list[str] = field(default_factory=list)
-    upstream_ms: float = 0.0  # time spent waiting on the served provider
-    units: float = 0.0
-    unit: str | None = None
-    cost_usd: float = 0.0
-    input: InputSummary = field(default_factory=InputSummary)
-    output: OutputSummary | None = None
-    shadow: list[ShadowResult] = field(default_factory=list)
-    cache: str | None = None  # "hit", "miss" or "bypass" when the route caches answers
+    __slots__ = ("record", "started", "upstream_ms")
+
+    def __init__(self, request_id: str, task: str, key_id: str | None = None) -> None:
+        # status, http_status and latency_ms are known when the trace closes
+        self.record = RequestLog(
+            request_id=request_id, time=time.time(), task=task, status="ok", http_status=0, latency_ms=0.0,
+            key_id=key_id,
+        )  # fmt: skip
+        self.started = time.perf_counter()
+        self.upstream_ms = 0.0  # time spent waiting on providers (a cancelled hedge's aside)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0
@@ -44,30 +34,12 @@ class RequestTrace:
         return max(0.0, self.elapsed_ms() - self.upstream_ms)
 
     def to_record(self, *, http_status: int, error_type: str | None = None, detail: str | None = None) -> RequestLog:
+        """The record, with the request's outcome and times written in: once, when the request ends."""
         elapsed = self.elapsed_ms()
-        return RequestLog(
-            request_id=self.request_id,
-            time=self.wall_time,
-            task=self.task,
-            status="ok" if http_status < 400 else "error",
-            http_status=http_status,
-            latency_ms=round(elapsed, 3),
-            overhead_ms=round(max(0.0, elapsed - self.upstream_ms), 3),
-            key_id=self.key_id,
-            policy=self.policy,
-            route=self.route,
-            strategy=self.strategy,
-            provider=self.provider,
-            model=self.model,
-            error_type=error_type,
-            error_detail=detail,
-            attempts=list(self.attempts),
-            units=self.units,
-            unit=self.unit,
-            cost_usd=self.cost_usd,
-            input=self.input,
-            output=self.output,
-            shadow=list(self.shadow),
-            decisions=list(self.decisions),
-            cache=self.cache,
-        )
+        record = self.record
+        record.status = "ok" if http_status < 400 else "error"
+        record.http_status = http_status
+        record.latency_ms = round(elapsed, 3)
+        record.overhead_ms = round(max(0.0, elapsed - self.upstream_ms), 3)
+        record.error_type, record.error_detail = error_type, detail
+        return record

@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from adapters import registry
+from adapters.base import PreparesWorkers, Replicated, SupervisesModelServer
 from adapters.local.provider import LocalProvider
 from adapters.local.supervisor import ModelServer, PortInUse
 from contract_tests.fakes import Reply, ScriptedVendor
@@ -126,6 +127,22 @@ def test_a_killed_gateway_takes_its_model_server_along() -> None:
         assert not wait_gone(pids), "the reaper stopped the whole tree when the gateway vanished"
     finally:
         gateway.kill()
+
+
+async def test_the_abilities_the_gateway_asks_for_are_declared_protocols() -> None:
+    """``adapters.base``: the gateway asks ``isinstance``, never a kind's name nor ``getattr``."""
+    from adapters.oip.provider import OipProvider
+
+    assert isinstance(LocalProvider, PreparesWorkers), "the class: serve asks it before the workers start"
+    assert not isinstance(OipProvider, PreparesWorkers)
+    provider = registry.build("models", {"kind": "local", "url": "http://127.0.0.1:9"})
+    try:
+        assert isinstance(provider, Replicated) and isinstance(provider, SupervisesModelServer)
+        assert provider.replica_counts() == (1, 1) and provider.model_server_restarts() is None
+        assert isinstance(provider, LocalProvider)
+        assert LocalProvider.before_workers({"models": provider.config}) is None, "a URL: nothing to start"
+    finally:
+        await provider.aclose()
 
 
 @pytest.mark.parametrize(("sig", "workers"), [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)])

@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import aiohttp
@@ -42,7 +44,14 @@ from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
 from adapters.local.replicas import Replica, ReplicaSet
-from adapters.local.supervisor import SHARED_URL_ENV, STATE_ENV, ModelServer, default_command, read_restarts
+from adapters.local.supervisor import (
+    SHARED_URL_ENV,
+    STATE_ENV,
+    BackgroundModelServer,
+    ModelServer,
+    default_command,
+    read_restarts,
+)
 from omnisense.schema import (
     Health,
     InvalidInput,
@@ -133,8 +142,27 @@ def classify(exc: BaseException) -> OmnisenseError | None:
 
 
 class LocalProvider(VendorProvider[LocalConfig]):
+    """Also ``adapters.base.Replicated``, ``SupervisesModelServer`` and (the class) ``PreparesWorkers``."""
+
     kind: ClassVar[str] = "local"
     config_type: ClassVar[type[ProviderConfig]] = LocalConfig
+
+    @classmethod
+    def before_workers(cls, configs: Mapping[str, Any]) -> BackgroundModelServer | None:
+        """``omnisense serve``: start the model server once, in the serving process, for the
+        first block without a ``url``; every worker's provider then calls it (``SHARED_URL_ENV``)
+        and reads its restarts (``STATE_ENV``). ``PortInUse`` when a stranger holds its port."""
+        local = next((c for c in configs.values() if isinstance(c, LocalConfig) and not c.url), None)
+        if local is None:
+            return None
+        url = f"http://{local.host}:{local.port}"
+        command = local.serve_command or default_command(local.host, local.port)
+        state = os.path.join(tempfile.gettempdir(), f"omnisense-models-{os.getpid()}.json")
+        server = BackgroundModelServer(ModelServer(command, url, local.start_timeout_s, state_path=state))
+        server.start()
+        os.environ[SHARED_URL_ENV] = url
+        os.environ[STATE_ENV] = state  # the workers read restarts for /metrics
+        return server
 
     def __init__(self, name: str, config: LocalConfig, *, resolver: Resolver | None = None) -> None:
         super().__init__(name, config)

@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from adapters.base import CannotServe
+
 log = logging.getLogger("omnisense.local")
 SHARED_URL_ENV = "OMNISENSE_LOCAL_MODELS_URL"
 STATE_ENV = "OMNISENSE_LOCAL_MODELS_STATE"  # a JSON file: restarts, readiness (see ModelServer.publish)
@@ -41,7 +43,7 @@ MAX_BACKOFF_S = 60.0
 STABLE_AFTER_S = 60.0  # uptime after which the restart backoff starts again from its first step
 
 
-class PortInUse(RuntimeError):
+class PortInUse(CannotServe):
     """The model server's port is held by a process that is not ours."""
 
 

@@ -77,7 +77,7 @@ class ResponseCache:
                 return self._answer_hit(hit, planner, task, trace)
         self.misses += 1
         envelope = await run()
-        envelope.cache = trace.cache = "bypass" if bypass else "miss"
+        envelope.cache = trace.record.cache = "bypass" if bypass else "miss"
         blob = msgspec.msgpack.encode(envelope)
         if len(blob) <= self.max_entry_bytes:
             await self.store.set(key, blob, ttl)
@@ -96,14 +96,15 @@ class ResponseCache:
         self, stored: Envelope[TaskResult], planner: Planner, task: Task, trace: RequestTrace
     ) -> Envelope[TaskResult]:
         resolved = planner.routes.get(task)
-        trace.policy, trace.route = planner.loaded.name, resolved.pattern if resolved else None
-        trace.provider, trace.model = stored.provider, stored.model
-        trace.units, trace.unit, trace.cost_usd = stored.usage.units, stored.usage.unit, 0.0
-        trace.output = summarize_output(task, stored.result)
-        trace.cache = "hit"
-        trace.decisions = ["answered from the response cache"]
+        record = trace.record
+        record.policy, record.route = planner.loaded.name, resolved.pattern if resolved else None
+        record.provider, record.model = stored.provider, stored.model
+        record.units, record.unit, record.cost_usd = stored.usage.units, stored.usage.unit, 0.0
+        record.output = summarize_output(task, stored.result)
+        record.cache = "hit"
+        record.decisions = ["answered from the response cache"]
         return Envelope(
-            request_id=trace.request_id,
+            request_id=record.request_id,
             task=stored.task,
             provider=stored.provider,
             model=stored.model,

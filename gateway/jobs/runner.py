@@ -155,7 +155,7 @@ class JobRunner:
 
     async def _item(self, job: Job, task: Task, index: int, request: TaskRequest) -> ItemResult:
         trace = RequestTrace(request_id=f"{job.id}.{index}", task=task.value, key_id=job.key_id)
-        trace.input = summarize_input(request)
+        trace.record.input = summarize_input(request)
         status = 499
         error_type: str | None = "JobStopped"
         detail: str | None = "the job was cancelled or its gateway stopped"
@@ -170,7 +170,7 @@ class JobRunner:
             status, error_type, detail = exc.status, type(exc).__name__, exc.detail
             problem = Problem(
                 type=exc.type_uri, title=exc.title, status=exc.status, detail=exc.detail,
-                request_id=trace.request_id, field=exc.field, attempts=list(trace.attempts),
+                request_id=trace.record.request_id, field=exc.field, attempts=list(trace.record.attempts),
             )  # fmt: skip
             return ItemResult(index=index, status="failed", error=msgspec.to_builtins(problem))
         finally:

@@ -10,7 +10,8 @@ Every hop of a fetch, the first and each redirect, is checked the same way:
    address, unless it lies in ``limits.urls.networks``; one bad address refuses the hop;
 3. the connection goes to those checked addresses (a resolver that answers only them),
    so a second DNS answer cannot swap in another address (DNS rebinding); TLS still
-   verifies the certificate for the host name;
+   verifies the certificate for the host name (steps 2 and 3: ``gateway.ssrf``, which job
+   webhooks share);
 4. redirects are followed by hand, each re-checked, at most ``max_redirects``;
 5. the whole fetch has one deadline (``timeout_s``) and the body a size limit (the
    field's upload limit), enforced while reading.
@@ -25,54 +26,24 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from gateway.server.config import UrlRules
+from gateway.ssrf import (
+    AddressRefused,
+    IpAddress,
+    PinnedResolver,
+    Resolver,
+    Unresolved,
+    checked_addresses,
+    system_resolver,
+)
 from omnisense.schema import PayloadTooLarge, UnprocessableInput
 
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for ``host``."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
-
-
-class _CheckedAddresses(AbstractResolver):
-    """aiohttp's resolver for one hop: answers the addresses already checked, and nothing else."""
-
-    def __init__(self, host: str, addresses: Sequence[IpAddress]) -> None:
-        self.host, self.addresses = host, list(addresses)
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        if host != self.host:
-            raise OSError(f"refusing to resolve {host!r}: only {self.host!r} was checked")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(a),
-                port=port,
-                family=socket.AF_INET6 if a.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for a in self.addresses
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class UrlFetcher:
@@ -100,7 +71,7 @@ class UrlFetcher:
         """One request: checked, connected to the checked addresses; (body, None) or (b"", location)."""
         host, port = self._check_url(url, field)
         addresses = await self._checked_addresses(host, port, field)
-        connector = aiohttp.TCPConnector(resolver=_CheckedAddresses(host, addresses), use_dns_cache=False)
+        connector = aiohttp.TCPConnector(resolver=PinnedResolver(host, addresses), use_dns_cache=False)
         try:
             async with (
                 aiohttp.ClientSession(connector=connector, trust_env=False) as session,
@@ -133,42 +104,11 @@ class UrlFetcher:
 
     async def _checked_addresses(self, host: str, port: int, field: str) -> list[IpAddress]:
         try:
-            literal: IpAddress | None = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            literal = None
-        if literal is not None:
-            resolved: Sequence[str] = [str(literal)]
-        else:
-            try:
-                resolved = await self.resolver(host, port)
-            except OSError:
-                raise UnprocessableInput(f"{field}: host {host!r} does not resolve", field=field) from None
-        addresses = [ipaddress.ip_address(a) for a in resolved]
-        if not addresses:
-            raise UnprocessableInput(f"{field}: host {host!r} does not resolve", field=field)
-        for address in addresses:
-            why = self._refused(address)
-            if why:
-                raise UnprocessableInput(f"{field}: host {host!r} resolves to {why} address {address}", field=field)
-        return addresses
-
-    def _refused(self, address: IpAddress) -> str | None:
-        """Why ``address`` may not be fetched from, or None."""
-        if any(address in net for net in self.networks):
-            return None
-        mapped = getattr(address, "ipv4_mapped", None)
-        target: Any = mapped or address
-        if target.is_loopback:
-            return "a loopback"
-        if target.is_link_local:
-            return "a link-local (metadata)"
-        if target.is_multicast:
-            return "a multicast"
-        if target.is_unspecified or target.is_reserved:
-            return "a reserved"
-        if target.is_private or not target.is_global:
-            return "a private"
-        return None
+            return await checked_addresses(host, port, resolve=self.resolver, allowed=self.networks)
+        except Unresolved:
+            raise UnprocessableInput(f"{field}: host {host!r} does not resolve", field=field) from None
+        except AddressRefused as exc:
+            raise UnprocessableInput(f"{field}: host {host!r} resolves to {exc}", field=field) from None
 
 
 async def _read_limited(resp: aiohttp.ClientResponse, field: str, max_bytes: int) -> bytes:

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
+from adapters.base import Replicated
 from gateway.server.openapi import openapi_document
 from gateway.server.runtime import Runtime
 
@@ -43,7 +44,7 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
     out = []
     for name, provider in runtime.providers.items():
         info = provider.info
-        entry = {
+        entry: dict[str, Any] = {
             "name": name,
             "kind": info.kind,
             "health": health.get(name),
@@ -52,9 +53,8 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
             "circuits": circuits.get(name, {}),  # per task: state, failures, cooldown left
             "latency": latency.get(name, {}),  # per task: mean_ms over the sliding window
         }
-        replicas = getattr(provider, "replica_status", None)  # a provider that spreads over replicas
-        if callable(replicas):
-            entry["replicas"] = replicas()  # each: url, ready, in_flight, answered (error, down_s)
+        if isinstance(provider, Replicated):  # a provider that spreads over replicas
+            entry["replicas"] = provider.replica_status()  # each: url, ready, in_flight, answered (error, down_s)
         out.append(entry)
     # Where circuits, latency, budgets and rate limits live; "connected": false is a replica
     # serving on its local state because Redis is unreachable (it rejoins by itself).

@@ -26,11 +26,11 @@ PROBLEM_JSON = "application/problem+json"
 
 def trace_headers(trace: RequestTrace) -> dict[str, str]:
     headers = {
-        "X-Request-Id": trace.request_id,
+        "X-Request-Id": trace.record.request_id,
         "Server-Timing": f"gateway;dur={trace.overhead_ms():.3f}, upstream;dur={trace.upstream_ms:.3f}",
     }
-    if trace.provider:
-        headers["X-Omnisense-Provider"] = trace.provider
+    if trace.record.provider:
+        headers["X-Omnisense-Provider"] = trace.record.provider
     return headers
 
 
@@ -95,7 +95,7 @@ def _problem(
         detail=exc.detail,
         request_id=request_id,
         field=exc.field,
-        attempts=list(trace.attempts) if trace else [],
+        attempts=list(trace.record.attempts) if trace else [],
     )
     headers = {**(trace_headers(trace) if trace else {"X-Request-Id": request_id}), **(headers or {})}
     if exc.status == 401:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from adapters.base import Provider
+from adapters.base import Provider, Replicated, SupervisesModelServer
 from gateway.cache import ResponseCache, make_store
 from gateway.dispatch import Dispatcher
 from gateway.health import Prober
@@ -222,14 +222,12 @@ def provider_states(runtime: Runtime) -> list[ProviderState]:
     out = []
     for name, provider in runtime.providers.items():
         health = runtime.health.get(name)
-        restarts = getattr(provider, "model_server_restarts", None)
-        replicas = getattr(provider, "replica_counts", None)
         out.append(
             ProviderState(
                 name,
                 health.ok if health else None,
-                restarts() if callable(restarts) else None,
-                replicas() if callable(replicas) else None,
+                provider.model_server_restarts() if isinstance(provider, SupervisesModelServer) else None,
+                provider.replica_counts() if isinstance(provider, Replicated) else None,
             )
         )
     return out

@@ -77,15 +77,15 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
     error_type: str | None = "InternalError"
     sample: PayloadSample | None = None
     dispatcher = runtime.dispatcher
-    with runtime.tracing.request_span(trace.task, trace.request_id) as span:
+    with runtime.tracing.request_span(trace.record.task, trace.record.request_id) as span:
         try:
             key = runtime.keys.authenticate(headers)  # None: an open gateway, nothing more to check
             if key is not None:
-                trace.key_id = key.id
+                trace.record.key_id = key.id
                 runtime.keys.check_task(key, task)
                 await runtime.keys.check_rate(key)
             task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
-            trace.input = summarize_input(task_request)
+            trace.record.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
@@ -113,7 +113,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 current.uncancel()
             stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
             status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
-            return problem_answer(stopped, trace, trace.request_id)
+            return problem_answer(stopped, trace, trace.record.request_id)
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
@@ -121,7 +121,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             err, extra = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
-            return problem_answer(err, trace, trace.request_id, extra)
+            return problem_answer(err, trace, trace.record.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
             record.payload = sample
@@ -130,7 +130,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
 
 
 def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
-    log.error("request %s failed", trace.request_id, exc_info=exc)
+    log.error("request %s failed", trace.record.request_id, exc_info=exc)
     return InternalError("an internal error occurred; the request id names it in the logs")
 
 

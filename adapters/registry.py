@@ -40,7 +40,7 @@ class Kind:
 BUILTIN: dict[str, Kind] = {
     "aws": Kind("adapters.aws.provider:AwsProvider", "adapters.aws.config:AwsConfig", "aws"),
     "google": Kind("adapters.google.provider:GoogleProvider", "adapters.google.config:GoogleConfig", "google"),
-    "vertex": Kind("adapters.google.vertex:VertexProvider", "adapters.google.config:VertexConfig", "google"),
+    "vertex": Kind("adapters.google.vertex:VertexProvider", "adapters.google.config:VertexConfig", "vertex"),
     "azure": Kind("adapters.azure.provider:AzureProvider", "adapters.azure.config:AzureConfig", "azure"),
     "local": Kind("adapters.local.provider:LocalProvider", "adapters.local.config:LocalConfig"),
     "oip": Kind("adapters.oip.provider:OipProvider", "adapters.oip.config:OipConfig"),

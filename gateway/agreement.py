@@ -1,22 +1,23 @@
-"""How much two answers to one request agree, per task: the shadow comparison and ``omnisense eval``.
+"""How much two answers to one request agree: the shadow comparison and ``omnisense eval``.
 
 ``compare(task, reference, candidate)`` scores ``candidate`` against ``reference`` (the
-served answer for a shadow; the expected output for an eval) with the task's metric:
+served answer for a shadow; the expected output for an eval) with the measure the task's
+row names (``TaskSpec.agreement``), resolved through ``MEASURES``, one entry per measure:
 
-- text.sentiment -- ``label``: 1 for the same label, else 0; agrees at 1.
-- text.language, vision.labels, vision.moderation -- ``label``: the same top answer
-  (languages by primary subtag; no answer on both sides is the same); agrees at 1.
-- text.moderation -- ``label``: the same ``flagged``, and when flagged the same top category.
-- text.entities -- ``overlap``: F1 of the (text, type) pairs, case-insensitive; agrees >= 0.8.
-- text.key_phrases -- ``overlap``: F1 of the phrases, case-insensitive; agrees >= 0.8.
-- vision.objects, vision.faces -- ``iou``: F1 of the boxes matched one-to-one at
-  IoU >= 0.5 (objects: the same name too); agrees >= 0.8.
-- speech.transcribe -- ``wer``: word error rate of the candidate against the reference
-  (lower is better); agrees <= 0.2.
-- text.translate, vision.ocr -- ``chars``: character overlap, 2 x matching characters /
-  both lengths (difflib); agrees >= 0.8.
+- ``label``: 1 for the same top answer (the row's output summary ``top``: the sentiment
+  label, the top label or moderation category, text moderation's category or ``ok``;
+  no answer on both sides is the same), case-insensitive; agrees at 1.
+- ``language``: the same, comparing languages by primary subtag (metric ``label``).
+- ``overlap`` (spans): F1 of the result's spans as (text, type) pairs, case-insensitive;
+  agrees >= 0.8.
+- ``iou`` (boxes): F1 of the result's boxes matched one-to-one at IoU >= 0.5 and the
+  same name (faces have none); agrees >= 0.8.
+- ``wer``: word error rate of the candidate's ``text`` against the reference's (lower is
+  better); agrees <= 0.2.
+- ``chars``: character overlap of the ``text``, 2 x matching characters / both lengths
+  (difflib); agrees >= 0.8.
+- ``none``: not compared (None): two voices' audio has no agreement to speak of.
 
-speech.synthesize is not compared (None): two voices' audio has no agreement to speak of.
 Pure functions over the schema's result types; nothing here imports the rest of the gateway.
 """
 
@@ -25,27 +26,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from omnisense.schema import (
-    Box,
-    EntitiesResult,
-    FacesResult,
-    KeyPhrasesResult,
-    LabelsResult,
-    LanguageResult,
-    ModerationResult,
-    ObjectsResult,
-    OcrResult,
-    SentimentResult,
-    Task,
-    TaskResult,
-    TextModerationResult,
-    TranscribeResult,
-    TranslateResult,
-)
+from omnisense.schema import Agreement, Box, Task, TaskResult, TaskSpec, spec_of
 
 IOU_MATCH = 0.5
 OVERLAP_AGREES = 0.8
@@ -61,16 +47,13 @@ class Comparison(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def compare(task: Task, reference: TaskResult, candidate: TaskResult) -> Comparison | None:
-    """``candidate`` scored against ``reference`` with ``task``'s metric; None when not comparable."""
-    scorer = _SCORERS.get(task)
-    if scorer is None or type(reference) is not type(candidate):
+    """``candidate`` scored against ``reference`` with ``task``'s measure; None when not comparable."""
+    spec = spec_of(task)
+    measure = MEASURES[spec.agreement]
+    if measure is None or type(reference) is not type(candidate):
         return None
-    metric, value = scorer(reference, candidate)
-    value = round(value, 4)
-    if metric == "wer":
-        return Comparison(metric=metric, value=value, agrees=value <= WER_AGREES)
-    threshold = 1.0 if metric == "label" else OVERLAP_AGREES
-    return Comparison(metric=metric, value=value, agrees=value >= threshold)
+    value = round(measure.score(spec, reference, candidate), 4)
+    return Comparison(metric=measure.metric, value=value, agrees=measure.agrees(value))
 
 
 # -- the metrics ------------------------------------------------------------------------------------------------------
@@ -150,102 +133,60 @@ def char_overlap(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-# -- per task ----------------------------------------------------------------------------------------------------
+# -- the measures ----------------------------------------------------------------------------------------------------
 
 
-def _same(a: str | None, b: str | None) -> tuple[str, float]:
-    return "label", 1.0 if (a or "").lower() == (b or "").lower() else 0.0
+@dataclass(frozen=True)
+class Measure:
+    metric: str  # the name comparisons and eval reports carry
+    score: Callable[[TaskSpec[Any, Any], Any, Any], float]  # (row, reference, candidate) -> value
+    agrees: Callable[[float], bool]
 
 
-def _sentiment(r: Any, c: Any) -> tuple[str, float]:
-    return _same(r.label, c.label)
+def _top(spec: TaskSpec[Any, Any], result: Any) -> str:
+    return (spec.summarize(result).top or "").lower()
 
 
-def _language(r: Any, c: Any) -> tuple[str, float]:
-    def top(x: LanguageResult) -> str | None:
-        return x.languages[0].code.split("-")[0] if x.languages else None
-
-    return _same(top(r), top(c))
+def _label(spec: TaskSpec[Any, Any], r: Any, c: Any) -> float:
+    return 1.0 if _top(spec, r) == _top(spec, c) else 0.0
 
 
-def _labels(r: Any, c: Any) -> tuple[str, float]:
-    return _same(r.labels[0].name if r.labels else None, c.labels[0].name if c.labels else None)
+def _language(spec: TaskSpec[Any, Any], r: Any, c: Any) -> float:
+    return 1.0 if _top(spec, r).split("-")[0] == _top(spec, c).split("-")[0] else 0.0
 
 
-def _image_moderation(r: Any, c: Any) -> tuple[str, float]:
-    return _same(r.flags[0].category if r.flags else None, c.flags[0].category if c.flags else None)
+def items(result: msgspec.Struct) -> list[Any]:
+    """The result's list of items (its spans or boxes): its one list field."""
+    lists = [value for value in msgspec.structs.astuple(result) if isinstance(value, list)]
+    if len(lists) != 1:
+        raise TypeError(f"{type(result).__name__} has {len(lists)} lists of items, not one")
+    return lists[0]
 
 
-def _text_moderation(r: Any, c: Any) -> tuple[str, float]:
-    def verdict(x: TextModerationResult) -> str:
-        return x.flags[0].category if x.flagged and x.flags else "ok"
+def _spans(spec: TaskSpec[Any, Any], r: Any, c: Any) -> float:
+    def keys(x: Any) -> list[tuple[str, str | None]]:
+        return [(s.text.lower(), getattr(s, "type", None)) for s in items(x)]
 
-    return _same(verdict(r), verdict(c))
-
-
-def _entities(r: Any, c: Any) -> tuple[str, float]:
-    def keys(x: EntitiesResult) -> list[tuple[str, str]]:
-        return [(e.text.lower(), e.type) for e in x.entities]
-
-    return "overlap", f1(keys(r), keys(c))
+    return f1(keys(r), keys(c))
 
 
-def _phrases(r: Any, c: Any) -> tuple[str, float]:
-    def keys(x: KeyPhrasesResult) -> list[str]:
-        return [p.text.lower() for p in x.phrases]
+def _boxes(spec: TaskSpec[Any, Any], r: Any, c: Any) -> float:
+    def boxes(x: Any) -> list[tuple[str, Box]]:
+        return [(getattr(b, "name", "").lower(), b.box) for b in items(x)]
 
-    return "overlap", f1(keys(r), keys(c))
-
-
-def _objects(r: Any, c: Any) -> tuple[str, float]:
-    def boxes(x: ObjectsResult) -> list[tuple[str, Box]]:
-        return [(o.name.lower(), o.box) for o in x.objects]
-
-    return "iou", box_f1(boxes(r), boxes(c))
+    return box_f1(boxes(r), boxes(c))
 
 
-def _faces(r: Any, c: Any) -> tuple[str, float]:
-    def boxes(x: FacesResult) -> list[tuple[str, Box]]:
-        return [("face", f.box) for f in x.faces]
-
-    return "iou", box_f1(boxes(r), boxes(c))
+def _at_least(threshold: float) -> Callable[[float], bool]:
+    return lambda value: value >= threshold
 
 
-def _transcript(r: Any, c: Any) -> tuple[str, float]:
-    return "wer", wer(r.text, c.text)
-
-
-def _chars(r: Any, c: Any) -> tuple[str, float]:
-    return "chars", char_overlap(r.text, c.text)
-
-
-_SCORERS: dict[Task, Callable[[Any, Any], tuple[str, float]]] = {
-    Task.TEXT_SENTIMENT: _sentiment,
-    Task.TEXT_LANGUAGE: _language,
-    Task.VISION_LABELS: _labels,
-    Task.VISION_MODERATION: _image_moderation,
-    Task.TEXT_MODERATION: _text_moderation,
-    Task.TEXT_ENTITIES: _entities,
-    Task.TEXT_KEY_PHRASES: _phrases,
-    Task.VISION_OBJECTS: _objects,
-    Task.VISION_FACES: _faces,
-    Task.SPEECH_TRANSCRIBE: _transcript,
-    Task.TEXT_TRANSLATE: _chars,
-    Task.VISION_OCR: _chars,
-}
-
-# The result types each scorer reads, for readers of this module.
-COMPARED: dict[Task, type[TaskResult]] = {
-    Task.TEXT_SENTIMENT: SentimentResult,
-    Task.TEXT_LANGUAGE: LanguageResult,
-    Task.VISION_LABELS: LabelsResult,
-    Task.VISION_MODERATION: ModerationResult,
-    Task.TEXT_MODERATION: TextModerationResult,
-    Task.TEXT_ENTITIES: EntitiesResult,
-    Task.TEXT_KEY_PHRASES: KeyPhrasesResult,
-    Task.VISION_OBJECTS: ObjectsResult,
-    Task.VISION_FACES: FacesResult,
-    Task.SPEECH_TRANSCRIBE: TranscribeResult,
-    Task.TEXT_TRANSLATE: TranslateResult,
-    Task.VISION_OCR: OcrResult,
+MEASURES: dict[Agreement, Measure | None] = {
+    Agreement.LABEL: Measure("label", _label, _at_least(1.0)),
+    Agreement.LANGUAGE: Measure("label", _language, _at_least(1.0)),
+    Agreement.SPANS: Measure("overlap", _spans, _at_least(OVERLAP_AGREES)),
+    Agreement.BOXES: Measure("iou", _boxes, _at_least(OVERLAP_AGREES)),
+    Agreement.WER: Measure("wer", lambda spec, r, c: wer(r.text, c.text), lambda value: value <= WER_AGREES),
+    Agreement.CHARS: Measure("chars", lambda spec, r, c: char_overlap(r.text, c.text), _at_least(OVERLAP_AGREES)),
+    Agreement.NONE: None,
 }

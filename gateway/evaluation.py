@@ -7,12 +7,13 @@ A set is JSON lines, one example each: the task's input and the expected output:
     {"image": "images/cat.png", "expected": {"label": "cat"}}          # paths: relative to the file
     {"audio": "audio/hello.wav", "expected": {"text": "hello world"}}
 
-``expected`` is either a whole result of the task (as the gateway answers it) or a short
-form: ``label`` (sentiment, labels, image moderation), ``language``, ``flagged`` with an
+``expected`` is either a whole result of the task (as the gateway answers it) or the short
+form its row declares (``TaskSpec.short_form``, listed in ``omnisense.schema.short_forms``):
+``label`` (sentiment, labels, image moderation), ``language``, ``flagged`` with an
 optional ``category`` (text moderation), ``text`` (transcripts, translations, OCR),
 ``phrases`` (a list of strings), ``entities`` ([{text, type}]), ``objects``
-([{name, box}]), ``faces`` ([{box}]). Each answer is scored against it with the task's
-agreement metric (``gateway.agreement``): accuracy for labels, F1 for overlaps and
+([{name, box}]), ``faces`` ([{box}]). Each answer is scored against it with the row's
+agreement measure (``gateway.agreement``): accuracy for labels, F1 for overlaps and
 boxes, WER for transcripts, character overlap for translations and OCR.
 
 Requests go through the public Python client (``from omnisense import Client``), with the
@@ -21,8 +22,9 @@ provider pinned by ``X-Omnisense-Provider``; latency is the client's wall time p
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,34 +34,7 @@ import msgspec
 from gateway.agreement import compare
 from gateway.logs.query import percentile
 from omnisense.client import Client
-from omnisense.schema import (
-    Box,
-    DetectedLanguage,
-    DetectedObject,
-    EntitiesResult,
-    Entity,
-    Face,
-    FacesResult,
-    KeyPhrase,
-    KeyPhrasesResult,
-    Label,
-    LabelsResult,
-    LanguageResult,
-    ModerationFlag,
-    ModerationResult,
-    ObjectsResult,
-    OcrResult,
-    OmnisenseError,
-    SentimentResult,
-    SentimentScores,
-    Task,
-    TaskResult,
-    TextModerationFlag,
-    TextModerationResult,
-    TranscribeResult,
-    TranslateResult,
-    spec_of,
-)
+from omnisense.schema import OmnisenseError, Task, TaskResult, spec_of
 from omnisense.schema.table import InputKind
 
 
@@ -71,6 +46,9 @@ class Example(msgspec.Struct, kw_only=True):
     language: str | None = None
     target_language: str | None = None
     source_language: str | None = None
+
+
+_OPTIONS = ("language", "target_language", "source_language")  # an example's request fields besides its input
 
 
 class SetError(ValueError):
@@ -98,8 +76,9 @@ def _check_input(task: Task, example: Example, base: Path) -> None:
     kind = spec_of(task).input
     if kind is InputKind.TEXT and not example.text:
         raise ValueError(f"{task} needs 'text'")
-    if task is Task.TEXT_TRANSLATE and not example.target_language:
-        raise ValueError("text.translate needs 'target_language'")
+    for name in _OPTIONS:  # the request type's other required fields (text.translate's target_language)
+        if name in {f.name for f in spec_of(task).fields if f.required} and not getattr(example, name):
+            raise ValueError(f"{task} needs {name!r}")
     media = example.image if kind is InputKind.IMAGE else example.audio if kind is InputKind.AUDIO else None
     if kind is not InputKind.TEXT:
         if not media:
@@ -111,65 +90,19 @@ def _check_input(task: Task, example: Example, base: Path) -> None:
 # -- expected outputs -------------------------------------------------------------------------------------------------
 
 
-def _sentiment(e: dict[str, Any]) -> TaskResult:
-    scores = {k: 1.0 if k == e["label"] else 0.0 for k in ("positive", "negative", "neutral", "mixed")}
-    return SentimentResult(label=e["label"], scores=SentimentScores(**scores))
-
-
-def _text_moderation(e: dict[str, Any]) -> TaskResult:
-    flags = [TextModerationFlag(category=e.get("category", "toxicity"), confidence=1.0 if e["flagged"] else 0.0)]
-    return TextModerationResult.of(flags)
-
-
-def _spans(items: Iterable[Any], entity: bool) -> list[Any]:
-    out: list[Any] = []
-    for item in items:
-        text = item if isinstance(item, str) else item["text"]
-        if entity:
-            out.append(Entity(text=text, begin=0, end=len(text), confidence=1.0, type=item.get("type", "OTHER")))
-        else:
-            out.append(KeyPhrase(text=text, begin=0, end=len(text), confidence=1.0))
-    return out
-
-
-def _box(b: dict[str, float]) -> Box:
-    return Box(b["left"], b["top"], b["width"], b["height"])
-
-
-SHORT_FORMS: dict[Task, tuple[str, Callable[[dict[str, Any]], TaskResult]]] = {
-    Task.TEXT_SENTIMENT: ("label", _sentiment),
-    Task.TEXT_LANGUAGE: ("language", lambda e: LanguageResult(languages=[DetectedLanguage(e["language"], 1.0)])),
-    Task.VISION_LABELS: ("label", lambda e: LabelsResult(labels=[Label(e["label"], 1.0)])),
-    Task.VISION_MODERATION: ("label", lambda e: ModerationResult(flags=[ModerationFlag(e["label"], 1.0)])),
-    Task.TEXT_MODERATION: ("flagged", _text_moderation),
-    Task.TEXT_ENTITIES: ("entities", lambda e: EntitiesResult(entities=_spans(e["entities"], True))),
-    Task.TEXT_KEY_PHRASES: ("phrases", lambda e: KeyPhrasesResult(phrases=_spans(e["phrases"], False))),
-    Task.VISION_OBJECTS: (
-        "objects",
-        lambda e: ObjectsResult(objects=[DetectedObject(o["name"], 1.0, _box(o["box"])) for o in e["objects"]]),
-    ),
-    Task.VISION_FACES: ("faces", lambda e: FacesResult(faces=[Face(1.0, _box(f["box"])) for f in e["faces"]])),
-    Task.SPEECH_TRANSCRIBE: ("text", lambda e: TranscribeResult(text=e["text"], confidence=1.0)),
-    Task.TEXT_TRANSLATE: (
-        "text",
-        lambda e: TranslateResult(text=e["text"], source_language="en", target_language="en"),
-    ),
-    Task.VISION_OCR: ("text", lambda e: OcrResult(text=e["text"], lines=[])),
-}
-
-
 def expected_result(task: Task, expected: dict[str, Any]) -> TaskResult:
-    """The expected output as the task's result: a whole result, or the task's short form."""
-    short = SHORT_FORMS.get(task)
+    """The expected output as the task's result: a whole result, or the row's short form."""
+    spec = spec_of(task)
+    short = spec.short_form
     if short is None:
         raise ValueError(f"{task} cannot be evaluated (no agreement metric)")
-    key, build = short
-    if key in expected:
-        return build(expected)
+    if short.key in expected:
+        built: TaskResult = short.build(expected)
+        return built
     try:
-        result: TaskResult = msgspec.convert(expected, spec_of(task).result)
+        result: TaskResult = msgspec.convert(expected, spec.result)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"expected: neither {key!r} nor a whole {task} result ({exc})") from None
+        raise ValueError(f"expected: neither {short.key!r} nor a whole {task} result ({exc})") from None
     return result
 
 
@@ -207,14 +140,14 @@ class ProviderScore:
 
 def call(client: Client, task: Task, example: Example, base: Path, provider: str) -> Any:
     """One example through the client's method for ``task``, pinned to ``provider``."""
-    method = getattr(getattr(client, task.value.split(".")[0]), spec_of(task).method)
-    if task is Task.TEXT_TRANSLATE:
-        return method(example.text, example.target_language, source_language=example.source_language, provider=provider)
+    method = getattr(getattr(client, task.modality), spec_of(task).method)
+    accepted = inspect.signature(method).parameters
+    options = {name: getattr(example, name) for name in _OPTIONS if name in accepted}
     kind = spec_of(task).input
     if kind is InputKind.TEXT:
-        return method(example.text, language=example.language, provider=provider)
+        return method(example.text, **options, provider=provider)
     media = (base / ((example.image if kind is InputKind.IMAGE else example.audio) or "")).read_bytes()
-    return method(media, language=example.language, provider=provider)
+    return method(media, **options, provider=provider)
 
 
 def run_eval(

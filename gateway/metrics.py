@@ -13,8 +13,9 @@ counters and histograms of all of them are added up at scrape time (``gateway.me
 gauges are the answering worker's.
 
 Labels never carry a key, a payload or a free-form string: task, provider, status,
-HTTP code, attempt outcome, and for tasks with a closed answer set (sentiment label,
-language, moderation category) the top answer, capped per series.
+HTTP code, attempt outcome, and for tasks with a closed answer set (the task table's
+``closed_answer`` column: sentiment label, language, moderation category or ``ok``) the
+top answer, capped per series.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from prometheus_client.registry import Collector
 from gateway.logs.drift import DriftMonitor, Sample
 from gateway.logs.record import OutputSummary, RequestLog
 from gateway.metric_families import CounterFamily, FamiliesCollector, HistogramFamily
+from omnisense.schema import TABLE
 from policies.shared.link import SharedStatus
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -37,7 +39,7 @@ OVERHEAD_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 ITEM_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100)
 SCORE_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
-CLOSED_ANSWER_TASKS = frozenset({"text.sentiment", "text.language", "vision.moderation"})
+CLOSED_ANSWER_TASKS = frozenset(task.value for task, spec in TABLE.items() if spec.closed_answer)  # the rows say
 MAX_TOP_VALUES = 50  # per (task, provider); beyond that the answer counts as "other"
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
 

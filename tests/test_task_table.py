@@ -3,11 +3,13 @@
 For every row: an OpenAPI path with the body and result derived from the row, a method on
 both Python clients that calls the row's path and decodes the row's result type, an answer
 from ``POST /v1/route/explain``, an output summary in the request's log record, and a route
-of the local adapter. A task added to the table and missing from a surface fails here.
+of the local adapter. A task added to the table and missing from a surface fails here; so
+does a row that leaves out a per-task column, and a column value nothing implements.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +20,24 @@ import msgspec
 import pytest
 
 from adapters.local.codec import ENDPOINTS
+from adapters.oip.config import OUTPUT_CHECKS, SUPPORTED
 from contract_tests import samples
+from gateway.agreement import MEASURES
 from gateway.logs import MemorySink, RequestLog
+from gateway.metrics import CLOSED_ANSWER_TASKS
 from gateway.server.openapi import openapi_document
 from omnisense.client import AsyncClient, Client
-from omnisense.schema import TABLE, Envelope, Task, TaskSpec, summarize_output
+from omnisense.schema import (
+    TABLE,
+    Agreement,
+    Consensus,
+    Envelope,
+    OutputShape,
+    ShortForm,
+    Task,
+    TaskSpec,
+    summarize_output,
+)
 from omnisense.schema.requests import MediaRef
 from tests.conftest import POLICY, LiveServer, make_config
 
@@ -137,3 +152,50 @@ def test_json_body_is_derived_from_the_request_type(spec: TaskSpec[Any, Any]) ->
         assert (field.type is MediaRef) == (name == spec.media_field)
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.json.decode(b'{"text": "x", "image": {}, "audio": {}, "nope": 1}', type=spec.body)
+
+
+# -- the per-task rules are columns of the row -------------------------------------------------------------------------
+
+COLUMNS = {
+    "answers_audio": bool,
+    "output": OutputShape,
+    "closed_answer": bool,
+    "agreement": Agreement,
+    "short_form": (ShortForm, type(None)),
+    "consensus": Consensus,
+}
+
+
+def test_every_column_is_named_in_every_row() -> None:
+    fields = {f.name: f for f in dataclasses.fields(TaskSpec)}
+    assert COLUMNS.keys() <= fields.keys()
+    for name, field in fields.items():  # a row that leaves a column out does not build
+        assert field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING, name
+    with pytest.raises(TypeError, match="consensus"):
+        TaskSpec(**{k: getattr(TABLE[Task.TEXT_SENTIMENT], k) for k in fields if k != "consensus"})
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_each_column_holds_its_kind_of_value(spec: TaskSpec[Any, Any]) -> None:
+    for name, kind in COLUMNS.items():
+        assert isinstance(getattr(spec, name), kind), (spec.task, name)
+    # a task that is compared can be evaluated (its short form builds its result), and one that is not, cannot
+    assert (spec.short_form is None) == (spec.agreement is Agreement.NONE)
+
+
+def test_every_value_of_a_column_has_its_implementation() -> None:
+    assert set(MEASURES) == set(Agreement)  # gateway.agreement: one entry per measure
+    assert set(OUTPUT_CHECKS) == set(OutputShape)  # the OIP adapter: a mapping, or None for "not yet"
+    assert MEASURES[Agreement.NONE] is None and all(MEASURES[a] for a in Agreement if a is not Agreement.NONE)
+
+
+def test_closed_answers_come_from_the_rows() -> None:
+    assert {t for t, s in TABLE.items() if s.closed_answer} == {
+        Task.TEXT_SENTIMENT, Task.TEXT_LANGUAGE, Task.VISION_MODERATION, Task.TEXT_MODERATION
+    }  # fmt: skip
+    assert {t.value for t, s in TABLE.items() if s.closed_answer} == CLOSED_ANSWER_TASKS
+
+
+def test_oip_takes_the_tasks_whose_output_shape_it_maps() -> None:
+    assert {t for t in TABLE if t in SUPPORTED} == {t for t, s in TABLE.items() if OUTPUT_CHECKS[s.output]}
+    assert Task.TEXT_ENTITIES not in SUPPORTED and Task.SPEECH_SYNTHESIZE not in SUPPORTED

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.kit import box_from_ratios, image_size, percent, request_language, span, unit, utf8_limit
-from omnisense.schema import Box, InvalidInput, Media, PayloadTooLarge, Unsupported, normalize_language
+from adapters.kit import (
+    box_from_ratios,
+    checked_image,
+    image_size,
+    percent,
+    request_language,
+    span,
+    unit,
+    utf8_limit,
+)
+from omnisense.schema import Box, InvalidInput, Media, normalize_language
 
 __all__ = [
     "bcp47",
@@ -43,13 +52,7 @@ def image_param(media: Media, *, formats: frozenset[str] = REKOGNITION_FORMATS) 
     if media.uri:
         bucket, key = parse_s3_uri(media.uri)
         return {"S3Object": {"Bucket": bucket, "Name": key}}
-    if media.format not in formats:
-        raise Unsupported(f"aws does not read {media.format or 'unknown'} images (only {', '.join(sorted(formats))})")
-    if not media.data:
-        raise InvalidInput("the image is empty", field="image")
-    if media.size > REKOGNITION_MAX_BYTES:
-        raise PayloadTooLarge(f"aws takes images up to {REKOGNITION_MAX_BYTES} bytes, got {media.size}", field="image")
-    return {"Bytes": media.data}
+    return {"Bytes": checked_image(media, "aws", formats, REKOGNITION_MAX_BYTES)}
 
 
 confidence = percent  # AWS confidences are 0-100

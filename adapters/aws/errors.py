@@ -2,7 +2,7 @@
 
 AWS services name their errors with a code (``ClientError.response["Error"]["Code"]``,
 the ``__type`` of a JSON 1.1 error body without its namespace). The code decides the
-class; an unknown code falls back to the HTTP status (``adapters.base.error_for_status``).
+class; an unknown code falls back to the HTTP status (``adapters.kit.error_for_status``).
 botocore's own exceptions (timeouts, connection failures, missing credentials, bodies it
 cannot parse) are mapped by their class. ``classify`` is the ``mapped_errors`` hook.
 """
@@ -26,104 +26,48 @@ from omnisense.schema import (
     UpstreamUnavailable,
 )
 
-THROTTLING = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
+# AWS error codes -> the gateway's error class; a code not here falls back to the HTTP status.
+_CODES: tuple[tuple[type[OmnisenseError], str], ...] = (
+    (
+        UpstreamThrottled,
+        "ThrottlingException Throttling ThrottledException TooManyRequestsException RequestLimitExceeded"
+        " ProvisionedThroughputExceededException RequestThrottled RequestThrottledException SlowDown"
         # Rekognition: "a service limit was exceeded" (TPS); Transcribe: too many concurrent jobs.
-        "LimitExceededException",
-        "ServiceQuotaExceededException",
-    }
+        " LimitExceededException ServiceQuotaExceededException",
+    ),
+    (
+        UpstreamAuth,
+        "AccessDeniedException AccessDenied UnrecognizedClientException InvalidSignatureException"
+        " SignatureDoesNotMatch IncompleteSignature MissingAuthenticationToken InvalidClientTokenId"
+        " InvalidAccessKeyId ExpiredTokenException ExpiredToken RequestExpired AuthFailure NotAuthorized"
+        " UnauthorizedOperation OptInRequired SubscriptionRequiredException",
+    ),
+    (
+        UpstreamUnavailable,
+        "InternalServerError InternalServerException InternalFailure InternalError ServiceFailure"
+        " ServiceUnavailable ServiceUnavailableException ServiceException ResourceUnavailableException",
+    ),
+    (UpstreamTimeout, "RequestTimeout RequestTimeoutException"),
+    (
+        PayloadTooLarge,
+        "ImageTooLargeException TextSizeLimitExceededException TextLengthExceededException"
+        " DocumentTooLargeException EntityTooLarge",
+    ),
+    (UnsupportedMediaType, "InvalidImageFormatException UnsupportedDocumentException InvalidSampleRateException"),
+    (
+        Unsupported,
+        "UnsupportedLanguageException UnsupportedLanguagePairException LanguageNotSupportedException"
+        " EngineNotSupportedException UnsupportedDisplayLanguageCodeException",
+    ),
+    (UnprocessableInput, "DetectedLanguageLowConfidenceException HumanLoopQuotaExceededException"),
+    (
+        InvalidInput,
+        "InvalidParameterException InvalidRequestException ValidationException InvalidSsmlException"
+        " SsmlMarksNotSupportedForTextTypeException MarksNotSupportedForFormatException BadDocumentException"
+        " BadRequestException InvalidS3ObjectException NoSuchKey NoSuchBucket",
+    ),
 )
-AUTH = frozenset(
-    {
-        "AccessDeniedException",
-        "AccessDenied",
-        "UnrecognizedClientException",
-        "InvalidSignatureException",
-        "SignatureDoesNotMatch",
-        "IncompleteSignature",
-        "MissingAuthenticationToken",
-        "InvalidClientTokenId",
-        "InvalidAccessKeyId",
-        "ExpiredTokenException",
-        "ExpiredToken",
-        "RequestExpired",
-        "AuthFailure",
-        "NotAuthorized",
-        "UnauthorizedOperation",
-        "OptInRequired",
-        "SubscriptionRequiredException",
-    }
-)
-UNAVAILABLE = frozenset(
-    {
-        "InternalServerError",
-        "InternalServerException",
-        "InternalFailure",
-        "InternalError",
-        "ServiceFailure",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "ServiceException",
-        "ResourceUnavailableException",
-    }
-)
-TIMEOUT = frozenset({"RequestTimeout", "RequestTimeoutException"})
-TOO_LARGE = frozenset(
-    {
-        "ImageTooLargeException",
-        "TextSizeLimitExceededException",
-        "TextLengthExceededException",
-        "DocumentTooLargeException",
-        "EntityTooLarge",
-    }
-)
-BAD_FORMAT = frozenset({"InvalidImageFormatException", "UnsupportedDocumentException", "InvalidSampleRateException"})
-UNSUPPORTED = frozenset(
-    {
-        "UnsupportedLanguageException",
-        "UnsupportedLanguagePairException",
-        "LanguageNotSupportedException",
-        "EngineNotSupportedException",
-        "UnsupportedDisplayLanguageCodeException",
-    }
-)
-BAD_INPUT = frozenset(
-    {
-        "InvalidParameterException",
-        "InvalidRequestException",
-        "ValidationException",
-        "InvalidSsmlException",
-        "SsmlMarksNotSupportedForTextTypeException",
-        "MarksNotSupportedForFormatException",
-        "BadDocumentException",
-        "BadRequestException",
-        "InvalidS3ObjectException",
-        "NoSuchKey",
-        "NoSuchBucket",
-    }
-)
-UNPROCESSABLE = frozenset({"DetectedLanguageLowConfidenceException", "HumanLoopQuotaExceededException"})
-
-_BY_CODE: tuple[tuple[frozenset[str], type[OmnisenseError]], ...] = (
-    (THROTTLING, UpstreamThrottled),
-    (AUTH, UpstreamAuth),
-    (UNAVAILABLE, UpstreamUnavailable),
-    (TIMEOUT, UpstreamTimeout),
-    (TOO_LARGE, PayloadTooLarge),
-    (BAD_FORMAT, UnsupportedMediaType),
-    (UNSUPPORTED, Unsupported),
-    (UNPROCESSABLE, UnprocessableInput),
-    (BAD_INPUT, InvalidInput),
-)
+BY_CODE: dict[str, type[OmnisenseError]] = {code: cls for cls, codes in _CODES for code in codes.split()}
 
 
 def error_for_code(code: str, message: str, status: int, headers: dict[str, Any] | None = None) -> OmnisenseError:
@@ -131,9 +75,9 @@ def error_for_code(code: str, message: str, status: int, headers: dict[str, Any]
     code = code.rsplit("#", 1)[-1]  # "com.amazonaws.rekognition#ThrottlingException"
     retry_after = parse_retry_after(str((headers or {}).get("retry-after") or "")) or None
     detail = f"aws: {code}: {message}"[:500]
-    for codes, cls in _BY_CODE:
-        if code in codes:
-            return cls(detail, retry_after_s=retry_after)
+    cls = BY_CODE.get(code)
+    if cls is not None:
+        return cls(detail, retry_after_s=retry_after)
     if status == 400 and code.endswith("Exception") and "Throttl" in code:
         return UpstreamThrottled(detail, retry_after_s=retry_after)
     return error_for_status(status or 500, f"{code}: {message}", provider="aws", retry_after_s=retry_after)

@@ -25,6 +25,7 @@ from omnisense.schema import (
     PayloadTooLarge,
     SynthesizeRequest,
     SynthesizeResult,
+    Task,
     Unsupported,
     UpstreamBadResponse,
     primary,
@@ -165,7 +166,7 @@ def from_vendor(audio: bytes, params: dict[str, Any], request: SynthesizeRequest
     return SynthesizeResult(audio=audio, format=request.format, sample_rate=rate, voice=str(params["VoiceId"]))
 
 
-async def run(aws: AwsClients, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
+async def run(aws: AwsClients, task: Task, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
     params = to_vendor(request, aws.config.polly_engine)
 
     def invoke() -> tuple[bytes, dict[str, Any]]:

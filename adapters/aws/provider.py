@@ -4,9 +4,9 @@
 
 Built by the registry as ``AwsProvider(name, config)`` from the policy's provider block
 (see ``adapters.aws.config``). Clients are built once per provider by ``AwsClients``
-(lazily: importing this module does not import boto3; tests may pass their own), calls
-run in the provider's bounded thread pool, and each task is served by one service module
-with pure ``to_vendor``/``from_vendor`` functions around the call.
+(lazily: importing this module does not import boto3; tests may pass their own), and
+``serves`` names the service module function that serves each task, with pure
+``to_vendor``/``from_vendor`` functions around the call.
 
 ``probe()`` calls Polly ``DescribeVoices`` for en-US, a free API, with the probe's own
 short timeouts and no SDK retries: it checks that the endpoint answers and that the
@@ -15,7 +15,7 @@ credentials are accepted, at no cost.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, translate
@@ -24,20 +24,13 @@ from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import Handler, VendorProvider, expect
+from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
     Health,
     ImageRequest,
-    OmnisenseError,
-    ProviderInfo,
-    SynthesizeRequest,
     Task,
-    TaskRequest,
     TaskSupport,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
     primary,
 )
 
@@ -73,73 +66,40 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
     return caps
 
 
+async def _ocr(aws: AwsClients, task: Task, request: ImageRequest, ctx: CallContext) -> ProviderResult:
+    """Textract for documents (pages, forms), Rekognition's text detection for photos."""
+    serve = textract.run if request.document else rekognition.run
+    return await serve(aws, task, request, ctx)
+
+
 class AwsProvider(VendorProvider[AwsConfig]):
     """One AWS account/region as a gateway provider."""
 
     kind: ClassVar[str] = "aws"
     config_type: ClassVar[type[ProviderConfig]] = AwsConfig
+    serves: ClassVar[Mapping[Task, Serve]] = {
+        **dict.fromkeys(rekognition.TASKS, rekognition.run),
+        Task.VISION_OCR: _ocr,
+        **dict.fromkeys(comprehend.TASKS, comprehend.run),
+        Task.TEXT_MODERATION: toxicity.run,
+        Task.TEXT_TRANSLATE: translate.run,
+        Task.SPEECH_SYNTHESIZE: polly.run,
+        Task.SPEECH_TRANSCRIBE: transcribe.run,
+    }
 
     def __init__(self, name: str, config: AwsConfig, clients: AwsClients | None = None) -> None:
         super().__init__(name, config)
-        try:
-            prices = load_prices(config.polly_engine, config.prices)
-        except ValueError as exc:
-            raise ValueError(f"providers.{name}: {exc}") from None
-        self.info = ProviderInfo(name=name, kind=self.kind, capabilities=capabilities(config), prices=prices)
-        self.aws = clients or AwsClients(name, config)
-        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
-
-    def _handler(self, task: Task) -> Handler:
-        aws = self.aws
-
-        async def vision(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            image = expect(request, ImageRequest, task)
-            if task is Task.VISION_OCR and image.document:
-                return await textract.run(aws, image, ctx)
-            return await rekognition.run(aws, task, image, ctx)
-
-        async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await comprehend.run(aws, task, expect(request, TextRequest, task), ctx)
-
-        async def moderation(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await toxicity.run(aws, expect(request, TextRequest, task), ctx)
-
-        async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await translate.run(aws, expect(request, TranslateRequest, task), ctx)
-
-        async def synthesize(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await polly.run(aws, expect(request, SynthesizeRequest, task), ctx)
-
-        async def transcribe_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await transcribe.run(aws, expect(request, TranscribeRequest, task), ctx)
-
-        if task in rekognition.TASKS:
-            return vision
-        if task in comprehend.TASKS:
-            return text
-        return {
-            Task.TEXT_TRANSLATE: translate_,
-            Task.TEXT_MODERATION: moderation,
-            Task.SPEECH_SYNTHESIZE: synthesize,
-            Task.SPEECH_TRANSCRIBE: transcribe_,
-        }[task]
+        self.aws = self.clients = clients or AwsClients(name, config)
+        self.declare(capabilities(config), lambda: load_prices(config.polly_engine, config.prices))
 
     async def probe(self) -> Health:
         """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""
 
         def describe() -> int:
-            voices = self.aws.client("polly", probe=True).describe_voices(LanguageCode="en-US")
+            voices = self.aws.client("polly:probe").describe_voices(LanguageCode="en-US")
             return len(voices.get("Voices") or ())
 
-        start = time.perf_counter()
-        try:
-            count = await self.aws.run(describe)
-        except OmnisenseError as exc:
-            latency = (time.perf_counter() - start) * 1000.0
-            return Health(ok=False, latency_ms=latency, detail=f"{type(exc).__name__}: {exc.detail}"[:300])
-        latency = (time.perf_counter() - start) * 1000.0
-        return Health(ok=True, latency_ms=latency, detail=f"polly DescribeVoices: {count} en-US voices")
+        async def check() -> str:
+            return f"polly DescribeVoices: {await self.aws.run(describe)} en-US voices"
 
-    async def aclose(self) -> None:
-        await self.aws.drain()
-        self.aws.close()
+        return await timed_probe(check)

@@ -18,7 +18,7 @@ from adapters.aws.common import box, confidence, image_param, image_size, raw
 from adapters.aws.prices import textract_page_price
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from omnisense.schema import ImageRequest, OcrLine, OcrResult
+from omnisense.schema import ImageRequest, OcrLine, OcrResult, Task
 
 MODEL = "textract"
 FORMATS = frozenset({"jpeg", "png", "tiff", "pdf"})
@@ -43,7 +43,7 @@ def from_vendor(response: dict[str, Any], request: ImageRequest) -> OcrResult:
     return OcrResult(text="\n".join(line.text for line in lines), lines=lines, image=image_size(request.image))
 
 
-async def run(aws: AwsClients, request: ImageRequest, ctx: CallContext) -> ProviderResult:
+async def run(aws: AwsClients, task: Task, request: ImageRequest, ctx: CallContext) -> ProviderResult:
     response = await aws.call("textract", "detect_document_text", to_vendor(request), ctx)
     result = parsed(aws.name, lambda: from_vendor(response, request))
     pages = sum(1 for b in response["Blocks"] if b.get("BlockType") == "PAGE") or 1

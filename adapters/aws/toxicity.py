@@ -29,6 +29,7 @@ from adapters.kit import parsed
 from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
+    Task,
     TextModerationFlag,
     TextModerationResult,
     TextRequest,
@@ -105,7 +106,7 @@ def _category(name: str) -> ModerationCategory:
     return CATEGORIES.get(name, "other")
 
 
-async def run(aws: AwsClients, request: TextRequest, ctx: CallContext) -> ProviderResult:
+async def run(aws: AwsClients, task: Task, request: TextRequest, ctx: CallContext) -> ProviderResult:
     params = to_vendor(request.text, request.language)
     response = await aws.call("comprehend", "detect_toxic_content", params, ctx)
     result = parsed(aws.name, lambda: from_vendor(response))

@@ -30,6 +30,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
 from omnisense.schema import (
     InvalidInput,
+    Task,
     TranscribeRequest,
     TranscribeResult,
     UnprocessableInput,
@@ -144,7 +145,7 @@ async def _upload(aws: AwsClients, request: TranscribeRequest, bucket: str, key:
     await aws.call("s3", "put_object", params, ctx)
 
 
-async def run(aws: AwsClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+async def run(aws: AwsClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     bucket = aws.config.s3_bucket
     if not bucket:
         raise Unsupported(f"{aws.name}: speech.transcribe needs s3_bucket in the provider's config")

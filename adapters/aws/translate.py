@@ -15,7 +15,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, utf8_limit
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
-from omnisense.schema import TranslateRequest, TranslateResult, Unsupported, primary
+from omnisense.schema import Task, TranslateRequest, TranslateResult, Unsupported, primary
 
 MODEL = "translate"
 MAX_BYTES = 10_000
@@ -61,7 +61,7 @@ def from_vendor(response: dict[str, Any]) -> TranslateResult:
     )
 
 
-async def run(aws: AwsClients, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
+async def run(aws: AwsClients, task: Task, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
     response = await aws.call("translate", "translate_text", to_vendor(request), ctx)
     result = parsed(aws.name, lambda: from_vendor(response))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))

@@ -1,4 +1,4 @@
-"""Azure clients built once per provider, and the one way every service module calls them.
+"""Azure clients built once per provider (``adapters.kit.SdkClients``), and ``call_json``.
 
 The SDKs are imported here, lazily, when the first client is built: importing
 ``adapters.registry`` or ``adapters.azure.provider`` imports none of them.
@@ -8,7 +8,7 @@ The SDKs are imported here, lazily, when the first client is built: importing
 - Speech: the REST endpoints through one shared aiohttp session (the Speech SDK speaks
   only its websocket protocol).
 
-Every sync call runs in the provider's bounded pool (the kit's ``BlockingPool``), bounded
+Every sync call runs in the provider's bounded pool, bounded
 by the request's deadline on top of the per-call read timeout (``timeout_s``, cut to the
 time left), with its exceptions mapped by ``errors.classify``. ``call_json`` also captures
 the service's JSON answer (through azure-core's ``raw_response_hook``) so the service
@@ -20,31 +20,24 @@ an empty 503 body would otherwise report a decode error instead of the 503).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from adapters.azure.config import AzureConfig
 from adapters.azure.errors import classify, from_http
 from adapters.base import CallContext
-from adapters.kit import BlockingPool, mapped_errors
+from adapters.kit import SdkClients
 from omnisense.schema import UpstreamAuth
 
-T = TypeVar("T")
 SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
-class AzureClients:
-    """One client per Azure service, created on first use, shared by the pool's threads."""
+class AzureClients(SdkClients[AzureConfig]):
+    """One client per Azure service (``adapters.kit.SdkClients``), and one aiohttp session."""
 
-    def __init__(self, name: str, config: AzureConfig) -> None:
-        self.name = name
-        self.config = config
-        self.pool = BlockingPool(name, config.max_workers)
-        self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
-        self._credential: Any = None
-        self._session: Any = None
+    classify = classify
+    _credential: Any = None
+    _session: Any = None
 
     # --- credentials ---------------------------------------------------------------------
 
@@ -59,7 +52,7 @@ class AzureClients:
     def key(self, service: str) -> str:
         found = self.config.key_for(service)
         if not found:
-            raise UpstreamAuth(f"{self.name}: no key for {service}", provider=self.name)
+            raise UpstreamAuth(f"{self.name}: no key for {service}")
         return found
 
     def core_credential(self, service: str) -> Any:
@@ -78,17 +71,13 @@ class AzureClients:
 
     # --- SDK clients ---------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
-        with self._lock:
-            found = self._clients.get(service)
-            if found is None:
-                found = self._clients[service] = _BUILDERS[service](self)
-            return found
+    def build(self, key: str) -> Any:
+        return _BUILDERS[key](self)
 
     def endpoint(self, service: str) -> str:
         url = self.config.endpoint_for(service)
         if not url:
-            raise UpstreamAuth(f"{self.name}: no endpoint for {service}", provider=self.name)
+            raise UpstreamAuth(f"{self.name}: no endpoint for {service}")
         return url
 
     def timeouts(self, ctx: CallContext | None, probe: bool = False) -> tuple[float, float]:
@@ -99,11 +88,6 @@ class AzureClients:
         return min(self.config.connect_timeout_s, read), read
 
     # --- calls ---------------------------------------------------------------------------
-
-    async def run(self, fn: Callable[..., T], *args: Any, ctx: CallContext | None = None) -> T:
-        """Run blocking ``fn(*args)`` in the pool, within the request's deadline, errors mapped."""
-        with mapped_errors(self.name, classify):
-            return await self.pool.run_blocking(fn, *args, ctx=ctx)
 
     async def call_json(
         self, service: str, method: str, ctx: CallContext | None, *args: Any, probe: bool = False, **kwargs: Any
@@ -139,19 +123,10 @@ class AzureClients:
             self._session = aiohttp.ClientSession(connector=limit, headers={"User-Agent": "omnisense"})
         return self._session
 
-    async def drain(self, timeout_s: float = 10.0) -> None:
-        await self.pool.drain(timeout_s)
-
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
-        self.pool.shutdown()
-        with self._lock:
-            for client in self._clients.values():
-                close = getattr(client, "close", None)
-                if close is not None:
-                    close()
-            self._clients.clear()
+        await super().aclose()
 
 
 class _EntraAuth:

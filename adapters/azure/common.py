@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.kit import image_size
-from omnisense.schema import ImageSize, InvalidInput, Media, PayloadTooLarge, Unsupported
+from adapters.kit import checked_image, image_size
+from omnisense.schema import ImageSize, Media, PayloadTooLarge, Unsupported
 
 # Computer Vision v3.2 (analyze and Read): JPEG, PNG, GIF, BMP (Read also TIFF, PDF);
 # under 4 MB; between 50x50 and 10000x10000 pixels (analyze), 50x50 and 10000x10000 (Read).
@@ -21,12 +21,7 @@ def check_image(media: Media, formats: frozenset[str], max_bytes: int, service: 
     """The bytes to send, after Azure's documented limits (checked before the call)."""
     if media.uri:
         raise Unsupported(f"{service} reads uploaded bytes, not {media.uri[:60]!r}", field="image")
-    if not media.data:
-        raise InvalidInput("the image is empty", field="image")
-    if media.format not in formats:
-        raise Unsupported(f"{service} does not read {media.format or 'unknown'} images", field="image")
-    if media.size > max_bytes:
-        raise PayloadTooLarge(f"{service} takes images up to {max_bytes} bytes, got {media.size}", field="image")
+    data = checked_image(media, service, formats, max_bytes)
     if media.width and media.height:
         if min(media.width, media.height) < MIN_SIDE:
             raise Unsupported(
@@ -35,7 +30,7 @@ def check_image(media: Media, formats: frozenset[str], max_bytes: int, service: 
             )
         if max(media.width, media.height) > MAX_SIDE:
             raise PayloadTooLarge(f"{service} takes images up to {MAX_SIDE} pixels a side", field="image")
-    return media.data
+    return data
 
 
 def analyzed_size(response: dict[str, Any], media: Media) -> ImageSize | None:

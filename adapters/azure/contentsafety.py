@@ -33,6 +33,7 @@ from omnisense.schema import (
     ModerationFlag,
     ModerationResult,
     PayloadTooLarge,
+    Task,
     TextModerationFlag,
     TextModerationResult,
     TextRequest,
@@ -92,14 +93,14 @@ def image_result(response: dict[str, Any], request: ImageRequest) -> ModerationR
     return ModerationResult(flags=flags[: request.max_results], image=analyzed_size({}, request.image))
 
 
-async def moderate_image(azure: AzureClients, request: ImageRequest, ctx: CallContext) -> ProviderResult:
+async def moderate_image(azure: AzureClients, task: Task, request: ImageRequest, ctx: CallContext) -> ProviderResult:
     body = image_to_vendor(request)
     response = await azure.call_json("content_safety", "analyze_image", ctx, body)
     result = parsed(azure.name, lambda: image_result(response, request))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
 
 
-async def moderate_text(azure: AzureClients, request: TextRequest, ctx: CallContext) -> ProviderResult:
+async def moderate_text(azure: AzureClients, task: Task, request: TextRequest, ctx: CallContext) -> ProviderResult:
     response = await azure.call_json("content_safety", "analyze_text", ctx, text_to_vendor(request.text))
     result = parsed(azure.name, lambda: text_result(response))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))

@@ -7,7 +7,8 @@ Built by the registry as ``AzureProvider(name, config)`` from the policy's provi
 (see ``adapters.azure.config``). Clients are built once per provider by ``AzureClients``
 (lazily: importing this module imports no Azure SDK; tests may pass their own), sync SDK
 calls run in the provider's bounded thread pool, Speech goes over one aiohttp session, and
-each task is served by one service module with pure ``to_vendor``/``from_vendor`` functions.
+``serves`` names the service module function that serves each task, with pure
+``to_vendor``/``from_vendor`` functions around the call.
 
 A service this provider has no endpoint or key for is not declared (see
 ``AzureConfig.serves``), so the router never sends its tasks here.
@@ -19,7 +20,7 @@ call, so a provider with only those says its probe did not check anything.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from adapters.azure import contentsafety, language, read, speech, translator, vision
@@ -28,20 +29,13 @@ from adapters.azure.common import READ_FORMATS, READ_MAX_BYTES, VISION_FORMATS, 
 from adapters.azure.config import AzureConfig
 from adapters.azure.prices import load_prices
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import Handler, VendorProvider, expect
+from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
     Health,
     ImageRequest,
-    OmnisenseError,
-    ProviderInfo,
-    SynthesizeRequest,
     Task,
-    TaskRequest,
     TaskSupport,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
 )
 
 
@@ -81,77 +75,48 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
     return caps
 
 
+async def _vision_moderation(
+    azure: AzureClients, task: Task, request: ImageRequest, ctx: CallContext
+) -> ProviderResult:
+    """Computer Vision's adult/racy/gory scores, or Content Safety's image:analyze (``vision_moderation``)."""
+    if azure.config.vision_moderation == "content_safety":
+        return await contentsafety.moderate_image(azure, task, request, ctx)
+    return await vision.run(azure, task, request, ctx)
+
+
 class AzureProvider(VendorProvider[AzureConfig]):
     """One Azure AI services resource (or a set of per-service resources) as a gateway provider."""
 
     kind: ClassVar[str] = "azure"
     config_type: ClassVar[type[ProviderConfig]] = AzureConfig
+    serves: ClassVar[Mapping[Task, Serve]] = {
+        **dict.fromkeys(vision.TASKS, vision.run),
+        Task.VISION_OCR: read.run,
+        Task.VISION_MODERATION: _vision_moderation,
+        **dict.fromkeys(language.TASKS, language.run),
+        Task.TEXT_MODERATION: contentsafety.moderate_text,
+        Task.TEXT_TRANSLATE: translator.run,
+        Task.SPEECH_SYNTHESIZE: speech.synthesize,
+        Task.SPEECH_TRANSCRIBE: speech.transcribe,
+    }
 
     def __init__(self, name: str, config: AzureConfig, clients: AzureClients | None = None) -> None:
         super().__init__(name, config)
-        try:
-            prices = load_prices(config.prices, content_safety_images=config.vision_moderation == "content_safety")
-        except ValueError as exc:
-            raise ValueError(f"providers.{name}: {exc}") from None
-        self.info = ProviderInfo(name=name, kind=self.kind, capabilities=capabilities(config), prices=prices)
-        self.azure = clients or AzureClients(name, config)
-        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
-
-    def _handler(self, task: Task) -> Handler:
-        azure = self.azure
-
-        async def vision_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            image = expect(request, ImageRequest, task)
-            if task is Task.VISION_OCR:
-                return await read.run(azure, image, ctx)
-            if task is Task.VISION_MODERATION and azure.config.vision_moderation == "content_safety":
-                return await contentsafety.moderate_image(azure, image, ctx)
-            return await vision.run(azure, task, image, ctx)
-
-        async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await language.run(azure, task, expect(request, TextRequest, task), ctx)
-
-        async def moderation(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await contentsafety.moderate_text(azure, expect(request, TextRequest, task), ctx)
-
-        async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await translator.run(azure, expect(request, TranslateRequest, task), ctx)
-
-        async def synthesize(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await speech.synthesize(azure, expect(request, SynthesizeRequest, task), ctx)
-
-        async def transcribe(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await speech.transcribe(azure, expect(request, TranscribeRequest, task), ctx)
-
-        if task.modality == "vision":
-            return vision_
-        if task in language.TASKS:
-            return text
-        return {
-            Task.TEXT_TRANSLATE: translate_,
-            Task.TEXT_MODERATION: moderation,
-            Task.SPEECH_SYNTHESIZE: synthesize,
-            Task.SPEECH_TRANSCRIBE: transcribe,
-        }[task]
+        self.azure = self.clients = clients or AzureClients(name, config)
+        images = config.vision_moderation == "content_safety"
+        self.declare(capabilities(config), lambda: load_prices(config.prices, content_safety_images=images))
 
     async def probe(self) -> Health:
         """Translator ``GET /languages`` or Speech's voices list: free calls, short timeout."""
-        start = time.perf_counter()
-        try:
+        if not (self.config.serves("translator") or self.config.serves("speech")):
+            return Health(ok=True, detail="no free endpoint to probe (vision/language only): not checked")
+
+        async def check() -> str:
             if self.config.serves("translator"):
                 found = await self.azure.call_json(
                     "translator", "get_supported_languages", None, probe=True, scope="translation"
                 )
-                detail = f"translator /languages: {len((found or {}).get('translation') or {})} languages"
-            elif self.config.serves("speech"):
-                detail = f"speech voices/list: {await speech.voices(self.azure)} voices"
-            else:
-                return Health(ok=True, detail="no free endpoint to probe (vision/language only): not checked")
-        except OmnisenseError as exc:
-            latency = (time.perf_counter() - start) * 1000.0
-            return Health(ok=False, latency_ms=latency, detail=f"{type(exc).__name__}: {exc.detail}"[:300])
-        return Health(ok=True, latency_ms=(time.perf_counter() - start) * 1000.0, detail=detail)
+                return f"translator /languages: {len((found or {}).get('translation') or {})} languages"
+            return f"speech voices/list: {await speech.voices(self.azure)} voices"
 
-    async def aclose(self) -> None:
-        await self.azure.drain()
-        await self.azure.aclose()
+        return await timed_probe(check)

@@ -32,6 +32,7 @@ from omnisense.schema import (
     ImageSize,
     OcrLine,
     OcrResult,
+    Task,
     UnprocessableInput,
     UpstreamBadResponse,
     UpstreamTimeout,
@@ -126,7 +127,7 @@ async def wait(azure: AzureClients, op: str, ctx: CallContext) -> dict[str, Any]
         delay = min(delay * 1.5, azure.config.read_poll_max_s)
 
 
-async def run(azure: AzureClients, request: ImageRequest, ctx: CallContext) -> ProviderResult:
+async def run(azure: AzureClients, task: Task, request: ImageRequest, ctx: CallContext) -> ProviderResult:
     op = await submit(azure, request, ctx)
     response = await wait(azure, op, ctx)
     result = parsed(azure.name, lambda: from_vendor(response, request))

@@ -48,6 +48,7 @@ from omnisense.schema import (
     PayloadTooLarge,
     SynthesizeRequest,
     SynthesizeResult,
+    Task,
     TranscribeRequest,
     TranscribeResult,
     Unsupported,
@@ -217,7 +218,7 @@ def transcribe_from_vendor(response: dict[str, Any], language: str) -> Transcrib
     return TranscribeResult(text=text, confidence=unit(best["Confidence"]), words=words, language=language)
 
 
-async def synthesize(azure: AzureClients, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
+async def synthesize(azure: AzureClients, task: Task, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
     call = synthesize_to_vendor(request)
     url = f"{azure.config.speech_url('tts')}{TTS_PATH}"
     audio, _ = await rest.request(azure, "speech", "POST", url, ctx, headers=call["headers"], data=call["data"])
@@ -225,7 +226,7 @@ async def synthesize(azure: AzureClients, request: SynthesizeRequest, ctx: CallC
     return ProviderResult(result=result, model=TTS_MODEL, raw={"voice": call["voice"]} if request.include_raw else None)
 
 
-async def transcribe(azure: AzureClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+async def transcribe(azure: AzureClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     """Up to 60 s in one call; longer WAV in 55-second chunks, one call each (``adapters.kit.long_audio``)."""
     if (request.audio.duration_s or 0.0) > MAX_AUDIO_S:
 

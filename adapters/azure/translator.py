@@ -26,6 +26,7 @@ from adapters.kit import parsed, request_language
 from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
+    Task,
     TranslateRequest,
     TranslateResult,
     UpstreamBadResponse,
@@ -82,7 +83,7 @@ def from_vendor(response: list[dict[str, Any]], params: dict[str, Any]) -> Trans
     )
 
 
-async def run(azure: AzureClients, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
+async def run(azure: AzureClients, task: Task, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
     params = to_vendor(request)
     response = await azure.call_json("translator", "translate", ctx, **params)
     result = parsed(azure.name, lambda: from_vendor(response, params))

@@ -1,4 +1,4 @@
-"""Google Cloud SDK clients built once per provider, and the one way service modules call them.
+"""Google Cloud SDK clients built once per provider (``adapters.kit.SdkClients``), and ``call``.
 
 The SDKs are imported here, lazily, when the first client of a service is built: importing
 ``adapters.registry`` or ``adapters.google.provider`` imports no Google library.
@@ -16,29 +16,31 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adapters.base import CallContext
-from adapters.google.config import DEFAULT_HOSTS, GoogleConfig, _GoogleBase
+from adapters.google.config import DEFAULT_HOSTS, GoogleBase, GoogleConfig, VertexConfig
 from adapters.google.errors import classify
-from adapters.kit import BlockingPool, mapped_errors
-from omnisense.schema import Unsupported, UpstreamTimeout
+from adapters.kit import SdkClients
+from omnisense.schema import Unsupported
 
-T = TypeVar("T")
+G = TypeVar("G", bound=GoogleBase)
 
-# service -> (module, client class)
+# client key -> (module, client class); a key that is not a service name says its service.
 CLIENTS = {
     "vision": ("google.cloud.vision_v1", "ImageAnnotatorClient"),
     "language": ("google.cloud.language_v2", "LanguageServiceClient"),
     "translate": ("google.cloud.translate_v3", "TranslationServiceClient"),
     "texttospeech": ("google.cloud.texttospeech_v1", "TextToSpeechClient"),
     "speech": ("google.cloud.speech_v1", "SpeechClient"),
+    # the vertex kind (the `vertex` extra: google-cloud-aiplatform)
+    "prediction": ("google.cloud.aiplatform_v1", "PredictionServiceClient"),
+    "endpoints": ("google.cloud.aiplatform_v1", "EndpointServiceClient"),
 }
+SERVICE_OF = {"prediction": "aiplatform", "endpoints": "aiplatform"}
 
 
-def build_credentials(config: _GoogleBase) -> Any:
+def build_credentials(config: GoogleBase) -> Any:
     """The google-auth credentials the config names (None: the SDK finds ADC itself)."""
     if config.credentials == "anonymous":
         from google.auth.credentials import AnonymousCredentials
@@ -67,36 +69,29 @@ def freeze_environment(session: Any, url: str) -> None:
     session.trust_env = False
 
 
-class GoogleClients:
-    """One SDK client per service, created on first use, shared by the pool's threads."""
+class ServiceClients(SdkClients[G]):
+    """One SDK client per service of a ``google`` or ``vertex`` provider."""
 
-    def __init__(self, name: str, config: GoogleConfig) -> None:
-        self.name = name
-        self.config = config
-        self.pool = BlockingPool(name, config.max_workers)
-        self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
+    classify = classify
+
+    def __init__(self, name: str, config: G) -> None:
+        super().__init__(name, config)
         self._credentials: Any = None
         self._credentials_built = False
         self._project: str | None = config.project or None
 
-    def client(self, service: str) -> Any:
-        with self._lock:
-            found = self._clients.get(service)
-            if found is None:
-                found = self._clients[service] = self._build(service)
-            return found
-
-    def _build(self, service: str) -> Any:
+    def build(self, key: str) -> Any:
         import importlib
 
         from google.api_core.client_options import ClientOptions
 
-        module_name, cls_name = CLIENTS[service]
+        module_name, cls_name = CLIENTS[key]
         cls = getattr(importlib.import_module(module_name), cls_name)
         cfg = self.config
-        options = ClientOptions(api_endpoint=cfg.endpoint_for(service), api_key=cfg.api_key)
-        if cfg.api_key:
+        url = cfg.endpoint_for(SERVICE_OF.get(key, key))
+        api_key = getattr(cfg, "api_key", None)  # the google kind's; Vertex AI takes none
+        options = ClientOptions(api_endpoint=url, api_key=api_key)
+        if api_key:
             client = cls(transport="rest", client_options=options)
         else:
             if not self._credentials_built:
@@ -105,8 +100,13 @@ class GoogleClients:
             client = cls(transport="rest", client_options=options, credentials=self._credentials)
         session = getattr(getattr(client, "_transport", None), "_session", None)
         if session is not None:
-            freeze_environment(session, cfg.endpoint_for(service) or f"https://{DEFAULT_HOSTS[service]}")
+            freeze_environment(session, url or f"https://{DEFAULT_HOSTS[key]}")
         return client
+
+    def close_client(self, client: Any) -> None:
+        transport = getattr(client, "transport", None)
+        if transport is not None:
+            transport.close()
 
     @property
     def known_project(self) -> str | None:
@@ -122,7 +122,7 @@ class GoogleClients:
             if not project and cfg.credentials not in ("adc", "anonymous"):
                 with open(cfg.credentials, encoding="utf-8") as f:
                     project = json.load(f).get("project_id")
-            if not project and cfg.credentials == "adc" and not cfg.api_key:
+            if not project and cfg.credentials == "adc" and not getattr(cfg, "api_key", None):
                 import google.auth
 
                 _, project = google.auth.default()
@@ -132,26 +132,12 @@ class GoogleClients:
             self._project = project
         return self._project
 
-    def timeout(self, ctx: CallContext | None, probe: bool = False) -> float:
-        """Seconds the next call may take: ``timeout_s`` (or the probe's), capped by the deadline."""
-        limit = self.config.probe_timeout_s if probe else self.config.timeout_s
-        if ctx is None:
-            return limit
-        remaining = ctx.remaining_s()
-        if remaining <= 0:
-            raise UpstreamTimeout(f"{self.name}: the request's deadline passed before the call", provider=self.name)
-        return min(limit, remaining)
-
-    async def run(self, fn: Callable[..., T], *args: Any, ctx: CallContext | None = None) -> T:
-        """Run blocking ``fn(*args)`` in the pool, within the request's deadline, errors mapped."""
-        with mapped_errors(self.name, classify):
-            return await self.pool.run_blocking(fn, *args, ctx=ctx)
-
     async def call(self, service: str, method: str, request: Any, ctx: CallContext | None, probe: bool = False) -> Any:
         """``client(service).<method>(request=request, retry=None, timeout=...)``, answered as the
         raw protobuf message (``from_vendor`` reads it: attribute access on the SDK's proto-plus
-        wrappers costs ~10x more CPU)."""
-        timeout = self.timeout(ctx, probe)
+        wrappers costs ~10x more CPU). The timeout is ``timeout_s`` (or the probe's), capped by
+        the request's time left."""
+        timeout = self.timeout(ctx, self.config.probe_timeout_s if probe else self.config.timeout_s)
 
         def invoke() -> Any:
             answer = getattr(self.client(service), method)(request=request, retry=None, timeout=timeout)
@@ -159,11 +145,10 @@ class GoogleClients:
 
         return await self.run(invoke, ctx=ctx)
 
-    def close(self) -> None:
-        self.pool.shutdown()
-        with self._lock:
-            for client in self._clients.values():
-                transport = getattr(client, "transport", None)
-                if transport is not None:
-                    transport.close()
-            self._clients.clear()
+
+class GoogleClients(ServiceClients[GoogleConfig]):
+    """The ``google`` kind's clients (Vision, Natural Language, Translation, Speech)."""
+
+
+class VertexClients(ServiceClients[VertexConfig]):
+    """The ``vertex`` kind's clients (google-cloud-aiplatform's prediction and endpoint services)."""

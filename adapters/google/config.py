@@ -53,7 +53,7 @@ SCHEMA_TASKS = {
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-class _GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
+class GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     project: str | None = None
     credentials: str = "adc"  # adc | anonymous | a service-account file path
     endpoint: str | None = None
@@ -78,7 +78,7 @@ class _GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
         return url if "://" in url else f"https://{url}"
 
 
-class GoogleConfig(_GoogleBase, kw_only=True, forbid_unknown_fields=True):
+class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
     """``timeout_s``, ``max_workers`` and ``prices`` come from ProviderConfig."""
 
     location: str = "global"  # Translation v3's location
@@ -120,7 +120,7 @@ class FieldMap(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(f"mapping.{name}: {value!r} is not a field name or dotted path")
 
 
-class VertexConfig(_GoogleBase, kw_only=True, forbid_unknown_fields=True):
+class VertexConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
     """One deployed Vertex AI endpoint serving one task."""
 
     location: str = "us-central1"
@@ -163,6 +163,10 @@ class VertexConfig(_GoogleBase, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError("mapping for text.sentiment needs input: text and score, or label with scores")
         else:
             raise ValueError(f"schema custom serves vision.labels or text.sentiment, not {self.task.value}")
+
+    def endpoint_for(self, service: str) -> str | None:
+        """Vertex AI's regional endpoint (``https://{location}-aiplatform.googleapis.com``) unless overridden."""
+        return super().endpoint_for(service) or f"https://{self.location}-aiplatform.googleapis.com"
 
     @property
     def model_name(self) -> str:

@@ -3,9 +3,9 @@ Speech-to-Text.
 
 Built by the registry as ``GoogleProvider(name, config)`` from the policy's provider block
 (see ``adapters.google.config``). Clients are built once per provider by ``GoogleClients``
-(lazily: importing this module imports no Google library; tests may pass their own), calls
-run in the provider's bounded thread pool, and each task is served by one service module
-with pure ``to_vendor``/``from_vendor`` functions around the call.
+(lazily: importing this module imports no Google library; tests may pass their own), and
+``serves`` names the service module function that serves each task, with pure
+``to_vendor``/``from_vendor`` functions around the call.
 
 ``probe()`` lists the Text-to-Speech voices for en-US, a free call, with the probe's
 short timeout and no SDK retries: it checks that the endpoint answers and that the
@@ -14,7 +14,7 @@ credentials are accepted, at no cost.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from adapters.base import CallContext, ProviderResult
@@ -22,21 +22,14 @@ from adapters.google import language, speech, translate, tts, vision
 from adapters.google.clients import GoogleClients
 from adapters.google.config import GoogleConfig
 from adapters.google.prices import load_prices, voice_price
-from adapters.kit import Handler, VendorProvider, expect
+from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
     Health,
-    ImageRequest,
-    OmnisenseError,
-    ProviderInfo,
     SynthesizeRequest,
     SynthesizeResult,
     Task,
-    TaskRequest,
     TaskSupport,
-    TextRequest,
-    TranscribeRequest,
-    TranslateRequest,
     primary,
 )
 
@@ -65,73 +58,40 @@ def capabilities() -> dict[Task, TaskSupport]:
     return caps
 
 
+async def _synthesize(
+    google: GoogleClients, task: Task, request: SynthesizeRequest, ctx: CallContext
+) -> ProviderResult:
+    """Text-to-Speech, billed by the family of the voice actually used."""
+    out = await tts.run(google, task, request, ctx)
+    if isinstance(out.result, SynthesizeResult) and task.value not in google.config.prices:
+        out.cost_usd = voice_price(tts.family(out.result.voice)).cost(float(len(request.text)))
+    return out
+
+
 class GoogleProvider(VendorProvider[GoogleConfig]):
     """One Google Cloud project as a gateway provider."""
 
     kind: ClassVar[str] = "google"
     config_type: ClassVar[type[ProviderConfig]] = GoogleConfig
+    serves: ClassVar[Mapping[Task, Serve]] = {
+        **dict.fromkeys(vision.TASKS, vision.run),
+        **dict.fromkeys(language.TASKS, language.run),
+        Task.TEXT_LANGUAGE: translate.detect,
+        Task.TEXT_TRANSLATE: translate.translate,
+        Task.SPEECH_SYNTHESIZE: _synthesize,
+        Task.SPEECH_TRANSCRIBE: speech.run,
+    }
 
     def __init__(self, name: str, config: GoogleConfig, clients: GoogleClients | None = None) -> None:
         super().__init__(name, config)
-        try:
-            prices = load_prices(config.prices)
-        except ValueError as exc:
-            raise ValueError(f"providers.{name}: {exc}") from None
-        self.info = ProviderInfo(name=name, kind=self.kind, capabilities=capabilities(), prices=prices)
-        self.google = clients or GoogleClients(name, config)
-        self.handlers = {task: self._handler(task) for task in self.info.capabilities}
-
-    def _handler(self, task: Task) -> Handler:
-        google = self.google
-
-        async def image(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await vision.run(google, task, expect(request, ImageRequest, task), ctx)
-
-        async def text(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await language.run(google, task, expect(request, TextRequest, task), ctx)
-
-        async def detect(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await translate.detect(google, expect(request, TextRequest, task), ctx)
-
-        async def translate_(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await translate.translate(google, expect(request, TranslateRequest, task), ctx)
-
-        async def synthesize(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await self._synthesize(expect(request, SynthesizeRequest, task), ctx)
-
-        async def transcribe(request: TaskRequest, ctx: CallContext) -> ProviderResult:
-            return await speech.run(google, expect(request, TranscribeRequest, task), ctx)
-
-        if task in vision.TASKS:
-            return image
-        if task in language.TASKS:
-            return text
-        return {
-            Task.TEXT_LANGUAGE: detect,
-            Task.TEXT_TRANSLATE: translate_,
-            Task.SPEECH_SYNTHESIZE: synthesize,
-            Task.SPEECH_TRANSCRIBE: transcribe,
-        }[task]
-
-    async def _synthesize(self, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
-        """Text-to-Speech, billed by the family of the voice actually used."""
-        out = await tts.run(self.google, request, ctx)
-        if isinstance(out.result, SynthesizeResult) and Task.SPEECH_SYNTHESIZE.value not in self.config.prices:
-            out.cost_usd = voice_price(tts.family(out.result.voice)).cost(float(len(request.text)))
-        return out
+        self.google = self.clients = clients or GoogleClients(name, config)
+        self.declare(capabilities(), lambda: load_prices(config.prices))
 
     async def probe(self) -> Health:
         """Text-to-Speech ``voices.list`` for en-US (free), with the probe's short timeout."""
-        start = time.perf_counter()
-        try:
-            response = await self.google.call("texttospeech", "list_voices", {"language_code": "en-US"}, None, True)
-        except OmnisenseError as exc:
-            latency = (time.perf_counter() - start) * 1000.0
-            return Health(ok=False, latency_ms=latency, detail=f"{type(exc).__name__}: {exc.detail}"[:300])
-        latency = (time.perf_counter() - start) * 1000.0
-        return Health(
-            ok=True, latency_ms=latency, detail=f"texttospeech voices.list: {len(response.voices)} en-US voices"
-        )
 
-    async def aclose(self) -> None:
-        self.google.close()
+        async def check() -> str:
+            response = await self.google.call("texttospeech", "list_voices", {"language_code": "en-US"}, None, True)
+            return f"texttospeech voices.list: {len(response.voices)} en-US voices"
+
+        return await timed_probe(check)

@@ -30,6 +30,7 @@ from adapters.kit.long_audio import transcribe_in_chunks
 from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
+    Task,
     TranscribeRequest,
     TranscribeResult,
     Unsupported,
@@ -135,7 +136,7 @@ def from_vendor(response: Any) -> TranscribeResult:
     )
 
 
-async def run(google: GoogleClients, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+async def run(google: GoogleClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     """Up to 60 s in one call; longer WAV in 55-second chunks, one call each (``adapters.kit.long_audio``)."""
     if (request.audio.duration_s or 0.0) > MAX_SECONDS:
 

@@ -21,6 +21,7 @@ from omnisense.schema import (
     InvalidInput,
     LanguageResult,
     PayloadTooLarge,
+    Task,
     TextRequest,
     TranslateRequest,
     TranslateResult,
@@ -86,14 +87,14 @@ def detect_from_vendor(response: Any) -> LanguageResult:
     return LanguageResult(languages=sorted(found, key=lambda lang: -lang.confidence))
 
 
-async def translate(google: GoogleClients, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
+async def translate(google: GoogleClients, task: Task, request: TranslateRequest, ctx: CallContext) -> ProviderResult:
     where = await parent(google, ctx)
     response = await google.call("translate", "translate_text", to_vendor(request, where), ctx)
     result = parsed(google.name, lambda: from_vendor(response, request))
     return ProviderResult(result=result, model=MODEL, raw=raw(response, request.include_raw))
 
 
-async def detect(google: GoogleClients, request: TextRequest, ctx: CallContext) -> ProviderResult:
+async def detect(google: GoogleClients, task: Task, request: TextRequest, ctx: CallContext) -> ProviderResult:
     where = await parent(google, ctx)
     response = await google.call("translate", "detect_language", detect_to_vendor(request, where), ctx)
     result = parsed(google.name, lambda: detect_from_vendor(response))

@@ -22,6 +22,7 @@ from omnisense.schema import (
     InvalidInput,
     SynthesizeRequest,
     SynthesizeResult,
+    Task,
     Unsupported,
     UpstreamBadResponse,
     primary,
@@ -102,7 +103,7 @@ def from_vendor(response: Any, params: dict[str, Any], request: SynthesizeReques
     return SynthesizeResult(audio=audio, format=request.format, sample_rate=RATE, voice=voice)
 
 
-async def run(google: GoogleClients, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
+async def run(google: GoogleClients, task: Task, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:
     params = to_vendor(request, google.config.default_language)
     response = await google.call("texttospeech", "synthesize_speech", params, ctx)
     result = parsed(google.name, lambda: from_vendor(response, params, request))

@@ -30,7 +30,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import enum_name, normalized_box, raw, score, vertices_box
 from adapters.google.errors import status_error
-from adapters.kit import image_size, parsed
+from adapters.kit import checked_image, image_size, parsed
 from omnisense.schema import (
     DetectedObject,
     Face,
@@ -46,7 +46,6 @@ from omnisense.schema import (
     ObjectsResult,
     OcrLine,
     OcrResult,
-    PayloadTooLarge,
     Task,
     TaskResult,
     Unsupported,
@@ -82,13 +81,7 @@ def to_vendor(task: Task, request: ImageRequest) -> dict[str, Any]:
             raise InvalidInput(f"google reads images from bytes, gs:// or https:// URIs, not {media.uri[:60]!r}")
         image = {"source": {"image_uri": media.uri}}
     else:
-        if not media.data:
-            raise InvalidInput("the image is empty", field="image")
-        if media.format not in FORMATS:
-            raise Unsupported(f"cloud vision does not read {media.format or 'unknown'} images", field="image")
-        if media.size > MAX_BYTES:
-            raise PayloadTooLarge(f"cloud vision takes images up to {MAX_BYTES} bytes inline, got {media.size}")
-        image = {"content": media.data}
+        image = {"content": checked_image(media, "cloud vision", FORMATS, MAX_BYTES)}
     feature = FEATURES[task]
     if task is Task.VISION_OCR and request.document:
         feature = DOCUMENT_TEXT_DETECTION

@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from omnisense.schema import Box, ImageSize, InvalidInput, Media, PayloadTooLarge, normalize_language, primary
+from omnisense.schema import (
+    Box,
+    ImageSize,
+    InvalidInput,
+    Media,
+    PayloadTooLarge,
+    Unsupported,
+    normalize_language,
+    primary,
+)
 
 
 def unit(value: Any) -> float:
@@ -52,6 +61,18 @@ def image_size(media: Media) -> ImageSize | None:
     if media.width and media.height:
         return ImageSize(media.width, media.height)
     return None
+
+
+def checked_image(media: Media, service: str, formats: frozenset[str], max_bytes: int) -> bytes:
+    """The image bytes to send, after a service's documented format and size limits (checked before the call)."""
+    if not media.data:
+        raise InvalidInput("the image is empty", field="image")
+    if media.format not in formats:
+        only = ", ".join(sorted(formats))
+        raise Unsupported(f"{service} does not read {media.format or 'unknown'} images (only {only})", field="image")
+    if media.size > max_bytes:
+        raise PayloadTooLarge(f"{service} takes images up to {max_bytes} bytes, got {media.size}", field="image")
+    return media.data
 
 
 def utf8_limit(text: str, limit: int, service: str) -> None:

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 
 def error_for_status(status: int, detail: str, *, provider: str, retry_after_s: float | None = None) -> OmnisenseError:
-    """The gateway error for a vendor's HTTP error status."""
+    """The gateway error for a vendor's HTTP error status (``provider`` starts the detail)."""
     cls: type[OmnisenseError]
     if status in (401, 403):
         cls = UpstreamAuth
@@ -42,7 +42,7 @@ def error_for_status(status: int, detail: str, *, provider: str, retry_after_s: 
         cls = InvalidInput
     else:
         cls = UpstreamBadResponse
-    return cls(f"{provider}: HTTP {status}: {detail}"[:500], provider=provider, retry_after_s=retry_after_s)
+    return cls(f"{provider}: HTTP {status}: {detail}"[:500], retry_after_s=retry_after_s)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -57,6 +57,9 @@ def parse_retry_after(value: str | None) -> float | None:
 
 class mapped_errors:  # a class used like a function: ``with mapped_errors(name, classify):``
     """Map whatever the vendor code raises; ``classify`` returns None for what it does not know.
+
+    ``provider`` starts the detail of the errors mapped here; the error's ``provider`` field
+    is the dispatcher's to set (it knows which step failed).
 
     A class rather than a ``@contextmanager`` generator: it wraps every vendor call, and
     a generator-based context manager costs a generator and two extra frames per call."""
@@ -75,22 +78,20 @@ class mapped_errors:  # a class used like a function: ``with mapped_errors(name,
     ) -> Literal[False]:
         if exc is None or not isinstance(exc, Exception):
             return False  # no error, or a cancellation / exit: not ours to map
-        provider = self.provider
         if isinstance(exc, OmnisenseError):
-            exc.provider = exc.provider or provider
             return False
+        provider = self.provider
         mapped: OmnisenseError | None
         if isinstance(exc, TimeoutError):
-            mapped = UpstreamTimeout(f"{provider}: timed out", provider=provider)
+            mapped = UpstreamTimeout(f"{provider}: timed out")
         elif isinstance(exc, ConventionError | msgspec.ValidationError):
-            mapped = UpstreamBadResponse(f"{provider}: answer breaks the schema: {exc}", provider=provider)
+            mapped = UpstreamBadResponse(f"{provider}: answer breaks the schema: {exc}")
         else:
             mapped = self.classify(exc)
             if mapped is None:
                 if not isinstance(exc, ConnectionError | OSError):
                     return False
-                mapped = UpstreamUnavailable(f"{provider}: {exc}", provider=provider)
-        mapped.provider = provider
+                mapped = UpstreamUnavailable(f"{provider}: {exc}")
         raise mapped from exc
 
 
@@ -98,10 +99,7 @@ def parsed(provider: str, build: Callable[[], T]) -> T:
     """Run a ``from_vendor`` step: an answer that lacks the documented shape is a bad response."""
     try:
         return build()
-    except OmnisenseError as exc:
-        exc.provider = provider
-        raise
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
         raise UpstreamBadResponse(
-            f"{provider}: answer lacks the documented shape ({type(exc).__name__}: {exc})", provider=provider
+            f"{provider}: answer lacks the documented shape ({type(exc).__name__}: {exc})"
         ) from exc

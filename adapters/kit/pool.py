@@ -36,11 +36,11 @@ class BlockingPool:
             return await self.run(fn, *args)
         remaining = ctx.remaining_s()
         if remaining <= 0:
-            raise UpstreamTimeout(f"{self.name}: the request's deadline passed before the call", provider=self.name)
+            raise UpstreamTimeout(f"{self.name}: the request's deadline passed before the call")
         try:
             return await asyncio.wait_for(self.run(fn, *args), remaining)
         except TimeoutError:
-            raise UpstreamTimeout(f"{self.name}: no answer within the deadline", provider=self.name) from None
+            raise UpstreamTimeout(f"{self.name}: no answer within the deadline") from None
 
     def background(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` in the pool without waiting for it."""

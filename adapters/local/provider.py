@@ -214,7 +214,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
             return body
         why = f"last: {_describe(last)}" if last else "; ".join(self._dns_errors) or "none configured"
         raise UpstreamUnavailable(
-            f"{self.name}: no model server answered ({len(tried)} replica(s) tried; {why})", provider=self.name
+            f"{self.name}: no model server answered ({len(tried)} replica(s) tried; {why})"
         ) from last
 
     async def _post_reconnecting(
@@ -263,7 +263,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
         if status == 400:
             kind = _error_kind(body)
             cls = Unsupported if kind == "unsupported" else InvalidInput
-            return cls(f"{self.name}: {_error_detail(body) or detail}", provider=self.name)
+            return cls(f"{self.name}: {_error_detail(body) or detail}")
         if status == 503:
             return UpstreamThrottled(
                 f"{self.name}: model server overloaded", retry_after_s=parse_retry_after(retry_after)

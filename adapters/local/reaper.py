@@ -1,7 +1,7 @@
 """Keep a model server's whole process tree on a leash: ``python reaper.py CMD ARGS...``.
 
 The supervisor does not start the model server directly but through this small process
-(standard library only, Linux):
+(the gateway's interpreter: the standard library and psutil; Linux):
 
 - it makes itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``), so every
   process the server forks stays its descendant even when its parent dies: BentoML's
@@ -24,31 +24,19 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+
+import psutil
 
 PR_SET_CHILD_SUBREAPER = 36
 GRACE_S = float(os.environ.get("OMNISENSE_REAPER_GRACE_S", "10"))
 
 
 def descendants(root: int) -> list[int]:
-    """Every live process below ``root`` (read from /proc), parents before children."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out: list[int] = []
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop(0)
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
+    """Every live process below ``root``, parents before children (psutil walks the tree)."""
+    try:
+        return [child.pid for child in psutil.Process(root).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _signal_all(pids: list[int], sig: int) -> None:

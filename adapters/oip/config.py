@@ -16,16 +16,16 @@ Example (a scikit-learn sentiment model on MLServer)::
         classes: [negative, neutral, positive]
         label_map: {neg: negative}     # the model's class names -> the task's (optional)
 
-Which outputs a task needs:
+Which outputs a task needs follows from its row's output shape (``TaskSpec.output``):
 
-- classification (text.sentiment, text.language, text.moderation, vision.labels,
+- ``classes`` (text.sentiment, text.language, text.moderation, vision.labels,
   vision.moderation): ``label``, or ``scores`` with ``classes`` (or both);
-- detection (vision.objects, vision.faces): ``boxes`` ([N, 4], ``box_format`` xyxy or
+- ``boxes`` (vision.objects, vision.faces): ``boxes`` ([N, 4], ``box_format`` xyxy or
   xywh, ``box_units`` ratio or pixels) with ``scores`` ([N]); objects also ``label``;
-- text answers (text.translate, vision.ocr, speech.transcribe): ``text``.
+- ``text`` (text.translate, vision.ocr, speech.transcribe): ``text``.
 
-text.entities, text.key_phrases and speech.synthesize have no declared mapping yet and
-are refused. Inputs take ``from`` one of the request's fields; an image becomes either
+The ``spans`` shape (text.entities, text.key_phrases) and ``audio`` (speech.synthesize)
+have no declared mapping yet and are refused. Inputs take ``from`` one of the request's fields; an image becomes either
 its file bytes (BYTES, base64) or a pixel tensor resized to ``size`` [width, height],
 scaled by ``scale``, normalized by ``mean``/``std`` per channel, in ``layout``.
 
@@ -34,29 +34,21 @@ Every problem is refused by ``omnisense policy check`` with its path in the bloc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
 
 from adapters.kit.config import ProviderConfig
-from omnisense.schema.tasks import Task
+from omnisense.schema import TABLE, OutputShape, Task, spec_of
 
 Datatype = Literal["BYTES", "FP32", "FP64", "FP16", "UINT8", "INT8", "INT32", "INT64"]
 Source = Literal["text", "image", "audio", "language", "source_language", "target_language"]
 
-CLASSIFY = frozenset(
-    {Task.TEXT_SENTIMENT, Task.TEXT_LANGUAGE, Task.TEXT_MODERATION, Task.VISION_LABELS, Task.VISION_MODERATION}
-)
-DETECT = frozenset({Task.VISION_OBJECTS, Task.VISION_FACES})
-TEXT_OUT = frozenset({Task.TEXT_TRANSLATE, Task.VISION_OCR, Task.SPEECH_TRANSCRIBE})
-SUPPORTED = CLASSIFY | DETECT | TEXT_OUT
-
 
 def _media_source(task: Task) -> str:
     """The request field that carries the task's main input."""
-    if task.value.startswith("vision."):
-        return "image"
-    return "audio" if task is Task.SPEECH_TRANSCRIBE else "text"
+    return spec_of(task).input.value
 
 
 class TensorInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -151,24 +143,44 @@ class OipConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
                 raise ValueError(f"inputs[{i}].from: {self.task.value} has no {tensor.source!r}")
 
     def _check_outputs(self) -> None:
-        out, task = self.outputs, self.task.value
-        if task in CLASSIFY:
-            if not out.label and not (out.scores and out.classes):
-                raise ValueError(f"outputs: {task} needs `label`, or `scores` with `classes`")
-        elif task in DETECT:
-            if not (out.boxes and out.scores):
-                raise ValueError(f"outputs: {task} needs `boxes` and `scores`")
-            if self.task is Task.VISION_OBJECTS and not out.label:
-                raise ValueError(f"outputs.label: {task} needs the tensor of class names")
-        elif not out.text:
-            raise ValueError(f"outputs.text: {task} needs the tensor that holds the text")
+        check = OUTPUT_CHECKS[spec_of(self.task).output]
+        assert check is not None  # SUPPORTED holds only the shapes with a check
+        check(self.outputs, self.task)
         if self.task is Task.TEXT_SENTIMENT:
-            _check_sentiment(out)
+            _check_sentiment(self.outputs)
 
     @property
     def model_path(self) -> str:
         base = f"/v2/models/{self.model}"
         return f"{base}/versions/{self.version}" if self.version else base
+
+
+def _classes(out: OutputMapping, task: Task) -> None:
+    if not out.label and not (out.scores and out.classes):
+        raise ValueError(f"outputs: {task.value} needs `label`, or `scores` with `classes`")
+
+
+def _boxes(out: OutputMapping, task: Task) -> None:
+    if not (out.boxes and out.scores):
+        raise ValueError(f"outputs: {task.value} needs `boxes` and `scores`")
+    if task is Task.VISION_OBJECTS and not out.label:
+        raise ValueError(f"outputs.label: {task.value} needs the tensor of class names")
+
+
+def _text(out: OutputMapping, task: Task) -> None:
+    if not out.text:
+        raise ValueError(f"outputs.text: {task.value} needs the tensor that holds the text")
+
+
+# The outputs each shape of the task table (``TaskSpec.output``) needs; None: no declared mapping yet.
+OUTPUT_CHECKS: dict[OutputShape, Callable[[OutputMapping, Task], None] | None] = {
+    OutputShape.CLASSES: _classes,
+    OutputShape.BOXES: _boxes,
+    OutputShape.TEXT: _text,
+    OutputShape.SPANS: None,
+    OutputShape.AUDIO: None,
+}
+SUPPORTED = frozenset(task for task, spec in TABLE.items() if OUTPUT_CHECKS[spec.output] is not None)
 
 
 def _check_sentiment(out: OutputMapping) -> None:

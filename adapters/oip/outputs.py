@@ -35,6 +35,7 @@ from omnisense.schema import (
     ObjectsResult,
     OcrLine,
     OcrResult,
+    OutputShape,
     SentimentResult,
     SentimentScores,
     Task,
@@ -45,6 +46,7 @@ from omnisense.schema import (
     TranscribeResult,
     TranslateRequest,
     TranslateResult,
+    spec_of,
 )
 from omnisense.schema.results import MODERATION_CATEGORIES
 
@@ -113,12 +115,15 @@ def _text(value: Any) -> str:
 def from_vendor(config: OipConfig, body: bytes, request: TaskRequest) -> TaskResult:
     response = msgspec.json.decode(body, type=InferResponse)
     tensors, task, out = Tensors(response), config.task, config.outputs
-    if task in (Task.VISION_OBJECTS, Task.VISION_FACES):
+    shape = spec_of(task).output
+    if shape is OutputShape.BOXES:
         return _detections(task, tensors, out, request)
-    if task in (Task.TEXT_TRANSLATE, Task.VISION_OCR, Task.SPEECH_TRANSCRIBE):
+    if shape is OutputShape.TEXT:
         assert out.text is not None
         return _text_result(task, " ".join(tensors.strings(out.text)), request, config.source_language)
-    return _classification(task, ranked(tensors, out), request)
+    if shape is OutputShape.CLASSES:
+        return _classification(task, ranked(tensors, out), request)
+    raise ValueError(f"{task} ({shape} output) has no OIP mapping")  # pragma: no cover - the config refuses it
 
 
 def ranked(tensors: Tensors, out: OutputMapping) -> list[tuple[str, float]]:
@@ -173,7 +178,9 @@ def _classification(task: Task, scored: list[tuple[str, float]], request: TaskRe
         return TextModerationResult.of(flags)
     if task is Task.VISION_MODERATION:
         return ModerationResult(flags=[ModerationFlag(n, s) for n, s in scored[:limit]], image=_size(request))
-    return LabelsResult(labels=[Label(n, s) for n, s in scored[:limit]], image=_size(request))
+    if task is Task.VISION_LABELS:
+        return LabelsResult(labels=[Label(n, s) for n, s in scored[:limit]], image=_size(request))
+    raise ValueError(f"the OIP adapter builds no {task} result from classes")
 
 
 def _detections(task: Task, tensors: Tensors, out: OutputMapping, request: TaskRequest) -> TaskResult:
@@ -196,6 +203,8 @@ def _detections(task: Task, tensors: Tensors, out: OutputMapping, request: TaskR
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     if task is Task.VISION_FACES:
         return FacesResult(faces=[Face(scores[i], boxes[i]) for i in order], image=size)
+    if task is not Task.VISION_OBJECTS:
+        raise ValueError(f"the OIP adapter builds no {task} result from boxes")
     objects = [DetectedObject(out.label_map.get(names[i], names[i]), scores[i], boxes[i]) for i in order]
     return ObjectsResult(objects=objects, image=size)
 
@@ -210,4 +219,6 @@ def _text_result(task: Task, text: str, request: TaskRequest, source_language: s
     if task is Task.VISION_OCR:
         lines = [OcrLine(line, 1.0) for line in text.splitlines() if line.strip()]
         return OcrResult(text=text, lines=lines, image=_size(request))
-    return TranscribeResult(text=text, confidence=1.0)
+    if task is Task.SPEECH_TRANSCRIBE:
+        return TranscribeResult(text=text, confidence=1.0)
+    raise ValueError(f"the OIP adapter builds no {task} result from text")

@@ -132,7 +132,7 @@ class OipProvider(VendorProvider[OipConfig]):
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None, *, timeout_s: float) -> bytes:
         if self._http is None:
-            raise UpstreamUnavailable(f"{self.name}: not started", provider=self.name)
+            raise UpstreamUnavailable(f"{self.name}: not started")
         data = None if payload is None else msgspec.json.encode(payload)
         headers = {"Content-Type": "application/json"} if data is not None else None
         timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -145,10 +145,10 @@ class OipProvider(VendorProvider[OipConfig]):
     def _error(self, status: int, body: bytes, retry_after: str | None) -> OmnisenseError:
         detail = _error_text(body)
         if status == 404:
-            return UpstreamUnavailable(f"{self.name}: HTTP 404: {detail}"[:500], provider=self.name)
+            return UpstreamUnavailable(f"{self.name}: HTTP 404: {detail}"[:500])
         if status in (400, 422):
             return UpstreamBadResponse(
-                f"{self.name}: the server refused the mapped tensors: HTTP {status}: {detail}"[:500], provider=self.name
+                f"{self.name}: the server refused the mapped tensors: HTTP {status}: {detail}"[:500]
             )
         return error_for_status(status, detail, provider=self.name, retry_after_s=parse_retry_after(retry_after))
 

@@ -8,6 +8,7 @@ the real adapter code; a task the provider does not declare is a visible skip.
 from contract_tests.abstract.base import ProviderContract
 from contract_tests.abstract.failures import FailureContract
 from contract_tests.abstract.speech import SynthesizeContract, TranscribeContract
+from contract_tests.abstract.table import TableContract
 from contract_tests.abstract.text import (
     EntitiesContract,
     KeyPhrasesContract,
@@ -37,6 +38,7 @@ __all__ = [
     "ProviderContract",
     "SentimentContract",
     "SynthesizeContract",
+    "TableContract",
     "TextModerationContract",
     "TranscribeContract",
     "TranslateContract",

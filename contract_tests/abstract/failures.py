@@ -64,4 +64,5 @@ class FailureContract:
             await asyncio.wait_for(provider.run(task, request, ctx), self.timeout_s)
         err = info.value
         assert err.retryable is retryable and err.fallback is fallback, (kind, type(err).__name__)
-        assert err.provider == provider.info.name
+        # The dispatcher names the provider on the error; an adapter may too, but never another one.
+        assert err.provider in (None, provider.info.name)

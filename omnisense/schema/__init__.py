@@ -3,6 +3,7 @@
 This package imports nothing else of the project.
 """
 
+from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
 from omnisense.schema.envelope import AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
 from omnisense.schema.errors import (
     BudgetExceeded,
@@ -79,10 +80,12 @@ from omnisense.schema.tasks import Task, Unit
 __all__ = [
     "RESULT_TYPES",
     "TABLE",
+    "Agreement",
     "AnyEnvelope",
     "Attempt",
     "Box",
     "BudgetExceeded",
+    "Consensus",
     "ConventionError",
     "DetectedLanguage",
     "DetectedObject",
@@ -115,6 +118,7 @@ __all__ = [
     "OcrResult",
     "OmnisenseError",
     "Outcome",
+    "OutputShape",
     "OutputSummary",
     "PayloadTooLarge",
     "Price",
@@ -124,6 +128,7 @@ __all__ = [
     "RoutingHints",
     "SentimentResult",
     "SentimentScores",
+    "ShortForm",
     "ShuttingDown",
     "SynthesizeRequest",
     "SynthesizeResult",

@@ -1,25 +1,49 @@
-"""The task table: one row per task, the single source every surface is derived from.
+"""The task table: one row per task, the single source every surface and per-task rule is derived from.
 
 A row says what a task takes (input kind and request type), what it answers (result
 type, or audio bytes), what it is billed by, and how one answer is summarized for the
 request log and the drift watch. From it come the server's routes and input decoding,
 the JSON wire bodies (``body_type``), the OpenAPI document, ``POST /v1/route/explain``,
-the log record's output summary, the Python client's methods and the local adapter's
-endpoints. ``tests/test_task_table.py`` walks the table and checks each surface.
+the log record's output summary, both Python clients' methods, the ``omnisense`` task
+commands and the local adapter's endpoints. ``tests/test_task_table.py`` walks the table
+and checks each surface.
 
-Adding a task: a ``Task`` member, a result type, a row here, and the adapters' code.
+Every per-task rule is a column too, named in every row (no defaults), each a small
+declarative value of ``omnisense.schema.columns`` that the code acting on it resolves
+through one dict keyed by the value:
+
+- ``output`` (``OutputShape``): what a model's raw output holds -- classes, boxes, spans,
+  text or audio; the OIP adapter's tensor mapping is chosen by it.
+- ``closed_answer``: the summary's ``top`` comes from a short fixed list (sentiment and
+  moderation labels, language codes), so ``/metrics`` counts answers per value.
+- ``agreement`` (``Agreement``): how two answers are scored against each other, for shadow
+  comparisons and ``omnisense eval`` (``gateway.agreement.MEASURES``).
+- ``short_form`` (``ShortForm``): eval's short expected output, its key and how the whole
+  result is built from it (``omnisense.schema.short_forms``); None: not evaluated.
+- ``consensus`` (``Consensus``): how fan-out (issue #26) merges several providers'
+  answers -- labels and moderation: votes; objects and faces: boxes matched by IoU and
+  averaged; OCR: lines aligned, the medoid by character error rate; sentiment and
+  language: the majority with averaged scores; entities and key phrases: span overlap;
+  translation: the medoid by chrF; transcription: the medoid by word error rate;
+  synthesis: none, and asking for one is a 422.
+
+Adding a task: a ``Task`` member, a result type (in ``TaskResult``), a row here, and the
+adapters' code. ``tests/test_task_table_new_task.py`` adds a throw-away one that way and
+sees it in every surface.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from omnisense.schema import short_forms as forms
+from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
 from omnisense.schema.requests import (
     ImageRequest,
     SynthesizeRequest,
@@ -71,7 +95,13 @@ class TaskSpec(Generic[Req, Res]):
     result: type[Res]
     unit: Unit
     summarize: Callable[[Res], OutputSummary]
-    answers_audio: bool = False  # the plain answer is audio bytes; the envelope only on Accept: json
+    _: KW_ONLY  # the columns below are named in every row, and none has a default
+    answers_audio: bool  # the plain answer is audio bytes; the envelope only on Accept: json
+    output: OutputShape  # what a model's raw output holds (the OIP adapter's mapping)
+    closed_answer: bool  # the summary's ``top`` comes from a short, fixed list (a metric label)
+    agreement: Agreement  # how two answers are scored against each other (shadows, eval)
+    short_form: ShortForm[Res] | None  # eval's short expected output; None: the task cannot be evaluated
+    consensus: Consensus  # how fan-out merges several providers' answers
 
     @property
     def path(self) -> str:
@@ -162,31 +192,52 @@ def _transcribe(r: TranscribeResult) -> OutputSummary:
     return OutputSummary(confidence=r.confidence, items=len(r.words))
 
 
-def _row(task: Task, input: InputKind, request: type[Req], result: type[Res], unit: Unit,
-         summarize: Callable[[Res], OutputSummary], *, answers_audio: bool = False) -> TaskSpec[Req, Res]:  # fmt: skip
-    return TaskSpec(task, input, request, result, unit, summarize, answers_audio)
-
-
 IMAGE, TEXT, AUDIO = InputKind.IMAGE, InputKind.TEXT, InputKind.AUDIO
 PER_IMAGE, PER_CHAR, PER_SECOND = Unit.IMAGE, Unit.CHARACTER, Unit.SECOND
+CLASSES, BOXES, SPANS, TEXT_OUT = OutputShape.CLASSES, OutputShape.BOXES, OutputShape.SPANS, OutputShape.TEXT
 
 TABLE: dict[Task, TaskSpec[Any, Any]] = {
     spec.task: spec
     for spec in (
-        _row(Task.VISION_LABELS, IMAGE, ImageRequest, LabelsResult, PER_IMAGE, _labels),
-        _row(Task.VISION_OBJECTS, IMAGE, ImageRequest, ObjectsResult, PER_IMAGE, _objects),
-        _row(Task.VISION_FACES, IMAGE, ImageRequest, FacesResult, PER_IMAGE, _faces),
-        _row(Task.VISION_OCR, IMAGE, ImageRequest, OcrResult, PER_IMAGE, _ocr),
-        _row(Task.VISION_MODERATION, IMAGE, ImageRequest, ModerationResult, PER_IMAGE, _image_moderation),
-        _row(Task.TEXT_SENTIMENT, TEXT, TextRequest, SentimentResult, PER_CHAR, _sentiment),
-        _row(Task.TEXT_ENTITIES, TEXT, TextRequest, EntitiesResult, PER_CHAR, _entities),
-        _row(Task.TEXT_KEY_PHRASES, TEXT, TextRequest, KeyPhrasesResult, PER_CHAR, _phrases),
-        _row(Task.TEXT_LANGUAGE, TEXT, TextRequest, LanguageResult, PER_CHAR, _language),
-        _row(Task.TEXT_TRANSLATE, TEXT, TranslateRequest, TranslateResult, PER_CHAR, _translate),
-        _row(Task.TEXT_MODERATION, TEXT, TextRequest, TextModerationResult, PER_CHAR, _text_moderation),
-        _row(Task.SPEECH_SYNTHESIZE, TEXT, SynthesizeRequest, SynthesizeResult, PER_CHAR, _synthesize,
-             answers_audio=True),
-        _row(Task.SPEECH_TRANSCRIBE, AUDIO, TranscribeRequest, TranscribeResult, PER_SECOND, _transcribe),
+        TaskSpec(Task.VISION_LABELS, IMAGE, ImageRequest, LabelsResult, PER_IMAGE, _labels, answers_audio=False,
+                 output=CLASSES, closed_answer=False, agreement=Agreement.LABEL, short_form=forms.LABELS,
+                 consensus=Consensus.VOTE),
+        TaskSpec(Task.VISION_OBJECTS, IMAGE, ImageRequest, ObjectsResult, PER_IMAGE, _objects, answers_audio=False,
+                 output=BOXES, closed_answer=False, agreement=Agreement.BOXES, short_form=forms.OBJECTS,
+                 consensus=Consensus.BOXES),
+        TaskSpec(Task.VISION_FACES, IMAGE, ImageRequest, FacesResult, PER_IMAGE, _faces, answers_audio=False,
+                 output=BOXES, closed_answer=False, agreement=Agreement.BOXES, short_form=forms.FACES,
+                 consensus=Consensus.BOXES),
+        TaskSpec(Task.VISION_OCR, IMAGE, ImageRequest, OcrResult, PER_IMAGE, _ocr, answers_audio=False,
+                 output=TEXT_OUT, closed_answer=False, agreement=Agreement.CHARS, short_form=forms.OCR,
+                 consensus=Consensus.OCR_LINES),
+        TaskSpec(Task.VISION_MODERATION, IMAGE, ImageRequest, ModerationResult, PER_IMAGE, _image_moderation,
+                 answers_audio=False, output=CLASSES, closed_answer=True, agreement=Agreement.LABEL,
+                 short_form=forms.IMAGE_MODERATION, consensus=Consensus.VOTE),
+        TaskSpec(Task.TEXT_SENTIMENT, TEXT, TextRequest, SentimentResult, PER_CHAR, _sentiment, answers_audio=False,
+                 output=CLASSES, closed_answer=True, agreement=Agreement.LABEL, short_form=forms.SENTIMENT,
+                 consensus=Consensus.MAJORITY),
+        TaskSpec(Task.TEXT_ENTITIES, TEXT, TextRequest, EntitiesResult, PER_CHAR, _entities, answers_audio=False,
+                 output=SPANS, closed_answer=False, agreement=Agreement.SPANS, short_form=forms.ENTITIES,
+                 consensus=Consensus.SPANS),
+        TaskSpec(Task.TEXT_KEY_PHRASES, TEXT, TextRequest, KeyPhrasesResult, PER_CHAR, _phrases, answers_audio=False,
+                 output=SPANS, closed_answer=False, agreement=Agreement.SPANS, short_form=forms.KEY_PHRASES,
+                 consensus=Consensus.SPANS),
+        TaskSpec(Task.TEXT_LANGUAGE, TEXT, TextRequest, LanguageResult, PER_CHAR, _language, answers_audio=False,
+                 output=CLASSES, closed_answer=True, agreement=Agreement.LANGUAGE, short_form=forms.LANGUAGE,
+                 consensus=Consensus.MAJORITY),
+        TaskSpec(Task.TEXT_TRANSLATE, TEXT, TranslateRequest, TranslateResult, PER_CHAR, _translate,
+                 answers_audio=False, output=TEXT_OUT, closed_answer=False, agreement=Agreement.CHARS,
+                 short_form=forms.TRANSLATION, consensus=Consensus.MEDOID_CHRF),
+        TaskSpec(Task.TEXT_MODERATION, TEXT, TextRequest, TextModerationResult, PER_CHAR, _text_moderation,
+                 answers_audio=False, output=CLASSES, closed_answer=True, agreement=Agreement.LABEL,
+                 short_form=forms.TEXT_MODERATION, consensus=Consensus.VOTE),
+        TaskSpec(Task.SPEECH_SYNTHESIZE, TEXT, SynthesizeRequest, SynthesizeResult, PER_CHAR, _synthesize,
+                 answers_audio=True, output=OutputShape.AUDIO, closed_answer=False, agreement=Agreement.NONE,
+                 short_form=None, consensus=Consensus.NONE),
+        TaskSpec(Task.SPEECH_TRANSCRIBE, AUDIO, TranscribeRequest, TranscribeResult, PER_SECOND, _transcribe,
+                 answers_audio=False, output=TEXT_OUT, closed_answer=False, agreement=Agreement.WER,
+                 short_form=forms.TRANSCRIPT, consensus=Consensus.MEDOID_WER),
     )
 }  # fmt: skip
 

@@ -1,27 +1,29 @@
-"""One answer from several: the merged ``consensus`` of a fan-out, per kind of task.
+"""One answer from several: the merged ``consensus`` of a fan-out, by the task's ``consensus`` column.
 
-``merge(kind, results)`` takes the answers that succeeded, in the route's order, and
-returns one result in the task's normal shape. The kind is the task's ``consensus``
-column in the task table:
+``merge(spec, results)`` takes the answers that succeeded, in the route's order, and returns
+one result in the task's normal shape. The row's ``Consensus`` value picks the merge, one
+entry per kind in ``MERGES`` (never per task): the merges read a result by its shape (its
+one list of items, the items' ``box``, ``begin``/``end`` and ``confidence``, the row's
+output summary ``top``), so a new task of a known shape needs no code here.
 
-- ``vote`` (vision.labels, vision.moderation): a name is kept when more than half of the
-  answers give it; its confidence is the mean of the confidences given (``null`` when
-  none gave one); the most votes first, then the highest confidence.
-- ``majority`` (text.sentiment, text.language, text.moderation): the label most answers
-  give (a tie goes to the higher mean score, then to the route's order); scores averaged.
+- ``vote`` (vision.labels, vision.moderation): an item (by its name, case-insensitive) is
+  kept when more than half of the answers give it; its confidence is the mean of the
+  confidences given (``null`` when none gave one); the most votes first, then confidence.
+- ``majority`` (text.sentiment, text.language, text.moderation): the top answer most answers
+  give (languages by primary subtag); a tie goes to the higher mean confidence, then to the
+  route's order. The result is the first such answer with every score averaged over all the
+  answers (sentiment's four scores; each language's or category's confidence over the answers
+  that name it).
 - ``boxes`` (vision.objects, vision.faces): boxes of different answers matched at IoU >= 0.5
-  (objects: the same name too); a match found by more than half of the answers is kept,
-  with its coordinates and confidences averaged.
-- ``spans`` (text.entities, text.key_phrases): spans of different answers that overlap (the
-  same type for entities) are one; kept when more than half found it, with the offsets
-  most answers gave.
-- ``medoid_cer`` (vision.ocr), ``medoid_chrf`` (text.translate), ``medoid_wer``
-  (speech.transcribe): the answer closest to all the others (lowest summed character error
-  rate, highest summed chrF, lowest summed word error rate), returned whole. A tie goes to
-  the route's order.
-- ``none`` (speech.synthesize): there is nothing to merge; asking is a 422.
-
-The measures come from maintained libraries: jiwer (WER, CER) and sacrebleu (chrF).
+  (and the same name); a match more than half of the answers found is kept, with its
+  coordinates and confidences averaged.
+- ``spans`` (text.entities, text.key_phrases): overlapping spans of different answers (and the
+  same type) are one; kept when more than half found it, with the offsets most answers gave.
+- ``ocr_lines`` (vision.ocr), ``medoid_chrf`` (text.translate), ``medoid_wer``
+  (speech.transcribe): the answer closest to all the others (the lowest summed character error
+  rate, the highest summed chrF, the lowest summed word error rate), returned whole with its
+  lines and words. With two answers there is no middle: the first (the route's order) stands.
+- ``none`` (speech.synthesize): nothing to merge; asking for a fan-out is a 422.
 """
 
 from __future__ import annotations
@@ -31,32 +33,22 @@ from collections.abc import Callable, Sequence
 from statistics import fmean
 from typing import Any, TypeVar
 
-from gateway.agreement import IOU_MATCH, iou
+import msgspec
+
+from gateway.agreement import IOU_MATCH, iou, items
 from gateway.measures import cer, chrf, wer
-from omnisense.schema import (
-    Box,
-    DetectedLanguage,
-    DetectedObject,
-    EntitiesResult,
-    Entity,
-    Face,
-    FacesResult,
-    KeyPhrase,
-    KeyPhrasesResult,
-    Label,
-    LabelsResult,
-    LanguageResult,
-    ModerationFlag,
-    ModerationResult,
-    ObjectsResult,
-    SentimentResult,
-    SentimentScores,
-    TaskResult,
-    TextModerationFlag,
-    TextModerationResult,
-)
+from omnisense.schema import Agreement, Box, Consensus, TaskResult, TaskSpec
 
 T = TypeVar("T")
+Merge = Callable[[TaskSpec[Any, Any], Sequence[Any]], TaskResult]
+
+
+def merge(spec: TaskSpec[Any, Any], results: Sequence[TaskResult]) -> TaskResult:
+    """The consensus of ``results`` (at least one), by the row's ``consensus`` column."""
+    how = MERGES[spec.consensus]
+    if how is None:
+        raise ValueError(f"{spec.task} has no consensus")
+    return how(spec, results) if len(results) > 1 else results[0]
 
 
 def mean_or_none(values: Sequence[float | None]) -> float | None:
@@ -70,107 +62,96 @@ def majority_of(n: int) -> int:
     return n // 2 + 1
 
 
+def _rank(confidence: float | None) -> float:
+    return confidence if confidence is not None else -1.0
+
+
+def _name(item: Any) -> str:
+    """An item's name: its first text field (``name``, ``category``, ``code``)."""
+    return next(value for value in msgspec.structs.astuple(item) if isinstance(value, str))
+
+
+def _with_items(result: Any, merged: list[Any]) -> Any:
+    field = next(f for f in msgspec.structs.fields(result) if isinstance(getattr(result, f.name), list))
+    return msgspec.structs.replace(result, **{field.name: merged})
+
+
 # -- votes ----------------------------------------------------------------------------------------------------------
 
 
-def _voted(items: Sequence[Sequence[tuple[str, float | None]]]) -> list[tuple[str, float | None]]:
-    """(name, mean confidence) for the names more than half of the answers give, best first."""
+def _vote(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
     votes: Counter[str] = Counter()
-    scores: dict[str, list[float | None]] = {}
-    shown: dict[str, str] = {}
-    for answer in items:
-        seen: set[str] = set()
-        for name, confidence in answer:
-            key = name.lower()
-            if key in seen:
-                continue
-            seen.add(key)
+    found: dict[str, list[Any]] = {}
+    for result in results:
+        for key in dict.fromkeys(_name(item).lower() for item in items(result)):
             votes[key] += 1
-            scores.setdefault(key, []).append(confidence)
-            shown.setdefault(key, name)
-    need = majority_of(len(items))
-    kept = [(key, mean_or_none(scores[key])) for key, count in votes.items() if count >= need]
-    kept.sort(key=lambda kv: (-votes[kv[0]], -(kv[1] if kv[1] is not None else -1.0)))
-    return [(shown[key], confidence) for key, confidence in kept]
-
-
-def _labels(results: Sequence[LabelsResult]) -> LabelsResult:
-    voted = _voted([[(label.name, label.confidence) for label in r.labels] for r in results])
-    return LabelsResult(labels=[Label(name, confidence) for name, confidence in voted], image=results[0].image)
-
-
-def _image_moderation(results: Sequence[ModerationResult]) -> ModerationResult:
-    voted = _voted([[(flag.category, flag.confidence) for flag in r.flags] for r in results])
-    return ModerationResult(flags=[ModerationFlag(name, conf) for name, conf in voted], image=results[0].image)
+        for item in items(result):
+            found.setdefault(_name(item).lower(), []).append(item)
+    kept = []
+    for key, count in votes.items():
+        if count >= majority_of(len(results)):
+            confidence = mean_or_none([item.confidence for item in found[key]])
+            kept.append((count, msgspec.structs.replace(found[key][0], confidence=confidence)))
+    kept.sort(key=lambda pair: (-pair[0], -_rank(pair[1].confidence)))
+    return _with_items(results[0], [item for _, item in kept])
 
 
 # -- majority -------------------------------------------------------------------------------------------------------
 
 
-def _winner(labels: Sequence[str], score: Callable[[str], float]) -> str:
-    """The label most answers give; a tie goes to the higher score, then to the first answer's."""
-    counts = Counter(labels)
-    order = {label: i for i, label in reversed(list(enumerate(labels)))}
-    return min(counts, key=lambda label: (-counts[label], -score(label), order[label]))
+def _top(spec: TaskSpec[Any, Any], result: Any) -> str:
+    top = (spec.summarize(result).top or "").lower()
+    return top.split("-")[0] if spec.agreement is Agreement.LANGUAGE else top
 
 
-def _sentiment(results: Sequence[SentimentResult]) -> SentimentResult:
-    fields = ("positive", "negative", "neutral", "mixed")
-    averaged = {name: fmean(getattr(r.scores, name) for r in results) for name in fields}
-    label = _winner([r.label for r in results], lambda name: averaged[name])
-    return SentimentResult(label=label, scores=SentimentScores(**{k: round(v, 6) for k, v in averaged.items()}))
+def _majority(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
+    tops = [_top(spec, r) for r in results]
+    counts = Counter(tops)
+    mean_conf = {top: mean_or_none([spec.summarize(r).confidence for r in results if _top(spec, r) == top])
+                 for top in counts}  # fmt: skip
+    winner = min(counts, key=lambda top: (-counts[top], -_rank(mean_conf[top]), tops.index(top)))
+    def key(item: Any) -> str:
+        name = _name(item).lower()
+        return name.split("-")[0] if spec.agreement is Agreement.LANGUAGE else name
+
+    return _averaged(results[tops.index(winner)], results, key)
 
 
-def _language(results: Sequence[LanguageResult]) -> LanguageResult:
-    confidences: dict[str, list[float | None]] = {}
-    for r in results:
-        for found in r.languages:
-            confidences.setdefault(found.code.split("-")[0].lower(), []).append(found.confidence)
-    tops = [r.languages[0].code.split("-")[0].lower() for r in results if r.languages]
-    if not tops:
-        return LanguageResult(languages=[])
-
-    def mean_of(code: str) -> float:
-        return mean_or_none(confidences[code]) or 0.0
-
-    best = _winner(tops, mean_of)
-    rest = sorted((code for code in confidences if code != best), key=lambda code: -mean_of(code))
-    return LanguageResult(languages=[DetectedLanguage(code, mean_or_none(confidences[code])) for code in [best, *rest]])
-
-
-def _text_moderation(results: Sequence[TextModerationResult]) -> TextModerationResult:
-    """The verdict (flagged or not) most answers give; the categories averaged over every answer."""
-    flagged = _winner(["flagged" if r.flagged else "ok" for r in results], lambda _: 0.0) == "flagged"
-    scores: dict[str, list[float]] = {}
-    vendor: dict[str, str | None] = {}
-    for r in results:
-        for flag in r.flags:
-            scores.setdefault(flag.category, []).append(flag.confidence)
-            vendor.setdefault(flag.category, flag.vendor_category)
-    flags = [
-        TextModerationFlag(category=category, confidence=round(sum(values) / len(results), 6),  # type: ignore[arg-type]
-                           vendor_category=vendor[category])
-        for category, values in scores.items()
-    ]  # fmt: skip
-    ranked = sorted(flags, key=lambda f: -f.confidence)
-    return TextModerationResult(flagged=flagged, flags=ranked)
+def _averaged(template: Any, results: Sequence[Any], key: Callable[[Any], str]) -> Any:
+    """``template`` with each score replaced by its mean over ``results`` (by field, or by item ``key``)."""
+    changes: dict[str, Any] = {}
+    for field in msgspec.structs.fields(template):
+        value = getattr(template, field.name)
+        if isinstance(value, msgspec.Struct) and all(isinstance(v, float) for v in msgspec.structs.astuple(value)):
+            changes[field.name] = type(value)(*(
+                round(fmean(getattr(getattr(r, field.name), f.name) for r in results), 6)
+                for f in msgspec.structs.fields(value)
+            ))  # fmt: skip
+        elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct) and hasattr(value[0], "confidence"):
+            given: dict[str, list[float | None]] = {}
+            for r in results:
+                for item in getattr(r, field.name):
+                    given.setdefault(key(item), []).append(item.confidence)
+            changes[field.name] = [
+                msgspec.structs.replace(item, confidence=mean_or_none(given[key(item)])) for item in value
+            ]
+    return msgspec.structs.replace(template, **changes)
 
 
 # -- boxes ----------------------------------------------------------------------------------------------------------
 
 
-def _box_clusters(answers: Sequence[Sequence[tuple[str, Box, float | None]]]) -> list[list[tuple[str, Box, float | None]]]:
-    """Boxes of different answers grouped greedily: each joins the cluster whose first box it overlaps most."""
-    clusters: list[list[tuple[str, Box, float | None]]] = []
+def _boxes(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
+    clusters: list[list[Any]] = []
     owners: list[set[int]] = []
-    for index, answer in enumerate(answers):
-        for item in answer:
-            name, box, _ = item
+    for index, result in enumerate(results):
+        for item in items(result):
             best, best_iou = None, IOU_MATCH
             for c, cluster in enumerate(clusters):
-                if index in owners[c] or cluster[0][0].lower() != name.lower():
+                head = cluster[0]
+                if index in owners[c] or getattr(head, "name", "").lower() != getattr(item, "name", "").lower():
                     continue
-                overlap = iou(cluster[0][1], box)
+                overlap = iou(head.box, item.box)
                 if overlap >= best_iou:
                     best, best_iou = c, overlap
             if best is None:
@@ -179,8 +160,13 @@ def _box_clusters(answers: Sequence[Sequence[tuple[str, Box, float | None]]]) ->
             else:
                 clusters[best].append(item)
                 owners[best].add(index)
-    need = majority_of(len(answers))
-    return [cluster for cluster in clusters if len(cluster) >= need]
+    kept = [
+        msgspec.structs.replace(c[0], box=_mean_box([x.box for x in c]), confidence=mean_or_none([x.confidence for x in c]))
+        for c in clusters
+        if len(c) >= majority_of(len(results))
+    ]
+    kept.sort(key=lambda item: -_rank(item.confidence))
+    return _with_items(results[0], kept)
 
 
 def _mean_box(boxes: Sequence[Box]) -> Box:
@@ -190,67 +176,31 @@ def _mean_box(boxes: Sequence[Box]) -> Box:
     return Box(round(left, 6), round(top, 6), round(width, 6), round(height, 6))
 
 
-def _objects(results: Sequence[ObjectsResult]) -> ObjectsResult:
-    clusters = _box_clusters([[(o.name, o.box, o.confidence) for o in r.objects] for r in results])
-    objects = [
-        DetectedObject(c[0][0], mean_or_none([x[2] for x in c]), _mean_box([x[1] for x in c]))  # type: ignore[arg-type]
-        for c in clusters
-    ]
-    objects.sort(key=lambda o: -(o.confidence if o.confidence is not None else -1.0))
-    return ObjectsResult(objects=objects, image=results[0].image)
-
-
-def _faces(results: Sequence[FacesResult]) -> FacesResult:
-    clusters = _box_clusters([[("face", f.box, f.confidence) for f in r.faces] for r in results])
-    faces = [Face(mean_or_none([x[2] for x in c]), _mean_box([x[1] for x in c])) for c in clusters]  # type: ignore[arg-type]
-    return FacesResult(faces=faces, image=results[0].image)
-
-
 # -- spans ----------------------------------------------------------------------------------------------------------
 
 
-def _span_clusters(answers: Sequence[Sequence[Any]], same: Callable[[Any, Any], bool]) -> list[list[Any]]:
+def _spans(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
     clusters: list[list[Any]] = []
     owners: list[set[int]] = []
-    for index, answer in enumerate(answers):
-        for span in answer:
+    for index, result in enumerate(results):
+        for span in items(result):
             for c, cluster in enumerate(clusters):
                 head = cluster[0]
-                if index not in owners[c] and span.begin < head.end and head.begin < span.end and same(head, span):
+                overlaps = span.begin < head.end and head.begin < span.end
+                if index not in owners[c] and overlaps and getattr(head, "type", None) == getattr(span, "type", None):
                     cluster.append(span)
                     owners[c].add(index)
                     break
             else:
                 clusters.append([span])
                 owners.append({index})
-    need = majority_of(len(answers))
-    return [cluster for cluster in clusters if len(cluster) >= need]
-
-
-def _commonest(cluster: Sequence[T], key: Callable[[T], Any]) -> T:
-    counts = Counter(key(span) for span in cluster)
-    return max(cluster, key=lambda span: counts[key(span)])
-
-
-def _entities(results: Sequence[EntitiesResult]) -> EntitiesResult:
-    clusters = _span_clusters([r.entities for r in results], lambda a, b: a.type == b.type)
-    merged: list[Entity] = []
+    kept = []
     for cluster in clusters:
-        chosen: Entity = _commonest(cluster, lambda e: (e.begin, e.end))
-        merged.append(Entity(text=chosen.text, begin=chosen.begin, end=chosen.end, type=chosen.type,
-                             vendor_type=chosen.vendor_type,
-                             confidence=mean_or_none([e.confidence for e in cluster])))  # type: ignore[arg-type]  # fmt: skip
-    return EntitiesResult(entities=sorted(merged, key=lambda e: e.begin))
-
-
-def _phrases(results: Sequence[KeyPhrasesResult]) -> KeyPhrasesResult:
-    clusters = _span_clusters([r.phrases for r in results], lambda a, b: True)
-    merged: list[KeyPhrase] = []
-    for cluster in clusters:
-        chosen: KeyPhrase = _commonest(cluster, lambda p: (p.begin, p.end))
-        merged.append(KeyPhrase(text=chosen.text, begin=chosen.begin, end=chosen.end,
-                                confidence=mean_or_none([p.confidence for p in cluster])))  # type: ignore[arg-type]  # fmt: skip
-    return KeyPhrasesResult(phrases=sorted(merged, key=lambda p: p.begin))
+        if len(cluster) >= majority_of(len(results)):
+            offsets = Counter((s.begin, s.end) for s in cluster)
+            chosen = max(cluster, key=lambda s: offsets[(s.begin, s.end)])
+            kept.append(msgspec.structs.replace(chosen, confidence=mean_or_none([s.confidence for s in cluster])))
+    return _with_items(results[0], sorted(kept, key=lambda s: s.begin))
 
 
 # -- medoids --------------------------------------------------------------------------------------------------------
@@ -264,29 +214,13 @@ def medoid(results: Sequence[T], distance: Callable[[T, T], float]) -> T:
     return results[totals.index(min(totals))]
 
 
-def _ocr(results: Sequence[Any]) -> Any:
-    return medoid(results, lambda a, b: cer(a.text, b.text))
-
-
-def _translation(results: Sequence[Any]) -> Any:
-    return medoid(results, lambda a, b: 1.0 - chrf(b.text, a.text))
-
-
-def _transcript(results: Sequence[Any]) -> Any:
-    return medoid(results, lambda a, b: wer(a.text, b.text))
-
-
-MERGES: dict[str, Callable[[Sequence[Any]], TaskResult]] = {
-    "labels": _labels,
-    "image_moderation": _image_moderation,
-    "sentiment": _sentiment,
-    "language": _language,
-    "text_moderation": _text_moderation,
-    "objects": _objects,
-    "faces": _faces,
-    "entities": _entities,
-    "phrases": _phrases,
-    "ocr": _ocr,
-    "translation": _translation,
-    "transcript": _transcript,
+MERGES: dict[Consensus, Merge | None] = {
+    Consensus.VOTE: _vote,
+    Consensus.MAJORITY: _majority,
+    Consensus.BOXES: _boxes,
+    Consensus.SPANS: _spans,
+    Consensus.OCR_LINES: lambda spec, rs: medoid(rs, lambda a, b: cer(a.text, b.text)),
+    Consensus.MEDOID_CHRF: lambda spec, rs: medoid(rs, lambda a, b: 1.0 - chrf(a.text, b.text)),
+    Consensus.MEDOID_WER: lambda spec, rs: medoid(rs, lambda a, b: wer(a.text, b.text)),
+    Consensus.NONE: None,
 }

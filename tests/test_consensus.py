@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.consensus import MERGES, medoid, mean_or_none
+from gateway.consensus import mean_or_none, medoid, merge
 from omnisense.schema import (
     Box,
     DetectedLanguage,
@@ -26,7 +26,9 @@ from omnisense.schema import (
     TextModerationFlag,
     TextModerationResult,
     TranscribeResult,
+    Task,
     TranslateResult,
+    spec_of,
 )
 
 
@@ -36,14 +38,14 @@ def sentiment(label: str, positive: float, negative: float) -> SentimentResult:
 
 
 def test_sentiment_takes_the_majority_label_and_averages_the_scores() -> None:
-    merged = MERGES["sentiment"]([sentiment("positive", 0.9, 0.05), sentiment("negative", 0.2, 0.7),
+    merged = merge(spec_of(Task.TEXT_SENTIMENT), [sentiment("positive", 0.9, 0.05), sentiment("negative", 0.2, 0.7),
                                   sentiment("positive", 0.6, 0.1)])  # fmt: skip
     assert merged.label == "positive"
     assert abs(merged.scores.positive - (0.9 + 0.2 + 0.6) / 3) < 1e-6
 
 
 def test_a_two_way_tie_goes_to_the_higher_mean_score() -> None:
-    merged = MERGES["sentiment"]([sentiment("positive", 0.55, 0.4), sentiment("negative", 0.1, 0.9)])
+    merged = merge(spec_of(Task.TEXT_SENTIMENT), [sentiment("positive", 0.55, 0.4), sentiment("negative", 0.1, 0.9)])
     assert merged.label == "negative"  # mean negative 0.65 beats mean positive 0.325
 
 
@@ -51,7 +53,7 @@ def test_labels_keep_what_most_answers_give_with_mean_confidence() -> None:
     a = LabelsResult(labels=[Label("Cat", 0.9), Label("Sofa", 0.6)])
     b = LabelsResult(labels=[Label("cat", 0.7), Label("Dog", 0.8)])
     c = LabelsResult(labels=[Label("CAT", None), Label("sofa", 0.4)])  # type: ignore[arg-type]
-    merged = MERGES["labels"]([a, b, c])
+    merged = merge(spec_of(Task.VISION_LABELS), [a, b, c])
     assert [(x.name, x.confidence) for x in merged.labels] == [("Cat", 0.8), ("Sofa", 0.5)]
 
 
@@ -59,21 +61,21 @@ def test_image_moderation_votes_too() -> None:
     a = ModerationResult(flags=[ModerationFlag("violence", 0.9)])
     b = ModerationResult(flags=[])
     c = ModerationResult(flags=[ModerationFlag("violence", 0.7), ModerationFlag("sexual", 0.6)])
-    assert [f.category for f in MERGES["image_moderation"]([a, b, c]).flags] == ["violence"]
+    assert [f.category for f in merge(spec_of(Task.VISION_MODERATION), [a, b, c]).flags] == ["violence"]
 
 
 def test_language_majority_by_primary_subtag() -> None:
-    merged = MERGES["language"]([LanguageResult(languages=[DetectedLanguage("es", 0.9)]),
+    merged = merge(spec_of(Task.TEXT_LANGUAGE), [LanguageResult(languages=[DetectedLanguage("es", 0.9)]),
                                  LanguageResult(languages=[DetectedLanguage("pt-BR", 0.8)]),
                                  LanguageResult(languages=[DetectedLanguage("es-MX", 0.7)])])  # fmt: skip
-    assert [x.code for x in merged.languages] == ["es", "pt"]
+    assert [x.code for x in merged.languages] == ["es"]  # the first answer that names the winner
     assert abs((merged.languages[0].confidence or 0) - 0.8) < 1e-6
 
 
 def test_text_moderation_takes_the_majority_verdict() -> None:
     flagged = TextModerationResult.of([TextModerationFlag(category="insult", confidence=0.9)])
     clean = TextModerationResult.of([TextModerationFlag(category="insult", confidence=0.1)])
-    merged = MERGES["text_moderation"]([flagged, clean, clean])
+    merged = merge(spec_of(Task.TEXT_MODERATION), [flagged, clean, clean])
     assert not merged.flagged and merged.flags[0].category == "insult"
 
 
@@ -84,14 +86,14 @@ def test_boxes_found_by_most_answers_are_averaged() -> None:
     a = ObjectsResult(objects=[obj(0.10), obj(0.6, "dog")])
     b = ObjectsResult(objects=[obj(0.12, conf=0.6)])
     c = ObjectsResult(objects=[obj(0.08, conf=1.0), obj(0.6, "bird")])
-    merged = MERGES["objects"]([a, b, c])
+    merged = merge(spec_of(Task.VISION_OBJECTS), [a, b, c])
     assert [o.name for o in merged.objects] == ["cat"]
     assert abs(merged.objects[0].box.left - 0.10) < 1e-6 and abs((merged.objects[0].confidence or 0) - 0.8) < 1e-6
 
 
 def test_faces_without_scores_stay_without_scores() -> None:
     face = Face(None, Box(0.2, 0.2, 0.2, 0.2))  # type: ignore[arg-type]
-    merged = MERGES["faces"]([FacesResult(faces=[face]), FacesResult(faces=[face]), FacesResult(faces=[])])
+    merged = merge(spec_of(Task.VISION_FACES), [FacesResult(faces=[face]), FacesResult(faces=[face]), FacesResult(faces=[])])
     assert len(merged.faces) == 1 and merged.faces[0].confidence is None
 
 
@@ -100,7 +102,7 @@ def test_entities_keep_spans_most_answers_found() -> None:
     ana = Entity(text="Ana", begin=0, end=3, type="PERSON", confidence=0.9)
     madrid = Entity(text="Madrid", begin=13, end=19, type="LOCATION", confidence=0.8)
     madrid_org = Entity(text="Madrid", begin=13, end=19, type="ORGANIZATION", confidence=0.5)
-    merged = MERGES["entities"]([EntitiesResult(entities=[ana, madrid]), EntitiesResult(entities=[madrid]),
+    merged = merge(spec_of(Task.TEXT_ENTITIES), [EntitiesResult(entities=[ana, madrid]), EntitiesResult(entities=[madrid]),
                                  EntitiesResult(entities=[ana, madrid_org])])  # fmt: skip
     assert [(e.text, e.type) for e in merged.entities] == [("Ana", "PERSON"), ("Madrid", "LOCATION")]
     assert text[merged.entities[1].begin : merged.entities[1].end] == "Madrid"
@@ -110,7 +112,7 @@ def test_key_phrases_by_overlap() -> None:
     big = KeyPhrase(text="big red car", begin=4, end=15, confidence=0.9)
     red = KeyPhrase(text="red car", begin=8, end=15, confidence=0.7)
     other = KeyPhrase(text="the", begin=0, end=3, confidence=0.2)
-    merged = MERGES["phrases"]([KeyPhrasesResult(phrases=[big]), KeyPhrasesResult(phrases=[red, other]),
+    merged = merge(spec_of(Task.TEXT_KEY_PHRASES), [KeyPhrasesResult(phrases=[big]), KeyPhrasesResult(phrases=[red, other]),
                                 KeyPhrasesResult(phrases=[big])])  # fmt: skip
     assert [p.text for p in merged.phrases] == ["big red car"]
 
@@ -119,12 +121,12 @@ def test_medoids_pick_the_answer_closest_to_the_others() -> None:
     def ocr(text: str) -> OcrResult:
         return OcrResult(text=text, lines=[OcrLine(text, 0.9)])
 
-    assert MERGES["ocr"]([ocr("HELL0 W0RLD"), ocr("HELLO WORLD"), ocr("HELLO WORLD!")]).text == "HELLO WORLD"
+    assert merge(spec_of(Task.VISION_OCR), [ocr("HELL0 W0RLD"), ocr("HELLO WORLD"), ocr("HELLO WORLD!")]).text == "HELLO WORLD"
     tr = [TranslateResult(text=t, source_language="en", target_language="es")
           for t in ("el gato es negro", "el gato negro", "la casa es roja")]  # fmt: skip
-    assert MERGES["translation"](tr).text in ("el gato es negro", "el gato negro")
+    assert merge(spec_of(Task.TEXT_TRANSLATE), tr).text in ("el gato es negro", "el gato negro")
     asr = [TranscribeResult(text=t, confidence=0.9) for t in ("the quick fox", "a quick fox", "the quick fox jumps")]
-    assert MERGES["transcript"](asr).text == "the quick fox"
+    assert merge(spec_of(Task.SPEECH_TRANSCRIBE), asr).text == "the quick fox"
 
 
 def test_medoid_of_two_is_the_first() -> None:

@@ -152,7 +152,8 @@ def test_comprehend_language_codes() -> None:
 def test_sentiment_has_all_four_scores() -> None:
     response = {"Sentiment": "MIXED", "SentimentScore": {"Positive": 0.4, "Negative": 0.4, "Mixed": 0.2}}
     result = comprehend.sentiment_result(response)
-    assert result.label == "mixed" and result.scores.neutral == 0.0 and result.scores.mixed == 0.2
+    # A score the answer leaves out is null, never a stand-in 0.
+    assert result.label == "mixed" and result.scores.neutral is None and result.scores.mixed == 0.2
 
 
 def test_entity_types_map_and_offsets_are_code_points() -> None:
@@ -248,6 +249,17 @@ def test_transcribe_params_and_transcript() -> None:
     assert [w.text for w in result.words] == ["hello", "from", "omnisense"]
     assert result.confidence == pytest.approx((0.98 + 0.95 + 0.91) / 3) and result.language == "en-US"
     assert transcribe.job_name("req/1 2")[:18] == "omnisense-req-1-2-"
+
+
+def test_transcript_without_scored_words_has_no_confidence() -> None:
+    # Transcribe's documented shape for a silent file: a transcript and no pronunciation item.
+    silent = {"jobName": "j", "results": {"transcripts": [{"transcript": ""}], "items": []}, "status": "COMPLETED"}
+    assert transcribe.from_vendor(silent, {"LanguageCode": "en-US"}).confidence is None
+    unscored = {"results": {"transcripts": [{"transcript": "hi"}], "items": [
+        {"type": "pronunciation", "start_time": "0.0", "end_time": "0.4", "alternatives": [{"content": "hi"}]},
+    ]}}  # fmt: skip
+    result = transcribe.from_vendor(unscored, {})
+    assert result.confidence is None and result.words[0].confidence is None
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_objects_are_pixel_rectangles_scaled_by_the_reported_size() -> None:
 
 def test_faces_have_boxes_and_no_vendor_confidence() -> None:
     face = vision.from_vendor(Task.VISION_FACES, analyzed("Faces"), image()).faces[0]  # type: ignore[union-attr]
-    assert face.confidence == 1.0 and face.landmarks is None
+    assert face.confidence is None and face.landmarks is None  # v3.2 gives no face confidence: null
     assert face.box.left == pytest.approx(593 / 1500) and face.box.width == pytest.approx(250 / 1500)
 
 
@@ -128,15 +128,15 @@ def response(kind: str, docs: list[dict[str, Any]], errs: list[dict[str, Any]] |
     return {"kind": f"{kind}Results", "results": {"documents": docs, "errors": errs or [], "modelVersion": "x"}}
 
 
-def test_sentiment_mixed_mapping_keeps_the_sum() -> None:
+def test_sentiment_scores_are_azures_three_and_no_mixed() -> None:
     doc = {"id": "1", "sentiment": "mixed", "confidenceScores": {"positive": 0.6, "neutral": 0.1, "negative": 0.3}}
     result = language.from_vendor(Task.TEXT_SENTIMENT, response("SentimentAnalysis", [doc]), TextRequest(text="x"))
     s = result.scores  # type: ignore[union-attr]
     assert result.label == "mixed"  # type: ignore[union-attr]
-    assert (s.positive, s.negative, s.neutral, s.mixed) == pytest.approx((0.3, 0.0, 0.1, 0.6))
+    assert (s.positive, s.negative, s.neutral, s.mixed) == (0.6, 0.3, 0.1, None)  # Azure has no mixed score
     doc = {"id": "1", "sentiment": "positive", "confidenceScores": {"positive": 0.9, "neutral": 0.1, "negative": 0.0}}
     s = language.from_vendor(Task.TEXT_SENTIMENT, response("SentimentAnalysis", [doc]), TextRequest(text="x")).scores  # type: ignore[union-attr]
-    assert (s.positive, s.mixed) == (0.9, 0.0)
+    assert (s.positive, s.mixed) == (0.9, None)
 
 
 def test_entities_from_the_documented_example() -> None:
@@ -253,9 +253,11 @@ def test_recognition_ticks_and_statuses() -> None:
     assert result.text == "Hello world." and result.confidence == 0.97
     assert [(w.text, w.start, round(w.end, 2)) for w in result.words] == [("hello", 0.18, 0.68), ("world", 0.7, 1.41)]
     silent = speech.transcribe_from_vendor({"RecognitionStatus": "InitialSilenceTimeout"}, "en-US")
-    assert (silent.text, silent.confidence) == ("", 0.0)
+    assert (silent.text, silent.confidence) == ("", None)
+    assert [w.confidence for w in result.words] == [None, None]  # no word confidence given: null
+    # Azure's documented example: NBest is not sorted, the second alternative is the more confident.
     documented = speech.transcribe_from_vendor(ex.RECOGNITION, "en-US")  # numbers as strings
-    assert documented.text == "What's the weather like?" and documented.confidence == pytest.approx(0.9052885)
+    assert documented.text == "what is the weather like" and documented.confidence == pytest.approx(0.92459863)
 
 
 def test_recognition_content_type_carries_the_wav_rate() -> None:
@@ -443,8 +445,8 @@ async def test_wrong_key_is_upstream_auth(azure_fake: AzureFake) -> None:
     try:
         with pytest.raises(UpstreamAuth, match="Access denied"):
             await provider.run(Task.TEXT_SENTIMENT, TextRequest(text="good", language="en"), ctx())
-        health = await provider.probe()  # Translator's /languages needs no key
-        assert health.ok and "languages" in health.detail
+        health = await provider.probe()  # a one-character translate checks the key (/languages would not)
+        assert not health.ok and "UpstreamAuth" in health.detail
     finally:
         await provider.aclose()
 
@@ -466,4 +468,4 @@ async def test_unsupported_language_answer_falls_back(azure_provider: AzureProvi
 
 async def test_probe_against_the_fake(azure_provider: AzureProvider) -> None:
     health = await azure_provider.probe()
-    assert health.ok and health.detail == "translator /languages: 3 languages"
+    assert health.ok and health.detail == "translator: one-character translate answered (key checked)"

@@ -22,7 +22,7 @@ from typing import Any, cast
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, raw, request_language, span, unit, utf8_limit
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import parsed
+from adapters.kit import optional_unit, parsed
 from omnisense.schema import (
     DetectedLanguage,
     EntitiesResult,
@@ -38,7 +38,7 @@ from omnisense.schema import (
     Unsupported,
     primary,
 )
-from omnisense.schema.results import EntityType, SentimentLabel
+from omnisense.schema.results import EntityType, SentimentLabel, by_confidence
 
 MODEL = "comprehend"
 TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_KEY_PHRASES, Task.TEXT_LANGUAGE})
@@ -102,10 +102,10 @@ def from_vendor(task: Task, response: dict[str, Any], request: TextRequest) -> T
 def sentiment_result(response: dict[str, Any]) -> SentimentResult:
     score = response["SentimentScore"]
     scores = SentimentScores(
-        positive=unit(score.get("Positive", 0.0)),
-        negative=unit(score.get("Negative", 0.0)),
-        neutral=unit(score.get("Neutral", 0.0)),
-        mixed=unit(score.get("Mixed", 0.0)),
+        positive=optional_unit(score.get("Positive")),
+        negative=optional_unit(score.get("Negative")),
+        neutral=optional_unit(score.get("Neutral")),
+        mixed=optional_unit(score.get("Mixed")),
     )
     label = cast(SentimentLabel, str(response["Sentiment"]).lower())
     return SentimentResult(label=label, scores=scores)
@@ -124,7 +124,7 @@ def entities_result(response: dict[str, Any], text: str) -> EntitiesResult:
                 text=placed[0],
                 begin=placed[1],
                 end=placed[2],
-                confidence=unit(item.get("Score", 0.0)),
+                confidence=optional_unit(item.get("Score")),
                 type=kind,
                 vendor_type=vendor_type,
             )
@@ -143,7 +143,7 @@ def key_phrases_result(response: dict[str, Any], text: str) -> KeyPhrasesResult:
 
 def language_result(response: dict[str, Any]) -> LanguageResult:
     found = [DetectedLanguage(bcp47(str(x["LanguageCode"])), unit(x["Score"])) for x in response["Languages"]]
-    return LanguageResult(languages=sorted(found, key=lambda lang: -lang.confidence))
+    return LanguageResult(languages=sorted(found, key=by_confidence))
 
 
 async def run(aws: AwsClients, task: Task, request: TextRequest, ctx: CallContext) -> ProviderResult:

@@ -7,9 +7,9 @@
 
 Confidences are 0-100 and divided; boxes and landmarks are ratios already and are clipped
 into the image (Rekognition reports faces partly outside the frame with negative offsets).
-``min_confidence`` is passed on when set (the kit drops what is under it from every
-provider's result); when 0 Rekognition's own defaults apply (55 for labels, 50 for
-moderation). OCR returns every LINE: ``max_results`` would cut text.
+``min_confidence`` is passed on when set, 0 included (the kit drops what is under it from
+every provider's result); when not given Rekognition's own defaults apply (55 for labels,
+50 for moderation). OCR returns every LINE: ``max_results`` would cut text.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from omnisense.schema import (
     Task,
     TaskResult,
 )
+from omnisense.schema.results import by_confidence
 
 MODEL = "rekognition"
 TASKS = frozenset({Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_FACES, Task.VISION_OCR, Task.VISION_MODERATION})
@@ -54,14 +55,14 @@ _LANDMARKS = {"eyeLeft": "left_eye", "eyeRight": "right_eye", "mouthLeft": "mout
 def to_vendor(task: Task, request: ImageRequest) -> dict[str, Any]:
     """The parameters of the Rekognition call for ``task``."""
     params: dict[str, Any] = {"Image": image_param(request.image)}
-    min_conf = request.min_confidence * 100.0
+    min_conf = None if request.min_confidence is None else request.min_confidence * 100.0
     if task is Task.VISION_LABELS:
         params["MaxLabels"] = request.max_results
-    if task in (Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_MODERATION) and min_conf > 0:
+    if task in (Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_MODERATION) and min_conf is not None:
         params["MinConfidence"] = min_conf
     if task is Task.VISION_FACES:
         params["Attributes"] = ["DEFAULT"]
-    if task is Task.VISION_OCR and min_conf > 0:
+    if task is Task.VISION_OCR and min_conf is not None:
         params["Filters"] = {"WordFilter": {"MinConfidence": min_conf}}
     return params
 
@@ -81,7 +82,7 @@ def from_vendor(task: Task, response: dict[str, Any], request: ImageRequest) -> 
 
 def labels_result(response: dict[str, Any], request: ImageRequest) -> LabelsResult:
     labels = [Label(str(item["Name"]), confidence(item["Confidence"])) for item in response["Labels"]]
-    labels = sorted(labels, key=lambda lb: -lb.confidence)
+    labels = sorted(labels, key=by_confidence)
     return LabelsResult(labels=labels[: request.max_results], image=image_size(request.image))
 
 
@@ -91,7 +92,7 @@ def objects_result(response: dict[str, Any], request: ImageRequest) -> ObjectsRe
         for label in response["Labels"]
         for inst in label.get("Instances") or ()
     ]
-    objects = sorted(objects, key=lambda o: -o.confidence)
+    objects = sorted(objects, key=by_confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=image_size(request.image))
 
 
@@ -120,7 +121,7 @@ def ocr_result(response: dict[str, Any], request: ImageRequest) -> OcrResult:
 
 def moderation_result(response: dict[str, Any], request: ImageRequest) -> ModerationResult:
     flags = [ModerationFlag(str(m["Name"]), confidence(m["Confidence"])) for m in response["ModerationLabels"]]
-    flags = sorted(flags, key=lambda f: -f.confidence)
+    flags = sorted(flags, key=by_confidence)
     return ModerationResult(flags=flags[: request.max_results], image=image_size(request.image))
 
 

@@ -36,7 +36,7 @@ def from_vendor(response: dict[str, Any], request: ImageRequest) -> OcrResult:
         geometry = block.get("Geometry") or {}
         line = OcrLine(
             str(block["Text"]),
-            confidence(block.get("Confidence", 0.0)),
+            None if block.get("Confidence") is None else confidence(block["Confidence"]),
             box(geometry["BoundingBox"]) if "BoundingBox" in geometry else None,
         )
         lines.append(line)

@@ -12,7 +12,7 @@
    background, whatever happened (best effort: a failure there is logged, not raised).
 
 No language in the request means ``IdentifyLanguage``. Word confidences are 0-1 strings;
-the result's confidence is their mean (0 with no words).
+the result's confidence is their mean (null with no word, or none with a confidence).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import uuid
 from typing import Any
 
 from adapters.aws.clients import AwsClients
-from adapters.aws.common import bcp47, parse_s3_uri, raw, request_language, unit
+from adapters.aws.common import bcp47, parse_s3_uri, raw, request_language
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import parsed
+from adapters.kit import mean, optional_unit, parsed
 from omnisense.schema import (
     InvalidInput,
     Task,
@@ -100,10 +100,10 @@ def from_vendor(transcript: dict[str, Any], job: dict[str, Any]) -> TranscribeRe
             continue
         best = item["alternatives"][0]
         start, end = float(item["start_time"]), float(item["end_time"])
-        words.append(Word(str(best["content"]), start, max(start, end), unit(float(best.get("confidence") or 0.0))))
-    conf = sum(w.confidence for w in words) / len(words) if words else 0.0
+        words.append(Word(str(best["content"]), start, max(start, end), optional_unit(best.get("confidence"))))
+    conf = mean(w.confidence for w in words)
     code = results.get("language_code") or job.get("LanguageCode")
-    return TranscribeResult(text=text, confidence=unit(conf), words=words, language=bcp47(code) if code else None)
+    return TranscribeResult(text=text, confidence=conf, words=words, language=bcp47(code) if code else None)
 
 
 async def wait_for_job(aws: AwsClients, name: str, ctx: CallContext) -> dict[str, Any]:

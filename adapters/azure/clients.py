@@ -161,9 +161,12 @@ def _vision(clients: AzureClients) -> Any:
 def _language(clients: AzureClients) -> Any:
     from azure.ai.textanalytics import TextAnalyticsClient
 
+    from adapters.azure.language import API_VERSION
+
     return TextAnalyticsClient(
         clients.endpoint("language"),
         clients.core_credential("language"),
+        api_version=API_VERSION,
         default_language=clients.config.default_language,
         retry_total=0,
         user_agent="omnisense",

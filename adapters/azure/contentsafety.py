@@ -7,8 +7,10 @@ Hate, SelfHarm, Sexual and Violence, with ``outputType: FourSeverityLevels`` (th
 severity 0 (safe), 2 (low), 4 (medium), 6 (high).
 
 Mapping:
-- severity -> confidence: ``severity / 6`` (0 -> 0.0, 2 -> 0.33, 4 -> 0.67, 6 -> 1.0); the
-  severity is a graded level, not a probability, and this keeps its order and its ends.
+- severity -> confidence through ``SEVERITY`` (the table in ``adapters/azure/README.md``):
+  0 (safe) -> 0, 2 (low) -> 1/3, 4 (medium) -> 2/3, 6 (high) -> 1. The severity is a
+  graded level, not a probability; the table keeps its order and its ends. A severity off
+  the four-level scale is an ``UpstreamBadResponse``, never a guessed number.
 - categories: Hate -> ``hate``, SelfHarm -> ``self_harm``, Sexual -> ``sexual``, Violence ->
   ``violence`` (text.moderation's fixed set; the vendor's name stays in ``vendor_category``).
 - every analyzed category is returned (severity 0 as confidence 0), highest first; the text
@@ -26,7 +28,7 @@ from typing import Any
 from adapters.azure.clients import AzureClients
 from adapters.azure.common import VISION_FORMATS, analyzed_size, check_image, raw
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import parsed, unit
+from adapters.kit import parsed
 from omnisense.schema import (
     ImageRequest,
     InvalidInput,
@@ -38,13 +40,14 @@ from omnisense.schema import (
     TextModerationResult,
     TextRequest,
 )
-from omnisense.schema.results import ModerationCategory
+from omnisense.schema.results import ModerationCategory, by_confidence
 
 MODEL = "azure-content-safety"
 MAX_TEXT_CHARS = 10_000
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_FORMATS = VISION_FORMATS | {"tiff", "webp"}
-MAX_SEVERITY = 6.0
+# outputType FourSeverityLevels: Azure's documented levels -> confidence (README's table).
+SEVERITY = {0: 0.0, 2: 1 / 3, 4: 2 / 3, 6: 1.0}
 CATEGORIES: dict[str, ModerationCategory] = {
     "Hate": "hate",
     "SelfHarm": "self_harm",
@@ -54,7 +57,11 @@ CATEGORIES: dict[str, ModerationCategory] = {
 
 
 def severity_confidence(severity: Any) -> float:
-    return unit(float(severity) / MAX_SEVERITY)
+    """A four-level severity as its confidence in ``SEVERITY``; another value raises (a bad answer)."""
+    level = int(severity)
+    if level != severity or level not in SEVERITY:
+        raise ValueError(f"severity {severity!r} is not one of Azure's four levels {sorted(SEVERITY)}")
+    return SEVERITY[level]
 
 
 def text_to_vendor(text: str) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def image_result(response: dict[str, Any], request: ImageRequest) -> ModerationR
         for item in response["categoriesAnalysis"]
         if int(item.get("severity") or 0) > 0
     ]
-    flags.sort(key=lambda f: -f.confidence)
+    flags.sort(key=by_confidence)
     return ModerationResult(flags=flags[: request.max_results], image=analyzed_size({}, request.image))
 
 

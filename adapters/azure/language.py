@@ -9,18 +9,16 @@ text.sentiment, text.entities, text.key_phrases, text.language.
   ``UnsupportedLanguageCode`` is ``Unsupported`` (the next provider may know the language),
   any other is ``UpstreamBadResponse``; both fall back.
 - Sentiment: labels are lowercase ``positive``/``neutral``/``negative``/``mixed`` with three
-  ``confidenceScores`` (positive, neutral, negative; they sum to 1) and no mixed score.
-  Mapping: for positive/neutral/negative documents the three scores pass through and
-  ``mixed`` is 0. For a ``mixed`` document (both positive and negative sentences) the part
-  where positive and negative overlap, ``m = min(positive, negative)``, is moved to
-  ``mixed``: ``mixed = 2m``, ``positive -= m``, ``negative -= m``. The four still sum to 1.
+  ``confidenceScores`` (positive, neutral, negative; they sum to 1) and no mixed score. The
+  three pass through as they are; ``mixed`` is null (Azure gives no number for it), also
+  for a ``mixed`` document.
 - Entity categories -> the fixed set: Person -> PERSON; Location, Address -> LOCATION;
   Organization -> ORGANIZATION; DateTime -> DATE; Quantity -> QUANTITY; Event -> EVENT;
   Product -> PRODUCT; everything else (PersonType, Skill, PhoneNumber, Email, URL, IP ...)
   -> OTHER. ``vendor_type`` is ``Category`` or ``Category/Subcategory`` (``Location/GPE``).
 - Key phrases come **without offsets or scores** from the API: each phrase is located in the
-  input (first occurrence, case-insensitive when the exact one is absent) and given
-  confidence 1.0; a phrase that cannot be found in the input is dropped.
+  input (first occurrence, case-insensitive when the exact one is absent) and has
+  confidence null; a phrase that cannot be found in the input is dropped.
 - Language: ``detectedLanguage {iso6391Name, confidenceScore}``, one per document; Azure's
   ``(Unknown)`` answer is an empty list.
 """
@@ -56,6 +54,7 @@ from omnisense.schema import (
 from omnisense.schema.results import EntityType, SentimentLabel
 
 MODEL = "azure-language"
+API_VERSION = "2023-04-01"  # pinned on the client (``clients._language``): the version this module reads
 TASKS = frozenset({Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_KEY_PHRASES, Task.TEXT_LANGUAGE})
 METHODS = {
     Task.TEXT_SENTIMENT: "analyze_sentiment",
@@ -138,11 +137,7 @@ def sentiment_result(doc: dict[str, Any]) -> SentimentResult:
     label = str(doc["sentiment"]).lower()
     scores = doc["confidenceScores"]
     pos, neu, neg = unit(scores["positive"]), unit(scores["neutral"]), unit(scores["negative"])
-    mixed = 0.0
-    if label == "mixed":
-        overlap = min(pos, neg)
-        pos, neg, mixed = pos - overlap, neg - overlap, unit(2 * overlap)
-    out = SentimentScores(positive=pos, negative=neg, neutral=neu, mixed=mixed)
+    out = SentimentScores(positive=pos, negative=neg, neutral=neu, mixed=None)
     return SentimentResult(label=cast(SentimentLabel, label), scores=out)
 
 
@@ -174,7 +169,7 @@ def key_phrases_result(doc: dict[str, Any], text: str) -> KeyPhrasesResult:
     for phrase in doc["keyPhrases"]:
         placed = locate(text, str(phrase))
         if placed is not None and placed[0]:
-            phrases.append(KeyPhrase(text=placed[0], begin=placed[1], end=placed[2], confidence=1.0))
+            phrases.append(KeyPhrase(text=placed[0], begin=placed[1], end=placed[2], confidence=None))
     return KeyPhrasesResult(phrases=phrases)
 
 

@@ -13,9 +13,10 @@ calls run in the provider's bounded thread pool, Speech goes over one aiohttp se
 A service this provider has no endpoint or key for is not declared (see
 ``AzureConfig.serves``), so the router never sends its tasks here.
 
-``probe()`` costs no money: Translator's ``GET /languages`` when Translator is configured,
-else Speech's voices list (which also checks the key). Vision and Language have no free
-call, so a provider with only those says its probe did not check anything.
+``probe()`` checks the key at (next to) no cost: a one-character Translator ``translate``
+when Translator is configured (``GET /languages`` would not check the key), else Speech's
+free voices list (which checks the key). Vision and Language have no free call, so a
+provider with only those says its probe did not check anything.
 """
 
 from __future__ import annotations
@@ -107,16 +108,13 @@ class AzureProvider(VendorProvider[AzureConfig]):
         self.declare(capabilities(config), lambda: load_prices(config.prices, content_safety_images=images))
 
     async def probe(self) -> Health:
-        """Translator ``GET /languages`` or Speech's voices list: free calls, short timeout."""
+        """A one-character Translator translate or Speech's voices list: calls that check the key, short timeout."""
         if not (self.config.serves("translator") or self.config.serves("speech")):
             return Health(ok=True, detail="no free endpoint to probe (vision/language only): not checked")
 
         async def check() -> str:
             if self.config.serves("translator"):
-                found = await self.azure.call_json(
-                    "translator", "get_supported_languages", None, probe=True, scope="translation"
-                )
-                return f"translator /languages: {len((found or {}).get('translation') or {})} languages"
+                return await translator.probe(self.azure)
             return f"speech voices/list: {await speech.voices(self.azure)} voices"
 
         return await timed_probe(check)

@@ -11,7 +11,7 @@ Lines of every page are returned in order. A line's ``boundingBox`` is 8 numbers
 corners x1,y1 ... x4,y4, clockwise from top-left, possibly rotated) in the page's ``unit``
 (pixels for images, inches for PDF pages); the box is the upright rectangle around them as
 fractions of the page's ``width``/``height``, clipped to the page. Read gives confidences per
-word only: a line's confidence is the mean of its words' (1.0 for a line without words).
+word only: a line's confidence is the mean of its words' (null for a line without words).
 A language hint is passed on as Read's ``language`` (its primary subtag; ``zh`` as
 ``zh-Hans``); none means Read's own detection.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from adapters.azure.clients import AzureClients
 from adapters.azure.common import READ_FORMATS, READ_MAX_BYTES, check_image, raw
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import box_from_corners, parsed, request_primary, unit
+from adapters.kit import box_from_corners, mean, optional_unit, parsed, request_primary, unit
 from omnisense.schema import (
     Box,
     ImageRequest,
@@ -67,9 +67,9 @@ def line_box(line: dict[str, Any], page: dict[str, Any]) -> Box | None:
     return box_from_corners(corners)
 
 
-def line_confidence(line: dict[str, Any]) -> float:
-    scores = [float(w["confidence"]) for w in line.get("words") or () if w.get("confidence") is not None]
-    return unit(sum(scores) / len(scores)) if scores else 1.0
+def line_confidence(line: dict[str, Any]) -> float | None:
+    found = mean(optional_unit(w.get("confidence")) for w in line.get("words") or ())
+    return None if found is None else unit(found)
 
 
 def from_vendor(response: dict[str, Any], request: ImageRequest) -> OcrResult:

@@ -22,11 +22,14 @@ Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?l
   longer OGG is refused before the call with 413 naming ``audio``. Batch transcription
   (which reads audio from a URL) is not used.
 - Language: the request's, else ``default_language``, as a locale (``en`` -> ``en-US``).
-- Answer: ``RecognitionStatus`` ``Success`` -> ``NBest[0]``: text = ``Display``, confidence =
-  ``Confidence``, words from ``Words`` when the service sends them. ``Offset``/``Duration``
-  are in **100-ns ticks** (divided by 10^7 for seconds). ``NoMatch``,
-  ``InitialSilenceTimeout`` and ``BabbleTimeout`` mean no speech was recognized: an empty
-  text with confidence 0. ``Error`` (an error inside a 200) is ``UpstreamBadResponse``.
+- Answer: ``RecognitionStatus`` ``Success`` -> the ``NBest`` alternative with the highest
+  ``Confidence`` (Azure does not promise that ``NBest`` is sorted): text = ``Display``,
+  confidence = its ``Confidence``, words from ``Words`` when the service sends them, each
+  with its own ``Confidence`` (null where a word has none). ``Offset``/``Duration`` are in
+  **100-ns ticks** (divided by 10^7 for seconds). Without ``NBest`` the text is
+  ``DisplayText`` with confidence null. ``NoMatch``, ``InitialSilenceTimeout`` and
+  ``BabbleTimeout`` mean no speech was recognized: an empty text with confidence null.
+  ``Error`` (an error inside a 200) is ``UpstreamBadResponse``.
 
 ``GET {tts}/cognitiveservices/voices/list`` (free) is the provider's probe.
 """
@@ -41,7 +44,7 @@ from xml.sax.saxutils import escape, quoteattr
 from adapters.azure import rest
 from adapters.azure.clients import AzureClients
 from adapters.base import CallContext, ProviderResult
-from adapters.kit import parsed, request_language, unit
+from adapters.kit import optional_unit, parsed, request_language
 from adapters.kit.long_audio import transcribe_in_chunks
 from omnisense.schema import (
     InvalidInput,
@@ -203,19 +206,19 @@ def wav_rate(data: bytes) -> int:
 def transcribe_from_vendor(response: dict[str, Any], language: str) -> TranscribeResult:
     status = str(response["RecognitionStatus"])
     if status in ("NoMatch", "InitialSilenceTimeout", "BabbleTimeout"):
-        return TranscribeResult(text="", confidence=0.0, words=[], language=language)
+        return TranscribeResult(text="", confidence=None, words=[], language=language)
     if status != "Success":
         raise UpstreamBadResponse(f"azure speech: an error inside a 200: RecognitionStatus {status}")
-    best = response["NBest"][0] if response.get("NBest") else None
-    if best is None:
-        return TranscribeResult(text=str(response.get("DisplayText") or ""), confidence=0.0, language=language)
+    if not response.get("NBest"):
+        return TranscribeResult(text=str(response.get("DisplayText") or ""), confidence=None, language=language)
+    best = max(response["NBest"], key=lambda alt: float(alt.get("Confidence") or 0.0))
     words = []
     for w in best.get("Words") or ():
         start = int(w["Offset"]) / TICKS
         end = start + int(w["Duration"]) / TICKS
-        words.append(Word(str(w["Word"]), start, end, unit(w.get("Confidence", best["Confidence"]))))
+        words.append(Word(str(w["Word"]), start, end, optional_unit(w.get("Confidence"))))
     text = str(best.get("Display") or best.get("Lexical") or "")
-    return TranscribeResult(text=text, confidence=unit(best["Confidence"]), words=words, language=language)
+    return TranscribeResult(text=text, confidence=optional_unit(best.get("Confidence")), words=words, language=language)
 
 
 async def synthesize(azure: AzureClients, task: Task, request: SynthesizeRequest, ctx: CallContext) -> ProviderResult:

@@ -13,6 +13,10 @@ No source language means Translator's detection: the detected code comes back in
 ``pt`` and ``zh``/``zh-CN`` its ``zh-Hans``, ``zh-TW``/``zh-HK`` its ``zh-Hant``. A language
 Translator lacks is answered with 400035/400036, mapped to ``Unsupported``. The text is
 limited to 50,000 characters per request (checked before the call).
+
+``probe`` translates one character (``.`` from English to Spanish): Translator's
+``GET /languages`` needs no key, so it would call a provider with a wrong key healthy; a
+one-character ``translate`` checks the key and the region and is billed as one character.
 """
 
 from __future__ import annotations
@@ -81,6 +85,16 @@ def from_vendor(response: list[dict[str, Any]], params: dict[str, Any]) -> Trans
         source_language=normalize_language(str(source)),
         target_language=normalize_language(str(first.get("to") or params["to_language"][0])),
     )
+
+
+PROBE = {"body": ["."], "to_language": ["es"], "from_language": "en"}
+
+
+async def probe(azure: AzureClients) -> str:
+    """The health probe's call: a one-character translation, which checks the key; its detail line."""
+    response = await azure.call_json("translator", "translate", None, probe=True, **PROBE)
+    parsed(azure.name, lambda: from_vendor(response, PROBE))
+    return "translator: one-character translate answered (key checked)"
 
 
 async def run(azure: AzureClients, task: Task, request: TranslateRequest, ctx: CallContext) -> ProviderResult:

@@ -6,11 +6,12 @@ vision.faces and vision.moderation, one ``visualFeatures`` per task.
   image size Azure reports in ``metadata {width, height}`` (the sniffed size otherwise).
 - faces: ``Faces`` -> ``faceRectangle {left, top, width, height}`` in pixels. v3.2 gives
   no face confidence (only age/gender, which are not returned): each detected face has
-  confidence 1.0, and no landmarks.
+  confidence null, and no landmarks.
 - moderation: ``Adult`` -> ``adultScore``, ``racyScore``, ``goreScore`` (0-1) and the
   booleans ``isAdultContent``/``isRacyContent``/``isGoryContent``. A flag (category
   ``adult``, ``racy`` or ``gore``, confidence = the score) is returned when Azure's boolean
-  is set or the score reaches the request's ``min_confidence`` (0.5 when it names none).
+  is set or the score reaches the request's ``min_confidence`` (0.5 when it names none;
+  0 returns all three).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from omnisense.schema import (
     TaskResult,
     UpstreamBadResponse,
 )
+from omnisense.schema.results import by_confidence
 
 MODEL = "azure-vision-3.2"
 TASKS = frozenset({Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_FACES, Task.VISION_MODERATION})
@@ -75,7 +77,7 @@ def from_vendor(task: Task, response: dict[str, Any], request: ImageRequest) -> 
 
 def labels_result(response: dict[str, Any], request: ImageRequest, size: ImageSize | None) -> LabelsResult:
     labels = [Label(str(t["name"]), unit(t["confidence"])) for t in response["tags"]]
-    labels.sort(key=lambda lb: -lb.confidence)
+    labels.sort(key=by_confidence)
     return LabelsResult(labels=labels[: request.max_results], image=size)
 
 
@@ -85,7 +87,7 @@ def objects_result(response: dict[str, Any], request: ImageRequest, size: ImageS
         r = item["rectangle"]
         box = box_from_pixels(r["x"], r["y"], r["w"], r["h"], size)
         objects.append(DetectedObject(str(item["object"]), unit(item["confidence"]), box))
-    objects.sort(key=lambda o: -o.confidence)
+    objects.sort(key=by_confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=size)
 
 
@@ -93,19 +95,19 @@ def faces_result(response: dict[str, Any], request: ImageRequest, size: ImageSiz
     faces = []
     for item in response["faces"]:
         r = item["faceRectangle"]
-        faces.append(Face(1.0, box_from_pixels(r["left"], r["top"], r["width"], r["height"], size)))
+        faces.append(Face(None, box_from_pixels(r["left"], r["top"], r["width"], r["height"], size)))
     return FacesResult(faces=faces[: request.max_results], image=size)
 
 
 def moderation_result(response: dict[str, Any], request: ImageRequest, size: ImageSize | None) -> ModerationResult:
     adult = response["adult"]
-    threshold = request.min_confidence or DEFAULT_MODERATION_THRESHOLD
+    threshold = DEFAULT_MODERATION_THRESHOLD if request.min_confidence is None else request.min_confidence
     flags = []
     for category, score_key, flag_key in MODERATION:
         score = unit(adult[score_key])
         if adult.get(flag_key) or score >= threshold:
             flags.append(ModerationFlag(category, score))
-    flags.sort(key=lambda f: -f.confidence)
+    flags.sort(key=by_confidence)
     return ModerationResult(flags=flags[: request.max_results], image=size)
 
 

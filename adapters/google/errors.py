@@ -8,7 +8,13 @@ status), ``message``, ``reason`` (ErrorInfo) and the ``response``. The status de
 class (``adapters.kit.error_for_status``) with Google's refinements:
 
 - 400 with reason ``API_KEY_INVALID`` (an unusable API key is answered 400) -> UpstreamAuth;
-- 400 ``INVALID_ARGUMENT`` -> InvalidInput (no fallback: the input is bad everywhere);
+- 400 whose message says Google cannot serve this input's language -> Unsupported, so the
+  dispatcher falls back to the next candidate (as Azure's ``UnsupportedLanguageCode`` does).
+  The gateway has already checked the code is well-formed BCP-47, so these mean "not this
+  provider": Natural Language's "The language xx is not supported for ... analysis",
+  "unsupported language" (pair), "... does not support ... language", Speech's "bad
+  language code", Translation's "Target/Source language is invalid" (``UNSUPPORTED_400``);
+- any other 400 ``INVALID_ARGUMENT`` -> InvalidInput (no fallback: the input is bad everywhere);
 - 429 ``RESOURCE_EXHAUSTED`` -> UpstreamThrottled with the answer's ``Retry-After``;
 - 404 (a Vertex endpoint or Translation location that does not exist) -> UpstreamBadResponse.
 
@@ -23,6 +29,7 @@ An error inside a 200 (Vision's ``responses[i].error``, a ``google.rpc.Status`` 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from adapters.kit import error_for_status, parse_retry_after
@@ -30,6 +37,7 @@ from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
     PayloadTooLarge,
+    Unsupported,
     UpstreamAuth,
     UpstreamBadResponse,
     UpstreamThrottled,
@@ -37,6 +45,12 @@ from omnisense.schema import (
     UpstreamUnavailable,
 )
 
+# A 400 that means "this provider cannot serve this input" rather than "the input is wrong".
+UNSUPPORTED_400 = re.compile(
+    r"language \S+ is not supported|not supported for (the )?language|unsupported language"
+    r"|does not support (the )?(request )?languages?|bad language code|(target|source) language (code )?is invalid",
+    re.IGNORECASE,
+)
 AUTH_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "SERVICE_DISABLED", "ACCESS_TOKEN_EXPIRED"})
 
 # gRPC status codes inside a 200 (google.rpc.Code) -> error class. INVALID_ARGUMENT (3) is
@@ -70,6 +84,8 @@ def _api_error(exc: Any) -> OmnisenseError:
         return UpstreamAuth(f"google: HTTP {status}: {detail}"[:500])
     if status == 413:
         return PayloadTooLarge(f"google: {detail}"[:500])
+    if status == 400 and UNSUPPORTED_400.search(message):
+        return Unsupported(f"google: {detail}"[:500])
     if status == 400:
         return InvalidInput(f"google: {detail}"[:500])
     if status == 404:

@@ -7,12 +7,13 @@ which is not a confidence). text.key_phrases is not served: v2 has no syntax ana
 and v1's noun phrases or entity salience would be a guess dressed as key phrases, so
 routing skips Google for it.
 
-- Sentiment: Google gives ``documentSentiment {score in [-1, 1], magnitude >= 0}``, no
-  label. Label: ``positive`` when score >= 0.25, ``negative`` when score <= -0.25, else
-  ``mixed`` when magnitude >= 1.0 (strong feelings that cancel out), else ``neutral``.
-  Scores: positive = max(score, 0), negative = max(-score, 0), and the rest (1 - |score|)
-  split between mixed and neutral by ``emotion = min(1, magnitude / 2)``:
-  mixed = rest * emotion, neutral = rest * (1 - emotion). The four sum to 1.
+- Sentiment: Google gives ``documentSentiment {score in [-1, 1], magnitude >= 0}``: one
+  signed number and a strength, no label and no score per label. Label, after Google's
+  guide to interpreting them (a score near 0 is neutral with a low magnitude and mixed with
+  a high one): ``positive`` when score >= 0.25, ``negative`` when score <= -0.25, else
+  ``mixed`` when magnitude >= 1.0, else ``neutral`` (the thresholds are ours). Scores:
+  Google's score read on its own scale, positive = max(score, 0), negative =
+  max(-score, 0); neutral and mixed are null, since Google gives no number for them.
 - Entities: one entity per mention, at the mention's offsets. The request asks for
   ``encodingType: UTF32``, whose offsets are code points; UTF8 (bytes) and UTF16 (code
   units) offsets are converted too, so any answer lands on code points. Types:
@@ -60,7 +61,7 @@ METHODS = {
 MAX_BYTES = 1_000_000  # a document is at most 1 MB
 PLAIN_TEXT = 1
 UTF8, UTF16, UTF32 = 1, 2, 3
-POSITIVE_AT, NEGATIVE_AT, MIXED_MAGNITUDE, FULL_MAGNITUDE = 0.25, -0.25, 1.0, 2.0
+POSITIVE_AT, NEGATIVE_AT, MIXED_MAGNITUDE = 0.25, -0.25, 1.0
 ENTITY_TYPES = {
     "PERSON": "PERSON",
     "LOCATION": "LOCATION",
@@ -109,14 +110,7 @@ def sentiment_scores(value: float, magnitude: float) -> tuple[SentimentLabel, Se
         label = "negative"
     else:
         label = "mixed" if magnitude >= MIXED_MAGNITUDE else "neutral"
-    rest = 1.0 - abs(value)
-    emotion = min(1.0, magnitude / FULL_MAGNITUDE)
-    scores = SentimentScores(
-        positive=unit(max(value, 0.0)),
-        negative=unit(max(-value, 0.0)),
-        neutral=unit(rest * (1.0 - emotion)),
-        mixed=unit(rest * emotion),
-    )
+    scores = SentimentScores(positive=unit(max(value, 0.0)), negative=unit(max(-value, 0.0)), neutral=None, mixed=None)
     return label, scores
 
 

@@ -12,9 +12,11 @@
   needs a bucket this adapter does not have.
 - Language: the request's, else the provider's ``default_language``; a bare language is
   sent as its main locale (``en`` -> ``en-US``, ``zh`` -> ``cmn-Hans-CN``).
-- Result: the best alternative of each result, joined; ``confidence`` is their mean;
-  words with ``startTime``/``endTime`` (durations like ``"1.300s"``) and their own
-  confidence (``enableWordConfidence``; the alternative's where a word has none).
+- Result: the best alternative of each result, joined; ``confidence`` is the mean of
+  their confidences; words with ``startTime``/``endTime`` (durations like ``"1.300s"``) and
+  their own confidence (``enableWordConfidence``). Google documents a confidence of 0.0 as
+  "not set" (it is set only for the top alternative of a final result): such a confidence is
+  null, and the result's is null when no alternative has one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from adapters.base import CallContext, ProviderResult
 from adapters.google.clients import GoogleClients
 from adapters.google.common import bcp47, raw, score
-from adapters.kit import parsed, request_language
+from adapters.kit import mean, parsed, request_language
 from adapters.kit.long_audio import transcribe_in_chunks
 from omnisense.schema import (
     InvalidInput,
@@ -115,7 +117,7 @@ def seconds(duration: Any) -> float:
 
 def from_vendor(response: Any) -> TranscribeResult:
     texts: list[str] = []
-    confidences: list[float] = []
+    confidences: list[float | None] = []
     words: list[Word] = []
     language = None
     for result in response.results:
@@ -123,17 +125,24 @@ def from_vendor(response: Any) -> TranscribeResult:
             continue
         best = result.alternatives[0]
         texts.append(str(best.transcript).strip())
-        confidences.append(score(best.confidence))
+        confidences.append(given(best.confidence))
         language = language or (str(result.language_code) or None)
         for w in best.words:
             start, end = seconds(w.start_time), seconds(w.end_time)
-            conf = w.confidence or best.confidence
-            words.append(Word(str(w.word), start, max(start, end), score(conf)))
-    confidence = sum(confidences) / len(confidences) if confidences else 0.0
+            words.append(Word(str(w.word), start, max(start, end), given(w.confidence)))
+    confidence = mean(confidences)
     text = " ".join(t for t in texts if t)
     return TranscribeResult(
-        text=text, confidence=score(confidence), words=words, language=bcp47(language) if language else None
+        text=text,
+        confidence=None if confidence is None else score(confidence),
+        words=words,
+        language=bcp47(language) if language else None,
     )
+
+
+def given(confidence: Any) -> float | None:
+    """A Speech confidence, None where Google left it unset (0.0 is its documented "not set")."""
+    return score(confidence) if confidence else None
 
 
 async def run(google: GoogleClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:

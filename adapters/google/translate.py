@@ -27,6 +27,7 @@ from omnisense.schema import (
     TranslateResult,
     normalize_language,
 )
+from omnisense.schema.results import by_confidence
 
 MODEL = "cloud-translation-v3"
 MAX_CHARS = 30_000
@@ -84,7 +85,7 @@ def detect_to_vendor(request: TextRequest, where: str) -> dict[str, Any]:
 
 def detect_from_vendor(response: Any) -> LanguageResult:
     found = [DetectedLanguage(bcp47(str(x.language_code)), score(x.confidence)) for x in response.languages]
-    return LanguageResult(languages=sorted(found, key=lambda lang: -lang.confidence))
+    return LanguageResult(languages=sorted(found, key=by_confidence))
 
 
 async def translate(google: GoogleClients, task: Task, request: TranslateRequest, ctx: CallContext) -> ProviderResult:

@@ -13,13 +13,15 @@ The documented AutoML prediction schemas
   prediction ``{"sentiment": n}`` with n in 0..sentimentMax (the model's own scale, the
   provider's ``sentiment_max``). r = n / sentimentMax; label positive when r > 0.5,
   negative when r < 0.5, neutral at 0.5; scores positive = max(0, 2r - 1),
-  negative = max(0, 1 - 2r), neutral = 1 - |2r - 1|, mixed = 0. A text *classification*
-  model whose classes are named positive/negative/neutral/mixed also fits: its
-  ``displayNames``/``confidences`` are the scores (normalized to sum 1), the label the best.
+  negative = max(0, 1 - 2r) (the model's scale read as a signed score, as for Natural
+  Language), neutral and mixed null (the model gives no number for them). A text
+  *classification* model whose classes are named positive/negative/neutral/mixed also fits:
+  its ``displayNames``/``confidences`` are the scores (normalized to sum 1; a class the model
+  does not score is null), the label the best.
 - ``custom``: the declared ``mapping`` (``config.FieldMap``) names the instance field that
   takes the input and the prediction fields (dotted paths) that hold the labels and
   scores, or a single score (``score_range: unit`` for 0..1, ``signed`` for -1..1,
-  mapped as r above).
+  mapped as r above). A label with no score field has confidence null.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import base64
 from typing import Any, cast
 
 from adapters.google.config import FieldMap, VertexConfig
-from adapters.kit import box_from_ratios, image_size, unit
+from adapters.kit import box_from_ratios, image_size, optional_unit, unit
 from omnisense.schema import (
     DetectedObject,
     ImageRequest,
@@ -43,7 +45,7 @@ from omnisense.schema import (
     TaskResult,
     TextRequest,
 )
-from omnisense.schema.results import SENTIMENT_LABELS, SentimentLabel
+from omnisense.schema.results import SENTIMENT_LABELS, SentimentLabel, by_confidence
 
 
 def _b64(request: ImageRequest) -> str:
@@ -90,7 +92,7 @@ def to_vendor(config: VertexConfig, request: TaskRequest) -> dict[str, Any]:
     elif isinstance(request, ImageRequest):
         instance["content"] = _b64(request)
         params.setdefault("maxPredictions", request.max_results)
-        if request.min_confidence > 0:
+        if request.min_confidence is not None:
             params.setdefault("confidenceThreshold", request.min_confidence)
     else:
         assert isinstance(request, TextRequest)
@@ -121,7 +123,7 @@ def from_vendor(config: VertexConfig, answer: Any, request: TaskRequest) -> Task
 def labels_result(names: list[Any], scores: list[Any], request: ImageRequest) -> LabelsResult:
     if len(names) != len(scores):
         raise ValueError(f"{len(names)} names but {len(scores)} confidences")
-    labels = sorted((Label(str(n), unit(s)) for n, s in zip(names, scores, strict=True)), key=lambda lb: -lb.confidence)
+    labels = sorted((Label(str(n), optional_unit(s)) for n, s in zip(names, scores, strict=True)), key=by_confidence)
     return LabelsResult(labels=labels[: request.max_results], image=image_size(request.image))
 
 
@@ -133,7 +135,7 @@ def objects_result(prediction: dict[str, Any], request: ImageRequest) -> Objects
     for name, score, (x_min, x_max, y_min, y_max) in zip(names, scores, boxes, strict=True):
         box = box_from_ratios(x_min, y_min, float(x_max) - float(x_min), float(y_max) - float(y_min))
         objects.append(DetectedObject(str(name), unit(score), box))
-    objects.sort(key=lambda o: -o.confidence)
+    objects.sort(key=by_confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=image_size(request.image))
 
 
@@ -142,10 +144,7 @@ def ratio_sentiment(ratio: float) -> SentimentResult:
     r = unit(ratio)
     label: SentimentLabel = "positive" if r > 0.5 else "negative" if r < 0.5 else "neutral"
     scores = SentimentScores(
-        positive=unit(max(0.0, 2 * r - 1)),
-        negative=unit(max(0.0, 1 - 2 * r)),
-        neutral=unit(1 - abs(2 * r - 1)),
-        mixed=0.0,
+        positive=unit(max(0.0, 2 * r - 1)), negative=unit(max(0.0, 1 - 2 * r)), neutral=None, mixed=None
     )
     return SentimentResult(label=label, scores=scores)
 
@@ -157,7 +156,7 @@ def class_sentiment(names: list[Any], scores: list[Any]) -> SentimentResult:
     total = sum(known.values())
     if not known or total <= 0:
         raise ValueError(f"no sentiment class among {sorted(found)}")
-    values = {k: unit(known.get(k, 0.0) / total) for k in SENTIMENT_LABELS}
+    values = {k: unit(known[k] / total) if k in known else None for k in SENTIMENT_LABELS}
     best = cast(SentimentLabel, max(known, key=lambda k: known[k]))
     return SentimentResult(label=best, scores=SentimentScores(**values))
 
@@ -167,7 +166,7 @@ def custom_result(task: Task, mapping: FieldMap, prediction: Any, request: TaskR
         assert isinstance(request, ImageRequest) and mapping.label is not None
         names = pick(prediction, mapping.label)
         if isinstance(names, str):
-            score = pick(prediction, mapping.score) if mapping.score else 1.0
+            score = pick(prediction, mapping.score) if mapping.score else None
             return labels_result([names], [score], request)
         return labels_result(list(names), list(pick(prediction, mapping.scores or "")), request)
     if mapping.score:

@@ -10,12 +10,16 @@ SAFE_SEARCH_DETECTION.
   has none). Faces use ``fdBoundingPoly`` (the face itself; ``boundingPoly`` frames the
   whole head) and carry every landmark, named as Vision names them in lower case
   (``left_eye``, ``nose_tip``), at fractions of the image.
-- OCR lines are rebuilt from ``fullTextAnnotation``: words joined by their detected
-  breaks, a line ending at ``EOL_SURE_SPACE``, ``LINE_BREAK`` or ``HYPHEN`` (kept as ``-``)
-  and at each paragraph's end; a line's box is the union of its words', its confidence the
-  mean of theirs.
+- OCR text is ``fullTextAnnotation.text`` as Google wrote it (trailing white space cut);
+  rebuilding it from the symbols would lose what Google put between them. Lines come from
+  ``fullTextAnnotation`` too: words joined by their detected breaks, a line ending at
+  ``EOL_SURE_SPACE``, ``LINE_BREAK`` or ``HYPHEN`` (kept as ``-``) and at each paragraph's
+  end; a line's box is the union of its words', its confidence the mean of theirs. Without
+  ``fullTextAnnotation`` the text is ``textAnnotations[0].description`` and the lines are
+  its lines, with no box and confidence null (Google gives neither per line there).
 - Moderation (SafeSearch) gives a likelihood per category (adult, spoof, medical,
-  violence, racy), not a score. Mapped to confidences: VERY_UNLIKELY 0.05, UNLIKELY 0.25,
+  violence, racy), Google's own five-step scale, not a score. Mapped through ``LIKELIHOOD``
+  (the table in ``adapters/google/README.md``): VERY_UNLIKELY 0.05, UNLIKELY 0.25,
   POSSIBLE 0.5, LIKELY 0.75, VERY_LIKELY 0.95 (UNKNOWN: no flag). Flags are the
   categories at POSSIBLE or above, named as Vision names them.
 - An error inside the 200 (``responses[0].error``) raises (``errors.status_error``): it is
@@ -50,6 +54,7 @@ from omnisense.schema import (
     TaskResult,
     Unsupported,
 )
+from omnisense.schema.results import by_confidence
 
 MODEL = "cloud-vision"
 TASKS = frozenset({Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_FACES, Task.VISION_OCR, Task.VISION_MODERATION})
@@ -66,7 +71,8 @@ FEATURES = {
     Task.VISION_OCR: TEXT_DETECTION,
     Task.VISION_MODERATION: SAFE_SEARCH_DETECTION,
 }
-LIKELIHOOD = {1: 0.05, 2: 0.25, 3: 0.5, 4: 0.75, 5: 0.95}  # VERY_UNLIKELY .. VERY_LIKELY
+# Google's Likelihood enum (VERY_UNLIKELY=1 .. VERY_LIKELY=5) -> confidence: the README's table.
+LIKELIHOOD = {1: 0.05, 2: 0.25, 3: 0.5, 4: 0.75, 5: 0.95}
 FLAG_FROM = 3  # POSSIBLE
 SAFE_SEARCH = ("adult", "spoof", "medical", "violence", "racy")
 SPACE, SURE_SPACE, EOL_SURE_SPACE, HYPHEN, LINE_BREAK = 1, 2, 3, 4, 5
@@ -105,7 +111,7 @@ def from_vendor(task: Task, response: Any, request: ImageRequest) -> TaskResult:
     size = image_size(request.image)
     if task is Task.VISION_LABELS:
         labels = [Label(str(a.description), score(a.score)) for a in response.label_annotations]
-        labels.sort(key=lambda lb: -lb.confidence)
+        labels.sort(key=by_confidence)
         return LabelsResult(labels=labels[: request.max_results], image=size)
     if task is Task.VISION_OBJECTS:
         return objects_result(response, request, size)
@@ -122,7 +128,7 @@ def objects_result(response: Any, request: ImageRequest, size: ImageSize | None)
         box = normalized_box(a.bounding_poly.normalized_vertices)
         if box is not None:
             objects.append(DetectedObject(str(a.name), score(a.score), box))
-    objects.sort(key=lambda o: -o.confidence)
+    objects.sort(key=by_confidence)
     return ObjectsResult(objects=objects[: request.max_results], image=size)
 
 
@@ -145,6 +151,8 @@ def faces_result(response: Any, request: ImageRequest, size: ImageSize | None) -
 
 def ocr_result(response: Any, size: ImageSize | None) -> OcrResult:
     annotation = response.full_text_annotation
+    if not annotation.text and not annotation.pages:
+        return text_annotations_result(response, size)
     lines: list[OcrLine] = []
     for page in annotation.pages:
         page_size = size or (ImageSize(page.width, page.height) if page.width and page.height else None)
@@ -153,7 +161,15 @@ def ocr_result(response: Any, size: ImageSize | None) -> OcrResult:
                 lines.extend(paragraph_lines(paragraph, page_size))
     if size is None and annotation.pages and annotation.pages[0].width:
         size = ImageSize(annotation.pages[0].width, annotation.pages[0].height)
-    return OcrResult(text="\n".join(line.text for line in lines), lines=lines, image=size)
+    text = str(annotation.text) or (str(response.text_annotations[0].description) if response.text_annotations else "")
+    return OcrResult(text=text.rstrip() or "\n".join(line.text for line in lines), lines=lines, image=size)
+
+
+def text_annotations_result(response: Any, size: ImageSize | None) -> OcrResult:
+    """OCR from ``textAnnotations`` alone: the first is the whole text, its lines have no box or score."""
+    text = str(response.text_annotations[0].description).rstrip() if response.text_annotations else ""
+    lines = [OcrLine(line.strip(), None) for line in text.splitlines() if line.strip()]
+    return OcrResult(text=text, lines=lines, image=size)
 
 
 def paragraph_lines(paragraph: Any, size: ImageSize | None) -> list[OcrLine]:
@@ -195,7 +211,7 @@ def moderation_result(response: Any, size: ImageSize | None) -> ModerationResult
         level = int(getattr(safe, category))
         if level >= FLAG_FROM and level in LIKELIHOOD:
             flags.append(ModerationFlag(category, LIKELIHOOD[level]))
-    flags.sort(key=lambda f: -f.confidence)
+    flags.sort(key=by_confidence)
     return ModerationResult(flags=flags, image=size)
 
 

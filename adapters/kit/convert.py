@@ -27,6 +27,17 @@ def unit(value: Any) -> float:
     return min(1.0, max(0.0, float(value)))
 
 
+def optional_unit(value: Any) -> float | None:
+    """``unit`` of a confidence the vendor may leave out: None (absent) stays None."""
+    return None if value is None else unit(value)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """The mean of the confidences given; None when none is (never a stand-in number)."""
+    given = [v for v in values if v is not None]
+    return sum(given) / len(given) if given else None
+
+
 def percent(value: Any) -> float:
     """A 0-100 confidence as [0, 1]."""
     return unit(float(value) / 100.0)

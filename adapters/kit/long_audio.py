@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from adapters.kit.convert import mean
 from omnisense.schema import TranscribeRequest, TranscribeResult, Word
 
 
@@ -50,17 +51,17 @@ def _seconds(data: bytes) -> float:
 
 
 def merge(parts: list[tuple[float, TranscribeResult]]) -> TranscribeResult:
-    """One result from the chunks' results: texts joined, word times shifted, confidence over all words."""
+    """One result from the chunks' results: texts joined, word times shifted, confidence the mean
+    of the words' given ones (else of the chunks'; None when none gives one)."""
     words = [
         Word(w.text, round(w.start + offset, 3), round(w.end + offset, 3), w.confidence)
         for offset, result in parts
         for w in result.words
     ]
     texts = [r.text.strip() for _, r in parts if r.text.strip()]
-    if words:
-        confidence = sum(w.confidence for w in words) / len(words)
-    else:
-        confidence = sum(r.confidence for _, r in parts) / len(parts) if parts else 0.0
+    confidence = mean(w.confidence for w in words)
+    if confidence is None:
+        confidence = mean(r.confidence for _, r in parts)
     language = next((r.language for _, r in parts if r.language), None)
     return TranscribeResult(text=" ".join(texts), confidence=confidence, words=words, language=language)
 

@@ -7,7 +7,9 @@ by the provider), so a model that drifts from its declared mapping is never answ
 
 Classification: the scores of one input are the first row of ``scores`` ([C] or
 [1, C]), named by ``classes``; the top class is ``label`` when the model returns one,
-else the highest score. A label without scores has confidence 1.0.
+else the highest score. A label the model gives no score for has confidence null, as do
+the classes it does not score (sentiment) and OCR lines and transcripts (a text tensor
+carries no score).
 """
 
 from __future__ import annotations
@@ -126,17 +128,20 @@ def from_vendor(config: OipConfig, body: bytes, request: TaskRequest) -> TaskRes
     raise ValueError(f"{task} ({shape} output) has no OIP mapping")  # pragma: no cover - the config refuses it
 
 
-def ranked(tensors: Tensors, out: OutputMapping) -> list[tuple[str, float]]:
-    """(class, score) best first, with the task's names; the model's own label first when it gives one."""
-    scored: list[tuple[str, float]] = []
+def ranked(tensors: Tensors, out: OutputMapping) -> list[tuple[str, float | None]]:
+    """(class, score) best first, with the task's names; the model's own label first when it gives one
+    (its score None when the model scores no such class)."""
+    scored: list[tuple[str, float | None]] = []
     if out.scores and out.classes:
         row = tensors.row(out.scores)
         if len(row) != len(out.classes):
             raise ValueError(f"{out.scores} has {len(row)} scores for {len(out.classes)} classes")
-        scored = sorted(zip(out.classes, map(unit, row), strict=True), key=lambda p: -p[1])
+        scored = [
+            (name, score) for name, score in sorted(zip(out.classes, map(unit, row), strict=True), key=lambda p: -p[1])
+        ]
     if out.label:
         top = _class_name(tensors.values(out.label)[0], out)
-        score = dict(scored).get(top, 1.0 if not scored else 0.0)
+        score = dict(scored).get(top)
         scored = [(top, score)] + [p for p in scored if p[0] != top]
     return [(out.label_map.get(name, name), score) for name, score in scored]
 
@@ -153,12 +158,12 @@ def _size(request: TaskRequest) -> ImageSize | None:
     return None
 
 
-def _classification(task: Task, scored: list[tuple[str, float]], request: TaskRequest) -> TaskResult:
+def _classification(task: Task, scored: list[tuple[str, float | None]], request: TaskRequest) -> TaskResult:
     if not scored:
         raise ValueError("the model answered no class")
     limit = request.max_results if isinstance(request, ImageRequest) else len(scored)
     if task is Task.TEXT_SENTIMENT:
-        scores = {"positive": 0.0, "negative": 0.0, "neutral": 0.0, "mixed": 0.0}
+        scores: dict[str, float | None] = {"positive": None, "negative": None, "neutral": None, "mixed": None}
         for name, score in scored:
             if name not in scores:
                 raise ValueError(f"{name!r} is not a sentiment label")
@@ -217,8 +222,8 @@ def _text_result(task: Task, text: str, request: TaskRequest, source_language: s
             raise ValueError("the request names no source_language and the provider declares none")
         return TranslateResult(text=text, source_language=source, target_language=request.target_language)
     if task is Task.VISION_OCR:
-        lines = [OcrLine(line, 1.0) for line in text.splitlines() if line.strip()]
+        lines = [OcrLine(line, None) for line in text.splitlines() if line.strip()]
         return OcrResult(text=text, lines=lines, image=_size(request))
     if task is Task.SPEECH_TRANSCRIBE:
-        return TranscribeResult(text=text, confidence=1.0)
+        return TranscribeResult(text=text, confidence=None)
     raise ValueError(f"the OIP adapter builds no {task} result from text")

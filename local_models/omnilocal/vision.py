@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import subprocess
 from collections.abc import Callable
 from importlib import resources
@@ -77,9 +76,10 @@ class Labeler:
 class FaceDetector:
     """OpenCV's frontal-face Haar cascade (see README for why not BlazeFace).
 
-    Haar cascades give no probability. ``confidence`` is the logistic of the
-    cascade's last-stage weight, ``1 / (1 + exp(-w / 4))``: monotone in the
-    detector's own certainty but not calibrated. Landmarks: eye centres from
+    Haar cascades give no probability, so ``confidence`` is ``null``: the
+    cascade's last-stage weight is unbounded and not a probability, and any
+    squashing of it into [0, 1] would be a number of ours. Faces come in the
+    order of that weight, the most certain first. Landmarks: eye centres from
     OpenCV's eye cascade inside the upper half of each face when it finds
     exactly two eyes, else ``null``.
     """
@@ -119,18 +119,15 @@ class FaceDetector:
             outputRejectLevels=True,
         )
         w, h = gray.shape[1], gray.shape[0]
-        faces: list[dict[str, Any]] = []
-        for (x, y, fw, fh), weight in zip(rects, np.ravel(weights), strict=True):
-            confidence = 1.0 / (1.0 + math.exp(-float(weight) / 4.0))
-            faces.append(
-                {
-                    "confidence": clamp01(confidence),
-                    "box": box(float(x), float(y), float(fw), float(fh), w, h),
-                    "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
-                }
-            )
-        faces.sort(key=lambda f: -f["confidence"])
-        return faces
+        found = sorted(zip(rects, np.ravel(weights), strict=True), key=lambda rw: -float(rw[1]))
+        return [
+            {
+                "confidence": None,
+                "box": box(float(x), float(y), float(fw), float(fh), w, h),
+                "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
+            }
+            for (x, y, fw, fh), _weight in found
+        ]
 
     def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int, fh: int) -> list[dict[str, Any]] | None:
         roi = gray[y : y + fh // 2, x : x + fw]

@@ -13,7 +13,15 @@ import msgspec
 # Option constraints: one validation layer. msgspec enforces them wherever a request is
 # decoded or converted (JSON, query string, form fields), and the OpenAPI document shows them.
 MaxResults = Annotated[int, msgspec.Meta(ge=1, description="at most this many items (at least 1)")]
-Confidence = Annotated[float, msgspec.Meta(ge=0.0, le=1.0, description="a confidence in [0, 1]")]
+Confidence = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0.0,
+        le=1.0,
+        description="drop items scored under this, in [0, 1]; left out, each vendor's own default applies; 0 keeps"
+        " every score; items the vendor gives no confidence (null) are always kept",
+    ),
+]
 Language = Annotated[
     str,
     msgspec.Meta(
@@ -62,7 +70,9 @@ class _Common(msgspec.Struct, frozen=True, kw_only=True):
 class ImageRequest(_Common, frozen=True, kw_only=True):
     image: Media
     max_results: MaxResults = 20
-    min_confidence: Confidence = 0.0
+    # Drop items scored under this. None (not given): no floor of the gateway's own, each
+    # vendor's default applies; 0: no floor at all. Items without a confidence are kept.
+    min_confidence: Confidence | None = None
     language: Language | None = None  # OCR hint
     document: bool = False  # OCR: a dense document rather than a scene
 

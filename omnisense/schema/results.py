@@ -5,11 +5,16 @@ an adapter builds a result and when JSON is decoded into one: a confidence outsi
 [0, 1], a box outside the image, an unknown sentiment label or entity type raises
 ``ConventionError``. The dispatcher turns that into ``UpstreamBadResponse``, so an
 adapter cannot hand a caller a box of 140 or a confidence of 99.
+
+A confidence is the vendor's own number in [0, 1], or the vendor's own scale mapped
+through a table its adapter's README shows, or ``None`` (null in JSON) when the vendor
+gives none: never a constant standing in for a number. ``by_confidence`` sorts best
+first with the unscored last.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -20,8 +25,8 @@ class ConventionError(ValueError):
     """A result breaks a convention of the normalized schema."""
 
 
-def _unit(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
+def _unit(name: str, value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
         raise ConventionError(f"{name} must be in [0, 1], got {value!r}")
 
 
@@ -30,6 +35,12 @@ def _language(name: str, value: str) -> None:
         normalize_language(value)
     except ValueError as exc:
         raise ConventionError(f"{name}: {exc}") from None
+
+
+def by_confidence(item: Any) -> float:
+    """A sort key: the highest confidence first, items without one (None) last."""
+    confidence = item.confidence
+    return 1.0 if confidence is None else -float(confidence)
 
 
 class Result(msgspec.Struct, kw_only=True):
@@ -65,7 +76,7 @@ class ImageSize(msgspec.Struct, frozen=True):
 
 class Label(msgspec.Struct, frozen=True):
     name: str
-    confidence: float
+    confidence: float | None
 
     def __post_init__(self) -> None:
         _unit("label.confidence", self.confidence)
@@ -78,7 +89,7 @@ class LabelsResult(Result):
 
 class DetectedObject(msgspec.Struct, frozen=True):
     name: str
-    confidence: float
+    confidence: float | None
     box: Box
 
     def __post_init__(self) -> None:
@@ -103,7 +114,7 @@ class Landmark(msgspec.Struct, frozen=True):
 
 
 class Face(msgspec.Struct, frozen=True):
-    confidence: float
+    confidence: float | None
     box: Box
     landmarks: list[Landmark] | None = None
 
@@ -118,7 +129,7 @@ class FacesResult(Result):
 
 class OcrLine(msgspec.Struct, frozen=True):
     text: str
-    confidence: float
+    confidence: float | None
     box: Box | None = None
 
     def __post_init__(self) -> None:
@@ -133,7 +144,7 @@ class OcrResult(Result):
 
 class ModerationFlag(msgspec.Struct, frozen=True):
     category: str
-    confidence: float
+    confidence: float | None
 
     def __post_init__(self) -> None:
         _unit("flag.confidence", self.confidence)
@@ -165,7 +176,7 @@ class TextModerationFlag(msgspec.Struct, frozen=True, kw_only=True):
     """One category's score; ``vendor_category`` is the provider's own label for it."""
 
     category: ModerationCategory
-    confidence: float
+    confidence: float | None
     vendor_category: str | None = None
 
     def __post_init__(self) -> None:
@@ -175,15 +186,17 @@ class TextModerationFlag(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TextModerationResult(Result):
-    """Scores per category, highest first; ``flagged`` when any reaches ``FLAGGED_AT``."""
+    """Scores per category, highest first; ``flagged`` when any reaches ``FLAGGED_AT`` (a
+    category without a score never does)."""
 
     flagged: bool
     flags: list[TextModerationFlag]
 
     @classmethod
     def of(cls, flags: list[TextModerationFlag], threshold: float = FLAGGED_AT) -> TextModerationResult:
-        ranked = sorted(flags, key=lambda f: -f.confidence)
-        return cls(flagged=any(f.confidence >= threshold for f in ranked), flags=ranked)
+        ranked = sorted(flags, key=by_confidence)
+        flagged = any(f.confidence is not None and f.confidence >= threshold for f in ranked)
+        return cls(flagged=flagged, flags=ranked)
 
 
 SentimentLabel = Literal["positive", "negative", "neutral", "mixed"]
@@ -191,15 +204,17 @@ SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral", "mixed")
 
 
 class SentimentScores(msgspec.Struct, frozen=True):
-    positive: float
-    negative: float
-    neutral: float
-    mixed: float
+    """A confidence per label; None for a label the vendor gives no score for."""
+
+    positive: float | None
+    negative: float | None
+    neutral: float | None
+    mixed: float | None
 
     def __post_init__(self) -> None:
         for name in SENTIMENT_LABELS:
             value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:  # the name is formatted only for the error
+            if value is not None and not 0.0 <= value <= 1.0:  # the name is formatted only for the error
                 _unit(f"scores.{name}", value)
 
 
@@ -231,7 +246,7 @@ class _Span(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     begin: int
     end: int
-    confidence: float
+    confidence: float | None
 
     def __post_init__(self) -> None:
         _unit("confidence", self.confidence)
@@ -263,7 +278,7 @@ class KeyPhrasesResult(Result):
 
 class DetectedLanguage(msgspec.Struct, frozen=True):
     code: str
-    confidence: float
+    confidence: float | None
 
     def __post_init__(self) -> None:
         _unit("language.confidence", self.confidence)
@@ -310,7 +325,7 @@ class Word(msgspec.Struct, frozen=True):
     text: str
     start: float
     end: float
-    confidence: float
+    confidence: float | None
 
     def __post_init__(self) -> None:
         _unit("word.confidence", self.confidence)
@@ -320,7 +335,7 @@ class Word(msgspec.Struct, frozen=True):
 
 class TranscribeResult(Result):
     text: str
-    confidence: float
+    confidence: float | None
     words: list[Word] = msgspec.field(default_factory=list)
     language: str | None = None
 

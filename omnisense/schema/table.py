@@ -179,7 +179,7 @@ def _translate(r: TranslateResult) -> OutputSummary:
 def _text_moderation(r: TextModerationResult) -> OutputSummary:
     """Top: the highest category when flagged, else ``ok``; items: the categories at or over the line."""
     best = r.flags[0] if r.flags else None
-    over = sum(1 for f in r.flags if f.confidence >= FLAGGED_AT)
+    over = sum(1 for f in r.flags if f.confidence is not None and f.confidence >= FLAGGED_AT)
     top = best.category if r.flagged and best else "ok"
     return OutputSummary(top=top, confidence=best.confidence if best else None, items=over)
 

@@ -86,7 +86,7 @@ function showDetail(r) {
       ["error", r.error_type ? `${r.error_type}: ${r.error_detail || ""}` : ""],
       ["input", [input.format, input.bytes ? `${input.bytes} bytes` : "", input.characters ? `${input.characters} chars` : "",
         input.audio_seconds ? `${input.audio_seconds} s` : "", input.language].filter(Boolean).join(", ")],
-      ["output", [output.top, output.confidence !== undefined ? `conf ${output.confidence}` : "",
+      ["output", [output.top, output.confidence != null ? `conf ${output.confidence}` : "",
         output.items !== undefined ? `${output.items} items` : ""].filter(Boolean).join(", ")],
     ]),
     h("h3", null, "Attempts"), attempts, ...shadows,

@@ -122,9 +122,9 @@ def _averaged(template: Any, results: Sequence[Any], key: Callable[[Any], str]) 
     changes: dict[str, Any] = {}
     for field in msgspec.structs.fields(template):
         value = getattr(template, field.name)
-        if isinstance(value, msgspec.Struct) and all(isinstance(v, float) for v in msgspec.structs.astuple(value)):
+        if isinstance(value, msgspec.Struct) and all(_is_score(v) for v in msgspec.structs.astuple(value)):
             changes[field.name] = type(value)(*(
-                round(fmean(getattr(getattr(r, field.name), f.name) for r in results), 6)
+                mean_or_none([getattr(getattr(r, field.name), f.name) for r in results])
                 for f in msgspec.structs.fields(value)
             ))  # fmt: skip
         elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct) and hasattr(value[0], "confidence"):
@@ -136,6 +136,10 @@ def _averaged(template: Any, results: Sequence[Any], key: Callable[[Any], str]) 
                 msgspec.structs.replace(item, confidence=mean_or_none(given[key(item)])) for item in value
             ]
     return msgspec.structs.replace(template, **changes)
+
+
+def _is_score(value: object) -> bool:
+    return value is None or isinstance(value, float)
 
 
 # -- boxes ----------------------------------------------------------------------------------------------------------

@@ -36,13 +36,13 @@ class Agreement(StrEnum):
 class Consensus(StrEnum):
     """How fan-out (issue #26) merges several providers' answers into one ``consensus`` result.
 
-    Declared here for the fan-out code to resolve; nothing merges yet.
+    Resolved by ``gateway.consensus.MERGES``, one merge per value.
     """
 
-    VOTE = "vote"  # labels, moderation: votes per label/category
+    VOTE = "vote"  # labels, image moderation: votes per label/category
     BOXES = "boxes"  # objects, faces: boxes matched by IoU and averaged
     OCR_LINES = "ocr_lines"  # OCR: lines aligned, the medoid by character error rate
-    MAJORITY = "majority"  # sentiment, language: the majority answer with averaged scores
+    MAJORITY = "majority"  # sentiment, language, text moderation: the majority answer with averaged scores
     SPANS = "spans"  # entities, key phrases: span overlap
     MEDOID_CHRF = "medoid_chrf"  # translation: the answer closest to the others by chrF
     MEDOID_WER = "medoid_wer"  # transcription: the answer closest to the others by word error rate

@@ -231,7 +231,7 @@ TABLE: dict[Task, TaskSpec[Any, Any]] = {
                  short_form=forms.TRANSLATION, consensus=Consensus.MEDOID_CHRF),
         TaskSpec(Task.TEXT_MODERATION, TEXT, TextRequest, TextModerationResult, PER_CHAR, _text_moderation,
                  answers_audio=False, output=CLASSES, closed_answer=True, agreement=Agreement.LABEL,
-                 short_form=forms.TEXT_MODERATION, consensus=Consensus.VOTE),
+                 short_form=forms.TEXT_MODERATION, consensus=Consensus.MAJORITY),
         TaskSpec(Task.SPEECH_SYNTHESIZE, TEXT, SynthesizeRequest, SynthesizeResult, PER_CHAR, _synthesize,
                  answers_audio=True, output=OutputShape.AUDIO, closed_answer=False, agreement=Agreement.NONE,
                  short_form=None, consensus=Consensus.NONE),

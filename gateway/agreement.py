@@ -12,10 +12,10 @@ row names (``TaskSpec.agreement``), resolved through ``MEASURES``, one entry per
   agrees >= 0.8.
 - ``iou`` (boxes): F1 of the result's boxes matched one-to-one at IoU >= 0.5 and the
   same name (faces have none); agrees >= 0.8.
-- ``wer``: word error rate of the candidate's ``text`` against the reference's (lower is
-  better); agrees <= 0.2.
-- ``chars``: character overlap of the ``text``, 2 x matching characters / both lengths
-  (difflib); agrees >= 0.8.
+- ``wer``: word error rate of the candidate's ``text`` against the reference's (jiwer; lower
+  is better); agrees <= 0.2.
+- ``chars``: character overlap of the ``text``, 2 x the characters of their longest common
+  subsequence / both lengths (rapidfuzz); agrees >= 0.8.
 - ``none``: not compared (None): two voices' audio has no agreement to speak of.
 
 Pure functions over the schema's result types; nothing here imports the rest of the gateway.
@@ -23,21 +23,19 @@ Pure functions over the schema's result types; nothing here imports the rest of 
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+from rapidfuzz import fuzz
 
+from gateway.measures import squeezed, wer
 from omnisense.schema import Agreement, Box, Task, TaskResult, TaskSpec, spec_of
 
 IOU_MATCH = 0.5
 OVERLAP_AGREES = 0.8
 WER_AGREES = 0.2
-MAX_CHARS = 5_000  # character overlap and WER are quadratic: longer texts are cut
-MAX_WORDS = 2_000
 
 
 class Comparison(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,32 +103,12 @@ def box_f1(reference: Sequence[tuple[str, Box]], candidate: Sequence[tuple[str, 
     return 2 * len(used_r) / (len(reference) + len(candidate))
 
 
-_WORD = re.compile(r"[\w']+")
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())[:MAX_WORDS]
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: (substitutions + deletions + insertions) / reference words (Levenshtein on words)."""
-    ref, hyp = words(reference), words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        current = [i]
-        for j, h in enumerate(hyp, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / len(ref)
-
-
 def char_overlap(a: str, b: str) -> float:
-    a, b = " ".join(a.split())[:MAX_CHARS], " ".join(b.split())[:MAX_CHARS]
+    """Character overlap: 2 x the characters of the longest common subsequence / both lengths (rapidfuzz)."""
+    a, b = squeezed(a), squeezed(b)
     if not a and not b:
         return 1.0
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    return float(fuzz.ratio(a, b)) / 100.0
 
 
 # -- the measures ----------------------------------------------------------------------------------------------------

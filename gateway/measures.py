@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import jiwer
 
 if TYPE_CHECKING:
-    from sacrebleu.metrics import CHRF
+    from sacrebleu.metrics.chrf import CHRF
 
 MAX_CHARS = 5_000
 MAX_WORDS = 2_000
@@ -54,7 +54,7 @@ def cer(reference: str, hypothesis: str) -> float:
 
 @functools.cache
 def _chrf() -> CHRF:
-    from sacrebleu.metrics import CHRF  # imported on first use: sacrebleu brings numpy and lxml
+    from sacrebleu.metrics.chrf import CHRF  # imported on first use: sacrebleu brings numpy and lxml
 
     return CHRF()
 

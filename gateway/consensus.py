@@ -110,6 +110,7 @@ def _majority(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
     mean_conf = {top: mean_or_none([spec.summarize(r).confidence for r in results if _top(spec, r) == top])
                  for top in counts}  # fmt: skip
     winner = min(counts, key=lambda top: (-counts[top], -_rank(mean_conf[top]), tops.index(top)))
+
     def key(item: Any) -> str:
         name = _name(item).lower()
         return name.split("-")[0] if spec.agreement is Agreement.LANGUAGE else name
@@ -127,7 +128,12 @@ def _averaged(template: Any, results: Sequence[Any], key: Callable[[Any], str]) 
                 mean_or_none([getattr(getattr(r, field.name), f.name) for r in results])
                 for f in msgspec.structs.fields(value)
             ))  # fmt: skip
-        elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct) and hasattr(value[0], "confidence"):
+        elif (
+            isinstance(value, list)
+            and value
+            and isinstance(value[0], msgspec.Struct)
+            and hasattr(value[0], "confidence")
+        ):
             given: dict[str, list[float | None]] = {}
             for r in results:
                 for item in getattr(r, field.name):
@@ -165,7 +171,9 @@ def _boxes(spec: TaskSpec[Any, Any], results: Sequence[Any]) -> Any:
                 clusters[best].append(item)
                 owners[best].add(index)
     kept = [
-        msgspec.structs.replace(c[0], box=_mean_box([x.box for x in c]), confidence=mean_or_none([x.confidence for x in c]))
+        msgspec.structs.replace(
+            c[0], box=_mean_box([x.box for x in c]), confidence=mean_or_none([x.confidence for x in c])
+        )
         for c in clusters
         if len(c) >= majority_of(len(results))
     ]

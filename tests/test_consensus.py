@@ -23,10 +23,10 @@ from omnisense.schema import (
     OcrResult,
     SentimentResult,
     SentimentScores,
+    Task,
     TextModerationFlag,
     TextModerationResult,
     TranscribeResult,
-    Task,
     TranslateResult,
     spec_of,
 )
@@ -93,7 +93,9 @@ def test_boxes_found_by_most_answers_are_averaged() -> None:
 
 def test_faces_without_scores_stay_without_scores() -> None:
     face = Face(None, Box(0.2, 0.2, 0.2, 0.2))  # type: ignore[arg-type]
-    merged = merge(spec_of(Task.VISION_FACES), [FacesResult(faces=[face]), FacesResult(faces=[face]), FacesResult(faces=[])])
+    merged = merge(
+        spec_of(Task.VISION_FACES), [FacesResult(faces=[face]), FacesResult(faces=[face]), FacesResult(faces=[])]
+    )
     assert len(merged.faces) == 1 and merged.faces[0].confidence is None
 
 
@@ -121,7 +123,10 @@ def test_medoids_pick_the_answer_closest_to_the_others() -> None:
     def ocr(text: str) -> OcrResult:
         return OcrResult(text=text, lines=[OcrLine(text, 0.9)])
 
-    assert merge(spec_of(Task.VISION_OCR), [ocr("HELL0 W0RLD"), ocr("HELLO WORLD"), ocr("HELLO WORLD!")]).text == "HELLO WORLD"
+    assert (
+        merge(spec_of(Task.VISION_OCR), [ocr("HELL0 W0RLD"), ocr("HELLO WORLD"), ocr("HELLO WORLD!")]).text
+        == "HELLO WORLD"
+    )
     tr = [TranslateResult(text=t, source_language="en", target_language="es")
           for t in ("el gato es negro", "el gato negro", "la casa es roja")]  # fmt: skip
     assert merge(spec_of(Task.TEXT_TRANSLATE), tr).text in ("el gato es negro", "el gato negro")

@@ -104,8 +104,9 @@ def test_entities_keep_spans_most_answers_found() -> None:
     ana = Entity(text="Ana", begin=0, end=3, type="PERSON", confidence=0.9)
     madrid = Entity(text="Madrid", begin=13, end=19, type="LOCATION", confidence=0.8)
     madrid_org = Entity(text="Madrid", begin=13, end=19, type="ORGANIZATION", confidence=0.5)
-    merged = merge(spec_of(Task.TEXT_ENTITIES), [EntitiesResult(entities=[ana, madrid]), EntitiesResult(entities=[madrid]),
-                                 EntitiesResult(entities=[ana, madrid_org])])  # fmt: skip
+    answers = [EntitiesResult(entities=[ana, madrid]), EntitiesResult(entities=[madrid]),
+               EntitiesResult(entities=[ana, madrid_org])]  # fmt: skip
+    merged = merge(spec_of(Task.TEXT_ENTITIES), answers)
     assert [(e.text, e.type) for e in merged.entities] == [("Ana", "PERSON"), ("Madrid", "LOCATION")]
     assert text[merged.entities[1].begin : merged.entities[1].end] == "Madrid"
 
@@ -114,8 +115,8 @@ def test_key_phrases_by_overlap() -> None:
     big = KeyPhrase(text="big red car", begin=4, end=15, confidence=0.9)
     red = KeyPhrase(text="red car", begin=8, end=15, confidence=0.7)
     other = KeyPhrase(text="the", begin=0, end=3, confidence=0.2)
-    merged = merge(spec_of(Task.TEXT_KEY_PHRASES), [KeyPhrasesResult(phrases=[big]), KeyPhrasesResult(phrases=[red, other]),
-                                KeyPhrasesResult(phrases=[big])])  # fmt: skip
+    answers = [KeyPhrasesResult(phrases=[big]), KeyPhrasesResult(phrases=[red, other]), KeyPhrasesResult(phrases=[big])]
+    merged = merge(spec_of(Task.TEXT_KEY_PHRASES), answers)
     assert [p.text for p in merged.phrases] == ["big red car"]
 
 

@@ -78,3 +78,32 @@ def test_the_distribution_splits_client_and_server() -> None:
     assert "server" in extras["all"][0] and "omnisense[all]" in extras["dev"]
     for extra in ("aws", "local", "postgres", "redis", "otel"):
         assert "omnisense[server]" in extras[extra], f"{extra} installs the gateway too"
+
+
+def test_the_one_export_list_covers_the_table_and_the_error_tree() -> None:
+    """``omnisense.__all__`` is the schema's list plus the clients: every result type of the task
+    table, the types inside them, every error class and the envelope are importable from it."""
+    import msgspec
+
+    from omnisense.schema import TABLE, OmnisenseError
+    from omnisense.schema import __all__ as contract
+
+    exported = set(omnisense.__all__)
+    assert len(omnisense.__all__) == len(exported) and exported == {*contract, "Client", "AsyncClient"}
+    for spec in TABLE.values():
+        for kind in (spec.result, spec.request):
+            assert kind.__name__ in exported and getattr(omnisense, kind.__name__) is kind
+        for field in msgspec.structs.fields(spec.result):  # the item types a caller reads (Label, Box, ...)
+            for inner in getattr(field.type, "__args__", (field.type,)):
+                args = getattr(inner, "__args__", (inner,))
+                for item in args:
+                    if isinstance(item, type) and issubclass(item, msgspec.Struct):
+                        assert item.__name__ in exported, f"{item.__name__} ({spec.task}) is not exported"
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(sub) for sub in found)) if found else found
+
+    for error in {OmnisenseError, *subclasses(OmnisenseError)}:
+        if error.__module__ == "omnisense.schema.errors":
+            assert error.__name__ in exported, f"{error.__name__} is not exported"

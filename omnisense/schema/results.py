@@ -204,7 +204,7 @@ SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral", "mixed")
 
 
 class SentimentScores(msgspec.Struct, frozen=True):
-    """A confidence per label; None for a label the vendor gives no score for."""
+    """A confidence per label; null for a label the vendor gives no score for."""
 
     positive: float | None
     negative: float | None

@@ -31,7 +31,9 @@ class QualityCollector(Collector):
             "Mean quality score over the quality window: agreement with the consensus or accuracy against references",
             labels=LABELS,
         )
-        samples = GaugeMetricFamily("omnisense_quality_samples", "Samples behind omnisense_quality_score", labels=LABELS)
+        samples = GaugeMetricFamily(
+            "omnisense_quality_samples", "Samples behind omnisense_quality_score", labels=LABELS
+        )
         for row in self.book.totals():
             if row.samples <= 0:
                 continue

@@ -65,7 +65,8 @@ class QualityRow(msgspec.Struct, frozen=True, kw_only=True):
     window: QualityWindow
 
     def total(self) -> QualityTotal:
-        return QualityTotal(self.task, self.language, self.provider, self.source, self.samples, self.score * self.samples)
+        total = self.score * self.samples
+        return QualityTotal(self.task, self.language, self.provider, self.source, self.samples, total)
 
 
 @runtime_checkable

@@ -101,7 +101,9 @@ def test_a_cost_cap_puts_the_expensive_last() -> None:
 
 
 def test_exploring_puts_the_least_measured_first() -> None:
-    quality = book(("a", "en", "reference", 1.0, 40), ("b", "en", "reference", 0.5, 25), ("c", "en", "agreement", 1, 30))
+    quality = book(
+        ("a", "en", "reference", 1.0, 40), ("b", "en", "reference", 0.5, 25), ("c", "en", "agreement", 1, 30)
+    )
     assert order(planner(), EN, quality) == ["a", "c", "b"]
     explored = plan(planner(), EN, quality, explore=True)
     assert [s.provider for s in explored.steps] == ["b", "a", "c"]
@@ -118,5 +120,5 @@ def test_the_explore_share_is_the_strategys() -> None:
 
 @pytest.mark.parametrize("bad", ["min_samples: 0", "tolerance: -1", "explore: 2", "cost_weight: -1"])
 def test_bad_settings_are_refused(bad: str) -> None:
-    with pytest.raises(Exception, match="min_samples|explore"):
+    with pytest.raises(Exception, match=r"min_samples|explore"):
         planner(bad)

@@ -1,4 +1,4 @@
-"""The ``omnisense`` command: serve, policy check, logs, stats, providers and one command per task."""
+"""The ``omnisense`` command: serve, policy check, logs, stats, quality, providers and one command per task."""
 
 from __future__ import annotations
 
@@ -178,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
     from gateway.eval_cli import add_parsers as add_eval_parsers
 
     add_eval_parsers(sub, _log_settings)  # eval, compare
+    from gateway.quality.cli_commands import add_parsers as add_quality_parsers
+
+    add_quality_parsers(sub, _log_settings)  # quality
     jobs_cli.add_parsers(sub)  # jobs submit | status | wait | cancel | list
     return root
 

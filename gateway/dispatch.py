@@ -163,7 +163,7 @@ class Dispatcher:
         """The request's side of the planner's inputs: hints, budget left (``allowance``: the
         key's, when it has a budget), the random draws."""
         resolved = self.planner.routes.get(task)
-        explore = resolved is not None and self.rng.random() < resolved.fastest.explore
+        explore = resolved is not None and self.rng.random() < resolved.explore_share
         rr = resolved is not None and resolved.strategy == "round_robin"
         return RequestMeta(
             key_id=key_id,

@@ -4,7 +4,9 @@
   set FILE through the running gateway, pinned to each provider in turn, with a progress
   bar; per provider: the task's score (accuracy / F1 / IoU-F1 / WER / overlap), the share
   of answers that agree with the expected output, p50/p95 latency and cost
-  (``gateway.evaluation``).
+  (``gateway.evaluation``). Each scored answer is then reported to the gateway's quality
+  table as a ``reference`` sample (``POST /v1/quality``, admin key from ``OMNISENSE_API_KEY``)
+  unless ``--no-report``; a gateway that refuses the report leaves a warning, not a failure.
 - ``omnisense compare --task T [--since 1h] [--config FILE] [--json]``: the shadow
   agreement recorded in the request log per (served provider, shadow provider)
   (``gateway.logs.comparisons``), read from the configured log like ``omnisense stats``.
@@ -37,6 +39,7 @@ def add_parsers(sub: Any, settings_from: SettingsLoader) -> None:
     ev.add_argument("--url", help="gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080)")
     ev.add_argument("--timeout", type=float, default=60.0, help="per request, seconds")
     ev.add_argument("--json", action="store_true", help="print the results as JSON, no progress bar")
+    ev.add_argument("--no-report", action="store_true", help="do not add the scores to the gateway's quality table")
     ev.set_defaults(func=eval_command)
 
     cmp = sub.add_parser("compare", help="shadow agreement per served and shadow provider, from the request log")
@@ -51,7 +54,7 @@ def add_parsers(sub: Any, settings_from: SettingsLoader) -> None:
 
 
 def eval_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    from gateway.evaluation import SetError, load_set, run_eval
+    from gateway.evaluation import SetError, load_set, reference_samples, run_eval
     from omnisense.client import Client
 
     task = Task(args.task)
@@ -68,11 +71,38 @@ def eval_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         else:
             scores = _with_progress(client, task, examples, base, providers)
     rows = [s.summary() for s in scores]
+    reported = None if getattr(args, "no_report", False) else _report(args.url, reference_samples(task, scores))
     if args.json:
-        out.write(json.dumps({"task": task.value, "file": str(args.file), "results": rows}) + "\n")
+        body = {"task": task.value, "file": str(args.file), "results": rows, "reported": reported}
+        out.write(json.dumps(body) + "\n")
     else:
         _eval_table(task, len(examples), rows, out)
+        if reported is not None:
+            out.write(f"reported {reported} reference samples to the gateway's quality table\n")
     return 1 if all(r["errors"] == r["examples"] for r in rows) else 0
+
+
+def _report(url: str | None, samples: list[Any]) -> int | None:
+    """The samples to ``POST /v1/quality``; how many the gateway recorded (None: it did not)."""
+    import httpx
+    import msgspec
+
+    from omnisense.client.transport import error_from, settings
+
+    if not samples:
+        return 0
+    base, headers = settings(url, None)
+    try:
+        response = httpx.post(f"{base}/v1/quality", content=msgspec.json.encode({"samples": samples}),
+                              headers={**headers, "Content-Type": "application/json"}, timeout=30.0)  # fmt: skip
+    except httpx.HTTPError as exc:
+        print(f"omnisense eval: the scores were not reported ({exc})", file=sys.stderr)
+        return None
+    if response.status_code != 200:
+        print(f"omnisense eval: the scores were not reported ({error_from(response)})", file=sys.stderr)
+        return None
+    recorded: int = response.json()["recorded"]
+    return recorded
 
 
 def _with_progress(client: Any, task: Task, examples: Any, base: Path, providers: list[str]) -> Any:

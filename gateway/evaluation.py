@@ -6,6 +6,7 @@ A set is JSON lines, one example each: the task's input and the expected output:
     {"text": "Good morning", "target_language": "es", "expected": {"text": "Buenos días"}}
     {"image": "images/cat.png", "expected": {"label": "cat"}}          # paths: relative to the file
     {"audio": "audio/hello.wav", "expected": {"text": "hello world"}}
+    {"text": "¡Qué día tan bonito!", "language": "es", "expected": {"label": "positive"}}
 
 ``expected`` is either a whole result of the task (as the gateway answers it) or the short
 form its row declares (``TaskSpec.short_form``, listed in ``omnisense.schema.short_forms``):
@@ -15,6 +16,11 @@ optional ``category`` (text moderation), ``text`` (transcripts, translations, OC
 ([{name, box}]), ``faces`` ([{box}]). Each answer is scored against it with the row's
 agreement measure (``gateway.agreement``): accuracy for labels, F1 for overlaps and
 boxes, WER for transcripts, character overlap for translations and OCR.
+
+An example may declare its ``language`` (``source_language`` for translations): it is sent
+with the request, and each provider's score on the example is a ``reference`` sample of the
+quality table for that language (``und`` when the example declares none), which
+``omnisense eval`` reports to the gateway (``POST /v1/quality``) unless ``--no-report``.
 
 Requests go through the public Python client (``from omnisense import Client``), with the
 provider pinned by ``X-Omnisense-Provider``; latency is the client's wall time per call.
@@ -33,6 +39,8 @@ import msgspec
 
 from gateway.agreement import compare
 from gateway.logs.query import percentile
+from gateway.quality import QualitySample, score_of
+from gateway.quality.samples import UNKNOWN_LANGUAGE
 from omnisense.client import Client
 from omnisense.schema import OmnisenseError, Task, TaskResult, spec_of
 from omnisense.schema.table import InputKind
@@ -120,6 +128,7 @@ class ProviderScore:
     latencies_ms: list[float] = field(default_factory=list)
     cost_usd: float = 0.0
     error_types: dict[str, int] = field(default_factory=dict)
+    references: list[tuple[str, float]] = field(default_factory=list)  # (language, score in [0, 1]) per example
 
     def summary(self) -> dict[str, Any]:
         ok = self.examples - self.errors
@@ -184,8 +193,24 @@ def _one_provider(
             score.metric = found.metric
             score.scores.append(found.value)
             score.agreed += found.agrees
+            score.references.append((example_language(example), score_of(found)))
         on_step(name)
     return score
+
+
+def example_language(example: Example) -> str:
+    """The language the example declares, as a primary subtag; ``und`` when none."""
+    declared = example.language or example.source_language
+    return declared.split("-")[0].lower() if declared else UNKNOWN_LANGUAGE
+
+
+def reference_samples(task: Task, scores: Sequence[ProviderScore]) -> list[QualitySample]:
+    """Every scored answer as a ``reference`` sample of the quality table."""
+    return [
+        QualitySample(task=task.value, language=language, provider=s.provider, source="reference", score=value)
+        for s in scores
+        for language, value in s.references
+    ]
 
 
 def _with_expected(task: Task, examples: Sequence[Example]) -> Iterator[tuple[Example, TaskResult]]:

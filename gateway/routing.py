@@ -24,11 +24,14 @@ import msgspec
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import AttemptObserver, Dispatcher
+from gateway.quality import QualityRecorder, discard
+from gateway.shadow import ShadowRunner
 from omnisense.schema import UnprocessableInput
 from policies.budgets import SpendStore
 from policies.live import RoutingState
 from policies.loader import LoadedPolicy, load_policy
 from policies.planner import Planner
+from policies.quality import QualityBook
 from policies.shared.routing import SharedHub
 
 ProviderKey = tuple[str, bytes]  # (name, the block as canonical JSON)
@@ -89,6 +92,8 @@ class RoutingDeps:
     spend: SpendStore | None = None
     scrub: Callable[[str], str] | None = None
     shared: SharedHub | None = None  # circuits and latency shared with other replicas (Redis)
+    quality: QualityBook | None = None  # the measured quality every unit routes on (best_quality)
+    recorder: QualityRecorder = discard  # where shadows' agreement samples go (the quality table)
 
 
 async def build_routing(
@@ -125,8 +130,9 @@ def _dispatcher(
     planner = Planner(loaded, {n: p.info for n, p in providers.items()})
     if before is not None:
         return before.dispatcher.successor(planner, providers)  # circuits, latency and spend carry over
-    state = RoutingState(planner, spend=deps.spend, shared=deps.shared)
-    return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub)
+    state = RoutingState(planner, spend=deps.spend, shared=deps.shared, quality=deps.quality)
+    shadows = ShadowRunner(deps.recorder)
+    return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub, shadows=shadows)
 
 
 async def _providers_for(

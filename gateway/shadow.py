@@ -6,7 +6,8 @@ is compared with the served one by the task's metric (``gateway.agreement``: the
 label, entity/key-phrase overlap, IoU-matched boxes, word error rate, character overlap):
 ``metric``, ``score`` and ``agrees`` on the ShadowResult, aggregated per (task, served,
 shadow) by ``gateway.logs.comparisons`` for ``/v1/stats``, ``/metrics`` and
-``omnisense compare``. Shadows never change the response or its latency, are not
+``omnisense compare``; and each compared answer is an ``agreement`` sample of the shadow
+provider for the quality table (``gateway.quality``). Shadows never change the response or its latency, are not
 charged to the caller's budget and do not feed circuits or latency windows (so they
 cannot change routing either).
 
@@ -27,13 +28,15 @@ from collections.abc import Callable, Sequence
 from adapters.base import CallContext, Provider
 from gateway.agreement import compare
 from gateway.logs.record import OutputSummary, RequestLog, ShadowResult, summarize_output
+from gateway.quality import QualityRecorder, QualitySample, discard, sample_language, score_of
 from omnisense.schema import OmnisenseError, Task, TaskRequest, TaskResult
 
 log = logging.getLogger("omnisense.shadow")
 
 
 class ShadowRunner:
-    def __init__(self) -> None:
+    def __init__(self, recorder: QualityRecorder = discard) -> None:
+        self.recorder = recorder  # the shadows' agreement with the served answers, per provider and language
         self.pending: dict[str, asyncio.Task[list[ShadowResult]]] = {}  # not yet claimed by a record
         self.running: set[asyncio.Task[list[ShadowResult]]] = set()
 
@@ -64,8 +67,8 @@ class ShadowRunner:
         calls = [self._one(request_id, task, request, name, p, t, served, served_result) for name, p, t in targets]
         return list(await asyncio.gather(*calls))
 
-    @staticmethod
     async def _one(
+        self,
         request_id: str,
         task: Task,
         request: TaskRequest,
@@ -98,6 +101,10 @@ class ShadowRunner:
         found = compare(task, served_result, out.result) if served_result is not None else None
         if found is not None:
             result.agrees, result.metric, result.score = found.agrees, found.metric, found.value
+            language = sample_language(request, served_result)
+            sample = QualitySample(task=task.value, language=language, provider=name, source="agreement",
+                                   score=score_of(found))  # fmt: skip
+            self.recorder.record([sample])
         elif served is not None:  # not comparable by a metric (speech.synthesize): the summaries
             result.agrees = summary.top == served.top and summary.items == served.items
         return result

@@ -1,5 +1,6 @@
 """The routing state that outlives a request (and a policy reload): circuit breakers,
-latency windows, budgets, probe health and round-robin counters.
+latency windows, budgets, probe health, round-robin counters and the measured quality
+(a ``QualityBook`` the gateway feeds, shared by every unit).
 
 ``RoutingState`` is both the planner's ``Facts`` (read) and the dispatcher's
 ``AttemptObserver`` (written), so the planner itself stays a pure function of its inputs.
@@ -18,6 +19,7 @@ from policies.budgets import BudgetBook, SpendStore
 from policies.circuit import CircuitBoard
 from policies.latency import LatencyBook
 from policies.plan import CircuitState, LatencyStat
+from policies.quality import QualityBook, QualityStat
 from policies.shared.routing import SharedHub, SharedRouting
 
 if TYPE_CHECKING:
@@ -32,12 +34,14 @@ class RoutingState:
         spend: SpendStore | None = None,
         clock: Callable[[], float] | None = None,
         shared: SharedHub | None = None,
+        quality: QualityBook | None = None,
     ):
         clock = clock or time.monotonic
         self.circuits = CircuitBoard(planner.circuit_settings, clock)
         self.latencies = LatencyBook(planner.fastest_settings, clock=clock)
         self.budgets = BudgetBook(planner.loaded.policy.budgets, spend)
         self.health: dict[str, Health] = {}
+        self.qualities = quality or QualityBook()
         self._ticks: dict[str, int] = {}
         self.shared: SharedRouting | None = None
         if shared is not None:
@@ -67,6 +71,9 @@ class RoutingState:
     def healthy(self, provider: str) -> bool:
         health = self.health.get(provider)
         return health is None or health.ok
+
+    def quality(self, provider: str, task: Task, language: str | None, source: str) -> QualityStat | None:
+        return self.qualities.stat(provider, task.value, language, source)
 
     # AttemptObserver
     def observe(self, provider: str, task: Task, attempt: Attempt) -> None:

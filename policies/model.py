@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import msgspec
 
-Strategy = Literal["priority", "cheapest", "fastest", "weighted", "round_robin"]
+Strategy = Literal["priority", "cheapest", "fastest", "weighted", "round_robin", "best_quality"]
 
 
 class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -63,6 +63,27 @@ class Fastest(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     explore: float = 0.05  # fraction of requests that try the least recently measured candidate first
 
 
+class BestQuality(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The ``best_quality`` strategy (``policies.best_quality``): candidates ranked by their measured
+    quality for the request's task and language (``reference`` accuracy when a candidate has
+    ``min_samples`` of it, else ``agreement``), the cheapest first among those within ``tolerance``
+    of the best."""
+
+    min_samples: int = 20  # samples a figure needs before it counts; fewer: the route's order, after the measured
+    tolerance: float = 0.02  # candidates within this much of the best count as equally right: cheapest first
+    cost_weight: float = 0.0  # score minus cost_weight x the request's cost in USD (0: cost only breaks ties)
+    max_cost_usd: float | None = None  # a candidate costing more per request goes after the others
+    explore: float = 0.05  # fraction of requests that put the least-measured candidate first
+
+    def __post_init__(self) -> None:
+        if self.min_samples < 1 or self.tolerance < 0 or self.cost_weight < 0:
+            raise ValueError("min_samples >= 1, tolerance >= 0, cost_weight >= 0")
+        if not 0 <= self.explore <= 1:
+            raise ValueError("explore must be in [0, 1]")
+        if self.max_cost_usd is not None and self.max_cost_usd < 0:
+            raise ValueError("max_cost_usd must be >= 0")
+
+
 class Candidate(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     provider: str
     weight: float = 1.0
@@ -83,6 +104,7 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     circuit: CircuitSettings | None = None
     hedge_after_ms: float | None = None
     fastest: Fastest | None = None
+    best_quality: BestQuality | None = None
     sticky: bool | None = None  # weighted: the same key always gets the same first pick
 
 
@@ -121,6 +143,7 @@ class Defaults(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     circuit: CircuitSettings = CircuitSettings()
     hedge_after_ms: float | None = None
     fastest: Fastest = Fastest()
+    best_quality: BestQuality = BestQuality()
     sticky: bool = False
 
 

@@ -5,7 +5,7 @@ settings), the providers to mirror to, and the decisions that explain it.
 
 The planner's inputs besides the task and the request are explicit: ``RequestMeta``
 (who asks, hints, the budget left, the random draw) and ``Facts`` (circuit states,
-observed latency, probe health), so that planning is a pure function that tests can
+observed latency, probe health, measured quality), so that planning is a pure function that tests can
 feed by hand and ``/v1/route/explain`` can run without side effects.
 """
 
@@ -18,6 +18,7 @@ import msgspec
 
 from omnisense.schema import Task
 from policies.model import Retries
+from policies.quality import QualityBook, QualityStat
 
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -70,7 +71,7 @@ class RequestMeta:
     budget_then: str = "reject"  # "reject" or a provider to switch to when over budget
     draw: float = 0.0  # uniform in [0, 1): the weighted pick
     tick: int = 0  # a counter per route: round robin
-    explore: bool = False  # fastest: measure the least recently measured candidate first
+    explore: bool = False  # fastest: the least recently measured first; best_quality: the least measured first
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +90,14 @@ class Facts(Protocol):
 
     def healthy(self, provider: str) -> bool: ...
 
+    def quality(self, provider: str, task: Task, language: str | None, source: str) -> QualityStat | None:
+        """The measured quality of ``provider`` for ``task`` in ``language`` (None: every language)
+        from ``source`` (``reference`` or ``agreement``; ``policies.quality``)."""
+        ...
+
 
 class NoFacts:
-    """Nothing known: every circuit closed, no latency measured, every provider healthy."""
+    """Nothing known: every circuit closed, no latency or quality measured, every provider healthy."""
 
     def circuit(self, provider: str, task: Task) -> CircuitState:
         return "closed"
@@ -102,6 +108,9 @@ class NoFacts:
     def healthy(self, provider: str) -> bool:
         return True
 
+    def quality(self, provider: str, task: Task, language: str | None, source: str) -> QualityStat | None:
+        return None
+
 
 @dataclass
 class StaticFacts:
@@ -110,6 +119,7 @@ class StaticFacts:
     circuits: dict[tuple[str, Task], CircuitState] | None = None
     latencies: dict[tuple[str, Task], LatencyStat] | None = None
     unhealthy: frozenset[str] = frozenset()
+    qualities: QualityBook | None = None
 
     def circuit(self, provider: str, task: Task) -> CircuitState:
         return (self.circuits or {}).get((provider, task), "closed")
@@ -119,3 +129,6 @@ class StaticFacts:
 
     def healthy(self, provider: str) -> bool:
         return provider not in self.unhealthy
+
+    def quality(self, provider: str, task: Task, language: str | None, source: str) -> QualityStat | None:
+        return self.qualities.stat(provider, task.value, language, source) if self.qualities else None

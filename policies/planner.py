@@ -19,10 +19,10 @@ from collections.abc import Mapping
 
 import msgspec
 
-from omnisense.schema import ProviderInfo, Task, TaskRequest, request_units
+from omnisense.schema import ProviderInfo, Task, TaskRequest, request_language, request_units
 from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, task_pattern_matches
-from policies.model import Candidate, CircuitSettings, Defaults, Fastest, Route
+from policies.model import BestQuality, Candidate, CircuitSettings, Defaults, Fastest, Route
 from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
@@ -39,6 +39,12 @@ def _kind(reason: str | None) -> str:
     return INPUT if input_field_of(reason) is not None else ""
 
 
+def primary_language(request: TaskRequest) -> str | None:
+    """The language the request declares, as its primary subtag in lower case ("en-GB": "en")."""
+    declared = request_language(request)
+    return declared.split("-")[0].lower() if declared else None
+
+
 class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
     pattern: str
     strategy: str
@@ -51,8 +57,14 @@ class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
     hedge_after_ms: float | None
     circuit: CircuitSettings
     fastest: Fastest
+    best_quality: BestQuality
     sticky: bool
     route: Route
+
+    @property
+    def explore_share(self) -> float:
+        """The fraction of requests that explore (``RequestMeta.explore``): the strategy's setting."""
+        return self.best_quality.explore if self.strategy == "best_quality" else self.fastest.explore
 
 
 def _specificity(pattern: str) -> int:
@@ -84,6 +96,7 @@ def _resolve(pattern: str, route: Route, defaults: Defaults) -> ResolvedRoute:
         hedge_after_ms=route.hedge_after_ms if route.hedge_after_ms is not None else defaults.hedge_after_ms,
         circuit=route.circuit or defaults.circuit,
         fastest=route.fastest or defaults.fastest,
+        best_quality=route.best_quality or defaults.best_quality,
         sticky=route.sticky if route.sticky is not None else defaults.sticky,
         route=route,
     )
@@ -145,7 +158,11 @@ class Planner:
         else:
             spare = []
         strategy = resolved.strategy if resolved else self.defaults.strategy
-        inputs = Inputs(task, costs, meta, facts, resolved.sticky if resolved else False)
+        inputs = Inputs(
+            task, costs, meta, facts, resolved.sticky if resolved else False,
+            language=primary_language(request),
+            best_quality=resolved.best_quality if resolved else self.defaults.best_quality,
+        )  # fmt: skip
         ranked = STRATEGIES[strategy](kept, inputs) if meta.pinned is None else [(c, "pinned") for c in kept]
         if spare:
             ranked += [(c, "route fallback, after the ranked candidates") for c in spare]

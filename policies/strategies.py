@@ -14,6 +14,9 @@ The first one serves; the rest are the fallback chain in that order.
 - ``weighted``: the first pick is drawn by weight (``RequestMeta.draw``; with ``sticky``
   a hash of the key, so one key stays on one provider); the rest follow by weight.
 - ``round_robin``: the file's order rotated by a per-route counter.
+- ``best_quality`` (``policies.best_quality``): by the quality measured for the request's
+  task and language (accuracy against references, else agreement), the cheapest first
+  among the equally right.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import get_args
 
 from omnisense.schema import ProviderInfo, Task
-from policies.model import Candidate, Strategy
+from policies.model import BestQuality, Candidate, Strategy
 from policies.plan import Facts, LatencyStat, RequestMeta
 from policies.registry import Registry
 
@@ -33,10 +36,21 @@ Ranked = list[tuple[Candidate, str]]
 class Inputs:
     """What a strategy may look at, bundled once per request."""
 
-    __slots__ = ("costs", "facts", "meta", "sticky", "task")
+    __slots__ = ("best_quality", "costs", "facts", "language", "meta", "sticky", "task")
 
-    def __init__(self, task: Task, costs: Mapping[str, float], meta: RequestMeta, facts: Facts, sticky: bool) -> None:
+    def __init__(
+        self,
+        task: Task,
+        costs: Mapping[str, float],
+        meta: RequestMeta,
+        facts: Facts,
+        sticky: bool,
+        *,
+        language: str | None = None,  # the request's declared language, primary subtag
+        best_quality: BestQuality | None = None,  # the route's settings of the best_quality strategy
+    ) -> None:
         self.task, self.costs, self.meta, self.facts, self.sticky = task, costs, meta, facts, sticky
+        self.language, self.best_quality = language, best_quality or BestQuality()
 
 
 def priority(cands: list[Candidate], inp: Inputs) -> Ranked:
@@ -107,8 +121,9 @@ def round_robin(cands: list[Candidate], inp: Inputs) -> Ranked:
 
 # name -> the strategy function, through the one registry shape (``policies.registry``); the
 # names are the policy file's ``Strategy`` literal.
+_OWN_MODULE = {"best_quality": "policies.best_quality:best_quality"}
 STRATEGIES: Registry[Callable[[list[Candidate], Inputs], Ranked]] = Registry(
-    "routing strategy", {name: f"policies.strategies:{name}" for name in get_args(Strategy)}
+    "routing strategy", {name: _OWN_MODULE.get(name, f"policies.strategies:{name}") for name in get_args(Strategy)}
 )
 
 

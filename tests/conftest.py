@@ -91,9 +91,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The gateway on uvicorn in a thread: tests talk to it over real HTTP."""
+    """The gateway on uvicorn in a thread: tests talk to it over real HTTP (``sink=None``: the
+    config's own log sink)."""
 
-    def __init__(self, config: GatewayConfig, sink: MemorySink) -> None:
+    def __init__(self, config: GatewayConfig, sink: MemorySink | None) -> None:
         self.port = free_port()
         self.app = create_app(config, sink=sink)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))

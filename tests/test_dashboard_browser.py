@@ -328,3 +328,27 @@ def test_policy_panel_shows_a_refused_reload(gateway: LiveServer, policy_file: P
     expect(page.locator("#policy-refusal")).to_contain_text("unknown provider 'gpc'", timeout=15_000)
     assert int(page.locator("#policy-facts [data-fact=refused]").text_content()) >= 1
     expect(page.locator("#routes-table")).to_contain_text("primary > secondary")  # the last good policy serves
+
+
+def test_quality_panel_shows_the_table(gateway: LiveServer, page: Any) -> None:
+    samples = [
+        {"task": "text.sentiment", "language": "en", "provider": "primary", "source": "reference", "score": 1.0},
+        {"task": "text.sentiment", "language": "en", "provider": "primary", "source": "reference", "score": 0.5},
+        {"task": "text.sentiment", "language": "es", "provider": "secondary", "source": "agreement", "score": 0.25},
+    ]
+    assert httpx.post(f"{gateway.url}/v1/quality", json={"samples": samples}).json() == {"recorded": 3}
+    page.goto(f"{gateway.url}/dashboard")
+    refreshed(page, 0)
+    rows = httpx.get(f"{gateway.url}/v1/quality").json()["rows"]
+    shown = {(r["language"], r["provider"], r["source"]): r for r in table_rows(page, "#quality-table")}
+    assert (
+        set(shown)
+        == {(r["language"], r["provider"], r["source"]) for r in rows}
+        == {("en", "primary", "reference"), ("es", "secondary", "agreement")}
+    )
+    assert (shown[("en", "primary", "reference")]["samples"], shown[("en", "primary", "reference")]["score"]) == (
+        "2",
+        "0.750",
+    )
+    assert shown[("es", "secondary", "agreement")]["score"] == "0.250"
+    expect(page.locator("#quality-window")).to_contain_text("last 7 d")

@@ -22,6 +22,8 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     payload_sample_rate: float = 0.0  # fraction of requests whose (truncated) input is kept; 0: never
     payload_max_chars: int = 2_000
     drift_window_s: float = 3_600.0  # output-distribution windows compared by the drift metric
+    quality_window_s: float = 7 * 86_400.0  # the quality table's window for routing, /metrics and /v1/quality
+    quality_refresh_s: float = 10.0  # how often a gateway reads the table back (every replica's samples)
 
     @property
     def file(self) -> str:

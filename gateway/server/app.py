@@ -20,6 +20,7 @@ from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.problems import framework_error
+from gateway.server.quality_routes import QUALITY_HANDLERS
 from gateway.server.responses import problem_response
 from gateway.server.routing_routes import ROUTING_HANDLERS
 from gateway.server.runtime import build_runtime
@@ -64,6 +65,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
             *META_HANDLERS,
             *ROUTING_HANDLERS,
             *OBSERVABILITY_HANDLERS,
+            *QUALITY_HANDLERS,
             *JOB_HANDLERS,
             *DASHBOARD_HANDLERS,
         ],

@@ -1,5 +1,5 @@
 """The OpenAPI description of the operational endpoints: health, providers, logs, stats,
-metrics, route explain and the policy, each with its parameters, body, answers and the
+the quality table, metrics, route explain and the policy, each with its parameters, body, answers and the
 exact statuses it can give (schemathesis checks every answer against this).
 """
 
@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from gateway.logs.query import LogPage, Stats
+from gateway.server.quality_routes import QualityAnswer, QualityReport
 from gateway.server.routing_routes import ExplainBody
 
 PROBLEMS = {
@@ -24,7 +25,7 @@ PROBLEMS = {
     "503": "No provider can serve this request",
     "504": "Every capable provider timed out",
 }
-TYPES = [LogPage, Stats, ExplainBody]  # their schemas join the document's components
+TYPES = [LogPage, Stats, ExplainBody, QualityAnswer, QualityReport]  # their schemas join the document's components
 
 
 def ref(name: str) -> dict[str, str]:
@@ -101,6 +102,28 @@ _PATHS: dict[str, dict[str, Any]] = {
                 _query("task", "only this task's shadow comparisons"),
             ],
         )
+    },
+    "/v1/quality": {
+        "get": _op(
+            "quality",
+            "The quality table: per task, language, provider and source (agreement with the consensus, "
+            "accuracy against references) the samples and their mean score over a window (admin)",
+            {"200": _json("The table", ref("QualityAnswer")), **problems("400", "401", "403")},
+            parameters=[
+                _query("task", "only this task (text.sentiment, ...)"),
+                _query("language", "only this language (primary subtag: en, es; und: undetermined)"),
+                _query("provider", "only this provider"),
+                _query("source", "agreement or reference", {"type": "string", "enum": ["", "agreement", "reference"]}),
+                _query("since", "unix seconds, ISO 8601, or a duration ago such as 24h"),
+                _query("window", "a duration such as 1h or 7d (default: the quality window routing uses)"),
+            ],
+        ),
+        "post": _op(
+            "quality_report",
+            "Add samples to the quality table, e.g. omnisense eval's accuracy against references (admin)",
+            {"200": _json("Recorded"), **problems("400", "401", "403", "422")},
+            requestBody={"required": True, "content": {"application/json": {"schema": ref("QualityReport")}}},
+        ),
     },
     "/metrics": {
         "get": _op(

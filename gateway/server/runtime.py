@@ -27,6 +27,10 @@ from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.registry import make_sink
 from gateway.metrics import Metrics, ProviderState
+from gateway.quality.metrics import QualityCollector
+from gateway.quality.registry import make_quality_table
+from gateway.quality.store import MemoryQualityStore
+from gateway.quality.table import QualityTable
 from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
@@ -38,6 +42,7 @@ from gateway.tracing import Tracing
 from omnisense.schema import Health, TaskRequest
 from policies.loader import LoadedPolicy
 from policies.planner import Planner
+from policies.quality import QualityBook
 from policies.shared.backend import SharedBackend, open_backend
 
 log = logging.getLogger("omnisense.server")
@@ -77,6 +82,9 @@ class Runtime:
     shared: SharedBackend = field(default_factory=SharedBackend)  # what replicas share (Redis), if anything
     disconnects: Disconnects = field(default_factory=Disconnects)  # requests watched for a client that left
     storage: Storage = field(default_factory=Storage)  # the backends (files, pools, clients), opened once
+    # The quality table: the QualityRecorder that fan-outs, shadows and POST /v1/quality record
+    # to, and the QualityBook that best_quality routes on (``gateway.quality``).
+    quality: QualityTable = field(default_factory=lambda: QualityTable(MemoryQualityStore()))
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -196,6 +204,7 @@ class Runtime:
         if self.reloader is not None:
             await self.reloader.aclose()
         await close_routing(self.routing)  # shadows drained first: their records reach the writer
+        await self.quality.aclose()  # after the shadows: their samples are written too
         await self.shared.aclose()
         await self.writer.aclose()
         await self.tracing.aclose()
@@ -264,17 +273,20 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     client = storage.redis(config.redis_url, state.prefix).client if config.redis_url else None
     shared = await open_backend(client=client, prefix=state.prefix, sync_s=state.sync_s, timeout_s=state.timeout_s)
     observers = [tracing] if tracing.enabled else []
-    deps = RoutingDeps(observers=observers, spend=shared.spend, scrub=scrub, shared=shared.hub)
+    routing: Routing | None = None
+    quality: QualityTable | None = None
     try:
+        quality = make_quality_table(config.logs, storage, QualityBook(), in_memory=sink is not None)
+        await quality.start()  # its table created or migrated, the window read into the book
+        deps = RoutingDeps(observers=observers, spend=shared.spend, scrub=scrub, shared=shared.hub,
+                           quality=quality.book, recorder=quality)  # fmt: skip
         routing, _ = await build_routing(config.policy, config.policies, deps)
-    except BaseException:
-        await shared.aclose()
-        await storage.aclose()
-        raise
-    try:
         writer = await start_writer(config, sink, storage)
     except BaseException:
-        await close_routing(routing)
+        if routing is not None:
+            await close_routing(routing)
+        if quality is not None:
+            await quality.aclose()
         await shared.aclose()
         await storage.aclose()
         raise
@@ -283,7 +295,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     cache = config.cache
     runtime = Runtime(
         config=config, routing=routing, writer=writer, keys=KeyRing(config, shared.limiter), deps=deps,
-        metrics=metrics, tracing=tracing, scrub=scrub, shared=shared, storage=storage,
+        metrics=metrics, tracing=tracing, scrub=scrub, shared=shared, storage=storage, quality=quality,
         cache=ResponseCache(make_store(cache, config.redis_url, storage), max_entry_bytes=cache.max_entry_bytes),
         fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
@@ -293,6 +305,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
     metrics.bind_circuits(lambda: circuit_states(runtime))
     metrics.bind_shared(shared.status)
     metrics.bind_providers(lambda: provider_states(runtime))
+    metrics.registry.register(QualityCollector(quality.book))
     runtime.prober = make_prober(runtime)  # started by start_probing(), once logs are scrubbed
     reloader = runtime.reloader = PolicyReloader(runtime, watch_s=config.policy_watch_s)
     metrics.bind_reloads(lambda: (reloader.status.reloads, reloader.status.refused))

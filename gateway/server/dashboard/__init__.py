@@ -2,7 +2,7 @@
 
 The page has no build step and loads nothing from outside the package: it draws its charts
 as SVG itself and reads the gateway's JSON endpoints (``/v1/providers``, ``/v1/stats``,
-``/v1/logs``, ``/v1/policy``, ``POST /v1/route/explain`` and the task endpoints), polling
+``/v1/logs``, ``/v1/quality``, ``/v1/policy``, ``POST /v1/route/explain`` and the task endpoints), polling
 them for live updates. The page and its assets are open (they hold no data); on a protected
 gateway the page asks for an admin key and sends it as ``Authorization: Bearer`` to the data
 endpoints, which check it as they do for any caller. ``/dashboard/tasks.json`` describes
@@ -26,6 +26,7 @@ _ASSETS = {  # litestar adds "; charset=utf-8" to a text/* media type
     "app.js": "text/javascript",
     "charts.js": "text/javascript",
     "logs.js": "text/javascript",
+    "quality.js": "text/javascript",
     "tryit.js": "text/javascript",
     "util.js": "text/javascript",
     "style.css": "text/css",

@@ -2,6 +2,7 @@
 
 import { barChart, lineChart } from "/dashboard/charts.js";
 import { initLogs, refreshLogs } from "/dashboard/logs.js";
+import { refreshQuality } from "/dashboard/quality.js";
 import { initTry } from "/dashboard/tryit.js";
 import {
   api, clearAuthBanner, failed, fmt, h, parseDuration, percentile, replace, session, setKey, table,
@@ -200,7 +201,7 @@ async function refreshPolicy() {
 
 const PANELS = [
   ["providers", refreshProviders], ["stats", refreshStats], ["chart-rps", refreshTraffic],
-  ["cost", refreshCost], ["policy", refreshPolicy], ["logs", refreshLogs],
+  ["cost", refreshCost], ["policy", refreshPolicy], ["logs", refreshLogs], ["quality", refreshQuality],
 ];
 
 export async function refreshAll() {

@@ -121,7 +121,12 @@ def test_reload_under_load_loses_no_request(tmp_path: Path, sink: MemorySink) ->
                     return (await client.post("/v1/text/sentiment", json=TEXT)).status_code
 
                 statuses: list[int] = []
-                for _ in range(10):
+                reloader = server.app.state.runtime.reloader
+                # at least 10 rounds of 20, and on until three reloads have happened under the load
+                # (a busy machine may take longer than 10 rounds to see them); bounded either way
+                for rounds in range(100):
+                    if rounds >= 10 and reloader.status.reloads >= 3:
+                        break
                     statuses += await asyncio.gather(*(one() for _ in range(20)))
                 return statuses
 
@@ -132,8 +137,8 @@ def test_reload_under_load_loses_no_request(tmp_path: Path, sink: MemorySink) ->
         finally:
             stop.set()
             flipper.join()
-        assert statuses == [200] * 200
+        assert len(statuses) >= 200 and statuses == [200] * len(statuses)
         reloads = server.app.state.runtime.reloader.status.reloads
         assert reloads >= 3, reloads
-        wait_for(lambda: len(sink.records) == 200)
+        wait_for(lambda: len(sink.records) == len(statuses))
         assert {r.provider for r in sink.records} == {"primary", "secondary"}

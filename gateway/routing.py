@@ -24,6 +24,7 @@ import msgspec
 from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import AttemptObserver, Dispatcher
+from gateway.quality import QualityRecorder, discard
 from omnisense.schema import UnprocessableInput
 from policies.budgets import SpendStore
 from policies.live import RoutingState
@@ -89,6 +90,7 @@ class RoutingDeps:
     spend: SpendStore | None = None
     scrub: Callable[[str], str] | None = None
     shared: SharedHub | None = None  # circuits and latency shared with other replicas (Redis)
+    quality: QualityRecorder = discard  # where fan-outs leave their agreement samples
 
 
 async def build_routing(
@@ -126,7 +128,7 @@ def _dispatcher(
     if before is not None:
         return before.dispatcher.successor(planner, providers)  # circuits, latency and spend carry over
     state = RoutingState(planner, spend=deps.spend, shared=deps.shared)
-    return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub)
+    return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub, quality=deps.quality)
 
 
 async def _providers_for(

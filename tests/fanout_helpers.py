@@ -31,6 +31,7 @@ TEXTS = {
     "me encanta este teléfono": ("es", "positive"),
     "odio este teléfono": ("es", "negative"),
 }
+CAT = {"name": "cat", "confidence": 0.9}
 PRICES = {"aws": 0.0001, "google": 0.0002, "azure": 0.0003}
 KEYS = {"team": "secret-team", "poor": "secret-poor", "narrow": "secret-narrow"}
 
@@ -56,6 +57,9 @@ def policy(routes: dict[str, Any]) -> str:
     providers["flaky"] = {"kind": SCRIPTED, "tasks": ["text.sentiment"], "price_usd": 0.0004, "languages": ["en"]}
     providers["stuck"] = {"kind": SCRIPTED, "tasks": ["text.sentiment"], "price_usd": 0.0004}
     providers["voice"] = {"kind": SCRIPTED, "tasks": ["speech.synthesize"], "price_usd": 0.0001}
+    providers["eye1"] = {"kind": ANSWERS, "task": "vision.labels", "default": {"labels": [CAT]}, "price_usd": 0.001}
+    cat_and_dog = {"labels": [{**CAT, "confidence": 0.7}, {"name": "dog", "confidence": 0.5}]}
+    providers["eye2"] = {"kind": ANSWERS, "task": "vision.labels", "default": cat_and_dog, "price_usd": 0.002}
     defaults = {"timeout_s": 0.3, "deadline_s": 2.0, "retries": {"attempts": 2, "backoff_s": 0.01}}
     budgets = [{"key": "team", "usd_per_day": 1.0}, {"key": "poor", "usd_per_day": 0.004}]
     return json.dumps({"version": 1, "providers": providers, "defaults": defaults, "routes": routes,
@@ -67,6 +71,12 @@ PLAIN_ROUTES = {"*": {"candidates": ["aws"]}}
 
 @contextmanager
 def gateway(tmp_path: Path, sink: MemorySink, routes: dict[str, Any] | None = None) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(config(tmp_path, routes), sink=sink)) as client:
+        yield client
+
+
+def config(tmp_path: Path, routes: dict[str, Any] | None = None, *, open_gateway: bool = False) -> GatewayConfig:
+    """The gateway's config on ``policy(routes)``; ``open_gateway``: no keys (any caller)."""
     path = tmp_path / "policy.yaml"
     path.write_text(policy(routes or PLAIN_ROUTES))
     keys = [
@@ -74,9 +84,9 @@ def gateway(tmp_path: Path, sink: MemorySink, routes: dict[str, Any] | None = No
         ApiKey(id="poor", sha256=hash_key(KEYS["poor"])),
         ApiKey(id="narrow", sha256=hash_key(KEYS["narrow"]), providers=["aws", "google", "voice"]),
     ]
-    config = GatewayConfig(policy=str(path), keys=keys, logs=LogSettings(sink="none"), policy_watch_s=None)
-    with TestClient(create_app(config, sink=sink)) as client:
-        yield client
+    return GatewayConfig(
+        policy=str(path), keys=[] if open_gateway else keys, logs=LogSettings(sink="none"), policy_watch_s=None
+    )
 
 
 def auth(key: str) -> dict[str, str]:

@@ -18,9 +18,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 
+from gateway.dispatch import Dispatcher
 from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
+from gateway.server.scope import RouteChoice, route_choice
 from omnisense.schema import (
     InputKind,
     InvalidInput,
@@ -80,6 +81,20 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     return request
 
 
+async def _fanout(
+    dispatcher: Dispatcher, task: Task, request: TaskRequest, key_id: str | None, choice: RouteChoice
+) -> dict[str, Any] | None:
+    """The explanation of a request that fans out (or of its refusal); None: it does not."""
+    try:
+        fanout = await dispatcher.plan_fanout(task, request, key_id, choice.pinned, allowed=choice.allowed)
+    except OmnisenseError as exc:  # what the request would be answered
+        return {"fanout": None, "answer": f"refused: {exc.status} {exc.detail}"}
+    if fanout is None:
+        return None
+    plan = {**msgspec.to_builtins(fanout), "providers": fanout.providers, "rule": fanout.rule()}
+    return {"fanout": plan, "answer": fanout.rule()}
+
+
 @post("/v1/route/explain", include_in_schema=False, status_code=200)
 async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime: Runtime = request.app.state.runtime
@@ -93,17 +108,9 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime.keys.check_task(key, body.task)
     task_request = _request_of(body, runtime.config.limits.max_audio_bytes)
     choice = route_choice(runtime, request.headers, key, body.routing)
-    key_id = key.id if key else None
-    try:
-        fanout = await choice.dispatcher.plan_fanout(
-            body.task, task_request, key_id, choice.pinned, allowed=choice.allowed
-        )
-    except OmnisenseError as refused:  # what the request would be answered
-        out = {"fanout": None, "answer": f"refused: {refused.status} {refused.detail}"}
-        return Response(_encoder.encode(out), media_type="application/json")
-    if fanout is not None:
-        plan_out = {**msgspec.to_builtins(fanout), "providers": fanout.providers, "rule": fanout.rule()}
-        return Response(_encoder.encode({"fanout": plan_out, "answer": fanout.rule()}), media_type="application/json")
+    fanned = await _fanout(choice.dispatcher, body.task, task_request, key.id if key else None, choice)
+    if fanned is not None:
+        return Response(_encoder.encode(fanned), media_type="application/json")
     plan = await choice.dispatcher.plan(
         body.task, task_request, key.id if key else None, choice.pinned, dry_run=True, allowed=choice.allowed
     )

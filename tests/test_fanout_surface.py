@@ -144,3 +144,22 @@ def test_the_openapi_document_describes_providers_and_the_new_envelope_fields() 
     assert set(answer["required"]) == {"provider", "model", "outcome", "result", "usage", "latency_ms", "agreement",
                                        "error"}  # fmt: skip
     assert json.dumps(schemas["AnswerError"]["required"]) == '["type", "title", "status", "detail"]'
+
+
+def test_a_job_fans_out_too(policy_file: Path) -> None:
+    from litestar.testing import TestClient
+
+    from gateway.server import create_app
+    from tests.jobs_helpers import job_config, wait_until
+
+    with TestClient(create_app(job_config(policy_file), sink=MemorySink())) as client:
+        body = {"task": "text.sentiment", "input": {"text": "What a lovely day", "providers": ["primary", "secondary"]}}
+        job = client.post("/v1/jobs", json=body).json()
+
+        def done() -> dict[str, Any] | None:
+            found: dict[str, Any] = client.get(f"/v1/jobs/{job['id']}").json()
+            return found if found["status"] == "succeeded" else None
+
+        result = wait_until(done)["result"]
+    assert result["provider"] == "fanout" and [a["provider"] for a in result["answers"]] == ["primary", "secondary"]
+    assert result["agreement"] == 1.0 and result["consensus"]["label"] == "positive"

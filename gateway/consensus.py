@@ -28,7 +28,6 @@ output summary ``top``), so a new task of a known shape needs no code here.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from statistics import fmean
@@ -52,10 +51,15 @@ def merge(spec: TaskSpec[Any, Any], results: Sequence[TaskResult]) -> TaskResult
     return how(spec, results) if len(results) > 1 else results[0]
 
 
-@functools.cache
-def fields_of(struct: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+_FIELDS: dict[type, tuple[msgspec.structs.FieldInfo, ...]] = {}
+
+
+def fields_of(struct: type) -> tuple[msgspec.structs.FieldInfo, ...]:
     """``msgspec.structs.fields``, once per type: it resolves the type hints (~100 us) on every call."""
-    return msgspec.structs.fields(struct)
+    found = _FIELDS.get(struct)
+    if found is None:
+        found = _FIELDS[struct] = msgspec.structs.fields(struct)
+    return found
 
 
 def mean_or_none(values: Sequence[float | None]) -> float | None:

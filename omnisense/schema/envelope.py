@@ -32,7 +32,7 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 CONSENSUS = (
     "A fan-out only (the request's `providers`, or its route's `fanout`): the answers merged by the task's"
-    " consensus rule, in the task's result shape (the same as `result`); `provider` is then \"fanout\""
+    ' consensus rule, in the task\'s result shape (the same as `result`); `provider` is then "fanout"'
 )
 AGREEMENT = (
     "A fan-out only: the mean over the providers that answered of each answer's agreement with the consensus,"

@@ -20,7 +20,10 @@ the facts held in ``policies.live.RoutingState``); this module alone runs it:
 - every try is recorded as an Attempt, on the trace and in the error that ends the
   request, and reported to the observers (circuit breakers, latency windows, metrics);
 - the served cost is charged to the key's budget; shadows start off the response path
-  (``gateway.shadow``).
+  (``gateway.shadow``);
+- a request that fans out (its own ``providers``, or its route's ``fanout``:
+  ``policies.fanout``) is handed to ``gateway.fanout``, which runs every provider as one
+  step of this module's (``_run_step`` on a ``StepTry``) at once.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from adapters.base import CallContext, Provider, ProviderResult
 from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import summarize_output
+from gateway.quality import QualityRecorder, discard
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
 from omnisense.schema import (
@@ -65,6 +69,7 @@ from omnisense.schema import (
     unit_of,
 )
 from policies.budgets import Allowance
+from policies.fanout import FanOutPlan, plan_fanout
 from policies.live import RoutingState
 from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
@@ -111,7 +116,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         scrub: Callable[[str], str] | None = None,
         deadlines: Deadlines | None = None,
+        quality: QualityRecorder = discard,
     ) -> None:
+        from gateway.fanout import FanOutRunner  # it runs its calls through this module's steps
+
         self.planner = planner
         self.providers = providers
         self.state = state or RoutingState(planner)
@@ -122,6 +130,7 @@ class Dispatcher:
         # Removes credentials from vendor error messages before they reach a response or a log.
         self.scrub = scrub or (lambda text: text)
         self.deadlines = deadlines or Deadlines()  # every attempt's time limit, on one timer
+        self.fanout = FanOutRunner(self, quality)  # requests answered by several providers at once
         self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -138,6 +147,7 @@ class Dispatcher:
             rng=self.rng,
             scrub=self.scrub,
             deadlines=self.deadlines,
+            quality=self.fanout.quality,
         )
 
     async def drained(self, timeout_s: float) -> bool:
@@ -193,6 +203,16 @@ class Dispatcher:
         meta = self.meta_for(task, request, key_id, pinned, allowance, dry_run=dry_run, allowed=allowed)
         return self.planner.plan(task, request, meta, self.state)
 
+    async def plan_fanout(
+        self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None,
+        *, allowed: frozenset[str] | None = None,
+    ) -> FanOutPlan | None:  # fmt: skip
+        """The fan-out plan for a request (``/v1/route/explain``), or None: one provider answers."""
+        budgets = self.state.budgets
+        allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
+        meta = self.meta_for(task, request, key_id, pinned, allowance, dry_run=True, allowed=allowed)
+        return plan_fanout(self.planner, task, request, meta)
+
     async def run(
         self,
         task: Task,
@@ -229,6 +249,11 @@ class Dispatcher:
         key_id = record.key_id
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
         meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed)
+        fanout = plan_fanout(self.planner, task, request, meta)
+        if fanout is not None:  # several providers at once (``gateway.fanout``)
+            resolved = self.planner.routes.get(task)
+            record.policy, record.route = self.planner.loaded.name, resolved.pattern if resolved else ""
+            return await self.fanout.run(task, request, trace, fanout, time_limit)
         plan = self.planner.plan(task, request, meta, self.state)
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]

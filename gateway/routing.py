@@ -93,7 +93,7 @@ class RoutingDeps:
     scrub: Callable[[str], str] | None = None
     shared: SharedHub | None = None  # circuits and latency shared with other replicas (Redis)
     quality: QualityBook | None = None  # the measured quality every unit routes on (best_quality)
-    recorder: QualityRecorder = discard  # where shadows' agreement samples go (the quality table)
+    recorder: QualityRecorder = discard  # where shadows' and fan-outs' agreement samples go (the quality table)
 
 
 async def build_routing(
@@ -132,7 +132,9 @@ def _dispatcher(
         return before.dispatcher.successor(planner, providers)  # circuits, latency and spend carry over
     state = RoutingState(planner, spend=deps.spend, shared=deps.shared, quality=deps.quality)
     shadows = ShadowRunner(deps.recorder)
-    return Dispatcher(planner, providers, deps.observers, state=state, scrub=deps.scrub, shadows=shadows)
+    return Dispatcher(
+        planner, providers, deps.observers, state=state, scrub=deps.scrub, shadows=shadows, quality=deps.recorder
+    )
 
 
 async def _providers_for(

@@ -18,8 +18,9 @@ import msgspec
 import yaml
 
 from adapters import registry
-from omnisense.schema import Task
-from policies.model import Candidate, PolicyFile, Route
+from omnisense.schema import Consensus, Task, spec_of
+from omnisense.schema.requests import MAX_FANOUT
+from policies.model import Candidate, FanOut, PolicyFile, Route
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -94,6 +95,50 @@ def task_pattern_matches(pattern: str, task: Task) -> bool:
     return pattern.endswith(".*") and task.modality == pattern[:-2]
 
 
+def pattern_specificity(pattern: str) -> int:
+    """How closely a route pattern names its tasks: ``*`` 0, ``modality.*`` 1, a task 2 (the closest wins)."""
+    return 0 if pattern == "*" else 1 if pattern.endswith(".*") else 2
+
+
+def governed(policy: PolicyFile, pattern: str) -> list[Task]:
+    """The tasks whose route is ``pattern``: it matches them, and no closer pattern does."""
+    out = []
+    for task in Task:
+        matching = [p for p in policy.routes if task_pattern_matches(p, task)]
+        if pattern in matching and max(matching, key=pattern_specificity) == pattern:
+            out.append(task)
+    return out
+
+
+def check_fanout(policy: PolicyFile, pattern: str, fanout: FanOut) -> list[str]:
+    """A route's ``fanout`` block: known providers, each once, a tiebreak apart, tasks that merge."""
+    where, problems = f"routes.{_key(pattern)}.fanout", []
+    if not 2 <= len(fanout.providers) <= MAX_FANOUT:
+        problems.append(f"{where}.providers: needs 2 to {MAX_FANOUT} providers, has {len(fanout.providers)}")
+    seen: set[str] = set()
+    for i, provider in enumerate(fanout.providers):
+        if provider not in policy.providers:
+            problems.append(f"{where}.providers[{i}]: unknown provider '{provider}'")
+        elif provider in seen:
+            problems.append(f"{where}.providers[{i}]: '{provider}' is named twice")
+        seen.add(provider)
+    if fanout.tiebreak is not None and fanout.tiebreak not in policy.providers:
+        problems.append(f"{where}.tiebreak: unknown provider '{fanout.tiebreak}'")
+    elif fanout.tiebreak in seen:
+        problems.append(f"{where}.tiebreak: '{fanout.tiebreak}' is already one of the providers")
+    if fanout.agree_at is not None:
+        if not 0 <= fanout.agree_at <= 1:
+            problems.append(f"{where}.agree_at: must be in [0, 1], is {fanout.agree_at}")
+        if fanout.tiebreak is None:
+            problems.append(f"{where}.agree_at: only with a tiebreak (it decides when the tiebreak is called)")
+    for task in governed(policy, pattern):
+        if spec_of(task).consensus is Consensus.NONE:
+            problems.append(
+                f"{where}: {task} has no consensus (its answers cannot be merged); give it a route of its own"
+            )
+    return problems
+
+
 def check_references(policy: PolicyFile) -> list[str]:
     problems: list[str] = []
     names = set(policy.providers)
@@ -104,8 +149,10 @@ def check_references(policy: PolicyFile) -> list[str]:
         where = f"routes.{_key(pattern)}"
         if not any(task_pattern_matches(pattern, t) for t in Task):
             problems.append(f"{where}: matches no task (tasks look like 'vision.labels' or 'vision.*')")
-        if not route.candidates:
+        if not route.candidates and route.fanout is None:
             problems.append(f"{where}.candidates: is empty")
+        if route.fanout is not None:
+            problems += check_fanout(policy, pattern, route.fanout)
         for i, cand in enumerate(route.candidates):
             provider = cand.provider if isinstance(cand, Candidate) else cand
             if provider not in names:

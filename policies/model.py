@@ -118,8 +118,21 @@ class CacheRoute(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("ttl_s must be > 0")
 
 
+class FanOut(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``fanout: {providers: [a, b], tiebreak: c, agree_at: 0.8}`` on a route: every request of it
+    is answered by all of ``providers`` at once (``gateway.fanout``), and their consensus. With a
+    ``tiebreak``, it is called only when the others disagree: two answers score under ``agree_at``
+    against each other (left out: the task's own agreement rule), or one of them failed."""
+
+    providers: list[str]
+    tiebreak: str | None = None
+    agree_at: float | None = None
+
+
 class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    candidates: list[str | Candidate]
+    # A fan-out route may leave its candidates out: they serve only requests that pin a provider.
+    candidates: list[str | Candidate] = msgspec.field(default_factory=list)
+    fanout: FanOut | None = None
     cache: CacheRoute | None = None  # the response cache for this route (gateway.cache)
     # Tried in this order after the strategy's ranked candidates (e.g. a free local model
     # behind `cheapest` clouds, which would otherwise always rank first).

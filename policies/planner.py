@@ -21,7 +21,7 @@ import msgspec
 
 from omnisense.schema import ProviderInfo, Task, TaskRequest, request_language, request_units
 from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
-from policies.loader import LoadedPolicy, task_pattern_matches
+from policies.loader import LoadedPolicy, pattern_specificity, task_pattern_matches
 from policies.model import BestQuality, Candidate, CircuitSettings, Defaults, Fastest, Route
 from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
 from policies.strategies import STRATEGIES, Inputs, request_costs
@@ -67,10 +67,6 @@ class ResolvedRoute(msgspec.Struct, frozen=True, kw_only=True):
         return self.best_quality.explore if self.strategy == "best_quality" else self.fastest.explore
 
 
-def _specificity(pattern: str) -> int:
-    return 0 if pattern == "*" else 1 if pattern.endswith(".*") else 2
-
-
 def resolve_routes(loaded: LoadedPolicy) -> dict[Task, ResolvedRoute]:
     policy, defaults = loaded.policy, loaded.policy.defaults
     out: dict[Task, ResolvedRoute] = {}
@@ -78,7 +74,7 @@ def resolve_routes(loaded: LoadedPolicy) -> dict[Task, ResolvedRoute]:
         matching = [p for p in policy.routes if task_pattern_matches(p, task)]
         if not matching:
             continue
-        pattern = max(matching, key=_specificity)
+        pattern = max(matching, key=pattern_specificity)
         out[task] = _resolve(pattern, policy.routes[pattern], defaults)
     return out
 

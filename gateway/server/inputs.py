@@ -220,6 +220,8 @@ def _shape(spec: TaskSpec[Any, Any]) -> _Shape:
 
 def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
     f = {k: v for k, v in fields.items() if v is not None}
+    if isinstance(f.get("providers"), str):  # a query parameter or form field: providers=aws,google
+        f["providers"] = [name.strip() for name in f["providers"].split(",")]
     media = spec.media_field
     if media is not None:
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)

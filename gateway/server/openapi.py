@@ -27,7 +27,11 @@ RAW_UPLOAD = (
     "sniffed from the bytes, never taken from a header or a file name. Options go in the query string."
 )
 RAW_ONLY = "With a raw body only: with JSON or multipart, options go in the body (a query option is a 422 there)"
-TEXT_PLAIN = "Text tasks also take the raw text as text/plain, with the options in the query string."
+TEXT_PLAIN = (
+    "Text tasks also take the raw text as text/plain, with the options in the query string."
+    " With `providers` (two or more), the request fans out: every provider answers at once, and the envelope's"
+    " `result` is their consensus, with `consensus`, `agreement` and `answers` (each provider's) beside it."
+)
 SYNTHESIZE = (
     "The answer is the audio itself (audio/wav, audio/mpeg, audio/ogg or audio/L16, by the `format` field) "
     "unless the request's Accept header names application/json: then it is the JSON envelope with the "
@@ -68,10 +72,23 @@ def _no_default(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if k != "default"}
 
 
+PROVIDERS_OPTION = {
+    "type": "string",
+    "minLength": 1,
+    "description": "fan-out: two to eight provider names, comma-separated (aws,google,azure); each is asked at once"
+    " and the answer is their consensus, with every answer side by side",
+}
+
+
 def _options(body: dict[str, Any], media: str) -> dict[str, dict[str, Any]]:
-    """The body's option fields (everything but the media and the routing hints), as query/form values."""
+    """The body's option fields (everything but the media and the routing hints), as query/form values;
+    ``providers`` there is one comma-separated value."""
     skip = {media, "routing"}
-    return {name: _not_null(prop) for name, prop in body["properties"].items() if name not in skip}
+    return {
+        name: PROVIDERS_OPTION if name == "providers" else _not_null(prop)
+        for name, prop in body["properties"].items()
+        if name not in skip
+    }
 
 
 def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -5,7 +5,10 @@ format and size, the text or its length, the audio's seconds) and answers the pl
 would get now — the same planner, guards and facts as a real request, without calling
 a provider or changing any state (round-robin turns, budgets, circuits) — with every
 candidate's decision: kept at which position and why, or dropped and why. The log
-record of a real request carries the same decisions (``decisions``).
+record of a real request carries the same decisions (``decisions``). A request that fans
+out (its ``providers``, or its route's ``fanout``) is answered its fan-out plan instead:
+``fanout`` with the providers, the tiebreak and its rule, the estimated cost of every
+call, and the providers a route's fan-out leaves out, with why.
 """
 
 from __future__ import annotations
@@ -15,10 +18,20 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 
+from gateway.dispatch import Dispatcher
 from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
-from omnisense.schema import InputKind, InvalidInput, Media, Task, TaskRequest, UnprocessableInput, spec_of
+from gateway.server.scope import RouteChoice, route_choice
+from omnisense.schema import (
+    InputKind,
+    InvalidInput,
+    Media,
+    OmnisenseError,
+    Task,
+    TaskRequest,
+    UnprocessableInput,
+    spec_of,
+)
 from omnisense.schema.requests import Language, RoutingHints
 from policies.refusal import refusal
 
@@ -37,6 +50,7 @@ class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     audio_seconds: Annotated[float, msgspec.Meta(ge=0)] | None = None
     voice: str | None = None
     routing: RoutingHints | None = None
+    providers: list[str] | None = None  # a fan-out, as the request would name it
 
 
 DEFAULT_FORMATS = {InputKind.IMAGE: "jpeg", InputKind.AUDIO: "wav"}
@@ -67,6 +81,20 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     return request
 
 
+async def _fanout(
+    dispatcher: Dispatcher, task: Task, request: TaskRequest, key_id: str | None, choice: RouteChoice
+) -> dict[str, Any] | None:
+    """The explanation of a request that fans out (or of its refusal); None: it does not."""
+    try:
+        fanout = await dispatcher.plan_fanout(task, request, key_id, choice.pinned, allowed=choice.allowed)
+    except OmnisenseError as exc:  # what the request would be answered
+        return {"fanout": None, "answer": f"refused: {exc.status} {exc.detail}"}
+    if fanout is None:
+        return None
+    plan = {**msgspec.to_builtins(fanout), "providers": fanout.providers, "rule": fanout.rule()}
+    return {"fanout": plan, "answer": fanout.rule()}
+
+
 @post("/v1/route/explain", include_in_schema=False, status_code=200)
 async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime: Runtime = request.app.state.runtime
@@ -80,6 +108,9 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime.keys.check_task(key, body.task)
     task_request = _request_of(body, runtime.config.limits.max_audio_bytes)
     choice = route_choice(runtime, request.headers, key, body.routing)
+    fanned = await _fanout(choice.dispatcher, body.task, task_request, key.id if key else None, choice)
+    if fanned is not None:
+        return Response(_encoder.encode(fanned), media_type="application/json")
     plan = await choice.dispatcher.plan(
         body.task, task_request, key.id if key else None, choice.pinned, dry_run=True, allowed=choice.allowed
     )

@@ -37,6 +37,7 @@ from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.trace import RequestTrace
 from omnisense.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
+from policies.fanout import fanout_of
 
 log = logging.getLogger("omnisense.server")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -90,7 +91,8 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            if ttl_for(dispatcher.planner, task) is None:  # the route does not cache answers
+            fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
+            if fans_out or ttl_for(dispatcher.planner, task) is None:  # not cached: a fan-out measures the vendors
                 run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
             else:
                 run = runtime.cache.serve(

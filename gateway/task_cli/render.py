@@ -1,5 +1,9 @@
 """An envelope as the CLI prints it: one line about who served it, then the result.
 
+A fan-out's envelope (``--providers a,b,c``) also gets one row per provider (its answer,
+its agreement with the consensus, latency, cost, error) and a line with the consensus and
+the agreement; the result shown below it is the consensus.
+
 The result is shown from its own fields, whatever the task: lists of items become tables
 (one column per item field), scalars a short ``name: value`` list, nested values such as a
 box or the sentiment scores one compact cell; audio is its size (the file holds it).
@@ -14,7 +18,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from gateway.terminal import table
-from omnisense.schema import Envelope
+from omnisense.schema import Envelope, Task, summarize_output
 
 
 def cell(value: Any) -> str:
@@ -68,5 +72,34 @@ def headline(envelope: Envelope[Any]) -> str:
     )
 
 
+def answer_text(task: Task, result: Any) -> str:
+    """A result in a few words: its output summary's top answer, else how many items it has."""
+    if result is None:
+        return "-"
+    audio = getattr(result, "audio", None)
+    if isinstance(audio, bytes):
+        return f"{len(audio)} bytes of {result.format}"
+    summary = summarize_output(task, result)
+    return summary.top or (f"{summary.items} items" if summary.items is not None else "-")
+
+
+def answers_view(envelope: Envelope[Any]) -> list[RenderableType]:
+    """A fan-out's answers, one row per provider, and the consensus with its agreement; [] for one provider."""
+    if not envelope.answers:
+        return []
+    task = Task(envelope.task)
+    rows = [
+        [
+            a.provider, a.model, a.outcome, answer_text(task, a.result), cell(a.agreement), f"{a.latency_ms:.1f}",
+            f"{a.usage.cost_usd:.6f}" if a.usage else "-", f"{a.error.title}: {a.error.detail}" if a.error else "",
+        ]
+        for a in envelope.answers
+    ]  # fmt: skip
+    columns = ["provider", "model", "outcome", "answer", "agreement", "ms", "cost_usd", "error"]
+    answers = table(columns, rows, title="answers", numeric=["agreement", "ms", "cost_usd"])
+    line = f"consensus: {answer_text(task, envelope.consensus)}  agreement: {cell(envelope.agreement)}"
+    return [answers, Text(line, style="bold")]
+
+
 def envelope_view(envelope: Envelope[Any]) -> RenderableType:
-    return Group(Text(headline(envelope), style="dim"), *result_view(envelope.result))
+    return Group(Text(headline(envelope), style="dim"), *answers_view(envelope), *result_view(envelope.result))

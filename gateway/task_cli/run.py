@@ -23,11 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gateway.task_cli.commands import TaskCommand
 from gateway.task_cli.inputs import InputError, Inputs, Item, media_inputs, text_inputs
-from gateway.task_cli.render import envelope_view
+from gateway.task_cli.render import answer_text, envelope_view
 from gateway.terminal import console, table
 from omnisense import Client
 from omnisense.client.calls import Call
-from omnisense.schema import Envelope, InputKind, OmnisenseError, Task, summarize_output
+from omnisense.schema import Envelope, InputKind, OmnisenseError, Task
 
 
 @dataclasses.dataclass
@@ -166,10 +166,6 @@ def batch_table(outcomes: list[Outcome]) -> Any:
             rows.append([o.item.name, title, "-", o.error.detail if o.error else "", "-", "-"])
             continue
         e = o.envelope
-        summary = summarize_output(Task(e.task), e.result)
-        audio = getattr(e.result, "audio", None)
-        top = summary.top or (f"{summary.items} items" if summary.items is not None else "-")
-        if isinstance(audio, bytes):
-            top = f"{len(audio)} bytes of {e.result.format}"
+        top = answer_text(Task(e.task), e.result)
         rows.append([o.item.name, "ok", e.provider, top, f"{e.latency_ms:.1f}", f"{e.usage.cost_usd:.6f}"])
     return table(["input", "status", "provider", "answer", "ms", "cost_usd"], rows, numeric=["ms", "cost_usd"])

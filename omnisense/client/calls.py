@@ -4,12 +4,14 @@ A ``Call`` is a fully described HTTP request plus the type its answer decodes to
 clients only send it. There is one builder per request type of the task table (images,
 text, translation, synthesis, audio), each a typed callable whose signature becomes the
 client method's. Images and audio travel as the raw body (no base64), options as query
-parameters; text tasks send JSON with the fields of their request type.
+parameters; text tasks send JSON with the fields of their request type. ``providers=[...]``
+asks several providers at once (a fan-out): a JSON field, or ``?providers=a,b`` for uploads.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
@@ -19,6 +21,9 @@ from omnisense.schema import Envelope, SynthesizeResult, Task, TaskResult, spec_
 R = TypeVar("R")
 Res = TypeVar("Res", bound=TaskResult)
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
+# A fan-out (several providers answer at once; the envelope then has ``consensus``, ``agreement``
+# and ``answers``): a list of provider names, or one comma-separated string.
+Providers = Sequence[str] | str | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ def _params(**options: Any) -> dict[str, str]:
     return out
 
 
+def _names(providers: Sequence[str] | str) -> list[str]:
+    """A fan-out's providers: a list, or one comma-separated string (``"aws,google"``)."""
+    names = providers.split(",") if isinstance(providers, str) else list(providers)
+    return [name.strip() for name in names]
+
+
 def _headers(provider: str | None) -> dict[str, str]:
     return {"X-Omnisense-Provider": provider} if provider else {}
 
@@ -67,16 +78,17 @@ class _Builder(Generic[Res]):
         self.task = task
         self.result = result
 
-    def _upload(self, data: Source, provider: str | None, **options: Any) -> Call[Envelope[Res]]:
+    def _upload(self, data: Source, provider: str | None, providers: Providers, **options: Any) -> Call[Envelope[Res]]:
         return Call(
             task=self.task,
             result_type=Envelope[self.result],  # type: ignore[name-defined]
             content=read_source(data),
-            params=_params(**options),
+            params=_params(**options, providers=",".join(_names(providers)) if providers is not None else None),
             headers={"Content-Type": "application/octet-stream", **_headers(provider)},
         )
 
-    def _json(self, provider: str | None, **body: Any) -> Call[Envelope[Res]]:
+    def _json(self, provider: str | None, providers: Providers, **body: Any) -> Call[Envelope[Res]]:
+        body["providers"] = _names(providers) if providers is not None else None
         return Call(
             task=self.task,
             result_type=Envelope[self.result],  # type: ignore[name-defined]
@@ -97,30 +109,40 @@ class ImageCall(_Builder[Res]):
         language: str | None = None,
         document: bool | None = None,
         provider: str | None = None,
+        providers: Providers = None,
     ) -> Call[Envelope[Res]]:
         options = {"max_results": max_results, "min_confidence": min_confidence}
-        return self._upload(image, provider, **options, language=language, document=document)
+        return self._upload(image, provider, providers, **options, language=language, document=document)
 
 
 class TextCall(_Builder[Res]):
     """``TextRequest`` tasks: the text and an optional language."""
 
-    def __call__(self, text: str, *, language: str | None = None, provider: str | None = None) -> Call[Envelope[Res]]:
-        return self._json(provider, text=text, language=language)
+    def __call__(
+        self, text: str, *, language: str | None = None, provider: str | None = None, providers: Providers = None
+    ) -> Call[Envelope[Res]]:
+        return self._json(provider, providers, text=text, language=language)
 
 
 class TranslateCall(_Builder[Res]):
     def __call__(
-        self, text: str, target_language: str, *, source_language: str | None = None, provider: str | None = None
+        self,
+        text: str,
+        target_language: str,
+        *,
+        source_language: str | None = None,
+        provider: str | None = None,
+        providers: Providers = None,
     ) -> Call[Envelope[Res]]:
-        return self._json(provider, text=text, target_language=target_language, source_language=source_language)
+        languages = {"target_language": target_language, "source_language": source_language}
+        return self._json(provider, providers, text=text, **languages)
 
 
 class TranscribeCall(_Builder[Res]):
     def __call__(
-        self, audio: Source, *, language: str | None = None, provider: str | None = None
+        self, audio: Source, *, language: str | None = None, provider: str | None = None, providers: Providers = None
     ) -> Call[Envelope[Res]]:
-        return self._upload(audio, provider, language=language)
+        return self._upload(audio, provider, providers, language=language)
 
 
 class SynthesizeCall:

@@ -4,7 +4,7 @@ This package imports nothing else of the project.
 """
 
 from omnisense.schema.columns import Agreement, Consensus, OutputShape, ShortForm
-from omnisense.schema.envelope import AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
+from omnisense.schema.envelope import Answer, AnswerError, AnyEnvelope, Attempt, Envelope, Outcome, Problem, Usage
 from omnisense.schema.errors import (
     BudgetExceeded,
     Forbidden,
@@ -81,6 +81,8 @@ __all__ = [
     "RESULT_TYPES",
     "TABLE",
     "Agreement",
+    "Answer",
+    "AnswerError",
     "AnyEnvelope",
     "Attempt",
     "Box",

@@ -37,6 +37,16 @@ Speakable = Annotated[
 ]
 Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
+MAX_FANOUT = 8
+Providers = Annotated[
+    list[Name],
+    msgspec.Meta(
+        min_length=2,
+        max_length=MAX_FANOUT,
+        description="fan-out: ask each of these providers at once (2 to 8, each once) and answer their consensus,"
+        " every answer side by side and their agreement",
+    ),
+]
 
 
 class Media(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +75,7 @@ class RoutingHints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class _Common(msgspec.Struct, frozen=True, kw_only=True):
     include_raw: bool = False
     routing: RoutingHints | None = None
+    providers: Providers | None = None  # a fan-out (``gateway.fanout``); None: one provider answers
 
 
 class ImageRequest(_Common, frozen=True, kw_only=True):

@@ -154,6 +154,39 @@ def test_eval_fills_the_table_and_best_quality_routes_on_it(tmp_path: Path, logs
     assert ["text.sentiment", "es", "a", "reference", "6", "0.000"] in [line[:6] for line in lines]
 
 
+def test_fanout_warms_the_table_and_best_quality_routes_on_it(tmp_path: Path, logs: LogSettings) -> None:
+    """Issue #26's loop: fan-outs find who is wrong where, the table shows it, best_quality acts on it."""
+    with serve(policy(tmp_path / "policy.json", BEST), logs) as gw:
+        assert served_by(gw.url, "es", "Odio esperar") == "c"  # no evidence yet: the route's order
+        for lang, texts in (("en", ENGLISH), ("es", SPANISH)):
+            for text, label in texts.items():
+                fanout = {"text": text, "language": lang, "providers": ["a", "b", "c"]}
+                body = httpx.post(f"{gw.url}/v1/text/sentiment", json=fanout).json()
+                assert body["result"]["label"] == label and body["consensus"] == body["result"]  # right in both
+                right = {"a": lang == "en", "b": lang == "es", "c": True}
+                assert {a["provider"]: a["agreement"] for a in body["answers"]} == {
+                    name: 1.0 if ok else 0.0 for name, ok in right.items()
+                }
+                assert body["agreement"] == pytest.approx(2 / 3, abs=1e-4)
+                assert body["usage"]["cost_usd"] == pytest.approx(sum(PRICES.values()) * len(text))  # every call
+
+        def agreement() -> dict[tuple[str, str, str], tuple[int, float]]:
+            return table(httpx.get(f"{gw.url}/v1/quality", params={"source": "agreement"}).json()["rows"])
+
+        wait_for(lambda: len(agreement()) == 6)
+        assert agreement() == {
+            ("en", "a", "agreement"): (6, 1.0), ("en", "b", "agreement"): (6, 0.0), ("en", "c", "agreement"): (6, 1.0),
+            ("es", "a", "agreement"): (6, 0.0), ("es", "b", "agreement"): (6, 1.0), ("es", "c", "agreement"): (6, 1.0),
+        }  # fmt: skip
+        # the cheapest provider right in each language serves it; the expensive one stays the fallback
+        assert [served_by(gw.url, lang) for lang in ("en", "es", "fr")] == ["a", "b", "c"]
+        explain = httpx.post(
+            f"{gw.url}/v1/route/explain", json={"task": "text.sentiment", "text": "Hola", "language": "es"}
+        )
+        reasons = [d["reason"] for d in explain.json()["decisions"]]
+        assert reasons[0].startswith("#1: agreement 1.000 over 6 samples (es)") and "b" in explain.text
+
+
 def test_shadows_are_agreement_samples(tmp_path: Path, logs: LogSettings) -> None:
     route = {"candidates": ["c"], "shadow": ["a", "b"]}
     with serve(policy(tmp_path / "policy.json", route), logs) as gw:

@@ -35,10 +35,10 @@ from gateway.logs.query import (
 from gateway.logs.record import RequestLog
 from gateway.logs.settings import LogSettings
 from gateway.storage import Storage
+from gateway.storage.migrations import migrate_postgres
 from gateway.storage.postgres import PgPool
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-_LOCK_ID = 0x6F6D6E69  # "omni": the advisory lock that serializes migrations
 
 
 def migrations(schema: str, table: str) -> list[list[str]]:
@@ -103,27 +103,7 @@ class PostgresSink:
             return self._pool
 
     async def _migrate(self, pool: asyncpg.Pool) -> int:
-        steps = migrations(self.schema, self.table)
-        versions = f'"{self.schema}".schema_version'
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {versions} (component text PRIMARY KEY, version integer NOT NULL)"
-            )
-            found = await conn.fetchval(f"SELECT version FROM {versions} WHERE component = $1", self.table)
-            found = int(found or 0)
-            if found > len(steps):
-                raise RuntimeError(f"{self._qualified} is schema version {found}; this gateway knows {len(steps)}")
-            for statements in steps[found:]:
-                for sql in statements:
-                    await conn.execute(sql)
-            await conn.execute(
-                f"INSERT INTO {versions} VALUES ($1, $2) ON CONFLICT (component) DO UPDATE SET version = $2",
-                self.table,
-                len(steps),
-            )
-            return found
+        return await migrate_postgres(pool, self.schema, self.table, migrations(self.schema, self.table))
 
     async def write(self, records: Sequence[RequestLog]) -> None:
         pool = await self._connected()

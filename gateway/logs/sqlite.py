@@ -33,6 +33,7 @@ from gateway.logs.query import (
 from gateway.logs.record import RequestLog
 from gateway.logs.settings import LogSettings
 from gateway.storage import Storage
+from gateway.storage.migrations import migrate_sqlite
 from gateway.storage.sqlite import SqliteFile
 
 T = TypeVar("T")
@@ -66,22 +67,7 @@ def _insert(rows: int) -> str:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to ``SCHEMA_VERSION``; returns the version it found."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version WHERE component = 'request_log'").fetchone()
-    found = int(row[0]) if row else 0
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(f"the request log schema is version {found}; this gateway knows up to {SCHEMA_VERSION}")
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        for statements in MIGRATIONS[found:]:
-            for sql in statements:
-                conn.execute(sql)
-        conn.execute(
-            "INSERT INTO schema_version VALUES ('request_log', ?) "
-            "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-            (SCHEMA_VERSION,),
-        )
-    return found
+    return migrate_sqlite(conn, "request_log", MIGRATIONS)
 
 
 class SqliteSink:

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from gateway.logs.postgres import _LOCK_ID
 from gateway.logs.settings import LogSettings
 from gateway.quality.store import COLUMNS, Bucket, QualityQuery, QualityRow, row_of, select
 from gateway.storage import Storage
+from gateway.storage.migrations import migrate_postgres
 from gateway.storage.postgres import PgPool
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -49,26 +49,7 @@ class PostgresQualityStore:
         )
 
     async def start(self) -> None:
-        pool = await self._pg.get()
-        steps = migrations(self.table)
-        versions = f'"{self.schema}".schema_version'
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {versions} (component text PRIMARY KEY, version integer NOT NULL)"
-            )
-            found = int(await conn.fetchval(f"SELECT version FROM {versions} WHERE component = $1", COMPONENT) or 0)
-            if found > len(steps):
-                raise RuntimeError(f"{self.table} is schema version {found}; this gateway knows {len(steps)}")
-            for statements in steps[found:]:
-                for sql in statements:
-                    await conn.execute(sql)
-            await conn.execute(
-                f"INSERT INTO {versions} VALUES ($1, $2) ON CONFLICT (component) DO UPDATE SET version = $2",
-                COMPONENT,
-                len(steps),
-            )
+        await migrate_postgres(await self._pg.get(), self.schema, COMPONENT, migrations(self.table))
 
     async def _pool(self) -> asyncpg.Pool:
         return await self._pg.get()

@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.logs.settings import LogSettings
 from gateway.quality.store import COLUMNS, Bucket, QualityQuery, QualityRow, row_of, select
 from gateway.storage import Storage
+from gateway.storage.migrations import migrate_sqlite
 from gateway.storage.sqlite import SqliteFile
 
 MIGRATIONS: list[list[str]] = [
@@ -34,22 +35,7 @@ UPSERT = (
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the ``quality`` table to the newest version; returns the version it found."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    row = conn.execute("SELECT version FROM schema_version WHERE component = 'quality'").fetchone()
-    found = int(row[0]) if row else 0
-    if found > len(MIGRATIONS):
-        raise RuntimeError(f"the quality table is schema version {found}; this gateway knows up to {len(MIGRATIONS)}")
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        for statements in MIGRATIONS[found:]:
-            for sql in statements:
-                conn.execute(sql)
-        conn.execute(
-            "INSERT INTO schema_version VALUES ('quality', ?) "
-            "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
-            (len(MIGRATIONS),),
-        )
-    return found
+    return migrate_sqlite(conn, "quality", MIGRATIONS)
 
 
 class SqliteQualityStore:

@@ -19,8 +19,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, delete, get, post, route
-from litestar.handlers import HTTPRouteHandler
+from litestar import Request, Response, delete, get, post
 
 from gateway.jobs.model import Job, cancelled, view
 from gateway.jobs.runner import encode_inputs
@@ -28,6 +27,7 @@ from gateway.jobs.webhook_guard import WebhookRefused, check_url
 from gateway.logs.query import parse_limit, parse_time
 from gateway.server.config import Limits
 from gateway.server.inputs import decode_body, decode_request
+from gateway.server.options import allow
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from omnisense.schema import (
@@ -199,21 +199,9 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json({"jobs": [view(j) for j in jobs]})
 
 
-def _allow(path: str, methods: str) -> HTTPRouteHandler:
-    """``OPTIONS`` for a path with two handlers. litestar (2.25) makes one for each route it
-    builds, and when a second handler joins the path the first route's one stays, naming only
-    the first handler's method."""
-
-    @route(path, http_method=["OPTIONS"], include_in_schema=False, name=f"options {path}")
-    async def options() -> Response[None]:
-        return Response(None, status_code=204, headers={"Allow": methods})
-
-    return options
-
-
 JOB_HANDLERS = [
-    _allow("/v1/jobs", "GET, OPTIONS, POST"),
-    _allow("/v1/jobs/{job_id:str}", "DELETE, GET, OPTIONS"),
+    allow("/v1/jobs", "GET, OPTIONS, POST"),
+    allow("/v1/jobs/{job_id:str}", "DELETE, GET, OPTIONS"),
     submit_job,
     get_job,
     cancel_job,

@@ -20,6 +20,7 @@ from litestar import Request, Response, get, post
 from gateway.logs.query import parse_duration, parse_time
 from gateway.quality import QualitySample
 from gateway.quality.store import BUCKET_S, QualityQuery, QualityRow
+from gateway.server.options import allow
 from gateway.server.problems import unprocessable
 from gateway.server.runtime import Runtime
 from omnisense.schema import InvalidInput, Task
@@ -123,4 +124,4 @@ async def add_quality(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(_encoder.encode({"recorded": len(samples)}), media_type="application/json")
 
 
-QUALITY_HANDLERS = [read_quality, add_quality]
+QUALITY_HANDLERS = [allow("/v1/quality", "GET, OPTIONS, POST"), read_quality, add_quality]

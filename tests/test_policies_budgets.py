@@ -94,3 +94,46 @@ async def test_redis_spend_is_shared_between_gateways() -> None:
             await one.redis.delete(*keys)
         await one.aclose()
         await two.aclose()
+
+
+async def test_concurrent_reservations_never_take_a_key_past_its_limit(store: SpendStore) -> None:
+    import asyncio
+
+    book = BudgetBook([Budget(key="a", usd_per_day=1.0)], store, Clock())
+    holds = await asyncio.gather(*(book.reserve("a", 0.1) for _ in range(40)))  # no check before: the store decides
+    assert sum(h.ok for h in holds) == 10
+    assert (await book.spent("a"))["day"] == pytest.approx(1.0)
+    refused = next(h for h in holds if not h.ok)
+    await book.settle(refused, 0.1)  # nothing was reserved: nothing to settle
+    assert (await book.spent("a"))["day"] == pytest.approx(1.0)
+
+
+async def test_a_reservation_is_settled_to_the_real_cost(store: SpendStore) -> None:
+    book = BudgetBook([Budget(key="a", usd_per_day=1.0, usd_per_month=5.0)], store, Clock())
+    hold = await book.reserve("a", 0.6)
+    assert hold.ok and not (await book.reserve("a", 0.6)).ok  # the first holds 0.6 of the 1.0
+    await book.settle(hold, 0.25)
+    await book.settle(hold, 0.25)  # settling twice changes nothing
+    assert await book.spent("a") == {"day": pytest.approx(0.25), "month": pytest.approx(0.25)}
+    failed = await book.reserve("a", 0.7)
+    await book.settle(failed, 0.0)  # the call failed: its reservation is given back
+    assert (await book.left("a")).left_usd == pytest.approx(0.75)  # type: ignore[union-attr]
+    await book.charge("a", 0.8)  # a shadow: charged even past the limit (it was already sent)
+    assert not (await book.reserve("a", 0.01)).ok
+    assert (await book.reserve("a", 0.0)).ok  # a free call (the budget's `then`) is never refused
+
+
+async def test_a_custom_window_of_days(store: SpendStore) -> None:
+    from policies.model import SpendWindow
+
+    clock = Clock()
+    book = BudgetBook([Budget(key="a", usd_per=SpendWindow(amount=1.0, days=7))], store, clock)
+    assert (await book.reserve("a", 0.7)).ok
+    clock.now += DAY  # a new day: the day counter resets, the 7-day window does not
+    assert not (await book.reserve("a", 0.7)).ok
+    assert (await book.left("a")).left_usd == pytest.approx(0.3)  # type: ignore[union-attr]
+    assert (await book.spent("a"))["days7"] == pytest.approx(0.7)
+    clock.now += 7 * DAY  # the next window
+    assert (await book.reserve("a", 0.7)).ok
+    with pytest.raises(ValueError):
+        SpendWindow(amount=1.0, days=0)

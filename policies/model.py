@@ -109,9 +109,13 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class CacheRoute(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``cache: {ttl_s: 86400}`` on a route: answers are kept for this long (off when absent)."""
+    """``cache: {ttl_s: 86400}`` on a route: answers are kept for this long (off when absent).
+
+    Each API key (tenant) has its own entries; ``shared: true`` lets every key read the answers
+    any key stored (a hit then tells a caller that some tenant sent the same input)."""
 
     ttl_s: float
+    shared: bool = False
 
     def __post_init__(self) -> None:
         if self.ttl_s <= 0:

@@ -68,7 +68,9 @@ class ResponseCache:
             return await run()
         resolved = planner.routes.get(task)
         route = [resolved.pattern, *(c.provider for c in resolved.candidates)] if resolved else []
-        key = cache_key(planner.loaded.name, task, request, pinned, allowed, route=route)
+        shared = resolved is not None and resolved.route.cache is not None and resolved.route.cache.shared
+        tenant = None if shared else trace.record.key_id
+        key = cache_key(planner.loaded.name, task, request, pinned, allowed, route=route, tenant=tenant)
         if not bypass:
             stored = await self.store.get(key)
             hit = self._decode(task, stored) if stored is not None else None

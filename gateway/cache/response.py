@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from gateway.cache.keys import cache_key
+from gateway.cache.replays import Replays
 from gateway.cache.stores import CacheStore
 from gateway.logs.record import summarize_output
 from gateway.trace import RequestTrace
@@ -48,6 +49,7 @@ class ResponseCache:
     def __init__(self, store: CacheStore, *, max_entry_bytes: int = 8 * 1024 * 1024) -> None:
         self.store = store
         self.max_entry_bytes = max_entry_bytes
+        self.replays = Replays(store)  # Idempotency-Key answers, in the same store
         self.hits = 0
         self.misses = 0
 

@@ -100,6 +100,8 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                     lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
                     pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
                 )  # fmt: skip
+            if idempotency := headers.get("idempotency-key"):  # a retry gets the stored answer, paid once
+                run = runtime.cache.replays.serve(trace.record.key_id, idempotency, task, task_request, trace, run)
             envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from random import getrandbits
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import InternalServerException, MethodNotAllowedException
 from litestar.handlers import ASGIRouteHandler
@@ -32,6 +33,7 @@ from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
+from gateway.server.quote import quote, wants_quote
 from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
@@ -85,12 +87,19 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 trace.record.key_id = key.id
                 runtime.keys.check_task(key, task)
                 await runtime.keys.check_rate(key)
-            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
+            task_request = await decode_request(
+                task, request, runtime.config.limits, runtime.fetcher, headers=headers, reserved=_QUOTE
+            )
             trace.record.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
+            if wants_quote(request.scope.get("query_string", b"").decode("latin-1")):  # the price, nothing called
+                body = await quote(choice, task, task_request, trace.record.key_id)
+                trace.record.decisions = ["dry run: quoted, nothing called", *body.get("decisions", [])]
+                status, error_type = 200, None
+                return AnswerResponse(_QUOTE_ENCODER.encode(body), "application/json", {})
             fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
             if fans_out or ttl_for(dispatcher.planner, task) is None:  # not cached: a fan-out measures the vendors
                 run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
@@ -139,6 +148,8 @@ def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
 
 
 _GONE = AnswerResponse(b"", "text/plain", {}, 499)
+_QUOTE = frozenset({"dry_run"})  # read by the endpoint itself (gateway.server.quote)
+_QUOTE_ENCODER = msgspec.json.Encoder()
 _ALLOW = "POST, OPTIONS"
 
 

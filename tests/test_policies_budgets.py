@@ -137,3 +137,30 @@ async def test_a_custom_window_of_days(store: SpendStore) -> None:
     assert (await book.reserve("a", 0.7)).ok
     with pytest.raises(ValueError):
         SpendWindow(amount=1.0, days=0)
+
+
+async def test_the_forecast_says_when_each_window_runs_out_at_the_current_rate() -> None:
+    import calendar
+
+    from gateway.server.budget_forecast import forecast
+    from policies.model import SpendWindow
+
+    now = float(calendar.timegm((2026, 9, 21, 6, 0, 0, 0, 0, 0)))  # 06:00 UTC: six hours into the day
+    clock = Clock()
+    clock.now = now
+    budgets = [Budget(key="a", usd_per_day=10.0, usd_per_month=20.0, usd_per=SpendWindow(amount=7.0, days=7))]
+    book = BudgetBook(budgets, MemorySpendStore(), clock)
+    await book.charge("a", 3.0)  # 0.5 USD an hour today
+    (row,) = await forecast(book)
+    assert row["usd_per_hour"] == pytest.approx(0.5)
+    windows = {w["window"]: w for w in row["windows"]}
+    assert windows["day"]["left_usd"] == pytest.approx(7.0)
+    assert windows["day"]["runs_out_in_s"] == pytest.approx(14 * 3600)  # before the day resets (in 18 h)
+    assert windows["day"]["resets_in_s"] == pytest.approx(18 * 3600)
+    assert windows["month"]["runs_out_in_s"] == pytest.approx(34 * 3600)  # 17 USD left at 0.5 an hour
+    assert windows["days7"]["runs_out_in_s"] == pytest.approx(8 * 3600)  # 4 USD left
+    roomy = BudgetBook([Budget(key="r", usd_per_day=100.0)], MemorySpendStore(), clock)
+    await roomy.charge("r", 3.0)
+    assert (await forecast(roomy))[0]["windows"][0]["runs_out_in_s"] is None  # 194 h: the day resets first
+    idle = BudgetBook([Budget(key="b", usd_per_day=1.0)], MemorySpendStore(), clock)
+    assert (await forecast(idle))[0]["windows"][0]["runs_out_in_s"] is None  # nothing spent: no end in sight

@@ -48,7 +48,7 @@ def test_a_quote_shows_the_budget_left_and_a_refusal(policy_file: Path, sink: Me
     text = policy_file.read_text() + "budgets:\n  - {key: thrifty, usd_per_day: 0.0001, then: reject}\n"
     policy = tmp_path / "budgeted.yaml"
     policy.write_text(text)
-    keys = [ApiKey(id="thrifty", sha256=hash_key("key-thrifty"))]
+    keys = [ApiKey(id="thrifty", sha256=hash_key("key-thrifty")), ApiKey(id="ops", sha256=hash_key("ops"), admin=True)]
     config = GatewayConfig(policy=str(policy), logs=LogSettings(sink="none"), policy_watch_s=None)
     with TestClient(create_app(msgspec.structs.replace(config, keys=keys), sink=sink)) as c:
         auth = {"Authorization": "Bearer key-thrifty"}
@@ -56,6 +56,11 @@ def test_a_quote_shows_the_budget_left_and_a_refusal(policy_file: Path, sink: Me
         assert body["budget_left_usd"] == pytest.approx(0.0001)
         assert body["answer"].startswith("refused: 429") and body["price_usd"] is None
         assert calls(c) == 0
+        (budget,) = c.get("/v1/stats", headers={"Authorization": "Bearer ops"}).json()[
+            "budgets"
+        ]  # /v1/stats forecasts every budget
+        assert budget["key"] == "thrifty" and budget["windows"][0]["left_usd"] == pytest.approx(0.0001)
+        assert budget["windows"][0]["runs_out_in_s"] is None  # nothing spent yet
 
 
 def test_the_quote_command_prices_a_file_and_calls_nothing(

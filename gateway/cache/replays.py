@@ -29,6 +29,12 @@ TTL_S = 86_400.0  # how long an answer is kept for its Idempotency-Key
 _FIELD = "Idempotency-Key"
 
 
+def check_header(header: str) -> None:
+    """An Idempotency-Key longer than 255 characters is a 422 naming it (before anything runs)."""
+    if len(header) > 255:
+        raise UnprocessableInput("Idempotency-Key is longer than 255 characters", field=_FIELD)
+
+
 class Replays:
     def __init__(self, store: CacheStore) -> None:
         self.store = store
@@ -43,9 +49,11 @@ class Replays:
         trace: RequestTrace,
         run: Coroutine[Any, Any, Envelope[TaskResult]],
     ) -> Envelope[TaskResult]:
-        if len(header) > 255:
+        try:
+            check_header(header)
+        except UnprocessableInput:
             run.close()
-            raise UnprocessableInput("Idempotency-Key is longer than 255 characters", field=_FIELD)
+            raise
         name = "idem:" + hashlib.sha256(f"{tenant}\x00{task.value}\x00{header}".encode()).hexdigest()
         content = cache_key("", task, request, None).encode()  # 64 hex characters
         while (first := self.running.get(name)) is not None:

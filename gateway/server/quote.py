@@ -20,14 +20,19 @@ import msgspec
 from gateway.charging import estimate
 from gateway.dispatch import Dispatcher
 from gateway.server.scope import RouteChoice
-from omnisense.schema import Task, TaskRequest, request_units, unit_of
+from omnisense.schema import Task, TaskRequest, UnprocessableInput, request_units, unit_of
 from policies.plan import Step
 from policies.refusal import refusal
 
 
 def wants_quote(query: str) -> bool:
-    """``dry_run=true`` (or 1) in the query string."""
-    return any(part in ("dry_run=true", "dry_run=1") for part in query.split("&"))
+    """``dry_run=true`` (or 1) in the query string; ``false``/``0`` or absent: a real call."""
+    values = [part.partition("=")[2] for part in query.split("&") if part.partition("=")[0] == "dry_run"]
+    if len(values) > 1:
+        raise UnprocessableInput("query parameter 'dry_run' is given more than once", field="dry_run")
+    if values and values[0] not in ("true", "false", "1", "0"):
+        raise UnprocessableInput("dry_run must be true or false", field="dry_run")
+    return bool(values) and values[0] in ("true", "1")
 
 
 async def quote(choice: RouteChoice, task: Task, request: TaskRequest, key_id: str | None) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from litestar.exceptions import InternalServerException, MethodNotAllowedExcepti
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
+from gateway.cache.replays import check_header
 from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.server.config import Limits
@@ -95,6 +96,8 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
+            if idempotency := headers.get("idempotency-key"):
+                check_header(idempotency)
             if wants_quote(request.scope.get("query_string", b"").decode("latin-1")):  # the price, nothing called
                 body = await quote(choice, task, task_request, trace.record.key_id)
                 trace.record.decisions = ["dry run: quoted, nothing called", *body.get("decisions", [])]
@@ -109,7 +112,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                     lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
                     pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
                 )  # fmt: skip
-            if idempotency := headers.get("idempotency-key"):  # a retry gets the stored answer, paid once
+            if idempotency:  # a retry gets the stored answer, paid once
                 run = runtime.cache.replays.serve(trace.record.key_id, idempotency, task, task_request, trace, run)
             envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None

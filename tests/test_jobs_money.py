@@ -87,3 +87,18 @@ def test_every_item_of_a_batch_takes_its_own_rate_limit_token(policy_file: Path,
         # the key's own requests wait in the same bucket: it is empty
         assert c.post("/v1/text/sentiment", json={"text": "now"}, headers=auth).status_code == 429
         assert c.delete(f"/v1/jobs/{job_id}", headers=auth).status_code == 200
+
+
+def test_every_item_of_a_batch_reserves_its_own_budget(policy_file: Path, sink: MemorySink, tmp_path: Path) -> None:
+    """primary costs 0.002 a character: 0.01 for each 5-character item; the key has room for 3."""
+    policy = tmp_path / "budgeted.yaml"
+    policy.write_text(policy_file.read_text() + "budgets:\n  - {key: payer, usd_per_day: 0.03, then: reject}\n")
+    keys = [ApiKey(id="payer", sha256=hash_key("key-payer"))]
+    with TestClient(create_app(job_config(policy, keys=keys), sink=sink)) as c:
+        auth = {"Authorization": "Bearer key-payer"}
+        inputs = [{"text": f"item{i}"} for i in range(5)]
+        job_id = c.post("/v1/jobs", json={"task": "text.sentiment", "inputs": inputs}, headers=auth).json()["id"]
+        done = finished(c, job_id, auth)
+        statuses = [r["status"] for r in done["results"]]
+        assert statuses == ["succeeded"] * 3 + ["failed"] * 2, done
+        assert {r["error"]["type"] for r in done["results"][3:]} == {"/problems/budget-exceeded"}

@@ -1,9 +1,10 @@
-# The Omnisense gateway: slim, non-root, the `server` extras plus what the deployment names.
+# The Omnisense gateway: slim, non-root, the `server` extras plus what the shipped policies use
+# (deploy/k8s names `aws`): a policy naming another vendor needs its extra here.
 #   docker build -f deploy/gateway.Dockerfile -t omnisense-gateway .
-#   docker build -f deploy/gateway.Dockerfile --build-arg EXTRAS=server,redis,postgres,aws .
+#   docker build -f deploy/gateway.Dockerfile --build-arg EXTRAS=server,redis,postgres,aws,google .
 # The gateway reads its config from /etc/omnisense/gateway.yaml (mount it; see deploy/config/).
 FROM python:3.11-slim AS build
-ARG EXTRAS=server,redis,postgres
+ARG EXTRAS=server,redis,postgres,aws
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY omnisense ./omnisense

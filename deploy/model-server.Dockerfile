@@ -4,7 +4,13 @@
 # every model ships in a wheel or a Debian package: nothing is downloaded at run time.
 # GPU nodes: deploy/model-server.cuda.Dockerfile.
 FROM python:3.11-slim
+ARG TORCH=2.13.0
 WORKDIR /app
+# torch first, the CPU build from PyTorch's CPU index, into the venv setup.sh then fills: its
+# pin (torch==TORCH in requirements.txt) is met by it, so no multi-GB CUDA build is pulled.
+RUN python3 -m venv /opt/models \
+    && /opt/models/bin/pip install --no-cache-dir --index-url "https://download.pytorch.org/whl/cpu" \
+        "torch==${TORCH}+cpu"
 COPY local_models/ ./
 RUN LOCAL_MODELS_VENV=/opt/models PYTHON=python3 ./setup.sh \
     && rm -rf /var/lib/apt/lists/* /root/.cache/pip

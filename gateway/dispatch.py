@@ -19,8 +19,11 @@ the facts held in ``policies.live.RoutingState``); this module alone runs it:
   (``gateway.hedging``); the first good answer wins, the loser is cancelled and logged;
 - every try is recorded as an Attempt, on the trace and in the error that ends the
   request, and reported to the observers (circuit breakers, latency windows, metrics);
-- the served cost is charged to the key's budget; shadows start off the response path
-  (``gateway.shadow``);
+- a key with a budget has the plan's estimated cost reserved before the first call
+  (``policies.budgets``: atomic, in Redis across replicas), settled after to the served
+  cost plus the hedges that lost (``gateway.charging``); a reservation that does not fit
+  plans again on what is left (the budget's ``then``, or 429); shadows start off the
+  response path (``gateway.shadow``) and are charged when they answer;
 - a request that fans out (its own ``providers``, or its route's ``fanout``:
   ``policies.fanout``) is handed to ``gateway.fanout``, which runs every provider as one
   step of this module's (``_run_step`` on a ``StepTry``) at once.
@@ -33,7 +36,8 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
 import msgspec
@@ -47,6 +51,7 @@ from tenacity import (
 )
 
 from adapters.base import CallContext, Provider, ProviderResult
+from gateway.charging import estimate, lost_cost
 from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import summarize_output
@@ -55,6 +60,7 @@ from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
 from omnisense.schema import (
     Attempt,
+    BudgetExceeded,
     Envelope,
     OmnisenseError,
     Outcome,
@@ -68,7 +74,7 @@ from omnisense.schema import (
     request_units,
     unit_of,
 )
-from policies.budgets import Allowance
+from policies.budgets import Allowance, Hold
 from policies.fanout import FanOutPlan, plan_fanout
 from policies.live import RoutingState
 from policies.model import Candidate
@@ -255,6 +261,45 @@ class Dispatcher:
             record.policy, record.route = self.planner.loaded.name, resolved.pattern if resolved else ""
             return await self.fanout.run(task, request, trace, fanout, time_limit)
         plan = self.planner.plan(task, request, meta, self.state)
+        hold = None
+        if key_id in budgets.budgets and plan.steps and not plan.budget_rejected:
+            plan, hold = await self._reserve(task, request, plan, meta)
+        try:
+            return await self._serve(task, request, trace, plan, time_limit)
+        finally:
+            if hold is not None:  # the real cost replaces the estimate, whatever happened
+                record.lost_cost_usd = lost_cost(self.providers, task, request, record.attempts)
+                await budgets.settle(hold, record.cost_usd + record.lost_cost_usd)
+
+    async def _reserve(self, task: Task, request: TaskRequest, plan: Plan, meta: RequestMeta) -> tuple[Plan, Hold]:
+        """Reserve the plan's estimated cost on the key's budget. When it does not fit (requests in
+        flight hold the rest), plan again on what is left: the budget's ``then``, or a refusal."""
+        budgets, together = self.state.budgets, plan.hedge_after_ms is not None
+        price = estimate(self.providers, task, request, plan.steps, together=together)
+        hold = await budgets.reserve(meta.key_id, price)
+        if hold.ok:
+            return plan, hold
+        allowance = await budgets.left(meta.key_id)
+        left = min(0.0, allowance.left_usd) if allowance else 0.0  # what did not fit is spent for this request
+        plan = self.planner.plan(task, request, replace(meta, budget_left_usd=left), self.state)
+        if plan.budget_rejected or not plan.steps:
+            raise refusal(task, plan, meta.key_id)
+        together = plan.hedge_after_ms is not None
+        price = estimate(self.providers, task, request, plan.steps, together=together)
+        hold = await budgets.reserve(meta.key_id, price)
+        if not hold.ok:
+            raise BudgetExceeded(f"key {meta.key_id!r}: the request's cost does not fit what its budget has left")
+        return plan, hold
+
+    async def _serve(
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        plan: Plan,
+        time_limit: tuple[float, float] | None,
+    ) -> Envelope[TaskResult]:
+        record, key_id = trace.record, trace.record.key_id
         if time_limit is not None:
             steps = [msgspec.structs.replace(s, timeout_s=time_limit[0]) for s in plan.steps]
             plan = msgspec.structs.replace(plan, steps=steps, deadline_s=time_limit[1])
@@ -277,10 +322,8 @@ class Dispatcher:
 
             served, out = await race(tries, run_step, hedge_s)
         envelope = self._envelope(task, request, served.step.provider, out, trace)
-        if key_id in budgets.budgets:  # the key's budget as it stands now (a reload may have changed it)
-            await budgets.charge(key_id, record.cost_usd)
         if plan.shadow:
-            self._launch_shadows(plan, task, request, trace, out.result)
+            self._launch_shadows(plan, task, request, trace, out.result, key_id)
         return envelope
 
     async def _in_turn(self, tries: Sequence[StepTry]) -> tuple[StepTry, ProviderResult]:
@@ -297,7 +340,7 @@ class Dispatcher:
         raise last_error
 
     def _launch_shadows(
-        self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult
+        self, plan: Plan, task: Task, request: TaskRequest, trace: RequestTrace, served: TaskResult, key_id: str | None
     ) -> None:
         if self.rng.random() >= plan.shadow_fraction:
             return
@@ -306,7 +349,9 @@ class Dispatcher:
             for name in plan.shadow
             if name != trace.record.provider and name in self.providers
         ]
-        self.shadows.launch(trace.record.request_id, task, request, targets, trace.record.output, served)
+        budgets = self.state.budgets
+        charge = partial(budgets.charge, key_id) if key_id in budgets.budgets else None
+        self.shadows.launch(trace.record.request_id, task, request, targets, trace.record.output, served, charge)
 
     async def _run_step(self, t: StepTry) -> ProviderResult:
         step = t.step

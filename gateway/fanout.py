@@ -21,7 +21,8 @@ runs the plan for the dispatcher (``Dispatcher.run`` hands a fan-out over):
   ``"fanout"`` and ``model`` ``"consensus:<kind>"``; ``usage`` is every answer's units and
   cost together; the request's log record says the same, with every attempt of every
   provider, the plan's rule in ``decisions`` and the output summary of the consensus;
-- the total cost is charged to the key's budget; one ``agreement`` quality sample per
+- the cost of every provider (and the tiebreak) is reserved on the key's budget before
+  the calls and settled to the total cost after (``policies.budgets``); one ``agreement`` quality sample per
   provider that answered goes to the ``QualityRecorder``.
 """
 
@@ -38,6 +39,7 @@ import msgspec
 
 from adapters.base import ProviderResult
 from gateway.agreement import compare
+from gateway.charging import estimate, lost_cost
 from gateway.consensus import merge
 from gateway.dispatch import CircuitOpen, Dispatcher, StepTry
 from gateway.logs.record import summarize_output
@@ -46,6 +48,7 @@ from gateway.trace import RequestTrace
 from omnisense.schema import (
     Answer,
     AnswerError,
+    BudgetExceeded,
     Envelope,
     OmnisenseError,
     Outcome,
@@ -100,6 +103,32 @@ class FanOutRunner:
             tiebreak = tiebreak and msgspec.structs.replace(tiebreak, timeout_s=time_limit[0])
             deadline_s = time_limit[1]
         deadline = time.monotonic() + deadline_s
+        budgets, key_id = self.dispatcher.state.budgets, record.key_id
+        hold = None
+        if key_id in budgets.budgets:  # every provider, and the tiebreak, may be called: all reserved
+            every = [*steps, tiebreak] if tiebreak is not None else steps
+            price = estimate(self.dispatcher.providers, task, request, every, together=True)
+            hold = await budgets.reserve(key_id, price)
+            if not hold.ok:
+                raise BudgetExceeded(f"key {key_id!r}: the fan-out's cost does not fit what its budget has left")
+        try:
+            return await self._fan_out(task, request, trace, plan, steps, tiebreak, deadline)
+        finally:
+            if hold is not None:
+                record.lost_cost_usd = lost_cost(self.dispatcher.providers, task, request, record.attempts)
+                await budgets.settle(hold, record.cost_usd + record.lost_cost_usd)
+
+    async def _fan_out(
+        self,
+        task: Task,
+        request: TaskRequest,
+        trace: RequestTrace,
+        plan: FanOutPlan,
+        steps: Sequence[Step],
+        tiebreak: Step | None,
+        deadline: float,
+    ) -> Envelope[TaskResult]:
+        record = trace.record
         upstream_before, started = trace.upstream_ms, time.perf_counter()
         try:
             calls = await self._ask(steps, task, request, trace, deadline)
@@ -115,9 +144,6 @@ class FanOutRunner:
         if not answered:
             raise all_failed(calls)
         envelope = self._envelope(task, request, trace, calls, answered)
-        budgets, key_id = self.dispatcher.state.budgets, record.key_id
-        if key_id in budgets.budgets:
-            await budgets.charge(key_id, record.cost_usd)
         if envelope.answers and envelope.agreement is not None:
             self._record_quality(task, request, envelope)
         return envelope

@@ -7,9 +7,10 @@ label, entity/key-phrase overlap, IoU-matched boxes, word error rate, character 
 ``metric``, ``score`` and ``agrees`` on the ShadowResult, aggregated per (task, served,
 shadow) by ``gateway.logs.comparisons`` for ``/v1/stats``, ``/metrics`` and
 ``omnisense compare``; and each compared answer is an ``agreement`` sample of the shadow
-provider for the quality table (``gateway.quality``). Shadows never change the response or its latency, are not
-charged to the caller's budget and do not feed circuits or latency windows (so they
-cannot change routing either).
+provider for the quality table (``gateway.quality``). Shadows never change the response or its latency
+and do not feed circuits or latency windows (so they cannot change routing either). A shadow
+that answers costs money: its cost is on its ShadowResult (``cost_usd``) and, when the
+caller's key has a budget, charged to it (no limit check: the call was already made).
 
 One RequestLog per request: the server hands the finished record to
 ``submit_when_done``, which submits it at once when the request had no shadows, or
@@ -23,13 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from adapters.base import CallContext, Provider
 from gateway.agreement import compare
 from gateway.logs.record import OutputSummary, RequestLog, ShadowResult, summarize_output
 from gateway.quality import QualityRecorder, QualitySample, discard, sample_language, score_of
-from omnisense.schema import OmnisenseError, Task, TaskRequest, TaskResult
+from omnisense.schema import OmnisenseError, Task, TaskRequest, TaskResult, request_units
+
+Charge = Callable[[float], Awaitable[None]]  # adds USD to the caller's budget
 
 log = logging.getLogger("omnisense.shadow")
 
@@ -48,9 +51,10 @@ class ShadowRunner:
         targets: Sequence[tuple[str, Provider, float]],  # (name, provider, timeout_s)
         served: OutputSummary | None,
         served_result: TaskResult | None = None,
+        charge: Charge | None = None,
     ) -> None:
         if targets:
-            coro = self._run_all(request_id, task, request, targets, served, served_result)
+            coro = self._run_all(request_id, task, request, targets, served, served_result, charge)
             fut = self.pending[request_id] = asyncio.ensure_future(coro)
             self.running.add(fut)
             fut.add_done_callback(self.running.discard)
@@ -63,9 +67,17 @@ class ShadowRunner:
         targets: Sequence[tuple[str, Provider, float]],
         served: OutputSummary | None,
         served_result: TaskResult | None,
+        charge: Charge | None = None,
     ) -> list[ShadowResult]:
         calls = [self._one(request_id, task, request, name, p, t, served, served_result) for name, p, t in targets]
-        return list(await asyncio.gather(*calls))
+        results = list(await asyncio.gather(*calls))
+        spent = round(sum(r.cost_usd for r in results), 8)
+        if charge is not None and spent > 0:
+            try:
+                await charge(spent)
+            except Exception:  # the budget store failed: the shadow's result still counts
+                log.warning("shadow cost of %s not charged", request_id, exc_info=True)
+        return results
 
     async def _one(
         self,
@@ -97,7 +109,8 @@ class ShadowRunner:
             log.warning("shadow provider %s raised %s", name, type(exc).__name__)
             return ShadowResult(provider=name, outcome="error", latency_ms=ms(), error_type="UpstreamBadResponse")
         summary = summarize_output(task, out.result)
-        result = ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary)
+        cost = out.cost_usd if out.cost_usd is not None else provider.info.cost(task, request_units(request))
+        result = ShadowResult(provider=name, outcome="ok", latency_ms=ms(), output=summary, cost_usd=round(cost, 8))
         found = compare(task, served_result, out.result) if served_result is not None else None
         if found is not None:
             result.agrees, result.metric, result.score = found.agrees, found.metric, found.value

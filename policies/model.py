@@ -109,9 +109,13 @@ class RouteSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class CacheRoute(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``cache: {ttl_s: 86400}`` on a route: answers are kept for this long (off when absent)."""
+    """``cache: {ttl_s: 86400}`` on a route: answers are kept for this long (off when absent).
+
+    Each API key (tenant) has its own entries; ``shared: true`` lets every key read the answers
+    any key stored (a hit then tells a caller that some tenant sent the same input)."""
 
     ttl_s: float
+    shared: bool = False
 
     def __post_init__(self) -> None:
         if self.ttl_s <= 0:
@@ -160,16 +164,30 @@ class Defaults(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     sticky: bool = False
 
 
+class SpendWindow(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A custom budget window: ``amount`` USD per ``days`` days (fixed windows counted from the epoch, UTC)."""
+
+    amount: float
+    days: float
+
+    def __post_init__(self) -> None:
+        if self.amount < 0 or self.days <= 0:
+            raise ValueError("usd_per: amount >= 0 and days > 0")
+
+
 class Budget(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Spend of one API key (its ``id``) per UTC day / calendar month, in USD.
+    """Spend of one API key (its ``id``) per UTC day, calendar month and/or custom window, in USD.
 
     A candidate whose cost for the request would take the key over a limit is dropped;
     when none is left, ``then`` decides: ``reject`` (BudgetExceeded, 429) or the name of a
-    provider to serve instead (typically a free local one)."""
+    provider to serve instead (typically a free local one). The request's estimated cost is
+    reserved atomically before the call and settled to its real cost after
+    (``policies.budgets``)."""
 
     key: str
     usd_per_day: float | None = None
     usd_per_month: float | None = None
+    usd_per: SpendWindow | None = None  # a custom window: {amount, days}
     then: str = "reject"  # "reject" or a provider name to switch to
 
 

@@ -34,6 +34,7 @@ class FakeModelServer:
         self.host = host
         self.port = port or free_port()
         self.failing = False
+        self.delay_s = 0.0  # how long each task answer takes
         self.hits: dict[str, int] = {}
         self.hosts: set[str] = set()  # the Host headers it was sent
         self._loop = asyncio.new_event_loop()
@@ -56,6 +57,8 @@ class FakeModelServer:
         if path == "/capabilities":
             tasks = {"text.sentiment": {"model": "fake"}, "text.language": {"model": "fake"}}
             return web.json_response({"tasks": tasks, "device": "cpu"})
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if self.failing:
             return web.json_response({"error": "boom"}, status=500)
         return web.json_response(SENTIMENT if path == "/text/sentiment" else LANGUAGE)

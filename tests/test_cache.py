@@ -144,6 +144,7 @@ def test_the_key_covers_task_parameters_input_and_pin() -> None:
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), "aws"),
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), None, frozenset({"local"})),
         cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), None, route=["text.*", "aws", "local"]),
+        cache_key("p", Task.TEXT_SENTIMENT, TextRequest(text="x"), None, tenant="team-a"),
     ]
     assert base not in others and len(set(others)) == len(others)
 
@@ -210,3 +211,47 @@ def test_keys_limited_to_other_providers_do_not_share_entries(tmp_path: Path) ->
         assert cheap["provider"] == "secondary" and cheap["cache"] == "miss"
         again = c.post("/v1/text/sentiment", json=body, headers={"Authorization": "Bearer key-cheap"}).json()
         assert again["provider"] == "secondary" and again["cache"] == "hit"
+
+
+def test_tenants_are_apart_unless_the_route_shares_its_cache(tmp_path: Path) -> None:
+    """Two gateways on one Redis cache: a second key misses the first key's entry, on either
+    gateway; a route with ``cache: {shared: true}`` answers every key from one entry."""
+    import msgspec
+
+    from gateway.server.config import ApiKey, hash_key
+
+    if not redis_up():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    policy = tmp_path / "tenants.yaml"
+    policy.write_text(
+        POLICY.replace("text.*:   {candidates: [primary, secondary], cache: {ttl_s: 3600}}",
+                       "text.sentiment: {candidates: [primary], cache: {ttl_s: 3600}}\n"
+                       "  text.language: {candidates: [primary], cache: {ttl_s: 3600, shared: true}}")
+    )  # fmt: skip
+    prefix = f"omnisense-test-{uuid.uuid4().hex[:12]}:"
+    keys = [ApiKey(id="tenant-a", sha256=hash_key("key-a")), ApiKey(id="tenant-b", sha256=hash_key("key-b"))]
+    cfg = msgspec.structs.replace(
+        config(tmp_path, CacheSettings(store="redis", url=REDIS_URL, prefix=prefix)), policy=str(policy), keys=keys
+    )
+    a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
+    try:
+        with (
+            TestClient(create_app(cfg, sink=MemorySink())) as one,
+            TestClient(create_app(cfg, sink=MemorySink())) as two,
+        ):
+            body = {"text": "Private matter"}
+            assert one.post("/v1/text/sentiment", json=body, headers=a).json()["cache"] == "miss"
+            assert two.post("/v1/text/sentiment", json=body, headers=a).json()["cache"] == "hit"  # same tenant
+            other = two.post("/v1/text/sentiment", json=body, headers=b).json()
+            assert other["cache"] == "miss" and other["usage"]["cost_usd"] > 0  # tenant b paid for its own answer
+            assert calls(one) + calls(two) == 2
+            assert one.post("/v1/text/language", json=body, headers=a).json()["cache"] == "miss"
+            assert two.post("/v1/text/language", json=body, headers=b).json()["cache"] == "hit"  # shared route
+    finally:
+        import redis
+
+        r = redis.Redis.from_url(REDIS_URL)
+        names = list(r.scan_iter(f"{prefix}*"))
+        assert len(names) == 3  # a's and b's sentiment, one shared language entry
+        r.delete(*names)
+        r.close()

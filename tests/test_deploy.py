@@ -88,7 +88,10 @@ def test_the_model_server_runs_on_gpu_nodes() -> None:
     assert pod["nodeSelector"] and any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
 
 
-def test_the_configmap_holds_a_config_and_a_policy_the_gateway_accepts(tmp_path: Path) -> None:
+def test_the_configmap_holds_a_config_and_a_policy_the_gateway_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNISENSE_ADMIN_KEY_SHA256", "0" * 64)  # from the Secret omnisense-admin-key
     data = by_kind("ConfigMap")["omnisense-gateway"]["data"]
     (tmp_path / "policy.yaml").write_text(data["policy.yaml"])
     config = yaml.safe_load(data["gateway.yaml"])
@@ -143,7 +146,8 @@ def test_the_compose_validator_rejects_a_typo() -> None:
         PyOptions(apply_merge=True).from_yaml("services:\n  a:\n    image: x\n    portz: ['1:1']\n").validate()
 
 
-def test_the_compose_gateway_config_and_policy_load(tmp_path: Path) -> None:
+def test_the_compose_gateway_config_and_policy_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISENSE_ADMIN_KEY_SHA256", "0" * 64)  # compose refuses to start without it
     config = yaml.safe_load((DEPLOY / "config" / "gateway.yaml").read_text())
     config["policy"] = str(DEPLOY / "config" / "policy.yaml")
     (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config))
@@ -183,3 +187,44 @@ def test_build_contexts_leave_out_virtualenvs_and_the_model_images_use_the_one_s
     assert "**/.venv" in ignored and ".git" in ignored  # local_models/.venv alone is ~2 GB
     for name in ("model-server.Dockerfile", "model-server.cuda.Dockerfile"):
         assert "./setup.sh" in (DEPLOY / name).read_text()  # Debian packages and wheels: one list
+
+
+def test_the_deployments_are_closed_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose and Kubernetes start only with an admin key taken from a secret (issue #28)."""
+    from gateway.server.config import hash_key
+
+    gateway = by_kind("Deployment")["omnisense-gateway"]["spec"]["template"]["spec"]["containers"][0]
+    (admin,) = [e for e in gateway.get("env", []) if e["name"] == "OMNISENSE_ADMIN_KEY_SHA256"]
+    ref = admin["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == "omnisense-admin-key" and not ref.get("optional")
+    assert ref["name"] not in by_kind("Secret")  # no placeholder shipped: the operator creates it
+    assert "kubectl create secret generic omnisense-admin-key" in (DEPLOY / "k8s" / "README.md").read_text()
+    env = compose()["services"]["gateway-1"]["environment"]
+    assert env["OMNISENSE_ADMIN_KEY_SHA256"].startswith("${OMNISENSE_ADMIN_KEY_SHA256:?")  # compose refuses without
+    configs = [yaml.safe_load(by_kind("ConfigMap")["omnisense-gateway"]["data"]["gateway.yaml"]),
+               yaml.safe_load((DEPLOY / "config" / "gateway.yaml").read_text())]  # fmt: skip
+    for config in configs:
+        config["policy"] = str(DEPLOY / "config" / "policy.yaml")
+        (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config))
+        monkeypatch.delenv("OMNISENSE_ADMIN_KEY_SHA256", raising=False)
+        with pytest.raises(ValueError, match="require_keys"):
+            load_config(str(tmp_path / "gateway.yaml"))  # no key: the gateway does not start open
+        monkeypatch.setenv("OMNISENSE_ADMIN_KEY_SHA256", hash_key("the-admin-key"))
+        (key,) = load_config(str(tmp_path / "gateway.yaml")).keys
+        assert key.admin and key.sha256 == hash_key("the-admin-key")
+
+
+def test_the_gateway_image_carries_every_vendor_the_shipped_policies_name() -> None:
+    dockerfile = (DEPLOY / "gateway.Dockerfile").read_text()
+    (extras,) = [line.split("=", 1)[1].split(",") for line in dockerfile.splitlines() if line.startswith("ARG EXTRAS=")]
+    policies = [yaml.safe_load(by_kind("ConfigMap")["omnisense-gateway"]["data"]["policy.yaml"]),
+                yaml.safe_load((DEPLOY / "config" / "policy.yaml").read_text())]  # fmt: skip
+    kinds = {block["kind"] for policy in policies for block in policy["providers"].values()}
+    assert kinds - {"local"} <= set(extras), (kinds, extras)  # aws, google, azure: each an extra of its name
+    assert "redis" in extras and "postgres" in extras  # state.redis and logs.sink: postgres
+
+
+def test_the_cpu_model_server_image_installs_the_cpu_build_of_torch() -> None:
+    text = (DEPLOY / "model-server.Dockerfile").read_text()
+    assert "https://download.pytorch.org/whl/cpu" in text and '"torch==${TORCH}+cpu"' in text
+    assert text.index("whl/cpu") < text.index("./setup.sh")  # before setup.sh resolves torch's pin

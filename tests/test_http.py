@@ -13,11 +13,14 @@ from omnisense.schema import (
     LabelsResult,
     NoProvider,
     OmnisenseError,
+    RateLimited,
     SentimentResult,
+    ShuttingDown,
     TranscribeResult,
     UnprocessableInput,
     UpstreamAuth,
-    UpstreamThrottled,
+    UpstreamTimeout,
+    UpstreamUnavailable,
 )
 from tests.conftest import LiveServer
 
@@ -107,21 +110,57 @@ def _flaky(live: LiveServer, failures: list[httpx.Response]) -> tuple[list[httpx
     return seen, httpx.MockTransport(handler)
 
 
-def test_client_retries_what_the_error_table_marks_retryable(live: LiveServer) -> None:
-    seen, transport = _flaky(live, [_problem(502, "upstream-unavailable"), _problem(504, "upstream-timeout")])
+def test_client_retries_only_503_and_429_with_retry_after(live: LiveServer) -> None:
+    seen, transport = _flaky(live, [_problem(503, "shutting-down"), _problem(429, "rate-limited")])
     omni = Client(http=httpx.Client(base_url=live.url, transport=transport), retries=2)
     assert omni.text.sentiment("Nice").result.label == "positive"
     assert len(seen) == 3
 
 
+def test_client_retries_what_never_reached_the_gateway(live: LiveServer) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.post(f"{live.url}{request.url.path}", content=request.content, headers=dict(request.headers))
+
+    omni = Client(http=httpx.Client(base_url=live.url, transport=httpx.MockTransport(handler)), retries=2)
+    assert omni.text.sentiment("Nice").result.label == "positive"
+    assert len(seen) == 2
+    seen.clear()
+
+    def read_timeout(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ReadTimeout("the gateway took the request and did not answer in time", request=request)
+
+    omni = Client(http=httpx.Client(base_url=live.url, transport=httpx.MockTransport(read_timeout)), retries=2)
+    with pytest.raises(httpx.ReadTimeout):
+        omni.text.sentiment("Nice")
+    assert len(seen) == 1  # it may have reached a vendor: not sent again
+
+
+def _bare(status: int, slug: str) -> httpx.Response:
+    """A problem without Retry-After."""
+    body = {"type": f"/problems/{slug}", "title": "x", "status": status, "detail": slug, "request_id": "r"}
+    return httpx.Response(status, json=body)
+
+
 @pytest.mark.parametrize(
-    ("status", "slug", "error"),
-    [(429, "budget-exceeded", BudgetExceeded), (503, "no-provider", NoProvider), (502, "upstream-auth", UpstreamAuth)],
+    ("answer", "error"),
+    [
+        (_problem(429, "budget-exceeded"), BudgetExceeded),
+        (_bare(503, "no-provider"), NoProvider),
+        (_problem(502, "upstream-auth"), UpstreamAuth),
+        (_problem(502, "upstream-unavailable"), UpstreamUnavailable),  # the gateway's retries are spent
+        (_problem(504, "upstream-timeout"), UpstreamTimeout),
+        (_bare(429, "rate-limited"), RateLimited),
+    ],
+    ids=["budget", "no-provider", "auth", "unavailable", "timeout", "rate-limited-without-retry-after"],
 )
-def test_client_sends_a_non_retryable_error_once(
-    live: LiveServer, status: int, slug: str, error: type[OmnisenseError]
-) -> None:
-    seen, transport = _flaky(live, [_problem(status, slug)] * 3)
+def test_client_sends_other_errors_once(live: LiveServer, answer: httpx.Response, error: type[OmnisenseError]) -> None:
+    seen, transport = _flaky(live, [answer] * 3)
     omni = Client(http=httpx.Client(base_url=live.url, transport=transport), retries=2)
     with pytest.raises(error):
         omni.text.sentiment("Nice")
@@ -133,13 +172,13 @@ async def test_async_client_retries_by_the_same_rule(live: LiveServer) -> None:
 
     async def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return _problem(429, "budget-exceeded") if len(seen) == 1 else _problem(502, "upstream-throttled")
+        return _problem(429, "budget-exceeded") if len(seen) == 1 else _problem(503, "shutting-down")
 
     http = httpx.AsyncClient(base_url=live.url, transport=httpx.MockTransport(handler))
     async with AsyncClient(http=http, retries=1) as omni:
         with pytest.raises(BudgetExceeded):
             await omni.text.sentiment("Nice")
         assert len(seen) == 1
-        with pytest.raises(UpstreamThrottled):
+        with pytest.raises(ShuttingDown):
             await omni.text.sentiment("Nice")
         assert len(seen) == 3  # one try and one retry

@@ -16,7 +16,7 @@ from pathlib import Path
 import omnisense
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_ONLY = ["litestar", "aiohttp", "uvicorn", "tenacity", "yaml", "PIL", "prometheus_client", "mutagen",
+SERVER_ONLY = ["litestar", "aiohttp", "uvicorn", "tenacity", "yaml", "PIL", "prometheus_client", "mutagen", "av",
                "boto3", "botocore", "asyncpg", "redis", "opentelemetry"]  # fmt: skip
 
 CLIENT_ONLY = f"""

@@ -140,6 +140,26 @@ def test_hedging_cuts_p99_when_one_provider_is_slow(gateway: Any, sink: MemorySi
     ]
 
 
+def test_a_hedge_that_lost_is_charged_and_reported(gateway: Any, sink: MemorySink) -> None:
+    """Both calls were sent: the key pays for both (primary $0.034, secondary $0.017 for 17 characters)."""
+    client = gateway(
+        {"primary": {"label": "primary", "price_usd": 0.002}, "secondary": {"label": "secondary", "price_usd": 0.001}},
+        '  "*": {candidates: [primary, secondary], hedge_after_ms: 40}',
+        "{timeout_s: 1, retries: {attempts: 1}}",
+        extra="budgets: [{key: team-a, usd_per_day: 10}]",
+        keys=[ApiKey(id="team-a", sha256=hash_key("a"))],
+    )
+    scripted(client, "primary").script(Ok(0.4))
+    body = client.post("/v1/text/sentiment", json=TEXT, headers={"Authorization": "Bearer a"}).json()
+    assert body["provider"] == "secondary" and body["usage"]["cost_usd"] == pytest.approx(0.017)
+    wait_for(lambda: any(r.request_id == body["request_id"] for r in sink.records))
+    record = next(r for r in sink.records if r.request_id == body["request_id"])
+    assert record.cost_usd == pytest.approx(0.017) and record.lost_cost_usd == pytest.approx(0.034)
+    totals = client.app.state.runtime.dispatcher.state.budgets.store.totals
+    day = next(v for (key, period), v in totals.items() if key == "team-a" and period.startswith("day:"))
+    assert day == pytest.approx(0.051)  # the served answer and the hedge that lost
+
+
 @pytest.mark.parametrize("then", ["secondary", "reject"])
 def test_budget_switches_provider_exactly_at_its_limit(gateway: Any, then: str) -> None:
     # primary costs 0.002 x 17 characters = $0.034 a request; the budget is three requests' worth

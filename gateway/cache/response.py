@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from gateway.cache.keys import cache_key
+from gateway.cache.replays import Replays
 from gateway.cache.stores import CacheStore
 from gateway.logs.record import summarize_output
 from gateway.trace import RequestTrace
@@ -48,6 +49,7 @@ class ResponseCache:
     def __init__(self, store: CacheStore, *, max_entry_bytes: int = 8 * 1024 * 1024) -> None:
         self.store = store
         self.max_entry_bytes = max_entry_bytes
+        self.replays = Replays(store)  # Idempotency-Key answers, in the same store
         self.hits = 0
         self.misses = 0
 
@@ -68,7 +70,9 @@ class ResponseCache:
             return await run()
         resolved = planner.routes.get(task)
         route = [resolved.pattern, *(c.provider for c in resolved.candidates)] if resolved else []
-        key = cache_key(planner.loaded.name, task, request, pinned, allowed, route=route)
+        shared = resolved is not None and resolved.route.cache is not None and resolved.route.cache.shared
+        tenant = None if shared else trace.record.key_id
+        key = cache_key(planner.loaded.name, task, request, pinned, allowed, route=route, tenant=tenant)
         if not bypass:
             stored = await self.store.get(key)
             hit = self._decode(task, stored) if stored is not None else None

@@ -2,7 +2,9 @@
 
 A job is one task and one or more inputs (a batch). Its status goes queued -> running ->
 succeeded | failed | cancelled; ``attempts`` counts the times a gateway started it (a
-restart mid-run starts it again, keeping the items already done). Each item's result is
+restart mid-run starts it again, keeping the items already done); ``lost`` counts the starts
+whose gateway died mid-run (its lease ran out: a clean shutdown hands the job back and is not
+counted), which ``jobs.max_attempts`` caps. Each item's result is
 its envelope, or the problem that ended it.
 """
 
@@ -36,6 +38,8 @@ class Job(msgspec.Struct, kw_only=True, omit_defaults=True):
     webhook_url: str | None = None
     webhook: WebhookState | None = None
     attempts: int = 0
+    request_hash: str | None = None  # with an Idempotency-Key: the SHA-256 of the task and inputs
+    lost: int = 0  # starts whose gateway stopped renewing the lease mid-run (died, was killed)
     results: list[ItemResult] = msgspec.field(default_factory=list)
     error: str | None = None
     finished: float | None = None
@@ -65,9 +69,11 @@ Transition = Callable[["Job"], "Job | None"]  # None: leave the job as it is
 
 def claimed(job: Job, owner: str, lease_s: float, now: float | None = None) -> Job:
     now = now or time.time()
+    lost = job.lost + (1 if job.status == "running" else 0)  # taken over: its lease ran out mid-run
     return msgspec.structs.replace(
-        job, status="running", owner=owner, lease_until=now + lease_s, attempts=job.attempts + 1, updated=now
-    )
+        job, status="running", owner=owner, lease_until=now + lease_s, attempts=job.attempts + 1, updated=now,
+        lost=lost,
+    )  # fmt: skip
 
 
 def renewed(owner: str, lease_s: float) -> Transition:

@@ -6,6 +6,12 @@
   with the job's time limits instead of the route's, and leaves one request-log record
   (request id ``<job id>.<item>``). Items already done are kept in the store after each one,
   so a restarted job resumes at the first item without a result.
+- **Cap.** A job taken over after its gateway died mid-run (``Job.lost``) ``max_attempts``
+  times ends ``failed`` with the reason: an input that crashes its worker does not crash
+  every gateway in turn, nor is its vendor call paid forever.
+- **Rate.** Each item takes its own token from the submitting key's rate limits, waiting
+  for it (``take_token``): a batch of 20 against 6 a minute runs 6 at once, then one every
+  10 s. Each item is a dispatch, so it reserves its own budget (``policies.budgets``).
 - **Lease.** While a job runs its lease is renewed; a renewal that finds the job cancelled
   (``DELETE``) or taken by another gateway stops the work here.
 - **Finish.** Only the gateway holding the job can finish it (exactly one result); then the
@@ -21,13 +27,13 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
 from gateway.dispatch import Dispatcher
-from gateway.jobs.model import ItemResult, Job, finished, progressed, released, renewed, webhook_done
+from gateway.jobs.model import ItemResult, Job, JobStatus, finished, progressed, released, renewed, webhook_done
 from gateway.jobs.settings import JobSettings
 from gateway.jobs.store import JobStore
 from gateway.jobs.webhooks import WebhookSender
@@ -56,8 +62,10 @@ class JobRunner:
         dispatcher_for: Callable[[str | None], Dispatcher],
         submit: Callable[[RequestLog], None],
         secret_for: Callable[[str | None], str | None],
+        take_token: Callable[[str | None], Awaitable[float]] | None = None,
     ) -> None:
         self.store, self.settings = store, settings
+        self.take_token = take_token  # seconds to wait for the key's next token (0: taken), or None: no limits
         self.dispatcher_for, self.submit, self.secret_for = dispatcher_for, submit, secret_for
         self.owner = uuid.uuid4().hex
         self.webhooks = WebhookSender(settings, submit)
@@ -109,7 +117,12 @@ class JobRunner:
     async def _run(self, job: Job) -> None:
         lease = asyncio.create_task(self._keep_lease(job.id, asyncio.current_task()))
         try:
-            status, results, error = await self._execute(job)
+            status: JobStatus
+            error: str | None
+            if job.lost >= self.settings.max_attempts:
+                status, results, error = "failed", job.results, self._gave_up(job)
+            else:
+                status, results, error = await self._execute(job)
             done = await self.store.update(job.id, finished(self.owner, status, results, self.settings.keep_s, error))
             if done is not None and done.webhook_url:
                 self._spawn(self._webhook(done))
@@ -124,6 +137,20 @@ class JobRunner:
             lease.cancel()
             self.running.pop(job.id, None)
             self._wake.set()
+
+    def _gave_up(self, job: Job) -> str:
+        return (
+            f"gave up after {job.attempts - 1} attempts: its gateway stopped mid-run {job.lost} times"
+            f" (jobs.max_attempts: {self.settings.max_attempts}), the last time at item {len(job.results)}"
+        )
+
+    async def _wait_for_token(self, key_id: str | None) -> None:
+        """The key's rate limit: an item waits for its own token."""
+        while self.take_token is not None:
+            wait = await self.take_token(key_id)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)  # the token is due then
 
     async def _keep_lease(self, job_id: str, work: asyncio.Task[Any] | None) -> None:
         while True:
@@ -162,6 +189,7 @@ class JobRunner:
         dispatcher = self.dispatcher_for(job.policy)
         limits = (self.settings.attempt_timeout_s, self.settings.time_limit_s)
         try:
+            await self._wait_for_token(job.key_id)
             allowed = frozenset(job.allowed) if job.allowed is not None else None
             envelope = await dispatcher.run(task, request, trace, pinned=job.pinned, allowed=allowed, time_limit=limits)
             status, error_type, detail = 200, None, None

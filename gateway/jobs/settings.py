@@ -29,6 +29,9 @@ class JobSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     lease_s: float = 30.0  # a running job whose gateway stopped renewing this long is taken again
     attempt_timeout_s: float = 900.0  # one provider attempt of one item
     time_limit_s: float = 3_600.0  # one item, every attempt and fallback included
+    # A job whose gateway died mid-run (its lease ran out) this many times ends ``failed`` with
+    # the reason, instead of crashing the next gateway too; a clean shutdown is not counted.
+    max_attempts: int = 3
     keep_s: float = 7 * 86_400.0  # finished jobs (and their results) are deleted after this
     max_items: int = 1_000  # inputs in one batch
     webhook_secret: str | None = None  # signs webhooks of jobs submitted without a key
@@ -46,5 +49,7 @@ class JobSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     def __post_init__(self) -> None:
         if self.workers < 1 or self.lease_s <= 0 or self.poll_s <= 0 or self.max_items < 1:
             raise ValueError("jobs: workers and max_items >= 1, lease_s and poll_s > 0")
+        if self.max_attempts < 1:
+            raise ValueError("jobs.max_attempts must be >= 1")
         if self.webhook_attempts < 1:
             raise ValueError("jobs.webhook_attempts must be >= 1")

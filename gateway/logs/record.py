@@ -44,6 +44,7 @@ class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     agrees: bool | None = None  # with the served answer, by the task's metric (gateway.agreement)
     metric: str | None = None  # label | overlap | iou | wer | chars
     score: float | None = None  # the metric's value (1 = the same answer; for wer, 0 is)
+    cost_usd: float = 0.0  # what the shadow call cost, charged to the caller's key when it has a budget
 
 
 class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -74,6 +75,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     units: float = 0.0
     unit: str | None = None
     cost_usd: float = 0.0
+    lost_cost_usd: float = 0.0  # calls sent but cancelled (hedges that lost): charged to the key, not served
     input: InputSummary = msgspec.field(default_factory=InputSummary)
     output: OutputSummary | None = None
     shadow: list[ShadowResult] = msgspec.field(default_factory=list)

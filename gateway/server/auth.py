@@ -62,6 +62,15 @@ class KeyRing:
             rate = f"{limit.rate:g} requests a {limit.name}"
             raise RateLimited(f"key {key.id!r} is over its {rate}", retry_after_s=verdict.retry_after_s)
 
+    async def token_wait(self, key_id: str | None) -> float:
+        """Take one token of ``key_id``'s rate limits for a job's item: 0 when taken, else the
+        seconds until one is due (the item waits, then asks again)."""
+        limits = self._limits.get(key_id) if key_id is not None else None
+        if key_id is None or not limits:
+            return 0.0
+        verdict = await self.limiter.take(key_id, limits)
+        return 0.0 if verdict.allowed else max(verdict.retry_after_s, 0.05)
+
     @staticmethod
     def allowed_providers(key: ApiKey | None) -> frozenset[str] | None:
         """The providers that may serve this key's requests (``None``: any)."""

@@ -96,6 +96,9 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     state: StateSettings = StateSettings()
     spend_store: str | None = None  # old name of state.redis (still read; it now shares all the state)
     keys: list[ApiKey] = msgspec.field(default_factory=list)
+    # Refuse to start without a key (the deploy/ configs): an open gateway is never deployed by
+    # accident. $OMNISENSE_ADMIN_KEY_SHA256 (from a secret) adds the admin key ``admin``.
+    require_keys: bool = False
     limits: Limits = Limits()
     logs: LogSettings = LogSettings()
     tracing: TracingSettings = TracingSettings()
@@ -126,6 +129,12 @@ def load_config(path: str | None = None, *, policy: str | None = None) -> Gatewa
     policy = policy or os.environ.get("OMNISENSE_POLICY")
     if policy:
         data["policy"] = policy
+    admin = os.environ.get("OMNISENSE_ADMIN_KEY_SHA256", "").strip().lower()
+    if admin:  # the admin key from a secret: its SHA-256, never the key itself
+        keys = data.get("keys") or []
+        if not isinstance(keys, list):
+            raise ValueError(f"{path or 'config'}: keys must be a list")
+        data["keys"] = [*keys, {"id": "admin", "sha256": admin, "admin": True}]
     try:
         config = msgspec.convert(data, GatewayConfig, str_keys=True)
     except msgspec.ValidationError as exc:
@@ -153,6 +162,8 @@ def config_problems(config: GatewayConfig) -> list[str]:
         problems.append("cache.store is redis but neither cache.url nor state.redis names a Redis server")
     if config.state.sync_s <= 0 or config.state.timeout_s <= 0:
         problems.append("state.sync_s and state.timeout_s must be positive")
+    if config.require_keys and not config.keys:
+        problems.append("require_keys is true but no key is configured: set OMNISENSE_ADMIN_KEY_SHA256 or keys")
     for key in config.keys:
         if key.rate_per_second is not None and key.rate_per_second < 1:
             problems.append(f"keys[{key.id}].rate_per_second: must be at least 1 (use rate_per_minute below that)")

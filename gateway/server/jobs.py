@@ -10,10 +10,16 @@ A job is submitted like a task request, with the task named:
 Inputs are decoded and checked now (a bad input is a 4xx now, not a failed job later), with
 the task's own limits except the synchronous endpoint's audio length. The answer is 202,
 the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
+
+The submission takes no rate-limit token: each item takes its own when it runs
+(``gateway.jobs.runner``). With an ``Idempotency-Key`` header, the job's id is derived from
+the key's id and that header: a repeat answers the job already submitted (202, the same id,
+nothing run twice); the same header with other inputs is a 422 naming it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any
@@ -135,18 +141,39 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     key = runtime.keys.authenticate(request.headers)
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
-    await runtime.keys.check_rate(key)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
+    assert runtime.jobs is not None
+    key_id, inputs = key.id if key else None, encode_inputs(requests)
+    job_id, request_hash = uuid.uuid4().hex, None
+    if idempotency := request.headers.get("idempotency-key"):
+        job_id = hashlib.sha256(f"{key_id}\x00{idempotency}".encode()).hexdigest()[:32]
+        request_hash = hashlib.sha256(task.value.encode() + b"\x00" + inputs).hexdigest()
+        if (before := await runtime.jobs.store.get(job_id)) is not None:
+            return _repeat(before, request_hash)
     now = time.time()
     job = Job(
-        id=uuid.uuid4().hex, task=task.value, status="queued", created=now, updated=now, items=len(requests),
-        batch=batch, key_id=key.id if key else None, policy=choice.policy, pinned=choice.pinned,
+        id=job_id, request_hash=request_hash, task=task.value, status="queued", created=now, updated=now,
+        items=len(requests),
+        batch=batch, key_id=key_id, policy=choice.policy, pinned=choice.pinned,
         allowed=sorted(choice.allowed) if choice.allowed is not None else None, webhook_url=webhook_url,
     )  # fmt: skip
-    assert runtime.jobs is not None
-    await runtime.jobs.store.create(job, encode_inputs(requests))
+    try:
+        await runtime.jobs.store.create(job, inputs)
+    except Exception:
+        if request_hash is None or (before := await runtime.jobs.store.get(job_id)) is None:
+            raise
+        return _repeat(before, request_hash)  # the same Idempotency-Key submitted at the same time
     runtime.jobs.notify()
     return _json(view(job), 202, {"Location": f"/v1/jobs/{job.id}"})
+
+
+def _repeat(job: Job, request_hash: str) -> Response[bytes]:
+    """A repeated Idempotency-Key: the job it submitted, or 422 when the inputs differ."""
+    if job.request_hash != request_hash:
+        raise UnprocessableInput(
+            f"Idempotency-Key already submitted job {job.id} with other inputs", field="Idempotency-Key"
+        )
+    return _json(view(job), 202, {"Location": f"/v1/jobs/{job.id}", "Idempotent-Replayed": "true"})
 
 
 async def _own(request: Request[Any, Any, Any], runtime: Runtime, job_id: str) -> Job:

@@ -19,6 +19,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from gateway.logs.query import LogQuery, LogStore, parse_duration, parse_limit, parse_time, with_comparisons
+from gateway.server.budget_forecast import forecast
 from gateway.server.runtime import Runtime
 from omnisense.schema import InvalidInput, NotFound
 
@@ -79,14 +80,18 @@ async def list_logs(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/v1/stats", include_in_schema=False)
 async def stats(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Per provider and task over ``window`` (default 1h): requests, errors, p50/p95, cost, outputs, drift;
-    and ``comparisons``: shadow agreement per (task, served, shadow), of ``task`` when given."""
+    ``comparisons``: shadow agreement per (task, served, shadow), of ``task`` when given; and
+    ``budgets``: every key's budget windows and when each runs out at the current rate."""
     store = await _store(request)
     try:
         window = parse_duration(request.query_params.get("window") or "1h")
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     stats = await with_comparisons(store, await store.stats(window), request.query_params.get("task") or None)
-    return Response(_encoder.encode(stats), media_type="application/json")
+    body = msgspec.to_builtins(stats)
+    runtime: Runtime = request.app.state.runtime
+    body["budgets"] = await forecast(runtime.dispatcher.state.budgets)  # when each runs out at the current rate
+    return Response(_encoder.encode(body), media_type="application/json")
 
 
 @get("/metrics", include_in_schema=False)

@@ -21,6 +21,21 @@ from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
 from omnisense.schema import TABLE, Envelope, Problem, Task, spec_of
 
+QUOTE = {  # the answer of ?dry_run=true (gateway.server.quote)
+    "type": "object",
+    "required": ["dry_run", "task", "units", "unit", "plan", "price_usd", "reserve_usd", "answer"],
+    "properties": {
+        "dry_run": {"type": "boolean", "enum": [True]},
+        "task": {"type": "string"},
+        "units": {"type": "number"},
+        "unit": {"type": "string"},
+        "plan": {"type": "array", "items": {"type": "object"}},
+        "price_usd": {"type": ["number", "null"]},
+        "reserve_usd": {"type": ["number", "null"]},
+        "budget_left_usd": {"type": ["number", "null"]},
+        "answer": {"type": "string"},
+    },
+}
 TASK_STATUSES = ("400", "401", "403", "413", "415", "422", "429", "502", "503", "504")
 RAW_UPLOAD = (
     "The raw {media} bytes. Any Content-Type works (image/png, audio/wav, ...): the format is "
@@ -118,7 +133,7 @@ def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any
 
 def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
     spec = spec_of(task)
-    envelope = {"schema": _ref(f"Envelope_{spec.result.__name__}_")}
+    envelope = {"schema": {"anyOf": [_ref(f"Envelope_{spec.result.__name__}_"), QUOTE]}}  # dry_run: a quote
     ok: dict[str, Any] = {"application/json": envelope}
     description = None
     if spec.answers_audio:
@@ -129,7 +144,11 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
         {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}, "description": REQUEST_ID},
         {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
         {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}, "description": "choose"},
-    ]
+        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 255},
+         "description": "a repeat with the same content gets the stored answer (24 h), with no vendor call"},
+        {"name": "dry_run", "in": "query", "required": False, "schema": {"type": "boolean"},
+         "description": "answer the plan and the price (a quote) and call nothing"},
+    ]  # fmt: skip
     op: dict[str, Any] = {
         "operationId": task.value.replace(".", "_"),
         "tags": [task.modality],

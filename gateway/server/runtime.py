@@ -192,7 +192,9 @@ class Runtime:
             return
         store = make_job_store(settings, self.config.logs, self.storage)
         await store.start()
-        self.jobs = JobRunner(store, settings, self.dispatcher_for, self.submit, self.webhook_secret)
+        self.jobs = JobRunner(
+            store, settings, self.dispatcher_for, self.submit, self.webhook_secret, take_token=self.keys.token_wait
+        )
         self.jobs.start()
 
     async def aclose(self) -> None:

@@ -2,7 +2,8 @@
 
 Images are opened with Pillow to read their size and to catch corrupt files (a PNG
 whose header or chunks are broken is a 400, not a provider's problem). Audio length
-comes from the container headers (mutagen), for per-second pricing.
+comes from the stream's frames (``gateway.server.audio_length``, PyAV), for per-second
+pricing and the duration limits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 import warnings
 from collections.abc import Callable
 
+from gateway.server.audio_length import audio_seconds
 from omnisense.schema import InvalidInput, Media, PayloadTooLarge, UnsupportedMediaType
 
 IMAGE_MAGIC: tuple[tuple[bytes, int, str], ...] = (
@@ -26,7 +28,9 @@ AUDIO_MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"fLaC", 0, "flac"),
     (b"OggS", 0, "ogg"),
     (b"ID3", 0, "mp3"),
+    (b"\x1a\x45\xdf\xa3", 0, "webm"),  # EBML: WebM / Matroska audio
 )
+M4A_BRANDS = (b"M4A ", b"M4B ", b"mp42", b"mp41", b"isom", b"iso2", b"iso5", b"iso6", b"dash")
 # Formats a caller may confuse with ours: named in the 415 so the message helps.
 OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "application/pdf"),
@@ -52,6 +56,8 @@ def sniff_image(data: bytes) -> str | None:
 def sniff_audio(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "wav"
+    if data[4:8] == b"ftyp" and data[8:12] in M4A_BRANDS:
+        return "m4a"  # MP4 audio (AAC, ALAC)
     fmt = _match(data, AUDIO_MAGIC)
     if fmt is None and len(data) > 1 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0:
         return "mp3"  # an MPEG audio frame sync without an ID3 tag
@@ -106,51 +112,5 @@ def _image_size(data: bytes, fmt: str, max_pixels: int, field: str) -> tuple[int
 
 
 def audio_media(data: bytes, *, max_bytes: int, field: str = "audio") -> Media:
-    fmt = _sniffed(data, field, max_bytes, sniff_audio, "audio (WAV, MP3, FLAC, OGG)")
-    return Media(data=data, format=fmt, duration_s=_audio_seconds(data, fmt, field))
-
-
-# The fewest bytes a second of these formats can take (MP3 at 8 kbit/s, Opus at 6 kbit/s):
-# a container whose header claims more seconds than its bytes can hold is capped to them.
-MIN_BYTES_PER_SECOND = {"mp3": 1000.0, "ogg": 750.0}
-
-
-def _audio_seconds(data: bytes, fmt: str, field: str) -> float:
-    """Seconds of audio, from the data (what a per-second vendor bills), not a header's claim."""
-    if fmt == "wav":
-        return round(_wav_seconds(data, field), 3)
-    seconds = _container_seconds(data, fmt, field)
-    floor = MIN_BYTES_PER_SECOND.get(fmt)
-    return round(min(seconds, len(data) / floor) if floor else seconds, 3)
-
-
-def _wav_seconds(data: bytes, field: str) -> float:
-    """The sample bytes actually present divided by the byte rate (a header may claim hours)."""
-    byte_rate, offset = 0, 12
-    while offset + 8 <= len(data):
-        chunk, size = data[offset : offset + 4], int.from_bytes(data[offset + 4 : offset + 8], "little")
-        body = offset + 8
-        if chunk == b"fmt " and size >= 12:
-            byte_rate = int.from_bytes(data[body + 8 : body + 12], "little")
-        elif chunk == b"data":
-            present = min(size, len(data) - body)
-            if byte_rate <= 0:
-                break
-            if present <= 0:
-                raise InvalidInput(f"the {field} is a WAV file without samples", field=field)
-            return present / byte_rate
-        offset = body + size + (size & 1)  # chunks are padded to an even size
-    raise InvalidInput(f"the {field} looks like WAV but has no readable format and data chunks", field=field)
-
-
-def _container_seconds(data: bytes, fmt: str, field: str) -> float:
-    import mutagen
-
-    try:
-        info = mutagen.File(io.BytesIO(data))
-    except Exception as exc:
-        raise InvalidInput(f"the {field} looks like {fmt.upper()} but is corrupt: {exc}", field=field) from None
-    length = getattr(getattr(info, "info", None), "length", None)
-    if not length:
-        raise InvalidInput(f"the {field} looks like {fmt.upper()} but has no readable duration", field=field)
-    return round(float(length), 3)
+    fmt = _sniffed(data, field, max_bytes, sniff_audio, "audio (WAV, MP3, FLAC, OGG, WebM, M4A)")
+    return Media(data=data, format=fmt, duration_s=audio_seconds(data, fmt, field))

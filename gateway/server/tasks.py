@@ -16,15 +16,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from random import getrandbits
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import InternalServerException, MethodNotAllowedException
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import Receive, Scope, Send
 
+from gateway.cache.replays import check_header
 from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.server.config import Limits
@@ -32,11 +34,22 @@ from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import decode_request, max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
+from gateway.server.quote import quote, wants_quote
 from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
+from gateway.server.scope import RouteChoice, route_choice
 from gateway.trace import RequestTrace
-from omnisense.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
+from omnisense.schema import (
+    TABLE,
+    Envelope,
+    InternalError,
+    OmnisenseError,
+    ShuttingDown,
+    Task,
+    TaskRequest,
+    TaskResult,
+    spec_of,
+)
 from policies.fanout import fanout_of
 
 log = logging.getLogger("omnisense.server")
@@ -85,21 +98,20 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 trace.record.key_id = key.id
                 runtime.keys.check_task(key, task)
                 await runtime.keys.check_rate(key)
-            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
+            task_request = await decode_request(
+                task, request, runtime.config.limits, runtime.fetcher, headers=headers, reserved=_QUOTE
+            )
             trace.record.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
-            if fans_out or ttl_for(dispatcher.planner, task) is None:  # not cached: a fan-out measures the vendors
-                run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
-            else:
-                run = runtime.cache.serve(
-                    dispatcher.planner, task, task_request, trace,
-                    lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
-                    pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
-                )  # fmt: skip
+            if idempotency := headers.get("idempotency-key"):
+                check_header(idempotency)
+            if wants_quote(request.scope.get("query_string", b"").decode("latin-1")):  # the price, nothing called
+                status, error_type = 200, None
+                return await _quote(choice, task, task_request, trace)
+            run = _work(runtime, task, task_request, trace, headers, choice)
             envelope = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
             return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
@@ -131,12 +143,42 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
 
 
+def _work(
+    runtime: Runtime, task: Task, task_request: TaskRequest, trace: RequestTrace, headers: Mapping[str, str],
+    choice: RouteChoice,
+) -> Coroutine[Any, Any, Envelope[TaskResult]]:  # fmt: skip
+    """The request's work: the dispatcher, through the route's response cache (a fan-out never:
+    it measures the vendors), through the stored answers of its ``Idempotency-Key``."""
+    dispatcher = choice.dispatcher
+    fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
+    run: Coroutine[Any, Any, Envelope[TaskResult]]
+    if fans_out or ttl_for(dispatcher.planner, task) is None:
+        run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
+    else:
+        run = runtime.cache.serve(
+            dispatcher.planner, task, task_request, trace,
+            lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
+            pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
+        )  # fmt: skip
+    if idempotency := headers.get("idempotency-key"):  # a retry gets the stored answer, paid once
+        run = runtime.cache.replays.serve(trace.record.key_id, idempotency, task, task_request, trace, run)
+    return run
+
+
+async def _quote(choice: RouteChoice, task: Task, task_request: TaskRequest, trace: RequestTrace) -> AnswerResponse:
+    body = await quote(choice, task, task_request, trace.record.key_id)
+    trace.record.decisions = ["dry run: quoted, nothing called", *body.get("decisions", [])]
+    return AnswerResponse(_QUOTE_ENCODER.encode(body), "application/json", {})
+
+
 def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
     log.error("request %s failed", trace.record.request_id, exc_info=exc)
     return InternalError("an internal error occurred; the request id names it in the logs")
 
 
 _GONE = AnswerResponse(b"", "text/plain", {}, 499)
+_QUOTE = frozenset({"dry_run"})  # read by the endpoint itself (gateway.server.quote)
+_QUOTE_ENCODER = msgspec.json.Encoder()
 _ALLOW = "POST, OPTIONS"
 
 

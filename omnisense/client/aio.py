@@ -19,7 +19,7 @@ import httpx
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_async
 from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
-from omnisense.client.transport import decode, request_kwargs, retry_wait, settings
+from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
@@ -48,12 +48,13 @@ class AsyncClient:
         return await drive_async(self._http, flow)
 
     async def send(self, call: Call[R]) -> R:
-        """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""
+        """Send ``call``; sent again (``retries`` more times at most) only by ``transport.retry_wait``'s rule:
+        never reached the gateway, or 503/429 with ``Retry-After``."""
         attempt = 0
         while True:
             try:
                 return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
-            except OmnisenseError as exc:
+            except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
                 if wait is None:
                     raise

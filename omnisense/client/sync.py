@@ -21,7 +21,7 @@ import httpx
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_sync
 from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
-from omnisense.client.transport import decode, request_kwargs, retry_wait, settings
+from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
@@ -50,12 +50,13 @@ class Client:
         return drive_sync(self._http, flow)
 
     def send(self, call: Call[R]) -> R:
-        """Send ``call``, retrying what the error table marks retryable (``retries`` more times at most)."""
+        """Send ``call``; sent again (``retries`` more times at most) only by ``transport.retry_wait``'s rule:
+        never reached the gateway, or 503/429 with ``Retry-After``."""
         attempt = 0
         while True:
             try:
                 return decode(self._http.post(call.path, **request_kwargs(call)), call.result_type)
-            except OmnisenseError as exc:
+            except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
                 if wait is None:
                     raise

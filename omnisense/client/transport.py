@@ -1,12 +1,18 @@
 """Decoding answers, turning problem+json into typed exceptions, and the retry rule.
 
-The client retries exactly what the gateway's error table marks ``retryable`` (the
-upstream's throttling, timeouts and unavailability, DESIGN §3), read from the error
-class the answer names: a 429 BudgetExceeded or RateLimited is the caller's own limit
-and is not sent again, nor is NoProvider or bad input. It waits what ``Retry-After``
-says (at most 30 s), else an exponential backoff with jitter. The rule lives here once;
-each client's ``send`` is only the loop (sync or async) around it, so the client needs
-nothing beyond httpx and msgspec.
+One retry layer per hop: the gateway already retries and falls back between vendors
+(``gateway.dispatch``), so the client sends a request again only when doing so cannot
+multiply the vendor calls behind it:
+
+- the request never reached the gateway (``httpx.ConnectError``, ``httpx.ConnectTimeout``);
+- the gateway answered 503 or 429 **with** ``Retry-After`` of at most 30 s (it is shutting
+  down, a circuit is cooling, the caller's rate limit refills): the client waits that long.
+  A 429 ``BudgetExceeded`` is never sent again (a budget does not refill in seconds).
+
+Everything else (a 502/504 after the gateway's own retries, a 503 or 429 without
+``Retry-After``, bad input) is raised at once. ``retries`` (2) caps the repeats. The rule
+lives here once; each client's ``send`` is only the loop (sync or async) around it, so the
+client needs nothing beyond httpx and msgspec.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import msgspec
 from omnisense.schema import OmnisenseError, Problem
 from omnisense.schema.errors import (
     ERRORS_BY_SLUG,
+    BudgetExceeded,
     InternalError,
     RateLimited,
     UpstreamTimeout,
@@ -71,16 +78,21 @@ def decode(response: httpx.Response, result_type: type[T]) -> T:
     return msgspec.json.decode(response.content, type=result_type)
 
 
-def retry_wait(exc: BaseException, attempt: int, retries: int) -> float | None:
-    """Seconds to wait before sending again after ``exc`` on try ``attempt`` (0-based), or None to stop.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the request did not reach the gateway
 
-    Only the error classes the error table marks ``retryable`` are sent again."""
-    if not isinstance(exc, OmnisenseError) or not exc.retryable or attempt >= retries:
+
+def retry_wait(exc: BaseException, attempt: int, retries: int) -> float | None:
+    """Seconds to wait before sending again after ``exc`` on try ``attempt`` (0-based), or None to stop."""
+    if attempt >= retries:
         return None
-    if exc.retry_after_s is not None:
-        return min(exc.retry_after_s, MAX_WAIT_S)
-    backoff: float = min(0.2 * 2**attempt, 5.0)
-    return backoff * (0.5 + random.random() / 2)
+    if isinstance(exc, NEVER_SENT):
+        backoff: float = min(0.2 * 2**attempt, 5.0)
+        return backoff * (0.5 + random.random() / 2)
+    if not isinstance(exc, OmnisenseError) or isinstance(exc, BudgetExceeded) or exc.status not in (429, 503):
+        return None
+    if exc.retry_after_s is None or exc.retry_after_s > MAX_WAIT_S:
+        return None
+    return exc.retry_after_s
 
 
 def request_kwargs(call: Any) -> dict[str, Any]:

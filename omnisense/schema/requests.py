@@ -53,7 +53,7 @@ class Media(msgspec.Struct, frozen=True, kw_only=True):
     """Decoded image or audio bytes with what the gateway learned about them."""
 
     data: bytes
-    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg
+    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg, webm, m4a
     width: int | None = None  # images, in pixels
     height: int | None = None
     duration_s: float | None = None  # audio, when the container tells

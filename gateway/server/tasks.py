@@ -14,9 +14,10 @@ answers with a ready ASGI app.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from random import getrandbits
 from typing import Any
 
@@ -28,15 +29,26 @@ from litestar.types import Receive, Scope, Send
 from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.server.config import Limits
+from gateway.server.dialect import NATIVE, Dialect
 from gateway.server.disconnect import ClientGone, until_disconnected
-from gateway.server.inputs import decode_request, max_body_bytes
+from gateway.server.inputs import max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
-from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
+from gateway.server.responses import AnswerResponse
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
+from gateway.server.scope import RouteChoice, route_choice
 from gateway.trace import RequestTrace
-from omnisense.schema import TABLE, InternalError, OmnisenseError, ShuttingDown, Task, spec_of
+from omnisense.schema import (
+    TABLE,
+    Envelope,
+    InternalError,
+    OmnisenseError,
+    ShuttingDown,
+    Task,
+    TaskRequest,
+    TaskResult,
+    spec_of,
+)
 from policies.fanout import fanout_of
 
 log = logging.getLogger("omnisense.server")
@@ -66,12 +78,10 @@ def header_map(scope: Scope) -> dict[str, str]:
     return headers
 
 
-def wants_audio(headers: Mapping[str, str]) -> bool:
-    accept = headers.get("accept", "")
-    return "application/json" not in accept
-
-
-async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse:
+async def serve_task(
+    task: Task, request: Request[Any, Any, Any], runtime: Runtime, dialect: Dialect = NATIVE
+) -> AnswerResponse:
+    """Serve one call of ``task``; ``dialect`` reads the body and writes the answer (native: the task table's)."""
     headers = header_map(request.scope)
     trace = RequestTrace(request_id=request_id_from(headers), task=task.value)
     status, detail = 500, None
@@ -85,24 +95,19 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 trace.record.key_id = key.id
                 runtime.keys.check_task(key, task)
                 await runtime.keys.check_rate(key)
-            task_request = await decode_request(task, request, runtime.config.limits, runtime.fetcher, headers=headers)
+            call = await dialect.decode(task, request, runtime, headers)
+            task_request = call.request
             trace.record.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
+            for also in call.also if key is not None else ():
+                runtime.keys.check_task(key, also)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
-            if fans_out or ttl_for(dispatcher.planner, task) is None:  # not cached: a fan-out measures the vendors
-                run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
-            else:
-                run = runtime.cache.serve(
-                    dispatcher.planner, task, task_request, trace,
-                    lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
-                    pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
-                )  # fmt: skip
-            envelope = await until_disconnected(runtime.disconnects, request.receive, run)
+            run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
+            answer = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
-            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
+            return dialect.answer(task, answer, call, trace, headers)
         except ClientGone as gone:
             status, error_type, detail = 499, "ClientClosedRequest", str(gone)
             return _GONE  # nobody reads it
@@ -115,7 +120,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 current.uncancel()
             stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
             status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
-            return problem_answer(stopped, trace, trace.record.request_id)
+            return dialect.problem(stopped, trace, trace.record.request_id, {})
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
@@ -123,12 +128,29 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             err, extra = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
-            return problem_answer(err, trace, trace.record.request_id, extra)
+            return dialect.problem(err, trace, trace.record.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
+            if dialect.name is not None:
+                record.decisions.append(f"dialect: {dialect.name}")
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+
+
+def _run_one(
+    runtime: Runtime, choice: RouteChoice, trace: RequestTrace, headers: Mapping[str, str], task: Task, req: TaskRequest
+) -> Awaitable[Envelope[TaskResult]]:
+    """One task request through the chosen dispatcher: a fan-out, the response cache, or a plain run."""
+    dispatcher = choice.dispatcher
+    fans_out = fanout_of(dispatcher.planner, task, req, choice.pinned) is not None
+    if fans_out or ttl_for(dispatcher.planner, task) is None:  # not cached: a fan-out measures the vendors
+        return dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed)
+    return runtime.cache.serve(
+        dispatcher.planner, task, req, trace,
+        lambda: dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed),
+        pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
+    )  # fmt: skip
 
 
 def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
@@ -143,10 +165,13 @@ _ALLOW = "POST, OPTIONS"
 class TaskRoute(ASGIRouteHandler):
     """A task's endpoint: ``POST`` serves the task, ``OPTIONS`` lists the methods, any other is a 405."""
 
-    def __init__(self, task: Task, max_body: int) -> None:
-        super().__init__(spec_of(task).path, name=task.value, copy_scope=False)
+    def __init__(self, task: Task, max_body: int, *, path: str | None = None, dialect: Dialect = NATIVE) -> None:
+        """``path`` and ``dialect``: another dialect's endpoint for ``task`` (``gateway.server.openai``)."""
+        name = task.value if path is None else f"{dialect.name}:{path}"
+        super().__init__(path or spec_of(task).path, name=name, copy_scope=False)
         self.task = task
         self.max_body = max_body
+        self.dialect = dialect
         self(self.handle)
 
     def resolve_request_max_body_size(self) -> int:
@@ -158,7 +183,7 @@ class TaskRoute(ASGIRouteHandler):
         method = scope["method"]  # type: ignore[typeddict-item]
         if method == "POST":
             request: Request[Any, Any, Any] = Request(scope, receive, send)
-            answer = await serve_task(self.task, request, request.app.state.runtime)
+            answer = await serve_task(self.task, request, request.app.state.runtime, self.dialect)
         elif method == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", _ALLOW.encode())]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -52,6 +52,8 @@ from omnisense.schema import (
 from policies.fanout import fanout_of
 
 log = logging.getLogger("omnisense.server")
+# what a native call may say it came through (``omnisense mcp`` sends X-Omnisense-Dialect: mcp)
+_CLIENT_DIALECTS = {"mcp": "mcp"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -131,8 +133,9 @@ async def serve_task(
             return dialect.problem(err, trace, trace.record.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
-            if dialect.name is not None:
-                record.decisions.append(f"dialect: {dialect.name}")
+            spoken = dialect.name or _CLIENT_DIALECTS.get(headers.get("x-omnisense-dialect", ""))
+            if spoken is not None:
+                record.decisions.append(f"dialect: {spoken}")
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any

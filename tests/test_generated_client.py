@@ -40,7 +40,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
         pytest.fail(f"{GENERATOR} is missing: install the dev extra (pip install -e '.[dev]')")
     work = tmp_path_factory.mktemp("generated")
     (work / "openapi.json").write_text(json.dumps(openapi_document()))
-    (work / "config.yaml").write_text("post_hooks: []\n")  # no formatter run: nothing outside the venv
+    # no formatter run (nothing outside the venv); the generator has no text/plain bodies: sent as bytes
+    (work / "config.yaml").write_text(
+        "post_hooks: []\ncontent_type_overrides: {text/plain: application/octet-stream}\n"
+    )
     done = subprocess.run(
         [str(GENERATOR), "generate", *("--path", "openapi.json", "--meta", "none"), *ARGS],
         cwd=work,
@@ -103,15 +106,17 @@ def test_the_generated_client_calls_every_endpoint(
     heard = api("speech.speech_transcribe").sync(client=client, body=types.File(payload=samples.wav(0.5)))
     assert heard.usage.unit == "second" and heard.usage.units == pytest.approx(0.5)
     synthesize = api("speech.speech_synthesize")
-    envelope = synthesize.sync(
-        client=client.with_headers({"Accept": "application/json"}), body=m.SynthesizeBody(text="Hi")
-    )
+    as_json = m.SpeechSynthesizeAccept.APPLICATIONJSON  # the declared Accept header
+    envelope = synthesize.sync(client=client, body=m.SynthesizeBody(text="Hi"), accept=as_json)
     assert isinstance(envelope, m.EnvelopeSynthesizeResult) and envelope.result.format_ == "wav"
     # Audio by Accept: the generator parses one answer type per status (JSON), so the audio is read with
     # the generated client's own HTTP client and the generated request.
-    kwargs = synthesize._get_kwargs(body=m.SynthesizeBody(text="Hi"))
-    audio = client.with_headers({"Accept": "audio/wav"}).get_httpx_client().request(**kwargs)
+    kwargs = synthesize._get_kwargs(body=m.SynthesizeBody(text="Hi"), accept=m.SpeechSynthesizeAccept.AUDIO)
+    audio = client.get_httpx_client().request(**kwargs)
     assert audio.headers["content-type"] == "audio/wav" and audio.content.startswith(b"RIFF")
+    # text/plain: the raw text, the options in the query string
+    plain = api("text.text_sentiment").sync(client=client, body=types.File(payload=b"Lovely"), language="en")
+    assert isinstance(plain, m.EnvelopeSentimentResult) and plain.task == "text.sentiment"
 
     ops = "operations"
     assert api(f"{ops}.healthz").sync(client=client).status == "ok"
@@ -126,7 +131,7 @@ def test_the_generated_client_calls_every_endpoint(
     assert isinstance(page, m.LogPage) and page.records and page.records[0].task == "text.sentiment"
     assert isinstance(api(f"{ops}.stats").sync(client=client, window="1h"), m.Stats)
     metrics = api(f"{ops}.metrics").sync(client=client)
-    assert isinstance(metrics, str) and "omnisense_requests_total" in metrics
+    assert isinstance(metrics, bytes) and b"omnisense_requests_total" in metrics  # text/plain read as bytes
 
     jobs = "jobs"
     body = m.SubmitJobBody.from_dict({"task": "text.sentiment", "input": {"text": "Lovely"}})
@@ -136,6 +141,9 @@ def test_the_generated_client_calls_every_endpoint(
     assert api(f"{jobs}.get_job").sync(client=client, job_id=job.id).done == 1
     listed = api(f"{jobs}.list_jobs").sync(client=client, status=m.ListJobsStatus.SUCCEEDED)
     assert job.id in [j.id for j in listed.jobs]
+    upload = api(f"{jobs}.submit_job").sync_detailed(client=client, body=image, task=m.SubmitJobTask.VISION_LABELS)
+    assert upload.status_code == 202 and isinstance(upload.parsed, m.JobView)  # a raw body with ?task=
+    assert upload.headers["location"] == f"/v1/jobs/{upload.parsed.id}"  # the declared Location header
     gone = api(f"{jobs}.cancel_job").sync(client=client, job_id=job.id)
     assert isinstance(gone, m.Problem) and gone.status == 422  # already succeeded
 

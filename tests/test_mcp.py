@@ -21,6 +21,7 @@ from gateway.server import GatewayConfig
 from gateway.server.config import ApiKey, LogSettings, hash_key
 from omnisense.client import Client as Omni
 from tests.conftest import LiveServer, free_port, wait_for
+from tests.readme_examples import run_example
 from tests.test_local_e2e import face_and_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,3 +133,12 @@ async def test_streamable_http_with_the_callers_key(mcp_http: str) -> None:
     async with anonymous, Client(streamable_http_client(mcp_http, http_client=anonymous)) as client:
         refused = await client.call_tool("text_sentiment", {"text": "hello"})
         assert refused.is_error and "401" in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_the_readme_example(gateway: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISENSE_URL", gateway.url)
+    monkeypatch.setenv("OMNISENSE_API_KEY", "agent-key")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the omnisense command runs this checkout
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    printed = run_example("mcp_agent.py").splitlines()
+    assert "text_sentiment" in printed[0] and printed[1] == "positive"

@@ -14,6 +14,7 @@ from gateway.server import GatewayConfig
 from gateway.server.config import ApiKey, LogSettings, hash_key
 from omnisense.client import Client
 from tests.conftest import LiveServer, wait_for
+from tests.readme_examples import run_example
 
 KEYS = [
     ApiKey(id="team", sha256=hash_key("team-key")),
@@ -173,3 +174,10 @@ def test_bad_input_is_a_bad_request(ai: openai.OpenAI) -> None:
     assert info.value.status_code == 400 and info.value.body["type"] == "invalid_request_error"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError):
         ai.audio.speech.create(model="tts-1", voice="alloy", input="   ")
+
+
+def test_the_readme_example(gateway: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISENSE_URL", gateway.url)
+    monkeypatch.setenv("OMNISENSE_API_KEY", "team-key")
+    printed = run_example("openai_sdk.py").splitlines()
+    assert "gateway" in printed[0].lower() and printed[1] == "1" and printed[-1] == "[False, True]"

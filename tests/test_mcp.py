@@ -96,6 +96,8 @@ async def test_bad_input_and_a_bad_key_are_tool_errors(gateway: LiveServer) -> N
         assert empty.is_error and "text" in empty.content[0].text  # type: ignore[union-attr]
         broken = await client.call_tool("vision_ocr", {"image": {"base64": "not base64!"}})
         assert broken.is_error and "base64" in broken.content[0].text  # type: ignore[union-attr]
+        fetched = await client.call_tool("vision_ocr", {"image": {"url": "http://127.0.0.1:9/text.png"}})
+        assert fetched.is_error and "does not fetch URLs" in fetched.content[0].text  # type: ignore[union-attr]
     async with stdio(gateway, key="wrong") as client:
         refused = await client.call_tool("text_sentiment", {"text": "hello"})
         assert refused.is_error and "401" in refused.content[0].text  # type: ignore[union-attr]

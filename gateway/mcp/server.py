@@ -8,7 +8,8 @@ header of the MCP request itself, passed on as it came.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -35,15 +36,23 @@ def _authorization(ctx: ServerRequestContext[Any], api_key: str | None) -> str |
     return f"Bearer {api_key}" if api_key else None
 
 
-def build_server(gateway_url: str, api_key: str | None = None, *, timeout_s: float = 120.0) -> Server[Any]:
+def build_server(
+    gateway_url: str, api_key: str | None = None, *, timeout_s: float = 120.0
+) -> Server[dict[str, httpx.AsyncClient]]:
     """The MCP server in front of the gateway at ``gateway_url``."""
-    http = httpx.AsyncClient(base_url=gateway_url.rstrip("/"), timeout=timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(_: Server[dict[str, httpx.AsyncClient]]) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+        """The connection to the gateway: once per server (stdio, or every HTTP session), closed with it."""
+        async with httpx.AsyncClient(base_url=gateway_url.rstrip("/"), timeout=timeout_s) as http:
+            yield {"http": http}
 
     async def list_tools(ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None) -> ListToolsResult:
         tools = [Tool(name=t.name, description=t.description, input_schema=t.input_schema) for t in TOOLS.values()]
         return ListToolsResult(tools=tools)
 
     async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+        http: httpx.AsyncClient = ctx.lifespan_context["http"]
         tool = TOOLS.get(params.name)
         if tool is None:
             return _tool_error(f"unknown tool {params.name!r}; tools/list names them")
@@ -63,4 +72,4 @@ def build_server(gateway_url: str, api_key: str | None = None, *, timeout_s: flo
             return _tool_error(f"{tool.task} failed ({answer.status_code}): {detail}", data)
         return CallToolResult(content=[TextContent(type="text", text=answer.text)], structured_content=data)
 
-    return Server("omnisense", on_list_tools=list_tools, on_call_tool=call_tool)
+    return Server("omnisense", lifespan=lifespan, on_list_tools=list_tools, on_call_tool=call_tool)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -166,6 +167,12 @@ def test_keys_scopes_and_budgets_in_openai_errors(gateway: LiveServer, wav: byte
     assert wait_for(lambda: any(r.error_type == "BudgetExceeded" for r in sink.records))
     refused = [r for r in sink.records if r.error_type == "BudgetExceeded"][-1]
     assert refused.http_status == 429 and "dialect: openai" in refused.decisions
+
+
+def test_a_wrong_method_in_openais_shape(gateway: LiveServer) -> None:
+    answer = httpx.get(f"{gateway.url}/v1/audio/speech", headers={"Authorization": "Bearer team-key"})
+    assert answer.status_code == 405 and answer.headers["allow"] == "POST, OPTIONS"
+    assert answer.json()["error"]["type"] == "invalid_request_error" and answer.headers["x-request-id"]
 
 
 def test_bad_input_is_a_bad_request(ai: openai.OpenAI) -> None:

@@ -57,7 +57,7 @@ class Dialect:
         return envelope_response(answer, trace, as_audio=as_audio)
 
     def problem(
-        self, err: OmnisenseError, trace: RequestTrace, request_id: str, extra: dict[str, str]
+        self, err: OmnisenseError, trace: RequestTrace | None, request_id: str, extra: dict[str, str]
     ) -> AnswerResponse:
         return problem_answer(err, trace, request_id, extra)
 

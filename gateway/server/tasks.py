@@ -42,6 +42,7 @@ from omnisense.schema import (
     TABLE,
     Envelope,
     InternalError,
+    MethodNotAllowed,
     OmnisenseError,
     ShuttingDown,
     Task,
@@ -191,8 +192,11 @@ class TaskRoute(ASGIRouteHandler):
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", _ALLOW.encode())]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        else:  # the app's exception handler answers (as for a wrong method on any other endpoint)
+        elif self.dialect is NATIVE:  # the app's exception handler answers (as for a wrong method anywhere)
             raise MethodNotAllowedException(headers={"Allow": _ALLOW})
+        else:  # another dialect's endpoint answers in its own error shape
+            wrong = MethodNotAllowed(f"this endpoint does not take {method}; the Allow header lists what it takes")
+            answer = self.dialect.problem(wrong, None, request_id_from(header_map(scope)), {"Allow": _ALLOW})
         await answer(scope, receive, send)
 
 

@@ -21,7 +21,7 @@ class OpenAIDialect(Dialect):
     name = "openai"
 
     def problem(
-        self, err: OmnisenseError, trace: RequestTrace, request_id: str, extra: dict[str, str]
+        self, err: OmnisenseError, trace: RequestTrace | None, request_id: str, extra: dict[str, str]
     ) -> AnswerResponse:
         return error_answer(err, trace, request_id, extra)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from omnisense.schema import InvalidInput
+from omnisense.schema import InvalidInput, UpstreamBadResponse
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 MEDIA_TYPES = {
@@ -43,7 +43,10 @@ def convert(wav: bytes, fmt: str) -> tuple[bytes, int | None]:
     if fmt == "wav":
         return wav, None
     sf, np = _codec(fmt)
-    samples, rate = sf.read(io.BytesIO(wav), dtype="int16")
+    try:
+        samples, rate = sf.read(io.BytesIO(wav), dtype="int16")
+    except Exception as exc:  # soundfile's LibsndfileError (a RuntimeError), or a header it cannot parse
+        raise UpstreamBadResponse(f"the provider's audio could not be read to encode it as {fmt}: {exc}") from None
     if fmt == "pcm":
         return samples.astype("<i2").tobytes(), int(rate)
     container, subtype = _ENCODED[fmt]

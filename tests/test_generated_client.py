@@ -32,6 +32,10 @@ PACKAGE = "omnisense_generated"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 KEY = "generated-client-key"
 ARGS = ("--output-path", PACKAGE, "--config", "config.yaml")
+# No formatter run (nothing outside the venv). The generator reads JSON and octet-stream only: the
+# text and audio types the document declares are read and sent as bytes.
+RAW_TYPES = ("text/plain", "text/vtt", "audio/mpeg", "audio/ogg", "audio/flac", "audio/wav", "audio/pcm", "audio/L16")
+CONFIG = "post_hooks: []\ncontent_type_overrides:\n" + "".join(f"  {t}: application/octet-stream\n" for t in RAW_TYPES)
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +44,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
         pytest.fail(f"{GENERATOR} is missing: install the dev extra (pip install -e '.[dev]')")
     work = tmp_path_factory.mktemp("generated")
     (work / "openapi.json").write_text(json.dumps(openapi_document()))
-    # no formatter run (nothing outside the venv); the generator has no text/plain bodies: sent as bytes
-    (work / "config.yaml").write_text(
-        "post_hooks: []\ncontent_type_overrides: {text/plain: application/octet-stream}\n"
-    )
+    (work / "config.yaml").write_text(CONFIG)
     done = subprocess.run(
         [str(GENERATOR), "generate", *("--path", "openapi.json", "--meta", "none"), *ARGS],
         cwd=work,
@@ -147,5 +148,28 @@ def test_the_generated_client_calls_every_endpoint(
     gone = api(f"{jobs}.cancel_job").sync(client=client, job_id=job.id)
     assert isinstance(gone, m.Problem) and gone.status == 422  # already succeeded
 
+    openai_dialect(client, m, types)
+
     problem = api("text.text_sentiment").sync(client=client, body=m.TextBody(text="hi", language="xx-nope-nope"))
     assert isinstance(problem, m.Problem) and problem.status == 422 and problem.field == "language"
+
+
+def openai_dialect(client: Any, m: Any, types: Any) -> None:
+    """The OpenAI dialect's operations, as the document declares them."""
+    ops = "openai"
+    listed = api(f"{ops}.openai_list_models").sync(client=client)
+    assert {d["id"] for d in listed.additional_properties["data"]} >= {"omnisense", "primary"}
+    wav = types.File(payload=samples.wav(0.5), file_name="a.wav")
+    as_json = m.OpenaiTranscriptionBodyResponseFormat.JSON
+    form = m.OpenaiTranscriptionBody(file=wav, model="primary", response_format=as_json)
+    assert isinstance(api(f"{ops}.openai_transcription").sync(client=client, body=form), m.OpenAITranscription)
+    wav = types.File(payload=samples.wav(0.5), file_name="a.wav")
+    form = m.OpenaiTranslationBody(file=wav, language="en")
+    assert isinstance(api(f"{ops}.openai_translation").sync(client=client, body=form), m.OpenAITranscription)
+    speech = m.OpenaiSpeechBody(model="tts-1", input_="Hi", response_format=m.OpenaiSpeechBodyResponseFormat.WAV)
+    audio = api(f"{ops}.openai_speech").sync(client=client, body=speech)
+    assert isinstance(audio, types.File) and audio.payload.read(4) == b"RIFF"
+    moderated = api(f"{ops}.openai_moderation").sync(client=client, body=m.OpenaiModerationBody(input_=["a", "b"]))
+    assert len(moderated.results) == 2
+    unknown = api(f"{ops}.openai_moderation").sync(client=client, body=m.OpenaiModerationBody(input_="a", model="x"))
+    assert isinstance(unknown, m.OpenAIError) and unknown.error.code == "model_not_found"

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from gateway.logs import MemorySink
-from tests.conftest import LiveServer, wait_for
+from gateway.server.openai.speech_formats import convert
+from omnisense.schema import UpstreamBadResponse
+from tests.conftest import LiveServer
 
 
 @pytest.fixture
@@ -17,15 +18,18 @@ def ai(live: LiveServer) -> Iterator[openai.OpenAI]:
         yield client
 
 
-def test_audio_the_gateway_cannot_read_is_a_502_not_a_crash(ai: openai.OpenAI, sink: MemorySink) -> None:
-    """The scripted provider's "WAV" is only a header: passed through as wav, unreadable to encode as mp3."""
+def test_speech_is_encoded_from_the_providers_wav(ai: openai.OpenAI) -> None:
     assert (
         ai.audio.speech.create(model="primary", voice="echo", input="Hi", response_format="wav").content[:4] == b"RIFF"
     )
-    with pytest.raises(openai.InternalServerError) as info:
-        ai.audio.speech.create(model="primary", voice="echo", input="Hi", response_format="mp3")
-    assert info.value.status_code == 502 and "could not be read to encode it as mp3" in info.value.message
-    assert wait_for(lambda: any(r.error_type == "UpstreamBadResponse" for r in sink.records))
+    flac = ai.audio.speech.with_raw_response.create(model="primary", voice="nova", input="Hi", response_format="flac")
+    assert flac.headers["content-type"] == "audio/flac" and flac.content[:4] == b"fLaC"
+
+
+def test_audio_the_gateway_cannot_read_is_a_bad_upstream_answer() -> None:
+    with pytest.raises(UpstreamBadResponse, match="could not be read to encode it as mp3"):
+        convert(b"RIFF\x00\x00\x00\x00WAVEnot really", "mp3")
+    assert convert(b"RIFF anything", "wav") == (b"RIFF anything", None)  # wav passes through unread
 
 
 def test_models_name_the_policys_providers(ai: openai.OpenAI) -> None:

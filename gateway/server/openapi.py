@@ -18,6 +18,8 @@ import msgspec
 from gateway.server.openapi_jobs import COMPONENTS as JOB_COMPONENTS
 from gateway.server.openapi_jobs import TYPES as JOB_TYPES
 from gateway.server.openapi_jobs import job_paths
+from gateway.server.openapi_openai import COMPONENTS as OPENAI_COMPONENTS
+from gateway.server.openapi_openai import openai_paths
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
 from omnisense.schema import TABLE, Envelope, Problem, Task, spec_of
@@ -173,9 +175,11 @@ def openapi_document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     components["MediaRef"] = MEDIA_REF
     components.update(JOB_COMPONENTS)
+    components.update(OPENAI_COMPONENTS)
     paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
     paths.update(operational_paths())
     paths.update(job_paths())
+    paths.update(openai_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},

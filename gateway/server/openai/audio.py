@@ -63,10 +63,26 @@ def _ask(fields: Mapping[str, Any], granularities: list[str]) -> AudioAsk:
         raise InvalidInput(
             f"timestamp_granularities[] takes word and segment, got {bad[0]!r}", field="timestamp_granularities[]"
         )
-    if str(fields.get("stream", "false")).lower() == "true":
+    stream = str(fields.get("stream", "false")).lower()
+    if stream not in ("true", "false"):
+        raise InvalidInput(f"stream must be true or false, got {stream!r}", field="stream")
+    if stream == "true":
         raise InvalidInput("stream=true: this gateway answers transcripts whole", field="stream")
+    _temperature(fields.get("temperature"))
     notes = tuple(f"openai: {name} ignored" for name in sorted(_IGNORED & fields.keys()))
     return AudioAsk(fmt, frozenset(granularities), notes)
+
+
+def _temperature(value: Any) -> None:
+    """Checked as OpenAI checks it (a number in [0, 1]), then ignored."""
+    if value is None:
+        return
+    try:
+        ok = 0.0 <= float(value) <= 1.0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidInput(f"temperature must be a number in [0, 1], got {value!r}", field="temperature")
 
 
 class TranscriptionDialect(OpenAIDialect):
@@ -90,7 +106,7 @@ class TranscriptionDialect(OpenAIDialect):
         ask = _ask(fields, granularities)
         # a translation's source language: the one heard, or ``language`` where the caller
         # knows it (not an OpenAI field there: the SDK sends it with extra_body)
-        native = {"audio": fields["file"], "language": fields.get("language") or None}
+        native = {"audio": fields["file"], "language": fields.get("language")}  # empty: a 400, as natively
         req = build_request(task, native, runtime.config.limits)
         req = msgspec.structs.replace(req, routing=routing_for(runtime, fields.get("model")))
         return Call(req, also=(Task.TEXT_TRANSLATE,) if self.translates else (), state=ask)

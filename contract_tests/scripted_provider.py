@@ -10,6 +10,8 @@ with nothing queued it answers ``default`` (a Behaviour) or a fixed, valid resul
 from __future__ import annotations
 
 import asyncio
+import io
+import wave
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -56,6 +58,20 @@ from omnisense.schema import (
     spec_of,
     unit_of,
 )
+
+
+def _silence_wav(seconds: float = 0.05, rate: int = 16000) -> bytes:
+    """A real WAV (a gateway that re-encodes the audio can read it): silence."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x00\x00" * int(seconds * rate))
+    return buf.getvalue()
+
+
+SILENCE_WAV = _silence_wav()
 
 
 @dataclass(frozen=True)
@@ -173,7 +189,7 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
         Task.TEXT_MODERATION: lambda: TextModerationResult.of(
             [TextModerationFlag(category="insult", confidence=0.9 if "idiot" in text else 0.1, vendor_category=label)]
         ),
-        Task.SPEECH_SYNTHESIZE: lambda: SynthesizeResult(audio=b"RIFF\x00\x00\x00\x00WAVEscripted", format="wav"),
+        Task.SPEECH_SYNTHESIZE: lambda: SynthesizeResult(audio=SILENCE_WAV, format="wav"),
         Task.SPEECH_TRANSCRIBE: lambda: TranscribeResult(text=label, confidence=0.9),
     }
     if task in results:

@@ -182,6 +182,9 @@ def parser() -> argparse.ArgumentParser:
 
     add_quality_parsers(sub, _log_settings)  # quality
     jobs_cli.add_parsers(sub)  # jobs submit | status | wait | cancel | list
+    from gateway.mcp.cli import add_parser as add_mcp_parser
+
+    add_mcp_parser(sub)  # mcp: the tasks as MCP tools
     return root
 
 

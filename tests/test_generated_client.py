@@ -32,6 +32,10 @@ PACKAGE = "omnisense_generated"
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 KEY = "generated-client-key"
 ARGS = ("--output-path", PACKAGE, "--config", "config.yaml")
+# No formatter run (nothing outside the venv). The generator reads JSON and octet-stream only: the
+# text and audio types the document declares are read and sent as bytes.
+RAW_TYPES = ("text/plain", "text/vtt", "audio/mpeg", "audio/ogg", "audio/flac", "audio/wav", "audio/pcm", "audio/L16")
+CONFIG = "post_hooks: []\ncontent_type_overrides:\n" + "".join(f"  {t}: application/octet-stream\n" for t in RAW_TYPES)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
         pytest.fail(f"{GENERATOR} is missing: install the dev extra (pip install -e '.[dev]')")
     work = tmp_path_factory.mktemp("generated")
     (work / "openapi.json").write_text(json.dumps(openapi_document()))
-    (work / "config.yaml").write_text("post_hooks: []\n")  # no formatter run: nothing outside the venv
+    (work / "config.yaml").write_text(CONFIG)
     done = subprocess.run(
         [str(GENERATOR), "generate", *("--path", "openapi.json", "--meta", "none"), *ARGS],
         cwd=work,
@@ -103,15 +107,17 @@ def test_the_generated_client_calls_every_endpoint(
     heard = api("speech.speech_transcribe").sync(client=client, body=types.File(payload=samples.wav(0.5)))
     assert heard.usage.unit == "second" and heard.usage.units == pytest.approx(0.5)
     synthesize = api("speech.speech_synthesize")
-    envelope = synthesize.sync(
-        client=client.with_headers({"Accept": "application/json"}), body=m.SynthesizeBody(text="Hi")
-    )
+    as_json = m.SpeechSynthesizeAccept.APPLICATIONJSON  # the declared Accept header
+    envelope = synthesize.sync(client=client, body=m.SynthesizeBody(text="Hi"), accept=as_json)
     assert isinstance(envelope, m.EnvelopeSynthesizeResult) and envelope.result.format_ == "wav"
     # Audio by Accept: the generator parses one answer type per status (JSON), so the audio is read with
     # the generated client's own HTTP client and the generated request.
-    kwargs = synthesize._get_kwargs(body=m.SynthesizeBody(text="Hi"))
-    audio = client.with_headers({"Accept": "audio/wav"}).get_httpx_client().request(**kwargs)
+    kwargs = synthesize._get_kwargs(body=m.SynthesizeBody(text="Hi"), accept=m.SpeechSynthesizeAccept.AUDIO)
+    audio = client.get_httpx_client().request(**kwargs)
     assert audio.headers["content-type"] == "audio/wav" and audio.content.startswith(b"RIFF")
+    # text/plain: the raw text, the options in the query string
+    plain = api("text.text_sentiment").sync(client=client, body=types.File(payload=b"Lovely"), language="en")
+    assert isinstance(plain, m.EnvelopeSentimentResult) and plain.task == "text.sentiment"
 
     ops = "operations"
     assert api(f"{ops}.healthz").sync(client=client).status == "ok"
@@ -126,7 +132,7 @@ def test_the_generated_client_calls_every_endpoint(
     assert isinstance(page, m.LogPage) and page.records and page.records[0].task == "text.sentiment"
     assert isinstance(api(f"{ops}.stats").sync(client=client, window="1h"), m.Stats)
     metrics = api(f"{ops}.metrics").sync(client=client)
-    assert isinstance(metrics, str) and "omnisense_requests_total" in metrics
+    assert isinstance(metrics, bytes) and b"omnisense_requests_total" in metrics  # text/plain read as bytes
 
     jobs = "jobs"
     body = m.SubmitJobBody.from_dict({"task": "text.sentiment", "input": {"text": "Lovely"}})
@@ -136,8 +142,34 @@ def test_the_generated_client_calls_every_endpoint(
     assert api(f"{jobs}.get_job").sync(client=client, job_id=job.id).done == 1
     listed = api(f"{jobs}.list_jobs").sync(client=client, status=m.ListJobsStatus.SUCCEEDED)
     assert job.id in [j.id for j in listed.jobs]
+    upload = api(f"{jobs}.submit_job").sync_detailed(client=client, body=image, task=m.SubmitJobTask.VISION_LABELS)
+    assert upload.status_code == 202 and isinstance(upload.parsed, m.JobView)  # a raw body with ?task=
+    assert upload.headers["location"] == f"/v1/jobs/{upload.parsed.id}"  # the declared Location header
     gone = api(f"{jobs}.cancel_job").sync(client=client, job_id=job.id)
     assert isinstance(gone, m.Problem) and gone.status == 422  # already succeeded
 
+    openai_dialect(client, m, types)
+
     problem = api("text.text_sentiment").sync(client=client, body=m.TextBody(text="hi", language="xx-nope-nope"))
     assert isinstance(problem, m.Problem) and problem.status == 422 and problem.field == "language"
+
+
+def openai_dialect(client: Any, m: Any, types: Any) -> None:
+    """The OpenAI dialect's operations, as the document declares them."""
+    ops = "openai"
+    listed = api(f"{ops}.openai_list_models").sync(client=client)
+    assert {d["id"] for d in listed.additional_properties["data"]} >= {"omnisense", "primary"}
+    wav = types.File(payload=samples.wav(0.5), file_name="a.wav")
+    as_json = m.OpenaiTranscriptionBodyResponseFormat.JSON
+    form = m.OpenaiTranscriptionBody(file=wav, model="primary", response_format=as_json)
+    assert isinstance(api(f"{ops}.openai_transcription").sync(client=client, body=form), m.OpenAITranscription)
+    wav = types.File(payload=samples.wav(0.5), file_name="a.wav")
+    form = m.OpenaiTranslationBody(file=wav, language="en")
+    assert isinstance(api(f"{ops}.openai_translation").sync(client=client, body=form), m.OpenAITranscription)
+    speech = m.OpenaiSpeechBody(model="tts-1", input_="Hi", response_format=m.OpenaiSpeechBodyResponseFormat.WAV)
+    audio = api(f"{ops}.openai_speech").sync(client=client, body=speech)
+    assert isinstance(audio, types.File) and audio.payload.read(4) == b"RIFF"
+    moderated = api(f"{ops}.openai_moderation").sync(client=client, body=m.OpenaiModerationBody(input_=["a", "b"]))
+    assert len(moderated.results) == 2
+    unknown = api(f"{ops}.openai_moderation").sync(client=client, body=m.OpenaiModerationBody(input_="a", model="x"))
+    assert isinstance(unknown, m.OpenAIError) and unknown.error.code == "model_not_found"

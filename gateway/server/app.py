@@ -19,6 +19,7 @@ from gateway.server.gc_tuning import tune_after_startup
 from gateway.server.jobs import JOB_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
+from gateway.server.openai import openai_handlers
 from gateway.server.problems import framework_error
 from gateway.server.quality_routes import QUALITY_HANDLERS
 from gateway.server.responses import problem_response
@@ -62,6 +63,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
     return Litestar(
         route_handlers=[
             *task_handlers(config.limits),
+            *openai_handlers(config.limits),
             *META_HANDLERS,
             *ROUTING_HANDLERS,
             *OBSERVABILITY_HANDLERS,

@@ -131,6 +131,11 @@ async def decode_body(task: Task, body: bytes, limits: Limits, fetcher: UrlFetch
     return await _from_json(spec_of(task), body, limits, fetcher)
 
 
+def build_request(task: Task, fields: Mapping[str, Any], limits: Limits) -> TaskRequest:
+    """A task request from fields already read (another dialect's body), checked as a form's are."""
+    return _build(spec_of(task), fields, limits)
+
+
 def _utf8(body: bytes) -> str:
     try:
         return body.decode()

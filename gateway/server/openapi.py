@@ -15,8 +15,11 @@ from typing import Any
 
 import msgspec
 
+from gateway.server.openapi_jobs import COMPONENTS as JOB_COMPONENTS
 from gateway.server.openapi_jobs import TYPES as JOB_TYPES
 from gateway.server.openapi_jobs import job_paths
+from gateway.server.openapi_openai import COMPONENTS as OPENAI_COMPONENTS
+from gateway.server.openapi_openai import openai_paths
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
 from gateway.server.openapi_ops import ref as _ref
 from omnisense.schema import TABLE, Envelope, Problem, Task, spec_of
@@ -52,8 +55,18 @@ SYNTHESIZE = (
     "unless the request's Accept header names application/json: then it is the JSON envelope with the "
     "audio in base64."
 )
-REQUEST_ID = "Used as the request id when it is 1-128 of A-Z a-z 0-9 . _ : - (else the gateway makes one)"
+# the raw text, UTF-8 (binary: a generated client sends the bytes as they are)
+TEXT_BODY = {"type": "string", "format": "binary", "description": "the text itself, UTF-8"}
 AUDIO_ANSWERS = ("audio/wav", "audio/mpeg", "audio/ogg", "audio/L16")
+ACCEPT = {
+    "name": "Accept",
+    "in": "header",
+    "required": False,
+    "description": "application/json: the JSON envelope (audio in base64); audio/* (or none): the audio itself,"
+    " in the `format` asked for",
+    "schema": {"type": "string", "enum": ["application/json", "audio/*"]},
+}
+REQUEST_ID = "Used as the request id when it is 1-128 of A-Z a-z 0-9 . _ : - (else the gateway makes one)"
 MEDIA_REF = {
     "title": "MediaRef",
     "description": "Exactly one of: the bytes in base64, or a URL the gateway fetches (where the operator allows it).",
@@ -113,7 +126,10 @@ def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any
     content: dict[str, Any] = {"application/json": {"schema": _ref(body_name)}}
     field = spec.media_field
     if field is None:
-        return {"required": True, "description": TEXT_PLAIN, "content": content}, []
+        content["text/plain"] = {"schema": TEXT_BODY}
+        return {"required": True, "description": TEXT_PLAIN, "content": content}, _query(
+            _options(components[body_name], "text")
+        )
     options = _options(components[body_name], field)
     content["multipart/form-data"] = {
         "schema": {
@@ -124,11 +140,15 @@ def _request_body(task: Task, components: dict[str, Any]) -> tuple[dict[str, Any
         }
     }
     content["application/octet-stream"] = {"schema": {"type": "string", "format": "binary"}}
-    query = [
+    return {"required": True, "description": RAW_UPLOAD.format(media=field), "content": content}, _query(options)
+
+
+def _query(options: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The options as query parameters (with a raw or text/plain body only)."""
+    return [
         {"name": name, "in": "query", "required": False, "description": RAW_ONLY, "schema": _no_default(schema)}
         for name, schema in options.items()
     ]
-    return {"required": True, "description": RAW_UPLOAD.format(media=field), "content": content}, query
 
 
 def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
@@ -136,11 +156,13 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
     envelope = {"schema": {"anyOf": [_ref(f"Envelope_{spec.result.__name__}_"), QUOTE]}}  # dry_run: a quote
     ok: dict[str, Any] = {"application/json": envelope}
     description = None
+    headers: list[dict[str, Any]] = []
     if spec.answers_audio:
         ok.update({t: {"schema": {"type": "string", "format": "binary"}} for t in AUDIO_ANSWERS})
         description = SYNTHESIZE
+        headers.append(ACCEPT)
     body, query = _request_body(task, components)
-    headers = [
+    headers += [
         {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}, "description": REQUEST_ID},
         {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
         {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}, "description": "choose"},
@@ -171,9 +193,12 @@ def openapi_document() -> dict[str, Any]:
     types: list[Any] = [Problem, *bodies, *envelopes, *TYPES, *JOB_TYPES]
     _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
     components["MediaRef"] = MEDIA_REF
+    components.update(JOB_COMPONENTS)
+    components.update(OPENAI_COMPONENTS)
     paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
     paths.update(operational_paths())
     paths.update(job_paths())
+    paths.update(openai_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},

@@ -27,12 +27,53 @@ _SUBMIT = {
 }  # fmt: skip
 
 
+# a named schema, so that a generated client's model keeps its name (SubmitJobBody) beside the raw bodies
+COMPONENTS = {"SubmitJobBody": _SUBMIT}
+_RAW = "With a raw body (no JSON): "
+_SUBMIT_CONTENT = {
+    "application/json": {"schema": ref("SubmitJobBody")},
+    "application/octet-stream": {
+        "schema": {
+            "type": "string",
+            "format": "binary",
+            "description": "one image or audio upload: ?task= names the task",
+        }
+    },
+    "text/plain": {
+        "schema": {"type": "string", "format": "binary", "description": "one text (UTF-8): ?task= names the task"}
+    },
+}
+_UPLOAD_QUERY = [
+    {
+        "name": "task",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [t.value for t in Task]},
+        "description": _RAW + "the task (required there; with JSON, the body names it). The task's options go in the"
+        " query string too, as on its own endpoint",
+    },
+    {
+        "name": "webhook_url",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": _RAW + "POSTed the finished job, HMAC-signed",
+    },
+]
+
+
 def _job(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ref("JobView")}}}
 
 
 def _op(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"operationId": op_id, "summary": summary, "tags": ["jobs"], "responses": responses, **extra}
+
+
+_QUEUED = {
+    **_job("Queued; Location names the job"),
+    "headers": {"Location": {"description": "the job: /v1/jobs/{id}", "schema": {"type": "string"}}},
+}
 
 
 def job_paths() -> dict[str, dict[str, Any]]:
@@ -42,11 +83,9 @@ def job_paths() -> dict[str, dict[str, Any]]:
             "post": _op(
                 "submit_job",
                 "Submit an async job: one input or a batch (uploads: the raw body with ?task=)",
-                {
-                    "202": _job("Queued; Location names the job"),
-                    **problems("400", "401", "403", "413", "415", "422", "429"),
-                },
-                requestBody={"required": True, "content": {"application/json": {"schema": _SUBMIT}}},
+                {"202": _QUEUED, **problems("400", "401", "403", "413", "415", "422", "429")},
+                requestBody={"required": True, "content": _SUBMIT_CONTENT},
+                parameters=_UPLOAD_QUERY,
             ),
             "get": _op(
                 "list_jobs",

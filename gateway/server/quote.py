@@ -24,6 +24,8 @@ from omnisense.schema import Task, TaskRequest, UnprocessableInput, request_unit
 from policies.plan import Step
 from policies.refusal import refusal
 
+QUERY = frozenset({"dry_run"})  # the query parameter the endpoint reads itself, never a request field
+
 
 def wants_quote(query: str) -> bool:
     """``dry_run=true`` (or 1) in the query string; ``false``/``0`` or absent: a real call."""

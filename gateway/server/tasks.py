@@ -14,9 +14,10 @@ answers with a ready ASGI app.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Mapping
 from random import getrandbits
 from typing import Any
 
@@ -30,12 +31,13 @@ from gateway.cache.replays import check_header
 from gateway.cache.response import bypass_requested, ttl_for
 from gateway.logs.record import PayloadSample, summarize_input
 from gateway.server.config import Limits
+from gateway.server.dialect import NATIVE, Dialect
 from gateway.server.disconnect import ClientGone, until_disconnected
-from gateway.server.inputs import decode_request, max_body_bytes
+from gateway.server.inputs import max_body_bytes
 from gateway.server.jobs import refuse_long_audio
 from gateway.server.problems import framework_error
 from gateway.server.quote import quote, wants_quote
-from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
+from gateway.server.responses import AnswerResponse
 from gateway.server.runtime import Runtime
 from gateway.server.scope import RouteChoice, route_choice
 from gateway.trace import RequestTrace
@@ -43,6 +45,7 @@ from omnisense.schema import (
     TABLE,
     Envelope,
     InternalError,
+    MethodNotAllowed,
     OmnisenseError,
     ShuttingDown,
     Task,
@@ -53,6 +56,8 @@ from omnisense.schema import (
 from policies.fanout import fanout_of
 
 log = logging.getLogger("omnisense.server")
+# what a native call may say it came through (``omnisense mcp`` sends X-Omnisense-Dialect: mcp)
+_CLIENT_DIALECTS = {"mcp": "mcp"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -79,12 +84,10 @@ def header_map(scope: Scope) -> dict[str, str]:
     return headers
 
 
-def wants_audio(headers: Mapping[str, str]) -> bool:
-    accept = headers.get("accept", "")
-    return "application/json" not in accept
-
-
-async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runtime) -> AnswerResponse:
+async def serve_task(
+    task: Task, request: Request[Any, Any, Any], runtime: Runtime, dialect: Dialect = NATIVE
+) -> AnswerResponse:
+    """Serve one call of ``task``; ``dialect`` reads the body and writes the answer (native: the task table's)."""
     headers = header_map(request.scope)
     trace = RequestTrace(request_id=request_id_from(headers), task=task.value)
     status, detail = 500, None
@@ -98,11 +101,12 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 trace.record.key_id = key.id
                 runtime.keys.check_task(key, task)
                 await runtime.keys.check_rate(key)
-            task_request = await decode_request(
-                task, request, runtime.config.limits, runtime.fetcher, headers=headers, reserved=_QUOTE
-            )
+            call = await dialect.decode(task, request, runtime, headers)
+            task_request = call.request
             trace.record.input = summarize_input(task_request)
             sample = runtime.sample_payload(task_request)
+            for also in call.also if key is not None else ():
+                runtime.keys.check_task(key, also)
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
@@ -111,10 +115,10 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             if wants_quote(request.scope.get("query_string", b"").decode("latin-1")):  # the price, nothing called
                 status, error_type = 200, None
                 return await _quote(choice, task, task_request, trace)
-            run = _work(runtime, task, task_request, trace, headers, choice)
-            envelope = await until_disconnected(runtime.disconnects, request.receive, run)
+            run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
+            answer = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
-            return envelope_response(envelope, trace, as_audio=spec_of(task).answers_audio and wants_audio(headers))
+            return dialect.answer(task, answer, call, trace, headers)
         except ClientGone as gone:
             status, error_type, detail = 499, "ClientClosedRequest", str(gone)
             return _GONE  # nobody reads it
@@ -127,7 +131,7 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
                 current.uncancel()
             stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
             status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
-            return problem_answer(stopped, trace, trace.record.request_id)
+            return dialect.problem(stopped, trace, trace.record.request_id, {})
         except Exception as exc:
             if isinstance(exc, InternalServerException) and "disconnected" in str(exc.detail):  # during the upload
                 status, error_type, detail = 499, "ClientClosedRequest", "the client went away during the upload"
@@ -135,33 +139,35 @@ async def serve_task(task: Task, request: Request[Any, Any, Any], runtime: Runti
             err, extra = framework_error(exc, request) or (_internal(exc, trace), {})
             status, error_type = err.status, type(err).__name__
             detail = err.detail if err.status < 500 else f"{type(exc).__name__}: {exc}"[:300]
-            return problem_answer(err, trace, trace.record.request_id, extra)
+            return dialect.problem(err, trace, trace.record.request_id, extra)
         finally:
             record = trace.to_record(http_status=status, error_type=error_type, detail=detail)
+            spoken = dialect.name or _CLIENT_DIALECTS.get(headers.get("x-omnisense-dialect", ""))
+            if spoken is not None:
+                record.decisions.append(f"dialect: {spoken}")
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
 
 
-def _work(
-    runtime: Runtime, task: Task, task_request: TaskRequest, trace: RequestTrace, headers: Mapping[str, str],
-    choice: RouteChoice,
-) -> Coroutine[Any, Any, Envelope[TaskResult]]:  # fmt: skip
-    """The request's work: the dispatcher, through the route's response cache (a fan-out never:
-    it measures the vendors), through the stored answers of its ``Idempotency-Key``."""
+def _run_one(
+    runtime: Runtime, choice: RouteChoice, trace: RequestTrace, headers: Mapping[str, str], task: Task, req: TaskRequest
+) -> Awaitable[Envelope[TaskResult]]:
+    """One task request through the chosen dispatcher, through the route's response cache (a
+    fan-out never: it measures the vendors), through the stored answers of its ``Idempotency-Key``."""
     dispatcher = choice.dispatcher
-    fans_out = fanout_of(dispatcher.planner, task, task_request, choice.pinned) is not None
-    run: Coroutine[Any, Any, Envelope[TaskResult]]
+    fans_out = fanout_of(dispatcher.planner, task, req, choice.pinned) is not None
+    run: Awaitable[Envelope[TaskResult]]
     if fans_out or ttl_for(dispatcher.planner, task) is None:
-        run = dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed)
+        run = dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed)
     else:
         run = runtime.cache.serve(
-            dispatcher.planner, task, task_request, trace,
-            lambda: dispatcher.run(task, task_request, trace, pinned=choice.pinned, allowed=choice.allowed),
+            dispatcher.planner, task, req, trace,
+            lambda: dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed),
             pinned=choice.pinned, allowed=choice.allowed, bypass=bypass_requested(headers.get("cache-control")),
         )  # fmt: skip
     if idempotency := headers.get("idempotency-key"):  # a retry gets the stored answer, paid once
-        run = runtime.cache.replays.serve(trace.record.key_id, idempotency, task, task_request, trace, run)
+        run = runtime.cache.replays.serve(trace.record.key_id, idempotency, task, req, trace, run)
     return run
 
 
@@ -177,7 +183,6 @@ def _internal(exc: Exception, trace: RequestTrace) -> OmnisenseError:
 
 
 _GONE = AnswerResponse(b"", "text/plain", {}, 499)
-_QUOTE = frozenset({"dry_run"})  # read by the endpoint itself (gateway.server.quote)
 _QUOTE_ENCODER = msgspec.json.Encoder()
 _ALLOW = "POST, OPTIONS"
 
@@ -185,10 +190,13 @@ _ALLOW = "POST, OPTIONS"
 class TaskRoute(ASGIRouteHandler):
     """A task's endpoint: ``POST`` serves the task, ``OPTIONS`` lists the methods, any other is a 405."""
 
-    def __init__(self, task: Task, max_body: int) -> None:
-        super().__init__(spec_of(task).path, name=task.value, copy_scope=False)
+    def __init__(self, task: Task, max_body: int, *, path: str | None = None, dialect: Dialect = NATIVE) -> None:
+        """``path`` and ``dialect``: another dialect's endpoint for ``task`` (``gateway.server.openai``)."""
+        name = task.value if path is None else f"{dialect.name}:{path}"
+        super().__init__(path or spec_of(task).path, name=name, copy_scope=False)
         self.task = task
         self.max_body = max_body
+        self.dialect = dialect
         self(self.handle)
 
     def resolve_request_max_body_size(self) -> int:
@@ -200,13 +208,16 @@ class TaskRoute(ASGIRouteHandler):
         method = scope["method"]  # type: ignore[typeddict-item]
         if method == "POST":
             request: Request[Any, Any, Any] = Request(scope, receive, send)
-            answer = await serve_task(self.task, request, request.app.state.runtime)
+            answer = await serve_task(self.task, request, request.app.state.runtime, self.dialect)
         elif method == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": [(b"allow", _ALLOW.encode())]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        else:  # the app's exception handler answers (as for a wrong method on any other endpoint)
+        elif self.dialect is NATIVE:  # the app's exception handler answers (as for a wrong method anywhere)
             raise MethodNotAllowedException(headers={"Allow": _ALLOW})
+        else:  # another dialect's endpoint answers in its own error shape
+            wrong = MethodNotAllowed(f"this endpoint does not take {method}; the Allow header lists what it takes")
+            answer = self.dialect.problem(wrong, None, request_id_from(header_map(scope)), {"Allow": _ALLOW})
         await answer(scope, receive, send)
 
 

@@ -84,8 +84,9 @@ def test_openapi_path(spec: TaskSpec[Any, Any]) -> None:
     body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body == f"#/components/schemas/{spec.body.__name__}"
     assert spec.body.__name__ in doc["components"]["schemas"]
-    answer = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
-    assert answer.endswith(f"Envelope_{spec.result.__name__}_")
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    answer = schema["anyOf"][0]["$ref"]  # the envelope; or, with ?dry_run=true, the quote
+    assert answer.endswith(f"Envelope_{spec.result.__name__}_") and "dry_run" in schema["anyOf"][1]["properties"]
     assert ("multipart/form-data" in op["requestBody"]["content"]) == (spec.media_field is not None)
 
 

@@ -90,11 +90,11 @@ class OwnPostgres:
 class Gateway:
     """``omnisense serve`` with ``gateway.yaml`` (the caller writes it) in ``workdir``."""
 
-    def __init__(self, workdir: Path, config: str) -> None:
+    def __init__(self, workdir: Path, config: str, policy: str = POLICY) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        (workdir / "policy.yaml").write_text(POLICY)
+        (workdir / "policy.yaml").write_text(policy)
         (workdir / "gateway.yaml").write_text(config)
         self.proc: subprocess.Popen[bytes] | None = None
 

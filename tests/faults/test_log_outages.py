@@ -16,15 +16,18 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import psutil
 import pytest
 
-from tests.faults.services import Gateway, Load, OwnPostgres, print_table
+from tests.conftest import free_port
+from tests.faults.services import SCRIPTED, Gateway, Load, OwnPostgres, print_table
 from tests.fleet import RedisServer
 
 OUTAGE_S = float(os.environ.get("OMNISENSE_FAULT_OUTAGE_S", "10"))
@@ -198,3 +201,39 @@ async def test_redis_stopped_and_restarted(tmp_path: Path) -> None:
         redis.stop()
     assert all(status == 200 for status in load.answered.values()), "Redis down: served on local state"
     check("Redis down 3 s", load.answered, sqlite_counts(tmp_path / "requests.db"), 0, 0)
+
+
+async def test_model_server_killed(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).parent / "fake_model_server.py"), str(port), "--workers", "1"]
+    policy = f"""
+version: 1
+providers:
+  local: {{kind: local, port: {port}, serve_command: {command!r}, start_timeout_s: 20, timeout_s: 2}}
+  good:  {{kind: "{SCRIPTED}", label: good}}
+defaults: {{timeout_s: 2, deadline_s: 6, retries: {{attempts: 2, backoff_s: 0.05}}}}
+routes:
+  "*": {{candidates: [local, good]}}
+"""
+    gw = Gateway(tmp_path, f"logs: {{sink: sqlite, path: '{tmp_path / 'requests.db'}'}}\n", policy)
+    await gw.start()
+    try:
+        load = Load(gw.url, tag="m")
+        load.start()
+        await asyncio.sleep(1.5)
+        assert gw.proc is not None
+        fakes = [
+            p
+            for p in psutil.Process(gw.proc.pid).children(recursive=True)
+            if "fake_model_server" in " ".join(p.cmdline())
+        ]
+        assert fakes, "the model server is not running"
+        for proc in fakes:  # root and worker: the supervisor restarts it
+            proc.kill()
+        await asyncio.sleep(3)
+        await load.finish()
+        await drained(gw)
+    finally:
+        gw.stop()
+    assert all(status == 200 for status in load.answered.values()), "the fallback answered meanwhile"
+    check("model server killed", load.answered, sqlite_counts(tmp_path / "requests.db"), 0, 0)

@@ -10,13 +10,18 @@ A job is submitted like a task request, with the task named:
 Inputs are decoded and checked now (a bad input is a 4xx now, not a failed job later), with
 the task's own limits except the synchronous endpoint's audio length. The answer is 202,
 the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
+
+While the job store is unreachable every endpoint answers 503 with ``Retry-After``
+(``JobStoreUnavailable``): a job is accepted only once it is stored.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from litestar import Request, Response, delete, get, post, route
@@ -33,6 +38,7 @@ from gateway.server.scope import route_choice
 from omnisense.schema import (
     InvalidInput,
     NotFound,
+    OmnisenseError,
     PayloadTooLarge,
     Task,
     TaskRequest,
@@ -118,6 +124,32 @@ async def _decode(
     return task, decoded, _webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
 
 
+T = TypeVar("T")
+log = logging.getLogger("omnisense.jobs")
+STORE_RETRY_AFTER_S = 5.0
+
+
+class JobStoreUnavailable(OmnisenseError):
+    """The job store (SQLite file or PostgreSQL) did not answer: nothing was accepted or changed."""
+
+    status: ClassVar[int] = 503
+    slug: ClassVar[str] = "job-store-unavailable"
+    title: ClassVar[str] = "The job store is unavailable"
+
+
+async def _stored(call: Awaitable[T]) -> T:
+    """A job store call; its failure (the database down) is a 503 with Retry-After, not a 500."""
+    try:
+        return await call
+    except OmnisenseError:
+        raise
+    except Exception as exc:
+        log.warning("jobs: the store failed (%s); answering 503", exc)
+        raise JobStoreUnavailable(
+            "the job store is unreachable; nothing was accepted, try again later", retry_after_s=STORE_RETRY_AFTER_S
+        ) from exc
+
+
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     if runtime.jobs is None:
@@ -144,7 +176,7 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
         allowed=sorted(choice.allowed) if choice.allowed is not None else None, webhook_url=webhook_url,
     )  # fmt: skip
     assert runtime.jobs is not None
-    await runtime.jobs.store.create(job, encode_inputs(requests))
+    await _stored(runtime.jobs.store.create(job, encode_inputs(requests)))
     runtime.jobs.notify()
     return _json(view(job), 202, {"Location": f"/v1/jobs/{job.id}"})
 
@@ -152,7 +184,7 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def _own(request: Request[Any, Any, Any], runtime: Runtime, job_id: str) -> Job:
     key = runtime.keys.authenticate(request.headers)
     assert runtime.jobs is not None
-    job = await runtime.jobs.store.get(job_id)
+    job = await _stored(runtime.jobs.store.get(job_id))
     if job is None or (job.key_id != (key.id if key else None) and not (key and key.admin)):
         raise NotFound(f"no job {job_id!r}")
     return job
@@ -171,7 +203,7 @@ async def cancel_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     job_id = str(request.path_params["job_id"])
     job = await _own(request, runtime, job_id)
     assert runtime.jobs is not None
-    done = await runtime.jobs.store.update(job.id, cancelled(runtime.config.jobs.keep_s))
+    done = await _stored(runtime.jobs.store.update(job.id, cancelled(runtime.config.jobs.keep_s)))
     if done is None:
         raise UnprocessableInput(f"job {job_id} is already {job.status}: nothing to cancel")
     runtime.jobs.cancel_here(job.id)
@@ -195,7 +227,7 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="limit") from None
     assert runtime.jobs is not None
-    jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit)
+    jobs = await _stored(runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit))
     return _json({"jobs": [view(j) for j in jobs]})
 
 

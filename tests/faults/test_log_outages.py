@@ -95,9 +95,14 @@ async def test_postgres_stopped_and_restarted(own_pg: OwnPostgres, tmp_path: Pat
         await asyncio.sleep(OUTAGE_S / 2)
         ready = await gw.readyz()
         assert ready["status"] == "ready" and ready["log"]["status"] == "degraded", ready  # type: ignore[index]
+        status, headers, _ = await gw.submit_job()
+        assert status == 503 and headers.get("Retry-After") == "5", "a job is refused, not lost, while PG is down"
         await asyncio.sleep(OUTAGE_S / 2)
         await asyncio.to_thread(own_pg.start)
         await asyncio.sleep(3)
+        status, _, job_id = await gw.submit_job()
+        assert status == 202, "jobs are taken again once PG is back"
+        assert await gw.job_status(job_id) == "succeeded"
         await load.finish()
         m = await drained(gw)
         assert (await gw.readyz())["log"]["status"] == "ok"  # type: ignore[index]

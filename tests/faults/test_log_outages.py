@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,8 +27,8 @@ import asyncpg
 import psutil
 import pytest
 
-from tests.conftest import free_port
-from tests.faults.services import SCRIPTED, Gateway, Load, OwnPostgres, print_table
+from tests.conftest import free_port, service_missing
+from tests.faults.services import SCRIPTED, Gateway, Load, OwnPostgres, pg_bin, print_table
 from tests.fleet import RedisServer
 
 OUTAGE_S = float(os.environ.get("OMNISENSE_FAULT_OUTAGE_S", "10"))
@@ -36,6 +37,8 @@ ROWS: list[tuple[str, int, int, int, int, int]] = []
 
 @pytest.fixture(scope="module")
 def own_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
+    if pg_bin("initdb") is None:
+        service_missing("no initdb: scripts/setup.sh installs PostgreSQL")
     pg = OwnPostgres(tmp_path_factory.mktemp("pg"))
     pg.init()
     pg.start()
@@ -184,6 +187,8 @@ def fill(path: Path) -> None:
 
 
 async def test_redis_stopped_and_restarted(tmp_path: Path) -> None:
+    if shutil.which("redis-server") is None:
+        service_missing("no redis-server: scripts/setup.sh installs Redis")
     redis = RedisServer(tmp_path)
     redis.start()
     try:

@@ -17,6 +17,10 @@ from gateway.logs.spool import Spool
 from gateway.logs.sqlite import SqliteSink
 
 
+def spool_files(directory: Path) -> list[Path]:
+    return list(directory.glob("requests.*.spool.db"))
+
+
 def rec(i: int) -> RequestLog:
     return RequestLog(request_id=f"r{i}", time=1_700_000_000.0 + i, task="text.sentiment", status="ok",
                       http_status=200, latency_ms=1.0)  # fmt: skip
@@ -53,7 +57,7 @@ def test_a_failing_sink_spools_and_replays_in_order(tmp_path: Path) -> None:
             writer.submit(rec(i))
         await writer.flush()
         assert writer.spool_records == 50 and writer.spool_bytes > 0 and writer.degraded
-        assert (tmp_path / "requests.spool.db").exists()
+        assert spool_files(tmp_path)
         sink.down = False
         for i in range(50, 60):  # new records queue behind the spooled ones
             writer.submit(rec(i))
@@ -61,7 +65,7 @@ def test_a_failing_sink_spools_and_replays_in_order(tmp_path: Path) -> None:
         await wait_for(lambda: writer.spool_records == 0)
         assert [r.request_id for r in sink.records] == [f"r{i}" for i in range(60)]
         assert writer.replayed == 60 and writer.spooled == 60 and writer.dropped == writer.failed == 0
-        assert not writer.degraded and not (tmp_path / "requests.spool.db").exists()
+        assert not writer.degraded and not spool_files(tmp_path)
         await writer.aclose()
 
     asyncio.run(main())
@@ -86,7 +90,7 @@ def test_the_spool_survives_a_restart(tmp_path: Path) -> None:
         return [r.request_id for r in sink.records]
 
     asyncio.run(first_run())
-    assert (tmp_path / "requests.spool.db").exists()
+    assert spool_files(tmp_path)
     assert asyncio.run(second_run()) == [f"r{i}" for i in range(30)]
 
 
@@ -152,3 +156,29 @@ def test_an_unwritable_jsonl_file_spools_then_recovers(tmp_path: Path, caplog: p
 
     assert asyncio.run(main()) == [f"r{i}" for i in range(10)]
     assert "cannot be opened" in caplog.text
+
+
+def test_a_spool_left_by_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
+    async def first_run() -> None:
+        writer = LogWriter(FlakySink(), linger_s=0.0, spool=Spool(tmp_path, 1 << 20))
+        writer.start()
+        for i in range(20):
+            writer.submit(rec(i))
+        await writer.aclose()
+
+    asyncio.run(first_run())
+    (left,) = spool_files(tmp_path)
+    left.rename(tmp_path / "requests.999999999.spool.db")  # as if another process (now dead) wrote it
+
+    async def second_run() -> list[str]:
+        sink = FlakySink()
+        sink.down = False
+        writer = LogWriter(sink, linger_s=0.0, spool=Spool(tmp_path, 1 << 20))
+        writer.start()
+        assert await writer.recover() == 20
+        await wait_for(lambda: writer.spool_records == 0)
+        await writer.aclose()
+        return [r.request_id for r in sink.records]
+
+    assert asyncio.run(second_run()) == [f"r{i}" for i in range(20)]
+    assert not spool_files(tmp_path)

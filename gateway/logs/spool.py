@@ -1,6 +1,7 @@
 """The request log's disk buffer: records the sink could not take, kept in order until it can.
 
-One embedded SQLite file (``<logs.spool.dir>/requests.spool.db``), on its own thread
+One embedded SQLite file per process (``<logs.spool.dir>/requests.<pid>.spool.db``: the
+workers of ``serve --workers N`` never share one), on its own thread
 (``gateway.storage.SqliteFile``), with ``synchronous=FULL``: each appended batch is one
 transaction and one fsync, so a record in the spool survives a crash of the gateway or of the
 machine. Rows are numbered (``seq``) in the order they came; the writer replays the oldest first
@@ -8,15 +9,18 @@ and deletes them once the sink has them. The sinks' inserts are idempotent by
 ``(time, request_id)``, so a batch replayed twice (the sink took it, then the answer was lost) is
 still one row each.
 
-The file exists only while it holds records: it is created by the first failed batch and removed
-when a replay empties it, so a healthy gateway never touches the disk here. ``max_bytes`` bounds
-the encoded records it holds; a record that does not fit is dropped by the writer, counted and
-logged.
+At start a process adopts the spool files of processes that are gone (a restart, a SIGKILL):
+their records join its own spool, in order, and are replayed. A file exists only while it
+holds records: it is created by the first failed batch and removed when a replay empties it,
+so a healthy gateway never touches the disk here. ``max_bytes`` bounds the encoded records it
+holds; a record that does not fit is dropped by the writer, counted and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,9 +70,38 @@ def _unlink(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _orphans(directory: Path, own: Path) -> list[Path]:
+    """Spool files left by processes that are gone, oldest first."""
+    found = []
+    for path in directory.glob("requests.*.spool.db"):
+        pid = path.name.split(".")[1]
+        if path != own and (not pid.isdigit() or not _pid_alive(int(pid))):
+            found.append(path)
+    return sorted(found, key=lambda p: p.stat().st_mtime)
+
+
+def _read_all(path: Path) -> list[bytes]:
+    conn = sqlite3.connect(str(path))
+    try:
+        return [bytes(b) for (b,) in conn.execute("SELECT body FROM spool ORDER BY seq")]
+    finally:
+        conn.close()
+
+
 class Spool:
     def __init__(self, directory: str | Path, max_bytes: int) -> None:
-        self.path = Path(directory) / "requests.spool.db"
+        self.directory = Path(directory)
+        self.path = self.directory / f"requests.{os.getpid()}.spool.db"
         self.max_bytes = max_bytes
         self.records = 0  # held now
         self.bytes = 0  # of encoded records held now
@@ -87,7 +120,21 @@ class Spool:
         return self._file
 
     async def recover(self) -> int:
-        """Open a spool a previous run left behind (records to replay); returns how many it holds."""
+        """Adopt the spools earlier runs left behind (records to replay); returns how many this one holds."""
+        if not await asyncio.to_thread(self.directory.is_dir):
+            return 0
+        for orphan in await asyncio.to_thread(_orphans, self.directory, self.path):
+            try:
+                bodies = await asyncio.to_thread(_read_all, orphan)
+            except sqlite3.Error:
+                continue  # not a spool, or one being written: leave it
+            if bodies:
+                async with self.lock:
+                    file = await self._opened()
+                    await file.run(functools.partial(_append, bodies=bodies))
+                    self.records += len(bodies)
+                    self.bytes += sum(map(len, bodies))
+            await asyncio.to_thread(_unlink, orphan)
         if await asyncio.to_thread(self.path.exists):
             await self._opened()
         return self.records

@@ -50,9 +50,17 @@ class QueueView(Protocol):
     @property
     def depth(self) -> int: ...
 
+    @property
+    def spool_records(self) -> int: ...
+
+    @property
+    def spool_bytes(self) -> int: ...
+
     dropped: int
     written: int
     failed: int
+    replayed: int
+    spooled: int
 
 
 class ProviderState(NamedTuple):
@@ -251,6 +259,10 @@ class _StateCollector(Collector):
             yield CounterMetricFamily("omnisense_log_dropped", "Records dropped (queue full)", value=q.dropped)
             yield CounterMetricFamily("omnisense_log_written", "Records written to the sink", value=q.written)
             yield CounterMetricFamily("omnisense_log_failed", "Records the sink failed to write", value=q.failed)
+            yield GaugeMetricFamily("omnisense_log_spooled", "Records waiting in the disk spool", value=q.spool_records)
+            yield GaugeMetricFamily("omnisense_log_spool_bytes", "Bytes in the disk spool", value=q.spool_bytes)
+            yield CounterMetricFamily("omnisense_log_replayed", "Records replayed from the spool", value=q.replayed)
+            yield CounterMetricFamily("omnisense_log_spool_writes", "Records put in the spool", value=q.spooled)
         if self.circuits is not None:
             state = GaugeMetricFamily(
                 "omnisense_circuit_state",

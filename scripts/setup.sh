@@ -14,6 +14,21 @@ if [ "${OMNISENSE_SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null; 
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium
 fi
 
+# PostgreSQL and Redis: the request log's, the job store's and the shared state's backends, which
+# the tests use (scripts/services.sh starts them; under CI=true a test that needs one fails
+# rather than skips). Debian's packages, when missing.
+if [ "${OMNISENSE_SKIP_SERVICES:-0}" != 1 ]; then
+  pkgs=()
+  command -v pg_ctlcluster >/dev/null || pkgs+=(postgresql postgresql-client)
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "setup: apt-get install ${pkgs[*]}"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+  fi
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -21,7 +21,7 @@ from gateway.logs import MemorySink
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
 from omnisense.schema import Task, TextRequest, UpstreamUnavailable
-from tests.conftest import SCRIPTED
+from tests.conftest import SCRIPTED, service_missing
 from tests.jobs_helpers import wait_until
 
 POLICY = f"""
@@ -160,7 +160,7 @@ def redis_up() -> bool:
 
 def test_a_redis_cache_is_shared_by_two_replicas(tmp_path: Path) -> None:
     if not redis_up():
-        pytest.skip(f"no Redis at {REDIS_URL}")
+        service_missing(f"no Redis at {REDIS_URL}")
     prefix = f"omnisense-test-{uuid.uuid4().hex[:12]}:"
     settings = CacheSettings(store="redis", url=REDIS_URL, prefix=prefix)
     sinks = MemorySink(), MemorySink()

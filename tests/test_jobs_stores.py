@@ -27,6 +27,7 @@ from gateway.jobs.registry import make_job_store
 from gateway.jobs.settings import JobSettings
 from gateway.jobs.store import JobStore, SqliteJobStore
 from gateway.logs.settings import LogSettings
+from tests.conftest import service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 
@@ -39,7 +40,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await sqlite.close()
         return
     if not await pg_available():
-        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+        service_missing(f"no PostgreSQL at {PG_DSN}")
     schema = f"omnisense_test_{uuid.uuid4().hex[:12]}"
     pg = PostgresJobStore(PG_DSN, schema=schema, pool_size=4)
     await pg.start()
@@ -126,7 +127,7 @@ def test_a_gateway_on_postgresql_keeps_jobs_next_to_its_request_log(policy_file:
     from tests.jobs_helpers import job_config, wait_until
 
     if not asyncio.run(pg_available()):
-        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+        service_missing(f"no PostgreSQL at {PG_DSN}")
     schema = f"omnisense_test_{uuid.uuid4().hex[:12]}"
     logs = LogSettings(sink="postgres", dsn=PG_DSN, schema=schema)
     try:

@@ -16,6 +16,7 @@ from gateway.logs.postgres import PostgresSink
 from gateway.logs.query import LogQuery
 from gateway.logs.sqlite import SCHEMA_VERSION, SqliteSink, migrate
 from gateway.metrics import Metrics
+from tests.conftest import service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 
@@ -113,7 +114,7 @@ def test_sqlite_migration_is_idempotent_and_refuses_the_future(tmp_path: Path) -
 
 async def test_postgres_migration_at_start(tmp_path: Path) -> None:
     if not await pg_available():
-        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+        service_missing(f"no PostgreSQL at {PG_DSN}")
     schema = f"omnisense_mig_{uuid.uuid4().hex[:10]}"
     try:
         first = PostgresSink(PG_DSN, schema=schema)
@@ -125,7 +126,7 @@ async def test_postgres_migration_at_start(tmp_path: Path) -> None:
         assert len((await second.query(LogQuery())).records) == 1
         assert second._pool is not None
         version = await second._pool.fetchval(f'SELECT version FROM "{schema}".schema_version')
-        assert version == second.version == 1
+        assert version == second.version == 2  # 2: the unique (time, request_id) index
         await second._pool.execute(f'UPDATE "{schema}".schema_version SET version = 99')
         await second.close()
         with pytest.raises(RuntimeError, match="99"):

@@ -24,6 +24,7 @@ from gateway.logs.redact import Redactor, secrets_in
 from gateway.server import create_app
 from gateway.server.config import ApiKey, GatewayConfig, LogSettings, hash_key
 from omnisense.schema import Task, TaskRequest, UpstreamAuth
+from tests.conftest import service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 CALLER_KEY = "sk-PLANTED-caller-key-4f1e"
@@ -109,7 +110,7 @@ async def test_no_planted_secret_anywhere(kind: str, tmp_path: Path, caplog: pyt
     schema = f"omnisense_secrets_{uuid.uuid4().hex[:10]}"
     if kind == "postgres":
         if not await pg_available():
-            pytest.skip(f"no PostgreSQL at {PG_DSN}")
+            service_missing(f"no PostgreSQL at {PG_DSN}")
         logs = LogSettings(sink="postgres", dsn=PG_DSN, schema=schema)
     else:
         logs = LogSettings(sink=kind, path=str(tmp_path / f"requests.{kind}"))  # type: ignore[arg-type]

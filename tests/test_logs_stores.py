@@ -19,6 +19,7 @@ from gateway.logs.postgres import PostgresSink
 from gateway.logs.query import LogQuery, LogStore, Stats, parse_duration, parse_time
 from gateway.logs.sqlite import SqliteSink
 from omnisense.schema import Attempt
+from tests.conftest import service_missing
 
 PG_DSN = os.environ.get("OMNISENSE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = 1_800_000_000.0
@@ -50,7 +51,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await sqlite.close()
     else:
         if not await pg_available():
-            pytest.skip(f"no PostgreSQL at {PG_DSN}")
+            service_missing(f"no PostgreSQL at {PG_DSN}")
         pg = PostgresSink(PG_DSN, schema=f"omnisense_test_{uuid.uuid4().hex[:12]}")
         await pg.start()
         try:

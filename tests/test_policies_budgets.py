@@ -10,6 +10,7 @@ import pytest
 
 from policies.budgets import BudgetBook, MemorySpendStore, RedisSpendStore, SpendStore, periods
 from policies.model import Budget
+from tests.conftest import service_missing
 
 DAY = 86400.0
 T0 = 1_790_000_000.0  # 2026-09-21 (UTC), mid-day
@@ -30,7 +31,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[SpendStore]:
         yield MemorySpendStore()
         return
     if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        service_missing("no Redis on 127.0.0.1:6379")
     s = RedisSpendStore(prefix=f"omnisense-test:{uuid.uuid4().hex}:")
     yield s
     keys = await s.redis.keys(f"{s.prefix}*")
@@ -77,7 +78,7 @@ async def test_reload_changes_limits_not_spend(store: SpendStore) -> None:
 
 async def test_redis_spend_is_shared_between_gateways() -> None:
     if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        service_missing("no Redis on 127.0.0.1:6379")
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     one, two = RedisSpendStore(prefix=prefix), RedisSpendStore(prefix=prefix)
     try:

@@ -26,7 +26,7 @@ from gateway.eval_cli import eval_command
 from gateway.logs.settings import LogSettings
 from gateway.quality.cli_commands import quality_command
 from gateway.server.config import ApiKey, GatewayConfig, hash_key
-from tests.conftest import LiveServer, wait_for
+from tests.conftest import LiveServer, service_missing, wait_for
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 ANSWERS = "tests.answer_provider:AnswerProvider"
@@ -74,7 +74,7 @@ def logs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LogSettings
         yield LogSettings(sink="sqlite", path=str(tmp_path / "requests.db"))
         return
     if not asyncio.run(pg_available()):
-        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+        service_missing(f"no PostgreSQL at {PG_DSN}")
     schema = f"omnisense_test_{uuid.uuid4().hex[:12]}"
     try:
         yield LogSettings(sink="postgres", dsn=PG_DSN, schema=schema)

@@ -16,6 +16,7 @@ from gateway.quality.sqlite import SqliteQualityStore
 from gateway.quality.store import BUCKET_S, MemoryQualityStore, QualityQuery, QualityStore, aggregate
 from gateway.quality.table import QualityTable
 from gateway.storage import Storage
+from tests.conftest import service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 
 HOUR = 1_800_000_000.0 - 1_800_000_000.0 % BUCKET_S  # the start of an hour
@@ -35,7 +36,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         found: QualityStore = SqliteQualityStore(tmp_path / "requests.db")
     else:
         if not await pg_available():
-            pytest.skip(f"no PostgreSQL at {PG_DSN}")
+            service_missing(f"no PostgreSQL at {PG_DSN}")
         found = PostgresQualityStore(PG_DSN, schema=f"omnisense_test_{uuid.uuid4().hex[:12]}")
     await found.start()
     await found.start()  # a second start (another replica) migrates nothing

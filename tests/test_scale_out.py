@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from gateway.server.config import hash_key
+from tests.conftest import service_missing
 from tests.fleet import FakeModelServer, RedisServer, Replica, wait_until
 
 KEYS = {"team-a": "key-team-a", "payer": "key-payer", "slow": "key-slow", "busy": "key-busy", "ops": "key-ops"}
@@ -71,7 +72,7 @@ def fleet(
     tmp_path_factory: pytest.TempPathFactory, fakes: tuple[FakeModelServer, FakeModelServer]
 ) -> Iterator[list[Replica]]:
     if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        service_missing("no Redis on 127.0.0.1:6379")
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     tmp = tmp_path_factory.mktemp("fleet")
     config = write_fleet_files(tmp, fakes[0].url, fakes[1].url, "redis://127.0.0.1:6379/0", prefix)

@@ -20,6 +20,7 @@ from policies.latency import LatencyBook
 from policies.model import Budget, CircuitSettings, Fastest
 from policies.shared.backend import SharedBackend, open_backend
 from policies.shared.ratelimit import Limit
+from tests.conftest import service_missing
 
 URL = "redis://127.0.0.1:6379/0"
 TASK = Task.TEXT_SENTIMENT
@@ -37,7 +38,7 @@ def redis_up() -> bool:
 @pytest.fixture
 async def pair() -> AsyncIterator[tuple[SharedBackend, SharedBackend]]:
     if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        service_missing("no Redis on 127.0.0.1:6379")
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     a = await open_backend(URL, prefix=prefix, sync_s=0.05)
     b = await open_backend(URL, prefix=prefix, sync_s=0.05)

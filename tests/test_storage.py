@@ -29,6 +29,7 @@ from gateway.server.config import GatewayConfig, StateSettings
 from gateway.server.runtime import build_runtime
 from gateway.storage import Storage
 from policies.registry import Entry, Registry, UnknownEntry
+from tests.conftest import service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 from tests.test_shared_state import URL as REDIS_URL
 from tests.test_shared_state import redis_up
@@ -81,7 +82,7 @@ def schema() -> Iterator[str]:
 
 async def test_one_dsn_for_the_log_and_the_jobs_is_one_pool(policy_file: Path, schema: str) -> None:
     if not await pg_available():
-        pytest.skip(f"no PostgreSQL at {PG_DSN}")
+        service_missing(f"no PostgreSQL at {PG_DSN}")
     app = f"omnisense-test-{uuid.uuid4().hex[:12]}"
     dsn = with_query(PG_DSN, "application_name", app)
     config = GatewayConfig(
@@ -103,7 +104,7 @@ async def test_one_dsn_for_the_log_and_the_jobs_is_one_pool(policy_file: Path, s
 
 async def test_one_redis_url_for_the_cache_and_the_state_is_one_client(policy_file: Path) -> None:
     if not redis_up():
-        pytest.skip(f"no Redis at {REDIS_URL}")
+        service_missing(f"no Redis at {REDIS_URL}")
     name = f"omnisense-test-{uuid.uuid4().hex[:12]}"
     url = with_query(REDIS_URL, "client_name", name)
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"

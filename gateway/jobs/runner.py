@@ -16,6 +16,9 @@
   (``DELETE``) or taken by another gateway stops the work here.
 - **Finish.** Only the gateway holding the job can finish it (exactly one result); then the
   webhook, if any, is sent.
+- **Store down.** An item's result and a job's end are written again (0.2 s backing off to
+  5 s) until the store answers, so the item is not paid for twice and the job does not stay
+  ``running``; the work stops only if the job is cancelled here.
 - **Stop.** On shutdown (SIGTERM) running jobs are cancelled and handed back to the queue at
   once, so the next gateway to start takes them without waiting for the lease to run out.
 """
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -42,6 +46,8 @@ from gateway.trace import RequestTrace
 from omnisense.schema import OmnisenseError, Problem, Task, TaskRequest, spec_of
 
 log = logging.getLogger("omnisense.jobs")
+T = TypeVar("T")
+STORE_BACKOFF_S = (0.2, 5.0)  # first and longest wait between writes to a store that does not answer
 
 
 def encode_inputs(requests: list[TaskRequest]) -> bytes:
@@ -123,16 +129,16 @@ class JobRunner:
                 status, results, error = "failed", job.results, self._gave_up(job)
             else:
                 status, results, error = await self._execute(job)
-            done = await self.store.update(job.id, finished(self.owner, status, results, self.settings.keep_s, error))
+            end = finished(self.owner, status, results, self.settings.keep_s, error)
+            done = await self._until_stored(functools.partial(self.store.update, job.id, end))
             if done is not None and done.webhook_url:
                 self._spawn(self._webhook(done))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("job %s failed in the gateway", job.id)
-            await self.store.update(
-                job.id, finished(self.owner, "failed", job.results, self.settings.keep_s, repr(exc))
-            )
+            end = finished(self.owner, "failed", job.results, self.settings.keep_s, repr(exc))
+            await self._until_stored(functools.partial(self.store.update, job.id, end))
         finally:
             lease.cancel()
             self.running.pop(job.id, None)
@@ -151,6 +157,17 @@ class JobRunner:
             if wait <= 0:
                 return
             await asyncio.sleep(wait)  # the token is due then
+
+    async def _until_stored(self, write: Callable[[], Awaitable[T]]) -> T:
+        """A write that must not be lost (an item's result, a job's end): again until the store answers."""
+        delay = STORE_BACKOFF_S[0]
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                log.warning("jobs: the store failed (%s); writing again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_BACKOFF_S[1])
 
     async def _keep_lease(self, job_id: str, work: asyncio.Task[Any] | None) -> None:
         while True:
@@ -173,7 +190,8 @@ class JobRunner:
             if index in done:
                 continue
             results.append(await self._item(job, task, index, request))
-            await self.store.update(job.id, progressed(self.owner, results))
+            change = progressed(self.owner, results)
+            await self._until_stored(functools.partial(self.store.update, job.id, change))
         results.sort(key=lambda r: r.index)
         if job.batch:
             ok = any(r.status == "succeeded" for r in results)

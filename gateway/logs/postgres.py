@@ -6,7 +6,9 @@ batch. The schema is created or migrated at start-up (``start``): a ``schema_ver
 table in the same schema records the version of the ``request_log`` table, and the
 migration runs under a transaction-scoped advisory lock so that several gateways
 starting together migrate once. The whole record is kept as ``jsonb`` next to the
-columns that queries filter on.
+columns that queries filter on. A record is one row however often it is written: a unique
+index on ``(time, request_id)`` makes a replayed batch fall back to ``INSERT ... ON CONFLICT DO
+NOTHING``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def migrations(schema: str, table: str) -> list[list[str]]:
             f'CREATE INDEX IF NOT EXISTS "{table}_key" ON {t} (key_id, time)',
             f'CREATE INDEX IF NOT EXISTS "{table}_rid" ON {t} (request_id)',
         ],
+        [  # version 2: a record written twice (a spool replay) is one row; the time index becomes unique
+            f"DELETE FROM {t} a USING {t} b WHERE a.time = b.time AND a.request_id = b.request_id AND a.id > b.id",
+            f'DROP INDEX IF EXISTS "{schema}"."{table}_time"',
+            f'CREATE UNIQUE INDEX "{table}_time" ON {t} (time, request_id)',
+        ],
     ]
 
 
@@ -106,11 +113,22 @@ class PostgresSink:
         return await migrate_postgres(pool, self.schema, self.table, migrations(self.schema, self.table))
 
     async def write(self, records: Sequence[RequestLog]) -> None:
+        """One COPY; when a record is there already (a spool replay), row by row, skipping those."""
         pool = await self._connected()
+        rows = [to_columns(r) for r in records]
         async with pool.acquire() as conn:
-            await conn.copy_records_to_table(
-                self.table, schema_name=self.schema, columns=COLUMNS, records=[to_columns(r) for r in records]
-            )
+            try:
+                await conn.copy_records_to_table(self.table, schema_name=self.schema, columns=COLUMNS, records=rows)
+            except asyncpg.UniqueViolationError:
+                await conn.executemany(self._insert, rows)
+
+    @property
+    def _insert(self) -> str:
+        marks = ", ".join(f"${i + 1}" for i in range(len(COLUMNS)))
+        return (
+            f"INSERT INTO {self._qualified} ({', '.join(COLUMNS)}) VALUES ({marks}) "
+            "ON CONFLICT (time, request_id) DO NOTHING"
+        )
 
     async def query(self, filters: LogQuery) -> LogPage:
         pool = await self._connected()

@@ -8,6 +8,13 @@ from typing import Literal
 import msgspec
 
 
+class SpoolSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The disk buffer for records the sink cannot take (``gateway.logs.spool``); ``max_bytes: 0`` turns it off."""
+
+    dir: str = "var/spool"
+    max_bytes: int = 256 * 1024 * 1024
+
+
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     sink: Literal["sqlite", "jsonl", "postgres", "none"] = "sqlite"
     path: str | None = None  # sqlite/jsonl file; default var/requests.db or var/requests.jsonl
@@ -19,6 +26,7 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     when_full: Literal["drop", "block"] = "block"
     block_s: float = 0.05  # how long a full queue may hold a record before it is dropped (and counted)
     linger_s: float = 0.05  # how long a batch may wait to fill before it is written (one sink call per batch)
+    spool: SpoolSettings = SpoolSettings()
     payload_sample_rate: float = 0.0  # fraction of requests whose (truncated) input is kept; 0: never
     payload_max_chars: int = 2_000
     drift_window_s: float = 3_600.0  # output-distribution windows compared by the drift metric

@@ -8,15 +8,19 @@ by the runtime before the first write.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 import anyio.to_thread
 import msgspec
 
 from gateway.logs.query import LogPage, LogQuery, Row, Stats, compute_stats, scan
 from gateway.logs.record import RequestLog
+
+log = logging.getLogger("omnisense.logs")
 
 
 @runtime_checkable
@@ -27,21 +31,40 @@ class LogSink(Protocol):
 
 
 class JsonlSink:
-    """One JSON object per line, appended; the file is opened once."""
+    """One JSON object per line, appended; the file is opened once.
+
+    A file that cannot be opened or written (permissions, a full disk) is a warning, not a crash:
+    the write fails (the writer spools the batch) and the next one opens the file again."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("ab")
+        self._file: BinaryIO | None = None
         self._encoder = msgspec.json.Encoder()
+        try:
+            self._opened()
+        except OSError as exc:
+            log.warning("request log %s cannot be opened (%s); records are spooled until it can", self.path, exc)
+
+    def _opened(self) -> BinaryIO:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("ab")
+        return self._file
 
     def _write_sync(self, records: Sequence[RequestLog]) -> None:
         buf = bytearray()
         for rec in records:
             self._encoder.encode_into(rec, buf, len(buf))
             buf += b"\n"
-        self._file.write(buf)
-        self._file.flush()
+        file = self._opened()
+        try:
+            file.write(buf)
+            file.flush()
+        except OSError:
+            self._file = None  # a partial line is skipped by readers; the next batch reopens
+            with contextlib.suppress(OSError):
+                file.close()
+            raise
 
     async def write(self, records: Sequence[RequestLog]) -> None:
         await anyio.to_thread.run_sync(self._write_sync, records)
@@ -67,7 +90,9 @@ class JsonlSink:
         return compute_stats((Row.of(r) for r in records), window_s, now)
 
     async def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
 class MemorySink:

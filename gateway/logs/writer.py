@@ -16,6 +16,12 @@ from the event loop a few times a second, not thousands. ``caught_up`` (which th
 query endpoints await, so a record is queryable once its answer is out), ``flush`` and
 ``aclose`` cut the wait short.
 
+With a spool (``gateway.logs.spool``) a failed batch is not retried here: it goes to the disk
+buffer at once, and so does every later batch while the spool holds records (order is kept);
+a replay task hands the spool's oldest records to the sink, backing off while it still fails,
+and the spool empties itself. ``degraded`` is true meanwhile (``/readyz`` says so). A record is
+lost only when the spool is full (``dropped``) or cannot be written either (``failed``).
+
 The queue is a plain ``deque`` that the one drainer task reads, not an ``asyncio.Queue``:
 ``submit`` runs once per request, and ``Queue.put_nowait`` and ``get_nowait`` cost a dozen
 Python calls a record (counters, waiter wake-ups, ``task_done``) where an append is one. The
@@ -34,9 +40,12 @@ from typing import Literal
 
 from gateway.logs.record import RequestLog
 from gateway.logs.sinks import LogSink
+from gateway.logs.spool import Spool
 
 log = logging.getLogger("omnisense.logs")
 RETRY_DELAYS_S = (0.1, 0.5)
+REPLAY_BACKOFF_S = (0.2, 5.0)  # first and longest wait between replays that fail
+CLOSE_REPLAY_S = 2.0  # at shutdown, how long the spool may still replay (the rest waits for the next start)
 
 
 class LogWriter:
@@ -49,8 +58,14 @@ class LogWriter:
         when_full: Literal["drop", "block"] = "block",
         block_s: float = 0.05,
         linger_s: float = 0.05,
+        spool: Spool | None = None,
     ) -> None:
         self.sink = sink
+        self.spool = spool
+        self.spooled = 0  # records put in the spool so far
+        self.replayed = 0  # records the spool handed to the sink
+        self.sink_failing = False  # the last sink call failed
+        self._replay_task: asyncio.Task[None] | None = None
         self.batch_size = batch_size
         self.when_full = when_full
         self.block_s = block_s
@@ -76,9 +91,32 @@ class LogWriter:
     def depth(self) -> int:
         return len(self._items)
 
+    @property
+    def spool_records(self) -> int:
+        return self.spool.records if self.spool else 0
+
+    @property
+    def spool_bytes(self) -> int:
+        return self.spool.bytes if self.spool else 0
+
+    @property
+    def degraded(self) -> bool:
+        """The sink is failing, or records wait in the spool."""
+        return self.sink_failing or bool(self.spool and self.spool.records)
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="omnisense-log-writer")
+
+    async def recover(self) -> int:
+        """Replay what a previous run left in the spool (in the background); returns how many records wait."""
+        if self.spool is None:
+            return 0
+        waiting = await self.spool.recover()
+        if waiting:
+            log.warning("request log: %d records in the spool %s from an earlier run", waiting, self.spool.path)
+            self._replay_soon()
+        return waiting
 
     def submit(self, record: RequestLog) -> None:
         if self._closing:  # after shutdown began nobody drains the queue: count it, loudly
@@ -117,12 +155,12 @@ class LogWriter:
             return
         self._enqueue(record)
 
-    def _drop(self, record: RequestLog) -> None:
+    def _drop(self, record: RequestLog, reason: str | None = None) -> None:
         self.dropped += 1
         now = time.monotonic()
         if now - self._warned >= 1.0:  # at most one warning a second: a flood of drops must not flood the log too
             self._warned = now
-            reason = "the writer is closed" if self._closing else "the queue is full"
+            reason = reason or ("the writer is closed" if self._closing else "the queue is full")
             log.warning(
                 "request log: dropped record %s, %s (%d dropped so far)", record.request_id, reason, self.dropped
             )
@@ -192,6 +230,9 @@ class LogWriter:
         await self.caught_up(None)
 
     async def _write(self, batch: list[RequestLog]) -> None:
+        if self.spool is not None:
+            await self._write_or_spool(batch, self.spool)
+            return
         for delay in RETRY_DELAYS_S:  # a database blip should not cost records
             try:
                 await self.sink.write(batch)
@@ -207,6 +248,54 @@ class LogWriter:
             self.failed += len(batch)
             log.exception("request log sink failed: %d records lost", len(batch))
 
+    async def _write_or_spool(self, batch: list[RequestLog], spool: Spool) -> None:
+        if not spool.records:  # while the spool holds records, new ones queue behind them
+            try:
+                await self.sink.write(batch)
+                self.written += len(batch)
+                self.sink_failing = False
+                return
+            except Exception as exc:
+                if not self.sink_failing:
+                    log.warning("request log sink failed (%s); spooling records to %s", exc, spool.path, exc_info=True)
+                self.sink_failing = True
+        try:
+            stored = await spool.append(batch)
+        except Exception:
+            self.failed += len(batch)
+            log.exception("request log: the sink and the spool %s failed: %d records lost", spool.path, len(batch))
+            return
+        self.spooled += stored
+        for record in batch[stored:]:
+            self._drop(record, "the spool is full")
+        self._replay_soon()
+
+    def _replay_soon(self) -> None:
+        if self._replay_task is None or self._replay_task.done():
+            loop = asyncio.get_running_loop()
+            self._replay_task = loop.create_task(self._replay(), name="omnisense-log-replay")
+
+    async def _replay(self) -> None:
+        """Hand the spool's oldest records to the sink until it is empty, backing off while the sink fails."""
+        spool, delay = self.spool, REPLAY_BACKOFF_S[0]
+        assert spool is not None
+        while spool.records:
+            rows = await spool.oldest(self.batch_size * 4)
+            try:
+                await self.sink.write([row.record for row in rows])
+            except Exception as exc:
+                self.sink_failing = True
+                log.debug("request log: replay failed (%s); next try in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, REPLAY_BACKOFF_S[1])
+                continue
+            self.sink_failing, delay = False, REPLAY_BACKOFF_S[0]
+            self.written += len(rows)
+            self.replayed += len(rows)
+            await spool.remove(rows)
+            if not spool.records:
+                log.warning("request log: the sink is back; %d records replayed from the spool", self.replayed)
+
     async def aclose(self) -> None:
         """Write everything accepted so far, then close the sink."""
         if self._waiting:
@@ -218,4 +307,20 @@ class LogWriter:
             self._wake.set()  # the drainer writes what is queued, then returns
             await self._task
             self._task = None
+        await self._close_spool()
         await self.sink.close()
+
+    async def _close_spool(self) -> None:
+        """Let the replay finish for a moment (if the sink answers); what is left stays on disk for the next start."""
+        task, self._replay_task = self._replay_task, None
+        if task is not None and not self.sink_failing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), CLOSE_REPLAY_S)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.spool is not None:
+            if self.spool.records:
+                log.warning("request log: %d records stay in the spool %s", self.spool.records, self.spool.path)
+            await self.spool.aclose()

@@ -15,14 +15,18 @@ The submission takes no rate-limit token: each item takes its own when it runs
 (``gateway.jobs.runner``). With an ``Idempotency-Key`` header, the job's id is derived from
 the key's id and that header: a repeat answers the job already submitted (202, the same id,
 nothing run twice); the same header with other inputs is a 422 naming it.
+While the job store is unreachable every endpoint answers 503 with ``Retry-After``
+(``JobStoreUnavailable``): a job is accepted only once it is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, ClassVar, TypeVar
 
 import msgspec
 from litestar import Request, Response, delete, get, post
@@ -39,6 +43,7 @@ from gateway.server.scope import route_choice
 from omnisense.schema import (
     InvalidInput,
     NotFound,
+    OmnisenseError,
     PayloadTooLarge,
     Task,
     TaskRequest,
@@ -124,6 +129,32 @@ async def _decode(
     return task, decoded, _webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
 
 
+T = TypeVar("T")
+log = logging.getLogger("omnisense.jobs")
+STORE_RETRY_AFTER_S = 5.0
+
+
+class JobStoreUnavailable(OmnisenseError):
+    """The job store (SQLite file or PostgreSQL) did not answer: nothing was accepted or changed."""
+
+    status: ClassVar[int] = 503
+    slug: ClassVar[str] = "job-store-unavailable"
+    title: ClassVar[str] = "The job store is unavailable"
+
+
+async def _stored(call: Awaitable[T]) -> T:
+    """A job store call; its failure (the database down) is a 503 with Retry-After, not a 500."""
+    try:
+        return await call
+    except OmnisenseError:
+        raise
+    except Exception as exc:
+        log.warning("jobs: the store failed (%s); answering 503", exc)
+        raise JobStoreUnavailable(
+            "the job store is unreachable; nothing was accepted, try again later", retry_after_s=STORE_RETRY_AFTER_S
+        ) from exc
+
+
 def _runtime(request: Request[Any, Any, Any]) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     if runtime.jobs is None:
@@ -148,7 +179,7 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     if idempotency := request.headers.get("idempotency-key"):
         job_id = hashlib.sha256(f"{key_id}\x00{idempotency}".encode()).hexdigest()[:32]
         request_hash = hashlib.sha256(task.value.encode() + b"\x00" + inputs).hexdigest()
-        if (before := await runtime.jobs.store.get(job_id)) is not None:
+        if (before := await _stored(runtime.jobs.store.get(job_id))) is not None:
             return _repeat(before, request_hash)
     now = time.time()
     job = Job(
@@ -158,9 +189,9 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
         allowed=sorted(choice.allowed) if choice.allowed is not None else None, webhook_url=webhook_url,
     )  # fmt: skip
     try:
-        await runtime.jobs.store.create(job, inputs)
-    except Exception:
-        if request_hash is None or (before := await runtime.jobs.store.get(job_id)) is None:
+        await _stored(runtime.jobs.store.create(job, inputs))
+    except JobStoreUnavailable:
+        if request_hash is None or (before := await _stored(runtime.jobs.store.get(job_id))) is None:
             raise
         return _repeat(before, request_hash)  # the same Idempotency-Key submitted at the same time
     runtime.jobs.notify()
@@ -179,7 +210,7 @@ def _repeat(job: Job, request_hash: str) -> Response[bytes]:
 async def _own(request: Request[Any, Any, Any], runtime: Runtime, job_id: str) -> Job:
     key = runtime.keys.authenticate(request.headers)
     assert runtime.jobs is not None
-    job = await runtime.jobs.store.get(job_id)
+    job = await _stored(runtime.jobs.store.get(job_id))
     if job is None or (job.key_id != (key.id if key else None) and not (key and key.admin)):
         raise NotFound(f"no job {job_id!r}")
     return job
@@ -198,7 +229,7 @@ async def cancel_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     job_id = str(request.path_params["job_id"])
     job = await _own(request, runtime, job_id)
     assert runtime.jobs is not None
-    done = await runtime.jobs.store.update(job.id, cancelled(runtime.config.jobs.keep_s))
+    done = await _stored(runtime.jobs.store.update(job.id, cancelled(runtime.config.jobs.keep_s)))
     if done is None:
         raise UnprocessableInput(f"job {job_id} is already {job.status}: nothing to cancel")
     runtime.jobs.cancel_here(job.id)
@@ -222,7 +253,7 @@ async def list_jobs(request: Request[Any, Any, Any]) -> Response[bytes]:
     except ValueError as exc:
         raise InvalidInput(str(exc), field="limit") from None
     assert runtime.jobs is not None
-    jobs = await runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit)
+    jobs = await _stored(runtime.jobs.store.list_jobs(key.id if key else None, status, since, limit))
     return _json({"jobs": [view(j) for j in jobs]})
 
 

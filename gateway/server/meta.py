@@ -31,7 +31,14 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime: Runtime = request.app.state.runtime
     ready = runtime.ready()
     body = {"status": "ready" if ready else "not ready", "providers": {n: h.ok for n, h in runtime.health.items()}}
+    body["log"] = log_status(runtime)  # a degraded log still serves: records wait in the spool
     return _json(body, 200 if ready else 503)
+
+
+def log_status(runtime: Runtime) -> dict[str, Any]:
+    """The request log: "ok", or "degraded" while its sink fails or records wait in the spool."""
+    w = runtime.writer
+    return {"status": "degraded" if w.degraded else "ok", "spooled": w.spool_records, "spool_bytes": w.spool_bytes}
 
 
 @get("/v1/providers", include_in_schema=False)
@@ -59,7 +66,7 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
     # Where circuits, latency, budgets and rate limits live; "connected": false is a replica
     # serving on its local state because Redis is unreachable (it rejoins by itself).
     state = runtime.shared.status()
-    return _json({"policy": runtime.policy.name, "providers": out, "state": state})
+    return _json({"policy": runtime.policy.name, "providers": out, "state": state, "log": log_status(runtime)})
 
 
 _DOC: bytes | None = None

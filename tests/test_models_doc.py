@@ -12,7 +12,7 @@ DOC = ROOT / "docs" / "models.md"
 WEIGHTS = ROOT / "local_models" / "requirements-weights.txt"
 REQUIREMENTS = ROOT / "local_models" / "requirements.txt"
 # Packages in requirements.txt that carry model data of their own (the rest is code).
-MODEL_CARRIERS = ("lingua-language-detector", "vaderSentiment", "opencv-python-headless")
+MODEL_CARRIERS = ("lingua-language-detector", "vaderSentiment", "opencv-python-headless", "rapidocr")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", re.MULTILINE)
 
 

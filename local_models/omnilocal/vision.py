@@ -76,12 +76,19 @@ class Labeler:
         ]
 
 
+# The OCR engine per language, from eval/ocr_compare.py (README, "OCR: two engines"): RapidOCR
+# where it read better, tesseract elsewhere (ties: tesseract). RapidOCR's only language
+# without tesseract is Chinese (no chi_sim traineddata is installed).
+RAPID_LANGUAGES = frozenset({"zh"})
+
+
 class Ocr:
-    """Tesseract OCR through pytesseract; words grouped into lines."""
+    """Tesseract OCR through pytesseract (words grouped into lines), and RapidOCR for the
+    languages in ``RAPID_LANGUAGES``; the request's language picks the engine."""
 
     model_name = "tesseract"
 
-    def __init__(self) -> None:
+    def __init__(self, tesseract_only: bool = False) -> None:
         import os
 
         import pytesseract
@@ -94,7 +101,14 @@ class Ocr:
         self.version = str(pytesseract.get_tesseract_version())
         installed = pytesseract.get_languages(config="")
         self.tess_langs: list[str] = [str(code) for code in installed if code != "osd"]
-        self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs})
+        self.rapid: Any = None
+        if not tesseract_only:
+            from .ocr_rapid import RapidOcr
+
+            self.rapid = RapidOcr()
+        rapid = RAPID_LANGUAGES if self.rapid is not None else frozenset()
+        self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs} | rapid)
+        self.model_name = "tesseract+rapidocr" if self.rapid is not None else "tesseract"
 
     def _tess_lang(self, language: str | None) -> str:
         if language is None:
@@ -106,6 +120,13 @@ class Ocr:
         raise unsupported(f"OCR language {code!r} is not installed; have {self.languages}")
 
     def read(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
+        """The text, by the engine chosen for ``language``; ``model`` names it."""
+        code = langs.normalize(language) if language is not None else None
+        if self.rapid is not None and code is not None and langs.base(code) in RAPID_LANGUAGES:
+            return {**self.rapid.read(img), "model": self.rapid.model_name}
+        return {**self.read_tesseract(img, language), "model": f"tesseract-{self.version}"}
+
+    def read_tesseract(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
         lang = self._tess_lang(language)
         try:
             data = self._tess.image_to_data(img.image, lang=lang, output_type=self._tess.Output.DICT, timeout=60)

@@ -96,6 +96,18 @@ def test_ocr_german_with_umlauts(client: Any) -> None:
     text = "Größere Übungen für Bäcker"
     out = client.ok("/vision/ocr", {"image": b64_png(text_image(text)), "language": "de"})
     assert out["text"].strip() == text
+    assert out["model"].startswith("tesseract-")  # the engine chosen for German (eval/ocr_compare.py)
+
+
+def test_ocr_chinese_with_rapidocr(client: Any) -> None:
+    text = "欢迎来到上海博物馆"
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image(text)), "language": "zh-CN"})
+    assert out["model"] == "rapidocr-3.10-ppocrv6-small"  # tesseract has no Chinese here
+    assert out["text"].replace(" ", "") == text
+    assert len(out["lines"]) == 1 and 0.5 < out["lines"][0]["confidence"] <= 1
+    box = out["lines"][0]["box"]
+    assert 0 < box["left"] < 0.1 and 0 < box["width"] < 0.9
+    assert "zh" in client.ok("/capabilities", {})["tasks"]["vision.ocr"]["languages"]
 
 
 def test_ocr_unknown_language_names_the_installed(client: Any) -> None:

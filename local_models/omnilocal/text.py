@@ -208,6 +208,29 @@ class TextModels:
         self._english_only(language, "moderation")
         return moderation_result(self.toxicity.scores(moderation_pieces(text)))
 
+    def moderation_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """English moderation of several texts in one forward pass (adaptive batching); a
+        bad text gets an error payload of its own."""
+        from .errors import ModelInputError, error_payload
+
+        results: list[dict[str, Any]] = []
+        good: list[int] = []
+        for i, text in enumerate(texts):
+            try:
+                require_text(text, MAX_TEXT_CHARS)
+            except ModelInputError as exc:
+                results.append(error_payload(exc))
+                continue
+            results.append({})
+            good.append(i)
+        split = [moderation_pieces(texts[i]) for i in good]
+        scores = self.toxicity.scores([p for ps in split for p in ps]) if split else []
+        at = 0
+        for i, ps in zip(good, split, strict=True):
+            results[i] = moderation_result(scores[at : at + len(ps)])
+            at += len(ps)
+        return results
+
     def language(self, text: str) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
         return {"languages": self.lingua.detect(text)}

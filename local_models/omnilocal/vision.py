@@ -1,5 +1,6 @@
-"""Vision models: EfficientNet-Lite0 labels, OpenCV Haar faces, tesseract OCR (the
-request's language picks the traineddata), open_nsfw moderation (omnilocal.nsfw).
+"""Vision models: EfficientNet-Lite0 labels, YuNet faces (omnilocal.faces), faces and persons
+as objects (omnilocal.objects), tesseract OCR (the request's language picks the traineddata),
+open_nsfw moderation (omnilocal.nsfw).
 
 Every public method takes base64 image data and returns a result already in
 the gateway schema (confidences in [0, 1], boxes as fractions of the image,
@@ -19,7 +20,9 @@ import numpy as np
 
 from . import langs
 from .errors import invalid, unsupported
+from .faces import FaceDetector
 from .media import IMAGE_FORMATS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, DecodedImage, box, clamp01, decode_image
+from .objects import CLASSES, ObjectDetector
 
 logger = logging.getLogger("omnilocal.vision")
 
@@ -73,84 +76,19 @@ class Labeler:
         ]
 
 
-class FaceDetector:
-    """OpenCV's frontal-face Haar cascade (see README for why not BlazeFace).
-
-    Haar cascades give no probability, so ``confidence`` is ``null``: the
-    cascade's last-stage weight is unbounded and not a probability, and any
-    squashing of it into [0, 1] would be a number of ours. Faces come in the
-    order of that weight, the most certain first. Landmarks: eye centres from
-    OpenCV's eye cascade inside the upper half of each face when it finds
-    exactly two eyes, else ``null``.
-    """
-
-    model_name = "opencv-haar-frontalface"
-    max_side = 1024
-
-    def __init__(self) -> None:
-        import cv2
-
-        self._cv2 = cv2
-        root: str = cv2.data.haarcascades  # type: ignore[attr-defined]
-        self.faces = cv2.CascadeClassifier(root + "haarcascade_frontalface_default.xml")
-        self.eyes = cv2.CascadeClassifier(root + "haarcascade_eye.xml")
-        if self.faces.empty() or self.eyes.empty():
-            raise RuntimeError("OpenCV Haar cascades are missing from the cv2 package")
-
-    def _gray(self, img: DecodedImage) -> np.ndarray:
-        """Equalized grey image, downscaled to at most max_side (boxes are fractions)."""
-        cv2 = self._cv2
-        arr = np.asarray(img.image)
-        scale = min(1.0, self.max_side / max(arr.shape[0], arr.shape[1]))
-        if scale < 1.0:
-            size = (round(arr.shape[1] * scale), round(arr.shape[0] * scale))
-            arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
-        gray: np.ndarray = cv2.equalizeHist(cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY))
-        return gray
-
-    def detect(self, img: DecodedImage) -> list[dict[str, Any]]:
-        gray = self._gray(img)
-        min_side = max(24, round(min(gray.shape) * 0.04))
-        rects, _levels, weights = self.faces.detectMultiScale3(
-            gray,
-            scaleFactor=1.1,
-            minNeighbors=5,
-            minSize=(min_side, min_side),
-            outputRejectLevels=True,
-        )
-        w, h = gray.shape[1], gray.shape[0]
-        found = sorted(zip(rects, np.ravel(weights), strict=True), key=lambda rw: -float(rw[1]))
-        return [
-            {
-                "confidence": None,
-                "box": box(float(x), float(y), float(fw), float(fh), w, h),
-                "landmarks": self._eyes(gray, int(x), int(y), int(fw), int(fh)),
-            }
-            for (x, y, fw, fh), _weight in found
-        ]
-
-    def _eyes(self, gray: np.ndarray, x: int, y: int, fw: int, fh: int) -> list[dict[str, Any]] | None:
-        roi = gray[y : y + fh // 2, x : x + fw]
-        found = self.eyes.detectMultiScale(
-            roi, scaleFactor=1.1, minNeighbors=5, minSize=(max(8, fw // 8), max(8, fw // 8))
-        )
-        if len(found) != 2:
-            return None
-        w, h = gray.shape[1], gray.shape[0]
-        centres = sorted(((x + ex + ew / 2, y + ey + eh / 2) for ex, ey, ew, eh in found))
-        # The subject's right eye appears on the image's left.
-        kinds = ["right_eye", "left_eye"]
-        return [
-            {"type": k, "x": clamp01(cx / w), "y": clamp01(cy / h)} for k, (cx, cy) in zip(kinds, centres, strict=True)
-        ]
+# The OCR engine per language, from eval/ocr_compare.py (README, "OCR: two engines"): RapidOCR
+# where it read better, tesseract elsewhere (ties: tesseract). RapidOCR's only language
+# without tesseract is Chinese (no chi_sim traineddata is installed).
+RAPID_LANGUAGES = frozenset({"zh"})
 
 
 class Ocr:
-    """Tesseract OCR through pytesseract; words grouped into lines."""
+    """Tesseract OCR through pytesseract (words grouped into lines), and RapidOCR for the
+    languages in ``RAPID_LANGUAGES``; the request's language picks the engine."""
 
     model_name = "tesseract"
 
-    def __init__(self) -> None:
+    def __init__(self, tesseract_only: bool = False) -> None:
         import os
 
         import pytesseract
@@ -163,7 +101,14 @@ class Ocr:
         self.version = str(pytesseract.get_tesseract_version())
         installed = pytesseract.get_languages(config="")
         self.tess_langs: list[str] = [str(code) for code in installed if code != "osd"]
-        self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs})
+        self.rapid: Any = None
+        if not tesseract_only:
+            from .ocr_rapid import RapidOcr
+
+            self.rapid = RapidOcr()
+        rapid = RAPID_LANGUAGES if self.rapid is not None else frozenset()
+        self.languages = sorted({langs.from_iso3(code) for code in self.tess_langs} | rapid)
+        self.model_name = "tesseract+rapidocr" if self.rapid is not None else "tesseract"
 
     def _tess_lang(self, language: str | None) -> str:
         if language is None:
@@ -175,6 +120,13 @@ class Ocr:
         raise unsupported(f"OCR language {code!r} is not installed; have {self.languages}")
 
     def read(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
+        """The text, by the engine chosen for ``language``; ``model`` names it."""
+        code = langs.normalize(language) if language is not None else None
+        if self.rapid is not None and code is not None and langs.base(code) in RAPID_LANGUAGES:
+            return {**self.rapid.read(img), "model": self.rapid.model_name}
+        return {**self.read_tesseract(img, language), "model": f"tesseract-{self.version}"}
+
+    def read_tesseract(self, img: DecodedImage, language: str | None) -> dict[str, Any]:
         lang = self._tess_lang(language)
         try:
             data = self._tess.image_to_data(img.image, lang=lang, output_type=self._tess.Output.DICT, timeout=60)
@@ -214,6 +166,7 @@ class VisionModels:
     def __init__(self) -> None:
         self.labeler = Labeler()
         self.faces = FaceDetector()
+        self.objects = ObjectDetector(self.faces)
         self.ocr = Ocr()
         from .nsfw import NsfwClassifier
 
@@ -225,6 +178,12 @@ class VisionModels:
         return {
             "vision.labels": {"formats": IMAGE_FORMATS, "model": self.labeler.model_name, "limits": limits},
             "vision.faces": {"formats": IMAGE_FORMATS, "model": self.faces.model_name, "limits": limits},
+            "vision.objects": {
+                "formats": IMAGE_FORMATS,
+                "model": self.objects.model_name,
+                "classes": list(CLASSES),
+                "limits": limits,
+            },
             "vision.ocr": {
                 "languages": self.ocr.languages,
                 "formats": IMAGE_FORMATS,
@@ -250,6 +209,10 @@ class VisionModels:
     def detect_faces(self, image: str) -> dict[str, Any]:
         img = decode_image(image)
         return {"faces": self.faces.detect(img), "image": img.size}
+
+    def detect_objects(self, image: str, classes: list[str] | None) -> dict[str, Any]:
+        img = decode_image(image)
+        return {"objects": self.objects.detect(img, classes), "image": img.size}
 
     def read_text(self, image: str, language: str | None) -> dict[str, Any]:
         img = decode_image(image)

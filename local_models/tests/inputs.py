@@ -23,10 +23,19 @@ def b64_png(arr: np.ndarray[Any, Any] | Image.Image, fmt: str = "PNG") -> str:
 # Pillow's built-in font has no umlauts: text beyond ASCII is drawn in DejaVu Sans
 # (Debian fonts-dejavu-core, installed by setup.sh).
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# Chinese is drawn in WenQuanYi Micro Hei (Debian fonts-wqy-microhei, installed by setup.sh).
+WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+def _font(text: str) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if text.isascii():
+        return ImageFont.load_default(size=40)
+    cjk = any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return ImageFont.truetype(WQY if cjk else DEJAVU, 40)
 
 
 def text_image(text: str = OCR_TEXT) -> Image.Image:
-    font = ImageFont.load_default(size=40) if text.isascii() else ImageFont.truetype(DEJAVU, 40)
+    font = _font(text)
     img = Image.new("RGB", (900, 140), "white")
     ImageDraw.Draw(img).text((30, 40), text, fill="black", font=font)
     return img

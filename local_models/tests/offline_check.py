@@ -28,6 +28,7 @@ def calls(client: httpx.Client) -> dict[str, Any]:
         "capabilities": ("/capabilities", {}),
         "vision.labels": ("/vision/labels", {"image": b64_png(sample("chelsea"))}),
         "vision.faces": ("/vision/faces", {"image": b64_png(sample("astronaut"))}),
+        "vision.objects": ("/vision/objects", {"image": b64_png(sample("astronaut"))}),
         "vision.ocr": ("/vision/ocr", {"image": b64_png(text_image())}),
         "text.sentiment": ("/text/sentiment", {"text": "I love it."}),
         "text.language": ("/text/language", {"text": "Ich gehe heute ins Kino."}),

@@ -28,6 +28,10 @@ NOT_AN_IMAGE = base64.b64encode(b"certainly not an image").decode()
         ("/text/entities", {"text": ""}, "invalid_input"),
         ("/text/key_phrases", {"text": ""}, "invalid_input"),
         ("/text/language", {"text": ""}, "invalid_input"),
+        ("/text/moderation", {"text": ""}, "invalid_input"),  # the batched path
+        ("/text/moderation", {"text": "x" * 100_001}, "invalid_input"),
+        ("/text/moderation", {"text": "Du bist ein Idiot.", "language": "de"}, "unsupported"),
+        ("/text/moderation", {"text": "Hello", "language": "not a code!"}, "invalid_input"),
         ("/text/translate", {"text": "Hello", "target_language": "ja"}, "unsupported"),
         ("/text/translate", {"text": "Hello", "target_language": "not a code!"}, "invalid_input"),
         ("/text/translate", {"text": "", "target_language": "es"}, "invalid_input"),

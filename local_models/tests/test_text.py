@@ -24,12 +24,21 @@ def test_sentiment_polarity(client: Any, text: str, label: str) -> None:
 
 
 def test_sentiment_reads_an_everyday_complaint(client: Any) -> None:
-    """No sentiment word in it (VADER alone called it neutral): the e5 model behind it reads it."""
+    """No sentiment word in it (VADER alone called it neutral): the fitted e5 head reads it."""
     out = client.ok("/text/sentiment", {"text": "The service was slow and the food was cold.", "language": "en"})
     assert out["label"] == "negative" and out["scores"]["negative"] > 0.5
-    assert out["model"] == "e5-small-q4-query+sentimentai-logistic-2.0"
-    clear = client.ok("/text/sentiment", {"text": "I love this phone, it is absolutely wonderful!", "language": "en"})
-    assert clear["model"] == "vader"
+    assert out["model"] == "e5-small-q4-query+logreg-fitted-on-eval-C10"
+    emoji = client.ok("/text/sentiment", {"text": "😀😀😀", "language": "en"})
+    assert emoji["model"] == "vader" and emoji["label"] == "positive"  # no words for e5 to read
+
+
+def test_sentiment_on_news_without_sentiment_words(client: Any) -> None:
+    """The issue's kinds of miss: good news told without positive words, a complaint phrased
+    "nobody ... useful" (sentences of neither the training nor the held-out set)."""
+    good = client.ok("/text/sentiment", {"text": "Our son passed his driving test on the first try.", "language": "en"})
+    assert good["label"] == "positive", good
+    bad = client.ok("/text/sentiment", {"text": "Nobody in the shop had any useful advice for me.", "language": "en"})
+    assert bad["label"] == "negative", bad
 
 
 @pytest.mark.parametrize(
@@ -140,6 +149,7 @@ def test_capabilities(client: Any) -> None:
     assert set(tasks) == {
         "vision.labels",
         "vision.faces",
+        "vision.objects",
         "vision.ocr",
         "vision.moderation",
         "text.sentiment",
@@ -183,12 +193,31 @@ def test_capabilities_declare_input_limits(client: Any) -> None:
     assert tasks["speech.transcribe"]["limits"]["max_seconds"] == 1_800
 
 
+def _flagged(out: dict[str, Any]) -> dict[str, float]:
+    """The Jigsaw categories at or over the line, by their model name."""
+    return {f["vendor_category"]: f["confidence"] for f in out["flags"] if f["confidence"] >= 0.5}
+
+
 def test_moderation_flags_an_insult_not_a_compliment(client: Any) -> None:
     out = client.ok("/text/moderation", {"text": "You are a stupid idiot and a complete moron.", "language": "en"})
     assert out["flagged"] is True
-    assert out["flags"][0]["category"] == "profanity" and out["flags"][0]["confidence"] > 0.9
+    assert {f["vendor_category"] for f in out["flags"]} == {
+        "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"
+    }  # fmt: skip
+    assert "insult" in _flagged(out) and "threat" not in _flagged(out)
+    confidences = [f["confidence"] for f in out["flags"]]
+    assert confidences == sorted(confidences, reverse=True)
     calm = client.ok("/text/moderation", {"text": "I love this phone, the camera is wonderful."})
     assert calm["flagged"] is False and calm["flags"][0]["confidence"] < 0.5
+
+
+def test_moderation_flags_a_threat_and_nothing_in_a_polite_sentence(client: Any) -> None:
+    threat = client.ok("/text/moderation", {"text": "I will kill you and your whole family tonight."})
+    assert threat["flagged"] is True and "threat" in _flagged(threat)
+    threat_flag = next(f for f in threat["flags"] if f["vendor_category"] == "threat")
+    assert threat_flag["category"] == "threat"
+    polite = client.ok("/text/moderation", {"text": "Thank you so much for your help, have a lovely day!"})
+    assert polite["flagged"] is False and _flagged(polite) == {}
 
 
 def test_moderation_scores_each_sentence_of_a_long_text(client: Any) -> None:

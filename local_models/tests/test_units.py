@@ -152,12 +152,25 @@ def test_moderation_pieces_are_sentences_of_bounded_length() -> None:
 
 
 def test_moderation_result_shape() -> None:
-    out = moderation_result(0.73)
-    assert out == {
-        "flagged": True,
-        "flags": [{"category": "profanity", "confidence": 0.73, "vendor_category": "offensive"}],
-    }
-    assert moderation_result(0.2)["flagged"] is False
+    low = dict.fromkeys(("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"), 0.1)
+    out = moderation_result([low, {**low, "threat": 0.73}])
+    assert out["flagged"] is True
+    assert out["flags"][0] == {"category": "threat", "confidence": 0.73, "vendor_category": "threat"}
+    assert len(out["flags"]) == 6
+    assert {f["vendor_category"]: f["category"] for f in out["flags"]} == {
+        "toxic": "toxicity", "severe_toxic": "toxicity", "obscene": "profanity", "threat": "threat",
+        "insult": "insult", "identity_hate": "hate",
+    }  # fmt: skip
+    assert moderation_result([low])["flagged"] is False
+
+
+def test_toxicity_tokenizer_is_keras_texts_to_sequences() -> None:
+    from omnilocal.toxicity import MAX_LEN, Tokenizer
+
+    tok = Tokenizer({"you": 1, "idiot": 7, "rare": 30000}, '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n', 20000)
+    seq = tok.sequence("You, IDIOT! rare unknown")
+    assert seq.shape == (MAX_LEN,) and list(seq[-2:]) == [1, 7] and not seq[:-2].any()  # padded in front
+    assert list(tok.sequence("you " * 150)[:3]) == [1, 1, 1]  # cut in front: the last 100 words
 
 
 def test_pivot_routes(tmp_path: Path) -> None:

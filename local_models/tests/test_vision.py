@@ -33,19 +33,47 @@ def test_one_face_in_astronaut(client: Any) -> None:
     assert out["image"] == {"width": 512, "height": 512}
     assert len(out["faces"]) == 1
     face = out["faces"][0]
-    assert face["confidence"] is None  # Haar gives no probability
+    assert face["confidence"] > 0.8  # YuNet's own score
     _check_box(face["box"])
     # Eileen Collins' face is in the upper middle of the picture.
     assert 0.25 < face["box"]["left"] < 0.45 and face["box"]["top"] < 0.3
-    if face["landmarks"] is not None:
-        for point in face["landmarks"]:
-            assert point["type"] in {"left_eye", "right_eye"}
-            assert 0 <= point["x"] <= 1 and 0 <= point["y"] <= 1
+    points = {p["type"]: p for p in face["landmarks"]}
+    assert set(points) == {"left_eye", "right_eye", "nose", "mouth_left", "mouth_right"}
+    for p in points.values():  # every landmark inside the face's box
+        assert face["box"]["left"] <= p["x"] <= face["box"]["left"] + face["box"]["width"]
+        assert face["box"]["top"] <= p["y"] <= face["box"]["top"] + face["box"]["height"]
+    # The subject's right eye appears on the image's left; the eyes above the nose, the nose above the mouth.
+    assert points["right_eye"]["x"] < points["left_eye"]["x"]
+    assert points["mouth_right"]["x"] < points["mouth_left"]["x"]
+    assert max(points["right_eye"]["y"], points["left_eye"]["y"]) < points["nose"]["y"] < points["mouth_left"]["y"]
 
 
-def test_no_face_in_coffee(client: Any) -> None:
-    out = client.ok("/vision/faces", {"image": b64_png(sample("coffee"))})
-    assert out["faces"] == []
+def test_no_face_in_cat_or_cup(client: Any) -> None:
+    for name in ("chelsea", "coffee"):
+        out = client.ok("/vision/faces", {"image": b64_png(sample(name))})
+        assert out["faces"] == [], name
+
+
+def test_objects_are_faces_and_persons(client: Any) -> None:
+    caps = client.ok("/capabilities", {})["tasks"]["vision.objects"]
+    assert caps["classes"] == ["face", "person"]
+    out = client.ok("/vision/objects", {"image": b64_png(sample("astronaut"))})
+    faces = [o for o in out["objects"] if o["name"] == "face"]
+    assert len(faces) == 1 and faces[0]["confidence"] > 0.8
+    assert {o["name"] for o in out["objects"]} <= {"face", "person"}
+    for o in out["objects"]:
+        _check_box(o["box"])
+        if o["name"] == "person":
+            assert o["confidence"] is None  # HOG's SVM margin is no probability
+    only_faces = client.ok("/vision/objects", {"image": b64_png(sample("astronaut")), "classes": ["Face"]})
+    assert [o["name"] for o in only_faces["objects"]] == ["face"]
+    assert client.ok("/vision/objects", {"image": b64_png(sample("coffee"))})["objects"] == []
+
+
+def test_objects_of_another_class_are_refused(client: Any) -> None:
+    resp = client.post("/vision/objects", {"image": b64_png(sample("coffee")), "classes": ["cup"]})
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "unsupported" and "cup" in resp.json()["detail"]
 
 
 def test_ocr_reads_rendered_text(client: Any) -> None:
@@ -68,6 +96,18 @@ def test_ocr_german_with_umlauts(client: Any) -> None:
     text = "Größere Übungen für Bäcker"
     out = client.ok("/vision/ocr", {"image": b64_png(text_image(text)), "language": "de"})
     assert out["text"].strip() == text
+    assert out["model"].startswith("tesseract-")  # the engine chosen for German (eval/ocr_compare.py)
+
+
+def test_ocr_chinese_with_rapidocr(client: Any) -> None:
+    text = "欢迎来到上海博物馆"
+    out = client.ok("/vision/ocr", {"image": b64_png(text_image(text)), "language": "zh-CN"})
+    assert out["model"] == "rapidocr-3.10-ppocrv6-small"  # tesseract has no Chinese here
+    assert out["text"].replace(" ", "") == text
+    assert len(out["lines"]) == 1 and 0.5 < out["lines"][0]["confidence"] <= 1
+    box = out["lines"][0]["box"]
+    assert 0 < box["left"] < 0.1 and 0 < box["width"] < 0.9
+    assert "zh" in client.ok("/capabilities", {})["tasks"]["vision.ocr"]["languages"]
 
 
 def test_ocr_unknown_language_names_the_installed(client: Any) -> None:

@@ -108,11 +108,14 @@ class ImageCall(_Builder[Res]):
         min_confidence: float | None = None,
         language: str | None = None,
         document: bool | None = None,
+        classes: Sequence[str] | None = None,
         provider: str | None = None,
         providers: Providers = None,
     ) -> Call[Envelope[Res]]:
+        """``classes`` (vision.objects): only objects of these classes."""
         options = {"max_results": max_results, "min_confidence": min_confidence}
-        return self._upload(image, provider, providers, **options, language=language, document=document)
+        only = ",".join(c.strip() for c in classes) if classes is not None else None
+        return self._upload(image, provider, providers, **options, language=language, document=document, classes=only)
 
 
 class TextCall(_Builder[Res]):

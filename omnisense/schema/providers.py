@@ -24,6 +24,7 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     max_chars: int | None = None
     max_pixels: int | None = None  # images: width x height
     max_seconds: float | None = None  # audio duration
+    classes: frozenset[str] | None = None  # vision.objects: the (lower-case) classes it detects; None: open
 
 
 class Price(msgspec.Struct, frozen=True, kw_only=True):

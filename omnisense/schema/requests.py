@@ -35,6 +35,15 @@ Text = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S", description="the
 Speakable = Annotated[
     str, msgspec.Meta(min_length=1, pattern=r"[^\W_]", description="the text to speak (at least one letter or digit)")
 ]
+ObjectClasses = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"\S")]],
+    msgspec.Meta(
+        min_length=1,
+        max_length=50,
+        description="vision.objects: only objects of these classes (case-insensitive: person, face, car); a"
+        " provider that declares its classes serves the request only if it detects every one of them",
+    ),
+]
 Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 MAX_FANOUT = 8
@@ -86,6 +95,7 @@ class ImageRequest(_Common, frozen=True, kw_only=True):
     min_confidence: Confidence | None = None
     language: Language | None = None  # OCR hint
     document: bool = False  # OCR: a dense document rather than a scene
+    classes: ObjectClasses | None = None  # objects: only these classes; None: every class the provider finds
 
 
 class TextRequest(_Common, frozen=True, kw_only=True):

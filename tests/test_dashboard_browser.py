@@ -352,3 +352,24 @@ def test_quality_panel_shows_the_table(gateway: LiveServer, page: Any) -> None:
     )
     assert shown[("es", "secondary", "agreement")]["score"] == "0.250"
     expect(page.locator("#quality-window")).to_contain_text("last 7 d")
+
+
+def test_budgets_panel_shows_when_each_budget_runs_out(policy_file: Path, page: Any) -> None:
+    policy_file.write_text(policy_file.read_text() + "budgets:\n  - {key: app, usd_per_day: 1.0, usd_per_month: 20}\n")
+    keys = [ApiKey(id="ops", sha256=hash_key(ADMIN), admin=True), ApiKey(id="app", sha256=hash_key(USER))]
+    with LiveServer(make_config(policy_file, keys=keys), MemorySink()) as server:
+        user, admin = {"Authorization": f"Bearer {USER}"}, {"Authorization": f"Bearer {ADMIN}"}
+        for text in ("What a lovely day", "Nice", "Good morning to you"):  # spend today: a rate to project
+            assert httpx.post(f"{server.url}/v1/text/sentiment", json={"text": text}, headers=user).status_code == 200
+        budgets = httpx.get(f"{server.url}/v1/stats", headers=admin).json()["budgets"]
+        page.goto(f"{server.url}/dashboard")
+        page.fill("#key", ADMIN)
+        page.click("#key-form button")
+        expect(page.locator("#budgets-table tbody tr")).to_have_count(2)
+        shown = {r["window"]: r for r in table_rows(page, "#budgets-table")}
+        assert set(shown) == {"day", "month"} and {r["key"] for r in shown.values()} == {"app"}
+        day = next(w for w in budgets[0]["windows"] if w["window"] == "day")
+        assert day["spent_usd"] > 0 and shown["day"]["spent"] == f"{day['spent_usd']:.6f}"
+        assert shown["day"]["limit"] == "1.000000" and shown["month"]["limit"] == "20.000000"
+        assert day["runs_out_in_s"] is None  # three cheap requests: the day's limit outlasts the day
+        assert shown["day"]["runs_out"] == "not before reset" and shown["day"]["then"] == "reject"

@@ -27,6 +27,7 @@ _ASSETS = {  # litestar adds "; charset=utf-8" to a text/* media type
     "charts.js": "text/javascript",
     "logs.js": "text/javascript",
     "quality.js": "text/javascript",
+    "budgets.js": "text/javascript",
     "tryit.js": "text/javascript",
     "util.js": "text/javascript",
     "style.css": "text/css",

@@ -2,6 +2,7 @@
 
 import { barChart, lineChart } from "/dashboard/charts.js";
 import { initLogs, refreshLogs } from "/dashboard/logs.js";
+import { refreshBudgets } from "/dashboard/budgets.js";
 import { refreshQuality } from "/dashboard/quality.js";
 import { initTry } from "/dashboard/tryit.js";
 import {
@@ -202,6 +203,7 @@ async function refreshPolicy() {
 const PANELS = [
   ["providers", refreshProviders], ["stats", refreshStats], ["chart-rps", refreshTraffic],
   ["cost", refreshCost], ["policy", refreshPolicy], ["logs", refreshLogs], ["quality", refreshQuality],
+  ["budgets", refreshBudgets],
 ];
 
 export async function refreshAll() {

@@ -52,10 +52,11 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
                 return f"does not translate {request.source_language} -> {request.target_language}{offer}"
         elif not any(t == target for _, t in support.pairs):
             return f"does not translate into {request.target_language}"
-    missing = _missing_classes(support.classes, request)
-    if missing:
-        offer = ", ".join(sorted(support.classes or ()))
-        return f"does not detect {', '.join(missing)} for {task} (its classes: {offer})"
+    if support.classes is not None and isinstance(request, ImageRequest) and request.classes:
+        missing = sorted({c.strip().lower() for c in request.classes} - support.classes)
+        if missing:
+            offer = ", ".join(sorted(support.classes))
+            return f"does not detect {', '.join(missing)} for {task} (its classes: {offer})"
     media = request.image if isinstance(request, ImageRequest) else None
     if isinstance(request, TranscribeRequest):
         media = request.audio
@@ -85,10 +86,3 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     ):
         return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"  # encoded only for a limit
     return None
-
-
-def _missing_classes(declared: frozenset[str] | None, request: TaskRequest) -> list[str]:
-    """The requested object classes a provider that declares its classes does not detect."""
-    if declared is None or not isinstance(request, ImageRequest) or not request.classes:
-        return []
-    return sorted({c.strip().lower() for c in request.classes} - declared)

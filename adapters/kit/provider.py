@@ -81,7 +81,10 @@ class VendorProvider(Generic[ConfigT]):
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
         out = await handler(request, ctx)
-        result = apply_min_confidence(apply_classes(out.result, request), request)
+        result = out.result
+        if getattr(request, "classes", None):  # only image requests have classes; most name none
+            result = apply_classes(result, request)
+        result = apply_min_confidence(result, request)
         return out if result is out.result else _replace_result(out, result)
 
     async def probe(self) -> Health:

@@ -48,8 +48,9 @@ class Dialect:
         limits = runtime.config.limits
         return Call(await decode_request(task, request, limits, runtime.fetcher, headers=headers, reserved=QUERY))
 
-    async def run(self, task: Task, call: Call, run_one: RunOne) -> Any:
-        return await run_one(task, call.request)
+    def run(self, task: Task, call: Call, run_one: RunOne) -> Awaitable[Any]:
+        """The work of the call (native: its one task request); a dialect may run several."""
+        return run_one(task, call.request)
 
     def answer(
         self, task: Task, answer: Any, call: Call, trace: RequestTrace, headers: Mapping[str, str]

@@ -137,7 +137,7 @@ class Disconnects:
         self._watching.clear()
 
 
-async def until_disconnected(disconnects: Disconnects, receive: Receive, work: Coroutine[Any, Any, T]) -> T:
+async def until_disconnected(disconnects: Disconnects, receive: Receive, work: Awaitable[T]) -> T:
     """Run ``work`` in this task, cancelling it if the client disconnects meanwhile (raises ClientGone).
 
     The body must already be consumed (it is: the input was decoded) before this watches."""

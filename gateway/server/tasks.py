@@ -112,7 +112,8 @@ async def serve_task(
             refuse_long_audio(task_request, runtime.config.limits)
             if idempotency := headers.get("idempotency-key"):
                 check_header(idempotency)
-            if wants_quote(request.scope.get("query_string", b"").decode("latin-1")):  # the price, nothing called
+            query = request.scope.get("query_string", b"")
+            if query and wants_quote(query.decode("latin-1")):  # the price, nothing called
                 status, error_type = 200, None
                 return await _quote(choice, task, task_request, trace)
             run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))

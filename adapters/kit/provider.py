@@ -32,6 +32,7 @@ from omnisense.schema import (
     Task,
     TaskRequest,
     TaskSupport,
+    TranscribeRequest,
     Unsupported,
 )
 
@@ -80,6 +81,10 @@ class VendorProvider(Generic[ConfigT]):
         takes = TABLE[task].request
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
+        support = self.info.capabilities.get(task)
+        if isinstance(request, TranscribeRequest) and request.diarize and not (support and support.diarization):
+            # never dropped silently: the dispatcher falls back to a provider that diarizes
+            raise Unsupported(f"{self.name} does not tell speakers apart for {task}", field="speakers")
         out = await handler(request, ctx)
         result = apply_min_confidence(apply_classes(out.result, request), request)
         return out if result is out.result else _replace_result(out, result)

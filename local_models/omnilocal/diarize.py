@@ -8,8 +8,8 @@
 3. Clustering: agglomerative, average linkage on cosine distance (scipy): cut at the expected
    number of speakers when the request gives one, else at ``DISTANCE``.
 4. Each word takes the speaker of the windows that overlap it most (by total overlap); a word
-   outside every window takes the nearest window's. Labels are ``S1``, ``S2``... in order of first
-   word, and consecutive words of one speaker make a segment.
+   outside every window takes the speaker of the window nearest to its middle. Labels are
+   ``S1``, ``S2``... in order of first word, and consecutive words of one speaker make a segment.
 """
 
 from __future__ import annotations
@@ -74,8 +74,12 @@ class Diarizer:
         windows = self.windows(samples)
         if not windows:
             return ["S1"] * len(words)
-        clusters = cluster(self.embed(samples, windows), count)
-        return relabel([_speaker_of(w, windows, clusters) for w in words])
+        return label_words_from(words, windows, cluster(self.embed(samples, windows), count))
+
+
+def label_words_from(words: list[dict[str, Any]], windows: list[tuple[float, float]], clusters: list[int]) -> list[str]:
+    """Each word's speaker (``S1``...) from the windows' clusters."""
+    return relabel([_speaker_of(w, windows, clusters) for w in words])
 
 
 def cluster(embeddings: np.ndarray, count: int | None) -> list[int]:
@@ -102,7 +106,7 @@ def _speaker_of(word: dict[str, Any], windows: list[tuple[float, float]], cluste
     if overlap:
         return max(overlap, key=lambda c: overlap[c])
     middle = (start + end) / 2
-    nearest = min(range(len(windows)), key=lambda i: abs((windows[i][0] + windows[i][1]) / 2 - middle))
+    nearest = min(range(len(windows)), key=lambda i: max(windows[i][0] - middle, 0.0, middle - windows[i][1]))
     return clusters[nearest]
 
 

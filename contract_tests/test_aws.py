@@ -96,6 +96,7 @@ class TestAwsSynthesizeMp3(OnFakes, abstract.SynthesizeContract):
 
 class TestAwsTranscribe(OnFakes, abstract.TranscribeContract):
     expected_words = ("hello", "omnisense")
+    expected_speakers = 2
 
 
 FAILURES: dict[str, list[Reply]] = {

@@ -106,6 +106,7 @@ class TestGoogleSynthesizeOgg(OnFake, abstract.SynthesizeContract):
 
 class TestGoogleTranscribe(OnFake, abstract.TranscribeContract):
     expected_words = ("brooklyn", "bridge")
+    expected_speakers = 2
 
 
 FAILURES: dict[str, list[Reply]] = {

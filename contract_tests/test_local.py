@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import time
+import wave
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -94,6 +96,38 @@ async def test_speech_round_trip(local_provider: LocalProvider) -> None:
     words = heard.result.text.lower()
     for word in ("quick", "brown", "fox", "lazy", "dog"):
         assert word in words, heard.result.text
+
+
+async def test_two_voices_through_the_gateway_adapter(local_provider: LocalProvider) -> None:
+    """``speakers: 2`` through the adapter: two synthesized voices, alternating, are two speakers."""
+    assert local_provider.info.capabilities[Task.SPEECH_TRANSCRIBE].diarization
+    ctx = CallContext(request_id="speakers", deadline=time.monotonic() + 120)
+    lines = [
+        ("en_US-joe-medium", "The weather today is sunny and warm."),
+        ("espeak-ng-en-GB", "Thank you, that sounds like a good plan."),
+        ("en_US-joe-medium", "I will meet you at the station at noon."),
+        ("espeak-ng-en-GB", "Yes, I have the folder on my desk."),
+    ]
+    pcm, starts = b"", []
+    for voice, text in lines:
+        spoken = await local_provider.run(Task.SPEECH_SYNTHESIZE, SynthesizeRequest(text=text, voice=voice), ctx)
+        with wave.open(io.BytesIO(spoken.result.audio)) as w:  # type: ignore[union-attr]
+            rate = w.getframerate()
+            starts.append(len(pcm) / 2 / rate)
+            pcm += w.readframes(w.getnframes()) + b"\0\0" * int(0.4 * rate)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    media = Media(data=out.getvalue(), format="wav", duration_s=len(pcm) / 2 / rate)
+    heard = await local_provider.run(Task.SPEECH_TRANSCRIBE, TranscribeRequest(audio=media, speakers=2), ctx)
+    assert isinstance(heard.result, TranscribeResult) and heard.result.segments is not None
+    turns = heard.result.segments
+    assert [t.speaker for t in turns] == ["S1", "S2", "S1", "S2"], turns
+    assert all(abs(t.start_s - start) < 0.5 for t, start in zip(turns, starts, strict=True)), (turns, starts)
+    assert {w.speaker for w in heard.result.words} == {"S1", "S2"}
 
 
 def test_capabilities_are_what_the_models_do(local_provider: LocalProvider) -> None:

@@ -162,8 +162,10 @@ class Speech:
 
     @bentoml.api
     @guarded
-    def transcribe(self, audio: str, language: str | None = None, deadline: float | None = None) -> Result:
-        return self.models.transcribe(audio, language)
+    def transcribe(
+        self, audio: str, language: str | None = None, speakers: bool | int | None = None, deadline: float | None = None
+    ) -> Result:
+        return self.models.transcribe(audio, language, speakers)
 
 
 async def forward(dependency: Any, method: str, **kwargs: Any) -> Any:
@@ -361,8 +363,12 @@ class LocalModels:
         )
 
     @bentoml.api(route="/speech/transcribe")
-    async def speech_transcribe(self, ctx: bentoml.Context, audio: str, language: str | None = None) -> Result:
-        return await self.gate.call("speech", self.speech, "transcribe", ctx, audio=audio, language=language)
+    async def speech_transcribe(
+        self, ctx: bentoml.Context, audio: str, language: str | None = None, speakers: bool | int | None = None
+    ) -> Result:
+        return await self.gate.call(
+            "speech", self.speech, "transcribe", ctx, audio=audio, language=language, speakers=speakers
+        )
 
 
 _entry: Any = LocalModels  # a bentoml Service object once decorated

@@ -22,6 +22,7 @@ INPUT_REASONS = {
     "does not accept": "",  # the image or audio field
     "does not produce": "format",
     "does not detect": "classes",
+    "does not tell speakers apart": "speakers",
 }
 
 
@@ -60,6 +61,8 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     media = request.image if isinstance(request, ImageRequest) else None
     if isinstance(request, TranscribeRequest):
         media = request.audio
+        if request.diarize and not support.diarization:
+            return f"does not tell speakers apart for {task} (speakers)"
     if media is not None:
         if support.formats is not None and media.format not in support.formats:
             return f"does not accept {media.format} input for {task}"

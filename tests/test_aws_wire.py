@@ -12,13 +12,14 @@ import boto3
 import pytest
 
 from adapters import registry
+from adapters.aws import transcribe
 from adapters.aws.provider import AwsProvider
 from adapters.base import CallContext
 from contract_tests import samples
 from contract_tests.abstract.base import image_request
 from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_aws import BUCKET, REGION, aws_block
-from contract_tests.fakes.aws_json import AwsJsonFake, aws_error
+from contract_tests.fakes.aws_json import AwsJsonFake, aws_error, diarized_transcript_json, transcript_json
 from contract_tests.fakes.scripted import Reply
 from omnisense.schema import (
     EntitiesResult,
@@ -31,6 +32,7 @@ from omnisense.schema import (
     Task,
     TextRequest,
     TranscribeRequest,
+    TranscribeResult,
     TranslateRequest,
     TranslateResult,
     UnprocessableInput,
@@ -224,3 +226,34 @@ async def test_concurrent_calls(aws_provider: AwsProvider) -> None:
     reqs = [aws_provider.run(Task.TEXT_LANGUAGE, TextRequest(text=t), ctx()) for t in samples.SENTENCES.values()]
     outs = await asyncio.gather(*reqs)
     assert [o.result.languages[0].code for o in outs] == list(samples.SENTENCES)  # type: ignore[union-attr]
+
+
+async def test_transcribe_with_speakers(aws_provider: AwsProvider, fake: AwsJsonFake) -> None:
+    media = Media(data=samples.wav(3.0), format="wav", duration_s=3.0)
+    out = await aws_provider.run(Task.SPEECH_TRANSCRIBE, TranscribeRequest(audio=media, speakers=2), ctx())
+    assert fake.requests[0].json()["Settings"] == {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}
+    result = out.result
+    assert isinstance(result, TranscribeResult) and result.segments is not None
+    turns = [(s.speaker, s.text, s.start_s, s.end_s) for s in result.segments]
+    assert turns == [("S1", "hello there", 0.1, 0.8), ("S2", "hi back", 1.4, 1.9), ("S1", "bye", 2.5, 2.8)]
+    assert [w.speaker for w in result.words] == ["S1", "S1", "S2", "S2", "S1"]
+    await aws_provider.aws.drain()
+
+
+def test_transcribe_speakers_settings_and_segment_labels() -> None:
+    media = Media(data=b"RIFF", format="wav")
+    params = transcribe.to_vendor(TranscribeRequest(audio=media, speakers=True), "j", "s3://b/k", "b", "k.json")
+    assert params["Settings"] == {"ShowSpeakerLabels": True, "MaxSpeakerLabels": transcribe.DEFAULT_MAX_SPEAKERS}
+    assert "Settings" not in transcribe.to_vendor(TranscribeRequest(audio=media, speakers=False), "j", "u", "b", "k")
+    assert transcribe.to_vendor(TranscribeRequest(audio=media, speakers=1), "j", "u", "b", "k")["Settings"] == {
+        "ShowSpeakerLabels": True,
+        "MaxSpeakerLabels": 2,
+    }
+    # Older transcripts carry the labels only in speaker_labels.segments: matched by start time.
+    doc = diarized_transcript_json("j")
+    for item in doc["results"]["items"]:
+        item.pop("speaker_label", None)
+    result = transcribe.from_vendor(doc, {})
+    assert [s.speaker for s in result.segments or ()] == ["S1", "S2", "S1"]
+    plain = transcribe.from_vendor(transcript_json("j"), {})
+    assert plain.segments is None and all(w.speaker is None for w in plain.words)

@@ -426,3 +426,31 @@ def test_proxy_settings_are_read_once_per_client(
     session = clients.client("vision")._transport._session
     assert session.trust_env is False and session.proxies.get("http") == expected
     clients.close()
+
+
+def test_speech_speakers_config_and_documented_diarized_response() -> None:
+    media = Media(data=b"RIFF", format="wav", duration_s=3.0)
+    config = speech.to_vendor(TranscribeRequest(audio=media, speakers=3))["config"]
+    assert config["diarization_config"] == {
+        "enable_speaker_diarization": True,
+        "min_speaker_count": 3,
+        "max_speaker_count": 3,
+    }
+    assert speech.to_vendor(TranscribeRequest(audio=media, speakers=True))["config"]["diarization_config"] == {
+        "enable_speaker_diarization": True
+    }
+    assert "diarization_config" not in speech.to_vendor(TranscribeRequest(audio=media))["config"]
+    # The documented shape: results with transcripts, then a last result of every word with its speakerTag.
+    body = (
+        '{"results": [{"alternatives": [{"transcript": "hi there", "confidence": 0.9, "words": ['
+        '{"word": "hi", "startTime": "0s", "endTime": "0.4s"}, {"word": "there", "startTime": "0.5s", "endTime": "1s"}'
+        ']}]}, {"alternatives": [{"words": ['
+        '{"word": "hi", "startTime": "0s", "endTime": "0.4s", "speakerTag": 2},'
+        '{"word": "there", "startTime": "0.5s", "endTime": "1s", "speakerTag": 1}]}]}]}'
+    )
+    result = speech.from_vendor(parse(speech_v1.RecognizeResponse, body))
+    assert result.text == "hi there" and [w.text for w in result.words] == ["hi", "there"]
+    assert [(s.speaker, s.text, s.start_s, s.end_s) for s in result.segments or ()] == [
+        ("S1", "hi", 0.0, 0.4),
+        ("S2", "there", 0.5, 1.0),
+    ]

@@ -53,6 +53,7 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
             model=transcribe.MODEL,
             languages=frozenset(primary(loc) for loc in transcribe.LOCALES),
             formats=transcribe.FORMATS,
+            diarization=True,
         )
     return caps
 

@@ -11,8 +11,12 @@
 4. the uploaded audio, the transcript object and the job are deleted afterwards in the
    background, whatever happened (best effort: a failure there is logged, not raised).
 
-No language in the request means ``IdentifyLanguage``. Word confidences are 0-1 strings;
-the result's confidence is their mean (null with no word, or none with a confidence).
+No language in the request means ``IdentifyLanguage``. ``speakers`` (diarization) sets
+``Settings.ShowSpeakerLabels`` with ``MaxSpeakerLabels`` (the expected count, raised to
+Transcribe's minimum of 2; ``true``: ``DEFAULT_MAX_SPEAKERS``); each word's ``speaker_label``
+(on the item, or from ``results.speaker_labels.segments``) gives the result's segments.
+Word confidences are 0-1 strings; the result's confidence is their mean (null with no word,
+or none with a confidence).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from adapters.aws.clients import AwsClients
 from adapters.aws.common import bcp47, parse_s3_uri, raw, request_language
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import mean, optional_unit, parsed
+from adapters.kit.speakers import segments, with_speakers
 from omnisense.schema import (
     InvalidInput,
     Task,
@@ -51,6 +56,7 @@ _LOCALES = (
     "ta-IN te-IN"
 )
 LOCALES = frozenset(_LOCALES.split())
+MIN_SPEAKERS, MAX_SPEAKERS, DEFAULT_MAX_SPEAKERS = 2, 30, 10  # MaxSpeakerLabels: 2 to 30
 DEFAULT_LOCALE = {"en": "en-US", "es": "es-US", "pt": "pt-BR", "zh": "zh-CN", "ar": "ar-SA", "nb": "no-NO"}
 
 
@@ -87,6 +93,10 @@ def to_vendor(request: TranscribeRequest, name: str, media_uri: str, bucket: str
         params["LanguageCode"] = language_code(request.language)
     else:
         params["IdentifyLanguage"] = True
+    if request.diarize:
+        count = request.speaker_count or DEFAULT_MAX_SPEAKERS
+        most = min(MAX_SPEAKERS, max(MIN_SPEAKERS, count))
+        params["Settings"] = {"ShowSpeakerLabels": True, "MaxSpeakerLabels": most}
     return params
 
 
@@ -94,16 +104,32 @@ def from_vendor(transcript: dict[str, Any], job: dict[str, Any]) -> TranscribeRe
     """The result from Transcribe's transcript JSON (and the finished job's description)."""
     results = transcript["results"]
     text = " ".join(str(t["transcript"]) for t in results["transcripts"]).strip()
-    words = []
+    words, labels = [], []
+    by_start = _labels_by_start(results.get("speaker_labels"))
     for item in results.get("items") or ():
         if item.get("type") != "pronunciation":
             continue
         best = item["alternatives"][0]
         start, end = float(item["start_time"]), float(item["end_time"])
         words.append(Word(str(best["content"]), start, max(start, end), optional_unit(best.get("confidence"))))
+        labels.append(item.get("speaker_label") or by_start.get(str(item["start_time"])))
     conf = mean(w.confidence for w in words)
     code = results.get("language_code") or job.get("LanguageCode")
-    return TranscribeResult(text=text, confidence=conf, words=words, language=bcp47(code) if code else None)
+    turns = None
+    if results.get("speaker_labels") is not None or any(labels):
+        words = with_speakers(words, labels)
+        turns = segments(words)
+    language = bcp47(code) if code else None
+    return TranscribeResult(text=text, confidence=conf, words=words, language=language, segments=turns)
+
+
+def _labels_by_start(speaker_labels: dict[str, Any] | None) -> dict[str, str]:
+    """The documented ``speaker_labels.segments[].items[]``: a word's start time -> its speaker label."""
+    return {
+        str(item["start_time"]): str(item["speaker_label"])
+        for segment in (speaker_labels or {}).get("segments") or ()
+        for item in segment.get("items") or ()
+    }
 
 
 async def wait_for_job(aws: AwsClients, name: str, ctx: CallContext) -> dict[str, Any]:

@@ -46,6 +46,7 @@ def capabilities() -> dict[Task, TaskSupport]:
         languages=frozenset(primary(x) for x in speech.LOCALES) | frozenset(speech.LOCALES),
         formats=speech.FORMATS,
         max_bytes=speech.MAX_BYTES,
+        diarization=True,
     )
     return caps
 

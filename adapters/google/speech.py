@@ -17,6 +17,12 @@
   their own confidence (``enableWordConfidence``). Google documents a confidence of 0.0 as
   "not set" (it is set only for the top alternative of a final result): such a confidence is
   null, and the result's is null when no alternative has one.
+- Speakers (``speakers`` in the request): ``diarization_config`` with
+  ``enable_speaker_diarization`` and, given an expected count, ``min_speaker_count`` =
+  ``max_speaker_count`` = that count. As documented, the last result then holds every word
+  again with its ``speaker_tag`` (or ``speaker_label``); those words make the result's words
+  and its segments. Audio past 60 s is refused with speakers (each chunk would number its
+  speakers on its own).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from adapters.google.clients import GoogleClients
 from adapters.google.common import bcp47, raw, score
 from adapters.kit import mean, parsed, request_language
 from adapters.kit.long_audio import transcribe_in_chunks
+from adapters.kit.speakers import segments, with_speakers
 from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
@@ -95,6 +102,11 @@ def to_vendor(request: TranscribeRequest, default_language: str = "en-US", model
         "enable_automatic_punctuation": True,
         "model": model,
     }
+    if request.diarize:
+        diarization: dict[str, Any] = {"enable_speaker_diarization": True}
+        if request.speaker_count:
+            diarization.update(min_speaker_count=request.speaker_count, max_speaker_count=request.speaker_count)
+        config["diarization_config"] = diarization
     if media.uri:
         if not media.uri.startswith("gs://"):
             raise InvalidInput(f"google reads audio from bytes or a gs:// URI, not {media.uri[:60]!r}", field="audio")
@@ -119,25 +131,42 @@ def from_vendor(response: Any) -> TranscribeResult:
     texts: list[str] = []
     confidences: list[float | None] = []
     words: list[Word] = []
+    diarized: list[Word] | None = None
     language = None
     for result in response.results:
         if not result.alternatives:
             continue
         best = result.alternatives[0]
+        language = language or (str(result.language_code) or None)
+        if any(speaker_of(w) for w in best.words):  # the documented last result: every word, with speakers
+            diarized = _diarized_words(best.words)
+            continue
         texts.append(str(best.transcript).strip())
         confidences.append(given(best.confidence))
-        language = language or (str(result.language_code) or None)
-        for w in best.words:
-            start, end = seconds(w.start_time), seconds(w.end_time)
-            words.append(Word(str(w.word), start, max(start, end), given(w.confidence)))
+        words.extend(_word(w) for w in best.words)
     confidence = mean(confidences)
     text = " ".join(t for t in texts if t)
     return TranscribeResult(
         text=text,
         confidence=None if confidence is None else score(confidence),
-        words=words,
+        words=words if diarized is None else diarized,
         language=bcp47(language) if language else None,
+        segments=None if diarized is None else segments(diarized),
     )
+
+
+def _word(w: Any) -> Word:
+    start, end = seconds(w.start_time), seconds(w.end_time)
+    return Word(str(w.word), start, max(start, end), given(w.confidence))
+
+
+def speaker_of(word: Any) -> str | None:
+    """A word's speaker: its ``speaker_label``, else its ``speaker_tag`` (0 is Google's "unset")."""
+    return str(word.speaker_label) or (str(word.speaker_tag) if word.speaker_tag else None)
+
+
+def _diarized_words(words: Any) -> list[Word]:
+    return with_speakers([_word(w) for w in words], [speaker_of(w) for w in words])
 
 
 def given(confidence: Any) -> float | None:
@@ -148,6 +177,10 @@ def given(confidence: Any) -> float | None:
 async def run(google: GoogleClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
     """Up to 60 s in one call; longer WAV in 55-second chunks, one call each (``adapters.kit.long_audio``)."""
     if (request.audio.duration_s or 0.0) > MAX_SECONDS:
+        if request.diarize:
+            raise Unsupported(
+                f"google recognize tells speakers apart in at most {MAX_SECONDS:.0f} s of audio", field="speakers"
+            )
 
         async def one(part: TranscribeRequest) -> TranscribeResult:
             return (await _run_one(google, part, ctx)).result  # type: ignore[return-value]

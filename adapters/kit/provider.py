@@ -32,6 +32,7 @@ from omnisense.schema import (
     Task,
     TaskRequest,
     TaskSupport,
+    TranscribeRequest,
     Unsupported,
 )
 
@@ -80,6 +81,10 @@ class VendorProvider(Generic[ConfigT]):
         takes = TABLE[task].request
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
+        support = self.info.capabilities.get(task)
+        if isinstance(request, TranscribeRequest) and request.diarize and not (support and support.diarization):
+            # never dropped silently: the dispatcher falls back to a provider that diarizes
+            raise Unsupported(f"{self.name} does not tell speakers apart for {task}", field="speakers")
         out = await handler(request, ctx)
         result = out.result
         if getattr(request, "classes", None):  # only image requests have classes; most name none

@@ -106,6 +106,7 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     pairs: list[tuple[str, str]] | None = None
     voices: list[str] | None = None
     classes: list[str] | None = None  # vision.objects: the classes its detectors find
+    diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -131,6 +132,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             max_pixels=c.limits.max_pixels,
             max_seconds=c.limits.max_seconds,
             classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
+            diarization=c.diarization,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 
@@ -308,7 +310,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
             timeout = min(self.config.timeout_s, max(0.01, remaining))
             bounded = self.config.timeout_s >= remaining  # the caller's deadline comes first
             with mapped_errors(self.name, classify):
-                if isinstance(request, TranscribeRequest):
+                if isinstance(request, TranscribeRequest) and not request.diarize:  # one speaker numbering: whole
                     whole = await transcribe_in_chunks(
                         request, self.config.transcribe_chunk_s, lambda r: self._one(r, ctx)
                     )

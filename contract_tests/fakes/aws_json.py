@@ -68,6 +68,14 @@ TRANSLATIONS = {
     },
 }
 TRANSCRIPT_WORDS = (("hello", 0.10, 0.45, 0.98), ("from", 0.50, 0.70, 0.95), ("omnisense", 0.75, 1.20, 0.91))
+# With ShowSpeakerLabels: two speakers, two turns each (the word's speaker label last).
+DIARIZED_WORDS = (
+    ("hello", 0.10, 0.45, 0.98, "spk_0"),
+    ("there", 0.50, 0.80, 0.95, "spk_0"),
+    ("hi", 1.40, 1.60, 0.97, "spk_1"),
+    ("back", 1.65, 1.90, 0.90, "spk_1"),
+    ("bye", 2.50, 2.80, 0.93, "spk_0"),
+)
 
 
 def aws_error(target_or_service: str, code: str, message: str = "", status: int = 400) -> Reply:
@@ -200,6 +208,23 @@ def transcript_json(job: str, words: tuple[tuple[str, float, float, float], ...]
     return {"jobName": job, "accountId": "123456789012", "results": results, "status": "COMPLETED"}
 
 
+def diarized_transcript_json(job: str, words: tuple[tuple[str, float, float, float, str], ...] = DIARIZED_WORDS) -> Any:
+    """The transcript with ``ShowSpeakerLabels``, as documented: each item's ``speaker_label`` and
+    ``results.speaker_labels`` (``speakers`` and ``segments[{start_time, end_time, speaker_label, items}]``)."""
+    out = transcript_json(job, tuple(w[:4] for w in words))
+    for item, word in zip(out["results"]["items"], words, strict=False):
+        item["speaker_label"] = word[4]
+    segments: list[dict[str, Any]] = []
+    for _word, start, end, _, label in words:
+        entry = {"start_time": f"{start:.2f}", "end_time": f"{end:.2f}", "speaker_label": label}
+        if not segments or segments[-1]["speaker_label"] != label:
+            segments.append({**entry, "items": []})
+        segments[-1]["end_time"] = entry["end_time"]
+        segments[-1]["items"].append(entry)
+    out["results"]["speaker_labels"] = {"speakers": len({w[4] for w in words}), "segments": segments}
+    return out
+
+
 class AwsJsonFake:
     """The fake: ``start()``, point the JSON 1.1 clients at ``url``, ``stop()``."""
 
@@ -267,7 +292,9 @@ class AwsJsonFake:
         body = req.json()
         if reply.status == 200 and body.get("OutputBucketName") and self.upstream is not None:
             key = body.get("OutputKey") or f"{body['TranscriptionJobName']}.json"
-            data = json.dumps(transcript_json(body["TranscriptionJobName"])).encode()
+            name = body["TranscriptionJobName"]
+            diarized = (body.get("Settings") or {}).get("ShowSpeakerLabels")
+            data = json.dumps(diarized_transcript_json(name) if diarized else transcript_json(name)).encode()
             self._s3().put_object(Bucket=body["OutputBucketName"], Key=key, Body=data)
         return reply
 

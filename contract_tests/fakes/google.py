@@ -320,7 +320,12 @@ def recognize(req: Recorded) -> Reply:
             word["confidence"] = round(0.99 - 0.01 * i, 2)
     alternative = {"transcript": " ".join(w for w, _, _ in TRANSCRIPT), "confidence": 0.98267895, "words": words}
     result = {"alternatives": [alternative], "resultEndTime": "1.780s", "languageCode": language}
-    return Reply(json={"results": [result], "totalBilledTime": "2s", "requestId": "8071893347357360426"})
+    results = [result]
+    if config.get("diarizationConfig", {}).get("enableSpeakerDiarization"):
+        # As documented: a last result with every word again, each with its speakerTag (and no transcript).
+        tagged = [{**word, "speakerTag": 1 if i < 3 else 2} for i, word in enumerate(words)]
+        results.append({"alternatives": [{"words": tagged}], "resultEndTime": "1.780s", "languageCode": language})
+    return Reply(json={"results": results, "totalBilledTime": "2s", "requestId": "8071893347357360426"})
 
 
 def vertex(req: Recorded) -> Reply:

@@ -1,10 +1,12 @@
 """Speech models: piper (en_US-joe-medium) and espeak-ng synthesis, faster-whisper
 base (multilingual, 99 languages, language detected when the request gives none)
-transcription. Results are in the gateway schema."""
+transcription, and speaker diarization on request (``speakers``: omnilocal.diarize).
+Results are in the gateway schema."""
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import logging
 import subprocess
@@ -147,7 +149,8 @@ class Transcriber:
         except Exception as exc:  # PyAV raises a family of its own errors
             raise invalid(f"audio could not be decoded: {exc}") from exc
 
-    def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
+    def transcribe(self, audio: str, language: str | None, diarizer: Any = None, count: int | None = None) -> Any:
+        """The transcript; with a ``diarizer``, each word's speaker and the speaker segments too."""
         asked = self._language(language)
         samples = self._decode(decode_base64(audio, "audio", MAX_AUDIO_BYTES))
         if len(samples) == 0:
@@ -173,6 +176,13 @@ class Transcriber:
                 if w.word.strip()
             )
         confidence = clamp01(sum(w["confidence"] for w in words) / len(words)) if words else None
+        turns = None
+        if diarizer is not None:
+            from .diarize import segments
+
+            for word, speaker in zip(words, diarizer.label_words(samples, words, count), strict=True):
+                word["speaker"] = speaker
+            turns = segments(words)
         return {
             "text": " ".join(t for t in texts if t),
             "confidence": confidence,
@@ -180,6 +190,7 @@ class Transcriber:
             "language_confidence": None if asked else round(clamp01(info.language_probability), 4),
             "duration_s": round(float(info.duration), 3),
             "words": words,
+            "segments": turns,
         }
 
 
@@ -190,6 +201,8 @@ class SpeechModels:
         self.synth = Synthesizer()
         self.stt = Transcriber()
         self.device = self.stt.device
+        self._diarizer: Any = None
+        self.diarizes = all(importlib.util.find_spec(m) is not None for m in ("silero_vad", "resemblyzer", "scipy"))
 
     def capabilities(self) -> dict[str, Any]:
         return {
@@ -205,6 +218,7 @@ class SpeechModels:
                 "formats": ["wav", "mp3", "flac", "ogg", "webm", "m4a"],
                 "model": self.stt.model_name,
                 "limits": {"max_bytes": MAX_AUDIO_BYTES, "max_seconds": MAX_AUDIO_SECONDS},
+                "diarization": self.diarizes,
             },
         }
 
@@ -218,5 +232,14 @@ class SpeechModels:
             rate = wav.getframerate()
         return {"audio": base64.b64encode(audio).decode("ascii"), "format": "wav", "sample_rate": rate, "voice": chosen}
 
-    def transcribe(self, audio: str, language: str | None) -> dict[str, Any]:
-        return self.stt.transcribe(audio, language)
+    def transcribe(self, audio: str, language: str | None, speakers: bool | int | None = None) -> Any:
+        if speakers is None or speakers is False:
+            return self.stt.transcribe(audio, language)
+        if not self.diarizes:
+            raise unsupported("speaker diarization needs silero-vad and Resemblyzer, not installed here")
+        if self._diarizer is None:  # loaded on the first request that asks for speakers
+            from .diarize import Diarizer
+
+            self._diarizer = Diarizer()
+        count = None if isinstance(speakers, bool) else int(speakers)
+        return self.stt.transcribe(audio, language, self._diarizer, count)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import re
 import wave
 from typing import Any
@@ -75,3 +76,43 @@ def test_language_hint_is_used(client: Any) -> None:
     stt = client.ok("/speech/transcribe", {"audio": tts["audio"], "language": "de"})
     assert stt["language"] == "de" and stt["language_confidence"] is None
     assert "morgen" in stt["text"].lower()
+
+
+def _pcm(b64: str) -> tuple[int, bytes]:
+    with wave.open(io.BytesIO(base64.b64decode(b64))) as wav:
+        return wav.getframerate(), wav.readframes(wav.getnframes())
+
+
+def test_two_voices_are_two_speakers_with_their_turns(client: Any) -> None:
+    """Two synthesized voices (piper joe, espeak-ng en-GB) saying alternating sentences: two
+    speakers, and every change of speaker within 0.5 s of where the other voice begins."""
+    lines = [
+        ("en_US-joe-medium", "The weather today is sunny and warm."),
+        ("espeak-ng-en-GB", "Thank you, that sounds like a good plan."),
+        ("en_US-joe-medium", "I will meet you at the station at noon."),
+        ("espeak-ng-en-GB", "I think the train leaves rather early."),
+        ("en_US-joe-medium", "Please bring the blue folder with you."),
+        ("espeak-ng-en-GB", "Yes, I have the folder on my desk."),
+    ]
+    pcm, starts, rate = b"", [], 22050
+    for voice, text in lines:
+        got_rate, frames = _pcm(client.ok("/speech/synthesize", {"text": text, "voice": voice})["audio"])
+        assert got_rate == rate
+        starts.append(len(pcm) / 2 / rate)
+        pcm += frames + b"\0\0" * int(0.4 * rate)  # a short pause between turns
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    audio = base64.b64encode(out.getvalue()).decode()
+    stt = client.ok("/speech/transcribe", {"audio": audio, "language": "en", "speakers": True})
+    turns = stt["segments"]
+    assert {t["speaker"] for t in turns} == {"S1", "S2"}, turns
+    changes = [t["start_s"] for prev, t in itertools.pairwise(turns) if t["speaker"] != prev["speaker"]]
+    assert len(changes) == len(starts) - 1, turns
+    for found, truth in zip(changes, starts[1:], strict=True):
+        assert abs(found - truth) < 0.5, (found, truth, turns)
+    assert all(w["speaker"] in ("S1", "S2") for w in stt["words"])
+    assert [t["speaker"] for t in turns][:2] == ["S1", "S2"]

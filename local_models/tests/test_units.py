@@ -215,3 +215,30 @@ def test_whisper_base_is_joined_once(tmp_path: Path) -> None:
     stamp = (first / "model.bin").stat().st_mtime_ns
     assert model_dir(tmp_path) == first and (first / "model.bin").stat().st_mtime_ns == stamp
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary directory left behind
+
+
+def test_diarize_clusters_words_and_turns() -> None:
+    from omnilocal.diarize import cluster, label_words_from, segments
+
+    a, b = np.array([1.0, 0.1, 0.0]), np.array([0.0, 0.2, 1.0])
+    embeddings = np.stack([a, a * 1.1, b, b * 0.9, a])
+    assert cluster(embeddings, None) == cluster(embeddings, 2)
+    groups = cluster(embeddings, None)
+    assert groups[0] == groups[1] == groups[4] != groups[2] == groups[3]
+    assert len(set(cluster(embeddings, 1))) == 1
+    windows = [(0.0, 1.5), (0.5, 2.0), (2.5, 4.0), (3.0, 4.5), (5.0, 6.0)]
+    words = [
+        {"text": "one", "start": 0.2, "end": 0.6},
+        {"text": "two", "start": 2.6, "end": 3.1},
+        {"text": "three", "start": 4.55, "end": 4.6},  # in no window: the nearest one's speaker
+        {"text": "four", "start": 5.2, "end": 5.5},
+    ]
+    labels = label_words_from(words, windows, [7, 7, 3, 3, 7])
+    assert labels == ["S1", "S2", "S2", "S1"]
+    for w, s in zip(words, labels, strict=True):
+        w["speaker"] = s
+    assert [(t["speaker"], t["text"], t["start_s"], t["end_s"]) for t in segments(words)] == [
+        ("S1", "one", 0.2, 0.6),
+        ("S2", "two three", 2.6, 4.6),
+        ("S1", "four", 5.2, 5.5),
+    ]

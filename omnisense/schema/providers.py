@@ -25,6 +25,7 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     max_pixels: int | None = None  # images: width x height
     max_seconds: float | None = None  # audio duration
     classes: frozenset[str] | None = None  # vision.objects: the (lower-case) classes it detects; None: open
+    diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers`` in the request)
 
 
 class Price(msgspec.Struct, frozen=True, kw_only=True):

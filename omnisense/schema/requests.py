@@ -44,6 +44,14 @@ ObjectClasses = Annotated[
         " provider that declares its classes serves the request only if it detects every one of them",
     ),
 ]
+SpeakerCount = Annotated[int, msgspec.Meta(ge=1, le=30, description="the expected number of speakers (1 to 30)")]
+Speakers = Annotated[
+    bool | SpeakerCount,
+    msgspec.Meta(
+        description="speech.transcribe: tell speakers apart (diarization): true, or the expected number of"
+        " speakers; the result gains segments with a speaker each. Only providers that diarize serve it"
+    ),
+]
 Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 MAX_FANOUT = 8
@@ -120,6 +128,17 @@ class SynthesizeRequest(_Common, frozen=True, kw_only=True):
 class TranscribeRequest(_Common, frozen=True, kw_only=True):
     audio: Media
     language: Language | None = None
+    speakers: Speakers | None = None  # diarization: true, or the expected number of speakers; None/false: off
+
+    @property
+    def diarize(self) -> bool:
+        """Whether the caller asked for speakers told apart."""
+        return self.speakers is not None and self.speakers is not False
+
+    @property
+    def speaker_count(self) -> int | None:
+        """The expected number of speakers, when the caller gave one."""
+        return None if isinstance(self.speakers, bool) else self.speakers
 
 
 TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest

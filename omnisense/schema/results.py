@@ -326,6 +326,7 @@ class Word(msgspec.Struct, frozen=True):
     start: float
     end: float
     confidence: float | None
+    speaker: str | None = None  # diarization: the segment's speaker label
 
     def __post_init__(self) -> None:
         _unit("word.confidence", self.confidence)
@@ -333,11 +334,25 @@ class Word(msgspec.Struct, frozen=True):
             raise ConventionError(f"word times must satisfy 0 <= start <= end, got {self.start}, {self.end}")
 
 
+class Segment(msgspec.Struct, frozen=True, kw_only=True):
+    """One speaker's turn (diarization): ``speaker`` labels are ``S1``, ``S2``... in order of first turn."""
+
+    start_s: float
+    end_s: float
+    speaker: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_s <= self.end_s:
+            raise ConventionError(f"segment times must satisfy 0 <= start_s <= end_s, got {self.start_s}, {self.end_s}")
+
+
 class TranscribeResult(Result):
     text: str
     confidence: float | None
     words: list[Word] = msgspec.field(default_factory=list)
     language: str | None = None
+    segments: list[Segment] | None = None  # only when the request asked for speakers
 
     def __post_init__(self) -> None:
         _unit("confidence", self.confidence)

@@ -81,8 +81,7 @@ class VendorProvider(Generic[ConfigT]):
         takes = TABLE[task].request
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
-        support = self.info.capabilities.get(task)
-        if isinstance(request, TranscribeRequest) and request.diarize and not (support and support.diarization):
+        if isinstance(request, TranscribeRequest) and request.diarize and not self._diarizes(task):
             # never dropped silently: the dispatcher falls back to a provider that diarizes
             raise Unsupported(f"{self.name} does not tell speakers apart for {task}", field="speakers")
         out = await handler(request, ctx)
@@ -91,6 +90,10 @@ class VendorProvider(Generic[ConfigT]):
             result = apply_classes(result, request)
         result = apply_min_confidence(result, request)
         return out if result is out.result else _replace_result(out, result)
+
+    def _diarizes(self, task: Task) -> bool:
+        support = self.info.capabilities.get(task)
+        return support is not None and support.diarization
 
     async def probe(self) -> Health:
         raise NotImplementedError

@@ -124,13 +124,7 @@ async def serve_task(
             status, error_type, detail = 499, "ClientClosedRequest", str(gone)
             return _GONE  # nobody reads it
         except asyncio.CancelledError:
-            # The server cancels a handler only when its shutdown grace period has run out
-            # (a client that leaves is ClientGone): the client still gets a problem+json
-            # with its request id, and the record says so.
-            current = asyncio.current_task()
-            if current is not None:
-                current.uncancel()
-            stopped = ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
+            stopped = _stopped()
             status, error_type, detail = stopped.status, type(stopped).__name__, stopped.detail
             return dialect.problem(stopped, trace, trace.record.request_id, {})
         except Exception as exc:
@@ -149,6 +143,16 @@ async def serve_task(
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+
+
+def _stopped() -> ShuttingDown:
+    """The server cancels a handler only when its shutdown grace period has run out (a client
+    that leaves is ClientGone): the client still gets a problem+json with its request id, and
+    the record says so."""
+    current = asyncio.current_task()
+    if current is not None:
+        current.uncancel()
+    return ShuttingDown("the gateway stopped before the answer was ready: retry", retry_after_s=1)
 
 
 def _run_one(

@@ -321,7 +321,7 @@ AUDIO_MEDIA_TYPES = {
 }
 
 
-class Word(msgspec.Struct, frozen=True):
+class Word(msgspec.Struct, frozen=True, omit_defaults=True):  # `speaker` only when diarized
     text: str
     start: float
     end: float

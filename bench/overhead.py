@@ -178,7 +178,10 @@ def targets(args: argparse.Namespace, tmp: Path, upstream: str) -> list[Target]:
     ]  # fmt: skip
     if args.baseline:
         base = Path(args.baseline).resolve()
-        for label, config in (("", default), (", logging off", quiet)):
+        own = tmp / "baseline"  # its own request log: the two checkouts may not share a schema version
+        own.mkdir(exist_ok=True)
+        configs = (gateway_config(own, upstream, "sqlite"), gateway_config(own, upstream, "none"))
+        for label, config in zip(("", ", logging off"), configs, strict=True):
             env = {"PYTHONPATH": str(base)}
             out.append(Target(f"omnisense at {base.name}{label}", pinned("1", serve_cmd(p := next(ports), config)), env,
                               p, cwd=base))  # fmt: skip

@@ -16,12 +16,12 @@ with work to do once before ``omnisense serve --workers N`` starts its workers).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import msgspec
 
-from omnisense.schema import Health, ProviderInfo, Task, TaskRequest, TaskResult
+from omnisense.schema import Health, ProviderInfo, SynthesizeRequest, Task, TaskRequest, TaskResult
 
 if TYPE_CHECKING:
     from adapters.kit.config import ProviderConfig
@@ -112,4 +112,56 @@ class PreparesWorkers(Protocol):
     def before_workers(self, configs: Mapping[str, Any]) -> Stoppable | None:
         """Given this kind's blocks (name -> validated config): what ``serve`` stops when it
         stops, or None; ``CannotServe`` when the gateway must not start."""
+        ...
+
+
+class Hypothesis(msgspec.Struct, frozen=True, kw_only=True):
+    """A streaming provider's piece of transcript. Times are seconds from the first byte of
+    audio sent on *this* stream; the gateway shifts them to the session's time line."""
+
+    text: str
+    start_s: float
+    end_s: float
+    final: bool  # True: this span will not be revised; False: a partial, replaced by the next one
+    confidence: float | None = None
+
+
+@runtime_checkable
+class TranscriptionStream(Protocol):
+    """One open live-transcription connection to a vendor or a model server.
+
+    Audio is always 16-bit little-endian mono PCM at the rate given to ``open_transcription``
+    (the gateway decodes WAV before it gets here). ``send`` may block: that is backpressure.
+    Iterating yields hypotheses until the vendor has answered everything after ``finish``;
+    an error while iterating is an ``UpstreamError`` like any ``run``'s.
+    """
+
+    async def send(self, pcm: bytes) -> None: ...
+
+    async def finish(self) -> None:
+        """No more audio: the vendor flushes its last finals, then the iteration ends."""
+        ...
+
+    def __aiter__(self) -> AsyncIterator[Hypothesis]: ...
+
+    async def aclose(self) -> None:
+        """Release the connection now (idempotent); after a failover, or when the session ends."""
+        ...
+
+
+@runtime_checkable
+class StreamingTranscriber(Protocol):
+    """A provider that can transcribe live (``TaskSupport.streaming`` says so for speech.transcribe)."""
+
+    async def open_transcription(
+        self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext
+    ) -> TranscriptionStream: ...
+
+
+@runtime_checkable
+class StreamingSynthesizer(Protocol):
+    """A provider that can send synthesized audio while it is still being produced."""
+
+    def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """The audio in ``request.format``, chunk by chunk; the first chunk as soon as it exists."""
         ...

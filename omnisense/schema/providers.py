@@ -26,6 +26,7 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     max_seconds: float | None = None  # audio duration
     classes: frozenset[str] | None = None  # vision.objects: the (lower-case) classes it detects; None: open
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers`` in the request)
+    streaming: bool = False  # speech.transcribe: live over a stream; speech.synthesize: audio sent as produced
 
 
 class Price(msgspec.Struct, frozen=True, kw_only=True):

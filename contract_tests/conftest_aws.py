@@ -21,8 +21,17 @@ import pytest
 from adapters import registry
 from adapters.aws.provider import AwsProvider
 from contract_tests.fakes.aws_json import AwsJsonFake
+from contract_tests.fakes.aws_transcribe_stream import TranscribeStreamingFake
 
-__all__ = ["aws_failing_provider", "aws_fake", "aws_live_provider", "aws_provider", "moto_url"]
+__all__ = [
+    "aws_failing_provider",
+    "aws_fake",
+    "aws_live_provider",
+    "aws_provider",
+    "aws_stream_provider",
+    "moto_url",
+    "transcribe_stream_fake",
+]
 
 REGION = "eu-west-1"
 BUCKET = "omnisense-test-transcribe"
@@ -83,6 +92,36 @@ async def aws_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[Aw
 async def aws_failing_provider(moto_url: str, aws_fake: AwsJsonFake) -> AsyncIterator[AwsProvider]:
     """Short timeouts for the failure paths (a hung connection must end quickly)."""
     provider = registry.build("aws-failing", aws_block(moto_url, aws_fake.url, timeout_s=1, connect_timeout_s=1))
+    yield provider
+    await provider.aclose()
+
+
+def stream_block(fake: TranscribeStreamingFake, **overrides: Any) -> dict[str, Any]:
+    """A provider block whose live transcription goes to the Transcribe streaming fake (no bucket)."""
+    block: dict[str, Any] = {
+        "kind": "aws",
+        "region": REGION,
+        "access_key_id": fake.access_key_id,
+        "secret_access_key": "testing-secret",
+        "endpoints": {"transcribestreaming": fake.url},
+        "ca_bundle": fake.ca_file,
+        "timeout_s": 5,
+    }
+    block.update(overrides)
+    return block
+
+
+@pytest.fixture(scope="module")
+def transcribe_stream_fake() -> Iterator[TranscribeStreamingFake]:
+    fake = TranscribeStreamingFake().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def aws_stream_provider(transcribe_stream_fake: TranscribeStreamingFake) -> AsyncIterator[AwsProvider]:
+    transcribe_stream_fake.reset()
+    provider = registry.build("aws-stream", stream_block(transcribe_stream_fake))
     yield provider
     await provider.aclose()
 

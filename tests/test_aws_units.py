@@ -353,10 +353,14 @@ def test_config_errors_name_the_field() -> None:
     assert (cfg.endpoint_for("s3"), cfg.endpoint_for("polly")) == ("http://b", "http://a")
 
 
-def test_transcribe_is_declared_only_with_a_bucket() -> None:
-    assert Task.SPEECH_TRANSCRIBE not in capabilities(AwsConfig())
+def test_transcribe_takes_files_only_with_a_bucket_and_streams_always() -> None:
+    live = capabilities(AwsConfig())[Task.SPEECH_TRANSCRIBE]
+    assert live.streaming and live.formats == frozenset() and not live.diarization
+    assert "fa" not in live.languages and "en" in live.languages  # Persian: files only, not streamed
     caps = capabilities(AwsConfig(s3_bucket="b"))
-    assert Task.SPEECH_TRANSCRIBE in caps and caps[Task.TEXT_SENTIMENT].max_bytes == 5_000
+    both = caps[Task.SPEECH_TRANSCRIBE]
+    assert both.streaming and both.diarization and "wav" in both.formats and "fa" in both.languages
+    assert caps[Task.TEXT_SENTIMENT].max_bytes == 5_000
     provider = registry.build("aws-x", {"kind": "aws", "region": "us-east-1"})
     assert provider.info.kind == "aws" and set(provider.info.prices) >= set(provider.info.capabilities)
 

@@ -8,6 +8,7 @@ read timeout, with its exceptions mapped by ``errors.classify``.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from adapters.aws.config import AwsConfig
@@ -22,21 +23,29 @@ class AwsClients(SdkClients[AwsConfig]):
 
     classify = classify
     _session: Any = None
+    _session_lock = threading.Lock()
+
+    def session(self) -> Any:
+        """The provider's boto3 session (its credentials and region), made on first use."""
+        import boto3
+
+        with self._session_lock:
+            if self._session is None:
+                cfg = self.config
+                self._session = boto3.session.Session(
+                    aws_access_key_id=cfg.access_key_id,
+                    aws_secret_access_key=cfg.secret_access_key,
+                    aws_session_token=cfg.session_token,
+                    region_name=cfg.region,
+                    profile_name=cfg.profile,
+                )
+            return self._session
 
     def build(self, key: str) -> Any:
-        import boto3
         from botocore.config import Config
 
         service, _, probe = key.partition(":")
         cfg = self.config
-        if self._session is None:
-            self._session = boto3.session.Session(
-                aws_access_key_id=cfg.access_key_id,
-                aws_secret_access_key=cfg.secret_access_key,
-                aws_session_token=cfg.session_token,
-                region_name=cfg.region,
-                profile_name=cfg.profile,
-            )
         read = cfg.probe_timeout_s if probe else cfg.timeout_s
         botocfg = Config(
             connect_timeout=min(cfg.connect_timeout_s, read),
@@ -46,7 +55,8 @@ class AwsClients(SdkClients[AwsConfig]):
             max_pool_connections=cfg.max_workers,
             user_agent_extra="omnisense",
         )
-        return self._session.client(service, endpoint_url=cfg.endpoint_for(service), config=botocfg)
+        endpoint = cfg.endpoint_for(service)
+        return self.session().client(service, endpoint_url=endpoint, config=botocfg, verify=cfg.ca_bundle)
 
     async def call(
         self, service: str, operation: str, params: dict[str, Any], ctx: CallContext | None

@@ -10,7 +10,9 @@ import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
 
-SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3")
+# transcribestreaming: StartStreamTranscription (live speech.transcribe); its endpoint is https,
+# HTTP/2 only, and is never endpoint_url's (a JSON/REST endpoint cannot serve it).
+SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3", "transcribestreaming")
 
 
 class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
@@ -25,6 +27,8 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     session_token: str | None = None
     endpoint_url: str | None = None
     endpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    # A CA file the HTTPS clients trust instead of the system's (a private endpoint's CA; tests: a fake's).
+    ca_bundle: str | None = None
     connect_timeout_s: float = 3.0
     probe_timeout_s: float = 2.0
     max_attempts: int = 1
@@ -35,7 +39,8 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     transcribe_poll_max_s: float = 5.0
     # speech.synthesize
     polly_engine: Literal["standard", "neural"] = "neural"
-    # Comprehend needs a language for sentiment/entities/key phrases; used when the request names none.
+    # Comprehend needs a language for sentiment/entities/key phrases, and a live transcription
+    # one for its stream (``en`` -> ``en-US``): used when the request names none.
     default_language: str = "en"
 
     def __post_init__(self) -> None:

@@ -46,7 +46,9 @@ _CODES: tuple[tuple[type[OmnisenseError], str], ...] = (
     (
         UpstreamUnavailable,
         "InternalServerError InternalServerException InternalFailure InternalError ServiceFailure"
-        " ServiceUnavailable ServiceUnavailableException ServiceException ResourceUnavailableException",
+        " ServiceUnavailable ServiceUnavailableException ServiceException ResourceUnavailableException"
+        # Transcribe streaming: processing stopped; a newer stream took the session id over.
+        " InternalFailureException ConflictException",
     ),
     (UpstreamTimeout, "RequestTimeout RequestTimeoutException"),
     (
@@ -61,6 +63,7 @@ _CODES: tuple[tuple[type[OmnisenseError], str], ...] = (
         " EngineNotSupportedException UnsupportedDisplayLanguageCodeException",
     ),
     (UnprocessableInput, "DetectedLanguageLowConfidenceException HumanLoopQuotaExceededException"),
+    (UpstreamBadResponse, "SerializationException"),
     (
         InvalidInput,
         "InvalidParameterException InvalidRequestException ValidationException InvalidSsmlException"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, translate
+from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, transcribe_stream, translate
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
-from adapters.base import CallContext, ProviderResult
+from adapters.base import CallContext, ProviderResult, TranscriptionStream
 from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
@@ -27,7 +27,7 @@ from omnisense.schema import (
 
 
 def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
-    """What this provider declares, per task (``speech.transcribe`` only with an S3 bucket)."""
+    """What this provider declares, per task (``speech.transcribe``: live always, files only with an S3 bucket)."""
     vision = TaskSupport(model=rekognition.MODEL, formats=REKOGNITION_FORMATS, max_bytes=REKOGNITION_MAX_BYTES)
     caps: dict[Task, TaskSupport] = dict.fromkeys(rekognition.TASKS, vision)
     for task in comprehend.TASKS:
@@ -48,13 +48,15 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
         voices=tuple(voices),
         max_chars=polly.MAX_CHARS,
     )
-    if config.s3_bucket:
-        caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
-            model=transcribe.MODEL,
-            languages=frozenset(primary(loc) for loc in transcribe.LOCALES),
-            formats=transcribe.FORMATS,
-            diarization=True,
-        )
+    # Live transcription needs no bucket; whole files do (without one, no format is taken).
+    batch = config.s3_bucket is not None
+    caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
+        model=transcribe.MODEL,
+        languages=frozenset(primary(loc) for loc in transcribe.LOCALES if batch) | transcribe_stream.LANGUAGES,
+        formats=transcribe.FORMATS if batch else frozenset(),
+        diarization=batch,
+        streaming=True,
+    )
     return caps
 
 
@@ -83,6 +85,14 @@ class AwsProvider(VendorProvider[AwsConfig]):
         super().__init__(name, config)
         self.aws = self.clients = clients or AwsClients(name, config)
         self.declare(capabilities(config), lambda: load_prices(config.polly_engine, config.prices))
+
+    async def open_transcription(
+        self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext
+    ) -> TranscriptionStream:
+        """Live speech.transcribe: a Transcribe streaming session (``transcribe_stream``)."""
+        return await transcribe_stream.open_stream(
+            self.aws, sample_rate=sample_rate, language=language, interim=interim, ctx=ctx
+        )
 
     async def probe(self) -> Health:
         """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""

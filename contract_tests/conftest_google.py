@@ -15,8 +15,16 @@ import pytest
 from adapters import registry
 from adapters.google.provider import GoogleProvider
 from contract_tests.fakes.google import GoogleFake
+from contract_tests.fakes.google_speech_stream import SpeechStreamingFake
 
-__all__ = ["google_failing_provider", "google_fake", "google_live_provider", "google_provider"]
+__all__ = [
+    "google_failing_provider",
+    "google_fake",
+    "google_live_provider",
+    "google_provider",
+    "google_stream_provider",
+    "speech_stream_fake",
+]
 
 PROJECT = "omnisense-test"
 
@@ -52,6 +60,23 @@ async def google_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvid
 async def google_failing_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvider]:
     """A short timeout for the failure paths (a hung connection must end quickly)."""
     provider = registry.build("gcp-failing", google_block(google_fake.url, timeout_s=1))
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture(scope="module")
+def speech_stream_fake() -> Iterator[SpeechStreamingFake]:
+    fake = SpeechStreamingFake().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def google_stream_provider(speech_stream_fake: SpeechStreamingFake) -> AsyncIterator[GoogleProvider]:
+    """Live transcription to the StreamingRecognize fake (plaintext gRPC)."""
+    speech_stream_fake.reset()
+    block = {"kind": "google", "credentials": "anonymous", "endpoints": {"speech_stream": speech_stream_fake.url}}
+    provider = registry.build("google-stream", block)
     yield provider
     await provider.aclose()
 

@@ -15,7 +15,8 @@ import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
 
-SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "aiplatform")
+# speech_stream: StreamingRecognize (live speech.transcribe) over gRPC: http:// is a plaintext channel.
+SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "speech_stream", "aiplatform")
 
 
 class GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adapters.base import CallContext, ProviderResult
-from adapters.google import language, speech, translate, tts, vision
+from adapters.base import CallContext, ProviderResult, TranscriptionStream
+from adapters.google import language, speech, speech_stream, translate, tts, vision
 from adapters.google.clients import GoogleClients
 from adapters.google.config import GoogleConfig
 from adapters.google.prices import load_prices, voice_price
@@ -47,6 +47,7 @@ def capabilities() -> dict[Task, TaskSupport]:
         formats=speech.FORMATS,
         max_bytes=speech.MAX_BYTES,
         diarization=True,
+        streaming=True,  # StreamingRecognize (speech_stream)
     )
     return caps
 
@@ -79,6 +80,14 @@ class GoogleProvider(VendorProvider[GoogleConfig]):
         super().__init__(name, config)
         self.google = self.clients = clients or GoogleClients(name, config)
         self.declare(capabilities(), lambda: load_prices(config.prices))
+
+    async def open_transcription(
+        self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext
+    ) -> TranscriptionStream:
+        """Live speech.transcribe: a ``StreamingRecognize`` call (``speech_stream``)."""
+        return await speech_stream.open_stream(
+            self.google, sample_rate=sample_rate, language=language, interim=interim, ctx=ctx
+        )
 
     async def probe(self) -> Health:
         """Text-to-Speech ``voices.list`` for en-US (free), with the probe's short timeout."""

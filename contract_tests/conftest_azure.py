@@ -18,8 +18,16 @@ import pytest
 from adapters import registry
 from adapters.azure.provider import AzureProvider
 from contract_tests.fakes.azure import AzureFake
+from contract_tests.fakes.azure_speech_stream import SpeechWebsocketFake
 
-__all__ = ["azure_failing_provider", "azure_fake", "azure_live_provider", "azure_provider"]
+__all__ = [
+    "azure_failing_provider",
+    "azure_fake",
+    "azure_live_provider",
+    "azure_provider",
+    "azure_stream_provider",
+    "speech_websocket_fake",
+]
 
 KEY = "test-key"
 
@@ -57,6 +65,35 @@ async def azure_provider(azure_fake: AzureFake) -> AsyncIterator[AzureProvider]:
 async def azure_failing_provider(azure_fake: AzureFake) -> AsyncIterator[AzureProvider]:
     """Short timeouts for the failure paths (a hung connection must end quickly)."""
     provider = registry.build("azure-failing", azure_block(azure_fake.url, timeout_s=1, connect_timeout_s=1))
+    assert isinstance(provider, AzureProvider)
+    yield provider
+    await provider.aclose()
+
+
+def stream_block(fake: SpeechWebsocketFake, **overrides: Any) -> dict[str, Any]:
+    """A block whose live transcription goes to the Speech websocket fake."""
+    block: dict[str, Any] = {
+        "kind": "azure",
+        "key": fake.key,
+        "region": "westeurope",
+        "endpoints": {"speech_stream": fake.url},
+        "timeout_s": 5,
+    }
+    block.update(overrides)
+    return block
+
+
+@pytest.fixture(scope="module")
+def speech_websocket_fake() -> Iterator[SpeechWebsocketFake]:
+    fake = SpeechWebsocketFake().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def azure_stream_provider(speech_websocket_fake: SpeechWebsocketFake) -> AsyncIterator[AzureProvider]:
+    speech_websocket_fake.reset()
+    provider = registry.build("azure-stream", stream_block(speech_websocket_fake))
     assert isinstance(provider, AzureProvider)
     yield provider
     await provider.aclose()

@@ -16,7 +16,8 @@ import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
 
-SERVICES = ("vision", "language", "translator", "speech", "content_safety")
+# speech_stream: live recognition through the Speech SDK's websocket (http(s):// given, ws(s):// used).
+SERVICES = ("vision", "language", "translator", "speech", "speech_stream", "content_safety")
 TRANSLATOR_GLOBAL = "https://api.cognitive.microsofttranslator.com"
 _AZURE_SUFFIXES = (".azure.com", ".microsoft.com", ".microsofttranslator.com", ".azure.cn", ".azure.us", ".azure.net")
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adapters.azure import contentsafety, language, read, speech, translator, vision
+from adapters.azure import contentsafety, language, read, speech, speech_stream, translator, vision
 from adapters.azure.clients import AzureClients
 from adapters.azure.common import READ_FORMATS, READ_MAX_BYTES, VISION_FORMATS, VISION_MAX_BYTES
 from adapters.azure.config import AzureConfig
 from adapters.azure.prices import load_prices
-from adapters.base import CallContext, ProviderResult
+from adapters.base import CallContext, ProviderResult, TranscriptionStream
 from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
@@ -61,7 +61,10 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
             max_chars=speech.MAX_CHARS,
         )
         caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
-            model=speech.STT_MODEL, languages=speech.LANGUAGES, formats=frozenset(speech.AUDIO_TYPES)
+            model=speech.STT_MODEL,
+            languages=speech.LANGUAGES,
+            formats=frozenset(speech.AUDIO_TYPES),
+            streaming=config.credential == "key",  # the Speech SDK's websocket (speech_stream)
         )
     return caps
 
@@ -96,6 +99,14 @@ class AzureProvider(VendorProvider[AzureConfig]):
         self.azure = self.clients = clients or AzureClients(name, config)
         images = config.vision_moderation == "content_safety"
         self.declare(capabilities(config), lambda: load_prices(config.prices, content_safety_images=images))
+
+    async def open_transcription(
+        self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext
+    ) -> TranscriptionStream:
+        """Live speech.transcribe through the Speech SDK (``speech_stream``)."""
+        return await speech_stream.open_stream(
+            self.azure, sample_rate=sample_rate, language=language, interim=interim, ctx=ctx
+        )
 
     async def probe(self) -> Health:
         """A one-character Translator translate or Speech's voices list: calls that check the key, short timeout."""

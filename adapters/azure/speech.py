@@ -1,7 +1,7 @@
 """Azure AI Speech through its documented REST endpoints: speech.synthesize, speech.transcribe.
 
-The Speech SDK speaks only its own websocket protocol; these REST endpoints are documented
-for the same service and are what a local fake can serve.
+Whole files go to these documented REST endpoints; live sessions go through the Speech SDK
+and its own websocket protocol (``speech_stream.py``), which a local fake also serves.
 
 Synthesis: ``POST {tts}/cognitiveservices/v1`` with an SSML body and
 ``X-Microsoft-OutputFormat``; the answer's body is the audio.

@@ -14,12 +14,12 @@ from adapters import registry
 from adapters.aws.provider import AwsProvider
 from adapters.aws.transcribe_stream import AwsTranscriptionStream, stream_locale
 from adapters.base import StreamingTranscriber, TranscriptionStream
-from contract_tests.conftest_aws import aws_stream_provider, stream_block, transcribe_stream_fake
+from contract_tests.conftest_aws import aws_live_provider, aws_stream_provider, stream_block, transcribe_stream_fake
 from contract_tests.fakes.aws_transcribe_stream import END, SEGMENT, START, Failure, TranscribeStreamingFake
 from contract_tests.streaming_helpers import Heard, ctx, read_all, spoken_pcm, transcribe_live
 from omnisense.schema import Task, Unsupported, UpstreamAuth, UpstreamThrottled, UpstreamUnavailable
 
-__all__ = ["aws_stream_provider", "transcribe_stream_fake"]
+__all__ = ["aws_live_provider", "aws_stream_provider", "transcribe_stream_fake"]
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +165,16 @@ async def test_languages_and_rates_transcribe_cannot_stream_are_unsupported(
     with pytest.raises(Unsupported, match="Hz"):
         await aws_stream_provider.open_transcription(sample_rate=96000, language="en", interim=True, ctx=ctx())
     assert transcribe_stream_fake.sessions == []  # refused before any connection
+
+
+@pytest.mark.live
+async def test_live_aws_transcribes_a_spoken_sentence(
+    aws_live_provider: AwsProvider, speech: tuple[bytes, int]
+) -> None:
+    """Against real Transcribe streaming (``-m live`` with AWS credentials): the fake speaks AWS's protocol."""
+    pcm, rate = speech
+    heard = await transcribe_live(aws_live_provider, pcm, rate)
+    assert heard.finals and "rainforest" in " ".join(h.text for h in heard.finals).lower()
 
 
 async def _connections_gone(fake: TranscribeStreamingFake) -> bool:

@@ -170,12 +170,14 @@ async def test_rates_and_credentials_it_cannot_stream_are_unsupported(
 
 
 @pytest.mark.live
-async def test_live_azure_transcribes_a_spoken_sentence(azure_live_provider: AzureProvider) -> None:
+async def test_live_azure_transcribes_a_spoken_sentence(
+    azure_live_provider: AzureProvider, speech: tuple[bytes, int]
+) -> None:
     """Against the real service (``-m live`` with AZURE_AI_* set): the protocol the fake speaks is Azure's."""
-    pcm, rate = spoken_pcm()
+    pcm, rate = speech
     heard = await transcribe_live(azure_live_provider, pcm, rate)
+    assert "rainforest" in SENTENCE.lower()
     assert heard.finals and "rainforest" in " ".join(h.text for h in heard.finals).lower()
-    assert SENTENCE
 
 
 async def _closed(fake: SpeechWebsocketFake) -> bool:

@@ -14,12 +14,12 @@ import pytest
 from adapters.base import StreamingTranscriber
 from adapters.google.provider import GoogleProvider
 from adapters.google.speech_stream import CHUNK_BYTES, GoogleTranscriptionStream
-from contract_tests.conftest_google import google_stream_provider, speech_stream_fake
+from contract_tests.conftest_google import google_live_provider, google_stream_provider, speech_stream_fake
 from contract_tests.fakes.google_speech_stream import MAX_AUDIO, Failure, SpeechStreamingFake
 from contract_tests.streaming_helpers import Heard, ctx, read_all, spoken_pcm, transcribe_live
 from omnisense.schema import Task, Unsupported, UpstreamAuth, UpstreamThrottled, UpstreamUnavailable
 
-__all__ = ["google_stream_provider", "speech_stream_fake"]
+__all__ = ["google_live_provider", "google_stream_provider", "speech_stream_fake"]
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +175,16 @@ async def test_rates_google_cannot_take_are_unsupported(
     with pytest.raises(Unsupported, match="Hz"):
         await google_stream_provider.open_transcription(sample_rate=4000, language="en", interim=True, ctx=ctx())
     assert speech_stream_fake.sessions == []
+
+
+@pytest.mark.live
+async def test_live_google_transcribes_a_spoken_sentence(
+    google_live_provider: GoogleProvider, speech: tuple[bytes, int]
+) -> None:
+    """Against real Speech-to-Text (``-m live`` with Google credentials): the fake speaks Google's protocol."""
+    pcm, rate = speech
+    heard = await transcribe_live(google_live_provider, pcm, rate)
+    assert heard.finals and "rainforest" in " ".join(h.text for h in heard.finals).lower()
 
 
 async def _connections_gone(fake: SpeechStreamingFake) -> bool:

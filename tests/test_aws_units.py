@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 import wave
 from typing import Any
 
@@ -16,6 +17,7 @@ from adapters.aws.common import box, span
 from adapters.aws.config import AwsConfig
 from adapters.aws.prices import load_prices
 from adapters.aws.provider import capabilities
+from adapters.base import CallContext
 from adapters.kit import parse_config
 from omnisense.schema import (
     ImageRequest,
@@ -355,12 +357,23 @@ def test_config_errors_name_the_field() -> None:
 
 def test_transcribe_takes_files_only_with_a_bucket_and_streams_always() -> None:
     live = capabilities(AwsConfig())[Task.SPEECH_TRANSCRIBE]
-    assert live.streaming and live.formats == frozenset() and not live.diarization
+    assert live.streaming and not live.diarization
     assert "fa" not in live.languages and "en" in live.languages  # Persian: files only, not streamed
     caps = capabilities(AwsConfig(s3_bucket="b"))
     both = caps[Task.SPEECH_TRANSCRIBE]
     assert both.streaming and both.diarization and "wav" in both.formats and "fa" in both.languages
     assert caps[Task.TEXT_SENTIMENT].max_bytes == 5_000
+
+
+async def test_a_file_without_a_bucket_is_unsupported_before_any_call() -> None:
+    provider = registry.build("aws-live-only", {"kind": "aws", "region": "us-east-1"})
+    request = TranscribeRequest(audio=Media(data=b"RIFF" + b"\0" * 100, format="wav"), language="en")
+    ctx = CallContext(request_id="r", deadline=time.monotonic() + 5)
+    try:
+        with pytest.raises(Unsupported, match="s3_bucket"):
+            await provider.run(Task.SPEECH_TRANSCRIBE, request, ctx)
+    finally:
+        await provider.aclose()
     provider = registry.build("aws-x", {"kind": "aws", "region": "us-east-1"})
     assert provider.info.kind == "aws" and set(provider.info.prices) >= set(provider.info.capabilities)
 

@@ -48,12 +48,13 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
         voices=tuple(voices),
         max_chars=polly.MAX_CHARS,
     )
-    # Live transcription needs no bucket; whole files do (without one, no format is taken).
+    # Live transcription needs no bucket; whole files do (without one, ``transcribe.run``
+    # refuses them as Unsupported before any call, and the dispatcher skips to the next).
     batch = config.s3_bucket is not None
     caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
         model=transcribe.MODEL,
         languages=frozenset(primary(loc) for loc in transcribe.LOCALES if batch) | transcribe_stream.LANGUAGES,
-        formats=transcribe.FORMATS if batch else frozenset(),
+        formats=transcribe.FORMATS,
         diarization=batch,
         streaming=True,
     )

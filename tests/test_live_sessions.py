@@ -206,3 +206,18 @@ def _wav_header(rate: int = 16000, channels: int = 1, bits: int = 16) -> bytes:
         + b"data"
         + struct.pack("<I", 0xFFFFFFFF)
     )
+
+
+def test_a_client_that_goes_away_leaves_a_record_and_the_provider_stream_closed(tmp_path: Path) -> None:
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink) as server:
+        with open_ws(server.url, AUTH) as ws:
+            ws.send(json.dumps({"type": "start", **START}))
+            ws.send(speech_pcm(["alpha", "bravo"]))
+            assert json.loads(ws.recv(timeout=10))["type"] == "partial"
+        (record,) = records_of(sink)
+        streams = server.app.state.runtime.providers["first"].streams
+    assert record.stream is not None and record.stream.close_code == 499 and record.http_status == 499
+    assert record.attempts[0].outcome == "cancelled"
+    assert len(streams) == 1 and streams[0].closed
+    assert not server.app.state.runtime.sessions.open

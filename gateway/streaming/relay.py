@@ -11,7 +11,6 @@ stream is one Attempt in the record; when every candidate has failed: 4503.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -36,6 +35,7 @@ class _Done:
 
 
 _DONE = _Done()
+_FED = _Done()  # put after the feeder's end (its outcome is the feeder task's)
 Answers = asyncio.Queue[Hypothesis | _Done | BaseException]
 
 
@@ -121,6 +121,7 @@ class Relay:
         answers: Answers = asyncio.Queue()
         reader = asyncio.create_task(_read(self._stream, answers))
         feeder = asyncio.create_task(self._feed(name, self._stream))
+        feeder.add_done_callback(lambda _: answers.put_nowait(_FED))
         try:
             await self._listen(name, offset, answers, feeder)
         finally:
@@ -152,31 +153,31 @@ class Relay:
     async def _listen(self, name: str, offset: float, answers: Answers, feeder: asyncio.Task[None]) -> None:
         finish_by: float | None = None
         while True:
-            if feeder.done() and feeder.exception() is not None:
-                await self._drain(name, offset, answers)
-                raise _as_failure(feeder.exception())
-            if feeder.done() and finish_by is None:  # END sent: the last finals must come in time
-                finish_by = time.monotonic() + self.settings.finish_timeout_s
-            wait = self._wait_s(finish_by)
             try:
-                async with asyncio.timeout(wait):
-                    item = await _first(answers, feeder)
+                async with asyncio.timeout(self._wait_s(finish_by)):
+                    item = await answers.get()
             except TimeoutError:
                 if self._overdue(finish_by):
                     raise ProviderFailed(self._overdue(finish_by)) from None
                 continue
-            if item is None:
-                continue  # the feeder ended: look again
-            if isinstance(item, BaseException):
+            if item is _FED:  # the feeder ended: END sent (the last finals must come in time), or it failed
+                if feeder.cancelled():
+                    continue
+                if feeder.exception() is not None:
+                    await self._drain(name, offset, answers)
+                    raise _as_failure(feeder.exception())
+                finish_by = time.monotonic() + self.settings.finish_timeout_s
+            elif isinstance(item, BaseException):
                 raise ProviderFailed(f"stream error: {item}") from item
-            if isinstance(item, _Done):
+            elif isinstance(item, _Done):
                 await asyncio.wait({feeder}, timeout=1.0)  # finish() may still be returning
                 if feeder.done() and feeder.exception() is not None:
                     raise _as_failure(feeder.exception())
                 if feeder.done():
                     return
                 raise ProviderFailed("the provider ended its stream before the session's end")
-            await self._take(item, name, offset)
+            elif isinstance(item, Hypothesis):
+                await self._take(item, name, offset)
 
     async def _drain(self, name: str, offset: float, answers: Answers) -> None:
         """Sending failed: the finals the provider gave before it failed still count (they are
@@ -210,20 +211,6 @@ class Relay:
         if self._pending_since is not None and now - self._pending_since >= self.settings.answer_timeout_s:
             return f"no answer to audio within {self.settings.answer_timeout_s:g} s"
         return ""
-
-
-async def _first(answers: Answers, feeder: asyncio.Task[None]) -> Hypothesis | _Done | BaseException | None:
-    """The next answer, or None as soon as the feeder ends (so its outcome is looked at)."""
-    if feeder.done():
-        return await answers.get()
-    getter = asyncio.ensure_future(answers.get())
-    done, _ = await asyncio.wait({getter, feeder}, return_when=asyncio.FIRST_COMPLETED)
-    if getter in done:
-        return getter.result()
-    getter.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await getter
-    return None
 
 
 async def _call(step: Awaitable[None]) -> None:

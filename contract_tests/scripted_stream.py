@@ -10,7 +10,8 @@ stream, as a vendor's are.
 Policy block: ``{kind: "contract_tests.scripted_stream:ScriptedStreamer", label: a,
 price_usd: 0.0001}`` (per second of audio) and, to script a failure, ``fail_after_s`` (the
 stream errors once it has had that much audio, as a killed server), ``hang_after_s`` (it stops
-answering), ``latency_ms`` (each answer waits that long), ``refuse_open`` (it cannot open).
+answering), ``latency_ms`` (each answer waits that long), ``send_latency_ms`` (each send does),
+``refuse_open`` (it cannot open).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ScriptedStreamConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=T
     fail_after_s: float | None = None
     hang_after_s: float | None = None
     latency_ms: float = 0.0
+    send_latency_ms: float = 0.0  # each send waits this long (a slow upstream: the gateway's buffer fills)
     refuse_open: bool = False
     languages: list[str] | None = None
 
@@ -104,6 +106,8 @@ class _Stream:
     async def send(self, pcm: bytes) -> None:
         if self.dead or self.closed:
             raise UpstreamUnavailable(f"{self.config.label}: the stream is closed")
+        if self.config.send_latency_ms:
+            await asyncio.sleep(self.config.send_latency_ms / 1000.0)
         self.pending += pcm
         while len(self.pending) >= self.block_bytes:
             block = bytes(self.pending[: self.block_bytes])

@@ -221,3 +221,34 @@ def test_a_client_that_goes_away_leaves_a_record_and_the_provider_stream_closed(
     assert record.attempts[0].outcome == "cancelled"
     assert len(streams) == 1 and streams[0].closed
     assert not server.app.state.runtime.sessions.open
+
+
+def test_the_session_length_limit_closes_4009(tmp_path: Path) -> None:
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink, max_session_s=1.0) as server:
+        played = play(server.url, chunks(speech_pcm(WORDS)), start=START, headers=AUTH, end=False)
+    assert played.code == 4009
+    (record,) = records_of(sink)
+    assert record.stream is not None and record.stream.close_code == 4009 and record.units <= 1.0 + 0.1
+
+
+def test_a_client_faster_than_the_provider_gets_backpressure_then_4013(tmp_path: Path) -> None:
+    sink = MemorySink()
+    policy = stream_policy(tmp_path, first=", send_latency_ms: 300")
+    with _server(policy, sink, buffer_s=0.3, backpressure_s=0.3) as server:
+        played = play(server.url, chunks(speech_pcm(WORDS * 3)), start=START, headers=AUTH, end=False)
+    assert played.code == 4013
+    (record,) = records_of(sink)
+    assert record.stream is not None and record.stream.close_code == 4013
+
+
+def test_the_keys_rate_limit_counts_a_session_as_a_request(tmp_path: Path) -> None:
+    sink = MemorySink()
+    keys = [ApiKey(id="slow", sha256=hash_key("secret-s"), rate_per_minute=1)]
+    config = GatewayConfig(policy=str(stream_policy(tmp_path)), keys=keys, logs=LogSettings(sink="none"))
+    headers = {"Authorization": "Bearer secret-s"}
+    with LiveServer(config, sink) as server:
+        first = play(server.url, chunks(speech_pcm(["alpha"])), start=START, headers=headers)
+        second = play(server.url, chunks(speech_pcm(["alpha"])), start=START, headers=headers)
+    assert (first.code, second.code) == (1000, 4029)
+    assert sorted(r.stream.close_code for r in records_of(sink, 2) if r.stream) == [1000, 4029]

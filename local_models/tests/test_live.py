@@ -10,6 +10,7 @@ import wave
 from typing import Any
 
 import aiohttp
+
 from conftest import Client
 
 SENTENCES = ["The weather is nice today.", "Please call me in the morning."]

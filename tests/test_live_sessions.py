@@ -309,3 +309,22 @@ def _wait_port(port: int) -> None:
             return
         time.sleep(0.1)
     raise RuntimeError("the stand-in model server did not start")
+
+
+def test_a_browser_sends_its_key_as_the_bearer_subprotocol(tmp_path: Path) -> None:
+    from websockets.sync.client import connect
+
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink) as server:
+        url = server.url.replace("http://", "ws://") + "/v1/speech/transcribe/stream"
+        with connect(url, subprotocols=["bearer", "secret-a"]) as ws:  # type: ignore[list-item]
+            assert ws.subprotocol == "bearer"
+            ws.send(json.dumps({"type": "start", **START}))
+            ws.send(speech_pcm(["alpha", None]))
+            ws.send(json.dumps({"type": "end"}))
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    ws.recv(timeout=10)
+            assert ws.close_code == 1000
+    (record,) = records_of(sink)
+    assert record.key_id == "team-a"

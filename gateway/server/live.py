@@ -54,7 +54,8 @@ class SocketChannel:
 async def transcribe_stream(socket: WebSocket[Any, Any, Any]) -> None:
     runtime: Runtime = socket.app.state.runtime
     headers = header_map(socket.scope)
-    await socket.accept()
+    protocol = _browser_key(headers)
+    await socket.accept(subprotocols=protocol)
     session = LiveSession(SocketChannel(socket), runtime.config.streaming, request_id_from(headers), runtime.submit)
     if not runtime.sessions.add(session):
         session.stop(1013, "try again later: this gateway holds its maximum of live sessions")
@@ -62,6 +63,17 @@ async def transcribe_stream(socket: WebSocket[Any, Any, Any]) -> None:
         await session.run(_authorize(runtime, headers), _prepare(runtime, headers))
     finally:
         runtime.sessions.remove(session)
+
+
+def _browser_key(headers: dict[str, str]) -> str | None:
+    """A browser cannot set ``Authorization`` on a WebSocket: ``new WebSocket(url, ["bearer", key])``
+    sends ``Sec-WebSocket-Protocol: bearer, <key>``, read here as the key (the answer names the
+    ``bearer`` subprotocol, as the browser requires)."""
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+    if len(offered) >= 2 and offered[0] == "bearer" and offered[1] and "authorization" not in headers:
+        headers["authorization"] = f"Bearer {offered[1]}"
+        return "bearer"
+    return None
 
 
 def _authorize(runtime: Runtime, headers: dict[str, str]) -> Any:

@@ -328,3 +328,11 @@ def test_a_browser_sends_its_key_as_the_bearer_subprotocol(tmp_path: Path) -> No
             assert ws.close_code == 1000
     (record,) = records_of(sink)
     assert record.key_id == "team-a"
+
+
+def test_interim_false_sends_finals_only(tmp_path: Path) -> None:
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink) as server:
+        played = play(server.url, chunks(speech_pcm(WORDS)), start={**START, "interim": False}, headers=AUTH)
+    assert played.code == 1000 and not played.of("partial")
+    assert played.final_text == SPOKEN

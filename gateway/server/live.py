@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
 from litestar.types import ReceiveMessage
 
 from gateway.logs.record import RequestLog
@@ -44,7 +45,10 @@ class SocketChannel:
         return data if data is not None else message.get("text") or ""
 
     async def send_text(self, text: str) -> None:
-        await self.socket.send_text(text)
+        try:
+            await self.socket.send_text(text)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # the client left while we answered
+            raise ClientGone(None) from exc
 
     async def close(self, code: int, reason: str) -> None:
         await self.socket.close(code=code, reason=reason)

@@ -102,7 +102,7 @@ def stream_block(fake: TranscribeStreamingFake, **overrides: Any) -> dict[str, A
         "kind": "aws",
         "region": REGION,
         "access_key_id": fake.access_key_id,
-        "secret_access_key": "testing-secret",
+        "secret_access_key": fake.secret_access_key,
         "endpoints": {"transcribestreaming": fake.url},
         "ca_bundle": fake.ca_file,
         "timeout_s": 5,

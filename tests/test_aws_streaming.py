@@ -89,10 +89,19 @@ async def test_a_refused_stream_is_the_gateway_error(
     assert await _connections_gone(transcribe_stream_fake)
 
 
-async def test_wrong_keys_are_upstream_auth(transcribe_stream_fake: TranscribeStreamingFake) -> None:
-    provider = registry.build("aws-bad", stream_block(transcribe_stream_fake, access_key_id="AKIAWRONG"))
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [
+        ({"access_key_id": "AKIAWRONG"}, "UnrecognizedClientException"),
+        ({"secret_access_key": "not-the-secret"}, "InvalidSignatureException"),  # the fake checks SigV4
+    ],
+)
+async def test_wrong_keys_are_upstream_auth(
+    transcribe_stream_fake: TranscribeStreamingFake, keys: dict[str, str], words: str
+) -> None:
+    provider = registry.build("aws-bad", stream_block(transcribe_stream_fake, **keys))
     try:
-        with pytest.raises(UpstreamAuth, match="security token"):
+        with pytest.raises(UpstreamAuth, match=words):
             await provider.open_transcription(sample_rate=16000, language="en", interim=True, ctx=ctx())  # type: ignore[attr-defined]
     finally:
         await provider.aclose()

@@ -55,7 +55,8 @@ def _policy(
     path = tmp_path / "clouds.yaml"
     path.write_text(
         "version: 1\nproviders:\n"
-        f"  aws: {{kind: aws, region: eu-west-1, access_key_id: {aws.access_key_id}, secret_access_key: s,"
+        f"  aws: {{kind: aws, region: eu-west-1, access_key_id: {aws.access_key_id},"
+        f" secret_access_key: {aws.secret_access_key},"
         f" endpoints: {{transcribestreaming: '{aws.url}'}}, ca_bundle: '{aws.ca_file}', timeout_s: 5}}\n"
         f"  google: {{kind: google, credentials: anonymous, endpoints: {{speech_stream: '{google.url}'}}}}\n"
         f"  azure: {{kind: azure, key: {azure.key}, region: westeurope, endpoints: {{speech_stream: '{azure.url}'}}}}\n"

@@ -5,13 +5,15 @@ What it speaks (the API reference's "StartStreamTranscription" and "Event stream
 - TLS with ALPN ``h2`` (the SDK refuses anything but HTTP/2), a throwaway self-signed
   certificate (``ca_file``: the client must trust it);
 - ``POST /stream-transcription`` with the ``x-amzn-transcribe-language-code``,
-  ``-sample-rate`` and ``-media-encoding`` headers, SigV4 ``authorization`` and ``x-amz-date``
-  (the SDK signs the payload as ``STREAMING-AWS4-HMAC-SHA256-EVENTS`` without sending that header);
-  a key other than
-  ``access_key_id`` is answered ``403 UnrecognizedClientException`` as AWS does (the
-  signatures themselves are not recomputed);
-- the request body: signed event-stream messages (``:date``, ``:chunk-signature``) whose
-  payload is an ``AudioEvent`` message carrying PCM; an empty signed message ends the audio;
+  ``-sample-rate`` and ``-media-encoding`` headers, ``x-amz-date`` and a SigV4
+  ``authorization`` that the fake recomputes with ``secret_access_key`` (the SDK signs an
+  empty payload's hash and ``host`` without the port): a key other than ``access_key_id`` is
+  answered ``403 UnrecognizedClientException``, a wrong signature ``403
+  InvalidSignatureException``, as AWS does;
+- the request body: event-stream messages signed in a chain (``:date``, ``:chunk-signature``:
+  AWS's ``AWS4-HMAC-SHA256-PAYLOAD`` string to sign, seeded by the request's signature, each
+  checked) whose payload is an ``AudioEvent`` message carrying PCM; an empty signed message
+  ends the audio;
 - the answer: ``200`` with the ``x-amzn-*`` headers, then ``TranscriptEvent`` messages
   (``:message-type event``, JSON payload). The transcript is AWS's documented example
   ("The Amazon is the largest rainforest on the planet."): the partials of the developer
@@ -29,7 +31,11 @@ Failures a test queues with ``fail(...)`` (each taken by the next stream): ``Fai
 from __future__ import annotations
 
 import asyncio
+import datetime
+import hashlib
+import hmac
 import json
+import re
 import shutil
 import tempfile
 import threading
@@ -62,6 +68,45 @@ PARTIALS: tuple[tuple[str, float], ...] = (
     ("The Amazon is the largest rainforest on the planet.", 5.045),
 )
 START, END = 0.025, 6.025
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+AUTH = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, SignedHeaders=([^,]+), Signature=(\w+)"
+)
+
+
+def signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def request_signature(headers: dict[str, str], secret: str) -> tuple[str, str] | None:
+    """(the signature the request should carry, its scope), or None when unparsable."""
+    found = AUTH.fullmatch(headers.get("authorization", ""))
+    if found is None:
+        return None
+    _, day, region, service, signed, _ = found.groups()
+    values = {**headers, "host": headers.get(":authority", "").split(":")[0]}
+    lines = [f"{name}:{values.get(name, '').strip()}" for name in signed.split(";")]
+    canonical = "\n".join([headers.get(":method", ""), headers.get(":path", ""), "", *lines, "", signed, EMPTY_SHA256])
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", headers.get("x-amz-date", ""), scope, _sha(canonical.encode())])
+    key = signing_key(secret, day, region, service)
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), scope
+
+
+def chunk_signature(key: bytes, scope: str, prior: str, millis: int, payload: bytes) -> bytes:
+    stamp = datetime.datetime.fromtimestamp(millis / 1000, datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    date_header = eventstream.timestamp_header(":date", millis)
+    to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", stamp, scope, prior, _sha(date_header), _sha(payload)])
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).digest()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 CONFIDENCES = (0.9989, 0.9951, 0.9998, 0.9997, 0.9843, 0.8721, 0.9995, 0.9999, 0.9967)
 
 
@@ -206,6 +251,7 @@ class _Stream:
         self.partials = deque(PARTIALS)
         self.result_id = str(uuid.uuid4())
         self.answered = False
+        self.prior, self.scope, self.key = "", "", b""  # the signature chain, once the request is checked
         proto.fake.sessions.append(self.session)
         problem = self.check(headers)
         if problem is not None:
@@ -220,6 +266,14 @@ class _Stream:
             return 403, "UnrecognizedClientException", "The security token included in the request is invalid."
         if not h.get("x-amz-date"):
             return 400, "BadRequestException", "the request has no x-amz-date"
+        secret = self.proto.fake.secret_access_key
+        signed = request_signature(h, secret)
+        given = AUTH.fullmatch(auth)
+        if signed is None or given is None or not hmac.compare_digest(signed[0], given.group(6)):
+            message = "The request signature we calculated does not match the signature you provided."
+            return 403, "InvalidSignatureException", message
+        self.prior, self.scope = signed[0], signed[1]
+        self.key = signing_key(secret, *given.group(2, 3, 4))
         if self.failure is not None and self.failure.kind == "throttle":
             return 429, "LimitExceededException", "You have reached your limit of concurrent streams."
         if h.get(":method") != "POST" or h.get(":path") != "/stream-transcription":
@@ -253,9 +307,15 @@ class _Stream:
         if self.answered:
             return
         for outer in self.decoder.feed(data):
-            if not isinstance(outer.headers.get(":chunk-signature"), bytes) or ":date" not in outer.headers:
+            signature, millis = outer.headers.get(":chunk-signature"), outer.headers.get(":date")
+            if not isinstance(signature, bytes) or not isinstance(millis, int):
                 self.fail_with("BadRequestException", "an audio event is not signed")
                 return
+            expected = chunk_signature(self.key, self.scope, self.prior, millis, outer.payload)
+            if not hmac.compare_digest(expected, signature):
+                self.fail_with("BadRequestException", "an audio event's signature does not match")
+                return
+            self.prior = signature.hex()
             if not outer.payload:
                 self.end_of_audio()
                 return
@@ -317,9 +377,11 @@ class _Stream:
 class TranscribeStreamingFake:
     """The fake in a thread of its own; ``url`` and ``ca_file`` once started."""
 
-    def __init__(self, host: str = "127.0.0.1", access_key_id: str = "testing") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", access_key_id: str = "testing", secret_access_key: str = "testing-secret"
+    ) -> None:
         self.host, self.port = host, 0
-        self.access_key_id = access_key_id
+        self.access_key_id, self.secret_access_key = access_key_id, secret_access_key
         self.sessions: list[Session] = []
         self.connections = 0  # open client connections
         self.protocols: set[_Protocol] = set()

@@ -39,6 +39,12 @@ def encode(headers: dict[str, Any], payload: bytes) -> bytes:
     return body + struct.pack(">I", zlib.crc32(body))
 
 
+def timestamp_header(name: str, millis: int) -> bytes:
+    """One header of type timestamp (8), as it is encoded (and signed: ``:date``)."""
+    key = name.encode()
+    return struct.pack(">B", len(key)) + key + struct.pack(">Bq", _TIMESTAMP, millis)
+
+
 def _header(name: str, value: Any) -> bytes:
     key = name.encode()
     out = struct.pack(">B", len(key)) + key

@@ -11,6 +11,7 @@ import grpc
 import psutil
 import pytest
 
+from adapters import registry
 from adapters.base import StreamingTranscriber
 from adapters.google.provider import GoogleProvider
 from adapters.google.speech_stream import CHUNK_BYTES, GoogleTranscriptionStream
@@ -115,6 +116,28 @@ async def test_a_status_from_google_is_the_gateway_error(
         await stream.aclose()
     assert [h.text for h in heard.hypotheses] == ["tube", "to be a"]
     assert await _connections_gone(speech_stream_fake)
+
+
+async def test_a_wrong_api_key_is_upstream_auth(speech: tuple[bytes, int]) -> None:
+    fake = SpeechStreamingFake(api_key="the-key").start()
+    try:
+        for key, fails in (("the-key", False), ("not-the-key", True)):
+            block = {"kind": "google", "api_key": key, "endpoints": {"speech_stream": fake.url}}
+            provider = registry.build("google-key", block)
+            stream = await provider.open_transcription(sample_rate=16000, language="en", interim=True, ctx=ctx())  # type: ignore[attr-defined]
+            try:
+                if fails:  # Google refuses the call at once: no audio is written into its end
+                    with pytest.raises(UpstreamAuth, match="API key not valid"):
+                        await asyncio.wait_for(read_all(stream, Heard()), 10)
+                else:
+                    await stream.send(b"\0\0" * 16000)
+                    await stream.finish()
+                    await asyncio.wait_for(read_all(stream, Heard()), 10)
+            finally:
+                await stream.aclose()
+                await provider.aclose()
+    finally:
+        fake.stop()
 
 
 async def test_a_connection_cut_midway_is_upstream_unavailable(

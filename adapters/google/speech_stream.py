@@ -132,7 +132,10 @@ async def open_stream(
     stream = GoogleTranscriptionStream(google.name, client, sample_rate=sample_rate)
     try:
         # No request iterator: the call is written to (``write``/``done_writing``).
-        stream.call = await client.streaming_recognize(retry=None, timeout=None)
+        # A plaintext channel carries no call credentials: an API key goes as metadata, as REST sends it.
+        key = google.config.api_key
+        metadata = [("x-goog-api-key", key)] if plaintext and key else []
+        stream.call = await client.streaming_recognize(retry=None, timeout=None, metadata=metadata)
         await stream.write(cloud_speech.StreamingRecognizeRequest(streaming_config=config))
     except BaseException:
         await stream.aclose()

@@ -16,7 +16,8 @@ question" (0.98)), each sent once the audio received reaches its ``result_end_ti
 are ours: the documentation gives none), the rest when the client half-closes. Interim
 responses only when ``interim_results`` is set; finals carry word time offsets.
 
-Failures a test queues with ``fail(...)`` (each taken by the next stream): ``Failure.status``
+With ``api_key`` set, a call without that key in ``x-goog-api-key`` gets Google's answer to
+a bad key. Failures a test queues with ``fail(...)`` (each taken by the next stream): ``Failure.status``
 (the RPC ends with a gRPC status after N responses: UNAUTHENTICATED, RESOURCE_EXHAUSTED,
 OUT_OF_RANGE...), ``Failure.drop`` (the TCP connection cut after N responses),
 ``Failure.hang`` (audio taken, nothing answered).
@@ -200,7 +201,11 @@ class _Relay:
 
 
 class SpeechStreamingFake:
-    def __init__(self) -> None:
+    """``api_key``: when set, calls must carry it as ``x-goog-api-key`` metadata, else Google's
+    answer to a bad key (INVALID_ARGUMENT, "API key not valid", reason API_KEY_INVALID)."""
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self.api_key = api_key
         self.sessions: list[Session] = []
         self._failures: deque[Failure] = deque()
         self._lock = threading.Lock()
@@ -260,6 +265,10 @@ class SpeechStreamingFake:
         with self._lock:
             self.sessions.append(session)
         failure = self._take()
+        metadata = dict(context.invocation_metadata())
+        if self.api_key is not None and metadata.get("x-goog-api-key") != self.api_key:
+            message = "API key not valid. Please pass a valid API key. (reason: API_KEY_INVALID)"
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
         first = next(requests, None)
         problem = self._check_config(first)
         if problem:

@@ -4,7 +4,8 @@
 - every candidate was dropped because the caller's key may not use it: 403;
 - every candidate was dropped for residency (or the key's scope, and at least one for
   residency): 422 naming ``X-Omnisense-Residency`` when that header narrowed the
-  requirement (the caller can ask otherwise), else 503 ``NoProvider`` (the policy's, the
+  requirement (the caller can ask otherwise) or ``X-Omnisense-Provider`` when the caller
+  pinned a provider outside it, else 503 ``NoProvider`` (the policy's, the
   route's or the key's requirement leaves no provider: the operator's to fix);
 - every candidate was dropped for the input's size or length (or the key's scope, and at
   least one for size): 413 naming each provider's limit, with the input's field;
@@ -51,6 +52,8 @@ def refusal(task: Task, plan: Plan, key_id: str | None) -> OmnisenseError:
         why = f"no provider for {task} processes data within the residency required ({where}): {reasons}"
         if plan.residency_field is not None:
             return UnprocessableInput(why, field=plan.residency_field)
+        if plan.strategy == "pinned":  # the caller pinned a provider that may not have the data
+            return UnprocessableInput(why, field="X-Omnisense-Provider")
         return NoProvider(why)
     if TOO_LARGE in kinds and kinds <= {TOO_LARGE, KEY_SCOPE}:
         limits = "; ".join(str(d) for d in dropped if d.kind == TOO_LARGE)

@@ -138,3 +138,31 @@ def test_providers_list_their_region(client: Client) -> None:
     by_name = {p["name"]: p for p in listed}
     assert (by_name["eu"]["region"], by_name["eu"]["jurisdiction"]) == ("eu-central-1", "eu")
     assert (by_name["uk"]["region"], by_name["uk"]["jurisdiction"]) == ("eu-west-2", "uk")
+
+
+def test_a_job_keeps_the_callers_requirement_until_it_runs(tmp_path: Path, sink: MemorySink) -> None:
+    from tests.jobs_helpers import job_config, wait_until
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy_text(PROVIDERS, ROUTES))
+    with TestClient(create_app(job_config(path), sink=sink)) as jobs:
+        header = {"X-Omnisense-Residency": "eu"}
+        job = jobs.post("/v1/jobs", json={"task": "text.sentiment", "input": {"text": "fine"}}, headers=header)
+        assert job.status_code == 202, job.text
+
+        def done() -> dict[str, Any] | None:
+            body: dict[str, Any] = jobs.get(f"/v1/jobs/{job.json()['id']}").json()
+            return body if body["status"] in ("succeeded", "failed") else None
+
+        finished = wait_until(done)
+        assert finished["status"] == "succeeded" and finished["result"]["provider"] == "eu"
+        assert calls(jobs, "us") == []
+        refused = jobs.post("/v1/jobs", json={"task": "text.language", "input": {"text": "fine"}}, headers=header)
+        assert refused.status_code == 422 and refused.json()["field"] == "X-Omnisense-Residency"
+
+
+def test_a_key_with_an_unknown_jurisdiction_is_refused_at_load() -> None:
+    import msgspec
+
+    with pytest.raises(msgspec.ValidationError, match="unknown jurisdiction 'europe'"):
+        msgspec.convert({"id": "k", "sha256": "0" * 64, "residency": "europe"}, ApiKey)

@@ -51,6 +51,8 @@ from omnisense.schema import (
     TranscribeRequest,
     UnprocessableInput,
 )
+from policies.plan import RESIDENCY
+from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()
 QUERY = frozenset({"task", "webhook_url"})  # the jobs API's own query parameters on an upload
@@ -167,6 +169,14 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(_encoder.encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
+async def _check_residency(choice: RouteChoice, task: Task, first: TaskRequest, key_id: str | None) -> None:
+    plan = await choice.dispatcher.plan(
+        task, first, key_id, choice.pinned, dry_run=True, allowed=choice.allowed, residency=choice.residency
+    )
+    if not plan.steps and any(d.kind == RESIDENCY for d in plan.decisions):
+        raise refusal(task, plan, key_id)
+
+
 def _job_providers(choice: RouteChoice, task: Task) -> list[str] | None:
     """The providers the job may use: the key's, narrowed (when the caller asked for residency)
     to those that process ``task`` within it -- a job keeps only this list, so the requirement
@@ -192,6 +202,8 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
+    if choice.residency is not None:  # no provider left for the caller's residency: refused now, not later
+        await _check_residency(choice, task, requests[0], key.id if key else None)
     assert runtime.jobs is not None
     key_id, inputs = key.id if key else None, encode_inputs(requests)
     job_id, request_hash = uuid.uuid4().hex, None

@@ -147,6 +147,7 @@ async def policy(request: Request[Any, Any, Any]) -> Response[bytes]:
             "candidates": [c.provider for c in r.candidates],
             "shadow": r.shadow,
             "hedge_after_ms": r.hedge_after_ms,
+            "residency": sorted(req) if (req := planner.residency.get(task)) is not None else None,
         }
         for task, r in planner.routes.items()
     }

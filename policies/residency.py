@@ -39,11 +39,17 @@ class CallerResidency:
 
 def placement_of(name: str, block: Mapping[str, Any], task: Task | None) -> Placement:
     """Where provider ``name`` processes ``task``; a block that cannot be read has no jurisdiction."""
+    return placements_of(name, block, [task])[0]
+
+
+def placements_of(name: str, block: Mapping[str, Any], tasks: Iterable[Task | None]) -> list[Placement]:
+    """Where provider ``name`` processes each of ``tasks``, its block read once."""
     try:
         config = parse_config(registry.config_type(str(block.get("kind"))), name, block)
     except (ValueError, registry.UnknownKind) as exc:
-        return Placement(region=UNDECLARED, jurisdiction=None, source=f"block not readable: {exc}")
-    return config.placement(task)
+        unreadable = Placement(region=UNDECLARED, jurisdiction=None, source=f"block not readable: {exc}")
+        return [unreadable for _ in tasks]
+    return [config.placement(task) for task in tasks]
 
 
 def narrow(*requirements: Requirement) -> Requirement:
@@ -91,6 +97,9 @@ def check_policy(policy: PolicyFile, governed: Mapping[str, list[Task]], key: An
     ``governed``: the tasks each route pattern serves; ``key``: how a pattern is written in a path."""
     problems: list[str] = []
     base = parse(policy.residency, "residency", problems)
+    if base is None and all(r.residency is None for r in policy.routes.values()):
+        return problems  # no requirement anywhere: nothing to read
+    places = Placements(policy)  # every block read once
     for pattern, route in policy.routes.items():
         where = f"routes.{key(pattern)}"
         required = narrow(base, parse(route.residency, f"{where}.residency", problems))
@@ -98,23 +107,22 @@ def check_policy(policy: PolicyFile, governed: Mapping[str, list[Task]], key: An
             continue
         tasks = governed.get(pattern, [])
         for path, provider in _route_providers(route):
-            bad = _violations(policy, provider, tasks, required)
+            bad = _violations(places, provider, tasks, required)
             if bad:
                 problems.append(f"{where}.{path}: provider '{provider}' {bad}")
         for i, budget in enumerate(policy.budgets):  # a key over budget is switched to `then` on every route
-            bad = _violations(policy, budget.then, tasks, required)
+            bad = _violations(places, budget.then, tasks, required)
             if budget.then != "reject" and bad:
                 problems.append(f"budgets[{i}].then: provider '{budget.then}' (for {where}) {bad}")
     return problems
 
 
-def _violations(policy: PolicyFile, name: str, tasks: list[Task], required: frozenset[str]) -> str | None:
-    block = policy.providers.get(name)
-    if block is None:
-        return None  # an unknown provider: reported by the reference check
+def _violations(places: Placements, name: str, tasks: list[Task], required: frozenset[str]) -> str | None:
     by_place: dict[Placement, list[str]] = {}
     for task in tasks:
-        place = placement_of(name, block, task)
+        place = places.of(name, task)
+        if place is None:
+            return None  # an unknown provider (or "reject"): reported by the reference check
         if not place.within(required):
             by_place.setdefault(place, []).append(task.value)
     if not by_place:
@@ -132,9 +140,10 @@ class Placements:
 
     def __init__(self, policy: PolicyFile, tasks: Iterable[Task] = tuple(Task)) -> None:
         self._table: dict[tuple[str, Task], Placement] = {}
+        chosen = list(tasks)
         for name, block in policy.providers.items():
-            for task in tasks:
-                self._table[(name, task)] = placement_of(name, block, task)
+            for task, place in zip(chosen, placements_of(name, block, chosen), strict=True):
+                self._table[(name, task)] = place
 
     def of(self, provider: str, task: Task) -> Placement | None:
         return self._table.get((provider, task))

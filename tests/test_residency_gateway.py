@@ -166,3 +166,12 @@ def test_a_key_with_an_unknown_jurisdiction_is_refused_at_load() -> None:
 
     with pytest.raises(msgspec.ValidationError, match="unknown jurisdiction 'europe'"):
         msgspec.convert({"id": "k", "sha256": "0" * 64, "residency": "europe"}, ApiKey)
+
+
+def test_the_python_client_asks_for_residency(client: Client) -> None:
+    from omnisense import Client as Omnisense
+
+    client.headers["Authorization"] = "Bearer root"
+    omni = Omnisense(http=client, residency="eu")
+    assert omni.text.sentiment("fine").provider == "eu"
+    assert calls(client, "us") == []

@@ -149,3 +149,21 @@ def test_the_eu_only_preset_passes_and_keeps_every_route_in_the_eu() -> None:
 def test_the_eu_only_preset_refuses_a_region_outside_the_eu(env: dict[str, str], provider: str, region: str) -> None:
     problems = check_file("eu-only", env={**CREDENTIALS, **env})
     assert problems and all(f"provider '{provider}'" in p and region in p for p in problems), problems
+
+
+def test_a_reload_that_would_leave_the_eu_is_refused_and_the_last_good_policy_serves(tmp_path: Path) -> None:
+    from gateway.logs import MemorySink
+    from tests.routing_helpers import policy_text, wait_for
+
+    providers = {"eu": {"region": "eu-central-1"}, "us": {"region": "us-east-1"}}
+    path = tmp_path / "policy.yaml"
+    path.write_text(policy_text(providers, '  "*": {candidates: [eu]}', extra="residency: eu"))
+    config = GatewayConfig(policy=str(path), logs=LogSettings(sink="none"), policy_watch_s=0.05)
+    with TestClient(create_app(config, sink=MemorySink())) as client:
+        path.write_text(policy_text(providers, '  "*": {candidates: [us, eu]}', extra="residency: eu"))
+        wait_for(lambda: client.get("/v1/policy").json()["reload"]["refused"] == 1)
+        status = client.get("/v1/policy").json()
+        [problem] = status["reload"]["last_error"]
+        assert problem.startswith("routes.\"*\".candidates[0]: provider 'us'") and "us-east-1 (us)" in problem
+        assert status["routes"]["text.sentiment"]["residency"] == ["eu"]
+        assert client.post("/v1/text/sentiment", json={"text": "fine"}).json()["provider"] == "eu"

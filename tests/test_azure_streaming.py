@@ -149,7 +149,7 @@ async def test_sessions_leave_no_threads_or_sockets_behind(
     for _ in range(3):
         await one()
     assert await _closed(speech_websocket_fake) and _sockets_to(speech_websocket_fake.port) == 0
-    assert _native_threads() == native  # the SDK's own threads end with each recognizer
+    assert _native_threads() <= native  # the SDK's own threads end with each recognizer (others may end too)
 
 
 async def test_the_stream_counts_the_seconds_it_sent(azure_stream_provider: AzureProvider) -> None:

@@ -1,8 +1,10 @@
 """Azure AI Speech: live speech.transcribe through the Speech SDK (its own websocket protocol).
 
-- Endpoint: ``endpoints.speech_stream`` (else ``endpoint`` when it is not Azure's: a fake, a
-  Speech container), as ``ws://``/``wss://`` for the SDK's ``host=``; else the SDK's own
-  endpoint for ``region``. Key credentials only (``credential: entra`` does not stream here).
+- Endpoint: ``endpoints.speech_stream``, else the ``speech`` endpoint (``endpoints.speech``,
+  or an ``endpoint`` that is not Azure's: a fake, a Speech container), as ``ws://``/``wss://``
+  for the SDK's ``host=``; else the SDK's own endpoint for ``region`` (the same host as the
+  REST endpoint, so the residency of speech.transcribe holds for live sessions). Key
+  credentials only (``credential: entra`` does not stream here).
 - Audio: a ``PushAudioInputStream`` of 16-bit mono PCM at the session's rate (8-48 kHz);
   ``send`` writes to it (the SDK buffers: it does not block), ``finish`` closes it.
 - Results (``OutputFormat.Detailed``): ``recognizing`` -> a partial, ``recognized`` with
@@ -49,7 +51,7 @@ TICKS = 10_000_000  # 100-ns ticks per second
 def stream_host(azure: AzureClients) -> str | None:
     """The ``ws(s)://host[:port]`` the SDK is pointed at, or None for Azure's regional endpoint."""
     cfg = azure.config
-    url = cfg.endpoints.get("speech_stream") or (cfg.endpoint if cfg.local else None)
+    url = cfg.endpoint_for("speech_stream") or cfg.endpoint_for("speech")
     if not url:
         return None
     parts = urlsplit(url)

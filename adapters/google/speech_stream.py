@@ -7,7 +7,8 @@ the REST transport the other Google calls use cannot stream.
   connection fails one session, and a closed session holds no socket; the price is a TLS
   handshake per session). ``endpoints.speech_stream``: ``http://host:port`` is a plaintext
   channel (fakes, emulators), ``https://host[:port]`` TLS with the provider's credentials
-  (ADC, a service-account file, or ``api_key``); by default ``speech.googleapis.com:443``.
+  (ADC, a service-account file, or ``api_key``); else the ``speech`` endpoint when it is a
+  Google host (regional endpoints serve gRPC too: residency holds); else ``speech.googleapis.com:443``.
 - Requests: the first carries ``streaming_config`` (LINEAR16 at the session's rate, its
   language or ``default_language`` as a locale, ``interim_results``, word time offsets,
   punctuation, the provider's ``speech_model``); then audio in requests of at most 25 KB
@@ -107,8 +108,7 @@ def _client(google: GoogleClients, credentials: Any) -> Any:
     from google.cloud.speech_v1 import SpeechAsyncClient
     from google.cloud.speech_v1.services.speech.transports import SpeechGrpcAsyncIOTransport
 
-    url = google.config.endpoints.get("speech_stream") or ""
-    parts = urlsplit(url if not url or "://" in url else f"https://{url}")
+    parts = urlsplit(google.config.stream_endpoint() or "")
     if parts.scheme == "http":
         channel = grpc.aio.insecure_channel(parts.netloc, options=CHANNEL_OPTIONS)
     else:
@@ -126,7 +126,7 @@ async def open_stream(
     if not MIN_RATE <= sample_rate <= MAX_RATE:
         raise Unsupported(f"streaming_recognize takes {MIN_RATE}-{MAX_RATE} Hz audio, not {sample_rate} Hz")
     config = streaming_config(google, sample_rate, language, interim)
-    plaintext = str(google.config.endpoints.get("speech_stream", "")).startswith("http://")
+    plaintext = (google.config.stream_endpoint() or "").startswith("http://")
     credentials = None if plaintext else await google.run(_credentials, google, ctx=ctx)
     client = _client(google, credentials)
     stream = GoogleTranscriptionStream(google.name, client, sample_rate=sample_rate)

@@ -21,6 +21,7 @@ from adapters import registry
 from omnisense.schema import Consensus, Task, spec_of
 from omnisense.schema.requests import MAX_FANOUT
 from policies.model import Candidate, FanOut, PolicyFile, Route
+from policies.redaction import check_redaction
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -166,7 +167,7 @@ def check_references(policy: PolicyFile) -> list[str]:
     for i, budget in enumerate(policy.budgets):
         if budget.then != "reject" and budget.then not in names:
             problems.append(f"budgets[{i}].then: unknown provider '{budget.then}' (or 'reject')")
-    return problems
+    return problems + check_redaction(policy)
 
 
 def parse_policy(text: str, source: str = "<policy>", env: Mapping[str, str] | None = None) -> PolicyFile:

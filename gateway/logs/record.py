@@ -18,6 +18,7 @@ __all__ = [
     "InputSummary",
     "OutputSummary",
     "PayloadSample",
+    "RedactionSummary",
     "RequestLog",
     "ShadowResult",
     "sample_payload",
@@ -45,6 +46,20 @@ class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     metric: str | None = None  # label | overlap | iou | wer | chars
     score: float | None = None  # the metric's value (1 = the same answer; for wer, 0 is)
     cost_usd: float = 0.0  # what the shadow call cost, charged to the caller's key when it has a budget
+
+
+class RedactionSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What redaction removed (``redact:``, ``redact_output:``): counts per type, never a value.
+
+    ``input``: removed before an untrusted provider saw the request (PERSON, EMAIL, PHONE,
+    CARD, IBAN, NATIONAL_ID, ADDRESS, FACE, TEXT_REGION); ``output``: removed from the answer.
+    ``outcome``: "ok", "unavailable" (the redactor failed: nothing untrusted was called) or
+    "skipped_untrusted" (``on_redaction_error: skip_untrusted``)."""
+
+    input: dict[str, int] = msgspec.field(default_factory=dict)
+    output: dict[str, int] = msgspec.field(default_factory=dict)
+    version: str | None = None  # the redactor's models and rules
+    outcome: str = "ok"
 
 
 class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -82,6 +97,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     decisions: list[str] = msgspec.field(default_factory=list)
     payload: PayloadSample | None = None  # only with logs.payload_sample_rate > 0
     cache: str | None = None  # "hit" (answered from the response cache), "miss" or "bypass"
+    redaction: RedactionSummary | None = None  # only when the route or key asks for redaction
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:

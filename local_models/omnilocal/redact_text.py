@@ -22,6 +22,7 @@ list; ``tldextract.extract`` is replaced by one that never fetches, before presi
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -104,6 +105,9 @@ class PiiFinder:
     def __init__(self, nlp: Any) -> None:
         spacy_model = f"spacy-{nlp.meta.get('name', 'core_web_sm')}-{nlp.meta.get('version', '')}"
         offline_tldextract()
+        # presidio warns per request about spaCy labels it does not map (CARDINAL...), and at load
+        # about recognizers of other languages: noise in the model server's log.
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
         from presidio_analyzer import predefined_recognizers as predefined
         from presidio_analyzer.nlp_engine import SpacyNlpEngine

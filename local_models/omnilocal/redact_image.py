@@ -5,7 +5,8 @@ recognition: it boxes every line of text, licence plates and documents included)
 Each region is grown by ``PAD`` of its size on every side, pixelated to blocks of an eighth
 of its shorter side and then Gaussian-blurred, so that neither a face detector nor a reader
 gets the content back. The answer is the image re-encoded in its own format (JPEG at
-quality 95, PNG otherwise) and the count of regions of each kind.
+quality 95; PNG otherwise, at zlib level 1: four times faster to write than the default
+level, the file a little larger) and the count of regions of each kind.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class RegionBlurrer:
             _blur_region(out, region, PAD)
         fmt = "jpeg" if img.format == "jpeg" else "png"
         buf = io.BytesIO()
-        out.save(buf, "JPEG", quality=95) if fmt == "jpeg" else out.save(buf, "PNG")
+        out.save(buf, "JPEG", quality=95) if fmt == "jpeg" else out.save(buf, "PNG", compress_level=1)
         return {
             "image": base64.b64encode(buf.getvalue()).decode(),
             "format": fmt,

@@ -87,7 +87,7 @@ def offline_tldextract() -> None:
     """tldextract fetches the public suffix list on first use: never, here (its bundled copy)."""
     import tldextract
 
-    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=())  # type: ignore[assignment]
+    tldextract.__dict__["extract"] = tldextract.TLDExtract(suffix_list_urls=())  # its bundled snapshot only
 
 
 def presidio_version() -> str:
@@ -135,7 +135,7 @@ class PiiFinder:
     def find(self, texts: list[str]) -> list[list[dict[str, Any]]]:
         if not isinstance(texts, list) or not texts or len(texts) > MAX_TEXTS:
             raise invalid(f"texts must be a list of 1 to {MAX_TEXTS} strings")
-        out = []
+        out: list[list[dict[str, Any]]] = []
         for text in texts:
             if not isinstance(text, str):
                 raise invalid("texts must hold strings")

@@ -234,3 +234,59 @@ def test_key_asks_for_redaction_on_a_route_that_does_not(
         assert plain.status_code == 200
         assert EMAIL in _received(google_fake)  # the route itself does not redact
     google_fake.reset()
+
+
+def test_ocr_text_redacted_on_the_way_back(
+    tmp_path: Path, google_fake: GoogleFake, model_server_url: str, sink: MemorySink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contract_tests.fakes import google as google_wire
+
+    monkeypatch.setattr(google_wire, "OCR_TEXT", ["Mail", EMAIL, "now"])  # what the vendor reads in the image
+    google_fake.reset()
+    path = _policy(tmp_path, google_fake.url, model_server_url, route={"redact": [], "redact_output": ["pii"]})
+    with _client(path, sink) as client:
+        answer = client.post("/v1/vision/ocr", content=_png(), headers={"Content-Type": "image/png"})
+        assert answer.status_code == 200, answer.text
+    result = answer.json()["result"]
+    assert EMAIL not in json.dumps(result)
+    assert result["text"].startswith("Mail <EMAIL_1> now")
+    assert any("<EMAIL_1>" in line["text"] for line in result["lines"])
+    assert wait_for(lambda: len(sink.records) >= 1)
+    redaction = sink.records[0].redaction
+    assert redaction is not None and redaction.output == {"EMAIL": 1} and redaction.input == {}
+    google_fake.reset()
+
+
+async def test_transcript_words_and_segments_redacted(model_server_url: str) -> None:
+    from adapters.local.config import LocalConfig
+    from adapters.local.provider import LocalProvider
+    from gateway.logs.record import RequestLog
+    from gateway.redaction import outputs
+    from gateway.redaction.session import Redaction
+    from omnisense.schema import Segment, Task, TranscribeResult, Word
+    from policies.model import PolicyFile, Route
+
+    provider = LocalProvider("local", LocalConfig(url=model_server_url))
+    await provider.start()
+    try:
+        policy = PolicyFile(providers={"local": {"kind": "local", "url": model_server_url}})
+        record = RequestLog(
+            request_id="r", time=0.0, task="speech.transcribe", status="ok", http_status=0, latency_ms=0
+        )
+        session = Redaction(policy, {"local": provider}).session(
+            Task.SPEECH_TRANSCRIBE, Route(redact_output=["pii"]), record
+        )
+        assert session is not None
+        spoken = f"please email {EMAIL} today"
+        words = [Word(text=w, start=i * 0.5, end=i * 0.5 + 0.4, confidence=0.9) for i, w in enumerate(spoken.split())]
+        result = TranscribeResult(
+            text=spoken, confidence=0.9, words=words,
+            segments=[Segment(start_s=0.0, end_s=2.0, speaker="S1", text=spoken)],
+        )  # fmt: skip
+        out, counts, version = await outputs.redact(session, result)
+    finally:
+        await provider.aclose()
+    assert isinstance(out, TranscribeResult)
+    assert out.text == "please email <EMAIL_1> today" and counts == {"EMAIL": 1} and "presidio" in version
+    assert [w.text for w in out.words] == ["please", "email", "<EMAIL_1>", "today"]
+    assert out.segments is not None and out.segments[0].text == out.text

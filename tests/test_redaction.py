@@ -290,3 +290,20 @@ async def test_transcript_words_and_segments_redacted(model_server_url: str) -> 
     assert out.text == "please email <EMAIL_1> today" and counts == {"EMAIL": 1} and "presidio" in version
     assert [w.text for w in out.words] == ["please", "email", "<EMAIL_1>", "today"]
     assert out.segments is not None and out.segments[0].text == out.text
+
+
+def test_shadow_calls_are_redacted_too(
+    tmp_path: Path, google_fake: GoogleFake, model_server_url: str, sink: MemorySink
+) -> None:
+    google_fake.reset()
+    path = _policy(tmp_path, google_fake.url, model_server_url, route={"candidates": ["local"], "shadow": ["gcp"]})
+    with _client(path, sink) as client:
+        answer = client.post("/v1/text/entities", json={"text": TEXT})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["provider"] == "local"  # trusted: served from the original text
+        assert wait_for(lambda: any("analyzeEntities" in r.path for r in google_fake.requests), 30)
+    received = _received(google_fake)
+    for secret in SECRETS:
+        assert secret not in received, f"{secret!r} reached the shadow vendor"
+    assert "<EMAIL_1>" in received
+    google_fake.reset()

@@ -92,6 +92,8 @@ class BlurredImage(msgspec.Struct, kw_only=True):
     format: str
     counts: dict[str, int]  # {"faces": n, "text_regions": m}
     version: str
+    width: int | None = None  # upright (EXIF rotation applied, and dropped from the file)
+    height: int | None = None
 
 
 @runtime_checkable

@@ -342,7 +342,11 @@ class LocalProvider(VendorProvider[LocalConfig]):
         body = await self._post("/redact/image", payload, timeout_s=timeout_s)
         answer = msgspec.json.decode(body, type=_Blurred)
         data = base64.b64decode(answer.image, validate=True)
-        return BlurredImage(image=data, format=answer.format, counts=answer.counts, version=answer.version)
+        size = answer.size or {}
+        return BlurredImage(
+            image=data, format=answer.format, counts=answer.counts, version=answer.version,
+            width=size.get("width"), height=size.get("height"),
+        )  # fmt: skip
 
     def model_server_restarts(self) -> int | None:
         """Restarts of the model server this gateway supervises (None: someone else runs it)."""
@@ -411,6 +415,7 @@ class _Blurred(msgspec.Struct):
     format: str
     counts: dict[str, int]
     version: str
+    size: dict[str, int] | None = None
 
 
 class _ErrorBody(msgspec.Struct):

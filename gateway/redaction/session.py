@@ -164,7 +164,9 @@ class RedactionSession:
         out = await self._call(lambda r, t: r.blur(media.data, faces=faces, text=text, timeout_s=t))
         self._count("input", {"FACE": out.counts.get("faces", 0), "TEXT_REGION": out.counts.get("text_regions", 0)},
                     out.version)  # fmt: skip
-        blurred = Media(data=out.image, format=out.format, width=media.width, height=media.height)
+        # the redactor answers the image upright (its EXIF rotation applied): its own size
+        blurred = Media(data=out.image, format=out.format, width=out.width or media.width,
+                        height=out.height or media.height)  # fmt: skip
         return msgspec.structs.replace(request, image=blurred)
 
     async def find(self, texts: list[str]) -> PiiFound:

@@ -206,6 +206,8 @@ class RedactionSession:
                 self._summary().outcome = "unavailable"
                 raise RedactionUnavailable(f"redaction of the answer unavailable: {exc}") from None
             self._count("output", counts, version)
+            # the vendor's own answer (``include_raw``) holds the text unredacted: never passed on
+            return msgspec.structs.replace(out, result=result, raw=None)
         return out if result is out.result else msgspec.structs.replace(out, result=result)
 
     # -- the record ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import yaml
 from adapters import registry
 from omnisense.schema import Consensus, Task, spec_of
 from omnisense.schema.requests import MAX_FANOUT
+from policies import residency
 from policies.model import Candidate, FanOut, PolicyFile, Route
 from policies.redaction import check_redaction
 
@@ -167,7 +168,11 @@ def check_references(policy: PolicyFile) -> list[str]:
     for i, budget in enumerate(policy.budgets):
         if budget.then != "reject" and budget.then not in names:
             problems.append(f"budgets[{i}].then: unknown provider '{budget.then}' (or 'reject')")
-    return problems + check_redaction(policy)
+    problems += check_redaction(policy)
+    if not problems:  # where each route may send data: only once every block reads well
+        governs = {pattern: governed(policy, pattern) for pattern in policy.routes}
+        problems += residency.check_policy(policy, governs, _key)
+    return problems
 
 
 def parse_policy(text: str, source: str = "<policy>", env: Mapping[str, str] | None = None) -> PolicyFile:

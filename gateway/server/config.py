@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 import yaml
 
+from adapters.kit.regions import requirement
 from gateway.cache.settings import CacheSettings
 from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
@@ -68,6 +69,13 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     # Added to every route this key calls (gateway.redaction): removed before an untrusted provider sees it.
     redact: list[RedactKind] = msgspec.field(default_factory=list)
     redact_output: list[Literal["pii"]] = msgspec.field(default_factory=list)
+    # where this key's requests may be processed (``eu``, ``[eu, ch]``): narrows the policy's
+    # and the route's residency (docs/data-protection.md)
+    residency: str | list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.residency is not None:
+            requirement(self.residency)  # a ResidencyError (a ValueError) names the unknown code
 
 
 class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -58,7 +58,7 @@ from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import RequestLog, summarize_output
 from gateway.quality import QualityRecorder, discard
-from gateway.redaction.session import KeyRedaction, Redaction, guarded, skipped
+from gateway.redaction.session import KeyRedaction, Redaction, guarded
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
 from omnisense.schema import (
@@ -67,7 +67,6 @@ from omnisense.schema import (
     Envelope,
     OmnisenseError,
     Outcome,
-    RedactionUnavailable,
     Task,
     TaskRequest,
     TaskResult,
@@ -416,13 +415,8 @@ class Dispatcher:
 
     async def _attempt(self, t: StepTry) -> ProviderResult:
         name, record, session = t.step.provider, t.trace.record, t.trace.redaction
-        sent = t.request
-        if session is not None:  # the input as this provider may see it; never sent when that fails
-            try:
-                sent = await session.request_for(name, t.request)
-            except RedactionUnavailable as exc:
-                record.attempts.append(skipped(name, exc))  # not the provider's failure: no circuit, no latency
-                raise
+        # the input as this provider may see it (``redact:``); never sent when redaction fails
+        sent = t.request if session is None else await session.attempt_request(name, t.request)
         timeout = min(t.step.timeout_s, max(0.0, t.deadline - time.monotonic()))
         ctx = CallContext(request_id=record.request_id, deadline=time.monotonic() + timeout, key_id=record.key_id)
         start = time.perf_counter()

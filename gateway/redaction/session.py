@@ -131,6 +131,15 @@ class RedactionSession:
         """``request`` as ``provider`` may see it (raises RedactionUnavailable / RedactionSkipped)."""
         return (await self._prepare_for(provider, request)).request
 
+    async def attempt_request(self, provider: str, request: TaskRequest) -> TaskRequest:
+        """``request_for`` for a dispatcher attempt: a provider skipped for redaction is an attempt
+        on the record (outcome ``skipped``), not the provider's failure (no circuit, no latency)."""
+        try:
+            return await self.request_for(provider, request)
+        except RedactionUnavailable as exc:
+            self.record.attempts.append(skipped(provider, exc))
+            raise
+
     async def _prepare_for(self, provider: str, request: TaskRequest) -> _Prepared:
         if not self.rule.inputs or self.trusts(provider):
             return _Prepared(request, None)

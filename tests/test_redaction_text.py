@@ -56,3 +56,35 @@ def test_translation_placeholders_restored_even_escaped() -> None:
     result = map_back(TranslateResult(text="<PERSON_1> paga", source_language="en", target_language="es"),
                       _masked()[0], values)  # fmt: skip
     assert isinstance(result, TranslateResult) and result.text == "Bob Lee paga"
+
+
+async def test_many_texts_are_asked_in_chunks_the_model_server_takes() -> None:
+    """A long OCR document's lines: the model server takes at most 256 texts a call."""
+    from adapters.base import BlurredImage, PiiFound
+    from gateway.logs.record import RequestLog
+    from gateway.redaction.session import TEXTS_PER_CALL, Redaction
+    from omnisense.schema import Task
+    from policies.model import PolicyFile, Route
+
+    class CountingRedactor:  # answers like /redact/text: one span list per text asked, 256 at most
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        async def find_pii(self, texts: list[str], timeout_s: float) -> PiiFound:
+            assert len(texts) <= TEXTS_PER_CALL
+            self.calls.append(len(texts))
+            spans = [[PiiSpan(begin=0, end=3, type="PERSON")] if t.startswith("Ann") else [] for t in texts]
+            return PiiFound(spans=spans, version="counting")
+
+        async def blur(self, image: bytes, *, faces: bool, text: bool, timeout_s: float) -> BlurredImage:
+            raise AssertionError("no image here")
+
+    redactor = CountingRedactor()
+    policy = PolicyFile(providers={"local": {"kind": "local"}})
+    record = RequestLog(request_id="r", time=0.0, task="vision.ocr", status="ok", http_status=0, latency_ms=0.0)
+    session = Redaction(policy, {"local": redactor}).session(Task.VISION_OCR, Route(redact_output=["pii"]), record)  # type: ignore[dict-item]
+    assert session is not None
+    texts = [f"line {i}" for i in range(600)] + ["Ann was here"]
+    found = await session.find(texts)
+    assert redactor.calls == [256, 256, 89] and len(found.spans) == 601
+    assert found.spans[-1] == [PiiSpan(begin=0, end=3, type="PERSON")] and found.version == "counting"

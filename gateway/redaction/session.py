@@ -26,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.base import CallContext, PiiFound, Provider, ProviderResult, Redacts
+from adapters.base import CallContext, PiiFound, PiiSpan, Provider, ProviderResult, Redacts
 from gateway.logs.record import RedactionSummary, RequestLog
 from gateway.redaction import outputs
 from gateway.redaction.text import Masked, Numbering, restore
@@ -49,6 +49,7 @@ from policies.model import PolicyFile, Route
 from policies.redaction import is_trusted, redactor_name
 
 IMAGE_KINDS = frozenset({"faces", "text"})
+TEXTS_PER_CALL = 256  # the model server's /redact/text takes at most this many texts at once
 
 
 @dataclass(frozen=True)
@@ -179,10 +180,17 @@ class RedactionSession:
         return msgspec.structs.replace(request, image=blurred)
 
     async def find(self, texts: list[str]) -> PiiFound:
-        found: PiiFound = await self._call(lambda r, t: r.find_pii(texts, t))
-        if len(found.spans) != len(texts):
-            raise _Failed("the redactor answered for a different number of texts")
-        return found
+        """PII spans of each text, asked ``TEXTS_PER_CALL`` texts at a time (a long OCR document's lines)."""
+        spans: list[list[PiiSpan]] = []
+        version = ""
+        for at in range(0, len(texts), TEXTS_PER_CALL):
+            part = texts[at : at + TEXTS_PER_CALL]
+            found: PiiFound = await self._call(lambda r, t, part=part: r.find_pii(part, t))
+            if len(found.spans) != len(part):
+                raise _Failed("the redactor answered for a different number of texts")
+            spans += found.spans
+            version = version or found.version
+        return PiiFound(spans=spans, version=version)
 
     async def _call(self, call: Any) -> Any:
         redactor = self.redaction.redactor

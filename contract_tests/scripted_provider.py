@@ -34,6 +34,7 @@ from omnisense.schema import (
     Label,
     LabelsResult,
     LanguageResult,
+    ModeratedFrame,
     ModerationResult,
     ObjectsResult,
     OcrLine,
@@ -43,6 +44,7 @@ from omnisense.schema import (
     ProviderInfo,
     SentimentResult,
     SentimentScores,
+    Shot,
     SynthesizeRequest,
     SynthesizeResult,
     Task,
@@ -55,6 +57,12 @@ from omnisense.schema import (
     TranscribeResult,
     TranslateRequest,
     TranslateResult,
+    VideoInfo,
+    VideoLabelsResult,
+    VideoModerationResult,
+    VideoRequest,
+    VideoSegment,
+    VideoShotsResult,
     spec_of,
     unit_of,
 )
@@ -166,6 +174,8 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
     if isinstance(request, ImageRequest) and request.image.width and request.image.height:
         size = ImageSize(request.image.width, request.image.height)
     box = Box(0.25, 0.25, 0.5, 0.5)
+    seconds = (request.video.duration_s or 0.0) if isinstance(request, VideoRequest) else 0.0
+    video = VideoInfo(duration_s=seconds) if isinstance(request, VideoRequest) else None
     text = request.text if isinstance(request, TextRequest | TranslateRequest | SynthesizeRequest) else ""
     results: dict[Task, Any] = {
         Task.VISION_LABELS: lambda: LabelsResult(labels=[Label(label, 0.9)], image=size),
@@ -191,6 +201,13 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
         ),
         Task.SPEECH_SYNTHESIZE: lambda: SynthesizeResult(audio=SILENCE_WAV, format="wav"),
         Task.SPEECH_TRANSCRIBE: lambda: TranscribeResult(text=label, confidence=0.9),
+        Task.VIDEO_LABELS: lambda: VideoLabelsResult(
+            segments=[VideoSegment(name=label, confidence=0.9, start_s=0.0, end_s=seconds)], video=video
+        ),
+        Task.VIDEO_SHOTS: lambda: VideoShotsResult(shots=[Shot(start_s=0.0, end_s=seconds)], video=video),
+        Task.VIDEO_MODERATION: lambda: VideoModerationResult(
+            frames=[ModeratedFrame(time_s=0.0, category=label, confidence=0.1)], video=video
+        ),
     }
     if task in results:
         result: TaskResult = results[task]()

@@ -8,7 +8,9 @@ A job is submitted like a task request, with the task named:
   with the body or form exactly as the task's own endpoint takes it.
 
 Inputs are decoded and checked now (a bad input is a 4xx now, not a failed job later), with
-the task's own limits except the synchronous endpoint's audio length. The answer is 202,
+the task's own limits except the synchronous endpoint's audio length. A video task's own
+endpoint turns a clip longer than ``limits.max_sync_video_s`` into a job itself (``enqueue``):
+the same 202, ``Location`` and job, without a webhook (name one through ``POST /v1/jobs``). The answer is 202,
 the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
 
 The submission takes no rate-limit token: each item takes its own when it runs
@@ -39,7 +41,7 @@ from gateway.server.config import Limits
 from gateway.server.inputs import decode_body, decode_request
 from gateway.server.options import allow
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
+from gateway.server.scope import RouteChoice, route_choice
 from omnisense.schema import (
     InvalidInput,
     NotFound,
@@ -49,6 +51,7 @@ from omnisense.schema import (
     TaskRequest,
     TranscribeRequest,
     UnprocessableInput,
+    VideoRequest,
 )
 
 _encoder = msgspec.json.Encoder()
@@ -72,6 +75,11 @@ def refuse_long_audio(request: TaskRequest, limits: Limits) -> None:
             "with ?task=speech.transcribe (the answer is in GET /v1/jobs/{id} or your webhook)",
             field="audio",
         )
+
+
+def long_video(request: TaskRequest, limits: Limits) -> bool:
+    """Video longer than ``limits.max_sync_video_s``: the synchronous endpoint answers it as a job (202)."""
+    return isinstance(request, VideoRequest) and (request.video.duration_s or 0.0) > limits.max_sync_video_s
 
 
 def _task(name: str | None) -> Task:
@@ -173,10 +181,27 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
+    key_id = key.id if key else None
+    job_args = (runtime, key_id, task, requests, choice, webhook_url, batch)
+    return await enqueue(*job_args, idempotency=request.headers.get("idempotency-key"))
+
+
+async def enqueue(
+    runtime: Runtime,
+    key_id: str | None,
+    task: Task,
+    requests: list[TaskRequest],
+    choice: RouteChoice,
+    webhook_url: str | None,
+    batch: bool,
+    *,
+    idempotency: str | None,
+) -> Response[bytes]:
+    """Store a job of decoded requests and answer 202 + ``Location`` (a repeated Idempotency-Key: that job)."""
     assert runtime.jobs is not None
-    key_id, inputs = key.id if key else None, encode_inputs(requests)
+    inputs = encode_inputs(requests)
     job_id, request_hash = uuid.uuid4().hex, None
-    if idempotency := request.headers.get("idempotency-key"):
+    if idempotency:
         job_id = hashlib.sha256(f"{key_id}\x00{idempotency}".encode()).hexdigest()[:32]
         request_hash = hashlib.sha256(task.value.encode() + b"\x00" + inputs).hexdigest()
         if (before := await _stored(runtime.jobs.store.get(job_id))) is not None:

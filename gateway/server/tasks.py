@@ -34,10 +34,10 @@ from gateway.server.config import Limits
 from gateway.server.dialect import NATIVE, Dialect
 from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import max_body_bytes
-from gateway.server.jobs import refuse_long_audio
+from gateway.server.jobs import enqueue, long_video, refuse_long_audio
 from gateway.server.problems import framework_error
 from gateway.server.quote import quote, wants_quote
-from gateway.server.responses import AnswerResponse
+from gateway.server.responses import AnswerResponse, trace_headers
 from gateway.server.runtime import Runtime
 from gateway.server.scope import RouteChoice, route_choice
 from gateway.trace import RequestTrace
@@ -47,6 +47,7 @@ from omnisense.schema import (
     InternalError,
     MethodNotAllowed,
     OmnisenseError,
+    PayloadTooLarge,
     ShuttingDown,
     Task,
     TaskRequest,
@@ -110,6 +111,10 @@ async def serve_task(
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
+            if long_video(task_request, runtime.config.limits):
+                answer = await _video_job(runtime, task, task_request, choice, trace, headers)
+                status, error_type = 202, None
+                return answer
             if idempotency := headers.get("idempotency-key"):
                 check_header(idempotency)
             query = request.scope.get("query_string", b"")
@@ -143,6 +148,31 @@ async def serve_task(
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+
+
+async def _video_job(
+    runtime: Runtime,
+    task: Task,
+    task_request: TaskRequest,
+    choice: RouteChoice,
+    trace: RequestTrace,
+    headers: Mapping[str, str],
+) -> AnswerResponse:
+    """A clip over ``limits.max_sync_video_s``: a job of this request, 202 + ``Location`` (or 413 without jobs)."""
+    limits = runtime.config.limits
+    if runtime.jobs is None:
+        seconds = getattr(getattr(task_request, "video", None), "duration_s", 0.0) or 0.0
+        raise PayloadTooLarge(
+            f"the video is {seconds:.1f} s long; this endpoint answers up to {limits.max_sync_video_s:g} s in the"
+            " request, and this gateway runs no jobs (jobs.enabled: false)",
+            field="video",
+        )
+    accepted = await enqueue(
+        runtime, trace.record.key_id, task, [task_request], choice, None, False,
+        idempotency=headers.get("idempotency-key"),
+    )  # fmt: skip
+    out = {**trace_headers(trace), **{k: str(v) for k, v in accepted.headers.items()}}
+    return AnswerResponse(bytes(accepted.content), "application/json", out, accepted.status_code or 202)
 
 
 def _stopped() -> ShuttingDown:

@@ -18,7 +18,7 @@ import httpx
 
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_async
-from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
+from omnisense.client.methods import Async, SpeechAPI, TextAPI, VideoAPI, VisionAPI
 from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
@@ -41,6 +41,7 @@ class AsyncClient:
         self.vision = VisionAPI[Async](self.send)
         self.text = TextAPI[Async](self.send)
         self.speech = SpeechAPI[Async](self.send)
+        self.video = VideoAPI[Async](self.send)
         self.jobs = JobsAPI[Async](self.run_flow)
 
     async def run_flow(self, flow: Flow[R]) -> R:

@@ -20,7 +20,7 @@ import httpx
 
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_sync
-from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
+from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VideoAPI, VisionAPI
 from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
@@ -43,6 +43,7 @@ class Client:
         self.vision = VisionAPI[Sync](self.send)
         self.text = TextAPI[Sync](self.send)
         self.speech = SpeechAPI[Sync](self.send)
+        self.video = VideoAPI[Sync](self.send)
         self.jobs = JobsAPI[Sync](self.run_flow)
 
     def run_flow(self, flow: Flow[R]) -> R:

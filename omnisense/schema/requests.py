@@ -67,14 +67,15 @@ Providers = Annotated[
 
 
 class Media(msgspec.Struct, frozen=True, kw_only=True):
-    """Decoded image or audio bytes with what the gateway learned about them."""
+    """Decoded image, audio or video bytes with what the gateway learned about them."""
 
     data: bytes
-    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg, webm, m4a
-    width: int | None = None  # images, in pixels
+    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg, webm, m4a | mp4, mov, webm, mkv
+    width: int | None = None  # images and video, in pixels
     height: int | None = None
-    duration_s: float | None = None  # audio, when the container tells
-    uri: str | None = None  # a provider-native reference (s3://...) instead of bytes
+    duration_s: float | None = None  # audio and video: decoded from the stream's frames
+    uri: str | None = None  # a provider-native reference (s3://..., gs://...) instead of bytes
+    codec: str | None = None  # video: the video stream's codec (h264, vp9, ...)
 
     @property
     def size(self) -> int:
@@ -141,7 +142,14 @@ class TranscribeRequest(_Common, frozen=True, kw_only=True):
         return None if isinstance(self.speakers, bool) else self.speakers
 
 
-TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest
+class VideoRequest(_Common, frozen=True, kw_only=True):
+    video: Media
+    max_results: MaxResults = 50
+    # Drop items scored under this (labels, moderation). None: each vendor's own default.
+    min_confidence: Confidence | None = None
+
+
+TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest | VideoRequest
 
 
 def request_language(request: TaskRequest) -> str | None:
@@ -159,6 +167,8 @@ def request_units(request: TaskRequest) -> float:
         return 1.0
     if isinstance(request, TranscribeRequest):
         return request.audio.duration_s or 0.0
+    if isinstance(request, VideoRequest):
+        return request.video.duration_s or 0.0
     return float(len(request.text))
 
 
@@ -166,10 +176,14 @@ def request_units(request: TaskRequest) -> float:
 
 
 class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``{"base64": "..."}`` or ``{"url": "https://..."}`` in a JSON body."""
+    """``{"base64": "..."}``, ``{"url": "https://..."}`` or, for video, ``{"uri": "s3://..." | "gs://..."}``.
+
+    A ``uri`` is an object the provider reads itself; it is taken only where the provider
+    block names its bucket (``gateway.server.object_refs``)."""
 
     base64: str | None = None
     url: str | None = None
+    uri: str | None = None
 
 
 _FIELDS: dict[type[msgspec.Struct], tuple[msgspec.structs.FieldInfo, ...]] = {}
@@ -184,7 +198,7 @@ def request_fields(request_type: type[msgspec.Struct]) -> tuple[msgspec.structs.
 
 
 def media_field(request_type: type[msgspec.Struct]) -> str | None:
-    """The name of the request's image or audio field, if it has one."""
+    """The name of the request's image, audio or video field, if it has one."""
     for info in request_fields(request_type):
         if info.type is Media:
             return info.name

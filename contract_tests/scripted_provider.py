@@ -115,6 +115,8 @@ class ScriptedConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     label: str = "scripted"
     healthy: bool = True
     max_chars: int | None = None  # text tasks: the longest text it takes
+    buckets: list[str] = []  # video tasks: the object stores it reads (s3://bucket, gs://bucket)
+    codecs: list[str] | None = None  # video tasks: the codecs it takes
 
 
 class ScriptedProvider:
@@ -128,7 +130,14 @@ class ScriptedProvider:
             name=name,
             kind="scripted",
             capabilities={
-                t: TaskSupport(model="scripted-1", languages=langs, max_chars=self.config.max_chars) for t in tasks
+                t: TaskSupport(
+                    model="scripted-1",
+                    languages=langs,
+                    max_chars=self.config.max_chars,
+                    buckets=tuple(self.config.buckets),
+                    codecs=frozenset(self.config.codecs) if self.config.codecs is not None else None,
+                )
+                for t in tasks
             },
             prices={t: Price(usd=self.config.price_usd, unit=unit_of(t)) for t in tasks},
         )

@@ -107,6 +107,7 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     voices: list[str] | None = None
     classes: list[str] | None = None  # vision.objects: the classes its detectors find
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
+    codecs: list[str] | None = None  # video tasks: the codecs its decoder takes
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -133,6 +134,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             max_seconds=c.limits.max_seconds,
             classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
             diarization=c.diarization,
+            codecs=frozenset(c.codecs) if c.codecs is not None else None,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 

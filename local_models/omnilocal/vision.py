@@ -172,6 +172,9 @@ class VisionModels:
 
         self.nsfw = NsfwClassifier()
         self.device = self.labeler.device
+        from .video import VideoModels
+
+        self.video = VideoModels(self.labeler, self.nsfw)
 
     def capabilities(self) -> dict[str, Any]:
         limits = {"max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_IMAGE_PIXELS}
@@ -196,6 +199,7 @@ class VisionModels:
                 "categories": self.nsfw.categories,
                 "limits": limits,
             },
+            **self.video.capabilities(),
         }
 
     def labels(self, images: list[str]) -> list[dict[str, Any]]:

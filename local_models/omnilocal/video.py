@@ -87,9 +87,10 @@ def sample(raw: bytes, fps: float | None = None, deadline: Callable[[], None] | 
                 raise invalid("the video holds no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            base = float(stream.time_base or 0)
             for i, frame in enumerate(container.decode(stream)):
                 t = float(frame.time or 0.0)
-                end = max(end, t + float(frame.duration * stream.time_base) if frame.duration else t)
+                end = max(end, t + (frame.duration or 0) * base)
                 if t + 1e-6 >= next_at and len(frames) < MAX_FRAMES:
                     image = frame.to_image() if isinstance(frame, av.VideoFrame) else None  # type: ignore[no-untyped-call]
                     if isinstance(image, Image.Image):

@@ -100,15 +100,9 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     return None
 
 
-def bucket_of(uri: str) -> str:
-    """``s3://bucket`` of ``s3://bucket/key/clip.mp4`` (the scheme and the bucket, lower case)."""
-    scheme, _, rest = uri.partition("://")
-    return f"{scheme.lower()}://{rest.split('/', 1)[0].lower()}"
-
-
 def _video_reason(support: TaskSupport, task: Task, media: Media) -> str | None:
     if media.uri:
-        bucket = bucket_of(media.uri)
+        bucket = media.bucket
         if bucket not in support.buckets:
             offer = f" (it reads {', '.join(support.buckets)})" if support.buckets else ""
             return f"does not read objects from {bucket} for {task}{offer}"

@@ -22,6 +22,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.kit.clients import SdkClients
 from adapters.kit.config import ProviderConfig
 from adapters.kit.results import apply_classes, apply_min_confidence
+from adapters.kit.video import check_video
 from omnisense.schema import (
     TABLE,
     Health,
@@ -34,6 +35,7 @@ from omnisense.schema import (
     TaskSupport,
     TranscribeRequest,
     Unsupported,
+    VideoRequest,
 )
 
 ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
@@ -81,6 +83,8 @@ class VendorProvider(Generic[ConfigT]):
         takes = TABLE[task].request
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
+        if isinstance(request, VideoRequest):
+            check_video(self.name, task, self.info.capabilities.get(task), request)
         if isinstance(request, TranscribeRequest) and request.diarize and not self._diarizes(task):
             # never dropped silently: the dispatcher falls back to a provider that diarizes
             raise Unsupported(f"{self.name} does not tell speakers apart for {task}", field="speakers")

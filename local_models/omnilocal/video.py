@@ -15,7 +15,8 @@ and moderation models in batches, labels merged into time segments, shots found 
   names it); every frame is answered, the most confident first, so the caller's
   ``min_confidence`` chooses what counts as flagged.
 - Shots: PySceneDetect's ``ContentDetector`` (HSV content change between frames, threshold 27,
-  its default) over every frame, read through its PyAV backend from memory.
+  its default) over every frame, read through its PyAV backend from memory; shots shorter
+  than ``MIN_SHOT_S`` (0.5 s; its default is 15 frames) are merged into the next.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ MAX_FRAMES = 3600
 FRAME_TOP_K = 5
 MIN_FRAME_CONFIDENCE = 0.1
 SCENE_THRESHOLD = 27.0
+MIN_SHOT_S = 0.5  # a cut closer than this to the last one is ignored (flashes, fades)
 
 
 def sample_fps() -> float:
@@ -165,7 +167,7 @@ def shots(raw: bytes, duration_s: float | None = None) -> list[dict[str, float]]
     except Exception as exc:  # PySceneDetect wraps PyAV's errors in its own
         raise invalid(f"the video could not be decoded: {exc}") from exc
     manager = SceneManager()
-    manager.add_detector(ContentDetector(threshold=SCENE_THRESHOLD))
+    manager.add_detector(ContentDetector(threshold=SCENE_THRESHOLD, min_scene_len=MIN_SHOT_S))
     manager.detect_scenes(stream)
     scenes = manager.get_scene_list(start_in_scene=True)
     return [{"start_s": round(float(a.seconds), 3), "end_s": round(float(b.seconds), 3)} for a, b in scenes]

@@ -81,6 +81,14 @@ class Media(msgspec.Struct, frozen=True, kw_only=True):
     def size(self) -> int:
         return len(self.data)
 
+    @property
+    def bucket(self) -> str | None:
+        """``s3://bucket`` of an object reference ``s3://bucket/key`` (scheme and bucket, lower case)."""
+        if self.uri is None:
+            return None
+        scheme, _, rest = self.uri.partition("://")
+        return f"{scheme.lower()}://{rest.split('/', 1)[0].lower()}"
+
 
 class RoutingHints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Per-request routing hints, checked against what the caller's key may do."""

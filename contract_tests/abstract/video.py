@@ -8,6 +8,7 @@ its vendor's answer holds (``expected_labels``, ``expected_cuts``).
 
 from __future__ import annotations
 
+import itertools
 from typing import ClassVar
 
 import pytest
@@ -76,7 +77,7 @@ class VideoShotsContract(VideoContract):
         assert isinstance(out.result, VideoShotsResult)
         shots = out.result.shots
         assert shots, "a clip has at least one shot"
-        for before, after in zip(shots, shots[1:], strict=False):
+        for before, after in itertools.pairwise(shots):
             assert before.end_s <= after.start_s + EPS, "in order of time, not overlapping"
         cuts = [s.start_s for s in shots[1:]]
         assert len(cuts) == len(self.expected_cuts) or not self.expected_cuts, cuts

@@ -148,3 +148,12 @@ def test_a_long_clip_becomes_a_job_that_completes(client: Client) -> None:
     assert job["status"] == "succeeded", job
     assert job["result"]["task"] == "video.labels" and job["result"]["usage"]["units"] == 6.0
     assert job["result"]["result"]["segments"][0]["end_s"] == 6.0
+
+
+def test_the_client_follows_a_long_clip_to_its_job(client: Client) -> None:
+    from omnisense.client import Client as Omni
+    from omnisense.schema import Envelope, VideoLabelsResult
+
+    answer = Omni(http=client).video.labels(samples.video(seconds=3.0))  # 6 s: the gateway answers 202
+    assert isinstance(answer, Envelope) and isinstance(answer.result, VideoLabelsResult)
+    assert answer.result.segments[0].end_s == 6.0 and answer.usage.units == 6.0

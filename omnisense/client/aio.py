@@ -17,9 +17,9 @@ from typing import TypeVar
 import httpx
 
 from omnisense.client.calls import Call
-from omnisense.client.jobs import Flow, JobsAPI, drive_async
+from omnisense.client.jobs import Flow, JobsAPI, drive_async, followed
 from omnisense.client.methods import Async, SpeechAPI, TextAPI, VideoAPI, VisionAPI
-from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
+from omnisense.client.transport import NEVER_SENT, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
@@ -54,7 +54,8 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
-                return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
+                response = await self._http.post(call.path, **request_kwargs(call))
+                return await drive_async(self._http, followed(response, call.result_type))
             except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
                 if wait is None:

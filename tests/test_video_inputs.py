@@ -157,3 +157,15 @@ def test_the_client_follows_a_long_clip_to_its_job(client: Client) -> None:
     answer = Omni(http=client).video.labels(samples.video(seconds=3.0))  # 6 s: the gateway answers 202
     assert isinstance(answer, Envelope) and isinstance(answer.result, VideoLabelsResult)
     assert answer.result.segments[0].end_s == 6.0 and answer.usage.units == 6.0
+
+
+def test_the_task_command_sends_a_clip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main
+    from tests.conftest import LiveServer, make_config
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(CLIP)
+    with LiveServer(make_config(_policy(tmp_path)), MemorySink()) as live:
+        assert main(["video-shots", str(clip), "--url", live.url, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["task"] == "video.shots" and answer["result"]["shots"] == [{"start_s": 0.0, "end_s": 2.0}]

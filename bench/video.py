@@ -16,8 +16,8 @@ Rows, at the default sampling rate (``LOCAL_MODELS_VIDEO_FPS``, 1 frame a second
 ``--fast-fps`` (5) to show batching where there are more frames:
 
 - decode + sample: PyAV decoding every frame and converting the sampled ones (the floor);
-- labels / moderation, batched (``LOCAL_MODELS_VIDEO_BATCH`` = 16 frames a forward pass)
-  and unbatched (1 frame a pass);
+- labels / moderation, batched (``--batch`` frames a forward pass, 16 by default) and
+  unbatched (1 frame a pass);
 - shots: PySceneDetect over every frame.
 
 "video s / CPU s" is the clip's length over the call's CPU seconds; "x unbatched" compares

@@ -4,8 +4,9 @@ and moderation models in batches, labels merged into time segments, shots found 
 - Sampling: one frame every ``1 / LOCAL_MODELS_VIDEO_FPS`` seconds of presentation time (default
   1 frame a second); the decoder runs over every frame (inter-coded video cannot skip), only
   the sampled ones are converted and classified. At most ``MAX_FRAMES`` are sampled.
-- Batching: the sampled frames go through a model ``LOCAL_MODELS_VIDEO_BATCH`` at a time (default
-  16; 1 turns batching off), one forward pass per batch.
+- Batching: the sampled frames go through a model ``LOCAL_MODELS_VIDEO_BATCH`` at a time, one
+  forward pass per batch (default: 16 on a GPU; 1 on a CPU, where batching measured slower,
+  ``batch_size``).
 - Labels to segments: a label is present in a frame when it is among that frame's
   ``FRAME_TOP_K`` labels with at least ``MIN_FRAME_CONFIDENCE``. Consecutive sampled frames that
   have it make one segment, from the first frame's time to the last one's plus one sampling
@@ -45,8 +46,14 @@ def sample_fps() -> float:
     return float(os.environ.get("LOCAL_MODELS_VIDEO_FPS", "1.0"))
 
 
-def batch_size() -> int:
-    return max(1, int(os.environ.get("LOCAL_MODELS_VIDEO_BATCH", "16")))
+def batch_size(device: str = "cpu") -> int:
+    """Frames a forward pass: ``LOCAL_MODELS_VIDEO_BATCH``, else 16 on a GPU and 1 on a CPU
+    (measured by ``bench/video.py``: on one CPU thread a batch of 16 frames labels 0.6-0.75x
+    as fast as one frame a pass, and moderates as fast; the README's "Numbers")."""
+    given = os.environ.get("LOCAL_MODELS_VIDEO_BATCH")
+    if given:
+        return max(1, int(given))
+    return 16 if device.startswith("cuda") else 1
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,8 @@ class VideoModels:
     def __init__(self, labeler: Any, nsfw: Any) -> None:
         self.labeler = labeler
         self.nsfw = nsfw
+        self.label_batch = batch_size(str(labeler.device))
+        self.moderation_batch = batch_size(str(nsfw.device))
 
     def capabilities(self) -> dict[str, Any]:
         limits = {"max_bytes": MAX_VIDEO_BYTES, "max_seconds": MAX_VIDEO_SECONDS}
@@ -197,7 +206,7 @@ class VideoModels:
             check_deadline("the video labels")
 
         clip = sample(decode_video(video), deadline=deadline)
-        per_frame = run_batched(clip.frames, self.labeler.classify_batch, batch or batch_size(), deadline)
+        per_frame = run_batched(clip.frames, self.labeler.classify_batch, batch or self.label_batch, deadline)
         return {"segments": segments(clip, per_frame)[:max_results], "video": _info(clip)}
 
     def moderation(self, video: str, max_results: int = 50, batch: int | None = None) -> dict[str, Any]:
@@ -207,7 +216,7 @@ class VideoModels:
             check_deadline("the video moderation")
 
         clip = sample(decode_video(video), deadline=deadline)
-        answers = run_batched(clip.frames, self.nsfw.classify_batch, batch or batch_size(), deadline)
+        answers = run_batched(clip.frames, self.nsfw.classify_batch, batch or self.moderation_batch, deadline)
         frames = [
             {"time_s": frame.time_s, "category": flag["category"], "confidence": flag["confidence"]}
             for frame, answer in zip(clip.frames, answers, strict=True)

@@ -46,7 +46,7 @@ from omnisense.schema import (
     normalize_language,
     spec_of,
 )
-from omnisense.schema.requests import MediaRef
+from omnisense.schema.requests import MediaRef, VideoRef
 
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
 
@@ -194,7 +194,7 @@ async def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits, fetc
     fields = msgspec.structs.asdict(parsed)
     if spec.media_field is not None:
         ref = fields[spec.media_field]
-        if ref.uri is not None:
+        if isinstance(ref, VideoRef) and ref.uri is not None:
             fields[spec.media_field] = object_media(ref, spec.media_field, spec.input)
         else:
             fields[spec.media_field] = await _ref_bytes(ref, spec.media_field, limits, fetcher)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from omnisense.schema import InputKind, Media, UnprocessableInput
-from omnisense.schema.requests import MediaRef
+from omnisense.schema.requests import VideoRef
 
 SCHEMES = ("s3", "gs")
 EXTENSIONS = {"mp4": "mp4", "m4v": "mp4", "mov": "mov", "webm": "webm", "mkv": "mkv"}
@@ -25,7 +25,7 @@ EXTENSIONS = {"mp4": "mp4", "m4v": "mp4", "mov": "mov", "webm": "webm", "mkv": "
 _URI = re.compile(r"^(s3|gs)://([a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9])/(.+)$")
 
 
-def object_media(ref: MediaRef, field: str, kind: InputKind) -> Media:
+def object_media(ref: VideoRef, field: str, kind: InputKind) -> Media:
     """The reference as ``Media``; a 422 naming ``field.uri`` when it is not one the gateway passes on."""
     where = f"{field}.uri"
     if ref.base64 is not None or ref.url is not None:

@@ -6,7 +6,7 @@ as ``Media`` whose ``format`` was sniffed from magic bytes, never from a file na
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -151,6 +151,7 @@ class TranscribeRequest(_Common, frozen=True, kw_only=True):
 
 
 class VideoRequest(_Common, frozen=True, kw_only=True):
+    media_ref: ClassVar[type[MediaRef]]  # set below: the JSON body's type for ``video``
     video: Media
     max_results: MaxResults = 50
     # Drop items scored under this (labels, moderation). None: each vendor's own default.
@@ -184,15 +185,21 @@ def request_units(request: TaskRequest) -> float:
 
 
 class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``{"base64": "..."}``, ``{"url": "https://..."}`` or, for video, ``{"uri": "s3://..." | "gs://..."}``.
-
-    A ``uri`` is an object the provider reads itself; it is taken only where the provider
-    block names its bucket (``gateway.server.object_refs``)."""
+    """``{"base64": "..."}`` or ``{"url": "https://..."}`` in a JSON body."""
 
     base64: str | None = None
     url: str | None = None
+
+
+class VideoRef(MediaRef, frozen=True, forbid_unknown_fields=True):
+    """A video's ``MediaRef``, which may also be ``{"uri": "s3://..." | "gs://..."}``: an object the
+    provider reads itself, taken only where the provider block names its bucket
+    (``gateway.server.object_refs``)."""
+
     uri: str | None = None
 
+
+VideoRequest.media_ref = VideoRef
 
 _FIELDS: dict[type[msgspec.Struct], tuple[msgspec.structs.FieldInfo, ...]] = {}
 
@@ -222,8 +229,9 @@ def body_type(request_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
     ``ImageRequest`` gives ``ImageBody``; the OpenAPI document and the server's decoder use it.
     """
     fields: list[tuple[str, Any, Any]] = []
+    ref = getattr(request_type, "media_ref", MediaRef)
     for info in request_fields(request_type):
-        kind = MediaRef if info.type is Media else info.type
+        kind = ref if info.type is Media else info.type
         if info.required:
             fields.append((info.name, kind, msgspec.NODEFAULT))
         elif info.default_factory is not msgspec.NODEFAULT:

@@ -95,7 +95,7 @@ def task_commands() -> dict[str, TaskCommand]:
         endpoint = endpoint_of(spec.task)
         word = VERB_WORDS.get(spec.method, spec.method).replace("_", "-")
         modality = spec.task.modality
-        clash = word in out or spec.input in PREFIXED
-        verb = f"{modality}-{word}" if spec.input in PREFIXED else f"{word}-{modality}" if clash else word
+        prefixed = spec.input in PREFIXED  # video-labels; a clash otherwise: moderate-text
+        verb = f"{modality}-{word}" if prefixed else f"{word}-{modality}" if word in out else word
         out[verb] = TaskCommand(verb, spec, endpoint.build, options_of(endpoint.build))
     return out

@@ -73,3 +73,20 @@ def test_a_clip_aws_fails_on_falls_back(gateway: Client, aws_fake: AwsJsonFake) 
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["provider"] == "backup" and _attempts(body) == [("aws", "Unsupported"), ("backup", "ok")]
+
+
+def test_an_s3_reference_is_billed_by_the_length_aws_reports(gateway: Client, moto_url: str) -> None:
+    import boto3
+
+    from contract_tests.conftest_aws import READ_BUCKET, REGION
+
+    keys = {"aws_access_key_id": "t", "aws_secret_access_key": "t"}
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name=REGION, **keys)
+    s3.put_object(Bucket=READ_BUCKET, Key="clips/a.mp4", Body=samples.video())
+    r = gateway.post("/v1/video/shots", json={"video": {"uri": f"s3://{READ_BUCKET}/clips/a.mp4"}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["provider"] == "aws" and body["result"]["video"]["duration_s"] == 10.01  # the fake's VideoMetadata
+    assert body["usage"]["units"] == 10.01 and body["usage"]["cost_usd"] == pytest.approx(0.05 * 10.01 / 60)
+    r = gateway.post("/v1/video/shots", json={"video": {"uri": "s3://not-named-anywhere/a.mp4"}})
+    assert r.status_code == 422 and "s3://not-named-anywhere" in r.json()["detail"], r.text

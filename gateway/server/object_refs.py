@@ -5,8 +5,8 @@ the object: the reference travels as ``Media(uri=...)`` with the format its exte
 and the capability filter (``policies.capabilities``) sends it only to a provider whose
 block names the bucket (``buckets: [s3://media-in]``; each task's ``TaskSupport.buckets``).
 Where no candidate reads that bucket the request is a 422 naming the bucket and what each
-provider reads. The decoded length is then the provider's: the request is priced at 0 s
-until the answer's ``video.duration_s`` says how long the clip was (``adapters.kit.video``).
+provider reads. The length is then the provider's: the request is billed by the answer's
+``video.duration_s`` (``omnisense.schema.table.billed_units``).
 
 Only video tasks take references; ``s3://`` and ``gs://`` are the schemes, with a bucket
 and a key that ends in a video extension.

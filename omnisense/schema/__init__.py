@@ -83,7 +83,16 @@ from omnisense.schema.results import (
     Word,
 )
 from omnisense.schema.summary import OutputSummary
-from omnisense.schema.table import RESULT_TYPES, TABLE, InputKind, TaskSpec, spec_of, summarize_output, unit_of
+from omnisense.schema.table import (
+    RESULT_TYPES,
+    TABLE,
+    InputKind,
+    TaskSpec,
+    billed_units,
+    spec_of,
+    summarize_output,
+    unit_of,
+)
 from omnisense.schema.tasks import Task, Unit
 
 __all__ = [
@@ -177,6 +186,7 @@ __all__ = [
     "VideoSegment",
     "VideoShotsResult",
     "Word",
+    "billed_units",
     "normalize_language",
     "primary",
     "request_language",

@@ -55,6 +55,7 @@ from omnisense.schema.requests import (
     body_type,
     media_field,
     request_fields,
+    request_units,
 )
 from omnisense.schema.results import (
     FLAGGED_AT,
@@ -286,6 +287,16 @@ def spec_of(task: Task) -> TaskSpec[Any, Any]:
 
 def unit_of(task: Task) -> Unit:
     return TABLE[task].unit
+
+
+def billed_units(request: TaskRequest, result: TaskResult) -> float:
+    """The request's units; for a video the gateway never read (an object reference), the
+    length the provider's answer reports (``result.video.duration_s``), else 0."""
+    units = request_units(request)
+    if not units and isinstance(request, VideoRequest) and request.video.duration_s is None:
+        reported = getattr(getattr(result, "video", None), "duration_s", None)
+        return float(reported) if reported else 0.0
+    return units
 
 
 def summarize_output(task: Task, result: TaskResult) -> OutputSummary:

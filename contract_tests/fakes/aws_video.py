@@ -12,8 +12,8 @@ The answers follow the API reference's response shapes: labels aggregated by SEG
 (``Timestamp``, ``Label {Name, Confidence, Parents, ...}``, ``StartTimestampMillis``,
 ``EndTimestampMillis``, ``DurationMillis``), SHOT segments with ``ShotSegment {Index,
 Confidence}`` and SMPTE timecodes, ``ModerationLabels`` with ``ModerationLabel {Name,
-Confidence, ParentName, TaxonomyLevel}``. Times are milliseconds, confidences 0-100; the
-sample clip is 10 s of H.264 at 1280x720, 3 shots.
+Confidence, ParentName, TaxonomyLevel}``. Times are milliseconds, confidences 0-100. The
+values are ours, in those shapes: a 10 s clip of H.264 at 1280x720, 3 shots, whatever was sent.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ The annotations follow the shapes of the reference pages' samples: label annotat
 ``entity {entityId, description, languageCode}``, ``categoryEntities`` and ``segments[{segment
 {startTimeOffset, endTimeOffset}, confidence}]``; ``shotAnnotations`` as video segments;
 ``explicitAnnotation.frames[{timeOffset, pornographyLikelihood}]`` with likelihood names;
-durations as strings (``"14.833664s"``, ``"0s"``). The sample's clip is 14.83 s long; a clip
-sent inline is answered with the same sample (the fake does not look at the video).
+durations as strings (``"14.833664s"``, ``"0s"``). The values are ours, in those shapes
+(a 14.83 s clip of a cat, three shots); every clip is answered with them (the fake does not
+look at the video).
 """
 
 from __future__ import annotations

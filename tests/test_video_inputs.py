@@ -169,3 +169,11 @@ def test_the_task_command_sends_a_clip(tmp_path: Path, capsys: pytest.CaptureFix
         assert main(["video-shots", str(clip), "--url", live.url, "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["task"] == "video.shots" and answer["result"]["shots"] == [{"start_s": 0.0, "end_s": 2.0}]
+
+
+def test_a_long_clip_is_quoted_not_queued(client: Client) -> None:
+    r = client.post(
+        "/v1/video/labels?dry_run=true", content=samples.video(seconds=3.0), headers={"Content-Type": "video/mp4"}
+    )
+    assert r.status_code == 200 and r.json()["dry_run"] is True, r.text
+    assert client.get("/v1/jobs").json()["jobs"] == []

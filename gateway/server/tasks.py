@@ -111,16 +111,16 @@ async def serve_task(
             choice = route_choice(runtime, headers, key, task_request.routing)
             dispatcher = choice.dispatcher
             refuse_long_audio(task_request, runtime.config.limits)
-            if long_video(task_request, runtime.config.limits):
-                answer = await _video_job(runtime, task, task_request, choice, trace, headers)
-                status, error_type = 202, None
-                return answer
             if idempotency := headers.get("idempotency-key"):
                 check_header(idempotency)
             query = request.scope.get("query_string", b"")
             if query and wants_quote(query.decode("latin-1")):  # the price, nothing called
                 status, error_type = 200, None
                 return await _quote(choice, task, task_request, trace)
+            if long_video(task_request, runtime.config.limits):
+                accepted = await _video_job(runtime, task, task_request, choice, trace, headers)
+                status, error_type = 202, None
+                return accepted
             run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
             answer = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None

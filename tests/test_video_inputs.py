@@ -177,3 +177,20 @@ def test_a_long_clip_is_quoted_not_queued(client: Client) -> None:
     )
     assert r.status_code == 200 and r.json()["dry_run"] is True, r.text
     assert client.get("/v1/jobs").json()["jobs"] == []
+
+
+def test_a_long_clip_s_job_announces_itself_to_the_webhook(client: Client) -> None:
+    from tests.test_jobs_webhooks import Receiver
+
+    with Receiver([]) as receiver:
+        clip = samples.video(seconds=3.0)
+        r = client.post(
+            f"/v1/video/shots?webhook_url={receiver.url}", content=clip, headers={"Content-Type": "video/mp4"}
+        )
+        assert r.status_code == 202, r.text
+        wait_until(lambda: receiver.got, timeout_s=20)
+    payload = json.loads(receiver.got[0][1])
+    assert payload["id"] == r.headers["location"].rsplit("/", 1)[1] and payload["status"] == "succeeded"
+    assert payload["result"]["result"]["shots"] == [{"start_s": 0.0, "end_s": 6.0}]
+    refused = client.post("/v1/video/shots?webhook_url=ftp://x/y", content=clip, headers={"Content-Type": "video/mp4"})
+    assert refused.status_code == 422 and refused.json()["field"] == "webhook_url", refused.text

@@ -10,8 +10,8 @@ A job is submitted like a task request, with the task named:
 Inputs are decoded and checked now (a bad input is a 4xx now, not a failed job later), with
 the task's own limits except the synchronous endpoint's audio length. A video task's own
 endpoint turns a clip longer than ``limits.max_sync_video_s`` into a job itself (``enqueue``):
-the same 202, ``Location`` and job, without a webhook (name one through ``POST /v1/jobs``). The answer is 202,
-the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
+the same 202, ``Location`` and job (``?webhook_url=`` on that endpoint is the job's webhook).
+The answer is 202, the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
 
 The submission takes no rate-limit token: each item takes its own when it runs
 (``gateway.jobs.runner``). With an ``Idempotency-Key`` header, the job's id is derived from
@@ -90,7 +90,7 @@ def _task(name: str | None) -> Task:
         raise UnprocessableInput(f"task: unknown task {name!r} (one of: {known})", field="task") from None
 
 
-def _webhook(url: str | None, hosts: list[str] | None) -> str | None:
+def checked_webhook(url: str | None, hosts: list[str] | None) -> str | None:
     """The webhook URL if it may be called (its addresses are checked again at each delivery)."""
     if url is None:
         return None
@@ -111,7 +111,7 @@ async def _decode(
         return (
             task,
             [await decode_request(task, request, limits, runtime.fetcher, reserved=QUERY)],
-            _webhook(request.query_params.get("webhook_url"), runtime.config.jobs.webhook_hosts),
+            checked_webhook(request.query_params.get("webhook_url"), runtime.config.jobs.webhook_hosts),
             False,
         )
     try:
@@ -134,7 +134,7 @@ async def _decode(
             where = "input" if body.input is not None else f"inputs[{i}]"
             exc.detail, exc.field = f"{where}: {exc.detail}", f"{where}.{exc.field}" if exc.field else where
             raise
-    return task, decoded, _webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
+    return task, decoded, checked_webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
 
 
 T = TypeVar("T")

@@ -34,7 +34,7 @@ from gateway.server.config import Limits
 from gateway.server.dialect import NATIVE, Dialect
 from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import max_body_bytes
-from gateway.server.jobs import enqueue, long_video, refuse_long_audio
+from gateway.server.jobs import checked_webhook, enqueue, long_video, refuse_long_audio
 from gateway.server.problems import framework_error
 from gateway.server.quote import quote, wants_quote
 from gateway.server.responses import AnswerResponse, trace_headers
@@ -118,7 +118,8 @@ async def serve_task(
                 status, error_type = 200, None
                 return await _quote(choice, task, task_request, trace)
             if long_video(task_request, runtime.config.limits):
-                accepted = await _video_job(runtime, task, task_request, choice, trace, headers)
+                hook = request.query_params.get("webhook_url") if query else None
+                accepted = await _video_job(runtime, task, task_request, choice, trace, headers, hook)
                 status, error_type = 202, None
                 return accepted
             run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
@@ -157,8 +158,10 @@ async def _video_job(
     choice: RouteChoice,
     trace: RequestTrace,
     headers: Mapping[str, str],
+    webhook_url: str | None,
 ) -> AnswerResponse:
-    """A clip over ``limits.max_sync_video_s``: a job of this request, 202 + ``Location`` (or 413 without jobs)."""
+    """A clip over ``limits.max_sync_video_s``: a job of this request, 202 + ``Location`` (or 413 without jobs);
+    ``webhook_url`` (the endpoint's query parameter) is announced the finished job, as a job submitted so."""
     limits = runtime.config.limits
     if runtime.jobs is None:
         seconds = getattr(getattr(task_request, "video", None), "duration_s", 0.0) or 0.0
@@ -167,8 +170,9 @@ async def _video_job(
             " request, and this gateway runs no jobs (jobs.enabled: false)",
             field="video",
         )
+    hook = checked_webhook(webhook_url, runtime.config.jobs.webhook_hosts)
     accepted = await enqueue(
-        runtime, trace.record.key_id, task, [task_request], choice, None, False,
+        runtime, trace.record.key_id, task, [task_request], choice, hook, False,
         idempotency=headers.get("idempotency-key"),
     )  # fmt: skip
     out = {**trace_headers(trace), **{k: str(v) for k, v in accepted.headers.items()}}

@@ -26,6 +26,7 @@ __all__ = ["aws_failing_provider", "aws_fake", "aws_live_provider", "aws_provide
 
 REGION = "eu-west-1"
 BUCKET = "omnisense-test-transcribe"
+READ_BUCKET = "omnisense-test-media-in"  # video: a bucket requests may name in {"uri": "s3://..."}
 FAKE_SERVICES = ("rekognition", "comprehend", "translate", "textract", "transcribe")
 
 
@@ -41,6 +42,8 @@ def aws_block(moto: str, fake: str, **overrides: Any) -> dict[str, Any]:
         "timeout_s": 10,
         "s3_bucket": BUCKET,
         "transcribe_poll_s": 0.02,
+        "video_poll_s": 0.02,
+        "buckets": [READ_BUCKET],
     }
     block.update(overrides)
     return block
@@ -61,6 +64,8 @@ def moto_url() -> Iterator[str]:
     # moto's state is per process: another module's server may have made it.
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=READ_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     yield url
     server.stop()
 

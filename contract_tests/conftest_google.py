@@ -16,7 +16,13 @@ from adapters import registry
 from adapters.google.provider import GoogleProvider
 from contract_tests.fakes.google import GoogleFake
 
-__all__ = ["google_failing_provider", "google_fake", "google_live_provider", "google_provider"]
+__all__ = [
+    "google_failing_provider",
+    "google_fake",
+    "google_live_provider",
+    "google_provider",
+    "google_video_provider",
+]
 
 PROJECT = "omnisense-test"
 
@@ -44,6 +50,15 @@ def google_fake() -> Iterator[GoogleFake]:
 @pytest.fixture(scope="session")
 async def google_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvider]:
     provider = registry.build("gcp", google_block(google_fake.url))
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture(scope="session")
+async def google_video_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvider]:
+    """Polls the annotation's operation quickly, and reads the ``gs://media-in`` bucket."""
+    block = google_block(google_fake.url, video_poll_s=0.05, buckets=["media-in"])
+    provider = registry.build("gcp-video", block)
     yield provider
     await provider.aclose()
 

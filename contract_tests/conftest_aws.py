@@ -35,6 +35,7 @@ __all__ = [
 
 REGION = "eu-west-1"
 BUCKET = "omnisense-test-transcribe"
+READ_BUCKET = "omnisense-test-media-in"  # video: a bucket requests may name in {"uri": "s3://..."}
 FAKE_SERVICES = ("rekognition", "comprehend", "translate", "textract", "transcribe")
 
 
@@ -50,6 +51,8 @@ def aws_block(moto: str, fake: str, **overrides: Any) -> dict[str, Any]:
         "timeout_s": 10,
         "s3_bucket": BUCKET,
         "transcribe_poll_s": 0.02,
+        "video_poll_s": 0.02,
+        "buckets": [READ_BUCKET],
     }
     block.update(overrides)
     return block
@@ -70,6 +73,8 @@ def moto_url() -> Iterator[str]:
     # moto's state is per process: another module's server may have made it.
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=READ_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     yield url
     server.stop()
 

@@ -23,6 +23,7 @@ __all__ = [
     "google_live_provider",
     "google_provider",
     "google_stream_provider",
+    "google_video_provider",
     "speech_stream_fake",
 ]
 
@@ -52,6 +53,15 @@ def google_fake() -> Iterator[GoogleFake]:
 @pytest.fixture(scope="session")
 async def google_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvider]:
     provider = registry.build("gcp", google_block(google_fake.url))
+    yield provider
+    await provider.aclose()
+
+
+@pytest.fixture(scope="session")
+async def google_video_provider(google_fake: GoogleFake) -> AsyncIterator[GoogleProvider]:
+    """Polls the annotation's operation quickly, and reads the ``gs://media-in`` bucket."""
+    block = google_block(google_fake.url, video_poll_s=0.05, buckets=["media-in"])
+    provider = registry.build("gcp-video", block)
     yield provider
     await provider.aclose()
 

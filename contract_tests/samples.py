@@ -1,4 +1,4 @@
-"""Inputs the tests make themselves: images, audio and sentences."""
+"""Inputs the tests make themselves: images, audio, video and sentences."""
 
 from __future__ import annotations
 
@@ -42,6 +42,34 @@ def wav(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0) -> bytes:
         w.writeframes(
             b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / rate))) for i in range(frames))
         )
+    return buf.getvalue()
+
+
+def video(
+    pictures: tuple[Image.Image, ...] | None = None,
+    seconds: float = 1.0,
+    *,
+    fps: int = 10,
+    size: tuple[int, int] = (96, 64),
+    container: str = "mp4",
+    codec: str = "h264",
+) -> bytes:
+    """A clip of ``seconds`` per picture (default: a red, then a blue picture), encoded with PyAV."""
+    import av
+    import numpy as np
+
+    shown = pictures or (Image.new("RGB", size, (200, 30, 30)), Image.new("RGB", size, (30, 60, 200)))
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for picture in shown:
+            pixels = np.asarray(picture.convert("RGB").resize(size))
+            for _ in range(round(seconds * fps)):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
     return buf.getvalue()
 
 

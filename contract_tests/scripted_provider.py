@@ -34,6 +34,7 @@ from omnisense.schema import (
     Label,
     LabelsResult,
     LanguageResult,
+    ModeratedFrame,
     ModerationResult,
     ObjectsResult,
     OcrLine,
@@ -43,6 +44,7 @@ from omnisense.schema import (
     ProviderInfo,
     SentimentResult,
     SentimentScores,
+    Shot,
     SynthesizeRequest,
     SynthesizeResult,
     Task,
@@ -55,6 +57,12 @@ from omnisense.schema import (
     TranscribeResult,
     TranslateRequest,
     TranslateResult,
+    VideoInfo,
+    VideoLabelsResult,
+    VideoModerationResult,
+    VideoRequest,
+    VideoSegment,
+    VideoShotsResult,
     spec_of,
     unit_of,
 )
@@ -107,6 +115,8 @@ class ScriptedConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     label: str = "scripted"
     healthy: bool = True
     max_chars: int | None = None  # text tasks: the longest text it takes
+    buckets: list[str] = []  # video tasks: the object stores it reads (s3://bucket, gs://bucket)
+    codecs: list[str] | None = None  # video tasks: the codecs it takes
 
 
 class ScriptedProvider:
@@ -120,7 +130,14 @@ class ScriptedProvider:
             name=name,
             kind="scripted",
             capabilities={
-                t: TaskSupport(model="scripted-1", languages=langs, max_chars=self.config.max_chars) for t in tasks
+                t: TaskSupport(
+                    model="scripted-1",
+                    languages=langs,
+                    max_chars=self.config.max_chars,
+                    buckets=tuple(self.config.buckets),
+                    codecs=frozenset(self.config.codecs) if self.config.codecs is not None else None,
+                )
+                for t in tasks
             },
             prices={t: Price(usd=self.config.price_usd, unit=unit_of(t)) for t in tasks},
             region=config.placement().region,
@@ -168,6 +185,8 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
     if isinstance(request, ImageRequest) and request.image.width and request.image.height:
         size = ImageSize(request.image.width, request.image.height)
     box = Box(0.25, 0.25, 0.5, 0.5)
+    seconds = (request.video.duration_s or 0.0) if isinstance(request, VideoRequest) else 0.0
+    video = VideoInfo(duration_s=seconds) if isinstance(request, VideoRequest) else None
     text = request.text if isinstance(request, TextRequest | TranslateRequest | SynthesizeRequest) else ""
     results: dict[Task, Any] = {
         Task.VISION_LABELS: lambda: LabelsResult(labels=[Label(label, 0.9)], image=size),
@@ -193,6 +212,13 @@ def answer(task: Task, request: TaskRequest, label: str) -> TaskResult:
         ),
         Task.SPEECH_SYNTHESIZE: lambda: SynthesizeResult(audio=SILENCE_WAV, format="wav"),
         Task.SPEECH_TRANSCRIBE: lambda: TranscribeResult(text=label, confidence=0.9),
+        Task.VIDEO_LABELS: lambda: VideoLabelsResult(
+            segments=[VideoSegment(name=label, confidence=0.9, start_s=0.0, end_s=seconds)], video=video
+        ),
+        Task.VIDEO_SHOTS: lambda: VideoShotsResult(shots=[Shot(start_s=0.0, end_s=seconds)], video=video),
+        Task.VIDEO_MODERATION: lambda: VideoModerationResult(
+            frames=[ModeratedFrame(time_s=0.0, category=label, confidence=0.1)], video=video
+        ),
     }
     if task in results:
         result: TaskResult = results[task]()

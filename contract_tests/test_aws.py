@@ -41,6 +41,21 @@ class OnLiveAws:
 # --- against the fakes ---------------------------------------------------------------------
 
 
+class TestAwsVideoLabels(OnFakes, abstract.VideoLabelsContract):
+    seconds = 10.01  # the fake's sample job (it does not look at the clip)
+    expected_labels = ("Person", "Car", "Road")
+
+
+class TestAwsVideoShots(OnFakes, abstract.VideoShotsContract):
+    seconds = 10.01
+    expected_cuts = (3.337, 6.707)
+
+
+class TestAwsVideoModeration(OnFakes, abstract.VideoModerationContract):
+    seconds = 10.01
+    expected_categories = ("Alcohol", "Violence")
+
+
 class TestAwsLabels(OnFakes, abstract.LabelsContract):
     expected_label = "Mobile Phone"
 

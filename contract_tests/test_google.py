@@ -48,6 +48,27 @@ class OnLiveGoogle:
 # --- against the fake ------------------------------------------------------------------------
 
 
+class OnVideoFake:
+    @pytest.fixture
+    def provider(self, google_video_provider: GoogleProvider) -> GoogleProvider:
+        return google_video_provider
+
+
+class TestGoogleVideoLabels(OnVideoFake, abstract.VideoLabelsContract):
+    seconds = 14.833664  # the documented sample's clip (the fake answers it whatever it is sent)
+    expected_labels = ("cat", "pet", "animal")
+
+
+class TestGoogleVideoShots(OnVideoFake, abstract.VideoShotsContract):
+    seconds = 14.833664
+    expected_cuts = (5.233333, 10.1)
+
+
+class TestGoogleVideoModeration(OnVideoFake, abstract.VideoModerationContract):
+    seconds = 14.833664
+    expected_categories = ("adult",)
+
+
 class TestGoogleLabels(OnFake, abstract.LabelsContract):
     expected_label = "Street"
 

@@ -137,3 +137,15 @@ def test_capabilities_are_what_the_models_do(local_provider: LocalProvider) -> N
     assert caps[Task.VISION_MODERATION].model == "open-nsfw"
     assert ("en", "es") in (caps[Task.TEXT_TRANSLATE].pairs or ())
     assert caps[Task.SPEECH_SYNTHESIZE].voices and "en_US-joe-medium" in caps[Task.SPEECH_SYNTHESIZE].voices
+
+
+class TestVideoLabels(OnModels, abstract.VideoLabelsContract):
+    pass
+
+
+class TestVideoShots(OnModels, abstract.VideoShotsContract):
+    expected_cuts: ClassVar[tuple[float, ...]] = (1.0,)  # red, then blue
+
+
+class TestVideoModeration(OnModels, abstract.VideoModerationContract):
+    expected_categories: ClassVar[tuple[str, ...]] = ("sexual",)  # every sampled frame is scored

@@ -74,7 +74,7 @@ from omnisense.schema import (
     UpstreamTimeout,
     UpstreamUnavailable,
     Usage,
-    request_units,
+    billed_units,
     unit_of,
 )
 from policies.budgets import Allowance, Hold
@@ -470,7 +470,7 @@ class Dispatcher:
         self, task: Task, request: TaskRequest, provider_name: str, out: ProviderResult, trace: RequestTrace
     ) -> Envelope[TaskResult]:
         info = self.providers[provider_name].info
-        units, unit = request_units(request), unit_of(task).value
+        units, unit = billed_units(request, out.result), unit_of(task).value
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         record = trace.record
         record.provider, record.model = provider_name, out.model

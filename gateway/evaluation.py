@@ -51,6 +51,7 @@ class Example(msgspec.Struct, kw_only=True):
     text: str | None = None
     image: str | None = None
     audio: str | None = None
+    video: str | None = None
     language: str | None = None
     target_language: str | None = None
     source_language: str | None = None
@@ -87,7 +88,7 @@ def _check_input(task: Task, example: Example, base: Path) -> None:
     for name in _OPTIONS:  # the request type's other required fields (text.translate's target_language)
         if name in {f.name for f in spec_of(task).fields if f.required} and not getattr(example, name):
             raise ValueError(f"{task} needs {name!r}")
-    media = example.image if kind is InputKind.IMAGE else example.audio if kind is InputKind.AUDIO else None
+    media = None if kind is InputKind.TEXT else getattr(example, kind.value)
     if kind is not InputKind.TEXT:
         if not media:
             raise ValueError(f"{task} needs '{kind.value}' (a path)")
@@ -155,7 +156,7 @@ def call(client: Client, task: Task, example: Example, base: Path, provider: str
     kind = spec_of(task).input
     if kind is InputKind.TEXT:
         return method(example.text, **options, provider=provider)
-    media = (base / ((example.image if kind is InputKind.IMAGE else example.audio) or "")).read_bytes()
+    media = (base / (getattr(example, kind.value) or "")).read_bytes()
     return method(media, **options, provider=provider)
 
 

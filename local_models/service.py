@@ -42,7 +42,7 @@ MAX_QUEUE = int(os.environ.get("LOCAL_MODELS_MAX_QUEUE", "64"))
     name="omnisense_vision", workers=1, resources={"cpu": "1", "gpu": 1}, traffic=FAMILY_TRAFFIC, logging=QUIET
 )
 class Vision:
-    """Labels and moderation (batchable), faces, objects (faces and persons) and OCR."""
+    """Labels and moderation (batchable), faces, objects (faces and persons), OCR, and video on the same models."""
 
     def __init__(self) -> None:
         from omnilocal.vision import VisionModels
@@ -88,6 +88,22 @@ class Vision:
     @guarded
     def redact_image(self, image: str, faces: bool = True, text: bool = False, deadline: float | None = None) -> Result:
         return self.models.blurrer.blur(image, faces, text)
+
+    # Video: frames sampled and batched inside one call (omnilocal.video), not across requests.
+    @bentoml.api
+    @guarded
+    def video_labels(self, video: str, max_results: int = 50, deadline: float | None = None) -> Result:
+        return self.models.video.labels(video, max_results)
+
+    @bentoml.api
+    @guarded
+    def video_moderation(self, video: str, max_results: int = 50, deadline: float | None = None) -> Result:
+        return self.models.video.moderation(video, max_results)
+
+    @bentoml.api
+    @guarded
+    def video_shots(self, video: str, deadline: float | None = None) -> Result:
+        return self.models.video.shots(video)
 
 
 @bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
@@ -394,6 +410,20 @@ class LocalModels:
     ) -> Result:
         return await self.gate.call(
             "speech", self.speech, "transcribe", ctx, audio=audio, language=language, speakers=speakers
+        )
+
+    @bentoml.api(route="/video/labels")
+    async def video_labels(self, ctx: bentoml.Context, video: str, max_results: int = 50) -> Result:
+        return await self.gate.call("vision", self.vision, "video_labels", ctx, video=video, max_results=max_results)
+
+    @bentoml.api(route="/video/shots")
+    async def video_shots(self, ctx: bentoml.Context, video: str) -> Result:
+        return await self.gate.call("vision", self.vision, "video_shots", ctx, video=video)
+
+    @bentoml.api(route="/video/moderation")
+    async def video_moderation(self, ctx: bentoml.Context, video: str, max_results: int = 50) -> Result:
+        return await self.gate.call(
+            "vision", self.vision, "video_moderation", ctx, video=video, max_results=max_results
         )
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from omnisense.schema import (
     ImageRequest,
+    Media,
     ProviderInfo,
     SynthesizeRequest,
     Task,
     TaskRequest,
+    TaskSupport,
     TranscribeRequest,
     TranslateRequest,
+    VideoRequest,
     primary,
     request_language,
 )
@@ -23,6 +26,7 @@ INPUT_REASONS = {
     "does not produce": "format",
     "does not detect": "classes",
     "does not tell speakers apart": "speakers",
+    "does not read": "",  # an object reference (s3://, gs://) in the video field
 }
 
 
@@ -63,6 +67,11 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
         media = request.audio
         if request.diarize and not support.diarization:
             return f"does not tell speakers apart for {task} (speakers)"
+    if isinstance(request, VideoRequest):
+        media = request.video
+        why = _video_reason(support, task, media)
+        if why is not None:
+            return why
     if media is not None:
         if support.formats is not None and media.format not in support.formats:
             return f"does not accept {media.format} input for {task}"
@@ -73,7 +82,7 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
             return f"{TOO_LARGE_PREFIX} {support.max_pixels} pixels for {task} (max_pixels; this image has {pixels})"
         seconds = media.duration_s
         if support.max_seconds is not None and seconds is not None and seconds > support.max_seconds:
-            limit = f"{support.max_seconds:g} s of audio"
+            limit = f"{support.max_seconds:g} s of {'video' if isinstance(request, VideoRequest) else 'audio'}"
             return f"{TOO_LARGE_PREFIX} {limit} for {task} (max_seconds; this is {seconds:.1f} s)"
     synth_format = request.format if isinstance(request, SynthesizeRequest) else None
     if synth_format is not None and support.formats is not None and synth_format not in support.formats:
@@ -88,4 +97,16 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
         and len(text.encode()) > support.max_bytes
     ):
         return f"{TOO_LARGE_PREFIX} {support.max_bytes} bytes of UTF-8 text for {task}"  # encoded only for a limit
+    return None
+
+
+def _video_reason(support: TaskSupport, task: Task, media: Media) -> str | None:
+    if media.uri:
+        bucket = media.bucket
+        if bucket not in support.buckets:
+            offer = f" (it reads {', '.join(support.buckets)})" if support.buckets else ""
+            return f"does not read objects from {bucket} for {task}{offer}"
+        return None
+    if support.codecs is not None and media.codec is not None and media.codec not in support.codecs:
+        return f"does not accept {media.codec} video for {task} (its codecs: {', '.join(sorted(support.codecs))})"
     return None

@@ -36,6 +36,8 @@ def input_field(task: Task) -> str:
     """The request field that holds a task's main input."""
     if task.modality == "vision":
         return "image"
+    if task.modality == "video":
+        return "video"
     return "audio" if task is Task.SPEECH_TRANSCRIBE else "text"
 
 

@@ -20,6 +20,7 @@ from gateway.logs import MemorySink
 from gateway.server import GatewayConfig
 from gateway.server.config import ApiKey, LogSettings, hash_key
 from omnisense.client import Client as Omni
+from omnisense.schema import Task
 from tests.conftest import LiveServer, free_port, wait_for
 from tests.readme_examples import run_example
 from tests.test_local_e2e import face_and_text
@@ -60,7 +61,7 @@ def stdio(gateway: LiveServer, key: str = "agent-key") -> Client:
 async def test_tools_are_the_task_table_with_schemas(gateway: LiveServer) -> None:
     async with stdio(gateway) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert len(tools) == 13 and {"text_sentiment", "vision_ocr", "speech_transcribe"} <= tools.keys()
+    assert len(tools) == len(Task) and {"text_sentiment", "vision_ocr", "speech_transcribe"} <= tools.keys()
     sentiment = tools["text_sentiment"].input_schema
     assert sentiment["type"] == "object" and "text" in sentiment["required"]
     ocr = tools["vision_ocr"]
@@ -128,7 +129,7 @@ def _listening(port: int) -> bool:
 async def test_streamable_http_with_the_callers_key(mcp_http: str) -> None:
     keyed = httpx2.AsyncClient(headers={"Authorization": "Bearer agent-key"}, timeout=120)
     async with keyed, Client(streamable_http_client(mcp_http, http_client=keyed)) as client:
-        assert len((await client.list_tools()).tools) == 13
+        assert len((await client.list_tools()).tools) == len(Task)
         mood = await client.call_tool("text_sentiment", {"text": "The food was cold and awful."})
         assert not mood.is_error and mood.structured_content["result"]["label"] == "negative"  # type: ignore[index]
     anonymous = httpx2.AsyncClient(timeout=60)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from contract_tests import samples
 from contract_tests.conftest_google import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_google import google_block
 from contract_tests.fakes.google import GoogleFake
@@ -68,3 +69,30 @@ def test_redactor_failure_is_503_and_nothing_sent(
     assert [r for r in google_fake.requests if r.method != "GET"] == []
     assert any(r.path == "/redact/text" for r in redactor.requests)
     google_fake.reset()
+
+
+def test_a_video_under_face_redaction_is_never_sent_to_an_untrusted_vendor(
+    tmp_path: Path, google_fake: GoogleFake, redactor: ScriptedVendor
+) -> None:
+    """Frames are not blurred on our side: a route that redacts faces sends video to trusted
+    providers only, and with none it answers 503 rather than send the faces as they are."""
+    policy = {
+        "version": 1,
+        "providers": {
+            "gcp": google_block(google_fake.url, timeout_s=10),
+            "local": {"kind": "local", "url": redactor.url},
+        },
+        "routes": {"*": {"candidates": ["gcp"], "redact": ["faces"]}},
+    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(json.dumps(policy))
+    google_fake.reset()
+    app = create_app(GatewayConfig(policy=str(path), logs=LogSettings(sink="none")), sink=MemorySink())
+    with TestClient(app) as client:
+        answer = client.post(
+            "/v1/video/labels", content=samples.video(seconds=0.5), headers={"Content-Type": "video/mp4"}
+        )
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["title"] == "Redaction unavailable"
+    assert "video" in answer.json()["detail"]
+    assert [r for r in google_fake.requests if r.method != "GET"] == []

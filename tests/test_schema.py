@@ -59,8 +59,9 @@ def test_unknown_language_tags_are_refused(tag: str) -> None:
 
 def test_task_paths() -> None:
     assert Task.TEXT_KEY_PHRASES.path == "/v1/text/key-phrases"
-    assert {t.modality for t in Task} == {"vision", "text", "speech"}
-    assert len(Task) == 13
+    assert Task.VIDEO_LABELS.path == "/v1/video/labels"
+    assert {t.modality for t in Task} == {"vision", "text", "speech", "video"}
+    assert len(Task) == 16
 
 
 def test_price_with_blocks_and_minimum() -> None:

@@ -58,7 +58,8 @@ def arguments(spec: TaskSpec[Any, Any]) -> list[Any]:
     """Positional arguments for the row's client method: its request type's required fields."""
     values: dict[str, Any] = {"text": "Tim Cook is an idiot", "target_language": "es"}
     if spec.media_field is not None:
-        values[spec.media_field] = samples.png() if spec.media_field == "image" else samples.wav(0.5)
+        media = {"image": samples.png, "audio": lambda: samples.wav(0.5), "video": samples.video}
+        values[spec.media_field] = media[spec.media_field]()
     return [values[f.name] for f in msgspec.structs.fields(spec.request) if f.required]
 
 
@@ -150,7 +151,7 @@ def test_json_body_is_derived_from_the_request_type(spec: TaskSpec[Any, Any]) ->
     assert body_fields.keys() == request_fields.keys()
     for name, field in body_fields.items():
         assert field.required == request_fields[name].required and field.default == request_fields[name].default
-        assert (field.type is MediaRef) == (name == spec.media_field)
+        assert (isinstance(field.type, type) and issubclass(field.type, MediaRef)) == (name == spec.media_field)
     with pytest.raises(msgspec.ValidationError, match="unknown field"):
         msgspec.json.decode(b'{"text": "x", "image": {}, "audio": {}, "nope": 1}', type=spec.body)
 
@@ -192,7 +193,7 @@ def test_every_value_of_a_column_has_its_implementation() -> None:
 
 def test_closed_answers_come_from_the_rows() -> None:
     assert {t for t, s in TABLE.items() if s.closed_answer} == {
-        Task.TEXT_SENTIMENT, Task.TEXT_LANGUAGE, Task.VISION_MODERATION, Task.TEXT_MODERATION
+        Task.TEXT_SENTIMENT, Task.TEXT_LANGUAGE, Task.VISION_MODERATION, Task.TEXT_MODERATION, Task.VIDEO_MODERATION
     }  # fmt: skip
     assert {t.value for t, s in TABLE.items() if s.closed_answer} == CLOSED_ANSWER_TASKS
 

@@ -117,7 +117,7 @@ def _add_task(tmp: Path) -> None:
     _edit(schema / "tasks.py", MEMBER, MEMBER + '    TEXT_ECHO = "text.echo"\n')
     _edit(schema / "results.py", "\n\nTaskResult = (", RESULT)
     _edit(schema / "table.py", "    )\n}  # fmt: skip", ROW)
-    _edit(schema / "table.py", "    TranslateResult,\n)", "    TranslateResult,\n    EchoResult,\n)")
+    _edit(schema / "table.py", "    VideoShotsResult,\n)", "    VideoShotsResult,\n    EchoResult,\n)")
 
 
 def _run(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -26,6 +26,7 @@ from gateway.server.fetch import UrlFetcher
 from omnisense.schema import PayloadTooLarge, UnprocessableInput
 
 PNG = samples.png()
+CLIP = samples.video()
 
 
 class ImageHost(BaseHTTPRequestHandler):
@@ -36,6 +37,8 @@ class ImageHost(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/cat.png":
             self._send(PNG)
+        elif url.path == "/clip.mp4":
+            self._send(CLIP)
         elif url.path == "/doc.pdf":
             self._send(b"%PDF-1.7\n" + b"0" * 100)
         elif url.path == "/big":
@@ -209,6 +212,18 @@ def test_the_gateway_serves_url_inputs_sniffed_like_uploads(
     assert r.status_code == 415 and "application/pdf" in r.json()["detail"]
     r = gateway.post("/v1/vision/labels", json={"image": {"url": f"http://evil.test:{port}/cat.png"}})
     assert r.status_code == 422 and r.json()["field"] == "image.url"
+
+
+def test_a_video_url_is_fetched_and_decoded_like_an_upload(
+    gateway: TestClient,  # type: ignore[type-arg]
+    host: tuple[str, list[str]],
+) -> None:
+    port, hits = host
+    r = gateway.post("/v1/video/shots", json={"video": {"url": f"http://images.test:{port}/clip.mp4"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["usage"]["units"] == 2.0 and hits == ["/clip.mp4"]
+    r = gateway.post("/v1/video/shots", json={"video": {"url": f"http://images.test:{port}/cat.png"}})
+    assert r.status_code == 415 and "PNG image" in r.json()["detail"]
 
 
 def test_url_inputs_are_off_unless_the_operator_allows_them(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -39,6 +39,13 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
     s3_prefix: str = "omnisense/transcribe/"
     transcribe_poll_s: float = 0.5  # first poll interval; grows x1.5 up to transcribe_poll_max_s
     transcribe_poll_max_s: float = 5.0
+    # video.*: where clips are staged (default: s3_bucket) and deleted afterwards; ``buckets``:
+    # the buckets a request may name in {"uri": "s3://..."} (read in place, never deleted)
+    video_bucket: str | None = None
+    video_prefix: str = "omnisense/video/"
+    buckets: list[str] = msgspec.field(default_factory=list)
+    video_poll_s: float = 0.5  # first poll of Get*; grows x1.5 up to video_poll_max_s
+    video_poll_max_s: float = 5.0
     # speech.synthesize
     polly_engine: Literal["standard", "neural"] = "neural"
     # Comprehend needs a language for sentiment/entities/key phrases, and a live transcription
@@ -54,6 +61,10 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("max_attempts must be between 1 and 10")
         if (self.access_key_id is None) != (self.secret_access_key is None):
             raise ValueError("access_key_id and secret_access_key go together")
+        if self.video_poll_s <= 0 or self.video_poll_max_s <= 0:
+            raise ValueError("video_poll_s and video_poll_max_s must be positive")
+        if any(b.startswith("gs://") for b in self.buckets):
+            raise ValueError("buckets: Rekognition Video reads s3:// buckets only")
 
     def endpoint_for(self, service: str) -> str | None:
         return self.endpoints.get(service, self.endpoint_url)

@@ -54,7 +54,7 @@ _CODES: tuple[tuple[type[OmnisenseError], str], ...] = (
     (
         PayloadTooLarge,
         "ImageTooLargeException TextSizeLimitExceededException TextLengthExceededException"
-        " DocumentTooLargeException EntityTooLarge",
+        " DocumentTooLargeException EntityTooLarge VideoTooLargeException",
     ),
     (UnsupportedMediaType, "InvalidImageFormatException UnsupportedDocumentException InvalidSampleRateException"),
     (

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, transcribe_stream, translate
+from adapters.aws import (
+    comprehend,
+    polly,
+    rekognition,
+    rekognition_video,
+    textract,
+    toxicity,
+    transcribe,
+    transcribe_stream,
+    translate,
+)
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import REKOGNITION_FORMATS, REKOGNITION_MAX_BYTES
 from adapters.aws.config import AwsConfig
@@ -17,6 +27,7 @@ from adapters.aws.prices import load_prices
 from adapters.base import CallContext, ProviderResult, TranscriptionStream
 from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
+from adapters.kit.video import video_buckets
 from omnisense.schema import (
     Health,
     ImageRequest,
@@ -58,6 +69,21 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
         diarization=batch,
         streaming=True,
     )
+    if config.video_bucket or config.s3_bucket or config.buckets:
+        video = rekognition_video
+        caps.update(
+            dict.fromkeys(
+                video.TASKS,
+                TaskSupport(
+                    model=video.MODEL,
+                    formats=video.FORMATS,
+                    codecs=video.CODECS,
+                    max_bytes=video.MAX_BYTES,
+                    max_seconds=video.MAX_SECONDS,
+                    buckets=video_buckets(config.buckets, "s3"),
+                ),
+            )
+        )
     return caps
 
 
@@ -74,6 +100,7 @@ class AwsProvider(VendorProvider[AwsConfig]):
     config_type: ClassVar[type[ProviderConfig]] = AwsConfig
     serves: ClassVar[Mapping[Task, Serve]] = {
         **dict.fromkeys(rekognition.TASKS, rekognition.run),
+        **dict.fromkeys(rekognition_video.TASKS, rekognition_video.run),
         Task.VISION_OCR: _ocr,
         **dict.fromkeys(comprehend.TASKS, comprehend.run),
         Task.TEXT_MODERATION: toxicity.run,

@@ -125,4 +125,5 @@ class GoogleClients(ServiceClients[GoogleConfig]):
         "translate": "google.cloud.translate_v3:TranslationServiceClient",
         "texttospeech": "google.cloud.texttospeech_v1:TextToSpeechClient",
         "speech": "google.cloud.speech_v1:SpeechClient",
+        "videointelligence": "google.cloud.videointelligence_v1:VideoIntelligenceServiceClient",
     }

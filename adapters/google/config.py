@@ -20,7 +20,16 @@ from adapters.kit.regions import GLOBAL, Placement, combined, declared
 from omnisense.schema import Task
 
 # speech_stream: StreamingRecognize (live speech.transcribe) over gRPC: http:// is a plaintext channel.
-SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "speech_stream", "aiplatform")
+SERVICES = (
+    "vision",
+    "language",
+    "translate",
+    "texttospeech",
+    "speech",
+    "speech_stream",
+    "aiplatform",
+    "videointelligence",
+)
 # The service that serves each task of the ``google`` kind (``provider.py``'s ``serves``).
 SERVICE_OF: dict[Task, str] = {
     **dict.fromkeys(
@@ -31,6 +40,7 @@ SERVICE_OF: dict[Task, str] = {
     Task.TEXT_TRANSLATE: "translate",
     Task.SPEECH_SYNTHESIZE: "texttospeech",
     Task.SPEECH_TRANSCRIBE: "speech",
+    **dict.fromkeys((Task.VIDEO_LABELS, Task.VIDEO_SHOTS, Task.VIDEO_MODERATION), "videointelligence"),
 }
 # The first label of each service's global host (Translation v3 answers on translation.googleapis.com).
 _HOST_LABELS = {"translate": ("translate", "translation"), "speech_stream": ("speech",)}
@@ -129,6 +139,11 @@ class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
     default_language: str = "en-US"
     # Speech-to-Text model; "default" is the v1 API's own choice.
     speech_model: str = "default"
+    # Video Intelligence: the Cloud Storage buckets it may read a {"uri": "gs://..."} from
+    # ("media-in" or "gs://media-in"); none: uploads only.
+    buckets: list[str] = msgspec.field(default_factory=list)
+    video_poll_s: float = 1.0  # the first wait between polls of the annotation's operation
+    video_timeout_s: float = 300.0  # the longest the annotation may take (the request's deadline caps it)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -138,3 +153,7 @@ class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("api_key and a credentials file do not go together: give one of them")
         if not self.location.strip():
             raise ValueError("location is empty")
+        if self.video_poll_s <= 0 or self.video_timeout_s <= 0:
+            raise ValueError("video_poll_s and video_timeout_s must be positive")
+        if any(b.startswith("s3://") for b in self.buckets):
+            raise ValueError("buckets: Video Intelligence reads gs:// buckets only")

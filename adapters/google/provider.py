@@ -1,5 +1,5 @@
-"""The ``google`` provider: Cloud Vision, Natural Language, Translation, Text-to-Speech and
-Speech-to-Text.
+"""The ``google`` provider: Cloud Vision, Natural Language, Translation, Text-to-Speech,
+Speech-to-Text and Video Intelligence.
 The shape of a vendor provider (``serves``, clients, ``declare``, ``probe``) is
 ``adapters.kit.provider``'s.
 """
@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from adapters.base import CallContext, ProviderResult, TranscriptionStream
-from adapters.google import language, speech, speech_stream, translate, tts, vision
+from adapters.google import language, speech, speech_stream, translate, tts, video, vision
 from adapters.google.clients import GoogleClients
 from adapters.google.config import GoogleConfig
 from adapters.google.prices import load_prices, voice_price
 from adapters.kit import Serve, VendorProvider, timed_probe
 from adapters.kit.config import ProviderConfig
+from adapters.kit.video import video_buckets
 from omnisense.schema import (
     Health,
     SynthesizeRequest,
@@ -26,7 +27,7 @@ from omnisense.schema import (
 )
 
 
-def capabilities() -> dict[Task, TaskSupport]:
+def capabilities(buckets: tuple[str, ...] = ()) -> dict[Task, TaskSupport]:
     """What this provider declares, per task (text.key_phrases is not served: see ``language``)."""
     image = TaskSupport(model=vision.MODEL, formats=vision.FORMATS, max_bytes=vision.MAX_BYTES)
     caps: dict[Task, TaskSupport] = dict.fromkeys(vision.TASKS, image)
@@ -49,6 +50,8 @@ def capabilities() -> dict[Task, TaskSupport]:
         diarization=True,
         streaming=True,  # StreamingRecognize (speech_stream)
     )
+    clips = TaskSupport(model=video.MODEL, formats=video.FORMATS, max_bytes=video.MAX_INLINE_BYTES, buckets=buckets)
+    caps.update(dict.fromkeys(video.TASKS, clips))
     return caps
 
 
@@ -74,12 +77,14 @@ class GoogleProvider(VendorProvider[GoogleConfig]):
         Task.TEXT_TRANSLATE: translate.translate,
         Task.SPEECH_SYNTHESIZE: _synthesize,
         Task.SPEECH_TRANSCRIBE: speech.run,
+        **dict.fromkeys(video.TASKS, video.run),
     }
 
     def __init__(self, name: str, config: GoogleConfig, clients: GoogleClients | None = None) -> None:
         super().__init__(name, config)
         self.google = self.clients = clients or GoogleClients(name, config)
-        self.declare(capabilities(), lambda: load_prices(config.prices))
+        buckets = video_buckets(config.buckets, "gs")
+        self.declare(capabilities(buckets), lambda: load_prices(config.prices))
 
     async def open_transcription(
         self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext

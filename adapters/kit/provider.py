@@ -22,6 +22,7 @@ from adapters.base import CallContext, ProviderResult
 from adapters.kit.clients import SdkClients
 from adapters.kit.config import ProviderConfig
 from adapters.kit.results import apply_classes, apply_min_confidence
+from adapters.kit.video import check_video
 from omnisense.schema import (
     TABLE,
     Health,
@@ -34,6 +35,7 @@ from omnisense.schema import (
     TaskSupport,
     TranscribeRequest,
     Unsupported,
+    VideoRequest,
 )
 
 ConfigT = TypeVar("ConfigT", bound=ProviderConfig)
@@ -85,6 +87,9 @@ class VendorProvider(Generic[ConfigT]):
         takes = TABLE[task].request
         if not isinstance(request, takes):  # the caller's bug, said clearly
             raise InvalidInput(f"{task} takes a {takes.__name__}, not a {type(request).__name__}")
+        if isinstance(request, VideoRequest):
+            check_video(self.name, task, self.info.capabilities.get(task), request)
+            return await self._run_video(task, request, handler, ctx)
         if isinstance(request, TranscribeRequest) and request.diarize and not self._diarizes(task):
             # never dropped silently: the dispatcher falls back to a provider that diarizes
             raise Unsupported(f"{self.name} does not tell speakers apart for {task}", field="speakers")
@@ -93,6 +98,18 @@ class VendorProvider(Generic[ConfigT]):
         if getattr(request, "classes", None):  # only image requests have classes; most name none
             result = apply_classes(result, request)
         result = apply_min_confidence(result, request)
+        return out if result is out.result else _replace_result(out, result)
+
+    async def _run_video(self, task: Task, request: VideoRequest, handler: Handler, ctx: CallContext) -> ProviderResult:
+        """A video the gateway decoded that the vendor refuses (its length, size or codec) is the
+        vendor's limit, not bad input: ``Unsupported``, so the dispatcher tries the next candidate."""
+        try:
+            out = await handler(request, ctx)
+        except InvalidInput as exc:  # with its 413, 415 and 422 kinds
+            if request.video.uri is not None:
+                raise  # the gateway never read the object: the vendor's word is all there is
+            raise Unsupported(f"{self.name} refused the video: {exc.detail}"[:500], field="video") from exc
+        result = apply_min_confidence(out.result, request)
         return out if result is out.result else _replace_result(out, result)
 
     def _diarizes(self, task: Task) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from omnisense.schema import ImageRequest, ObjectsResult, OcrResult, TaskRequest, TaskResult
+from omnisense.schema import ImageRequest, ObjectsResult, OcrResult, TaskRequest, TaskResult, VideoRequest
 
-# The list fields of vision results whose items carry a confidence.
-_SCORED = ("labels", "objects", "faces", "flags", "lines")
+# The list fields of vision and video results whose items carry a confidence.
+_SCORED = ("labels", "objects", "faces", "flags", "lines", "segments", "frames")
 
 
 def apply_classes(result: TaskResult, request: TaskRequest) -> TaskResult:
@@ -27,7 +27,7 @@ def apply_min_confidence(result: TaskResult, request: TaskRequest) -> TaskResult
     number says they are under the floor. ``min_confidence`` None or 0 drops nothing.
     Vendors that take a threshold get it too (fewer bytes back); this is the one place that
     guarantees it, whatever the vendor did with it."""
-    if not isinstance(request, ImageRequest) or not request.min_confidence:
+    if not isinstance(request, ImageRequest | VideoRequest) or not request.min_confidence:
         return result
     floor = request.min_confidence
     for field in _SCORED:

@@ -111,6 +111,7 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
     streaming: bool = False  # speech.transcribe: live over WS /live/transcribe
     stream_languages: list[str] | None = None  # the languages it transcribes live (None: all of ``languages``)
+    codecs: list[str] | None = None  # video tasks: the codecs its decoder takes
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -138,6 +139,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
             diarization=c.diarization,
             streaming=c.streaming,
+            codecs=frozenset(c.codecs) if c.codecs is not None else None,
         )
     where = config.placement()
     return ProviderInfo(

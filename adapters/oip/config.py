@@ -179,6 +179,7 @@ OUTPUT_CHECKS: dict[OutputShape, Callable[[OutputMapping, Task], None] | None] =
     OutputShape.TEXT: _text,
     OutputShape.SPANS: None,
     OutputShape.AUDIO: None,
+    OutputShape.TIMED: None,  # video: a model's output over time has no tensor mapping yet
 }
 SUPPORTED = frozenset(task for task, spec in TABLE.items() if OUTPUT_CHECKS[spec.output] is not None)
 

@@ -17,6 +17,7 @@ from contract_tests.abstract.text import (
     TextModerationContract,
     TranslateContract,
 )
+from contract_tests.abstract.video import VideoLabelsContract, VideoModerationContract, VideoShotsContract
 from contract_tests.abstract.vision import (
     FacesContract,
     LabelsContract,
@@ -42,4 +43,7 @@ __all__ = [
     "TextModerationContract",
     "TranscribeContract",
     "TranslateContract",
+    "VideoLabelsContract",
+    "VideoModerationContract",
+    "VideoShotsContract",
 ]

@@ -28,6 +28,8 @@ def request_for(spec: TaskSpec[Any, Any]) -> TaskRequest:
         values["image"] = image_media(samples.png())
     elif spec.input is InputKind.AUDIO:
         values["audio"] = Media(data=samples.wav(1.0), format="wav", duration_s=1.0)
+    elif spec.input is InputKind.VIDEO:
+        values["video"] = Media(data=samples.video(), format="mp4", duration_s=2.0, codec="h264")
     names = {f.name for f in spec.fields}
     request: TaskRequest = msgspec.convert({k: v for k, v in values.items() if k in names}, spec.request)
     return request

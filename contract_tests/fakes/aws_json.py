@@ -14,6 +14,8 @@ not DetectFaces). So this fake serves the *whole* service:
 - every other operation is forwarded unchanged to moto (``upstream``), so moto still
   answers DetectLabels, DetectText, DetectSentiment, DetectKeyPhrases and the Transcribe
   job calls;
+- Rekognition Video's jobs (Start*/Get* of labels, segments, moderation) are not in moto at
+  all: ``contract_tests.fakes.aws_video`` answers them, checking the staged clip in moto's S3;
 - Transcribe's jobs never write a transcript in moto: when a StartTranscriptionJob is
   forwarded, the fake writes a canned transcript (Transcribe's documented JSON) to moto's
   S3 at the job's ``OutputBucketName``/``OutputKey``, so the adapter's read path runs.
@@ -31,6 +33,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from contract_tests.fakes.aws_video import RekognitionVideo
 from contract_tests.fakes.scripted import Recorded, Reply, ScriptedVendor
 
 JSON_11 = "application/x-amz-json-1.1"
@@ -243,6 +246,8 @@ class AwsJsonFake:
             "Transcribe.StartTranscriptionJob": self.start_transcription_job,
         }
         self.handlers.update(dict.fromkeys(FORWARDED, self.forward))
+        self.video = RekognitionVideo(self._s3 if upstream is not None else None)
+        self.handlers.update(self.video.handlers())
 
     @property
     def url(self) -> str:

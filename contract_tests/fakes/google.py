@@ -3,7 +3,8 @@
 One HTTP server answers every service (point ``endpoint:`` at it): Vision
 ``/v1/images:annotate``, Natural Language ``/v2/documents:*``, Translation
 ``/v3/projects/P/locations/L:translateText|:detectLanguage``, Text-to-Speech
-``/v1/text:synthesize`` and ``/v1/voices``, Speech-to-Text ``/v1/speech:recognize``, and
+``/v1/text:synthesize`` and ``/v1/voices``, Speech-to-Text ``/v1/speech:recognize``, Video
+Intelligence ``/v1/videos:annotate`` and its operations (``contract_tests.fakes.google_video``), and
 Vertex AI ``/v1/projects/P/locations/L/endpoints/E:predict`` (and ``GET`` of the endpoint).
 
 The answers are Google's own documented examples (the reference pages' sample responses:
@@ -29,6 +30,7 @@ import struct
 import wave
 from typing import Any
 
+from contract_tests.fakes.google_video import ANNOTATE_VIDEO, OPERATION, VideoOperations
 from contract_tests.fakes.scripted import Recorded, Reply, ScriptedVendor
 
 STATUS_NAMES = {
@@ -357,7 +359,10 @@ class GoogleFake:
 
     def __init__(self) -> None:
         self.vendor = ScriptedVendor()
+        self.video = VideoOperations()
         self.routes = [
+            ("POST", ANNOTATE_VIDEO, self.video.annotate),
+            ("GET", OPERATION, self.video.get),
             ("POST", ANNOTATE, annotate),
             ("POST", LANGUAGE, language),
             ("POST", TRANSLATE, translation),

@@ -12,7 +12,16 @@ import hashlib
 
 import msgspec
 
-from omnisense.schema import Attempt, ImageRequest, OutputSummary, TaskRequest, TranscribeRequest, summarize_output
+from omnisense.schema import (
+    Attempt,
+    ImageRequest,
+    Media,
+    OutputSummary,
+    TaskRequest,
+    TranscribeRequest,
+    VideoRequest,
+    summarize_output,
+)
 from omnisense.schema.streaming import ProviderSeconds
 
 __all__ = [
@@ -34,6 +43,7 @@ class InputSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     format: str | None = None
     characters: int | None = None
     audio_seconds: float | None = None
+    video_seconds: float | None = None  # the decoded length (a provider-read object: none)
     language: str | None = None
     sha256: str | None = None
 
@@ -119,6 +129,10 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:
+    if isinstance(request, VideoRequest):
+        video = request.video
+        digest = hashlib.sha256(video.data or (video.uri or "").encode()).hexdigest() if with_hash else None
+        return InputSummary(bytes=video.size, format=video.format, video_seconds=video.duration_s, sha256=digest)
     if isinstance(request, ImageRequest | TranscribeRequest):
         media = request.image if isinstance(request, ImageRequest) else request.audio
         return InputSummary(
@@ -138,10 +152,16 @@ def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSum
     )
 
 
+def media_of(request: ImageRequest | TranscribeRequest | VideoRequest) -> Media:
+    if isinstance(request, ImageRequest):
+        return request.image
+    return request.audio if isinstance(request, TranscribeRequest) else request.video
+
+
 def sample_payload(request: TaskRequest, max_chars: int) -> PayloadSample:
     """The input, cut to ``max_chars`` characters (text) or ``max_chars`` bytes (media, base64)."""
-    if isinstance(request, ImageRequest | TranscribeRequest):
-        data = (request.image if isinstance(request, ImageRequest) else request.audio).data
+    if isinstance(request, ImageRequest | TranscribeRequest | VideoRequest):
+        data = media_of(request).data
         return PayloadSample(media_base64=base64.b64encode(data[:max_chars]).decode(), truncated=len(data) > max_chars)
     text = request.text
     return PayloadSample(text=text[:max_chars], truncated=len(text) > max_chars)

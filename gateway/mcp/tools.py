@@ -23,6 +23,9 @@ _WHAT = {
     Task.TEXT_MODERATION: "Flag toxic, insulting, threatening, sexual or hateful text, with scores.",
     Task.SPEECH_SYNTHESIZE: "Speak a text: the audio comes back base64 in result.audio (WAV by default).",
     Task.SPEECH_TRANSCRIBE: "Transcribe speech (WAV, MP3, FLAC, Ogg) into text, with word times.",
+    Task.VIDEO_LABELS: "Label what a video (MP4, MOV, WebM, MKV) shows over time: segments with start/end seconds.",
+    Task.VIDEO_SHOTS: "Find the shot changes (cuts) of a video: shots with start/end seconds.",
+    Task.VIDEO_MODERATION: "Flag unsafe frames of a video (sexual content, ...): each with its time and confidence.",
 }
 _MEDIA = ' The {field} comes as {{"base64": "..."}} or {{"url": "https://..."}} (where the gateway fetches URLs).'
 _ANSWER = " The answer is Omnisense's normalized envelope: provider, model, result, usage, latency."

@@ -44,6 +44,7 @@ from omnisense.schema import (
     TaskRequest,
     TaskResult,
     TranslateResult,
+    VideoRequest,
 )
 from policies.model import PolicyFile, Route
 from policies.redaction import is_trusted, redactor_name
@@ -98,7 +99,7 @@ class Redaction:
 
 
 def applicable_inputs(task: Task) -> set[str]:
-    if task.modality == "vision":
+    if task.modality in ("vision", "video"):  # video: refused below (no frame blurring), never sent as is
         return set(IMAGE_KINDS)
     if task.modality == "text" or task is Task.SPEECH_SYNTHESIZE:
         return {"pii"}
@@ -158,6 +159,8 @@ class RedactionSession:
     async def _prepare(self, request: TaskRequest) -> _Prepared:
         if isinstance(request, ImageRequest):
             return _Prepared(await self._blur(request), None)
+        if isinstance(request, VideoRequest):
+            raise _Failed("video frames are not blurred on our side: a video goes to trusted providers only")
         text = getattr(request, "text", None)
         if not isinstance(text, str):
             return _Prepared(request, None)

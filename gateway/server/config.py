@@ -55,6 +55,9 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     allow_urls: bool = False  # fetch {"url": ...} inputs from the hosts in ``urls.hosts`` (never private addresses)
     urls: UrlRules = UrlRules()
     max_sync_audio_s: float = 300.0  # longer audio goes to POST /v1/jobs (413 on the synchronous endpoint)
+    max_video_bytes: int = 200 * 1024 * 1024
+    # Longer video on a synchronous endpoint becomes a job: 202 + Location (gateway.server.jobs)
+    max_sync_video_s: float = 30.0
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

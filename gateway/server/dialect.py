@@ -20,8 +20,10 @@ from gateway.server.quote import QUERY
 from gateway.server.responses import AnswerResponse, envelope_response, problem_answer
 from gateway.server.runtime import Runtime
 from gateway.trace import RequestTrace
-from omnisense.schema import Envelope, OmnisenseError, Task, TaskRequest, TaskResult, spec_of
+from omnisense.schema import Envelope, InputKind, OmnisenseError, Task, TaskRequest, TaskResult, spec_of
 
+# A video endpoint also reads ``webhook_url``: where a clip that becomes a job is announced.
+VIDEO_QUERY = QUERY | {"webhook_url"}
 RunOne = Callable[[Task, TaskRequest], Awaitable[Envelope[TaskResult]]]
 
 
@@ -46,7 +48,8 @@ class Dialect:
         self, task: Task, request: Request[Any, Any, Any], runtime: Runtime, headers: Mapping[str, str]
     ) -> Call:
         limits = runtime.config.limits
-        return Call(await decode_request(task, request, limits, runtime.fetcher, headers=headers, reserved=QUERY))
+        reserved = VIDEO_QUERY if spec_of(task).input is InputKind.VIDEO else QUERY
+        return Call(await decode_request(task, request, limits, runtime.fetcher, headers=headers, reserved=reserved))
 
     def run(self, task: Task, call: Call, run_one: RunOne) -> Awaitable[Any]:
         """The work of the call (native: its one task request); a dialect may run several."""

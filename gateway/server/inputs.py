@@ -29,8 +29,10 @@ from litestar import Request
 from gateway.server.config import Limits
 from gateway.server.disconnect import ClientGone
 from gateway.server.fetch import UrlFetcher
+from gateway.server.object_refs import object_media
 from gateway.server.problems import unprocessable
 from gateway.server.sniff import audio_media, image_media
+from gateway.server.video_probe import video_media
 from omnisense.schema import (
     InputKind,
     InvalidInput,
@@ -44,7 +46,7 @@ from omnisense.schema import (
     normalize_language,
     spec_of,
 )
-from omnisense.schema.requests import MediaRef
+from omnisense.schema.requests import MediaRef, VideoRef
 
 SYNTH_FORMATS = frozenset({"wav", "mp3", "ogg", "pcm"})
 
@@ -54,8 +56,15 @@ def max_body_bytes(task: Task, limits: Limits) -> int:
 
     The task's route handler gets it as litestar's ``request_max_body_size``, so a chunked
     body over it is cut off while it is read (413), like one whose Content-Length says so."""
-    media = limits.max_audio_bytes if spec_of(task).input is InputKind.AUDIO else limits.max_image_bytes
+    media = media_limit(spec_of(task).input, limits)
     return max(media, limits.max_text_chars * 4) * 2
+
+
+def media_limit(kind: InputKind, limits: Limits) -> int:
+    """The largest image, audio or video upload a task of ``kind`` takes, in bytes."""
+    if kind is InputKind.AUDIO:
+        return limits.max_audio_bytes
+    return limits.max_video_bytes if kind is InputKind.VIDEO else limits.max_image_bytes
 
 
 async def decode_request(
@@ -184,7 +193,11 @@ async def _from_json(spec: TaskSpec[Any, Any], body: bytes, limits: Limits, fetc
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
     fields = msgspec.structs.asdict(parsed)
     if spec.media_field is not None:
-        fields[spec.media_field] = await _ref_bytes(fields[spec.media_field], spec.media_field, limits, fetcher)
+        ref = fields[spec.media_field]
+        if isinstance(ref, VideoRef) and ref.uri is not None:
+            fields[spec.media_field] = object_media(ref, spec.media_field, spec.input)
+        else:
+            fields[spec.media_field] = await _ref_bytes(ref, spec.media_field, limits, fetcher)
     return _build(spec, fields, limits)
 
 
@@ -199,8 +212,8 @@ async def _ref_bytes(ref: MediaRef, field: str, limits: Limits, fetcher: UrlFetc
             raise UnprocessableInput(
                 f"{field}.url: this gateway does not fetch URLs; send the bytes", field=f"{field}.url"
             )
-        max_bytes = limits.max_audio_bytes if field == "audio" else limits.max_image_bytes
-        return await fetcher.fetch(ref.url, f"{field}.url", max_bytes)
+        kind = InputKind.AUDIO if field == "audio" else InputKind.VIDEO if field == "video" else InputKind.IMAGE
+        return await fetcher.fetch(ref.url, f"{field}.url", media_limit(kind, limits))
     raise UnprocessableInput(f"{field} must have exactly one of 'base64' or 'url'", field=field)
 
 
@@ -231,7 +244,8 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
         f["classes"] = [name.strip() for name in f["classes"].split(",")]
     media = spec.media_field
     if media is not None:
-        f[media] = _media(spec.input, _bytes(f.pop(media)), limits)
+        value = f.pop(media)
+        f[media] = value if isinstance(value, Media) else _media(spec.input, _bytes(value), limits)
     else:
         f["text"] = _text(f.get("text"), limits, spoken=spec.answers_audio)
     shape = _shape(spec)
@@ -256,6 +270,8 @@ def _build(spec: TaskSpec[Any, Any], fields: Mapping[str, Any], limits: Limits) 
 def _media(kind: InputKind, data: bytes, limits: Limits) -> Media:
     if kind is InputKind.AUDIO:
         return audio_media(data, max_bytes=limits.max_audio_bytes)
+    if kind is InputKind.VIDEO:
+        return video_media(data, max_bytes=limits.max_video_bytes)
     return image_media(data, max_bytes=limits.max_image_bytes, max_pixels=limits.max_image_pixels)
 
 

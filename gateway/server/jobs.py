@@ -8,8 +8,10 @@ A job is submitted like a task request, with the task named:
   with the body or form exactly as the task's own endpoint takes it.
 
 Inputs are decoded and checked now (a bad input is a 4xx now, not a failed job later), with
-the task's own limits except the synchronous endpoint's audio length. The answer is 202,
-the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
+the task's own limits except the synchronous endpoint's audio length. A video task's own
+endpoint turns a clip longer than ``limits.max_sync_video_s`` into a job itself (``enqueue``):
+the same 202, ``Location`` and job (``?webhook_url=`` on that endpoint is the job's webhook).
+The answer is 202, the job and ``Location: /v1/jobs/{id}``. A key sees and cancels only its own jobs.
 
 The submission takes no rate-limit token: each item takes its own when it runs
 (``gateway.jobs.runner``). With an ``Idempotency-Key`` header, the job's id is derived from
@@ -50,6 +52,7 @@ from omnisense.schema import (
     TaskRequest,
     TranscribeRequest,
     UnprocessableInput,
+    VideoRequest,
 )
 from policies.plan import RESIDENCY
 from policies.refusal import refusal
@@ -77,6 +80,11 @@ def refuse_long_audio(request: TaskRequest, limits: Limits) -> None:
         )
 
 
+def long_video(request: TaskRequest, limits: Limits) -> bool:
+    """Video longer than ``limits.max_sync_video_s``: the synchronous endpoint answers it as a job (202)."""
+    return isinstance(request, VideoRequest) and (request.video.duration_s or 0.0) > limits.max_sync_video_s
+
+
 def _task(name: str | None) -> Task:
     try:
         return Task(name or "")
@@ -85,7 +93,7 @@ def _task(name: str | None) -> Task:
         raise UnprocessableInput(f"task: unknown task {name!r} (one of: {known})", field="task") from None
 
 
-def _webhook(url: str | None, hosts: list[str] | None) -> str | None:
+def checked_webhook(url: str | None, hosts: list[str] | None) -> str | None:
     """The webhook URL if it may be called (its addresses are checked again at each delivery)."""
     if url is None:
         return None
@@ -106,7 +114,7 @@ async def _decode(
         return (
             task,
             [await decode_request(task, request, limits, runtime.fetcher, reserved=QUERY)],
-            _webhook(request.query_params.get("webhook_url"), runtime.config.jobs.webhook_hosts),
+            checked_webhook(request.query_params.get("webhook_url"), runtime.config.jobs.webhook_hosts),
             False,
         )
     try:
@@ -129,7 +137,7 @@ async def _decode(
             where = "input" if body.input is not None else f"inputs[{i}]"
             exc.detail, exc.field = f"{where}: {exc.detail}", f"{where}.{exc.field}" if exc.field else where
             raise
-    return task, decoded, _webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
+    return task, decoded, checked_webhook(body.webhook_url, runtime.config.jobs.webhook_hosts), body.inputs is not None
 
 
 T = TypeVar("T")
@@ -202,12 +210,29 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
+    key_id = key.id if key else None
+    job_args = (runtime, key_id, task, requests, choice, webhook_url, batch)
+    return await enqueue(*job_args, idempotency=request.headers.get("idempotency-key"))
+
+
+async def enqueue(
+    runtime: Runtime,
+    key_id: str | None,
+    task: Task,
+    requests: list[TaskRequest],
+    choice: RouteChoice,
+    webhook_url: str | None,
+    batch: bool,
+    *,
+    idempotency: str | None,
+) -> Response[bytes]:
+    """Store a job of decoded requests and answer 202 + ``Location`` (a repeated Idempotency-Key: that job)."""
     if choice.residency is not None:  # no provider left for the caller's residency: refused now, not later
-        await _check_residency(choice, task, requests[0], key.id if key else None)
+        await _check_residency(choice, task, requests[0], key_id)
     assert runtime.jobs is not None
-    key_id, inputs = key.id if key else None, encode_inputs(requests)
+    inputs = encode_inputs(requests)
     job_id, request_hash = uuid.uuid4().hex, None
-    if idempotency := request.headers.get("idempotency-key"):
+    if idempotency:
         job_id = hashlib.sha256(f"{key_id}\x00{idempotency}".encode()).hexdigest()[:32]
         request_hash = hashlib.sha256(task.value.encode() + b"\x00" + inputs).hexdigest()
         if (before := await _stored(runtime.jobs.store.get(job_id))) is not None:

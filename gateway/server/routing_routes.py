@@ -49,12 +49,13 @@ class ExplainBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     format: str | None = None  # image/audio input format, or the synthesized audio format
     bytes: Annotated[int, msgspec.Meta(ge=0)] = 0  # image/audio size
     audio_seconds: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    video_seconds: Annotated[float, msgspec.Meta(ge=0)] | None = None
     voice: str | None = None
     routing: RoutingHints | None = None
     providers: list[str] | None = None  # a fan-out, as the request would name it
 
 
-DEFAULT_FORMATS = {InputKind.IMAGE: "jpeg", InputKind.AUDIO: "wav"}
+DEFAULT_FORMATS = {InputKind.IMAGE: "jpeg", InputKind.AUDIO: "wav", InputKind.VIDEO: "mp4"}
 
 
 def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
@@ -67,7 +68,8 @@ def _request_of(body: ExplainBody, max_bytes: int) -> TaskRequest:
     fields: dict[str, Any] = {k: v for k, v in given.items() if k in names and v is not None}
     if spec.media_field is not None:
         fmt = body.format or DEFAULT_FORMATS.get(spec.input, "jpeg")
-        media = Media(data=bytes(body.bytes), format=fmt, duration_s=body.audio_seconds)
+        seconds = body.video_seconds if spec.input is InputKind.VIDEO else body.audio_seconds
+        media = Media(data=bytes(body.bytes), format=fmt, duration_s=seconds)
         fields[spec.media_field] = media
         fields.pop("format", None)
     else:

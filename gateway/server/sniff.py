@@ -64,7 +64,7 @@ def sniff_audio(data: bytes) -> str | None:
     return fmt
 
 
-def _what_is(data: bytes) -> str:
+def what_is(data: bytes) -> str:
     if not data:
         return "an empty body"
     for magic, name in OTHER_MAGIC:
@@ -81,7 +81,7 @@ def _sniffed(data: bytes, field: str, max_bytes: int, sniff: Callable[[bytes], s
         raise PayloadTooLarge(f"the {field} is {len(data)} bytes; the limit is {max_bytes}", field=field)
     fmt = sniff(data)
     if fmt is None:
-        raise UnsupportedMediaType(f"the {field} is {_what_is(data)}, not supported {accepted}", field=field)
+        raise UnsupportedMediaType(f"the {field} is {what_is(data)}, not supported {accepted}", field=field)
     return fmt
 
 

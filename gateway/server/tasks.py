@@ -34,10 +34,10 @@ from gateway.server.config import Limits
 from gateway.server.dialect import NATIVE, Dialect
 from gateway.server.disconnect import ClientGone, until_disconnected
 from gateway.server.inputs import max_body_bytes
-from gateway.server.jobs import refuse_long_audio
+from gateway.server.jobs import checked_webhook, enqueue, long_video, refuse_long_audio
 from gateway.server.problems import framework_error
 from gateway.server.quote import quote, wants_quote
-from gateway.server.responses import AnswerResponse
+from gateway.server.responses import AnswerResponse, trace_headers
 from gateway.server.runtime import Runtime
 from gateway.server.scope import RouteChoice, route_choice
 from gateway.trace import RequestTrace
@@ -47,6 +47,7 @@ from omnisense.schema import (
     InternalError,
     MethodNotAllowed,
     OmnisenseError,
+    PayloadTooLarge,
     ShuttingDown,
     Task,
     TaskRequest,
@@ -116,6 +117,11 @@ async def serve_task(
             if query and wants_quote(query.decode("latin-1")):  # the price, nothing called
                 status, error_type = 200, None
                 return await _quote(choice, task, task_request, trace)
+            if long_video(task_request, runtime.config.limits):
+                hook = request.query_params.get("webhook_url") if query else None
+                accepted = await _video_job(runtime, task, task_request, choice, trace, headers, hook)
+                status, error_type = 202, None
+                return accepted
             run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
             answer = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None
@@ -143,6 +149,34 @@ async def serve_task(
             record.payload = sample
             runtime.tracing.finish(span, record)
             dispatcher.shadows.submit_when_done(record, runtime.submit)  # waits for shadows, if any
+
+
+async def _video_job(
+    runtime: Runtime,
+    task: Task,
+    task_request: TaskRequest,
+    choice: RouteChoice,
+    trace: RequestTrace,
+    headers: Mapping[str, str],
+    webhook_url: str | None,
+) -> AnswerResponse:
+    """A clip over ``limits.max_sync_video_s``: a job of this request, 202 + ``Location`` (or 413 without jobs);
+    ``webhook_url`` (the endpoint's query parameter) is announced the finished job, as a job submitted so."""
+    limits = runtime.config.limits
+    if runtime.jobs is None:
+        seconds = getattr(getattr(task_request, "video", None), "duration_s", 0.0) or 0.0
+        raise PayloadTooLarge(
+            f"the video is {seconds:.1f} s long; this endpoint answers up to {limits.max_sync_video_s:g} s in the"
+            " request, and this gateway runs no jobs (jobs.enabled: false)",
+            field="video",
+        )
+    hook = checked_webhook(webhook_url, runtime.config.jobs.webhook_hosts)
+    accepted = await enqueue(
+        runtime, trace.record.key_id, task, [task_request], choice, hook, False,
+        idempotency=headers.get("idempotency-key"),
+    )  # fmt: skip
+    out = {**trace_headers(trace), **{k: str(v) for k, v in accepted.headers.items()}}
+    return AnswerResponse(bytes(accepted.content), "application/json", out, accepted.status_code or 202)
 
 
 def _stopped() -> ShuttingDown:

@@ -29,7 +29,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _add_task(sub: Any, command: TaskCommand) -> argparse.ArgumentParser:
     spec = command.spec
-    what = {InputKind.IMAGE: "PHOTO", InputKind.AUDIO: "AUDIO", InputKind.TEXT: "TEXT"}[command.input]
+    names = {InputKind.IMAGE: "PHOTO", InputKind.AUDIO: "AUDIO", InputKind.TEXT: "TEXT", InputKind.VIDEO: "VIDEO"}
+    what = names[command.input]
     parser: argparse.ArgumentParser = sub.add_parser(
         command.verb, help=f"{spec.task}: POST {spec.path}", description=f"Run {spec.task}."
     )

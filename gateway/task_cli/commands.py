@@ -4,7 +4,9 @@ Every row of ``omnisense.schema.TABLE`` becomes one command: its verb is the cli
 name (``key_phrases`` -> ``key-phrases``), with the CLI's own words for two of them
 (``synthesize`` -> ``say``, ``moderation`` -> ``moderate``); a verb that two modalities
 share keeps it for the first row of the table and gets the modality after it for the next
-(``moderate`` is vision.moderation, ``moderate-text`` is text.moderation). The options are
+(``moderate`` is vision.moderation, ``moderate-text`` is text.moderation). Video's verbs all
+carry the modality in front (``video-labels``, ``video-shots``, ``video-moderate``): a file
+argument alone does not tell a clip from a photo to someone reading the command. The options are
 the parameters of the client method that sends the task (``--max-results``, ``--language``,
 ``--target-language``/``--to``, ``--voice``, ``--provider`` ...), read from its signature,
 so the CLI offers exactly what the client does.
@@ -24,8 +26,9 @@ from omnisense.client.methods import Endpoint, Namespace
 from omnisense.schema import TABLE, InputKind, Task, TaskSpec
 
 VERB_WORDS = {"synthesize": "say", "moderation": "moderate"}  # the CLI's words; the rest is the method name
+PREFIXED = frozenset({InputKind.VIDEO})  # modalities whose every verb starts with the modality: video-labels
 ALIASES = {"target_language": ("--to",), "source_language": ("--from",), "provider": ("-p",)}
-INPUT_PARAMS = frozenset({"image", "audio", "text"})  # the positional input of every builder
+INPUT_PARAMS = frozenset({"image", "audio", "video", "text"})  # the positional input of every builder
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ def task_commands() -> dict[str, TaskCommand]:
     for spec in TABLE.values():
         endpoint = endpoint_of(spec.task)
         word = VERB_WORDS.get(spec.method, spec.method).replace("_", "-")
-        verb = word if word not in out else f"{word}-{spec.task.value.split('.', 1)[0]}"
+        modality = spec.task.modality
+        prefixed = spec.input in PREFIXED  # video-labels; a clash otherwise: moderate-text
+        verb = f"{modality}-{word}" if prefixed else f"{word}-{modality}" if word in out else word
         out[verb] = TaskCommand(verb, spec, endpoint.build, options_of(endpoint.build))
     return out

@@ -21,6 +21,7 @@ SUFFIXES = {
     InputKind.IMAGE: frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}),
     InputKind.AUDIO: frozenset({".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus"}),
     InputKind.TEXT: frozenset({".txt", ".md", ".text"}),
+    InputKind.VIDEO: frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv"}),
 }
 
 

@@ -175,6 +175,9 @@ class VisionModels:
         from .redact_image import RegionBlurrer
 
         self.blurrer = RegionBlurrer(self.faces, self.ocr.rapid)
+        from .video import VideoModels
+
+        self.video = VideoModels(self.labeler, self.nsfw)
 
     def capabilities(self) -> dict[str, Any]:
         limits = {"max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_IMAGE_PIXELS}
@@ -199,6 +202,7 @@ class VisionModels:
                 "categories": self.nsfw.categories,
                 "limits": limits,
             },
+            **self.video.capabilities(),
         }
 
     def labels(self, images: list[str]) -> list[dict[str, Any]]:

@@ -45,3 +45,22 @@ def sample(name: str) -> np.ndarray[Any, Any]:
     from skimage import data
 
     return np.asarray(getattr(data, name)())
+
+
+def video_clip(pictures: tuple[str, ...] = ("astronaut", "chelsea"), seconds: int = 3, fps: int = 10) -> bytes:
+    """``seconds`` of each scikit-image sample picture in turn, encoded as H.264 in MP4 with PyAV."""
+    import av
+
+    size = (320, 240)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("h264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for name in pictures:
+            pixels = np.asarray(Image.fromarray(sample(name)).convert("RGB").resize(size))
+            for _ in range(seconds * fps):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()

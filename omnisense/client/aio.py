@@ -18,10 +18,10 @@ from typing import TypeVar
 import httpx
 
 from omnisense.client.calls import Call
-from omnisense.client.jobs import Flow, JobsAPI, drive_async
+from omnisense.client.jobs import Flow, JobsAPI, drive_async, followed
 from omnisense.client.live import Chunks, transcribe_stream
-from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
-from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
+from omnisense.client.methods import Async, SpeechAPI, TextAPI, VideoAPI, VisionAPI
+from omnisense.client.transport import NEVER_SENT, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 from omnisense.schema.streaming import StreamDone, StreamEncoding, StreamEvent, StreamStart
 
@@ -49,6 +49,7 @@ class AsyncClient:
         self.vision = VisionAPI[Async](self.send)
         self.text = TextAPI[Async](self.send)
         self.speech = SpeechAPI[Async](self.send)
+        self.video = VideoAPI[Async](self.send)
         self.jobs = JobsAPI[Async](self.run_flow)
 
     async def run_flow(self, flow: Flow[R]) -> R:
@@ -61,7 +62,8 @@ class AsyncClient:
         attempt = 0
         while True:
             try:
-                return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
+                response = await self._http.post(call.path, **request_kwargs(call))
+                return await drive_async(self._http, followed(response, call.result_type))
             except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
                 if wait is None:

@@ -2,8 +2,8 @@
 
 A ``Call`` is a fully described HTTP request plus the type its answer decodes to; the
 clients only send it. There is one builder per request type of the task table (images,
-text, translation, synthesis, audio), each a typed callable whose signature becomes the
-client method's. Images and audio travel as the raw body (no base64), options as query
+text, translation, synthesis, audio, video), each a typed callable whose signature becomes the
+client method's. Images, audio and video travel as the raw body (no base64), options as query
 parameters; text tasks send JSON with the fields of their request type. ``providers=[...]``
 asks several providers at once (a fan-out): a JSON field, or ``?providers=a,b`` for uploads.
 """
@@ -146,6 +146,21 @@ class TranscribeCall(_Builder[Res]):
         self, audio: Source, *, language: str | None = None, provider: str | None = None, providers: Providers = None
     ) -> Call[Envelope[Res]]:
         return self._upload(audio, provider, providers, language=language)
+
+
+class VideoCall(_Builder[Res]):
+    """``VideoRequest`` tasks: a video (path, bytes or binary file; MP4, MOV, WebM, MKV) and its options."""
+
+    def __call__(
+        self,
+        video: Source,
+        *,
+        max_results: int | None = None,
+        min_confidence: float | None = None,
+        provider: str | None = None,
+        providers: Providers = None,
+    ) -> Call[Envelope[Res]]:
+        return self._upload(video, provider, providers, max_results=max_results, min_confidence=min_confidence)
 
 
 class SynthesizeCall:

@@ -13,6 +13,7 @@ Each method is a *flow*: a generator that yields the HTTP exchanges (``Http``) a
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
@@ -20,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import httpx
+import msgspec
 
 from omnisense.client.calls import Source, read_source
 from omnisense.client.methods import Async, Namespace, Sync
-from omnisense.client.transport import decode
-from omnisense.schema import InputKind, Task, spec_of
+from omnisense.client.transport import decode, problem_error
+from omnisense.schema import InputKind, InternalError, Problem, Task, spec_of
 from omnisense.schema.jobs import JobView
 
 P = ParamSpec("P")
@@ -182,6 +184,22 @@ def wait(
         if left <= 0:
             raise JobsTimeout(job)
         yield Sleep(min(poll, left))
+
+
+def followed(response: httpx.Response, result_type: type[R], timeout: float = 3600.0) -> Flow[R]:
+    """A task call's answer: decoded; or, when the gateway made the call a job (``202`` with
+    ``Location``: a video longer than it answers in a request), that job's envelope once it is
+    done (its problem raised when it failed; ``JobsTimeout`` after ``timeout`` s)."""
+    location = response.headers.get("location", "")
+    if response.status_code != 202 or not location.startswith("/v1/jobs/"):
+        return decode(response, result_type)
+    job = yield from wait(location.rsplit("/", 1)[-1], timeout=timeout)
+    if job.status == "succeeded":
+        return msgspec.convert(job.result, result_type)
+    if isinstance(job.error, dict):
+        with contextlib.suppress(msgspec.ValidationError):
+            raise problem_error(msgspec.convert(job.error, Problem))
+    raise InternalError(f"job {job.id} ended {job.status}")
 
 
 def list_jobs(*, status: str | None = None, since: str | float | None = None, limit: int = 100) -> Flow[list[JobView]]:

@@ -20,7 +20,15 @@ import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from omnisense.client.calls import Call, ImageCall, SynthesizeCall, TextCall, TranscribeCall, TranslateCall
+from omnisense.client.calls import (
+    Call,
+    ImageCall,
+    SynthesizeCall,
+    TextCall,
+    TranscribeCall,
+    TranslateCall,
+    VideoCall,
+)
 from omnisense.schema import (
     TABLE,
     EntitiesResult,
@@ -41,6 +49,10 @@ from omnisense.schema import (
     TranscribeResult,
     TranslateRequest,
     TranslateResult,
+    VideoLabelsResult,
+    VideoModerationResult,
+    VideoRequest,
+    VideoShotsResult,
 )
 
 P = ParamSpec("P")
@@ -119,12 +131,24 @@ class SpeechAPI(Namespace[M]):
     transcribe = Endpoint(TranscribeCall(Task.SPEECH_TRANSCRIBE, TranscribeResult))
 
 
-NAMESPACES: dict[str, type[Namespace[Any]]] = {"vision": VisionAPI, "text": TextAPI, "speech": SpeechAPI}
+class VideoAPI(Namespace[M]):
+    labels = Endpoint(VideoCall(Task.VIDEO_LABELS, VideoLabelsResult))
+    shots = Endpoint(VideoCall(Task.VIDEO_SHOTS, VideoShotsResult))
+    moderation = Endpoint(VideoCall(Task.VIDEO_MODERATION, VideoModerationResult))
+
+
+NAMESPACES: dict[str, type[Namespace[Any]]] = {
+    "vision": VisionAPI,
+    "text": TextAPI,
+    "speech": SpeechAPI,
+    "video": VideoAPI,
+}
 BUILDERS: dict[type[TaskRequest], Callable[[Task, Any], Callable[..., Call[Any]]]] = {
     ImageRequest: ImageCall,
     TextRequest: TextCall,
     TranslateRequest: TranslateCall,
     TranscribeRequest: TranscribeCall,
+    VideoRequest: VideoCall,
 }
 
 

@@ -19,9 +19,9 @@ from typing import TypeVar
 import httpx
 
 from omnisense.client.calls import Call
-from omnisense.client.jobs import Flow, JobsAPI, drive_sync
-from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VisionAPI
-from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
+from omnisense.client.jobs import Flow, JobsAPI, drive_sync, followed
+from omnisense.client.methods import SpeechAPI, Sync, TextAPI, VideoAPI, VisionAPI
+from omnisense.client.transport import NEVER_SENT, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
@@ -46,6 +46,7 @@ class Client:
         self.vision = VisionAPI[Sync](self.send)
         self.text = TextAPI[Sync](self.send)
         self.speech = SpeechAPI[Sync](self.send)
+        self.video = VideoAPI[Sync](self.send)
         self.jobs = JobsAPI[Sync](self.run_flow)
 
     def run_flow(self, flow: Flow[R]) -> R:
@@ -58,7 +59,8 @@ class Client:
         attempt = 0
         while True:
             try:
-                return decode(self._http.post(call.path, **request_kwargs(call)), call.result_type)
+                response = self._http.post(call.path, **request_kwargs(call))
+                return drive_sync(self._http, followed(response, call.result_type))
             except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
                 if wait is None:

@@ -57,16 +57,22 @@ def error_from(response: httpx.Response) -> OmnisenseError:
     with contextlib.suppress(msgspec.MsgspecError):
         problem = msgspec.json.decode(response.content, type=Problem)
     if problem is not None:
-        cls = ERRORS_BY_SLUG.get(problem.type.rsplit("/", 1)[-1], InternalError)
-        err = cls(problem.detail, field=problem.field)
-        err.request_id = problem.request_id
-        err.attempts = list(problem.attempts)
+        err = problem_error(problem)
     else:
         cls = BARE_STATUS.get(response.status_code, InternalError)
         err = cls(f"HTTP {response.status_code}: {response.text[:200]}")
         err.request_id = response.headers.get("x-request-id")
     hinted = response.headers.get("retry-after", "")
     err.retry_after_s = float(hinted) if hinted.isascii() and hinted.isdigit() else None
+    return err
+
+
+def problem_error(problem: Problem) -> OmnisenseError:
+    """The gateway's own error class for a problem (an answer's, or a failed job's)."""
+    cls = ERRORS_BY_SLUG.get(problem.type.rsplit("/", 1)[-1], InternalError)
+    err = cls(problem.detail, field=problem.field)
+    err.request_id = problem.request_id
+    err.attempts = list(problem.attempts)
     return err
 
 

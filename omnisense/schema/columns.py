@@ -39,7 +39,7 @@ class Consensus(StrEnum):
     Resolved by ``gateway.consensus.MERGES``, one merge per value.
     """
 
-    VOTE = "vote"  # labels, image moderation: votes per label/category
+    VOTE = "vote"  # labels, image and video moderation: votes per label/category
     BOXES = "boxes"  # objects, faces: boxes matched by IoU and averaged
     OCR_LINES = "ocr_lines"  # OCR: lines aligned, the medoid by character error rate
     MAJORITY = "majority"  # sentiment, language, text moderation: the majority answer with averaged scores
@@ -57,6 +57,7 @@ class OutputShape(StrEnum):
     SPANS = "spans"  # pieces of the input text with offsets
     TEXT = "text"  # one text
     AUDIO = "audio"  # audio bytes
+    TIMED = "timed"  # items over the time of a video: labelled segments, shots, flagged frames
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ class TaskSupport(msgspec.Struct, frozen=True, kw_only=True):
     max_bytes: int | None = None  # media bytes; UTF-8 bytes of the text for text tasks
     max_chars: int | None = None
     max_pixels: int | None = None  # images: width x height
-    max_seconds: float | None = None  # audio duration
+    max_seconds: float | None = None  # audio and video duration (the decoded length)
+    codecs: frozenset[str] | None = None  # video: the video codecs it takes (h264, vp9, ...); None: any
+    # video: the object stores it reads itself, as "s3://bucket" or "gs://bucket" (from its provider
+    # block); a request's {"uri": ...} goes only to a provider that names the bucket
+    buckets: tuple[str, ...] = ()
     classes: frozenset[str] | None = None  # vision.objects: the (lower-case) classes it detects; None: open
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers`` in the request)
     streaming: bool = False  # speech.transcribe: live over a stream; speech.synthesize: audio sent as produced

@@ -6,7 +6,7 @@ as ``Media`` whose ``format`` was sniffed from magic bytes, never from a file na
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -67,18 +67,27 @@ Providers = Annotated[
 
 
 class Media(msgspec.Struct, frozen=True, kw_only=True):
-    """Decoded image or audio bytes with what the gateway learned about them."""
+    """Decoded image, audio or video bytes with what the gateway learned about them."""
 
     data: bytes
-    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg, webm, m4a
-    width: int | None = None  # images, in pixels
+    format: str  # jpeg, png, webp, gif, bmp, tiff | wav, mp3, flac, ogg, webm, m4a | mp4, mov, webm, mkv
+    width: int | None = None  # images and video, in pixels
     height: int | None = None
-    duration_s: float | None = None  # audio, when the container tells
-    uri: str | None = None  # a provider-native reference (s3://...) instead of bytes
+    duration_s: float | None = None  # audio and video: decoded from the stream's frames
+    uri: str | None = None  # a provider-native reference (s3://..., gs://...) instead of bytes
+    codec: str | None = None  # video: the video stream's codec (h264, vp9, ...)
 
     @property
     def size(self) -> int:
         return len(self.data)
+
+    @property
+    def bucket(self) -> str | None:
+        """``s3://bucket`` of an object reference ``s3://bucket/key`` (scheme and bucket, lower case)."""
+        if self.uri is None:
+            return None
+        scheme, _, rest = self.uri.partition("://")
+        return f"{scheme.lower()}://{rest.split('/', 1)[0].lower()}"
 
 
 class RoutingHints(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -141,7 +150,15 @@ class TranscribeRequest(_Common, frozen=True, kw_only=True):
         return None if isinstance(self.speakers, bool) else self.speakers
 
 
-TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest
+class VideoRequest(_Common, frozen=True, kw_only=True):
+    media_ref: ClassVar[type[MediaRef]]  # set below: the JSON body's type for ``video``
+    video: Media
+    max_results: MaxResults = 50
+    # Drop items scored under this (labels, moderation). None: each vendor's own default.
+    min_confidence: Confidence | None = None
+
+
+TaskRequest = ImageRequest | TextRequest | TranslateRequest | SynthesizeRequest | TranscribeRequest | VideoRequest
 
 
 def request_language(request: TaskRequest) -> str | None:
@@ -159,6 +176,8 @@ def request_units(request: TaskRequest) -> float:
         return 1.0
     if isinstance(request, TranscribeRequest):
         return request.audio.duration_s or 0.0
+    if isinstance(request, VideoRequest):
+        return request.video.duration_s or 0.0
     return float(len(request.text))
 
 
@@ -172,6 +191,16 @@ class MediaRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     url: str | None = None
 
 
+class VideoRef(MediaRef, frozen=True, forbid_unknown_fields=True):
+    """A video's ``MediaRef``, which may also be ``{"uri": "s3://..." | "gs://..."}``: an object the
+    provider reads itself, taken only where the provider block names its bucket
+    (``gateway.server.object_refs``)."""
+
+    uri: str | None = None
+
+
+VideoRequest.media_ref = VideoRef
+
 _FIELDS: dict[type[msgspec.Struct], tuple[msgspec.structs.FieldInfo, ...]] = {}
 
 
@@ -184,7 +213,7 @@ def request_fields(request_type: type[msgspec.Struct]) -> tuple[msgspec.structs.
 
 
 def media_field(request_type: type[msgspec.Struct]) -> str | None:
-    """The name of the request's image or audio field, if it has one."""
+    """The name of the request's image, audio or video field, if it has one."""
     for info in request_fields(request_type):
         if info.type is Media:
             return info.name
@@ -200,8 +229,9 @@ def body_type(request_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
     ``ImageRequest`` gives ``ImageBody``; the OpenAPI document and the server's decoder use it.
     """
     fields: list[tuple[str, Any, Any]] = []
+    ref = getattr(request_type, "media_ref", MediaRef)
     for info in request_fields(request_type):
-        kind = MediaRef if info.type is Media else info.type
+        kind = ref if info.type is Media else info.type
         if info.required:
             fields.append((info.name, kind, msgspec.NODEFAULT))
         elif info.default_factory is not msgspec.NODEFAULT:

@@ -358,6 +358,77 @@ class TranscribeResult(Result):
         _unit("confidence", self.confidence)
 
 
+class VideoInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What the gateway decoded from the video container: its real length, size and codec."""
+
+    duration_s: float
+    width: int | None = None
+    height: int | None = None
+    codec: str | None = None
+
+
+def _span_times(what: str, start_s: float, end_s: float) -> None:
+    if not 0 <= start_s <= end_s:
+        raise ConventionError(f"{what} times must satisfy 0 <= start_s <= end_s, got {start_s}, {end_s}")
+
+
+class VideoSegment(msgspec.Struct, frozen=True, kw_only=True):
+    """One label over one stretch of the video, in seconds from its start."""
+
+    name: str
+    confidence: float | None
+    start_s: float
+    end_s: float
+
+    def __post_init__(self) -> None:
+        _unit("segment.confidence", self.confidence)
+        _span_times("segment", self.start_s, self.end_s)
+
+
+class VideoLabelsResult(Result):
+    """``video.labels``: labels over time, best first (by confidence, then the earlier start)."""
+
+    segments: list[VideoSegment]
+    video: VideoInfo | None = None
+
+
+class Shot(msgspec.Struct, frozen=True, kw_only=True):
+    """One shot: from one cut to the next, in seconds from the start."""
+
+    start_s: float
+    end_s: float
+
+    def __post_init__(self) -> None:
+        _span_times("shot", self.start_s, self.end_s)
+
+
+class VideoShotsResult(Result):
+    """``video.shots``: the shots in order of time."""
+
+    shots: list[Shot]
+    video: VideoInfo | None = None
+
+
+class ModeratedFrame(msgspec.Struct, frozen=True, kw_only=True):
+    """One frame's moderation flag: the category as the provider's image moderation names it."""
+
+    time_s: float
+    category: str
+    confidence: float | None
+
+    def __post_init__(self) -> None:
+        _unit("frame.confidence", self.confidence)
+        if self.time_s < 0:
+            raise ConventionError(f"frame time_s must be >= 0, got {self.time_s}")
+
+
+class VideoModerationResult(Result):
+    """``video.moderation``: flagged frames, the most confident first."""
+
+    frames: list[ModeratedFrame]
+    video: VideoInfo | None = None
+
+
 TaskResult = (
     LabelsResult
     | ObjectsResult
@@ -372,4 +443,7 @@ TaskResult = (
     | TextModerationResult
     | SynthesizeResult
     | TranscribeResult
+    | VideoLabelsResult
+    | VideoShotsResult
+    | VideoModerationResult
 )

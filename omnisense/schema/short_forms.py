@@ -1,7 +1,8 @@
 """``omnisense eval``'s short expected outputs, one ``ShortForm`` per task of the table.
 
 An expected output is either a whole result of the task or its short form: ``label``
-(sentiment, labels, image moderation), ``language``, ``flagged`` with an optional
+(sentiment, labels, image moderation; video labels and moderation: the top one),
+``language``, ``flagged`` with an optional
 ``category`` (text moderation), ``text`` (transcripts, translations, OCR), ``phrases``
 (a list of strings), ``entities`` ([{text, type}]), ``objects`` ([{name, box}]),
 ``faces`` ([{box}]). Each builder makes the whole result the agreement measure scores
@@ -27,6 +28,7 @@ from omnisense.schema.results import (
     Label,
     LabelsResult,
     LanguageResult,
+    ModeratedFrame,
     ModerationFlag,
     ModerationResult,
     ObjectsResult,
@@ -37,6 +39,9 @@ from omnisense.schema.results import (
     TextModerationResult,
     TranscribeResult,
     TranslateResult,
+    VideoLabelsResult,
+    VideoModerationResult,
+    VideoSegment,
 )
 
 
@@ -90,3 +95,11 @@ LANGUAGE = ShortForm("language", lambda e: LanguageResult(languages=[DetectedLan
 TRANSLATION = ShortForm("text", lambda e: TranslateResult(text=e["text"], source_language="en", target_language="en"))
 TEXT_MODERATION = ShortForm("flagged", _text_moderation)
 TRANSCRIPT = ShortForm("text", lambda e: TranscribeResult(text=e["text"], confidence=1.0))
+VIDEO_LABELS = ShortForm(
+    "label",
+    lambda e: VideoLabelsResult(segments=[VideoSegment(name=e["label"], confidence=1.0, start_s=0.0, end_s=0.0)]),
+)
+VIDEO_MODERATION = ShortForm(
+    "label",
+    lambda e: VideoModerationResult(frames=[ModeratedFrame(time_s=0.0, category=e["label"], confidence=1.0)]),
+)

@@ -51,9 +51,11 @@ from omnisense.schema.requests import (
     TextRequest,
     TranscribeRequest,
     TranslateRequest,
+    VideoRequest,
     body_type,
     media_field,
     request_fields,
+    request_units,
 )
 from omnisense.schema.results import (
     FLAGGED_AT,
@@ -71,6 +73,9 @@ from omnisense.schema.results import (
     TextModerationResult,
     TranscribeResult,
     TranslateResult,
+    VideoLabelsResult,
+    VideoModerationResult,
+    VideoShotsResult,
 )
 from omnisense.schema.summary import OutputSummary
 from omnisense.schema.tasks import Task, Unit
@@ -85,6 +90,7 @@ class InputKind(StrEnum):
     IMAGE = "image"
     TEXT = "text"
     AUDIO = "audio"
+    VIDEO = "video"
 
 
 @dataclass(frozen=True)
@@ -192,9 +198,27 @@ def _transcribe(r: TranscribeResult) -> OutputSummary:
     return OutputSummary(confidence=r.confidence, items=len(r.words))
 
 
-IMAGE, TEXT, AUDIO = InputKind.IMAGE, InputKind.TEXT, InputKind.AUDIO
+def _video_labels(r: VideoLabelsResult) -> OutputSummary:
+    if not r.segments:
+        return OutputSummary(items=0)
+    best = r.segments[0]
+    return OutputSummary(top=best.name, confidence=best.confidence, items=len(r.segments))
+
+
+def _shots(r: VideoShotsResult) -> OutputSummary:
+    return OutputSummary(items=len(r.shots))
+
+
+def _video_moderation(r: VideoModerationResult) -> OutputSummary:
+    if not r.frames:
+        return OutputSummary(items=0)
+    return OutputSummary(top=r.frames[0].category, confidence=r.frames[0].confidence, items=len(r.frames))
+
+
+IMAGE, TEXT, AUDIO, VIDEO = InputKind.IMAGE, InputKind.TEXT, InputKind.AUDIO, InputKind.VIDEO
 PER_IMAGE, PER_CHAR, PER_SECOND = Unit.IMAGE, Unit.CHARACTER, Unit.SECOND
 CLASSES, BOXES, SPANS, TEXT_OUT = OutputShape.CLASSES, OutputShape.BOXES, OutputShape.SPANS, OutputShape.TEXT
+TIMED = OutputShape.TIMED
 
 TABLE: dict[Task, TaskSpec[Any, Any]] = {
     spec.task: spec
@@ -238,6 +262,15 @@ TABLE: dict[Task, TaskSpec[Any, Any]] = {
         TaskSpec(Task.SPEECH_TRANSCRIBE, AUDIO, TranscribeRequest, TranscribeResult, PER_SECOND, _transcribe,
                  answers_audio=False, output=TEXT_OUT, closed_answer=False, agreement=Agreement.WER,
                  short_form=forms.TRANSCRIPT, consensus=Consensus.MEDOID_WER),
+        TaskSpec(Task.VIDEO_LABELS, VIDEO, VideoRequest, VideoLabelsResult, PER_SECOND, _video_labels,
+                 answers_audio=False, output=TIMED, closed_answer=False, agreement=Agreement.LABEL,
+                 short_form=forms.VIDEO_LABELS, consensus=Consensus.VOTE),
+        TaskSpec(Task.VIDEO_SHOTS, VIDEO, VideoRequest, VideoShotsResult, PER_SECOND, _shots, answers_audio=False,
+                 output=TIMED, closed_answer=False, agreement=Agreement.NONE, short_form=None,
+                 consensus=Consensus.NONE),
+        TaskSpec(Task.VIDEO_MODERATION, VIDEO, VideoRequest, VideoModerationResult, PER_SECOND, _video_moderation,
+                 answers_audio=False, output=TIMED, closed_answer=True, agreement=Agreement.LABEL,
+                 short_form=forms.VIDEO_MODERATION, consensus=Consensus.VOTE),
     )
 }  # fmt: skip
 
@@ -254,6 +287,16 @@ def spec_of(task: Task) -> TaskSpec[Any, Any]:
 
 def unit_of(task: Task) -> Unit:
     return TABLE[task].unit
+
+
+def billed_units(request: TaskRequest, result: TaskResult) -> float:
+    """The request's units; for a video the gateway never read (an object reference), the
+    length the provider's answer reports (``result.video.duration_s``), else 0."""
+    units = request_units(request)
+    if not units and isinstance(request, VideoRequest) and request.video.duration_s is None:
+        reported = getattr(getattr(result, "video", None), "duration_s", None)
+        return float(reported) if reported else 0.0
+    return units
 
 
 def summarize_output(task: Task, result: TaskResult) -> OutputSummary:

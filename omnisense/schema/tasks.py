@@ -22,6 +22,9 @@ class Task(StrEnum):
     TEXT_MODERATION = "text.moderation"
     SPEECH_SYNTHESIZE = "speech.synthesize"
     SPEECH_TRANSCRIBE = "speech.transcribe"
+    VIDEO_LABELS = "video.labels"
+    VIDEO_SHOTS = "video.shots"
+    VIDEO_MODERATION = "video.moderation"
 
     @property
     def modality(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from adapters import registry
 from adapters.kit.config import parse_config
-from adapters.kit.regions import UNDECLARED, Placement, ResidencyError, describe, requirement
+from adapters.kit.regions import NOT_SERVED, UNDECLARED, Placement, ResidencyError, describe, requirement
 from omnisense.schema import Task
 from policies.model import Candidate, PolicyFile, Route
 
@@ -123,6 +123,8 @@ def _violations(places: Placements, name: str, tasks: list[Task], required: froz
         place = places.of(name, task)
         if place is None:
             return None  # an unknown provider (or "reject"): reported by the reference check
+        if place == NOT_SERVED:
+            continue
         if not place.within(required):
             by_place.setdefault(place, []).append(task.value)
     if not by_place:

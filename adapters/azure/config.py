@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
-from adapters.kit.regions import GLOBAL, Placement, combined, declared
+from adapters.kit.regions import GLOBAL, NOT_SERVED, Placement, combined, declared
 from omnisense.schema import Task
 
 # speech_stream: live recognition through the Speech SDK's websocket (http(s):// given, ws(s):// used).
@@ -128,7 +128,10 @@ class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
 
     def placement(self, task: Task | None = None) -> Placement:
         """Where each service used is processed, by its endpoint's host (``azure_region``)."""
-        return combined(self._service_placement(s) for s in self.services_for(task))
+        services = self.services_for(task)
+        if task is not None and not services and task not in SERVICE_OF:
+            return NOT_SERVED  # video: no Azure service takes it
+        return combined(self._service_placement(s) for s in services)
 
     def _service_placement(self, service: str) -> Placement:
         if service == "speech_stream":  # the SDK's own endpoint for ``region`` unless one is given

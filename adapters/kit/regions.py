@@ -89,6 +89,10 @@ def declared(region: str | None, *, cloud: str | None, source: str) -> Placement
     return Placement(region=name, jurisdiction=None, source=f"{source}; not in the region table")
 
 
+# A task no service of the provider serves: no data goes anywhere (never a residency violation).
+NOT_SERVED = Placement(region="none", jurisdiction=None, source="the provider does not serve the task")
+
+
 def combined(placements: Iterable[Placement]) -> Placement:
     """One placement for several services: their jurisdiction only when all share it."""
     items = list(placements)

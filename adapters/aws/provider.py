@@ -6,7 +6,7 @@ vendor provider (``serves``, clients, ``declare``, ``probe``) is ``adapters.kit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from adapters.aws import comprehend, polly, rekognition, textract, toxicity, transcribe, translate
@@ -20,6 +20,7 @@ from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
     Health,
     ImageRequest,
+    SynthesizeRequest,
     Task,
     TaskSupport,
     primary,
@@ -47,6 +48,7 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
         formats=frozenset(polly.FORMATS),
         voices=tuple(voices),
         max_chars=polly.MAX_CHARS,
+        streaming=True,  # ``synthesize_stream``: the AudioStream as it arrives
     )
     if config.s3_bucket:
         caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
@@ -83,6 +85,10 @@ class AwsProvider(VendorProvider[AwsConfig]):
         super().__init__(name, config)
         self.aws = self.clients = clients or AwsClients(name, config)
         self.declare(capabilities(config), lambda: load_prices(config.polly_engine, config.prices))
+
+    def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """``adapters.base.StreamingSynthesizer``: Polly's audio as it arrives."""
+        return polly.stream(self.aws, request, ctx)
 
     async def probe(self) -> Health:
         """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""

@@ -30,7 +30,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import aiohttp
@@ -44,6 +44,8 @@ from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
 from adapters.local.replicas import Replica, ReplicaSet
+from adapters.local.stream import PATH as STREAM_PATH
+from adapters.local.stream import audio_of
 from adapters.local.supervisor import (
     SHARED_URL_ENV,
     STATE_ENV,
@@ -57,6 +59,7 @@ from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
     ProviderInfo,
+    SynthesizeRequest,
     Task,
     TaskRequest,
     TaskSupport,
@@ -107,6 +110,7 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     voices: list[str] | None = None
     classes: list[str] | None = None  # vision.objects: the classes its detectors find
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
+    streaming: bool = False  # speech.synthesize: ``/speech/synthesize_stream`` (``adapters.local.stream``)
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -133,6 +137,7 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             max_seconds=c.limits.max_seconds,
             classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
             diarization=c.diarization,
+            streaming=c.streaming,
         )
     return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
 
@@ -321,6 +326,45 @@ class LocalProvider(VendorProvider[LocalConfig]):
                 return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
         return call
+
+    async def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """``adapters.base.StreamingSynthesizer``: the model server's audio as it makes it, a
+        sentence at a time. A replica that refuses the connection is marked down and the next
+        one is asked; anything after a connection is final here (the dispatcher decides)."""
+        support = self.info.capabilities.get(Task.SPEECH_SYNTHESIZE)
+        if support is None or not support.streaming:
+            raise Unsupported(f"{self.name}: its model server does not stream synthesis", field="stream")
+        assert self._http is not None, "start() first"
+        timeout_s = max(0.01, ctx.remaining_s())
+        headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
+        data = msgspec.json.encode(to_vendor(request))
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=self.config.connect_timeout_s)  # the caller bounds
+        tried: list[Replica] = []
+        with mapped_errors(self.name, classify):
+            while (replica := self.replicas.pick(tried)) is not None:
+                target = replica.target
+                sent = dict(headers, Host=target.host_header) if target.host_header else headers
+                try:
+                    response = await self._http.post(
+                        target.url + STREAM_PATH, data=data, timeout=limits, headers=sent,
+                        server_hostname=target.server_hostname,
+                    )  # fmt: skip
+                except _REFUSED as exc:
+                    self.replicas.mark_down(replica, _describe(exc))
+                    tried.append(replica)
+                    continue
+                replica.in_flight += 1
+                try:
+                    if response.status != 200:
+                        raise self._error(response.status, await response.read(), response.headers.get("Retry-After"))
+                    replica.answered += 1
+                    async for chunk in audio_of(self.name, response):
+                        yield chunk
+                    return
+                finally:
+                    replica.in_flight -= 1
+                    response.release()
+            raise UpstreamUnavailable(f"{self.name}: no model server answered ({len(tried)} replica(s) tried)")
 
     async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
         """One chunk of long audio (``adapters.kit.long_audio``)."""

@@ -11,6 +11,7 @@ module only sends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TypeVar
 
@@ -19,7 +20,8 @@ import httpx
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_async
 from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
-from omnisense.client.transport import NEVER_SENT, decode, request_kwargs, retry_wait, settings
+from omnisense.client.streams import iterate_async, options, stream_call
+from omnisense.client.transport import NEVER_SENT, decode, error_from, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 
 R = TypeVar("R")
@@ -56,6 +58,36 @@ class AsyncClient:
                 return decode(await self._http.post(call.path, **request_kwargs(call)), call.result_type)
             except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def synthesize_stream(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        language: str | None = None,
+        gender: str | None = None,
+        format: str = "wav",
+        provider: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """``async for chunk in omni.synthesize_stream(text)``: the audio while it is produced
+        (``Client.synthesize_stream``'s twin)."""
+        call = stream_call(text, voice=voice, language=language, gender=gender, format=format, provider=provider)
+        attempt = 0
+        while True:
+            try:
+                async with self._http.stream("POST", call.path, **options(call)) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise error_from(response)
+                    async for chunk in iterate_async(response):
+                        yield chunk
+                    return
+            except (OmnisenseError, *NEVER_SENT) as exc:
+                wait = retry_wait(exc, attempt, self.retries)  # never after the first byte (a 502)
                 if wait is None:
                     raise
             await asyncio.sleep(wait)

@@ -174,3 +174,15 @@ def test_the_python_clients_iterate_the_audio(gateway: tuple[LiveServer, MemoryS
     import asyncio
 
     assert len(asyncio.run(collect())) == 44 + 4 * 3200
+
+
+def test_a_streamed_wav_is_split_by_its_real_length() -> None:
+    """The gateway reads back what it streams: a WAV whose header says 0xFFFFFFFF is as long as its data."""
+    from adapters.kit.audio_stream import wav_stream_header
+    from adapters.kit.long_audio import split_wav
+
+    streamed = wav_stream_header(16_000) + b"\x01\x00" * 16_000 * 5  # 5 s
+    chunks = split_wav(streamed, 2.0)
+    assert chunks is not None and [offset for offset, _ in chunks] == [0.0, 2.0, 4.0]
+    with wave.open(io.BytesIO(chunks[-1][1])) as last:
+        assert last.getnframes() == 16_000

@@ -35,7 +35,8 @@ def fakes() -> Iterator[tuple[ScriptedVendor, AzureFake]]:
     polly.route("POST", POLLY, lambda req: Reply(chunks=(PCM[:8192], PCM[8192:]), content_type="audio/pcm"))
     voices = {"Voices": [{"Id": "Joanna", "LanguageCode": "en-US", "Gender": "Female", "Name": "Joanna"}]}
     polly.route("GET", r"/v1/voices", lambda req: Reply(json=voices))  # the provider's health probe
-    azure = AzureFake(key=KEY).start()
+    azure = AzureFake(key=KEY)
+    azure.start()
     try:
         yield polly, azure
     finally:

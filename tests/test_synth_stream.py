@@ -186,3 +186,20 @@ def test_a_streamed_wav_is_split_by_its_real_length() -> None:
     assert chunks is not None and [offset for offset, _ in chunks] == [0.0, 2.0, 4.0]
     with wave.open(io.BytesIO(chunks[-1][1])) as last:
         assert last.getnframes() == 16_000
+
+
+def test_a_client_that_leaves_midway_stops_the_providers_stream(gateway: tuple[LiveServer, MemorySink]) -> None:
+    server, sink = gateway
+    first = providers(server)["first"]
+    gate = threading.Event()
+    first.script_stream(Gated(gate))
+    http, stream = post(server)
+    with http, stream as r:
+        next(r.iter_raw())
+        request_id = r.headers["x-request-id"]
+    # the connection is closed while the provider still holds its second chunk
+    rec = record(sink, request_id)
+    gate.set()
+    assert rec.http_status == 499 and rec.error_type == "ClientClosedRequest" and rec.provider == "first"
+    assert first.events == ["chunk 0", "closed"]
+    assert rec.attempts[-1].outcome == "ok"  # the provider was not at fault

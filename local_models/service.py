@@ -23,6 +23,8 @@ from omnilocal.budget import TIMEOUT_HEADER, Admission, budget_from
 from omnilocal.device import serve_environment
 from omnilocal.errors import as_error, guarded
 from omnilocal.http import ContractErrors
+from omnilocal.live_ws import app as live_app
+from omnilocal.live_ws import live_model, streaming_capability
 from omnilocal.patches import patch_timeout_middleware
 from starlette.responses import JSONResponse
 
@@ -269,6 +271,7 @@ def _first(results: Any) -> Result:
     return cast(Result, results[0])
 
 
+@bentoml.asgi_app(live_app, path="/live")  # WS /live/transcribe: live transcription (omnilocal.live_ws)
 @bentoml.service(name="omnisense_local", workers=1, traffic={"timeout": 300}, logging=QUIET)
 class LocalModels:
     """The entry service: the HTTP contract of the gateway's `local` adapter."""
@@ -280,6 +283,7 @@ class LocalModels:
     def __init__(self) -> None:
         self._capabilities: Result | None = None
         self.gate = Gate(MAX_QUEUE)
+        live_model.load_in_background()  # Moonshine for WS /live/transcribe, off the start-up path
 
     async def __is_ready__(self) -> bool:
         """Ready once every family service has loaded its models and answers."""
@@ -300,6 +304,7 @@ class LocalModels:
             tasks: Result = {}
             for part in parts:
                 tasks.update(part["tasks"])
+            streaming_capability(tasks)
             device = "cuda" if any(p["device"] == "cuda" for p in parts) else "cpu"
             self._capabilities = {"tasks": tasks, "device": device}
         return self._capabilities

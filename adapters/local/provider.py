@@ -43,6 +43,7 @@ from adapters.kit.long_audio import transcribe_in_chunks
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
+from adapters.local.live import LocalTranscription, open_live
 from adapters.local.replicas import Replica, ReplicaSet
 from adapters.local.stream import PATH as STREAM_PATH
 from adapters.local.stream import audio_of
@@ -110,7 +111,9 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     voices: list[str] | None = None
     classes: list[str] | None = None  # vision.objects: the classes its detectors find
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
-    streaming: bool = False  # speech.synthesize: ``/speech/synthesize_stream`` (``adapters.local.stream``)
+    # speech.transcribe: live over WS /live/transcribe; speech.synthesize: ``/speech/synthesize_stream``
+    streaming: bool = False
+    stream_languages: list[str] | None = None  # the languages it transcribes live (None: all of ``languages``)
 
 
 class _Capabilities(msgspec.Struct, kw_only=True):
@@ -188,6 +191,8 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self._server: ModelServer | None = None
         self._capabilities_loaded = False
         self._dns_errors: list[str] = []
+        self.stream_languages: frozenset[str] | None = None  # what WS /live/transcribe speaks
+        self._live_http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         """Start (or find) the model server(s) and read the capabilities; never fatal when
@@ -215,7 +220,10 @@ class LocalProvider(VendorProvider[LocalConfig]):
 
     async def _load_capabilities(self, *, timeout_s: float) -> None:
         body = await self._post("/capabilities", {}, timeout_s=timeout_s)
-        self.info = to_info(self.name, msgspec.json.decode(body, type=_Capabilities), self.config)
+        caps = msgspec.json.decode(body, type=_Capabilities)
+        self.info = to_info(self.name, caps, self.config)
+        live = caps.tasks.get(Task.SPEECH_TRANSCRIBE.value)
+        self.stream_languages = frozenset(live.stream_languages) if live and live.stream_languages else None
         self.handlers = {task: self._handler(task) for task in self.info.capabilities}
         self._capabilities_loaded = True
 
@@ -374,6 +382,17 @@ class LocalProvider(VendorProvider[LocalConfig]):
         assert isinstance(result, TranscribeResult)
         return result
 
+    async def open_transcription(
+        self, *, sample_rate: int, language: str | None, interim: bool, ctx: CallContext
+    ) -> LocalTranscription:
+        """``adapters.base.StreamingTranscriber``: a live stream on a model server (``adapters.local.live``)."""
+        if self._live_http is None:  # live streams hold their connection: a pool of their own, unbounded
+            self._live_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return await open_live(
+            self.name, self._live_http, self.replicas, self.stream_languages, sample_rate=sample_rate,
+            language=language, interim=interim, connect_timeout_s=self.config.connect_timeout_s,
+        )  # fmt: skip
+
     def model_server_restarts(self) -> int | None:
         """Restarts of the model server this gateway supervises (None: someone else runs it)."""
         if self._server is not None:
@@ -432,6 +451,9 @@ class LocalProvider(VendorProvider[LocalConfig]):
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._live_http is not None:
+            await self._live_http.close()
+            self._live_http = None
         if self._server is not None:
             await self._server.stop()
 

@@ -13,6 +13,7 @@ import hashlib
 import msgspec
 
 from omnisense.schema import Attempt, ImageRequest, OutputSummary, TaskRequest, TranscribeRequest, summarize_output
+from omnisense.schema.streaming import ProviderSeconds
 
 __all__ = [
     "InputSummary",
@@ -20,6 +21,7 @@ __all__ = [
     "PayloadSample",
     "RequestLog",
     "ShadowResult",
+    "StreamSummary",
     "sample_payload",
     "summarize_input",
     "summarize_output",
@@ -55,6 +57,17 @@ class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):
     truncated: bool = False
 
 
+class StreamSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A live session's part of its record (``WS /v1/speech/transcribe/stream``)."""
+
+    close_code: int  # 1000: the client sent end and got done; else CLOSE_CODES (499: the client went away)
+    close_reason: str
+    providers: list[ProviderSeconds] = msgspec.field(default_factory=list)  # seconds sent to each, and their cost
+    failovers: int = 0  # provider streams that failed and were replaced mid-session
+    first_partial_ms: float | None = None  # first audio received -> first event sent
+    events: int = 0  # partial and final events sent
+
+
 class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     request_id: str
     time: float  # unix seconds when the request arrived
@@ -83,6 +96,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     decisions: list[str] = msgspec.field(default_factory=list)
     payload: PayloadSample | None = None  # only with logs.payload_sample_rate > 0
     cache: str | None = None  # "hit" (answered from the response cache), "miss" or "bypass"
+    stream: StreamSummary | None = None  # live sessions only
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:

@@ -17,6 +17,7 @@ from gateway.server.config import GatewayConfig
 from gateway.server.dashboard import DASHBOARD_HANDLERS
 from gateway.server.gc_tuning import tune_after_startup
 from gateway.server.jobs import JOB_HANDLERS
+from gateway.server.live import LIVE_HANDLERS
 from gateway.server.meta import META_HANDLERS
 from gateway.server.observability import OBSERVABILITY_HANDLERS
 from gateway.server.openai import openai_handlers
@@ -49,6 +50,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
         app.state.runtime = runtime
         if tune_gc:
             tune_after_startup()
+        runtime.sessions.hook_signals()  # SIGTERM: every live session gets 1001 and leaves its record first
         try:
             with scrubbed_logging(runtime.scrub):  # log lines lose credentials too, not only records
                 await runtime.start_probing()
@@ -70,6 +72,7 @@ def create_app(config: GatewayConfig, *, sink: LogSink | None = None, tune_gc: b
             *QUALITY_HANDLERS,
             *JOB_HANDLERS,
             *DASHBOARD_HANDLERS,
+            *LIVE_HANDLERS,
         ],
         lifespan=[lifespan],
         exception_handlers={Exception: _problem},

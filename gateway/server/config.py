@@ -17,6 +17,7 @@ import yaml
 from gateway.cache.settings import CacheSettings
 from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
+from gateway.streaming.settings import StreamSettings
 from gateway.tracing import TracingSettings
 from omnisense.schema import Task
 
@@ -105,6 +106,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     probes: ProbeSettings = ProbeSettings()
     cache: CacheSettings = CacheSettings()  # where cached answers live; which routes cache is the policy's
     jobs: JobSettings = JobSettings()
+    streaming: StreamSettings = StreamSettings()  # WS /v1/speech/transcribe/stream: limits of a live session
 
     @property
     def protected(self) -> bool:

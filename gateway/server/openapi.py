@@ -18,6 +18,7 @@ import msgspec
 from gateway.server.openapi_jobs import COMPONENTS as JOB_COMPONENTS
 from gateway.server.openapi_jobs import TYPES as JOB_TYPES
 from gateway.server.openapi_jobs import job_paths
+from gateway.server.openapi_live import live_components, live_description
 from gateway.server.openapi_openai import COMPONENTS as OPENAI_COMPONENTS
 from gateway.server.openapi_openai import openai_paths
 from gateway.server.openapi_ops import TYPES, operational_paths, problems
@@ -198,6 +199,9 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
+DESCRIPTION = "One API for vision, text and speech.\n"
+
+
 def openapi_document() -> dict[str, Any]:
     bodies = dict.fromkeys(spec.body for spec in TABLE.values())
     envelopes = [Envelope[spec.result] for spec in TABLE.values()]  # type: ignore[name-defined]
@@ -206,13 +210,14 @@ def openapi_document() -> dict[str, Any]:
     components["MediaRef"] = MEDIA_REF
     components.update(JOB_COMPONENTS)
     components.update(OPENAI_COMPONENTS)
+    components.update(live_components())
     paths: dict[str, Any] = {spec.path: {"post": _operation(task, components)} for task, spec in TABLE.items()}
     paths.update(operational_paths())
     paths.update(job_paths())
     paths.update(openai_paths())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Omnisense", "version": "1", "description": "One API for vision, text and speech."},
+        "info": {"title": "Omnisense", "version": "1", "description": DESCRIPTION + live_description()},
         "paths": paths,
         "components": {
             "schemas": components,

@@ -39,6 +39,7 @@ from gateway.server.disconnect import Disconnects
 from gateway.server.fetch import UrlFetcher
 from gateway.server.reload import PolicyReloader
 from gateway.storage import Storage
+from gateway.streaming.sessions import Sessions
 from gateway.tracing import Tracing
 from omnisense.schema import Health, TaskRequest
 from policies.loader import LoadedPolicy
@@ -86,6 +87,7 @@ class Runtime:
     # The quality table: the QualityRecorder that fan-outs, shadows and POST /v1/quality record
     # to, and the QualityBook that best_quality routes on (``gateway.quality``).
     quality: QualityTable = field(default_factory=lambda: QualityTable(MemoryQualityStore()))
+    sessions: Sessions = field(default_factory=Sessions)  # open live sessions (WS /v1/speech/transcribe/stream)
 
     # The main policy's unit, as most of the server reads it.
     @property
@@ -199,6 +201,8 @@ class Runtime:
         self.jobs.start()
 
     async def aclose(self) -> None:
+        await self.sessions.close_all()  # each open live session: 1001, and its record (before the writer closes)
+        self.sessions.unhook_signals()
         if self.prober is not None:
             await self.prober.aclose()
         if self.jobs is not None:
@@ -313,6 +317,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         cache=ResponseCache(make_store(cache, config.redis_url, storage), max_entry_bytes=cache.max_entry_bytes),
         fetcher=UrlFetcher(config.limits.urls) if config.limits.allow_urls else None,
     )  # fmt: skip
+    runtime.sessions.max_sessions = config.streaming.max_sessions
     runtime.install(routing)
     names = ", ".join(runtime.providers)
     log.info("policy %s loaded from %s: providers %s", runtime.policy.name, runtime.policy.source, names)

@@ -12,10 +12,11 @@ import argparse
 from typing import Any
 
 from gateway.task_cli.commands import TaskCommand, task_commands
+from gateway.task_cli.live import add_live_option, transcribe_or_live
 from gateway.task_cli.providers import providers_command
 from gateway.task_cli.quote import run_quote
 from gateway.task_cli.run import run_task
-from omnisense.schema import InputKind
+from omnisense.schema import InputKind, Task
 
 URL_HELP = "gateway URL (default: OMNISENSE_URL or http://127.0.0.1:8080); the key comes from OMNISENSE_API_KEY"
 
@@ -54,7 +55,10 @@ def _add_task(sub: Any, command: TaskCommand) -> argparse.ArgumentParser:
 def add_parsers(sub: Any) -> None:
     """Register every task command and ``providers`` on the ``omnisense`` command's subparsers."""
     for command in task_commands().values():
-        _add_task(sub, command)
+        parser = _add_task(sub, command)
+        if command.spec.task is Task.SPEECH_TRANSCRIBE:  # transcribe --live FILE: the WebSocket session
+            add_live_option(parser)
+            parser.set_defaults(func=transcribe_or_live(run_task))
     quote = sub.add_parser("quote", help="the plan and price of a task call, nothing called (?dry_run=true)")
     quote_sub = quote.add_subparsers(dest="quote_command", required=True)
     for command in task_commands().values():

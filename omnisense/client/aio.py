@@ -19,10 +19,12 @@ import httpx
 
 from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_async
+from omnisense.client.live import Chunks, transcribe_stream
 from omnisense.client.methods import Async, SpeechAPI, TextAPI, VisionAPI
 from omnisense.client.streams import iterate_async, options, stream_call
 from omnisense.client.transport import NEVER_SENT, decode, error_from, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
+from omnisense.schema.streaming import StreamDone, StreamEncoding, StreamEvent, StreamStart
 
 R = TypeVar("R")
 
@@ -39,6 +41,8 @@ class AsyncClient:
     ) -> None:
         url, headers = settings(base_url, api_key)
         self._http = http or httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout)
+        given = {k: v for k, v in self._http.headers.items() if k.lower() == "authorization" or k.startswith("x-")}
+        self._live = (str(self._http.base_url) or url, {**headers, **given})  # transcribe_stream's connection
         self.retries = retries
         self.vision = VisionAPI[Async](self.send)
         self.text = TextAPI[Async](self.send)
@@ -92,6 +96,28 @@ class AsyncClient:
                     raise
             await asyncio.sleep(wait)
             attempt += 1
+
+    def transcribe_stream(
+        self,
+        chunks: Chunks,
+        *,
+        encoding: StreamEncoding = "pcm_s16le",
+        sample_rate: int = 16000,
+        language: str | None = None,
+        interim: bool = True,
+        policy: str | None = None,
+        provider: str | None = None,
+    ) -> AsyncIterator[StreamEvent | StreamDone]:
+        """Live transcription (``WS /v1/speech/transcribe/stream``, docs/streaming.md): send
+        ``chunks`` of audio (16-bit mono PCM, or a WAV stream with ``encoding="wav"``) as they
+        come, and ``async for`` the partial and final events, then ``done``. Needs the ``live``
+        extra (``websockets``). ``provider`` pins one, as ``X-Omnisense-Provider``."""
+        url, headers = self._live
+        if provider:
+            headers = {**headers, "X-Omnisense-Provider": provider}
+        start = StreamStart(encoding=encoding, sample_rate=sample_rate, language=language, interim=interim,
+                            policy=policy)  # fmt: skip
+        return transcribe_stream(url, headers, chunks, start)
 
     async def aclose(self) -> None:
         await self._http.aclose()

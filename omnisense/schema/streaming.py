@@ -91,6 +91,7 @@ CLOSE_CODES: dict[int, str] = {
     1008: "policy violation: the first frame was not a start message",
     1009: "message too big: an audio frame over the frame-size limit",
     1011: "internal error",
+    1013: "try again later: the gateway holds its maximum of live sessions",
     4001: "unauthorized: no key, or a key that is not known",
     4003: "forbidden: the key's scopes do not include speech.transcribe",
     4008: "idle: no frame from the client within the idle limit",

@@ -1,0 +1,69 @@
+"""A live session's one RequestLog: what the session learnt, written when it closes.
+
+Beyond the REST fields (key, policy, route, provider, attempts, units in seconds, cost) the
+record's ``stream`` says each provider's seconds and cost, the failovers, the time to the
+first partial and the close code and reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.logs.record import InputSummary, StreamSummary
+from gateway.logs.record import RequestLog as RequestLog
+from gateway.streaming.audio import AudioDecoder
+from gateway.streaming.errors import HTTP_OF_CLOSE
+from gateway.streaming.meter import Meter
+from gateway.streaming.relay import Relay
+from gateway.trace import RequestTrace
+from omnisense.schema import OutputSummary
+
+
+@dataclass
+class SessionFacts:
+    meter: Meter | None = None
+    relay: Relay | None = None
+    decoder: AudioDecoder | None = None
+    language: str | None = None
+    encoding: str | None = None
+    interim: bool = True
+    audio_s: float = 0.0
+    first_partial_ms: float | None = None
+    events: int = 0
+    finals: list[str] = field(default_factory=list)
+
+
+def finish_record(trace: RequestTrace, facts: SessionFacts, code: int, reason: str) -> RequestLog:
+    status = HTTP_OF_CLOSE.get(code, code if 100 <= code < 600 else 500)
+    error_type = None if code == 1000 else _error_type(code)
+    record = trace.to_record(http_status=status, error_type=error_type, detail=None if code == 1000 else reason)
+    meter, relay = facts.meter, facts.relay
+    providers = meter.providers() if meter is not None else []
+    if relay is not None:
+        record.attempts = list(relay.attempts)
+        record.provider = relay.serving
+    record.units, record.unit = round(facts.audio_s, 3), "second"
+    record.cost_usd = meter.cost_usd if meter is not None else 0.0
+    decoder = facts.decoder
+    record.input = InputSummary(
+        bytes=decoder.bytes_in if decoder else 0, format=facts.encoding, audio_seconds=round(facts.audio_s, 3),
+        language=facts.language,
+    )  # fmt: skip
+    if facts.finals:
+        text = " ".join(facts.finals)
+        record.output = OutputSummary(top=text[:80], items=len(facts.finals))
+    record.stream = StreamSummary(
+        close_code=code, close_reason=reason, providers=providers,
+        failovers=relay.failovers if relay is not None else 0,
+        first_partial_ms=facts.first_partial_ms, events=facts.events,
+    )  # fmt: skip
+    return record
+
+
+def _error_type(code: int) -> str:
+    return {
+        1001: "ShuttingDown", 1003: "UnsupportedMediaType", 1007: "UnprocessableInput", 1008: "InvalidInput",
+        1009: "PayloadTooLarge", 1011: "InternalError", 4001: "Unauthorized", 4002: "BudgetExceeded",
+        4003: "Forbidden", 4008: "IdleTimeout", 4009: "SessionTooLong", 4013: "Backpressure",
+        4029: "RateLimited", 4503: "NoProvider", 499: "ClientClosedRequest",
+    }.get(code, "StreamClosed")  # fmt: skip

@@ -1,0 +1,238 @@
+"""One provider stream at a time, and failover in the middle of a session.
+
+The relay opens a stream on the first candidate, sends it the audio the session queues, and
+passes each hypothesis on with its times shifted onto the session's time line. When the
+serving provider errors, ends its stream early, does not open within ``open_timeout_s`` or
+does not answer audio within ``answer_timeout_s``, the relay closes it and opens the next
+candidate, replays the audio sent since the last final (``ReplayBuffer``), and goes on. Every
+stream is one Attempt in the record; when every candidate has failed: 4503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from adapters.base import CallContext, Hypothesis, StreamingTranscriber, TranscriptionStream
+from gateway.streaming.buffer import END, AudioQueue, ReplayBuffer
+from gateway.streaming.errors import SessionClosed
+from gateway.streaming.meter import Meter
+from gateway.streaming.settings import StreamSettings
+from omnisense.schema import Attempt
+
+log = logging.getLogger("omnisense.streaming")
+Emit = Callable[[Hypothesis, str, float], Awaitable[None]]  # hypothesis, provider, offset (session s)
+
+
+class ProviderFailed(Exception):
+    """The serving stream failed: the relay fails over."""
+
+
+class _Done:
+    """The stream's iteration ended."""
+
+
+_DONE = _Done()
+_FED = _Done()  # put after the feeder's end (its outcome is the feeder task's)
+Answers = asyncio.Queue[Hypothesis | _Done | BaseException]
+
+
+class Relay:
+    def __init__(
+        self,
+        candidates: Sequence[tuple[str, StreamingTranscriber]],
+        queue: AudioQueue,
+        meter: Meter,
+        emit: Emit,
+        settings: StreamSettings,
+        open_kwargs: dict[str, object],
+    ) -> None:
+        self.candidates = list(candidates)
+        self.queue = queue
+        self.meter = meter
+        self.emit = emit
+        self.settings = settings
+        self.open_kwargs = open_kwargs
+        self.replay: ReplayBuffer | None = None
+        self.attempts: list[Attempt] = []
+        self.serving: str | None = None
+        self._stream: TranscriptionStream | None = None
+        self._pending_since: float | None = None  # audio sent and not yet answered, since then
+
+    async def run(self, rate: int, ctx: CallContext) -> None:
+        """Serve until the provider has answered everything after END; SessionClosed(4503) when all fail."""
+        self.replay = ReplayBuffer(rate)
+        for name, provider in self.candidates:
+            self.serving = name
+            started = time.perf_counter()
+            try:
+                await self._serve(name, provider, rate, ctx)
+            except ProviderFailed as failed:
+                self._attempt(name, started, "error", failed)
+                log.warning("live session %s: %s failed (%s); failing over", ctx.request_id, name, failed)
+                continue
+            except BaseException:  # the session ended otherwise (a limit, the client, shutdown)
+                self._attempt(name, started, "cancelled", None)
+                raise
+            finally:
+                await self.aclose()
+            self._attempt(name, started, "ok", None)
+            return
+        raise SessionClosed(4503, "no provider: every streaming candidate failed")
+
+    @property
+    def failovers(self) -> int:
+        return sum(1 for a in self.attempts if a.outcome == "error")
+
+    def _attempt(self, name: str, started: float, outcome: str, exc: BaseException | None) -> None:
+        cause = exc.__cause__ if exc is not None and exc.__cause__ is not None else exc
+        self.attempts.append(
+            Attempt(
+                provider=name, outcome=outcome,  # type: ignore[arg-type]
+                latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
+                error_type=type(cause).__name__ if cause is not None else None,
+                detail=str(cause)[:200] if cause is not None else None,
+            )
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                await stream.aclose()
+            except Exception:
+                log.debug("closing a provider stream failed", exc_info=True)
+
+    async def _serve(self, name: str, provider: StreamingTranscriber, rate: int, ctx: CallContext) -> None:
+        try:
+            async with asyncio.timeout(self.settings.open_timeout_s):
+                self._stream = await provider.open_transcription(sample_rate=rate, ctx=ctx, **self.open_kwargs)  # type: ignore[arg-type]
+        except TimeoutError as exc:
+            raise ProviderFailed(f"did not open within {self.settings.open_timeout_s:g} s") from exc
+        except SessionClosed:
+            raise
+        except Exception as exc:
+            raise ProviderFailed(f"could not open: {exc}") from exc
+        assert self.replay is not None
+        offset = self.replay.start_s
+        self._pending_since = None
+        answers: Answers = asyncio.Queue()
+        reader = asyncio.create_task(_read(self._stream, answers))
+        feeder = asyncio.create_task(self._feed(name, self._stream))
+        feeder.add_done_callback(lambda _: answers.put_nowait(_FED))
+        try:
+            await self._listen(name, offset, answers, feeder)
+        finally:
+            for task in (reader, feeder):
+                task.cancel()
+            await asyncio.gather(reader, feeder, return_exceptions=True)
+
+    async def _feed(self, name: str, stream: TranscriptionStream) -> None:
+        """The replay first, then the queue, until END: then ``finish``."""
+        assert self.replay is not None
+        replay = self.replay
+        for pcm in replay.snapshot():
+            await self.meter.accrue(name, len(pcm) / (2.0 * replay.rate))
+            await self._send(stream, pcm)
+        while True:
+            pcm = await self.queue.get()
+            if pcm is END:
+                await _call(stream.finish())
+                return
+            await self.meter.accrue(name, len(pcm) / (2.0 * replay.rate))  # SessionClosed(4002) when it does not fit
+            replay.append(pcm)
+            await self._send(stream, pcm)
+
+    async def _send(self, stream: TranscriptionStream, pcm: bytes) -> None:
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
+        await _call(stream.send(pcm))
+
+    async def _listen(self, name: str, offset: float, answers: Answers, feeder: asyncio.Task[None]) -> None:
+        finish_by: float | None = None
+        while True:
+            try:
+                async with asyncio.timeout(self._wait_s(finish_by)):
+                    item = await answers.get()
+            except TimeoutError:
+                if self._overdue(finish_by):
+                    raise ProviderFailed(self._overdue(finish_by)) from None
+                continue
+            if item is _FED:  # the feeder ended: END sent (the last finals must come in time), or it failed
+                if feeder.cancelled():
+                    continue
+                if feeder.exception() is not None:
+                    await self._drain(name, offset, answers)
+                    raise _as_failure(feeder.exception())
+                finish_by = time.monotonic() + self.settings.finish_timeout_s
+            elif isinstance(item, BaseException):
+                raise ProviderFailed(f"stream error: {item}") from item
+            elif isinstance(item, _Done):
+                await asyncio.wait({feeder}, timeout=1.0)  # finish() may still be returning
+                if feeder.done() and feeder.exception() is not None:
+                    raise _as_failure(feeder.exception())
+                if feeder.done():
+                    return
+                raise ProviderFailed("the provider ended its stream before the session's end")
+            elif isinstance(item, Hypothesis):
+                await self._take(item, name, offset)
+
+    async def _drain(self, name: str, offset: float, answers: Answers) -> None:
+        """Sending failed: the finals the provider gave before it failed still count (they are
+        not replayed); its partials are dropped (the next provider re-hears that audio)."""
+        while not answers.empty():
+            item = answers.get_nowait()
+            if not isinstance(item, Hypothesis):
+                return
+            if item.final:
+                await self._take(item, name, offset)
+
+    async def _take(self, item: Hypothesis, name: str, offset: float) -> None:
+        self._pending_since = None
+        await self.emit(item, name, offset)
+        if item.final and self.replay is not None:
+            self.replay.trim_to(offset + item.end_s)
+
+    def _wait_s(self, finish_by: float | None) -> float:
+        now = time.monotonic()
+        limits = [1.0]
+        if self._pending_since is not None:
+            limits.append(self._pending_since + self.settings.answer_timeout_s - now)
+        if finish_by is not None:
+            limits.append(finish_by - now)
+        return max(0.01, min(limits))
+
+    def _overdue(self, finish_by: float | None) -> str:
+        now = time.monotonic()
+        if finish_by is not None and now >= finish_by:
+            return f"no end of stream within {self.settings.finish_timeout_s:g} s of the session's end"
+        if self._pending_since is not None and now - self._pending_since >= self.settings.answer_timeout_s:
+            return f"no answer to audio within {self.settings.answer_timeout_s:g} s"
+        return ""
+
+
+async def _call(step: Awaitable[None]) -> None:
+    try:
+        await step
+    except (SessionClosed, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        raise ProviderFailed(f"sending audio failed: {exc}") from exc
+
+
+def _as_failure(exc: BaseException | None) -> BaseException:
+    return exc if isinstance(exc, SessionClosed | ProviderFailed) else ProviderFailed(str(exc))
+
+
+async def _read(stream: TranscriptionStream, answers: Answers) -> None:
+    try:
+        async for hypothesis in stream:
+            answers.put_nowait(hypothesis)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        answers.put_nowait(exc)
+        return
+    answers.put_nowait(_DONE)

@@ -19,6 +19,7 @@ from gateway.logs.record import RequestLog
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.server.tasks import header_map, request_id_from
+from gateway.server.ws_auth import browser_key
 from gateway.streaming.candidates import streaming_candidates
 from gateway.streaming.errors import ClientGone
 from gateway.streaming.meter import Meter
@@ -54,7 +55,7 @@ class SocketChannel:
 async def transcribe_stream(socket: WebSocket[Any, Any, Any]) -> None:
     runtime: Runtime = socket.app.state.runtime
     headers = header_map(socket.scope)
-    await socket.accept()
+    await socket.accept(subprotocols=browser_key(headers))  # a browser's key comes as a subprotocol
     session = LiveSession(SocketChannel(socket), runtime.config.streaming, request_id_from(headers), runtime.submit)
     if not runtime.sessions.add(session):
         session.stop(1013, "try again later: this gateway holds its maximum of live sessions")

@@ -123,3 +123,22 @@ def test_the_microphone_is_transcribed_live(gateway: tuple[LiveServer, MemorySin
     record = next(r for r in sink.records if r.request_id == request_id)
     assert record.task == "speech.transcribe" and record.key_id == "ops" and record.status == "ok"
     assert record.stream is not None and record.stream.close_code == 1000 and record.stream.first_partial_ms
+
+
+def test_try_it_streams_a_synthesis_and_times_its_first_audio(
+    gateway: tuple[LiveServer, MemorySink], page: Any
+) -> None:
+    server, _ = gateway
+    page.goto(f"{server.url}/dashboard")
+    page.fill("#key", ADMIN)
+    page.click("#key-form button")
+    page.select_option("#try-task", "speech.synthesize")
+    page.fill("#try-fields [name=text]", " ".join(SENTENCES * 2))
+    page.check("#try-fields [name=stream]")
+    page.click("#try-run")
+    summary = page.locator("#try-summary")
+    expect(summary).to_contain_text("speech.synthesize: streamed by local (piper)", timeout=60_000)
+    expect(summary).to_contain_text("first audio after")
+    expect(page.locator("#try-output audio")).to_have_count(1)
+    chunks = int(summary.text_content().split(" chunk(s)")[0].rsplit(" ", 1)[1])
+    assert chunks >= 2, "the audio came in pieces, sentence by sentence"

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,8 +19,8 @@ from contract_tests.scripted_stream import speech_pcm
 from gateway.logs import MemorySink
 from gateway.server.config import ApiKey, GatewayConfig, LogSettings, hash_key
 from gateway.streaming.settings import StreamSettings
-from tests.conftest import LiveServer
-from tests.live_helpers import chunks, open_ws, play, records_of, stream_policy
+from tests.conftest import LiveServer, free_port
+from tests.live_helpers import STREAMER, chunks, open_ws, play, records_of, stream_policy
 
 WORDS: list[str | None] = [
     "alpha", "bravo", "charlie", None, "delta", "echo", None, None, "foxtrot", "golf", "hotel", "india", None,
@@ -252,3 +256,83 @@ def test_the_keys_rate_limit_counts_a_session_as_a_request(tmp_path: Path) -> No
         second = play(server.url, chunks(speech_pcm(["alpha"])), start=START, headers=headers)
     assert (first.code, second.code) == (1000, 4029)
     assert sorted(r.stream.close_code for r in records_of(sink, 2) if r.stream) == [1000, 4029]
+
+
+def test_the_local_model_server_killed_mid_session_fails_over_with_no_word_lost(tmp_path: Path) -> None:
+    """The real local adapter on a model-server stand-in (``tests/fake_live_models.py``), SIGKILLed
+    once the session is under way: the scripted provider takes over from the last final."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    server = subprocess.Popen([sys.executable, "-m", "tests.fake_live_models", str(port)], env=env)
+    try:
+        _wait_port(port)
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(
+            "version: 1\nproviders:\n"
+            f"  local: {{kind: local, url: 'http://127.0.0.1:{port}'}}\n"
+            f'  second: {{kind: "{STREAMER}", label: second, price_usd: 0.0005}}\n'
+            "routes:\n  speech.transcribe: {candidates: [local, second]}\n"
+        )
+        sink = MemorySink()
+        with _server(policy, sink) as gateway, open_ws(gateway.url, AUTH) as ws:
+            ws.send(json.dumps({"type": "start", **START}))
+            frames = chunks(speech_pcm(WORDS))
+            for frame in frames[:12]:  # 1.2 s: "alpha bravo charlie" finalled, "delta echo" under way
+                ws.send(frame)
+            events = [json.loads(ws.recv(timeout=10)) for _ in range(4)]
+            server.kill()
+            server.wait(10)
+            for frame in frames[12:]:
+                ws.send(frame)
+            ws.send(json.dumps({"type": "end"}))
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    events.append(json.loads(ws.recv(timeout=20)))
+            assert ws.close_code == 1000
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    finals = [e for e in events if e["type"] == "final"]
+    assert " ".join(f["text"] for f in finals) == SPOKEN
+    assert finals[0]["provider"] == "local" and finals[-1]["provider"] == "second"
+    (record,) = records_of(sink)
+    assert record.stream is not None and record.stream.failovers == 1
+    assert {p.provider for p in record.stream.providers} == {"local", "second"}
+    assert record.attempts[0].provider == "local" and record.attempts[0].outcome == "error"
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the stand-in model server did not start")
+
+
+def test_a_browser_sends_its_key_as_the_bearer_subprotocol(tmp_path: Path) -> None:
+    from websockets.sync.client import connect
+
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink) as server:
+        url = server.url.replace("http://", "ws://") + "/v1/speech/transcribe/stream"
+        with connect(url, subprotocols=["bearer", "secret-a"]) as ws:  # type: ignore[list-item]
+            assert ws.subprotocol == "bearer"
+            ws.send(json.dumps({"type": "start", **START}))
+            ws.send(speech_pcm(["alpha", None]))
+            ws.send(json.dumps({"type": "end"}))
+            with contextlib.suppress(ConnectionClosed):
+                while True:
+                    ws.recv(timeout=10)
+            assert ws.close_code == 1000
+    (record,) = records_of(sink)
+    assert record.key_id == "team-a"
+
+
+def test_interim_false_sends_finals_only(tmp_path: Path) -> None:
+    sink = MemorySink()
+    with _server(stream_policy(tmp_path), sink) as server:
+        played = play(server.url, chunks(speech_pcm(WORDS)), start={**START, "interim": False}, headers=AUTH)
+    assert played.code == 1000 and not played.of("partial")
+    assert played.final_text == SPOKEN

@@ -56,6 +56,7 @@ def test_sigterm_closes_every_open_session_with_1001_and_each_leaves_its_record(
     assert len(live) == 3
     assert {r["stream"]["close_code"] for r in live} == {1001}
     assert all(r["stream"]["providers"][0]["provider"] == "first" for r in live)
+    assert all(r["attempts"] == [{**r["attempts"][0], "provider": "first", "outcome": "cancelled"}] for r in live)
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
 from litestar.types import ReceiveMessage
 
 from gateway.logs.record import RequestLog
 from gateway.server.runtime import Runtime
 from gateway.server.scope import route_choice
 from gateway.server.tasks import header_map, request_id_from
-from gateway.server.ws_auth import browser_key
 from gateway.streaming.candidates import streaming_candidates
 from gateway.streaming.errors import ClientGone
 from gateway.streaming.meter import Meter
@@ -45,7 +45,10 @@ class SocketChannel:
         return data if data is not None else message.get("text") or ""
 
     async def send_text(self, text: str) -> None:
-        await self.socket.send_text(text)
+        try:
+            await self.socket.send_text(text)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # the client left while we answered
+            raise ClientGone(None) from exc
 
     async def close(self, code: int, reason: str) -> None:
         await self.socket.close(code=code, reason=reason)
@@ -55,7 +58,8 @@ class SocketChannel:
 async def transcribe_stream(socket: WebSocket[Any, Any, Any]) -> None:
     runtime: Runtime = socket.app.state.runtime
     headers = header_map(socket.scope)
-    await socket.accept(subprotocols=browser_key(headers))  # a browser's key comes as a subprotocol
+    protocol = _browser_key(headers)
+    await socket.accept(subprotocols=protocol)
     session = LiveSession(SocketChannel(socket), runtime.config.streaming, request_id_from(headers), runtime.submit)
     if not runtime.sessions.add(session):
         session.stop(1013, "try again later: this gateway holds its maximum of live sessions")
@@ -63,6 +67,17 @@ async def transcribe_stream(socket: WebSocket[Any, Any, Any]) -> None:
         await session.run(_authorize(runtime, headers), _prepare(runtime, headers))
     finally:
         runtime.sessions.remove(session)
+
+
+def _browser_key(headers: dict[str, str]) -> str | None:
+    """A browser cannot set ``Authorization`` on a WebSocket: ``new WebSocket(url, ["bearer", key])``
+    sends ``Sec-WebSocket-Protocol: bearer, <key>``, read here as the key (the answer names the
+    ``bearer`` subprotocol, as the browser requires)."""
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]
+    if len(offered) >= 2 and offered[0] == "bearer" and offered[1] and "authorization" not in headers:
+        headers["authorization"] = f"Bearer {offered[1]}"
+        return "bearer"
+    return None
 
 
 def _authorize(runtime: Runtime, headers: dict[str, str]) -> Any:

@@ -21,7 +21,8 @@ def live_description() -> str:
 ## Live transcription: `WS /v1/speech/transcribe/stream`
 
 A WebSocket session (see docs/streaming.md). Authenticate as for REST (`Authorization: Bearer <key>`,
-a key whose scopes include `speech.transcribe`); `X-Omnisense-Provider` / `X-Omnisense-Policy` pin a
+a key whose scopes include `speech.transcribe`; from a browser: subprotocols `["bearer", key]`);
+`X-Omnisense-Provider` / `X-Omnisense-Policy` pin a
 provider / choose a policy as for REST. Then:
 
 1. the client sends one text frame, the start message (`StreamStart`):

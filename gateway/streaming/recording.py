@@ -37,6 +37,7 @@ def finish_record(trace: RequestTrace, facts: SessionFacts, code: int, reason: s
     status = HTTP_OF_CLOSE.get(code, code if 100 <= code < 600 else 500)
     error_type = None if code == 1000 else _error_type(code)
     record = trace.to_record(http_status=status, error_type=error_type, detail=None if code == 1000 else reason)
+    record.overhead_ms = None  # a session's time is the client's pace, not the gateway's work (bench/streaming.py)
     meter, relay = facts.meter, facts.relay
     providers = meter.providers() if meter is not None else []
     if relay is not None:

@@ -12,6 +12,7 @@ session leaves exactly one record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -103,6 +104,8 @@ class LiveSession:
                 self._close_record(1011, "cancelled")
                 raise
             code, reason = self._stop.code, self._stop.reason
+            with contextlib.suppress(BaseException):  # its clean-up first: provider streams closed, attempts noted
+                await self._work
         except Exception:
             log.exception("live session %s failed", self.trace.record.request_id)
             code, reason = 1011, "internal error"

@@ -46,6 +46,10 @@ def run_live(args: argparse.Namespace, console: Console | None = None) -> int:
     except OSError as exc:
         print(f"omnisense transcribe --live: {exc}", file=sys.stderr)
         return 2
+    if data[:4] != b"RIFF" and Path(args.inputs[0]).suffix.lower() not in (".pcm", ".raw"):
+        print("omnisense transcribe --live: give a WAV file (16-bit mono PCM), or raw 16-bit PCM as .pcm/.raw "
+              "with --rate", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         return asyncio.run(_session(args, data, console))
     except OmnisenseError as exc:

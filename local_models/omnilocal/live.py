@@ -3,8 +3,11 @@ inside the wheel, ``moonshine_voice/assets/tiny-en``; later versions download th
 
 One ``Transcriber`` per process, loaded once; one Moonshine stream per session. Moonshine
 finds line (utterance) boundaries itself with its voice-activity detector: while a line grows
-it updates its text (a *partial*); a line that ended at a pause is *complete* (a *final*,
-never revised). Times are seconds from the session's first sample.
+it re-transcribes it; a line that ended at a pause is *complete* (a *final*, never revised).
+Partials are stable once shown: a word is shown only when two consecutive transcriptions of
+the line agree on every word up to it (local agreement), and a shown word is never taken
+back, so each partial of a line extends the one before; the final is the model's last word on
+the line. Times are seconds from the session's first sample.
 
 Every call into the model runs on one worker thread (``LiveModel.executor``): the C library's
 transcriber is shared by the streams, and one thread keeps it used by one at a time (the
@@ -35,6 +38,10 @@ class LiveEvent:
     def as_json(self) -> dict[str, Any]:
         return {"type": "final" if self.final else "partial", "text": self.text,
                 "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3)}  # fmt: skip
+
+
+def _norm(word: str) -> str:
+    return "".join(c for c in word.lower() if c.isalnum())
 
 
 class LiveModel:
@@ -80,7 +87,8 @@ class LiveStream:
         self.stream = transcriber.create_stream(update_interval=UPDATE_S)
         self.stream.start()
         self._events: list[LiveEvent] = []
-        self._texts: dict[int, str] = {}  # line id -> the text last sent
+        self._previous: dict[int, list[str]] = {}  # line id -> its last transcription's words
+        self._shown: dict[int, list[str]] = {}  # line id -> the words its partials have shown
         self._done: set[int] = set()
         self.stream.add_listener(self._on_event)
 
@@ -94,9 +102,24 @@ class LiveStream:
             self._done.add(line.line_id)
             if text:
                 self._events.append(LiveEvent(True, text, *span))
-        elif self.interim and text and self._texts.get(line.line_id) != text:
-            self._texts[line.line_id] = text
-            self._events.append(LiveEvent(False, text, *span))
+        elif self.interim and text:
+            shown = self._stable(line.line_id, text.split())
+            if shown is not None:
+                self._events.append(LiveEvent(False, " ".join(shown), *span))
+
+    def _stable(self, line: int, words: list[str]) -> list[str] | None:
+        """The line's shown words extended by those this and the last transcription agree on; None: nothing new."""
+        previous, self._previous[line] = self._previous.get(line, []), words
+        shown = self._shown.get(line, [])
+        agreed = 0
+        for now, before in zip(words, previous, strict=False):
+            if _norm(now) != _norm(before):
+                break
+            agreed += 1
+        if agreed <= len(shown) or [_norm(w) for w in words[: len(shown)]] != [_norm(w) for w in shown]:
+            return None
+        self._shown[line] = shown + words[len(shown) : agreed]
+        return self._shown[line]
 
     def _take(self) -> list[LiveEvent]:
         out, self._events = self._events, []

@@ -10,6 +10,7 @@ import wave
 from typing import Any
 
 import aiohttp
+
 from conftest import Client
 
 SENTENCES = ["The weather is nice today.", "Please call me in the morning."]
@@ -54,6 +55,14 @@ def test_partials_come_before_the_end_and_finals_at_pauses(server: str, client: 
         assert expected in words, words
     assert finals[1]["start_s"] > finals[0]["end_s"]
     assert any(e["type"] == "partial" for e in answers)
+    shown: list[str] = []  # partials are stable once shown: each extends the one before, until a final
+    for event in answers:
+        words = event.get("text", "").split()
+        if event["type"] == "partial":
+            assert words[: len(shown)] == shown and len(words) > len(shown), (shown, words)
+            shown = words
+        elif event["type"] == "final":
+            shown = []
 
 
 def test_a_language_it_does_not_speak_is_refused(server: str) -> None:

@@ -2,7 +2,7 @@
 // (mic-worklet.js: 16 kHz mono s16le PCM in 100 ms frames) -> WS /v1/speech/transcribe/stream
 // (docs/streaming.md). Partials show in place; finals are appended; `done` sums up the session.
 // A browser cannot set headers on a WebSocket, so the admin key (if any) travels as the
-// subprotocol "bearer.<base64url of the key>" beside "omnisense".
+// subprotocols ["bearer", key] (docs/streaming.md), which only a key made of token characters can.
 
 import { h, replace, session } from "/dashboard/util.js";
 
@@ -23,11 +23,14 @@ function buttons(running) {
   document.getElementById("live-stop").disabled = !running;
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // what a subprotocol may hold (an HTTP token)
+
 function subprotocols() {
   if (!session.key) return [];
-  const bytes = new TextEncoder().encode(session.key);
-  const b64 = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  return ["omnisense", `bearer.${b64}`];
+  if (!TOKEN.test(session.key)) {
+    throw new Error("this key holds characters a WebSocket subprotocol cannot carry (only letters, digits and !#$%&'*+-.^_`|~)");
+  }
+  return ["bearer", session.key];
 }
 
 async function start() {

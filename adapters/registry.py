@@ -69,11 +69,11 @@ def _import(target: str, kind: str, hint: str | None) -> Any:
 
 
 def _external(kind: str) -> str:
+    if ":" in kind:  # written as module:Class (an entry point's name has no colon): no scan of the installed metadata
+        return kind
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == kind:
             return str(ep.value)
-    if ":" in kind:
-        return kind
     raise UnknownKind(f"unknown provider kind {kind!r} (known: {', '.join(known_kinds())})")
 
 

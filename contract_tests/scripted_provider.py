@@ -123,6 +123,8 @@ class ScriptedProvider:
                 t: TaskSupport(model="scripted-1", languages=langs, max_chars=self.config.max_chars) for t in tasks
             },
             prices={t: Price(usd=self.config.price_usd, unit=unit_of(t)) for t in tasks},
+            region=config.placement().region,
+            jurisdiction=config.placement().jurisdiction,
         )
         self.queue: deque[Behaviour] = deque()
         self.default: Behaviour = Ok(self.config.latency_ms / 1000.0)

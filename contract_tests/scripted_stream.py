@@ -182,6 +182,7 @@ class ScriptedStreamer:
             name=name, kind="scripted-stream",
             capabilities={task: TaskSupport(model="scripted-stream-1", languages=langs, streaming=True)},
             prices={task: Price(usd=config.price_usd, unit=Unit.SECOND)},
+            region=config.placement().region, jurisdiction=config.placement().jurisdiction,
         )  # fmt: skip
         self.streams: list[_Stream] = []
 

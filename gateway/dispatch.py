@@ -54,7 +54,7 @@ from adapters.base import CallContext, Provider, ProviderResult
 from gateway.charging import estimate, lost_cost
 from gateway.deadlines import Deadlines
 from gateway.hedging import race
-from gateway.logs.record import summarize_output
+from gateway.logs.record import RequestLog, summarize_output
 from gateway.quality import QualityRecorder, discard
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
@@ -81,6 +81,7 @@ from policies.model import Candidate
 from policies.plan import Plan, RequestMeta, Step
 from policies.planner import Planner
 from policies.refusal import refusal
+from policies.residency import CallerResidency
 
 log = logging.getLogger("omnisense.dispatch")
 
@@ -175,6 +176,7 @@ class Dispatcher:
         *,
         dry_run: bool = False,
         allowed: frozenset[str] | None = None,
+        residency: CallerResidency | None = None,
     ) -> RequestMeta:
         """The request's side of the planner's inputs: hints, budget left (``allowance``: the
         key's, when it has a budget), the random draws."""
@@ -191,6 +193,8 @@ class Dispatcher:
             draw=self.rng.random(),
             tick=self.state.tick(resolved.pattern, advance=not dry_run) if resolved and rr else 0,
             explore=explore,
+            residency=residency.allowed if residency else None,
+            residency_field=residency.field if residency else None,
         )
 
     async def plan(
@@ -202,21 +206,26 @@ class Dispatcher:
         *,
         dry_run: bool = False,
         allowed: frozenset[str] | None = None,
+        residency: CallerResidency | None = None,
     ) -> Plan:
         """The plan for a request; ``dry_run`` (``/v1/route/explain``) changes no routing state."""
         budgets = self.state.budgets
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
-        meta = self.meta_for(task, request, key_id, pinned, allowance, dry_run=dry_run, allowed=allowed)
+        meta = self.meta_for(
+            task, request, key_id, pinned, allowance, dry_run=dry_run, allowed=allowed, residency=residency
+        )
         return self.planner.plan(task, request, meta, self.state)
 
     async def plan_fanout(
         self, task: Task, request: TaskRequest, key_id: str | None, pinned: str | None = None,
-        *, allowed: frozenset[str] | None = None,
+        *, allowed: frozenset[str] | None = None, residency: CallerResidency | None = None,
     ) -> FanOutPlan | None:  # fmt: skip
         """The fan-out plan for a request (``/v1/route/explain``), or None: one provider answers."""
         budgets = self.state.budgets
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
-        meta = self.meta_for(task, request, key_id, pinned, allowance, dry_run=True, allowed=allowed)
+        meta = self.meta_for(
+            task, request, key_id, pinned, allowance, dry_run=True, allowed=allowed, residency=residency
+        )
         return plan_fanout(self.planner, task, request, meta)
 
     async def run(
@@ -228,15 +237,17 @@ class Dispatcher:
         pinned: str | None = None,
         allowed: frozenset[str] | None = None,
         time_limit: tuple[float, float] | None = None,
+        residency: CallerResidency | None = None,
     ) -> Envelope[TaskResult]:
-        """Serve ``request``; ``allowed`` (the caller's key's providers) limits the candidates.
+        """Serve ``request``; ``allowed`` (the caller's key's providers) and ``residency`` (where the
+        caller lets it be processed) limit the candidates.
 
         ``time_limit`` (per attempt, whole request, in seconds) replaces the route's timeouts:
         async jobs run far longer than an HTTP request may."""
         self.inflight += 1
         self._idle.clear()
         try:
-            return await self._run(task, request, trace, pinned, allowed, time_limit)
+            return await self._run(task, request, trace, pinned, allowed, time_limit, residency)
         finally:
             self.inflight -= 1
             if not self.inflight:
@@ -250,11 +261,12 @@ class Dispatcher:
         pinned: str | None,
         allowed: frozenset[str] | None,
         time_limit: tuple[float, float] | None = None,
+        residency: CallerResidency | None = None,
     ) -> Envelope[TaskResult]:
         record, budgets = trace.record, self.state.budgets
         key_id = record.key_id
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
-        meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed)
+        meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed, residency=residency)
         fanout = plan_fanout(self.planner, task, request, meta)
         if fanout is not None:  # several providers at once (``gateway.fanout``)
             resolved = self.planner.routes.get(task)
@@ -450,6 +462,7 @@ class Dispatcher:
         cost = round(out.cost_usd if out.cost_usd is not None else info.cost(task, units), 8)
         record = trace.record
         record.provider, record.model = provider_name, out.model
+        self.place(record, provider_name, task)
         record.units, record.unit, record.cost_usd = units, unit, cost
         record.output = summarize_output(task, out.result)
         return Envelope(
@@ -463,6 +476,12 @@ class Dispatcher:
             attempts=list(record.attempts),
             raw=out.raw if request.include_raw else None,
         )
+
+    def place(self, record: RequestLog, provider: str, task: Task) -> None:
+        """Write where ``provider`` processed the request onto its record."""
+        where = self.planner.placements.of(provider, task)
+        if where is not None:
+            record.region, record.jurisdiction = where.region, where.jurisdiction
 
 
 def worth_retrying(exc: BaseException, step: Step, deadline: float) -> bool:

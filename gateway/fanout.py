@@ -38,6 +38,7 @@ from statistics import fmean
 import msgspec
 
 from adapters.base import ProviderResult
+from adapters.kit.regions import combined
 from gateway.agreement import compare
 from gateway.charging import estimate, lost_cost
 from gateway.consensus import merge
@@ -176,6 +177,9 @@ class FanOutRunner:
         cost = round(sum(a.usage.cost_usd for a in answers if a.usage is not None), 8)
         record = trace.record
         record.provider, record.model = PROVIDER, f"consensus:{spec.consensus.value}"
+        placements = self.dispatcher.planner.placements
+        where = combined(p for c in calls if (p := placements.of(c.provider, task)) is not None)  # every call sent
+        record.region, record.jurisdiction = where.region, where.jurisdiction
         record.units, record.unit, record.cost_usd = units * len(answered), unit, cost
         record.output = summarize_output(task, consensus)
         return Envelope(

@@ -21,7 +21,6 @@ Checks, each a problem naming ``providers`` (or the field at fault):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
@@ -31,7 +30,6 @@ from omnisense.schema import (
     Consensus,
     Forbidden,
     NoProvider,
-    ProviderInfo,
     Task,
     TaskRequest,
     UnprocessableInput,
@@ -92,12 +90,12 @@ def plan_fanout(planner: Planner, task: Task, request: TaskRequest, meta: Reques
         raise UnprocessableInput(f"pinned to {meta.pinned!r} and fanned out: ask one provider or several", field=FIELD)
     decisions: list[str] = []
     if from_request:
-        names = _checked(planner.infos, task, request, meta, fanout.providers)
+        names = _checked(planner, task, request, meta, fanout.providers)
         tiebreak = None
     else:
-        names = _usable(planner.infos, task, request, meta, fanout.providers, decisions)
+        names = _usable(planner, task, request, meta, fanout.providers, decisions)
         tiebreak = fanout.tiebreak
-        if tiebreak is not None and not _usable(planner.infos, task, request, meta, [tiebreak], decisions):
+        if tiebreak is not None and not _usable(planner, task, request, meta, [tiebreak], decisions):
             tiebreak = None
     costs = request_costs(planner.infos, task, request_units(request), [*names, *([tiebreak] if tiebreak else [])])
     total = round(sum(costs.values()), 8)
@@ -114,10 +112,9 @@ def plan_fanout(planner: Planner, task: Task, request: TaskRequest, meta: Reques
     )
 
 
-def _checked(
-    infos: Mapping[str, ProviderInfo], task: Task, request: TaskRequest, meta: RequestMeta, names: list[str]
-) -> list[str]:
-    """A request's own list: every provider must be known, allowed, able, and named once."""
+def _checked(planner: Planner, task: Task, request: TaskRequest, meta: RequestMeta, names: list[str]) -> list[str]:
+    """A request's own list: every provider must be known, allowed, able, within residency, and named once."""
+    infos = planner.infos
     for i, name in enumerate(names):
         if name in names[:i]:
             raise UnprocessableInput(f"providers: {name!r} is named twice", field=FIELD)
@@ -129,11 +126,14 @@ def _checked(
         reason = unsupported_reason(infos[name], task, request)
         if reason is not None:
             raise UnprocessableInput(f"providers: {name!r} cannot serve this request: {reason}", field=FIELD)
+        outside = planner.outside_residency(name, task, meta)
+        if outside is not None:
+            raise UnprocessableInput(f"providers: {name!r} {outside}", field=FIELD)
     return list(names)
 
 
 def _usable(
-    infos: Mapping[str, ProviderInfo],
+    planner: Planner,
     task: Task,
     request: TaskRequest,
     meta: RequestMeta,
@@ -143,10 +143,13 @@ def _usable(
     """A route's list: the providers the key may use and that can take the request (the rest, decisions)."""
     kept, scoped = [], 0
     for name in names:
-        info = infos.get(name)
+        info = planner.infos.get(name)
+        outside = planner.outside_residency(name, task, meta)
         if meta.allowed is not None and name not in meta.allowed:
             decisions.append(f"{name}: left out of the fan-out: the key may not use it")
             scoped += 1
+        elif outside is not None:
+            decisions.append(f"{name}: left out of the fan-out: it {outside}")
         elif info is None or (reason := unsupported_reason(info, task, request)) is not None:
             decisions.append(f"{name}: left out of the fan-out: {'not configured' if info is None else reason}")
         else:

@@ -20,6 +20,7 @@ import yaml
 from adapters import registry
 from omnisense.schema import Consensus, Task, spec_of
 from omnisense.schema.requests import MAX_FANOUT
+from policies import residency
 from policies.model import Candidate, FanOut, PolicyFile, Route
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -166,6 +167,9 @@ def check_references(policy: PolicyFile) -> list[str]:
     for i, budget in enumerate(policy.budgets):
         if budget.then != "reject" and budget.then not in names:
             problems.append(f"budgets[{i}].then: unknown provider '{budget.then}' (or 'reject')")
+    if not problems:  # where each route may send data: only once every block reads well
+        governs = {pattern: governed(policy, pattern) for pattern in policy.routes}
+        problems += residency.check_policy(policy, governs, _key)
     return problems
 
 

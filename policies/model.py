@@ -143,6 +143,9 @@ class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True
     fallback: list[str] = msgspec.field(default_factory=list)
     shadow: list[str] = msgspec.field(default_factory=list)
     shadow_fraction: float = 1.0
+    # Where this route's requests may be processed: a jurisdiction (``eu``) or a list; it narrows
+    # the policy's own ``residency`` (``policies.residency``, docs/data-protection.md).
+    residency: str | list[str] | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.shadow_fraction <= 1:
@@ -197,3 +200,5 @@ class PolicyFile(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     defaults: Defaults = Defaults()
     routes: dict[str, Route] = msgspec.field(default_factory=dict)
     budgets: list[Budget] = msgspec.field(default_factory=list)
+    # Where every request of this policy may be processed (``eu``, ``[eu, ch]``); routes narrow it.
+    residency: str | list[str] | None = None

@@ -34,6 +34,7 @@ TOO_LARGE = "too_large"  # Decision.kind: the input is over this provider's size
 KEY_SCOPE = "key_scope"  # Decision.kind: the caller's key may not use this provider
 OVER_COST = "over_cost"  # Decision.kind: it would cost more than the request's max_cost_usd
 INPUT = "input"  # Decision.kind: it cannot take this input (language, translation pair, format)
+RESIDENCY = "residency"  # Decision.kind: it processes the task outside the jurisdictions required
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +58,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     shadow_fraction: float = 0.0
     decisions: list[Decision] = msgspec.field(default_factory=list)
     budget_rejected: bool = False  # no candidate fits the key's budget and the budget says reject
+    residency: list[str] | None = None  # the jurisdictions this request may be processed in (None: any)
+    residency_field: str | None = None  # the request header that narrowed it (the caller's choice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,10 @@ class RequestMeta:
     draw: float = 0.0  # uniform in [0, 1): the weighted pick
     tick: int = 0  # a counter per route: round robin
     explore: bool = False  # fastest: the least recently measured first; best_quality: the least measured first
+    # The caller's residency requirement (its key's and X-Omnisense-Residency's, intersected);
+    # the planner narrows the policy's and the route's with it.
+    residency: frozenset[str] | None = None
+    residency_field: str | None = None  # "X-Omnisense-Residency" when the request header asked
 
 
 @dataclass(frozen=True, slots=True)

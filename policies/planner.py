@@ -19,11 +19,25 @@ from collections.abc import Mapping
 
 import msgspec
 
+from adapters.kit.regions import requirement
 from omnisense.schema import ProviderInfo, Task, TaskRequest, request_language, request_units
 from policies.capabilities import input_field_of, is_size_limit, unsupported_reason
 from policies.loader import LoadedPolicy, pattern_specificity, task_pattern_matches
 from policies.model import BestQuality, Candidate, CircuitSettings, Defaults, Fastest, Route
-from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Decision, Facts, NoFacts, Plan, RequestMeta, Step
+from policies.plan import (
+    INPUT,
+    KEY_SCOPE,
+    OVER_COST,
+    RESIDENCY,
+    TOO_LARGE,
+    Decision,
+    Facts,
+    NoFacts,
+    Plan,
+    RequestMeta,
+    Step,
+)
+from policies.residency import Placements, Requirement, narrow
 from policies.strategies import STRATEGIES, Inputs, request_costs
 
 _NO_FACTS = NoFacts()
@@ -104,10 +118,31 @@ class Planner:
         self.infos = dict(infos)
         self.routes = resolve_routes(loaded)
         self.defaults = loaded.policy.defaults
+        self.placements = Placements(loaded.policy)
+        self.residency = self._residency(loaded)
         self._steps: dict[tuple[Task, str], Step] = {}
         for task in Task:
             for name in loaded.policy.providers:
                 self._steps[(task, name)] = self._make_step(task, Candidate(provider=name))
+
+    def _residency(self, loaded: LoadedPolicy) -> dict[Task, Requirement]:
+        """The policy's and each task's route's residency requirement, narrowed (checked at load)."""
+        policy = loaded.policy
+        base = requirement(policy.residency) if policy.residency is not None else None
+        out: dict[Task, Requirement] = {}
+        for task in Task:
+            resolved = self.routes.get(task)
+            own = resolved.route.residency if resolved else None
+            out[task] = narrow(base, requirement(own) if own is not None else None)
+        return out
+
+    def required(self, task: Task, meta: RequestMeta) -> Requirement:
+        """Where this request may be processed: the policy's, the route's and the caller's requirements."""
+        return narrow(self.residency.get(task), meta.residency)
+
+    def outside_residency(self, provider: str, task: Task, meta: RequestMeta) -> str | None:
+        """Why ``provider`` may not serve this request for where it processes data (None: it may)."""
+        return self.placements.excluded(provider, task, self.required(task, meta))
 
     def _make_step(self, task: Task, cand: Candidate) -> Step:
         resolved = self.routes.get(task)
@@ -174,6 +209,7 @@ class Planner:
         budget_rejected = False
         if not steps:
             steps, decisions, budget_rejected = self._when_empty(task, request, meta, dropped, circuit_only)
+        required = self.required(task, meta)
         return Plan(
             policy=self.loaded.name,
             route=resolved.pattern if resolved else "",
@@ -185,6 +221,8 @@ class Planner:
             shadow_fraction=resolved.shadow_fraction if resolved else 0.0,
             decisions=decisions + dropped,
             budget_rejected=budget_rejected,
+            residency=sorted(required) if required is not None else None,
+            residency_field=meta.residency_field,
         )
 
     def _when_empty(
@@ -205,6 +243,8 @@ class Planner:
         then = meta.budget_then
         if then == "reject" or (meta.allowed is not None and then not in meta.allowed):
             return [], [], True
+        if self.outside_residency(then, task, meta) is not None:
+            return [], [], True
         if self._unsupported(then, task, request) is not None:
             return [], [], True
         decision = Decision(provider=then, kept=True, reason="budget exhausted: switched to the budget's 'then'")
@@ -215,7 +255,9 @@ class Planner:
         return [
             s
             for s in shadow
-            if self._unsupported(s, task, request) is None and (meta.allowed is None or s in meta.allowed)
+            if self._unsupported(s, task, request) is None
+            and (meta.allowed is None or s in meta.allowed)
+            and self.outside_residency(s, task, meta) is None  # a shadow sends the data too
         ]
 
     def _unsupported(self, provider: str, task: Task, request: TaskRequest) -> str | None:
@@ -234,11 +276,16 @@ class Planner:
         kept: list[Candidate] = []
         dropped: list[Decision] = []
         circuit_only: list[Candidate] = []
+        required = self.required(task, meta)
         for cand in candidates:
             name = cand.provider
             cost = costs.get(name, 0.0)
             if meta.allowed is not None and name not in meta.allowed:
                 dropped.append(Decision(provider=name, kept=False, reason="the key may not use it", kind=KEY_SCOPE))
+                continue
+            outside = self.placements.excluded(name, task, required)
+            if outside is not None:  # never a last resort: the data must not go there
+                dropped.append(Decision(provider=name, kept=False, reason=outside, kind=RESIDENCY))
                 continue
             reason = self._unsupported(name, task, request)
             kind = _kind(reason)

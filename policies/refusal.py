@@ -2,6 +2,11 @@
 
 - the key's budget is spent and its budget says reject: 429 ``BudgetExceeded``;
 - every candidate was dropped because the caller's key may not use it: 403;
+- every candidate was dropped for residency (or the key's scope, and at least one for
+  residency): 422 naming ``X-Omnisense-Residency`` when that header narrowed the
+  requirement (the caller can ask otherwise) or ``X-Omnisense-Provider`` when the caller
+  pinned a provider outside it, else 503 ``NoProvider`` (the policy's, the
+  route's or the key's requirement leaves no provider: the operator's to fix);
 - every candidate was dropped for the input's size or length (or the key's scope, and at
   least one for size): 413 naming each provider's limit, with the input's field;
 - every candidate was dropped for something the caller chose (the input's language or
@@ -22,7 +27,7 @@ from omnisense.schema import (
     UnprocessableInput,
 )
 from policies.capabilities import input_field_of
-from policies.plan import INPUT, KEY_SCOPE, OVER_COST, TOO_LARGE, Plan
+from policies.plan import INPUT, KEY_SCOPE, OVER_COST, RESIDENCY, TOO_LARGE, Plan
 
 CALLERS_CHOICE = frozenset({INPUT, OVER_COST, TOO_LARGE, KEY_SCOPE})
 
@@ -42,6 +47,14 @@ def refusal(task: Task, plan: Plan, key_id: str | None) -> OmnisenseError:
     kinds = {d.kind for d in dropped}
     if kinds == {KEY_SCOPE}:
         return Forbidden(f"key {key_id!r} may use none of the providers that serve {task}")
+    if RESIDENCY in kinds and kinds <= {RESIDENCY, KEY_SCOPE}:
+        where = ", ".join(plan.residency or [])
+        why = f"no provider for {task} processes data within the residency required ({where}): {reasons}"
+        if plan.residency_field is not None:
+            return UnprocessableInput(why, field=plan.residency_field)
+        if plan.strategy == "pinned":  # the caller pinned a provider that may not have the data
+            return UnprocessableInput(why, field="X-Omnisense-Provider")
+        return NoProvider(why)
     if TOO_LARGE in kinds and kinds <= {TOO_LARGE, KEY_SCOPE}:
         limits = "; ".join(str(d) for d in dropped if d.kind == TOO_LARGE)
         why = f"the input is over the limit of every provider for {task}: {limits}"

@@ -31,6 +31,30 @@ def service_missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def require_redis(url: str = SHARED_REDIS) -> None:
+    """Skip (or fail under CI) unless the Redis at ``url`` answers a PING."""
+    import redis
+
+    try:
+        if redis.Redis.from_url(url, socket_connect_timeout=0.5).ping():
+            return
+    except redis.RedisError:
+        pass
+    service_missing(f"no Redis at {url}")
+
+
+def drop_redis_prefix(prefix: str, url: str = SHARED_REDIS) -> None:
+    """Delete every key a test wrote under its own ``prefix`` in the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for name in client.scan_iter(f"{prefix}*"):
+        client.delete(name)
+
+
 POLICY = f"""
 version: 1
 providers:

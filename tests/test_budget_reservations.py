@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from gateway.server.config import hash_key
+from tests.conftest import drop_redis_prefix, require_redis
 from tests.fleet import FakeModelServer, Replica, wait_until
 
 KEYS = {"ten": "key-ten", "watched": "key-watched", "ops": "key-ops"}
@@ -24,17 +25,9 @@ PRICES = (
 )
 
 
-def redis_up() -> bool:
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping())
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Replica], FakeModelServer, str]]:
-    if not redis_up():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    require_redis()
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     tmp = tmp_path_factory.mktemp("reservations")
     with FakeModelServer() as paid, FakeModelServer() as free:
@@ -71,9 +64,7 @@ keys:
         finally:
             for r in replicas:
                 r.stop()
-            client = redis.Redis(host="127.0.0.1", port=6379)
-            for name in client.scan_iter(f"{prefix}*"):
-                client.delete(name)
+            drop_redis_prefix(prefix)
 
 
 def spent(prefix: str, key_id: str, window: str) -> float:

@@ -21,7 +21,7 @@ from gateway.logs import MemorySink
 from gateway.server import GatewayConfig, create_app
 from gateway.server.config import LogSettings
 from omnisense.schema import Task, TextRequest, UpstreamUnavailable
-from tests.conftest import SCRIPTED, service_missing
+from tests.conftest import SCRIPTED, require_redis
 from tests.jobs_helpers import wait_until
 
 POLICY = f"""
@@ -149,18 +149,8 @@ def test_the_key_covers_task_parameters_input_and_pin() -> None:
     assert base not in others and len(set(others)) == len(others)
 
 
-def redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_a_redis_cache_is_shared_by_two_replicas(tmp_path: Path) -> None:
-    if not redis_up():
-        service_missing(f"no Redis at {REDIS_URL}")
+    require_redis()
     prefix = f"omnisense-test-{uuid.uuid4().hex[:12]}:"
     settings = CacheSettings(store="redis", url=REDIS_URL, prefix=prefix)
     sinks = MemorySink(), MemorySink()
@@ -220,8 +210,7 @@ def test_tenants_are_apart_unless_the_route_shares_its_cache(tmp_path: Path) -> 
 
     from gateway.server.config import ApiKey, hash_key
 
-    if not redis_up():
-        pytest.skip(f"no Redis at {REDIS_URL}")
+    require_redis()
     policy = tmp_path / "tenants.yaml"
     policy.write_text(
         POLICY.replace("text.*:   {candidates: [primary, secondary], cache: {ttl_s: 3600}}",

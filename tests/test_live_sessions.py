@@ -336,3 +336,17 @@ def test_interim_false_sends_finals_only(tmp_path: Path) -> None:
         played = play(server.url, chunks(speech_pcm(WORDS)), start={**START, "interim": False}, headers=AUTH)
     assert played.code == 1000 and not played.of("partial")
     assert played.final_text == SPOKEN
+
+
+def test_a_residency_requirement_keeps_the_session_within_it(tmp_path: Path) -> None:
+    sink = MemorySink()
+    policy = stream_policy(tmp_path, first=", region: us-east-1", second=", region: eu-west-1")
+    eu = {**AUTH, "X-Omnisense-Residency": "eu"}
+    with _server(policy, sink) as server:
+        played = play(server.url, chunks(speech_pcm(WORDS)), start=START, headers=eu)
+        nowhere = play(server.url, [], start=START, headers={**AUTH, "X-Omnisense-Residency": "ch"})
+    assert played.code == 1000 and {e["provider"] for e in played.of("final")} == {"second"}
+    assert nowhere.code == 1007 and "residency" in nowhere.reason
+    served, refused = records_of(sink, 2)
+    assert (served.region, served.jurisdiction) == ("eu-west-1", "eu")
+    assert refused.stream is not None and refused.stream.close_code == 1007

@@ -126,7 +126,7 @@ async def test_postgres_migration_at_start(tmp_path: Path) -> None:
         assert len((await second.query(LogQuery())).records) == 1
         assert second._pool is not None
         version = await second._pool.fetchval(f'SELECT version FROM "{schema}".schema_version')
-        assert version == second.version == 2  # 2: the unique (time, request_id) index
+        assert version == second.version == 3  # 2: the unique (time, request_id) index; 3: region
         await second._pool.execute(f'UPDATE "{schema}".schema_version SET version = 99')
         await second.close()
         with pytest.raises(RuntimeError, match="99"):

@@ -10,19 +10,10 @@ import pytest
 
 from policies.budgets import BudgetBook, MemorySpendStore, RedisSpendStore, SpendStore, periods
 from policies.model import Budget
-from tests.conftest import service_missing
+from tests.conftest import require_redis
 
 DAY = 86400.0
 T0 = 1_790_000_000.0  # 2026-09-21 (UTC), mid-day
-
-
-def redis_up() -> bool:
-    try:
-        import redis
-
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping())
-    except Exception:
-        return False
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -30,8 +21,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[SpendStore]:
     if request.param == "memory":
         yield MemorySpendStore()
         return
-    if not redis_up():
-        service_missing("no Redis on 127.0.0.1:6379")
+    require_redis()
     s = RedisSpendStore(prefix=f"omnisense-test:{uuid.uuid4().hex}:")
     yield s
     keys = await s.redis.keys(f"{s.prefix}*")
@@ -77,8 +67,7 @@ async def test_reload_changes_limits_not_spend(store: SpendStore) -> None:
 
 
 async def test_redis_spend_is_shared_between_gateways() -> None:
-    if not redis_up():
-        service_missing("no Redis on 127.0.0.1:6379")
+    require_redis()
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     one, two = RedisSpendStore(prefix=prefix), RedisSpendStore(prefix=prefix)
     try:

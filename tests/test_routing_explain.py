@@ -108,5 +108,6 @@ def test_policy_endpoint_shows_routes_and_hides_provider_blocks(client: Client) 
         "candidates": ["a", "c"],
         "shadow": [],
         "hedge_after_ms": None,
+        "residency": None,  # no requirement (docs/data-protection.md)
     }
     assert client.post("/v1/policy/reload", headers={"Authorization": "Bearer a"}).status_code == 403

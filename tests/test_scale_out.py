@@ -13,21 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
 
 from gateway.server.config import hash_key
-from tests.conftest import service_missing
+from tests.conftest import drop_redis_prefix, require_redis
 from tests.fleet import FakeModelServer, RedisServer, Replica, wait_until
 
 KEYS = {"team-a": "key-team-a", "payer": "key-payer", "slow": "key-slow", "busy": "key-busy", "ops": "key-ops"}
 PRICE = "{text.sentiment: {usd: 0.001, per: 1000000, unit: character, minimum: 1000000}}"
-
-
-def redis_up() -> bool:
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping())
-    except redis.RedisError:
-        return False
 
 
 def write_fleet_files(tmp: Path, primary: str, backup: str, redis_url: str, prefix: str) -> Path:
@@ -71,8 +63,7 @@ def fakes() -> Iterator[tuple[FakeModelServer, FakeModelServer]]:
 def fleet(
     tmp_path_factory: pytest.TempPathFactory, fakes: tuple[FakeModelServer, FakeModelServer]
 ) -> Iterator[list[Replica]]:
-    if not redis_up():
-        service_missing("no Redis on 127.0.0.1:6379")
+    require_redis()
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     tmp = tmp_path_factory.mktemp("fleet")
     config = write_fleet_files(tmp, fakes[0].url, fakes[1].url, "redis://127.0.0.1:6379/0", prefix)
@@ -84,9 +75,7 @@ def fleet(
     finally:
         for r in replicas:
             r.stop()
-        client = redis.Redis(host="127.0.0.1", port=6379)
-        for name in client.scan_iter(f"{prefix}*"):
-            client.delete(name)
+        drop_redis_prefix(prefix)
 
 
 def circuit_state(replica: Replica, provider: str, task: str) -> str:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis
 from litestar.testing import TestClient
 
 from gateway.server.config import load_config
@@ -20,7 +19,7 @@ from policies.latency import LatencyBook
 from policies.model import Budget, CircuitSettings, Fastest
 from policies.shared.backend import SharedBackend, open_backend
 from policies.shared.ratelimit import Limit
-from tests.conftest import service_missing
+from tests.conftest import require_redis
 
 URL = "redis://127.0.0.1:6379/0"
 TASK = Task.TEXT_SENTIMENT
@@ -28,17 +27,9 @@ FAIL = Attempt(provider="p", outcome="error", latency_ms=3.0, error_type="Upstre
 OK = Attempt(provider="p", outcome="ok", latency_ms=40.0)
 
 
-def redis_up() -> bool:
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping())
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture
 async def pair() -> AsyncIterator[tuple[SharedBackend, SharedBackend]]:
-    if not redis_up():
-        service_missing("no Redis on 127.0.0.1:6379")
+    require_redis()
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"
     a = await open_backend(URL, prefix=prefix, sync_s=0.05)
     b = await open_backend(URL, prefix=prefix, sync_s=0.05)

@@ -29,10 +29,9 @@ from gateway.server.config import GatewayConfig, StateSettings
 from gateway.server.runtime import build_runtime
 from gateway.storage import Storage
 from policies.registry import Entry, Registry, UnknownEntry
-from tests.conftest import service_missing
+from tests.conftest import require_redis, service_missing
 from tests.test_logs_stores import PG_DSN, drop_schema, pg_available
 from tests.test_shared_state import URL as REDIS_URL
-from tests.test_shared_state import redis_up
 
 
 def with_query(url: str, name: str, value: str) -> str:
@@ -103,8 +102,7 @@ async def test_one_dsn_for_the_log_and_the_jobs_is_one_pool(policy_file: Path, s
 
 
 async def test_one_redis_url_for_the_cache_and_the_state_is_one_client(policy_file: Path) -> None:
-    if not redis_up():
-        service_missing(f"no Redis at {REDIS_URL}")
+    require_redis(REDIS_URL)
     name = f"omnisense-test-{uuid.uuid4().hex[:12]}"
     url = with_query(REDIS_URL, "client_name", name)
     prefix = f"omnisense-test:{uuid.uuid4().hex}:"

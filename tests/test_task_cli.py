@@ -165,6 +165,7 @@ def test_providers_table_and_json(live: LiveServer, capsys: Capture) -> None:
     rows = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
     assert rows["primary"][:3] == ["primary", "scripted", "ok"] and rows["primary"][4] == "closed"
     assert rows["secondary"][5] == "-"  # no latency observed yet
+    assert rows["primary"][7] == "undeclared/-"  # a scripted block declares no region: no jurisdiction
     code, out, _ = run(capsys, "providers", "--url", live.url, "--json")
     assert code == 0 and [p["name"] for p in json.loads(out)["providers"]] == ["primary", "secondary"]
 

@@ -9,6 +9,8 @@ from typing import Literal
 import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
+from adapters.kit.regions import Placement, declared
+from omnisense.schema import Task
 
 SERVICES = ("rekognition", "textract", "comprehend", "translate", "polly", "transcribe", "s3")
 
@@ -50,3 +52,11 @@ class AwsConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
 
     def endpoint_for(self, service: str) -> str | None:
         return self.endpoints.get(service, self.endpoint_url)
+
+    def placement(self, task: Task | None = None) -> Placement:
+        """Every service of this provider runs in ``region``; without one the SDK's default
+        chain (AWS_REGION, the profile) picks it at run time: unknown here, so no jurisdiction.
+        With ``endpoint_url``/``endpoints`` (a proxy, a fake) ``region`` is taken as where they are."""
+        if self.region is None:
+            return declared(None, cloud="aws", source="no `region:`: the AWS SDK's default chain decides at run time")
+        return declared(self.region, cloud="aws", source="region")

@@ -15,8 +15,21 @@ from urllib.parse import urlparse
 import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
+from adapters.kit.regions import GLOBAL, Placement, combined, declared
+from omnisense.schema import Task
 
 SERVICES = ("vision", "language", "translator", "speech", "content_safety")
+_VISION = (Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_FACES, Task.VISION_OCR)
+_LANGUAGE = (Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_KEY_PHRASES, Task.TEXT_LANGUAGE)
+# The service that serves each task (``provider.py``); vision.moderation is chosen by ``vision_moderation``.
+SERVICE_OF: dict[Task, str] = {
+    **dict.fromkeys(_VISION, "vision"),
+    **dict.fromkeys(_LANGUAGE, "language"),
+    Task.TEXT_MODERATION: "content_safety",
+    Task.TEXT_TRANSLATE: "translator",
+    Task.SPEECH_SYNTHESIZE: "speech",
+    Task.SPEECH_TRANSCRIBE: "speech",
+}
 TRANSLATOR_GLOBAL = "https://api.cognitive.microsofttranslator.com"
 _AZURE_SUFFIXES = (".azure.com", ".microsoft.com", ".microsofttranslator.com", ".azure.cn", ".azure.us", ".azure.net")
 
@@ -24,6 +37,23 @@ _AZURE_SUFFIXES = (".azure.com", ".microsoft.com", ".microsofttranslator.com", "
 def is_azure_host(url: str) -> bool:
     host = (urlparse(url).hostname or "").lower()
     return host.endswith(_AZURE_SUFFIXES)
+
+
+def azure_region(host: str) -> str | None:
+    """The region an Azure host names: ``westeurope.api.cognitive.microsoft.com`` and
+    ``westeurope.stt.speech.microsoft.com`` -> ``westeurope``; Translator's
+    ``api-eur.cognitive.microsofttranslator.com`` -> ``translator-eur``; its global host ->
+    ``global``; None when the host names none (a custom subdomain, another host)."""
+    host = host.lower()
+    if host == "api.cognitive.microsofttranslator.com":
+        return GLOBAL
+    if host.endswith(".cognitive.microsofttranslator.com"):
+        label = host.split(".")[0]
+        return f"translator-{label.removeprefix('api-')}" if label.startswith("api-") else None
+    for suffix in (".api.cognitive.microsoft.com", ".stt.speech.microsoft.com", ".tts.speech.microsoft.com"):
+        if host.endswith(suffix) and host.count(".") == suffix.count("."):
+            return host.removesuffix(suffix)
+    return None
 
 
 class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
@@ -83,6 +113,33 @@ class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
         if base:
             return base
         return f"https://{self.region}.{kind}.speech.microsoft.com" if self.region else None
+
+    def services_for(self, task: Task | None) -> list[str]:
+        """The services a request for ``task`` reaches (None: every service this provider serves)."""
+        if task is None:
+            return [s for s in SERVICES if self.serves(s)]
+        if task is Task.VISION_MODERATION:
+            return ["content_safety" if self.vision_moderation == "content_safety" else "vision"]
+        service = SERVICE_OF.get(task)
+        return [service] if service else []
+
+    def placement(self, task: Task | None = None) -> Placement:
+        """Where each service used is processed, by its endpoint's host (``azure_region``)."""
+        return combined(self._service_placement(s) for s in self.services_for(task))
+
+    def _service_placement(self, service: str) -> Placement:
+        url = self.speech_url("stt") if service == "speech" else self.endpoint_for(service)
+        if not url:
+            return Placement(region="none", jurisdiction=None, source=f"{service}: not configured")
+        host = (urlparse(url).hostname or "").lower()
+        found = azure_region(host)
+        if found == GLOBAL:
+            return Placement(region=GLOBAL, jurisdiction=None, source=f"{service}: the global endpoint {host}")
+        if found is not None:
+            return declared(found, cloud="azure", source=f"{service}: endpoint {host}")
+        # a resource's custom subdomain, or not Azure at all: where ``region:`` says
+        why = "a custom subdomain" if is_azure_host(url) else "not Azure's"
+        return declared(self.region, cloud="azure", source=f"{service} at {host} ({why}): `region:`")
 
     def key_for(self, service: str) -> str | None:
         return self.keys.get(service, self.key)

@@ -11,11 +11,52 @@ holds the keys the ``vertex`` kind shares (``vertex_config``). The keys are list
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import msgspec
 
 from adapters.kit.config import ProviderConfig, check_services
+from adapters.kit.regions import GLOBAL, Placement, combined, declared
+from omnisense.schema import Task
 
 SERVICES = ("vision", "language", "translate", "texttospeech", "speech", "aiplatform")
+# The service that serves each task of the ``google`` kind (``provider.py``'s ``serves``).
+SERVICE_OF: dict[Task, str] = {
+    **dict.fromkeys(
+        (Task.VISION_LABELS, Task.VISION_OBJECTS, Task.VISION_FACES, Task.VISION_OCR, Task.VISION_MODERATION), "vision"
+    ),
+    **dict.fromkeys((Task.TEXT_SENTIMENT, Task.TEXT_ENTITIES, Task.TEXT_MODERATION), "language"),
+    Task.TEXT_LANGUAGE: "translate",
+    Task.TEXT_TRANSLATE: "translate",
+    Task.SPEECH_SYNTHESIZE: "texttospeech",
+    Task.SPEECH_TRANSCRIBE: "speech",
+}
+# The first label of each service's global host (Translation v3 answers on translation.googleapis.com).
+_HOST_LABELS = {"translate": ("translate", "translation")}
+
+
+def google_location(host: str, service: str) -> str | None:
+    """The location in a Google API host: ``eu-vision`` / ``europe-west4-aiplatform`` ->
+    the prefix, ``translate-eu`` -> the suffix, ``speech.europe-west4.rep`` -> the middle,
+    ``vision`` -> ``global``; None when ``host`` is not a googleapis.com host of ``service``."""
+    host = host.lower()
+    if not host.endswith(".googleapis.com"):
+        return None
+    labels = host.removesuffix(".googleapis.com").split(".")
+    names = _HOST_LABELS.get(service, (service,))
+    if len(labels) == 3 and labels[2] == "rep" and labels[0] in names:
+        return labels[1]  # a regional endpoint: {service}.{location}.rep.googleapis.com
+    if len(labels) != 1:
+        return None
+    label = labels[0]
+    for name in names:
+        if label == name:
+            return GLOBAL
+        if label.endswith(f"-{name}"):
+            return label.removesuffix(f"-{name}")
+        if label.startswith(f"{name}-"):
+            return label.removeprefix(f"{name}-")
+    return None
 
 
 class GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
@@ -39,6 +80,30 @@ class GoogleBase(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
         if url is None:
             return None
         return url if "://" in url else f"https://{url}"
+
+    def services_for(self, task: Task | None) -> list[str]:
+        """The services a request for ``task`` reaches (None: every service this kind uses)."""
+        if task is None:
+            return sorted(set(SERVICE_OF.values()))
+        service = SERVICE_OF.get(task)
+        return [service] if service else []
+
+    def placement(self, task: Task | None = None) -> Placement:
+        """Where each service used is processed, by its endpoint's host: a regional or
+        multi-regional Google host names its location; Google's default (global) host has no
+        jurisdiction -- Google may process the request in any of its locations. An endpoint
+        that is not Google's (a proxy, a fake) is where ``region:`` declares."""
+        return combined(self._service_placement(s) for s in self.services_for(task))
+
+    def _service_placement(self, service: str) -> Placement:
+        url = self.endpoint_for(service)
+        host = (urlparse(url).hostname or "") if url else f"{_HOST_LABELS.get(service, (service,))[0]}.googleapis.com"
+        location = google_location(host, service)
+        if location is None:
+            return declared(self.region, cloud="google", source=f"{service} at {host}, not Google's: `region:`")
+        if location == GLOBAL:
+            return Placement(region=GLOBAL, jurisdiction=None, source=f"{service}: Google's global endpoint {host}")
+        return declared(location, cloud="google", source=f"{service}: endpoint {host}")
 
 
 class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):

@@ -105,6 +105,10 @@ class VertexConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
         """Vertex AI's regional endpoint (``https://{location}-aiplatform.googleapis.com``) unless overridden."""
         return super().endpoint_for(service) or f"https://{self.location}-aiplatform.googleapis.com"
 
+    def services_for(self, task: Task | None) -> list[str]:
+        """Every request goes to the endpoint's location (``aiplatform``)."""
+        return ["aiplatform"]
+
     @property
     def model_name(self) -> str:
         return self.model or f"vertex:{self.endpoint_id}"

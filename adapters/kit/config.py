@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from adapters.kit.regions import Placement, declared
+from omnisense.schema import Task
+
 C = TypeVar("C", bound="ProviderConfig")
 
 
@@ -24,12 +27,21 @@ class ProviderConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_workers: int = 16  # the bounded pool of a sync SDK; connections of an HTTP one
     # Price overrides per task: {task: {usd: ..., per: ..., unit: ..., minimum: ..., increment: ...}}
     prices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    # Where this provider processes requests (``adapters.kit.regions``): a jurisdiction code
+    # (``eu``) or a cloud region name. The cloud kinds derive it from their endpoints instead
+    # and read it only for an endpoint that is not the vendor's (a proxy, a container).
+    region: str | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if self.max_workers < 1:
             raise ValueError("max_workers must be at least 1")
+
+    def placement(self, task: Task | None = None) -> Placement:
+        """Where a request for ``task`` is processed (None: the provider as a whole, every
+        task it may serve). By default the declared ``region``; undeclared has no jurisdiction."""
+        return declared(self.region, cloud=None, source="region" if self.region else "no `region:` declared")
 
 
 def check_services(services: Sequence[str], **tables: Mapping[str, Any]) -> None:

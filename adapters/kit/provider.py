@@ -63,7 +63,11 @@ class VendorProvider(Generic[ConfigT]):
             loaded = prices()
         except ValueError as exc:
             raise ValueError(f"providers.{self.name}: {exc}") from None
-        self.info = ProviderInfo(name=self.name, kind=self.kind, capabilities=capabilities, prices=loaded)
+        where = self.config.placement()
+        self.info = ProviderInfo(
+            name=self.name, kind=self.kind, capabilities=capabilities, prices=loaded,
+            region=where.region, jurisdiction=where.jurisdiction,
+        )  # fmt: skip
         self.route()
 
     def route(self, tasks: Iterable[Task] | None = None) -> None:

@@ -6,6 +6,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from adapters.kit.config import ProviderConfig
+from adapters.kit.regions import Placement, declared
+from omnisense.schema import Task
+
+GATEWAY_HOST = "gateway-host"
 
 
 class LocalConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +51,15 @@ class LocalConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
                 # msgspec's own path suffix: `omnisense policy check` shows providers.NAME.url[i]
                 raise ValueError(f"{problem} - at `{where}`")
             seen.add(url.rstrip("/"))
+
+    def placement(self, task: Task | None = None) -> Placement:
+        """The declared ``region:`` of the model server(s). Undeclared, a local model runs on the
+        gateway's own host (or the ``url`` the operator runs), whose location the gateway cannot
+        know: ``gateway-host``, with no jurisdiction, until the operator declares it."""
+        if self.region is None:
+            where = "the model server at " + ", ".join(self.urls()) if self.url else "the gateway's own host"
+            return Placement(region=GATEWAY_HOST, jurisdiction=None, source=f"{where}; no `region:` declared")
+        return declared(self.region, cloud=None, source="region (declared by the operator)")
 
     def urls(self) -> list[str]:
         """The configured replica URLs, without a trailing slash (empty: none configured)."""

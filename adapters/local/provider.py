@@ -142,7 +142,11 @@ def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo
             diarization=c.diarization,
             streaming=c.streaming,
         )
-    return ProviderInfo(name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices))
+    where = config.placement()
+    return ProviderInfo(
+        name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices),
+        region=where.region, jurisdiction=where.jurisdiction,
+    )  # fmt: skip
 
 
 def classify(exc: BaseException) -> OmnisenseError | None:
@@ -184,7 +188,10 @@ class LocalProvider(VendorProvider[LocalConfig]):
         self.urls = self.config.urls() or [own.rstrip("/")]
         self.resolver = resolver or system_resolver
         self.replicas = ReplicaSet.of(fixed(self.urls), recheck=self._check, recheck_s=self.config.recheck_s)
-        self.info = ProviderInfo(name=name, kind="local", capabilities={})
+        where = config.placement()
+        self.info = ProviderInfo(
+            name=name, kind="local", capabilities={}, region=where.region, jurisdiction=where.jurisdiction
+        )
         self._http: aiohttp.ClientSession | None = None
         # A task call's timeout: the dispatcher cancels the call at its deadline (see ``_post``).
         self._connect_only = aiohttp.ClientTimeout(total=None, sock_connect=self.config.connect_timeout_s)

@@ -94,9 +94,11 @@ class OipProvider(VendorProvider[OipConfig]):
         media = _IMAGE_FORMATS if task.value.startswith("vision.") else None
         languages = frozenset(config.languages) if config.languages else None
         support = TaskSupport(model=self.model, formats=media, languages=languages)
+        where = config.placement()
         self.info = ProviderInfo(
-            name=name, kind="oip", capabilities={task: support}, prices=build_prices({}, config.prices)
-        )
+            name=name, kind="oip", capabilities={task: support}, prices=build_prices({}, config.prices),
+            region=where.region, jurisdiction=where.jurisdiction,
+        )  # fmt: skip
         self.handlers = {task: self._infer}
         self.metadata: ModelMetadata | None = None
         self.mismatches: list[str] = []

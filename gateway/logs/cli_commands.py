@@ -44,6 +44,7 @@ def add_parsers(sub: Any, settings_from: SettingsLoader) -> None:
     logs.add_argument("--config", help="gateway config file (default: OMNISENSE_CONFIG)")
     logs.add_argument("--task")
     logs.add_argument("--provider")
+    logs.add_argument("--region", help="where the request was processed (eu-west-1, westeurope, global)")
     logs.add_argument("--status", help="ok, error, or an HTTP status")
     logs.add_argument("--key", help="a key id")
     logs.add_argument("--request-id")
@@ -81,6 +82,7 @@ def logs_command(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         filters = LogQuery(
             task=args.task,
             provider=args.provider,
+            region=args.region,
             status=args.status,
             key_id=args.key,
             request_id=args.request_id,

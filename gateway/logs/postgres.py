@@ -65,6 +65,9 @@ def migrations(schema: str, table: str) -> list[list[str]]:
             f'DROP INDEX IF EXISTS "{schema}"."{table}_time"',
             f'CREATE UNIQUE INDEX "{table}_time" ON {t} (time, request_id)',
         ],
+        [  # version 3: where each request was processed (residency); records from before have none
+            f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS region text",
+        ],
     ]
 
 

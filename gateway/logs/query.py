@@ -41,6 +41,7 @@ class LogQuery(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     limit: int = 100
     cursor: str | None = None  # from the previous page's ``next_cursor``
     shadowed: bool | None = None  # True: only records of requests that ran shadows
+    region: str | None = None  # only records processed in this region ("eu-west-1", "global")
 
     def page_size(self) -> int:
         return max(1, min(self.limit, MAX_LIMIT))
@@ -118,6 +119,7 @@ def matches(record: RequestLog, filters: LogQuery, after: tuple[float, str] | No
         filters.since is None or record.time >= filters.since,
         filters.until is None or record.time < filters.until,
         filters.shadowed is None or bool(record.shadow) == filters.shadowed,
+        filters.region is None or record.region == filters.region,
     )
     return all(checks) and (after is None or (record.time, record.request_id) < after)
 
@@ -196,7 +198,7 @@ def _stat_row(key: tuple[str, str], group: list[Row], reference: list[Sample]) -
 
 COLUMNS = (
     "request_id", "time", "task", "provider", "status", "http_status", "key_id", "latency_ms", "overhead_ms",
-    "cost_usd", "error_type", "out_top", "out_confidence", "out_items", "record",
+    "cost_usd", "error_type", "out_top", "out_confidence", "out_items", "record", "region",
 )  # fmt: skip
 STAT_COLUMNS = "time, task, provider, status, latency_ms, cost_usd, out_top, out_confidence, out_items"
 _encoder = msgspec.json.Encoder()
@@ -209,7 +211,7 @@ def to_columns(r: RequestLog) -> tuple[object, ...]:
     return (
         r.request_id, r.time, r.task, r.provider, r.status, r.http_status, r.key_id, r.latency_ms, r.overhead_ms,
         r.cost_usd, r.error_type, out.top if out else None, out.confidence if out else None,
-        out.items if out else None, _encoder.encode(r).decode(),
+        out.items if out else None, _encoder.encode(r).decode(), r.region,
     )  # fmt: skip
 
 
@@ -240,6 +242,7 @@ def where_clause(
         ("provider", filters.provider),
         ("key_id", filters.key_id),
         ("request_id", filters.request_id),
+        ("region", filters.region),
     ):
         if value is not None:
             add(f"{column} = {{0}}", value)

@@ -96,6 +96,10 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     decisions: list[str] = msgspec.field(default_factory=list)
     payload: PayloadSample | None = None  # only with logs.payload_sample_rate > 0
     cache: str | None = None  # "hit" (answered from the response cache), "miss" or "bypass"
+    # Where the served provider processed the request (``adapters.kit.regions``): its region
+    # ("eu-west-1", "global", "undeclared") and that region's jurisdiction ("eu"; None: unknown).
+    region: str | None = None
+    jurisdiction: str | None = None
     stream: StreamSummary | None = None  # live sessions only
 
 

@@ -64,10 +64,13 @@ MIGRATIONS: list[list[str]] = [
         "DROP INDEX IF EXISTS request_log_provider",
         "DROP INDEX IF EXISTS request_log_key",
     ],
+    [  # version 3: where each request was processed (residency); records from before have none
+        "ALTER TABLE request_log ADD COLUMN region TEXT",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _ROW = f"({', '.join('?' * len(COLUMNS))})"
-ROWS_PER_INSERT = 64  # 64 x 15 parameters, well under SQLite's limit of 32,766
+ROWS_PER_INSERT = 64  # 64 x 16 parameters, well under SQLite's limit of 32,766
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 import yaml
 
+from adapters.kit.regions import requirement
 from gateway.cache.settings import CacheSettings
 from gateway.jobs.settings import JobSettings
 from gateway.logs.settings import LogSettings
@@ -64,6 +65,13 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     webhook_secret: str | None = None  # signs this key's job webhooks (HMAC-SHA256); never logged
     rate_per_minute: int | None = None  # task requests a minute, bursts up to that many
     rate_per_second: float | None = None  # task requests a second, bursts up to that many (at least 1)
+    # where this key's requests may be processed (``eu``, ``[eu, ch]``): narrows the policy's
+    # and the route's residency (docs/data-protection.md)
+    residency: str | list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.residency is not None:
+            requirement(self.residency)  # a ResidencyError (a ValueError) names the unknown code
 
 
 class StateSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

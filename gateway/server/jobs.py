@@ -39,9 +39,10 @@ from gateway.server.config import Limits
 from gateway.server.inputs import decode_body, decode_request
 from gateway.server.options import allow
 from gateway.server.runtime import Runtime
-from gateway.server.scope import route_choice
+from gateway.server.scope import RouteChoice, route_choice
 from omnisense.schema import (
     InvalidInput,
+    NoProvider,
     NotFound,
     OmnisenseError,
     PayloadTooLarge,
@@ -50,6 +51,8 @@ from omnisense.schema import (
     TranscribeRequest,
     UnprocessableInput,
 )
+from policies.plan import RESIDENCY
+from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()
 QUERY = frozenset({"task", "webhook_url"})  # the jobs API's own query parameters on an upload
@@ -166,6 +169,32 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(_encoder.encode(body), status_code=status, media_type="application/json", headers=headers)
 
 
+async def _check_residency(choice: RouteChoice, task: Task, first: TaskRequest, key_id: str | None) -> None:
+    plan = await choice.dispatcher.plan(
+        task, first, key_id, choice.pinned, dry_run=True, allowed=choice.allowed, residency=choice.residency
+    )
+    if not plan.steps and any(d.kind == RESIDENCY for d in plan.decisions):
+        raise refusal(task, plan, key_id)
+
+
+def _job_providers(choice: RouteChoice, task: Task) -> list[str] | None:
+    """The providers the job may use: the key's, narrowed (when the caller asked for residency)
+    to those that process ``task`` within it -- a job keeps only this list, so the requirement
+    holds when it runs later, on any replica."""
+    allowed = choice.allowed
+    if choice.residency is not None:
+        placements, required = choice.dispatcher.planner.placements, choice.residency.allowed
+        inside = frozenset(p for p in choice.dispatcher.providers if placements.excluded(p, task, required) is None)
+        allowed = inside if allowed is None else allowed & inside
+        if not allowed:
+            why = f"no provider of this policy processes {task} within the residency required"
+            why += f" ({', '.join(sorted(choice.residency.allowed))})"
+            if choice.residency.field is None:  # the key's requirement: the operator's to fix
+                raise NoProvider(why)
+            raise UnprocessableInput(why, field=choice.residency.field)
+    return sorted(allowed) if allowed is not None else None
+
+
 @post("/v1/jobs", include_in_schema=False, status_code=202)
 async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = _runtime(request)
@@ -173,6 +202,8 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
     task, requests, webhook_url, batch = await _decode(request, runtime)
     runtime.keys.check_task(key, task)
     choice = route_choice(runtime, request.headers, key, requests[0].routing)  # unknown policy or provider: now
+    if choice.residency is not None:  # no provider left for the caller's residency: refused now, not later
+        await _check_residency(choice, task, requests[0], key.id if key else None)
     assert runtime.jobs is not None
     key_id, inputs = key.id if key else None, encode_inputs(requests)
     job_id, request_hash = uuid.uuid4().hex, None
@@ -186,7 +217,7 @@ async def submit_job(request: Request[Any, Any, Any]) -> Response[bytes]:
         id=job_id, request_hash=request_hash, task=task.value, status="queued", created=now, updated=now,
         items=len(requests),
         batch=batch, key_id=key_id, policy=choice.policy, pinned=choice.pinned,
-        allowed=sorted(choice.allowed) if choice.allowed is not None else None, webhook_url=webhook_url,
+        allowed=_job_providers(choice, task), webhook_url=webhook_url,
     )  # fmt: skip
     try:
         await _stored(runtime.jobs.store.create(job, inputs))

@@ -98,10 +98,12 @@ def _prepare(runtime: Runtime, headers: dict[str, str]) -> Any:
         choice = route_choice(runtime, headers, key, hints)
         dispatcher = choice.dispatcher
         candidates = await streaming_candidates(
-            dispatcher, record.key_id, start.language, pinned=choice.pinned, allowed=choice.allowed
-        )
+            dispatcher, record.key_id, start.language, pinned=choice.pinned, allowed=choice.allowed,
+            residency=choice.residency,
+        )  # fmt: skip
         infos = {name: p.info for name, p in dispatcher.providers.items()}
-        return Routed(candidates, Meter(infos, dispatcher.state.budgets, record.key_id))
+        meter = Meter(infos, dispatcher.state.budgets, record.key_id)
+        return Routed(candidates, meter, dispatcher.planner.placements)
 
     return prepare
 

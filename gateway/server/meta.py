@@ -54,6 +54,8 @@ async def providers(request: Request[Any, Any, Any]) -> Response[bytes]:
         entry: dict[str, Any] = {
             "name": name,
             "kind": info.kind,
+            "region": info.region,  # where it processes requests (docs/data-protection.md)
+            "jurisdiction": info.jurisdiction,  # null: unknown or global, satisfies no residency
             "health": health.get(name),
             "tasks": {str(t): s for t, s in info.capabilities.items()},
             "prices": {str(t): p for t, p in info.prices.items()},

@@ -1,7 +1,7 @@
 """Reading what the gateway observed: ``GET /v1/logs``, ``GET /v1/stats``, ``GET /metrics``.
 
 ``/v1/logs`` and ``/v1/stats`` need an admin key on a protected gateway (any caller on
-an open one). Filters: ``task``, ``provider``, ``status`` (ok, error or an HTTP code),
+an open one). Filters: ``task``, ``provider``, ``region``, ``status`` (ok, error or an HTTP code),
 ``key`` (a key id), ``request_id``, ``since``/``until`` (unix seconds, ISO 8601 or a
 duration ago such as ``15m``), ``limit`` (1-1000, default 100) and ``cursor`` (the
 previous page's ``next_cursor``). Records come newest first.
@@ -60,6 +60,7 @@ def log_query(params: Any) -> LogQuery:
             until=parse_time(until) if until else None,
             limit=parse_limit(None if limit is None else str(limit)),
             cursor=one("cursor"),
+            region=one("region"),
         )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None

@@ -178,6 +178,8 @@ def _operation(task: Task, components: dict[str, Any]) -> dict[str, Any]:
         {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}, "description": REQUEST_ID},
         {"name": "X-Omnisense-Provider", "in": "header", "schema": {"type": "string"}, "description": "pin"},
         {"name": "X-Omnisense-Policy", "in": "header", "schema": {"type": "string"}, "description": "choose"},
+        {"name": "X-Omnisense-Residency", "in": "header", "schema": {"type": "string"},
+         "description": "process only in these jurisdictions (eu, or eu,ch): other providers are excluded"},
         {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 255},
          "description": "a repeat with the same content gets the stored answer (24 h), with no vendor call"},
         {"name": "dry_run", "in": "query", "required": False, "schema": {"type": "boolean"},

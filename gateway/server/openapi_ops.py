@@ -52,6 +52,7 @@ _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}, "requ
 _LOG_FILTERS = [
     _query("task", "only this task (vision.labels, ...)"),
     _query("provider", "only this provider"),
+    _query("region", "only requests processed in this region (eu-west-1, westeurope, global)"),
     _query("status", "ok, error, or an HTTP status code", {"type": "string", "pattern": "^(ok|error|[0-9]{3})?$"}),
     _query("key", "only this key id"),
     _query("request_id", "one request"),

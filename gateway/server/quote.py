@@ -43,13 +43,17 @@ async def quote(choice: RouteChoice, task: Task, request: TaskRequest, key_id: s
     allowance = await dispatcher.state.budgets.left(key_id) if key_id in dispatcher.state.budgets.budgets else None
     out: dict[str, Any] = {"dry_run": True, "task": task.value, "units": units, "unit": unit,
                            "budget_left_usd": allowance.left_usd if allowance else None}  # fmt: skip
-    fanout = await dispatcher.plan_fanout(task, request, key_id, choice.pinned, allowed=choice.allowed)
+    fanout = await dispatcher.plan_fanout(
+        task, request, key_id, choice.pinned, allowed=choice.allowed, residency=choice.residency
+    )
     if fanout is not None:
         every = [*fanout.steps, fanout.tiebreak] if fanout.tiebreak is not None else list(fanout.steps)
         price = estimate(dispatcher.providers, task, request, every, together=True)
         steps = _priced(dispatcher, task, request, every)
         return {**out, "plan": steps, "price_usd": price, "reserve_usd": price, "answer": fanout.rule()}
-    plan = await dispatcher.plan(task, request, key_id, choice.pinned, dry_run=True, allowed=choice.allowed)
+    plan = await dispatcher.plan(
+        task, request, key_id, choice.pinned, dry_run=True, allowed=choice.allowed, residency=choice.residency
+    )
     out["decisions"] = [str(d) for d in plan.decisions]
     if plan.budget_rejected or not plan.steps:
         refused = refusal(task, plan, key_id)

@@ -33,6 +33,7 @@ from omnisense.schema import (
     spec_of,
 )
 from omnisense.schema.requests import Language, RoutingHints
+from policies.plan import RESIDENCY
 from policies.refusal import refusal
 
 _encoder = msgspec.json.Encoder()
@@ -86,7 +87,9 @@ async def _fanout(
 ) -> dict[str, Any] | None:
     """The explanation of a request that fans out (or of its refusal); None: it does not."""
     try:
-        fanout = await dispatcher.plan_fanout(task, request, key_id, choice.pinned, allowed=choice.allowed)
+        fanout = await dispatcher.plan_fanout(
+            task, request, key_id, choice.pinned, allowed=choice.allowed, residency=choice.residency
+        )
     except OmnisenseError as exc:  # what the request would be answered
         return {"fanout": None, "answer": f"refused: {exc.status} {exc.detail}"}
     if fanout is None:
@@ -112,10 +115,14 @@ async def explain(request: Request[Any, Any, Any]) -> Response[bytes]:
     if fanned is not None:
         return Response(_encoder.encode(fanned), media_type="application/json")
     plan = await choice.dispatcher.plan(
-        body.task, task_request, key.id if key else None, choice.pinned, dry_run=True, allowed=choice.allowed
-    )
+        body.task, task_request, key.id if key else None, choice.pinned, dry_run=True,
+        allowed=choice.allowed, residency=choice.residency,
+    )  # fmt: skip
     out = msgspec.to_builtins(plan)
     out["decisions"] = [{**msgspec.to_builtins(d), "summary": str(d)} for d in plan.decisions]
+    out["excluded"] = [  # the providers left out for where they process data, and why
+        {"provider": d.provider, "reason": d.reason} for d in plan.decisions if d.kind == RESIDENCY
+    ]
     if plan.budget_rejected:
         out["answer"] = "reject: budget exceeded"
     elif plan.steps:
@@ -140,6 +147,7 @@ async def policy(request: Request[Any, Any, Any]) -> Response[bytes]:
             "candidates": [c.provider for c in r.candidates],
             "shadow": r.shadow,
             "hedge_after_ms": r.hedge_after_ms,
+            "residency": sorted(req) if (req := planner.residency.get(task)) is not None else None,
         }
         for task, r in planner.routes.items()
     }

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from adapters.kit.regions import ResidencyError, requirement
 from gateway.dispatch import Dispatcher
 from gateway.server.config import ApiKey
 from gateway.server.runtime import Runtime
 from omnisense.schema import RoutingHints, UnprocessableInput
+from policies.residency import HEADER, CallerResidency, narrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,22 @@ class RouteChoice:
     pinned: str | None
     policy: str | None
     allowed: frozenset[str] | None
+    residency: CallerResidency | None = None
+
+
+def caller_residency(headers: Mapping[str, str], key: ApiKey | None) -> CallerResidency | None:
+    """``X-Omnisense-Residency: eu`` (or ``eu, ch``) narrowed by the key's ``residency``; a code
+    the table does not know is the caller's mistake (422 naming the header)."""
+    asked = headers.get(HEADER.lower()) or None
+    try:
+        from_header = requirement(asked) if asked is not None else None
+    except ResidencyError as exc:
+        raise UnprocessableInput(f"{HEADER}: {exc}", field=HEADER) from None
+    from_key = requirement(key.residency) if key is not None and key.residency is not None else None
+    allowed = narrow(from_key, from_header)
+    if allowed is None:
+        return None
+    return CallerResidency(allowed=allowed, field=HEADER if from_header is not None else None)
 
 
 def route_choice(
@@ -43,4 +61,5 @@ def route_choice(
             f"unknown provider {pinned!r} (policy {dispatcher.planner.loaded.name!r} has: {known})",
             field="X-Omnisense-Provider" if header_pin else "routing.provider",
         )
-    return RouteChoice(dispatcher=dispatcher, pinned=pinned, policy=policy, allowed=allowed)
+    residency = caller_residency(headers, key)
+    return RouteChoice(dispatcher=dispatcher, pinned=pinned, policy=policy, allowed=allowed, residency=residency)

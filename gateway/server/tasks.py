@@ -167,8 +167,10 @@ def _run_one(
     dispatcher = choice.dispatcher
     fans_out = fanout_of(dispatcher.planner, task, req, choice.pinned) is not None
     run: Awaitable[Envelope[TaskResult]]
-    if fans_out or ttl_for(dispatcher.planner, task) is None:
-        run = dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed)
+    if fans_out or ttl_for(dispatcher.planner, task) is None or choice.residency is not None:
+        # a caller's own residency requirement is not answered from the cache: an entry may have
+        # been computed outside it for another caller (docs/data-protection.md)
+        run = dispatcher.run(task, req, trace, pinned=choice.pinned, allowed=choice.allowed, residency=choice.residency)
     else:
         run = runtime.cache.serve(
             dispatcher.planner, task, req, trace,

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 from adapters.base import StreamingTranscriber
 from gateway.dispatch import Dispatcher
-from omnisense.schema import BudgetExceeded, Media, NoProvider, Task, TranscribeRequest
+from omnisense.schema import Media, NoProvider, Task, TranscribeRequest
+from policies.refusal import refusal
+from policies.residency import CallerResidency
 
 TASK = Task.SPEECH_TRANSCRIBE
 
@@ -32,14 +34,16 @@ async def streaming_candidates(
     *,
     pinned: str | None = None,
     allowed: frozenset[str] | None = None,
+    residency: CallerResidency | None = None,
 ) -> Candidates:
-    """The plan's streaming providers: NoProvider (4503) when none, BudgetExceeded (4002)
-    when the key's budget is spent."""
+    """The plan's streaming providers; the REST refusal when the plan has none (BudgetExceeded:
+    4002, Forbidden: 4003, UnprocessableInput for a residency the caller asked: 1007, NoProvider:
+    4503), NoProvider when none of them streams."""
     request = TranscribeRequest(audio=Media(data=b"", format="wav"), language=language)
-    plan = await dispatcher.plan(TASK, request, key_id, pinned, allowed=allowed)
+    plan = await dispatcher.plan(TASK, request, key_id, pinned, allowed=allowed, residency=residency)
     decisions = [str(d) for d in plan.decisions]
-    if plan.budget_rejected:
-        raise BudgetExceeded(f"budget exhausted: key {key_id!r} has no budget left for {TASK}")
+    if plan.budget_rejected or not plan.steps:  # the REST refusal: key scope, residency, budget, no route
+        raise refusal(TASK, plan, key_id)
     kept: list[tuple[str, StreamingTranscriber]] = []
     for step in plan.steps:
         provider = dispatcher.providers.get(step.provider)

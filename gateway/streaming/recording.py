@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from adapters.kit.regions import combined
 from gateway.logs.record import InputSummary, StreamSummary
 from gateway.logs.record import RequestLog as RequestLog
 from gateway.streaming.audio import AudioDecoder
@@ -16,7 +17,8 @@ from gateway.streaming.errors import HTTP_OF_CLOSE
 from gateway.streaming.meter import Meter
 from gateway.streaming.relay import Relay
 from gateway.trace import RequestTrace
-from omnisense.schema import OutputSummary
+from omnisense.schema import OutputSummary, Task
+from policies.residency import Placements
 
 
 @dataclass
@@ -27,6 +29,7 @@ class SessionFacts:
     language: str | None = None
     encoding: str | None = None
     interim: bool = True
+    placements: Placements | None = None
     audio_s: float = 0.0
     first_partial_ms: float | None = None
     events: int = 0
@@ -53,6 +56,11 @@ def finish_record(trace: RequestTrace, facts: SessionFacts, code: int, reason: s
     if facts.finals:
         text = " ".join(facts.finals)
         record.output = OutputSummary(top=text[:80], items=len(facts.finals))
+    if facts.placements is not None and meter is not None:  # every provider that heard audio
+        found = [p for name in meter.seconds if (p := facts.placements.of(name, Task.SPEECH_TRANSCRIBE)) is not None]
+        if found:
+            where = combined(found)
+            record.region, record.jurisdiction = where.region, where.jurisdiction
     record.stream = StreamSummary(
         close_code=code, close_reason=reason, providers=providers,
         failovers=relay.failovers if relay is not None else 0,

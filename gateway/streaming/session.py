@@ -34,6 +34,7 @@ from gateway.streaming.settings import StreamSettings
 from gateway.trace import RequestTrace
 from omnisense.schema import OmnisenseError, Task
 from omnisense.schema.streaming import ClientControl, StreamDone, StreamEnd, StreamError, StreamEvent, StreamStart
+from policies.residency import Placements
 
 log = logging.getLogger("omnisense.streaming")
 _encode = msgspec.json.Encoder().encode
@@ -57,6 +58,7 @@ class Routed:
 
     candidates: Candidates
     meter: Meter
+    placements: Placements | None = None  # where each provider processes data (the record's region)
 
 
 Authorize = Callable[[RequestLog], Awaitable[None]]  # the key, its scope and rate (before the start message)
@@ -135,7 +137,7 @@ class LiveSession:
             raise closed_by(exc) from exc
         facts = self.facts
         facts.meter, facts.language, facts.encoding = routed.meter, start.language, start.encoding
-        facts.interim = start.interim
+        facts.interim, facts.placements = start.interim, routed.placements
         record.policy, record.route = routed.candidates.policy, routed.candidates.route
         record.strategy, record.decisions = routed.candidates.strategy, routed.candidates.decisions
         decoder = facts.decoder = AudioDecoder(start.encoding, start.sample_rate)

@@ -1,7 +1,7 @@
 """``omnisense providers``: a running gateway's providers in the CLI's table style.
 
 The title names the policy and where the shared state lives (Redis lost: local state).
-Per provider: kind, health (and the probe's latency and detail), the worst circuit state
+Per provider: kind, region (and jurisdiction), health (and the probe's latency and detail), the worst circuit state
 over its tasks, the mean latency the routing observed, and how many tasks it serves.
 """
 
@@ -18,7 +18,8 @@ from gateway.terminal import console, table
 from omnisense.client.transport import error_from, settings
 
 # routing_ms: the mean latency the routing observed (a failed attempt counts its penalty, 5 s by default)
-COLUMNS = ["provider", "kind", "health", "probe_ms", "circuit", "routing_ms", "tasks", "detail"]
+# region: where it processes requests / its jurisdiction ("-": none: global or undeclared)
+COLUMNS = ["provider", "kind", "health", "probe_ms", "circuit", "routing_ms", "tasks", "region", "detail"]
 
 
 def circuit_of(circuits: dict[str, Any]) -> str:
@@ -44,6 +45,7 @@ def row(p: dict[str, Any]) -> list[str]:
         circuit_of(p.get("circuits") or {}),
         mean_ms(p.get("latency") or {}),
         str(len(p.get("tasks") or {})),
+        f"{p.get('region') or '-'}/{p.get('jurisdiction') or '-'}",
         str(health.get("detail", "")),
     ]
 

@@ -38,9 +38,12 @@ class AsyncClient:
         timeout: float = 60.0,
         retries: int = 2,
         http: httpx.AsyncClient | None = None,
+        residency: str | None = None,
     ) -> None:
         url, headers = settings(base_url, api_key)
         self._http = http or httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout)
+        if residency:  # every request, jobs included: processed only there ("eu", "eu, ch")
+            self._http.headers["X-Omnisense-Residency"] = residency
         given = {k: v for k, v in self._http.headers.items() if k.lower() == "authorization" or k.startswith("x-")}
         self._live = (str(self._http.base_url) or url, {**headers, **given})  # transcribe_stream's connection
         self.retries = retries

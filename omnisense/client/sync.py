@@ -40,9 +40,12 @@ class Client:
         timeout: float = 60.0,
         retries: int = 2,
         http: httpx.Client | None = None,
+        residency: str | None = None,
     ) -> None:
         url, headers = settings(base_url, api_key)
         self._http = http or httpx.Client(base_url=url, headers=headers, timeout=timeout)
+        if residency:  # every request, jobs included: processed only there ("eu", "eu, ch")
+            self._http.headers["X-Omnisense-Residency"] = residency
         self.retries = retries
         self.vision = VisionAPI[Sync](self.send)
         self.text = TextAPI[Sync](self.send)

@@ -56,6 +56,11 @@ class ProviderInfo(msgspec.Struct, frozen=True, kw_only=True):
     kind: str  # the adapter kind ("aws", "google", "azure", "local")
     capabilities: dict[Task, TaskSupport]
     prices: dict[Task, Price] = msgspec.field(default_factory=dict)
+    # Where it processes requests, from its policy block (``adapters.kit.regions``): the region
+    # ("eu-west-1", "global", "undeclared") and its jurisdiction ("eu"; None: unknown or global,
+    # which satisfies no residency requirement).
+    region: str | None = None
+    jurisdiction: str | None = None
 
     def supports(self, task: Task) -> bool:
         return task in self.capabilities

@@ -46,6 +46,7 @@ from omnisense.schema.summary import OutputSummary
 from policies.budgets import Hold
 from policies.fanout import plan_fanout
 from policies.refusal import refusal
+from policies.residency import CallerResidency
 
 TASK = Task.SPEECH_SYNTHESIZE
 
@@ -121,12 +122,14 @@ async def open_stream(
     *,
     pinned: str | None,
     allowed: frozenset[str] | None,
+    residency: CallerResidency | None = None,
 ) -> OpenStream:
-    """The first provider of the plan to send a first chunk; the refusal or the last error when none does."""
+    """The first provider of the plan to send a first chunk; the refusal or the last error when none does.
+    ``residency`` (the caller's requirement) narrows the candidates as for a whole answer."""
     record, budgets = trace.record, dispatcher.state.budgets
     key_id = record.key_id
     allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
-    meta = dispatcher.meta_for(TASK, request, key_id, pinned, allowance, allowed=allowed)
+    meta = dispatcher.meta_for(TASK, request, key_id, pinned, allowance, allowed=allowed, residency=residency)
     plan_fanout(dispatcher.planner, TASK, request, meta)  # synthesis never fans out: a 422 when asked to
     plan = dispatcher.planner.plan(TASK, request, meta, dispatcher.state)
     record.policy, record.route, record.strategy = plan.policy, plan.route, plan.strategy
@@ -218,6 +221,7 @@ def _served(dispatcher: Dispatcher, t: StepTry, name: str) -> None:
     record.provider, record.model = name, (support.model if support and support.model else info.kind)
     record.units, record.unit = units, unit_of(TASK).value
     record.cost_usd = round(info.cost(TASK, units), 8)
+    dispatcher.place(record, name, TASK)  # where it was processed: region, jurisdiction
 
 
 def _mapped(exc: BaseException, provider: str, timeout: float) -> OmnisenseError:

@@ -8,7 +8,9 @@ pieces; ``gate`` holds the pieces after the first until the test lets them go.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import threading
 import wave
 from collections.abc import Iterator
@@ -46,19 +48,26 @@ def fakes() -> Iterator[tuple[ScriptedVendor, AzureFake]]:
 
 @pytest.fixture
 def gateway(fakes: tuple[ScriptedVendor, AzureFake], tmp_path: Path) -> Iterator[tuple[LiveServer, MemorySink]]:
+    with serving(fakes, tmp_path, "eu-west-1") as both:
+        yield both
+
+
+@contextlib.contextmanager
+def serving(
+    fakes: tuple[ScriptedVendor, AzureFake], tmp_path: Path, aws_region: str
+) -> Iterator[tuple[LiveServer, MemorySink]]:
+    """A gateway whose speech.synthesize route is [aws (Polly's fake, in ``aws_region``), azure (westeurope)]."""
     polly, azure = fakes
     aws = {
-        "kind": "aws", "region": "eu-west-1", "access_key_id": "testing", "secret_access_key": "testing",
+        "kind": "aws", "region": aws_region, "access_key_id": "testing", "secret_access_key": "testing",
         "endpoints": {"polly": polly.url}, "timeout_s": 5,
     }  # fmt: skip
-    import json
-
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"""
 version: 1
 providers:
   aws: {json.dumps(aws)}
-  azure: {json.dumps(azure_block(azure.url))}
+  azure: {json.dumps(azure_block(azure.url, region="westeurope"))}
 defaults: {{timeout_s: 5.0, deadline_s: 20.0, retries: {{attempts: 1}}}}
 routes:
   speech.synthesize: {{strategy: priority, candidates: [aws, azure]}}
@@ -146,3 +155,22 @@ def test_azure_sends_its_chunked_body_on_as_it_comes(
         gate.set()
         assert first + b"".join(pieces) == b"\x01\x00" * 2400 + b"\x02\x00" * 2400
         assert r.headers["content-type"] == "audio/L16"
+
+
+def test_a_streamed_synthesis_keeps_the_callers_residency(
+    fakes: tuple[ScriptedVendor, AzureFake], tmp_path: Path
+) -> None:
+    polly = fakes[0]
+    with serving(fakes, tmp_path, "us-east-1") as (server, sink):
+        http = httpx.Client(base_url=server.url, timeout=20)
+        body = {"text": TEXT, "stream": True}
+        with (
+            http,
+            http.stream("POST", "/v1/speech/synthesize", json=body, headers={"X-Omnisense-Residency": "eu"}) as r,
+        ):
+            assert r.status_code == 200 and r.headers["x-omnisense-provider"] == "azure"
+            r.read()
+        assert not [q for q in polly.requests if q.path == POLLY], "the text never went to the US vendor"
+        assert wait_for(lambda: any(x.request_id == r.headers["x-request-id"] for x in sink.records))
+        record = next(x for x in sink.records if x.request_id == r.headers["x-request-id"])
+        assert (record.region, record.jurisdiction) == ("westeurope", "eu")

@@ -71,7 +71,9 @@ async def serve_stream(
 ) -> Outcome:
     """Open the stream (errors before its first byte raise, for a problem+json), then send it all."""
     check(headers)
-    opened = await open_stream(choice.dispatcher, request, trace, pinned=choice.pinned, allowed=choice.allowed)
+    opened = await open_stream(
+        choice.dispatcher, request, trace, pinned=choice.pinned, allowed=choice.allowed, residency=choice.residency
+    )
     try:
         return await until_disconnected(runtime.disconnects, http.receive, _send(opened, trace, request, http))
     except ClientGone as gone:

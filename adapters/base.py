@@ -72,6 +72,40 @@ class ProviderClass(Protocol):
     def __call__(self, name: str, config: Any) -> Provider: ...
 
 
+class PiiSpan(msgspec.Struct, kw_only=True):
+    """Personal data found in a text: code-point offsets and the gateway's type (PERSON, EMAIL,
+    PHONE, CARD, IBAN, NATIONAL_ID, ADDRESS)."""
+
+    begin: int
+    end: int
+    type: str
+    score: float = 0.0
+
+
+class PiiFound(msgspec.Struct, kw_only=True):
+    spans: list[list[PiiSpan]]  # one list per text asked about
+    version: str  # the redactor's models and rules
+
+
+class BlurredImage(msgspec.Struct, kw_only=True):
+    image: bytes  # the image with the regions blurred, in ``format``
+    format: str
+    counts: dict[str, int]  # {"faces": n, "text_regions": m}
+    version: str
+    width: int | None = None  # upright (EXIF rotation applied, and dropped from the file)
+    height: int | None = None
+
+
+@runtime_checkable
+class Redacts(Protocol):
+    """A provider whose server redacts on our side (``local``): PII in texts, faces and text in
+    images (``gateway.redaction`` calls it before an untrusted provider sees an input)."""
+
+    async def find_pii(self, texts: list[str], timeout_s: float) -> PiiFound: ...
+
+    async def blur(self, image: bytes, *, faces: bool, text: bool, timeout_s: float) -> BlurredImage: ...
+
+
 @runtime_checkable
 class Replicated(Protocol):
     """A provider spread over replicas: ``GET /v1/providers`` lists them, ``/metrics`` counts them."""

@@ -24,6 +24,8 @@ the facts held in ``policies.live.RoutingState``); this module alone runs it:
   cost plus the hedges that lost (``gateway.charging``); a reservation that does not fit
   plans again on what is left (the budget's ``then``, or 429); shadows start off the
   response path (``gateway.shadow``) and are charged when they answer;
+- a request whose route or key asks for redaction (``gateway.redaction``) has its input
+  redacted before each call to an untrusted provider, and the answer mapped back after;
 - a request that fans out (its own ``providers``, or its route's ``fanout``:
   ``policies.fanout``) is handed to ``gateway.fanout``, which runs every provider as one
   step of this module's (``_run_step`` on a ``StepTry``) at once.
@@ -56,6 +58,7 @@ from gateway.deadlines import Deadlines
 from gateway.hedging import race
 from gateway.logs.record import RequestLog, summarize_output
 from gateway.quality import QualityRecorder, discard
+from gateway.redaction.session import KeyRedaction, Redaction, guarded
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
 from omnisense.schema import (
@@ -124,6 +127,7 @@ class Dispatcher:
         scrub: Callable[[str], str] | None = None,
         deadlines: Deadlines | None = None,
         quality: QualityRecorder = discard,
+        redaction_keys: Mapping[str, KeyRedaction] | None = None,
     ) -> None:
         from gateway.fanout import FanOutRunner  # it runs its calls through this module's steps
 
@@ -138,6 +142,8 @@ class Dispatcher:
         self.scrub = scrub or (lambda text: text)
         self.deadlines = deadlines or Deadlines()  # every attempt's time limit, on one timer
         self.fanout = FanOutRunner(self, quality)  # requests answered by several providers at once
+        # What each route and key asks to redact before an untrusted provider sees the input.
+        self.redaction = Redaction(planner.loaded.policy, providers, redaction_keys)
         self.inflight = 0  # requests running on this dispatcher (a reload waits for them)
         self._idle = asyncio.Event()
         self._idle.set()
@@ -155,6 +161,7 @@ class Dispatcher:
             scrub=self.scrub,
             deadlines=self.deadlines,
             quality=self.fanout.quality,
+            redaction_keys=self.redaction.keys,
         )
 
     async def drained(self, timeout_s: float) -> bool:
@@ -267,9 +274,10 @@ class Dispatcher:
         key_id = record.key_id
         allowance = await budgets.left(key_id) if key_id in budgets.budgets else None  # no budget: no await
         meta = self.meta_for(task, request, key_id, pinned, allowance, allowed=allowed, residency=residency)
+        resolved = self.planner.routes.get(task)
+        trace.redaction = self.redaction.session(task, resolved.route if resolved else None, record)
         fanout = plan_fanout(self.planner, task, request, meta)
         if fanout is not None:  # several providers at once (``gateway.fanout``)
-            resolved = self.planner.routes.get(task)
             record.policy, record.route = self.planner.loaded.name, resolved.pattern if resolved else ""
             return await self.fanout.run(task, request, trace, fanout, time_limit)
         plan = self.planner.plan(task, request, meta, self.state)
@@ -356,8 +364,8 @@ class Dispatcher:
     ) -> None:
         if self.rng.random() >= plan.shadow_fraction:
             return
-        targets = [
-            (name, self.providers[name], self.planner.step(task, _cand(name)).timeout_s)
+        targets = [  # a shadow gets the input a served call would get (``redact:``)
+            (name, guarded(trace.redaction, name, self.providers[name]), self.planner.step(task, _cand(name)).timeout_s)
             for name in plan.shadow
             if name != trace.record.provider and name in self.providers
         ]
@@ -406,13 +414,15 @@ class Dispatcher:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(self, t: StepTry) -> ProviderResult:
-        name, record = t.step.provider, t.trace.record
+        name, record, session = t.step.provider, t.trace.record, t.trace.redaction
+        # the input as this provider may see it (``redact:``); never sent when redaction fails
+        sent = t.request if session is None else await session.attempt_request(name, t.request)
         timeout = min(t.step.timeout_s, max(0.0, t.deadline - time.monotonic()))
         ctx = CallContext(request_id=record.request_id, deadline=time.monotonic() + timeout, key_id=record.key_id)
         start = time.perf_counter()
         try:
             with self.deadlines.limit(timeout):
-                out = await self.providers[name].run(t.task, t.request, ctx)
+                out = await self.providers[name].run(t.task, sent, ctx)
         except TimeoutError as exc:
             err: OmnisenseError = UpstreamTimeout(f"{name}: no answer within {timeout:.2f} s")
             self._record(t, start, err)
@@ -429,6 +439,8 @@ class Dispatcher:
             self._record(t, start, err)
             raise err from exc
         self._record(t, start, None)
+        if session is not None:  # placeholders mapped back; OCR text / transcripts redacted
+            out = await session.answer(name, t.request, out)
         return out
 
     def _record(self, t: StepTry, start: float, err: OmnisenseError | None, *, cancelled: bool = False) -> None:

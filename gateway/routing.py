@@ -25,6 +25,7 @@ from adapters import registry
 from adapters.base import Provider
 from gateway.dispatch import AttemptObserver, Dispatcher
 from gateway.quality import QualityRecorder, discard
+from gateway.redaction.session import KeyRedaction
 from gateway.shadow import ShadowRunner
 from omnisense.schema import UnprocessableInput
 from policies.budgets import SpendStore
@@ -94,6 +95,7 @@ class RoutingDeps:
     shared: SharedHub | None = None  # circuits and latency shared with other replicas (Redis)
     quality: QualityBook | None = None  # the measured quality every unit routes on (best_quality)
     recorder: QualityRecorder = discard  # where shadows' and fan-outs' agreement samples go (the quality table)
+    redaction_keys: Mapping[str, KeyRedaction] = field(default_factory=dict)  # what each API key asks to redact
 
 
 async def build_routing(
@@ -133,8 +135,9 @@ def _dispatcher(
     state = RoutingState(planner, spend=deps.spend, shared=deps.shared, quality=deps.quality)
     shadows = ShadowRunner(deps.recorder)
     return Dispatcher(
-        planner, providers, deps.observers, state=state, scrub=deps.scrub, shadows=shadows, quality=deps.recorder
-    )
+        planner, providers, deps.observers, state=state, scrub=deps.scrub, shadows=shadows, quality=deps.recorder,
+        redaction_keys=deps.redaction_keys,
+    )  # fmt: skip
 
 
 async def _providers_for(

@@ -11,12 +11,16 @@ the record and hands it over.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from gateway.logs.record import RequestLog
 
+if TYPE_CHECKING:
+    from gateway.redaction.session import RedactionSession
+
 
 class RequestTrace:
-    __slots__ = ("record", "started", "upstream_ms")
+    __slots__ = ("record", "redaction", "started", "upstream_ms")
 
     def __init__(self, request_id: str, task: str, key_id: str | None = None) -> None:
         # status, http_status and latency_ms are known when the trace closes
@@ -26,6 +30,7 @@ class RequestTrace:
         )  # fmt: skip
         self.started = time.perf_counter()
         self.upstream_ms = 0.0  # time spent waiting on providers (a cancelled hedge's aside)
+        self.redaction: RedactionSession | None = None  # set by the dispatcher when the request redacts
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000.0

@@ -85,6 +85,11 @@ class Vision:
     def ocr(self, image: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.read_text(image, language)
 
+    @bentoml.api
+    @guarded
+    def redact_image(self, image: str, faces: bool = True, text: bool = False, deadline: float | None = None) -> Result:
+        return self.models.blurrer.blur(image, faces, text)
+
 
 @bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
 class Text:
@@ -127,6 +132,12 @@ class Text:
     @guarded
     def language(self, text: str, deadline: float | None = None) -> Result:
         return self.models.language(text)
+
+    @bentoml.api
+    @guarded
+    def redact_text(self, texts: list[str], deadline: float | None = None) -> Result:
+        pii = self.models.pii
+        return {"spans": pii.find(texts), "version": pii.version}
 
     @bentoml.api
     @guarded
@@ -372,6 +383,16 @@ class LocalModels:
             "text", self.text, "translate", ctx, text=text, target_language=target_language,
             source_language=source_language,
         )  # fmt: skip
+
+    @bentoml.api(route="/redact/text")
+    async def redact_text(self, ctx: bentoml.Context, texts: list[str]) -> Result:
+        """PII spans in each text (``omnilocal.redact_text``): ``{"spans": [[{begin, end, type, score}]], version}``."""
+        return await self.gate.call("text", self.text, "redact_text", ctx, texts=texts)
+
+    @bentoml.api(route="/redact/image")
+    async def redact_image(self, ctx: bentoml.Context, image: str, faces: bool = True, text: bool = False) -> Result:
+        """The image with faces and/or text regions blurred (``omnilocal.redact_image``)."""
+        return await self.gate.call("vision", self.vision, "redact_image", ctx, image=image, faces=faces, text=text)
 
     @bentoml.api(route="/speech/synthesize")
     async def speech_synthesize(

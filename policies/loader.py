@@ -22,6 +22,7 @@ from omnisense.schema import Consensus, Task, spec_of
 from omnisense.schema.requests import MAX_FANOUT
 from policies import residency
 from policies.model import Candidate, FanOut, PolicyFile, Route
+from policies.redaction import check_redaction
 
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -167,6 +168,7 @@ def check_references(policy: PolicyFile) -> list[str]:
     for i, budget in enumerate(policy.budgets):
         if budget.then != "reject" and budget.then not in names:
             problems.append(f"budgets[{i}].then: unknown provider '{budget.then}' (or 'reject')")
+    problems += check_redaction(policy)
     if not problems:  # where each route may send data: only once every block reads well
         governs = {pattern: governed(policy, pattern) for pattern in policy.routes}
         problems += residency.check_policy(policy, governs, _key)

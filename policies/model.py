@@ -21,6 +21,9 @@ from typing import Any, Literal
 import msgspec
 
 Strategy = Literal["priority", "cheapest", "fastest", "weighted", "round_robin", "best_quality"]
+# What ``redact:`` removes before an untrusted provider sees the input (gateway.redaction).
+RedactKind = Literal["pii", "faces", "text"]
+OnRedactionError = Literal["fail", "skip_untrusted"]
 
 
 class _Model(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -146,6 +149,15 @@ class Route(RouteSettings, frozen=True, kw_only=True, forbid_unknown_fields=True
     # Where this route's requests may be processed: a jurisdiction (``eu``) or a list; it narrows
     # the policy's own ``residency`` (``policies.residency``, docs/data-protection.md).
     residency: str | list[str] | None = None
+    # Redaction (gateway.redaction, docs/data-protection.md): ``pii`` (text tasks, and text going
+    # into translation and synthesis), ``faces`` and ``text`` (image tasks) are removed before any
+    # provider whose block is not ``trusted: true`` is called; ``redact_output: [pii]`` removes PII
+    # from OCR text and transcripts on the way back, whoever answered.
+    redact: list[RedactKind] = msgspec.field(default_factory=list)
+    redact_output: list[Literal["pii"]] = msgspec.field(default_factory=list)
+    # The redactor down, erring or slow: "fail" answers 503 and calls nobody untrusted;
+    # "skip_untrusted" serves from the route's trusted providers only.
+    on_redaction_error: OnRedactionError = "fail"
 
     def __post_init__(self) -> None:
         if not 0 <= self.shadow_fraction <= 1:
@@ -194,9 +206,23 @@ class Budget(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     then: str = "reject"  # "reject" or a provider name to switch to
 
 
+class RedactorSettings(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``redactor: {provider: local, timeout_s: 5}``: the model server that finds PII and blurs
+    images for ``redact:`` (a ``local`` provider; left out: the policy's first ``local`` one),
+    and how long one redaction may take before the request fails closed."""
+
+    provider: str | None = None
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+
+
 class PolicyFile(_Model, frozen=True, kw_only=True, forbid_unknown_fields=True):
     version: Literal[1] = 1
     providers: dict[str, dict[str, Any]]
+    redactor: RedactorSettings = RedactorSettings()
     defaults: Defaults = Defaults()
     routes: dict[str, Route] = msgspec.field(default_factory=dict)
     budgets: list[Budget] = msgspec.field(default_factory=list)

@@ -27,6 +27,9 @@ class ProviderConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_workers: int = 16  # the bounded pool of a sync SDK; connections of an HTTP one
     # Price overrides per task: {task: {usd: ..., per: ..., unit: ..., minimum: ..., increment: ...}}
     prices: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    # May see unredacted input (``redact:`` is skipped for it: policies.redaction). None: the
+    # kind's default, trusted for ``local`` (our own model server), untrusted for every other.
+    trusted: bool | None = None
     # Where this provider processes requests (``adapters.kit.regions``): a jurisdiction code
     # (``eu``) or a cloud region name. The cloud kinds derive it from their endpoints instead
     # and read it only for an endpoint that is not the vendor's (a proxy, a container).

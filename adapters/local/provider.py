@@ -26,6 +26,7 @@ request that crashes model servers must not take them down one by one).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import tempfile
@@ -36,7 +37,7 @@ from typing import Any, ClassVar
 import aiohttp
 import msgspec
 
-from adapters.base import CallContext, ProviderResult
+from adapters.base import BlurredImage, CallContext, PiiFound, ProviderResult
 from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
 from adapters.kit.config import ProviderConfig
 from adapters.kit.long_audio import transcribe_in_chunks
@@ -400,6 +401,23 @@ class LocalProvider(VendorProvider[LocalConfig]):
             language=language, interim=interim, connect_timeout_s=self.config.connect_timeout_s,
         )  # fmt: skip
 
+    async def find_pii(self, texts: list[str], timeout_s: float) -> PiiFound:
+        """PII spans in each text, by the model server's redactor (``POST /redact/text``)."""
+        body = await self._post("/redact/text", {"texts": texts}, timeout_s=timeout_s)
+        return msgspec.json.decode(body, type=PiiFound)
+
+    async def blur(self, image: bytes, *, faces: bool, text: bool, timeout_s: float) -> BlurredImage:
+        """The image with faces and/or text regions blurred (``POST /redact/image``)."""
+        payload = {"image": base64.b64encode(image).decode(), "faces": faces, "text": text}
+        body = await self._post("/redact/image", payload, timeout_s=timeout_s)
+        answer = msgspec.json.decode(body, type=_Blurred)
+        data = base64.b64decode(answer.image, validate=True)
+        size = answer.size or {}
+        return BlurredImage(
+            image=data, format=answer.format, counts=answer.counts, version=answer.version,
+            width=size.get("width"), height=size.get("height"),
+        )  # fmt: skip
+
     def model_server_restarts(self) -> int | None:
         """Restarts of the model server this gateway supervises (None: someone else runs it)."""
         if self._server is not None:
@@ -463,6 +481,14 @@ class LocalProvider(VendorProvider[LocalConfig]):
             self._live_http = None
         if self._server is not None:
             await self._server.stop()
+
+
+class _Blurred(msgspec.Struct):
+    image: str
+    format: str
+    counts: dict[str, int]
+    version: str
+    size: dict[str, int] | None = None
 
 
 class _ErrorBody(msgspec.Struct):

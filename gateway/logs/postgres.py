@@ -23,6 +23,7 @@ from gateway.logs.query import (
     COLUMNS,
     SHADOWED_POSTGRES,
     STAT_COLUMNS,
+    STAT_REDACTED_POSTGRES,
     LogPage,
     LogQuery,
     Row,
@@ -146,7 +147,7 @@ class PostgresSink:
     async def stats(self, window_s: float, *, now: float | None = None) -> Stats:
         pool = await self._connected()
         ref_start, _, end = window_bounds(window_s, now)
-        sql = f"SELECT {STAT_COLUMNS} FROM {self._qualified} WHERE time >= $1 AND time < $2"
+        sql = f"SELECT {STAT_COLUMNS}, {STAT_REDACTED_POSTGRES} FROM {self._qualified} WHERE time >= $1 AND time < $2"
         rows = [Row(*r) for r in await pool.fetch(sql, ref_start, end)]
         return compute_stats(rows, window_s, now=end)
 

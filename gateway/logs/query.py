@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -81,6 +81,8 @@ class StatRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     cost_usd: float
     output: OutputProfile | None = None
     drift_psi: float | None = None  # against the reference window; None: too few samples
+    # What redaction removed in the window, per type, summed (``redact:``; "out:TYPE" from answers).
+    redacted: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 class Stats(msgspec.Struct, kw_only=True):
@@ -144,14 +146,28 @@ class Row(msgspec.Struct, array_like=True):
     top: str | None = None
     confidence: float | None = None
     items: int | None = None
+    # The record's ``redaction`` counts: a dict, or its JSON text as a SQL store reads it out of the record.
+    redacted: dict[str, Any] | str | None = None
 
     @classmethod
     def of(cls, r: RequestLog) -> Row:
-        out = r.output
+        out, red = r.output, r.redaction
         return cls(
             r.time, r.task, r.provider, r.status, r.latency_ms, r.cost_usd,
             out.top if out else None, out.confidence if out else None, out.items if out else None,
+            {"input": red.input, "output": red.output} if red else None,
         )  # fmt: skip
+
+    def redaction_counts(self) -> dict[str, int]:
+        """Counts per type removed from this request (input and output together; "out:" marks the output)."""
+        data = msgspec.json.decode(self.redacted) if isinstance(self.redacted, str) else self.redacted
+        if not isinstance(data, dict):
+            return {}
+        counts: dict[str, int] = {}
+        for side, prefix in (("input", ""), ("output", "out:")):
+            for kind, n in (data.get(side) or {}).items():
+                counts[prefix + kind] = counts.get(prefix + kind, 0) + int(n)
+        return counts
 
 
 def window_bounds(window_s: float, now: float | None) -> tuple[float, float, float]:
@@ -191,7 +207,18 @@ def _stat_row(key: tuple[str, str], group: list[Row], reference: list[Sample]) -
         cost_usd=round(sum(r.cost_usd for r in group), 8),
         output=profile,
         drift_psi=drift_of(reference, samples),
+        redacted=_sum_redacted(group),
     )
+
+
+def _sum_redacted(group: list[Row]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for row in group:
+        if row.redacted is None:
+            continue
+        for kind, n in row.redaction_counts().items():
+            total[kind] = total.get(kind, 0) + n
+    return dict(sorted(total.items()))
 
 
 # -- what the SQL stores share ------------------------------------------------------------------------------------
@@ -201,6 +228,9 @@ COLUMNS = (
     "cost_usd", "error_type", "out_top", "out_confidence", "out_items", "record", "region",
 )  # fmt: skip
 STAT_COLUMNS = "time, task, provider, status, latency_ms, cost_usd, out_top, out_confidence, out_items"
+# The redaction counts ride in the record's JSON: no column of their own (no migration).
+STAT_REDACTED_SQLITE = "json_extract(record, '$.redaction')"
+STAT_REDACTED_POSTGRES = "(record -> 'redaction')::text"
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(RequestLog)
 

@@ -19,6 +19,7 @@ __all__ = [
     "InputSummary",
     "OutputSummary",
     "PayloadSample",
+    "RedactionSummary",
     "RequestLog",
     "ShadowResult",
     "StreamSummary",
@@ -47,6 +48,20 @@ class ShadowResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     metric: str | None = None  # label | overlap | iou | wer | chars
     score: float | None = None  # the metric's value (1 = the same answer; for wer, 0 is)
     cost_usd: float = 0.0  # what the shadow call cost, charged to the caller's key when it has a budget
+
+
+class RedactionSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What redaction removed (``redact:``, ``redact_output:``): counts per type, never a value.
+
+    ``input``: removed before an untrusted provider saw the request (PERSON, EMAIL, PHONE,
+    CARD, IBAN, NATIONAL_ID, ADDRESS, FACE, TEXT_REGION); ``output``: removed from the answer.
+    ``outcome``: "ok", "unavailable" (the redactor failed: nothing untrusted was called) or
+    "skipped_untrusted" (``on_redaction_error: skip_untrusted``)."""
+
+    input: dict[str, int] = msgspec.field(default_factory=dict)
+    output: dict[str, int] = msgspec.field(default_factory=dict)
+    version: str | None = None  # the redactor's models and rules
+    outcome: str = "ok"
 
 
 class PayloadSample(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -101,6 +116,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     region: str | None = None
     jurisdiction: str | None = None
     stream: StreamSummary | None = None  # live sessions only
+    redaction: RedactionSummary | None = None  # only when the route or key asks for redaction
 
 
 def summarize_input(request: TaskRequest, *, with_hash: bool = True) -> InputSummary:

@@ -20,6 +20,7 @@ from typing import TypeVar
 from gateway.logs.query import (
     COLUMNS,
     STAT_COLUMNS,
+    STAT_REDACTED_SQLITE,
     LogPage,
     LogQuery,
     Row,
@@ -141,7 +142,7 @@ class SqliteSink:
 
     def _stats_sync(self, conn: sqlite3.Connection, window_s: float, now: float | None) -> Stats:
         ref_start, _, end = window_bounds(window_s, now)
-        sql = f"SELECT {STAT_COLUMNS} FROM request_log WHERE time >= ? AND time < ?"
+        sql = f"SELECT {STAT_COLUMNS}, {STAT_REDACTED_SQLITE} FROM request_log WHERE time >= ? AND time < ?"
         rows = [Row(*r) for r in conn.execute(sql, (ref_start, end))]
         return compute_stats(rows, window_s, now=end)
 

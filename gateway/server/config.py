@@ -10,6 +10,7 @@ import hashlib
 import ipaddress
 import os
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import yaml
@@ -21,6 +22,7 @@ from gateway.logs.settings import LogSettings
 from gateway.streaming.settings import StreamSettings
 from gateway.tracing import TracingSettings
 from omnisense.schema import Task
+from policies.model import RedactKind
 
 __all__ = [
     "ApiKey",
@@ -65,6 +67,9 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     webhook_secret: str | None = None  # signs this key's job webhooks (HMAC-SHA256); never logged
     rate_per_minute: int | None = None  # task requests a minute, bursts up to that many
     rate_per_second: float | None = None  # task requests a second, bursts up to that many (at least 1)
+    # Added to every route this key calls (gateway.redaction): removed before an untrusted provider sees it.
+    redact: list[RedactKind] = msgspec.field(default_factory=list)
+    redact_output: list[Literal["pii"]] = msgspec.field(default_factory=list)
     # where this key's requests may be processed (``eu``, ``[eu, ch]``): narrows the policy's
     # and the route's residency (docs/data-protection.md)
     residency: str | list[str] | None = None

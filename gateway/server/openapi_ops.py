@@ -22,7 +22,7 @@ PROBLEMS = {
     "422": "A field is invalid: empty text, unknown language code, an option out of range, an unknown field or hint",
     "429": "Budget exceeded or rate limited",
     "502": "Every capable provider failed",
-    "503": "No provider can serve this request",
+    "503": "No provider can serve this request, or the redaction it asks for is unavailable (nothing was sent)",
     "504": "Every capable provider timed out",
 }
 TYPES = [LogPage, Stats, ExplainBody, QualityAnswer, QualityReport]  # their schemas join the document's components

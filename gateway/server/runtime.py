@@ -32,6 +32,7 @@ from gateway.quality.metrics import QualityCollector
 from gateway.quality.registry import make_quality_table
 from gateway.quality.store import MemoryQualityStore
 from gateway.quality.table import QualityTable
+from gateway.redaction.session import KeyRedaction
 from gateway.routing import Routing, RoutingDeps, build_routing, close_routing
 from gateway.server.auth import KeyRing
 from gateway.server.config import GatewayConfig
@@ -220,6 +221,15 @@ class Runtime:
         self.disconnects.close()
 
 
+def key_redaction(config: GatewayConfig) -> dict[str, KeyRedaction]:
+    """What each API key asks to redact on every route it calls (``keys[].redact``)."""
+    return {
+        k.id: KeyRedaction(frozenset(k.redact), frozenset(k.redact_output))
+        for k in config.keys
+        if k.redact or k.redact_output
+    }
+
+
 def make_prober(runtime: Runtime) -> Prober:
     settings = runtime.config.probes
     return Prober(
@@ -297,7 +307,7 @@ async def build_runtime(config: GatewayConfig, *, sink: LogSink | None = None) -
         quality = make_quality_table(config.logs, storage, QualityBook(), in_memory=sink is not None)
         await quality.start()  # its table created or migrated, the window read into the book
         deps = RoutingDeps(observers=observers, spend=shared.spend, scrub=scrub, shared=shared.hub,
-                           quality=quality.book, recorder=quality)  # fmt: skip
+                           quality=quality.book, recorder=quality, redaction_keys=key_redaction(config))  # fmt: skip
         routing, _ = await build_routing(config.policy, config.policies, deps)
         writer = await start_writer(config, sink, storage)
     except BaseException:

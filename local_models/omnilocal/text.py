@@ -126,6 +126,9 @@ class TextModels:
         self.lingua = LanguageDetector()
         self.translator = Translator()
         self.toxicity = ToxicityModel()
+        from .redact_text import PiiFinder
+
+        self.pii = PiiFinder(self.nlp)  # the gateway's redactor (``redact: [pii]``)
 
     def capabilities(self) -> dict[str, Any]:
         translate = self.translator.capabilities()

@@ -172,6 +172,9 @@ class VisionModels:
 
         self.nsfw = NsfwClassifier()
         self.device = self.labeler.device
+        from .redact_image import RegionBlurrer
+
+        self.blurrer = RegionBlurrer(self.faces, self.ocr.rapid)
 
     def capabilities(self) -> dict[str, Any]:
         limits = {"max_bytes": MAX_IMAGE_BYTES, "max_pixels": MAX_IMAGE_PIXELS}

@@ -44,6 +44,9 @@ def calls(client: httpx.Client) -> dict[str, Any]:
         ),
         "ocr (de)": ("/vision/ocr", {"image": b64_png(text_image("Guten Tag")), "language": "de"}),
         "speech.transcribe": ("/speech/transcribe", {"audio": audio}),
+        # the gateway's redactor: presidio's email check reads tldextract's suffix list (bundled, never fetched)
+        "redact.text": ("/redact/text", {"texts": ["Mail john.smith@example.com, Tim Cook."]}),
+        "redact.image": ("/redact/image", {"image": b64_png(sample("astronaut")), "faces": True, "text": True}),
     }
     results: dict[str, Any] = {"speech.synthesize": [tts.status_code, len(audio)]}
     for task, (path, body) in requests.items():

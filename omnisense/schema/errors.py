@@ -165,6 +165,23 @@ class NoProvider(OmnisenseError):
     title = "No provider can serve this request"
 
 
+class RedactionUnavailable(OmnisenseError):
+    """The route or key asks for redaction (``redact:``) and the redactor is down, erred or
+    timed out: nothing was sent to a provider that is not trusted (failing closed)."""
+
+    status = 503
+    slug = "redaction-unavailable"
+    title = "Redaction unavailable"
+
+
+class RedactionSkipped(RedactionUnavailable):
+    """``on_redaction_error: skip_untrusted``: this untrusted provider is skipped (never called)
+    and the next candidate is tried; a request no trusted provider can serve ends with 503."""
+
+    fallback = True
+    slug = "redaction-unavailable"
+
+
 class ShuttingDown(OmnisenseError):
     """The gateway stopped while the request was in flight (its shutdown grace period ran
     out): nothing was answered upstream that the client will see; retry elsewhere."""
@@ -196,6 +213,7 @@ ERRORS_BY_SLUG: dict[str, type[OmnisenseError]] = {
         UpstreamBadResponse,
         Unsupported,
         NoProvider,
+        RedactionUnavailable,
         ShuttingDown,
     )
 }

@@ -73,6 +73,18 @@ function outputText(profile) {
   return parts.filter(Boolean).join("; ") || "-";
 }
 
+// What redaction removed (counts per type, never values): "EMAIL 3, FACE 1; out: PHONE 1".
+function redactedText(counts) {
+  if (!counts) return "-";
+  const inputs = [], outputs = [];
+  for (const [kind, n] of Object.entries(counts)) {
+    if (kind.startsWith("out:")) outputs.push(`${kind.slice(4)} ${n}`);
+    else inputs.push(`${kind} ${n}`);
+  }
+  const parts = [inputs.join(", "), outputs.length ? `out: ${outputs.join(", ")}` : ""].filter(Boolean);
+  return parts.join("; ") || "-";
+}
+
 async function refreshStats() {
   const w = windowValue();
   const stats = await api(`/v1/stats?window=${encodeURIComponent(w)}`);
@@ -88,6 +100,7 @@ async function refreshStats() {
     { label: "outputs", key: "outputs", value: (r) => outputText(r.output) },
     { label: "drift (PSI)", key: "drift", value: (r) => driftText(r.drift_psi),
       cls: (r) => (r.drift_psi >= 0.25 ? "bad" : r.drift_psi >= 0.1 ? "warn" : "") },
+    { label: "redacted", key: "redacted", value: (r) => redactedText(r.redacted) },
   ];
   replace("stats", table(columns, stats.rows, { id: "stats-table", empty: "no requests in the window" }));
 }

@@ -15,6 +15,8 @@ has *served*: at its first chunk of audio. So
 - the cost is the one of the whole text (characters), charged once the first chunk is
   out (the vendor was asked for all of it), and settled on the key's budget when the
   stream ends, broken or not;
+- a route or key that asks for redaction (``redact: [pii]``) has the text redacted before an
+  untrusted provider hears it, as for a whole answer (failing closed: 503, nothing sent);
 - the serving attempt is recorded (and reported to the circuit breakers and latency
   windows) when the stream ends, with its whole duration; ``ttfb_ms`` in the record is the
   time from the request's arrival to the first chunk.
@@ -131,6 +133,8 @@ async def open_stream(
     allowance = await budgets.left(key_id) if key_id in budgets.budgets else None
     meta = dispatcher.meta_for(TASK, request, key_id, pinned, allowance, allowed=allowed, residency=residency)
     plan_fanout(dispatcher.planner, TASK, request, meta)  # synthesis never fans out: a 422 when asked to
+    resolved = dispatcher.planner.routes.get(TASK)
+    trace.redaction = dispatcher.redaction.session(TASK, resolved.route if resolved else None, record)
     plan = dispatcher.planner.plan(TASK, request, meta, dispatcher.state)
     record.policy, record.route, record.strategy = plan.policy, plan.route, plan.strategy
     record.decisions = [str(d) for d in plan.decisions] + ["stream: audio sent as it is produced"]
@@ -185,13 +189,15 @@ async def _attempt(dispatcher: Dispatcher, t: StepTry, hold: Hold | None) -> Ope
     provider = dispatcher.providers[name]
     timeout = min(t.step.timeout_s, max(0.0, t.deadline - time.monotonic()))
     ctx = CallContext(request_id=record.request_id, deadline=t.deadline, key_id=record.key_id)
+    session = t.trace.redaction  # the text as this provider may see it (``redact:``); never sent when that fails
+    sent = t.request if session is None else await session.attempt_request(name, t.request)
+    assert isinstance(sent, SynthesizeRequest)
     start = time.perf_counter()
     if not isinstance(provider, StreamingSynthesizer):  # declared streaming, cannot: a bug, said clearly
         err: OmnisenseError = Unsupported(f"{name} does not stream {TASK}", field="stream")
         dispatcher._record(t, start, err)
         raise err
-    assert isinstance(t.request, SynthesizeRequest)
-    source = provider.synthesize_stream(t.request, ctx)
+    source = provider.synthesize_stream(sent, ctx)
     try:
         async with asyncio.timeout(timeout):
             first = b""

@@ -203,3 +203,43 @@ def test_a_client_that_leaves_midway_stops_the_providers_stream(gateway: tuple[L
     assert rec.http_status == 499 and rec.error_type == "ClientClosedRequest" and rec.provider == "first"
     assert first.events == ["chunk 0", "closed"]
     assert rec.attempts[-1].outcome == "ok"  # the provider was not at fault
+
+
+def test_a_stream_to_an_untrusted_provider_hears_the_redacted_text(tmp_path: Path) -> None:
+    """``redact: [pii]`` on the route: the streaming provider (untrusted) gets placeholders, as a
+    whole answer's would; a redactor that fails closes the request before anything is sent."""
+    from contract_tests.fakes.scripted import Reply, ScriptedVendor
+
+    text = "Call Ann Lee today."
+    redactor = ScriptedVendor().start()
+    redactor.route("POST", r"/capabilities", lambda req: Reply(json={"tasks": {}, "device": "cpu"}))
+    redactor.route("GET", r"/readyz", lambda req: Reply(json={}))
+    spans = {"spans": [[{"begin": 5, "end": 12, "type": "PERSON"}]], "version": "fake-1"}
+    redactor.route("POST", r"/redact/text", lambda req: Reply(json=spans))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"""
+version: 1
+providers:
+  first: {{kind: "{KIND}", label: first}}
+  local: {{kind: local, url: "{redactor.url}"}}
+redactor: {{timeout_s: 2}}
+routes:
+  speech.synthesize: {{candidates: [first], redact: [pii]}}
+""")
+    sink = MemorySink()
+    try:
+        with LiveServer(make_config(policy), sink) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+            first = providers(server)["first"]
+            with http.stream("POST", "/v1/speech/synthesize", json={"text": text, "stream": True}) as r:
+                assert r.status_code == 200 and len(r.read()) == 44 + 4 * 3200
+            heard = first.calls[-1][1].text
+            assert heard == "Call <PERSON_1> today." and "Ann" not in heard
+            rec = record(sink, r.headers["x-request-id"])
+            assert rec.redaction is not None and rec.redaction.input == {"PERSON": 1}
+            redactor.push("POST", r"/redact/text", Reply(status=500, json={"error": "boom"}))
+            calls = len(first.calls)
+            failed = http.post("/v1/speech/synthesize", json={"text": text, "stream": True})
+            assert failed.status_code == 503 and failed.json()["title"] == "Redaction unavailable"
+            assert len(first.calls) == calls, "nothing was sent to the untrusted provider"
+    finally:
+        redactor.stop()

@@ -10,9 +10,10 @@ family services return results already in the gateway schema, or an
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, cast
 
 import aiohttp
@@ -188,6 +189,20 @@ class Speech:
         deadline: float | None = None,
     ) -> Result:
         return self.models.synthesize(text, voice, language, format)
+
+    @bentoml.api
+    def synthesize_stream(
+        self,
+        text: str,
+        voice: str | None = None,
+        language: str | None = None,
+        format: str = "wav",
+        deadline: float | None = None,
+    ) -> Generator[str, None, None]:
+        """NDJSON lines, a sentence's audio each (omnilocal.speech_stream)."""
+        from omnilocal.speech_stream import synthesize_lines
+
+        yield from synthesize_lines(self.models, text, voice, language, format, deadline)
 
     @bentoml.api
     @guarded
@@ -403,6 +418,26 @@ class LocalModels:
         return await self.gate.call(
             "speech", self.speech, "synthesize", ctx, text=text, voice=voice, language=language, format=format
         )
+
+    @bentoml.api(route="/speech/synthesize_stream")
+    async def speech_synthesize_stream(
+        self, ctx: bentoml.Context, text: str, voice: str | None = None, language: str | None = None,
+        format: str = "wav",
+    ) -> AsyncGenerator[str, None]:  # fmt: skip
+        """The audio while it is made: NDJSON lines (omnilocal.speech_stream), whose last line says
+        whether the stream is complete; refusals (overloaded) are such a line too."""
+        admission = self.gate.admission
+        if not admission.enter("speech"):
+            detail = f"the speech models hold {admission.limit} requests already: try again shortly"
+            yield json.dumps({"error": "overloaded", "detail": detail}) + "\n"
+            return
+        try:
+            deadline = time.time() + budget_from(ctx.request.headers.get(TIMEOUT_HEADER))
+            kwargs = {"text": text, "voice": voice, "language": language, "format": format, "deadline": deadline}
+            async for piece in self.speech.to_async.synthesize_stream(**kwargs):
+                yield piece
+        finally:
+            admission.leave("speech")
 
     @bentoml.api(route="/speech/transcribe")
     async def speech_transcribe(

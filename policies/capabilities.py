@@ -27,6 +27,7 @@ INPUT_REASONS = {
     "does not detect": "classes",
     "does not tell speakers apart": "speakers",
     "does not read": "",  # an object reference (s3://, gs://) in the video field
+    "does not stream": "stream",
 }
 
 
@@ -87,6 +88,8 @@ def unsupported_reason(info: ProviderInfo, task: Task, request: TaskRequest) -> 
     synth_format = request.format if isinstance(request, SynthesizeRequest) else None
     if synth_format is not None and support.formats is not None and synth_format not in support.formats:
         return f"does not produce {synth_format} audio"
+    if isinstance(request, SynthesizeRequest) and request.stream and not support.streaming:
+        return f"does not stream {task} (stream)"
     text = getattr(request, "text", None)
     if isinstance(text, str) and support.max_chars is not None and len(text) > support.max_chars:
         return f"{TOO_LARGE_PREFIX} {support.max_chars} characters for {task}"

@@ -8,18 +8,23 @@
   which is Polly's PCM wrapped in a WAV header here. mp3/ogg come at Polly's default
   rate: 24 kHz (neural) or 22.05 kHz (standard).
 - Text: at most 3,000 characters (Polly's billed-character limit), checked before the call.
+- Streamed (``stream``): SynthesizeSpeech's ``AudioStream`` is read as it arrives, 4 KiB at a
+  time in the provider's pool, each piece passed on at once; wav is a stream header
+  (``adapters.kit.audio_stream``: sizes unknown) sent with the first PCM bytes.
 """
 
 from __future__ import annotations
 
 import io
 import wave
+from collections.abc import AsyncIterator
 from typing import Any
 
 from adapters.aws.clients import AwsClients
 from adapters.aws.common import request_language
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import parsed
+from adapters.kit.audio_stream import wav_stream_header
 from omnisense.schema import (
     InvalidInput,
     PayloadTooLarge,
@@ -33,6 +38,7 @@ from omnisense.schema import (
 
 MODEL = "polly"
 MAX_CHARS = 3_000
+STREAM_READ = 4096  # bytes per read of a streamed answer (128 ms of 16 kHz PCM)
 PCM_RATE = 16_000
 FORMATS = {"mp3": "mp3", "ogg": "ogg_vorbis", "pcm": "pcm", "wav": "pcm"}
 # locale -> (female, male); None where Polly has no voice of that gender for the engine.
@@ -182,3 +188,23 @@ async def run(aws: AwsClients, task: Task, request: SynthesizeRequest, ctx: Call
     audio, meta = await aws.run(invoke, ctx=ctx)
     result = parsed(aws.name, lambda: from_vendor(audio, params, request))
     return ProviderResult(result=result, model=f"{MODEL}-{params['Engine']}", raw=meta if request.include_raw else None)
+
+
+async def stream(aws: AwsClients, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+    """The audio as Polly sends it (``adapters.base.StreamingSynthesizer``)."""
+    params = to_vendor(request, aws.config.polly_engine)
+
+    def open_stream() -> Any:
+        return aws.client("polly").synthesize_speech(**params)["AudioStream"]
+
+    body = await aws.run(open_stream, ctx=ctx)
+    head = wav_stream_header(sample_rate(params)) if request.format == "wav" else b""
+    sent = False
+    try:
+        while chunk := await aws.run(body.read, STREAM_READ, ctx=ctx):
+            yield head + chunk if not sent else chunk
+            sent = True
+    finally:
+        body.close()
+    if not sent:
+        raise UpstreamBadResponse("polly answered no audio")

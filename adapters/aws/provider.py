@@ -6,7 +6,7 @@ vendor provider (``serves``, clients, ``declare``, ``probe``) is ``adapters.kit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from adapters.aws import (
@@ -31,6 +31,7 @@ from adapters.kit.video import video_buckets
 from omnisense.schema import (
     Health,
     ImageRequest,
+    SynthesizeRequest,
     Task,
     TaskSupport,
     primary,
@@ -58,6 +59,7 @@ def capabilities(config: AwsConfig) -> dict[Task, TaskSupport]:
         formats=frozenset(polly.FORMATS),
         voices=tuple(voices),
         max_chars=polly.MAX_CHARS,
+        streaming=True,  # ``synthesize_stream``: the AudioStream as it arrives
     )
     # Live transcription needs no bucket; whole files do (without one, ``transcribe.run``
     # refuses them as Unsupported before any call, and the dispatcher skips to the next).
@@ -121,6 +123,10 @@ class AwsProvider(VendorProvider[AwsConfig]):
         return await transcribe_stream.open_stream(
             self.aws, sample_rate=sample_rate, language=language, interim=interim, ctx=ctx
         )
+
+    def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """``adapters.base.StreamingSynthesizer``: Polly's audio as it arrives."""
+        return polly.stream(self.aws, request, ctx)
 
     async def probe(self) -> Health:
         """Polly ``DescribeVoices`` (free), with the probe's short timeout and no retries."""

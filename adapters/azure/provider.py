@@ -11,7 +11,7 @@ free voices list; a provider with only Vision and Language says its probe checke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from adapters.azure import contentsafety, language, read, speech, speech_stream, translator, vision
@@ -25,6 +25,7 @@ from adapters.kit.config import ProviderConfig
 from omnisense.schema import (
     Health,
     ImageRequest,
+    SynthesizeRequest,
     Task,
     TaskSupport,
 )
@@ -59,6 +60,7 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
             formats=frozenset(speech.OUTPUT_FORMATS),
             voices=tuple(sorted(f"{loc}-{name}" for loc, pair in speech.VOICES.items() for name in pair)),
             max_chars=speech.MAX_CHARS,
+            streaming=True,  # ``synthesize_stream``: the chunked body as it arrives
         )
         caps[Task.SPEECH_TRANSCRIBE] = TaskSupport(
             model=speech.STT_MODEL,
@@ -107,6 +109,10 @@ class AzureProvider(VendorProvider[AzureConfig]):
         return await speech_stream.open_stream(
             self.azure, sample_rate=sample_rate, language=language, interim=interim, ctx=ctx
         )
+
+    def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """``adapters.base.StreamingSynthesizer``: the synthesized audio as Azure sends it."""
+        return speech.synthesize_stream(self.azure, request, ctx)
 
     async def probe(self) -> Health:
         """A one-character Translator translate or Speech's voices list: calls that check the key, short timeout."""

@@ -4,7 +4,7 @@ the provider's shared aiohttp session, the request's deadline, Azure's error bod
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from adapters.azure.clients import AzureClients
@@ -46,6 +46,36 @@ async def request(
                 return body, resp.headers
         except TimeoutError as exc:
             raise TimeoutError(f"no answer from {service} within {read:.1f} s") from exc
+
+
+async def stream(
+    azure: AzureClients,
+    service: str,
+    url: str,
+    ctx: CallContext,
+    *,
+    headers: Mapping[str, str],
+    data: bytes,
+) -> AsyncIterator[bytes]:
+    """A POST whose 2xx body is read as it arrives (Azure sends synthesized audio chunked):
+    each piece at once; any other status raises the mapped error before the first piece."""
+    import aiohttp
+
+    connect, read = azure.timeouts(ctx, False)
+    with mapped_errors(azure.name, classify):
+        auth = await azure.run(azure.auth_headers, service) if azure.config.credential == "entra" else None
+        all_headers = {**(auth or azure.auth_headers(service)), **headers}
+        session = await azure.session()
+        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)  # each read, not the whole
+        try:
+            async with session.post(url, headers=all_headers, data=data, timeout=timeout) as resp:
+                if resp.status >= 300:
+                    code, message = parse_error_body(await resp.read())
+                    raise error_for(resp.status, code, message or resp.reason or "", resp.headers)
+                async for piece in resp.content.iter_any():
+                    yield piece
+        except TimeoutError as exc:
+            raise TimeoutError(f"no audio from {service} within {read:.1f} s") from exc
 
 
 def json_body(body: bytes, service: str) -> Any:

@@ -31,6 +31,10 @@ Recognition: ``POST {stt}/speech/recognition/conversation/cognitiveservices/v1?l
   ``BabbleTimeout`` mean no speech was recognized: an empty text with confidence null.
   ``Error`` (an error inside a 200) is ``UpstreamBadResponse``.
 
+Streamed synthesis (``stream``): the same call, its chunked body passed on as it arrives;
+wav is asked for as raw PCM and sent behind a stream header (``adapters.kit.audio_stream``:
+sizes unknown), so that every streamed WAV of the gateway reads the same way.
+
 ``GET {tts}/cognitiveservices/voices/list`` (free) is the provider's probe.
 """
 
@@ -38,13 +42,17 @@ from __future__ import annotations
 
 import io
 import wave
+from collections.abc import AsyncIterator
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+import msgspec
 
 from adapters.azure import rest
 from adapters.azure.clients import AzureClients
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import optional_unit, parsed, request_language
+from adapters.kit.audio_stream import wav_stream_header
 from adapters.kit.long_audio import transcribe_in_chunks
 from omnisense.schema import (
     InvalidInput,
@@ -227,6 +235,21 @@ async def synthesize(azure: AzureClients, task: Task, request: SynthesizeRequest
     audio, _ = await rest.request(azure, "speech", "POST", url, ctx, headers=call["headers"], data=call["data"])
     result = parsed(azure.name, lambda: synthesize_from_vendor(audio, call["voice"], request))
     return ProviderResult(result=result, model=TTS_MODEL, raw={"voice": call["voice"]} if request.include_raw else None)
+
+
+async def synthesize_stream(azure: AzureClients, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+    """The audio as Azure sends it (``adapters.base.StreamingSynthesizer``)."""
+    wav = request.format == "wav"
+    call = synthesize_to_vendor(msgspec.structs.replace(request, format="pcm") if wav else request)
+    url = f"{azure.config.speech_url('tts')}{TTS_PATH}"
+    head = wav_stream_header(RATE) if wav else b""
+    sent = False
+    async for piece in rest.stream(azure, "speech", url, ctx, headers=call["headers"], data=call["data"]):
+        if piece:
+            yield head + piece if not sent else piece
+            sent = True
+    if not sent:
+        raise UpstreamBadResponse("azure speech answered no audio")
 
 
 async def transcribe(azure: AzureClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:

@@ -9,6 +9,9 @@
 - Text: at most 5,000 bytes of UTF-8 (the API's limit), checked before the call.
 - Price: by the voice family in the name (Standard, WaveNet, Neural2, Studio, Chirp 3 HD);
   a voice Google picks itself is billed as Standard, which is what it picks by default.
+- Not streamed (``streaming`` stays False): ``text:synthesize`` answers the whole audio in one
+  body; Google's ``StreamingSynthesize`` is bidirectional gRPC for Chirp 3 HD voices only
+  (docs/streamed-synthesis.md). A ``stream: true`` request routes around this provider.
 """
 
 from __future__ import annotations

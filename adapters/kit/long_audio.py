@@ -25,29 +25,35 @@ from omnisense.schema import TranscribeRequest, TranscribeResult, Word
 def split_wav(data: bytes, chunk_s: float) -> list[tuple[float, bytes]] | None:
     """``[(offset_s, wav_bytes), ...]``, or None when ``data`` is not PCM WAV or needs no split."""
     try:
-        with wave.open(io.BytesIO(data)) as w:
-            rate, channels, width, frames = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
-            per_chunk = max(1, int(chunk_s * rate))
-            if frames <= per_chunk:
-                return None
-            chunks = []
-            for start in range(0, frames, per_chunk):
-                pcm = w.readframes(per_chunk)
-                out = io.BytesIO()
-                with wave.open(out, "wb") as part:
-                    part.setnchannels(channels)
-                    part.setsampwidth(width)
-                    part.setframerate(rate)
-                    part.writeframes(pcm)
-                chunks.append((start / rate, out.getvalue()))
-            return chunks
+        rate, channels, width, pcm = _pcm(data)
     except (wave.Error, EOFError):
         return None
+    frame = channels * width
+    frames, per_chunk = len(pcm) // frame, max(1, int(chunk_s * rate))
+    if frames <= per_chunk:
+        return None
+    chunks = []
+    for start in range(0, frames, per_chunk):
+        out = io.BytesIO()
+        with wave.open(out, "wb") as part:
+            part.setnchannels(channels)
+            part.setsampwidth(width)
+            part.setframerate(rate)
+            part.writeframes(pcm[start * frame : (start + per_chunk) * frame])
+        chunks.append((start / rate, out.getvalue()))
+    return chunks
+
+
+def _pcm(data: bytes) -> tuple[int, int, int, bytes]:
+    """(rate, channels, sample width, frames) of a PCM WAV. The frames are read to the end of the
+    data: a streamed WAV's header gives its sizes as 0xFFFFFFFF (``adapters.kit.audio_stream``)."""
+    with wave.open(io.BytesIO(data)) as w:
+        return w.getframerate(), w.getnchannels(), w.getsampwidth(), w.readframes(w.getnframes())
 
 
 def _seconds(data: bytes) -> float:
-    with wave.open(io.BytesIO(data)) as w:
-        return float(w.getnframes()) / float(w.getframerate())
+    rate, channels, width, pcm = _pcm(data)
+    return len(pcm) / (channels * width) / float(rate)
 
 
 def merge(parts: list[tuple[float, TranscribeResult]]) -> TranscribeResult:

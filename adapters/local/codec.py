@@ -19,7 +19,7 @@ from omnisense.schema.requests import request_fields
 # The model server's route per task: ``/text/key_phrases`` for ``text.key_phrases``.
 ENDPOINTS: dict[Task, str] = {task: "/" + task.value.replace(".", "/") for task in TABLE}
 # Request fields the gateway applies itself; the model server never sees them.
-GATEWAY_FIELDS = frozenset({"include_raw", "routing", "min_confidence"})
+GATEWAY_FIELDS = frozenset({"include_raw", "routing", "min_confidence", "stream"})
 
 
 def to_vendor(request: TaskRequest) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import aiohttp
@@ -46,6 +46,8 @@ from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
 from adapters.local.live import LocalTranscription, open_live
 from adapters.local.replicas import Replica, ReplicaSet
+from adapters.local.stream import PATH as STREAM_PATH
+from adapters.local.stream import audio_of
 from adapters.local.supervisor import (
     SHARED_URL_ENV,
     STATE_ENV,
@@ -59,6 +61,7 @@ from omnisense.schema import (
     InvalidInput,
     OmnisenseError,
     ProviderInfo,
+    SynthesizeRequest,
     Task,
     TaskRequest,
     TaskSupport,
@@ -109,7 +112,8 @@ class _TaskCaps(msgspec.Struct, kw_only=True):
     voices: list[str] | None = None
     classes: list[str] | None = None  # vision.objects: the classes its detectors find
     diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
-    streaming: bool = False  # speech.transcribe: live over WS /live/transcribe
+    # speech.transcribe: live over WS /live/transcribe; speech.synthesize: ``/speech/synthesize_stream``
+    streaming: bool = False
     stream_languages: list[str] | None = None  # the languages it transcribes live (None: all of ``languages``)
     codecs: list[str] | None = None  # video tasks: the codecs its decoder takes
 
@@ -340,6 +344,45 @@ class LocalProvider(VendorProvider[LocalConfig]):
                 return ProviderResult(result=from_vendor(task, body, request), model=_answer_model(body) or model)
 
         return call
+
+    async def synthesize_stream(self, request: SynthesizeRequest, ctx: CallContext) -> AsyncIterator[bytes]:
+        """``adapters.base.StreamingSynthesizer``: the model server's audio as it makes it, a
+        sentence at a time. A replica that refuses the connection is marked down and the next
+        one is asked; anything after a connection is final here (the dispatcher decides)."""
+        support = self.info.capabilities.get(Task.SPEECH_SYNTHESIZE)
+        if support is None or not support.streaming:
+            raise Unsupported(f"{self.name}: its model server does not stream synthesis", field="stream")
+        assert self._http is not None, "start() first"
+        timeout_s = max(0.01, ctx.remaining_s())
+        headers = {"Content-Type": "application/json", TIMEOUT_HEADER: f"{timeout_s:.3f}"}
+        data = msgspec.json.encode(to_vendor(request))
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=self.config.connect_timeout_s)  # the caller bounds
+        tried: list[Replica] = []
+        with mapped_errors(self.name, classify):
+            while (replica := self.replicas.pick(tried)) is not None:
+                target = replica.target
+                sent = dict(headers, Host=target.host_header) if target.host_header else headers
+                try:
+                    response = await self._http.post(
+                        target.url + STREAM_PATH, data=data, timeout=limits, headers=sent,
+                        server_hostname=target.server_hostname,
+                    )  # fmt: skip
+                except _REFUSED as exc:
+                    self.replicas.mark_down(replica, _describe(exc))
+                    tried.append(replica)
+                    continue
+                replica.in_flight += 1
+                try:
+                    if response.status != 200:
+                        raise self._error(response.status, await response.read(), response.headers.get("Retry-After"))
+                    replica.answered += 1
+                    async for chunk in audio_of(self.name, response):
+                        yield chunk
+                    return
+                finally:
+                    replica.in_flight -= 1
+                    response.release()
+            raise UpstreamUnavailable(f"{self.name}: no model server answered ({len(tried)} replica(s) tried)")
 
     async def _one(self, request: TranscribeRequest, ctx: CallContext) -> TranscribeResult:
         """One chunk of long audio (``adapters.kit.long_audio``)."""

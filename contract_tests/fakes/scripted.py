@@ -52,6 +52,10 @@ class Reply:
     delay_s: float = 0.0
     reset: bool = False  # close the connection with a TCP RST instead of answering
     truncate: bool = False  # announce the whole body, send half of it, close
+    # A chunked body: these pieces in turn, each flushed at once; with ``gate`` (a threading.Event),
+    # the pieces after the first wait until the test sets it (a vendor still synthesizing).
+    chunks: tuple[bytes, ...] = ()
+    gate: threading.Event | None = None
 
     @classmethod
     def connection_reset(cls) -> Reply:
@@ -141,6 +145,8 @@ class ScriptedVendor:
         body = reply.body if reply.body is not None else json.dumps(reply.json).encode()
         if reply.reset or reply.truncate:
             return await _broken(request, reply, body)
+        if reply.chunks:
+            return await _chunked(request, reply)
         return web.Response(
             status=reply.status, body=body, headers=dict(reply.headers), content_type=reply.content_type
         )
@@ -178,6 +184,19 @@ class ScriptedVendor:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(10)
+
+
+async def _chunked(request: web.Request, reply: Reply) -> web.StreamResponse:
+    """A 200 sent with chunked transfer encoding, piece by piece."""
+    response = web.StreamResponse(status=reply.status, headers={"Content-Type": reply.content_type, **reply.headers})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for i, piece in enumerate(reply.chunks):
+        if i == 1 and reply.gate is not None:
+            await asyncio.to_thread(reply.gate.wait, 10)
+        await response.write(piece)
+    await response.write_eof()
+    return response
 
 
 async def _broken(request: web.Request, reply: Reply, body: bytes) -> web.StreamResponse:

@@ -110,6 +110,7 @@ class RequestLog(msgspec.Struct, kw_only=True, omit_defaults=True):
     error_detail: str | None = None
     attempts: list[Attempt] = msgspec.field(default_factory=list)
     overhead_ms: float | None = None
+    ttfb_ms: float | None = None  # a streamed answer: from the request's arrival to its first byte of audio
     units: float = 0.0
     unit: str | None = None
     cost_usd: float = 0.0

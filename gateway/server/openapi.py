@@ -54,7 +54,9 @@ TEXT_PLAIN = (
 SYNTHESIZE = (
     "The answer is the audio itself (audio/wav, audio/mpeg, audio/ogg or audio/L16, by the `format` field) "
     "unless the request's Accept header names application/json: then it is the JSON envelope with the "
-    "audio in base64."
+    "audio in base64. With `stream: true` the audio is sent while it is produced (chunked transfer, no "
+    "Content-Length; a WAV header's sizes are 0xFFFFFFFF), `Server-Timing` carries `ttfb`, and a failure "
+    "after the first byte ends the body without its closing chunk (see docs/streamed-synthesis.md)."
 )
 # the raw text, UTF-8 (binary: a generated client sends the bytes as they are)
 TEXT_BODY = {"type": "string", "format": "binary", "description": "the text itself, UTF-8"}

@@ -40,6 +40,7 @@ from gateway.server.quote import quote, wants_quote
 from gateway.server.responses import AnswerResponse, trace_headers
 from gateway.server.runtime import Runtime
 from gateway.server.scope import RouteChoice, route_choice
+from gateway.server.synth_stream import SENT, serve_stream, streamed
 from gateway.trace import RequestTrace
 from omnisense.schema import (
     TABLE,
@@ -122,6 +123,9 @@ async def serve_task(
                 accepted = await _video_job(runtime, task, task_request, choice, trace, headers, hook)
                 status, error_type = 202, None
                 return accepted
+            if streamed(task_request):  # sent while produced: the outcome is known once it is all out
+                status, error_type, detail = await serve_stream(runtime, choice, trace, task_request, request, headers)
+                return SENT
             run = dialect.run(task, call, functools.partial(_run_one, runtime, choice, trace, headers))
             answer = await until_disconnected(runtime.disconnects, request.receive, run)
             status, error_type = 200, None

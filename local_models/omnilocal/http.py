@@ -73,7 +73,7 @@ class ContractErrors:
             await self._send(send, 400, "request body must be a JSON object")
             return
         replay = json.dumps(parsed).encode() if not body.strip() else body
-        await self.app(scope, self._replayer(replay), self._rewriter(send))
+        await self.app(scope, self._replayer(replay, receive), self._rewriter(send))
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes | None:
@@ -93,13 +93,16 @@ class ContractErrors:
         return b"".join(chunks)
 
     @staticmethod
-    def _replayer(body: bytes) -> Receive:
+    def _replayer(body: bytes, upstream: Receive) -> Receive:
+        """The body read already, then the connection's own messages: a streamed answer
+        (starlette's StreamingResponse) listens for ``http.disconnect`` while it sends, and
+        must hear it only when the client really goes away."""
         sent = False
 
         async def receive() -> Message:
             nonlocal sent
             if sent:
-                return {"type": "http.disconnect"}
+                return await upstream()
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 

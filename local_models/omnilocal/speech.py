@@ -212,6 +212,7 @@ class SpeechModels:
                 "formats": ["wav"],
                 "model": "piper",
                 "limits": {"max_chars": MAX_SPEECH_CHARS},
+                "streaming": True,  # /speech/synthesize_stream (omnilocal.speech_stream)
             },
             "speech.transcribe": {
                 "languages": self.stt.languages,

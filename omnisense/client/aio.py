@@ -21,7 +21,8 @@ from omnisense.client.calls import Call
 from omnisense.client.jobs import Flow, JobsAPI, drive_async, followed
 from omnisense.client.live import Chunks, transcribe_stream
 from omnisense.client.methods import Async, SpeechAPI, TextAPI, VideoAPI, VisionAPI
-from omnisense.client.transport import NEVER_SENT, request_kwargs, retry_wait, settings
+from omnisense.client.streams import iterate_async, options, stream_call
+from omnisense.client.transport import NEVER_SENT, error_from, request_kwargs, retry_wait, settings
 from omnisense.schema import OmnisenseError
 from omnisense.schema.streaming import StreamDone, StreamEncoding, StreamEvent, StreamStart
 
@@ -66,6 +67,36 @@ class AsyncClient:
                 return await drive_async(self._http, followed(response, call.result_type))
             except (OmnisenseError, *NEVER_SENT) as exc:
                 wait = retry_wait(exc, attempt, self.retries)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def synthesize_stream(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        language: str | None = None,
+        gender: str | None = None,
+        format: str = "wav",
+        provider: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """``async for chunk in omni.synthesize_stream(text)``: the audio while it is produced
+        (``Client.synthesize_stream``'s twin)."""
+        call = stream_call(text, voice=voice, language=language, gender=gender, format=format, provider=provider)
+        attempt = 0
+        while True:
+            try:
+                async with self._http.stream("POST", call.path, **options(call)) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise error_from(response)
+                    async for chunk in iterate_async(response):
+                        yield chunk
+                    return
+            except (OmnisenseError, *NEVER_SENT) as exc:
+                wait = retry_wait(exc, attempt, self.retries)  # never after the first byte (a 502)
                 if wait is None:
                     raise
             await asyncio.sleep(wait)

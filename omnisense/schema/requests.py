@@ -52,6 +52,15 @@ Speakers = Annotated[
         " speakers; the result gains segments with a speaker each. Only providers that diarize serve it"
     ),
 ]
+Stream = Annotated[
+    bool,
+    msgspec.Meta(
+        description="speech.synthesize: send the audio while it is being produced (chunked transfer), the first"
+        " bytes before the whole text is spoken; only providers that stream serve it. A WAV stream's header gives"
+        " its sizes as 0xFFFFFFFF (unknown length). An error after the first byte cuts the connection short"
+        " (no closing chunk): see docs/streaming.md"
+    ),
+]
 Cost = Annotated[float, msgspec.Meta(ge=0.0, description="the most this request may cost, in USD")]
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 MAX_FANOUT = 8
@@ -132,6 +141,7 @@ class SynthesizeRequest(_Common, frozen=True, kw_only=True):
     language: Language | None = None
     gender: str | None = None  # "female" | "male": a hint where no voice is named
     format: str = "wav"
+    stream: Stream = False  # send the audio while it is produced (chunked); only providers that stream serve it
 
 
 class TranscribeRequest(_Common, frozen=True, kw_only=True):

@@ -29,6 +29,8 @@ _ASSETS = {  # litestar adds "; charset=utf-8" to a text/* media type
     "quality.js": "text/javascript",
     "budgets.js": "text/javascript",
     "tryit.js": "text/javascript",
+    "live.js": "text/javascript",
+    "mic-worklet.js": "text/javascript",
     "util.js": "text/javascript",
     "style.css": "text/css",
 }

@@ -4,6 +4,7 @@ import { barChart, lineChart } from "/dashboard/charts.js";
 import { initLogs, refreshLogs } from "/dashboard/logs.js";
 import { refreshBudgets } from "/dashboard/budgets.js";
 import { refreshQuality } from "/dashboard/quality.js";
+import { initLive } from "/dashboard/live.js";
 import { initTry } from "/dashboard/tryit.js";
 import {
   api, clearAuthBanner, failed, fmt, h, parseDuration, percentile, replace, session, setKey, table,
@@ -258,6 +259,7 @@ async function main() {
   state.tasks = (await api("/dashboard/tasks.json")).tasks;
   initLogs(state.tasks);
   initTry(state.tasks);
+  initLive();
   await refreshAll();
   schedule();
 }

@@ -82,8 +82,10 @@ async function run() {
   const task = current();
   const out = replace("try-output", h("p", { class: "muted" }, `running ${task.task}...`));
   try {
+    const payload = await body(task);
+    if (payload.stream) return await runStream(task, payload, out);
     const response = await api(task.path, {
-      method: "POST", body: await body(task), raw: true, headers: { Accept: "application/json", ...pinHeaders() },
+      method: "POST", body: payload, raw: true, headers: { Accept: "application/json", ...pinHeaders() },
     });
     if (!response.ok) {
       const error = await errorOf(response);
@@ -96,6 +98,39 @@ async function run() {
   } finally {
     explainSoon();
   }
+}
+
+// A streamed synthesis (stream: true): audio bytes as they are produced, timed as they come.
+async function runStream(task, payload, out) {
+  const started = performance.now();
+  const response = await api(task.path, { method: "POST", body: payload, raw: true, headers: pinHeaders() });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    out.replaceChildren(h("p", { class: "error", id: "try-problem" }, `${error.status} ${error.title}: ${error.detail}`));
+    return;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let first = null;
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (first === null) first = performance.now() - started;
+    chunks.push(value);
+    bytes += value.length;
+  }
+  const total = performance.now() - started;
+  const timing = Object.fromEntries((response.headers.get("server-timing") || "").split(",")
+    .map((part) => part.trim().split(";dur=")).filter((pair) => pair.length === 2));
+  const type = response.headers.get("content-type") || "audio/wav";
+  const summary = h("p", { id: "try-summary" },
+    `${task.task}: streamed by ${response.headers.get("x-omnisense-provider")} `,
+    `(${response.headers.get("x-omnisense-model")}); first audio after ${fmt.ms(first)} ms `,
+    `(gateway ttfb ${fmt.ms(parseFloat(timing.ttfb))} ms), ${chunks.length} chunk(s), ${bytes} bytes in ${fmt.ms(total)} ms; `,
+    `${response.headers.get("x-omnisense-units")}, $${response.headers.get("x-omnisense-cost-usd")}`);
+  const audio = h("audio", { controls: true, src: URL.createObjectURL(new Blob(chunks, { type })) });
+  out.replaceChildren(summary, audio);
 }
 
 function showEnvelope(out, envelope) {

@@ -3,6 +3,7 @@ real WebSocket client (``websockets``' sync client) that plays a session."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable
@@ -69,21 +70,26 @@ def play(
     event until the close, and the close code and reason."""
     out = Played()
     with open_ws(base, headers) as ws:
+        with contextlib.suppress(ConnectionClosed):  # the gateway closed while we sent (bad input):
+            _send_all(ws, start, frames, end, pace_s)  # what it said before closing is still to read
         try:
-            if start is not None:
-                ws.send(json.dumps({"type": "start", **start}))
-            for frame in frames:
-                ws.send(frame)
-                if pace_s:
-                    time.sleep(pace_s)
-            if end:
-                ws.send(json.dumps({"type": "end"}))
             while True:
                 out.events.append(json.loads(ws.recv(timeout=30)))
         except ConnectionClosed as closed:
             out.code = closed.rcvd.code if closed.rcvd else None
             out.reason = closed.rcvd.reason if closed.rcvd else ""
     return out
+
+
+def _send_all(ws: Any, start: dict[str, Any] | None, frames: Iterable[bytes | str], end: bool, pace_s: float) -> None:
+    if start is not None:
+        ws.send(json.dumps({"type": "start", **start}))
+    for frame in frames:
+        ws.send(frame)
+        if pace_s:
+            time.sleep(pace_s)
+    if end:
+        ws.send(json.dumps({"type": "end"}))
 
 
 def records_of(sink: MemorySink, count: int = 1, seconds: float = 10.0) -> list[RequestLog]:

@@ -35,6 +35,8 @@ def _unwrap(annotation: Any) -> tuple[Any, list[msgspec.Meta]]:
 
 def _field(info: msgspec.structs.FieldInfo) -> dict[str, Any]:
     annotation, metas = _unwrap(info.type)
+    if isinstance(annotation, type) and issubclass(annotation, MediaRef):
+        annotation = MediaRef  # a video's reference (``VideoRef``) is sent as any media
     default = None if info.default is msgspec.NODEFAULT else info.default
     out = {"name": info.name, "kind": _KINDS.get(annotation, "str"), "required": info.required, "default": default}
     for meta in metas:  # the constraints the gateway enforces, for the form's own checks

@@ -25,7 +25,7 @@ export function initTry(tasks) {
 function inputFor(task, field) {
   const name = field.name;
   if (field.kind === "media") {
-    const accept = task.input === "image" ? "image/*" : "audio/*";
+    const accept = { image: "image/*", audio: "audio/*", video: "video/*" }[task.input] || "*/*";
     return h("input", { type: "file", name, accept, required: true });
   }
   if (name === "text") return h("textarea", { name, required: field.required, placeholder: "text" });
@@ -150,7 +150,8 @@ function explainSoon() {
 }
 
 const FORMATS = { "image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/gif": "gif", "image/bmp": "bmp",
-  "image/tiff": "tiff", "audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/flac": "flac", "audio/ogg": "ogg" };
+  "image/tiff": "tiff", "audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/flac": "flac", "audio/ogg": "ogg",
+  "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm", "video/x-matroska": "mkv" };
 
 function explainBody(task) {
   const form = document.getElementById("try-form");

@@ -5,9 +5,11 @@ Run with the server's own venv from the repository root:
     local_models/.venv/bin/python bench/local_models.py [--quick]
 
 It starts `bentoml serve` itself (twice: with adaptive batching, then without
-it for the batchable task), and for each task measures p50/p99 latency at
-concurrency 1 and throughput at 16 in flight (and 64 for the batchable tasks;
-`--batchable` measures only those). Each measurement is bounded in
+it for the batchable tasks), and for each task measures throughput and p50/p99
+latency at concurrency 1 and throughput at 16 in flight (and 64 for the batchable
+tasks; `--batchable` measures only those). For the batchable tasks a second table
+puts batched against unbatched at 1, 16 and 64 in flight (the ratio of their
+throughputs: above 1, batching pays). Each measurement is bounded in
 requests and seconds, so the whole run stays under ~5 minutes on the 2-core
 machine. `capabilities` is answered by the entry service alone (cached): it is
 the baseline, the HTTP floor of the server itself.
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT / "local_models" / "tests"))
 import serverproc  # noqa: E402
 from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
 
-BATCHABLE = {"vision.labels", "vision.moderation", "text.moderation"}
+BATCHABLE = {"vision.labels", "vision.moderation", "text.moderation", "text.sentiment"}
 COMPLAINT = "The service was slow and the food was cold."  # VADER neutral: scored by e5
 
 
@@ -47,6 +49,7 @@ class Row:
     task: str
     mode: str
     n1: int
+    rps1: float
     p50: float
     p99: float
     n16: int
@@ -158,6 +161,7 @@ async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode:
                     task,
                     mode,
                     len(times),
+                    len(times) / sum(times),
                     statistics.median(times) * 1000,
                     percentile(times, 0.99) * 1000,
                     n16,
@@ -214,16 +218,33 @@ def tree_rss_mb(pid: int) -> str:
 
 def table(rows: list[Row]) -> str:
     head = (
-        f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
+        f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'req/s @1':>8} | {'p50 ms':>8} | {'p99 ms':>8} "
         f"| {'n':>4} | {'req/s @16':>9} | {'req/s @64':>9} | {'errors':>6} |"
     )
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, sep]
     for r in rows:
         lines.append(
-            f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
+            f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.rps1:>8.1f} | {r.p50:>8.1f} | {r.p99:>8.1f} "
             f"| {r.n16:>4} | {r.rps:>9.1f} | {r.rps64 or float('nan'):>9.1f} | {r.errors:>6} |"
         )
+    return "\n".join(lines)
+
+
+def comparison(rows: list[Row]) -> str:
+    """Batched against unbatched, per batchable task: throughput at 1, 16 and 64 in flight and its ratio."""
+    by = {(r.task, r.mode): r for r in rows}
+    lines = [
+        "| task | req/s @1 batched / unbatched | req/s @16 batched / unbatched | req/s @64 batched / unbatched "
+        "| p50 ms @1 batched / unbatched |",
+        "|---|---|---|---|---|",
+    ]
+    for task in sorted(BATCHABLE):
+        b, u = by.get((task, "batched")), by.get((task, "unbatched"))
+        if b is None or u is None:
+            continue
+        cells = [f"{x:.1f} / {y:.1f} (x{x / y:.2f})" for x, y in ((b.rps1, u.rps1), (b.rps, u.rps), (b.rps64, u.rps64))]
+        lines.append(f"| {task} | {' | '.join(cells)} | {b.p50:.1f} / {u.p50:.1f} |")
     return "\n".join(lines)
 
 
@@ -237,8 +258,10 @@ def main() -> None:
         rows = run_server(True, BATCHABLE if args.batchable else None, args.quick, Path(tmp))
         rows += run_server(False, BATCHABLE, args.quick, Path(tmp))
     rows.sort(key=lambda r: (r.task != "capabilities", r.task, r.mode))
-    print("p50/p99 at concurrency 1 (n requests); throughput at 16 (n requests) and 64 in flight (batchable tasks)")
+    print("throughput and p50/p99 at concurrency 1 (n requests); throughput at 16 (n requests) and 64 in flight")
     print(table(rows))
+    print("\nbatched against unbatched, the same run (x: batched / unbatched)")
+    print(comparison(rows))
     for line in STARTUP:
         print(line)
     for failure, count in FAILURES.most_common():

@@ -85,7 +85,7 @@ class Vision:
 
 @bentoml.service(name="omnisense_text", workers=1, resources={"cpu": "1"}, traffic=FAMILY_TRAFFIC, logging=QUIET)
 class Text:
-    """Sentiment, language, entities, key phrases, translation, moderation."""
+    """Sentiment and moderation (batchable), language, entities, key phrases, translation."""
 
     def __init__(self) -> None:
         from omnilocal.text import TextModels
@@ -100,6 +100,11 @@ class Text:
     @guarded
     def sentiment(self, text: str, language: str | None = None, deadline: float | None = None) -> Result:
         return self.models.sentiment(text, language)
+
+    @bentoml.api(batchable=True, batch_dim=0, max_batch_size=32, max_latency_ms=60_000)
+    def sentiment_batch(self, items: list[dict[str, Any]]) -> list[Result]:
+        """``[{"text", "language"}, ...]``: the e5 embeddings of a batch in one pass."""
+        return self.models.sentiment_many(items)
 
     @bentoml.api
     @guarded
@@ -200,9 +205,9 @@ def respond(result: Result, ctx: bentoml.Context | None = None) -> Result:
 
 
 # The batched models: one forward pass (an image resized to the model's input; a text's
-# sentence pieces through the toxicity model), with no loop that could check a deadline
+# sentence pieces through the toxicity model or e5), with no loop that could check a deadline
 # (the entry's timeout still bounds the caller's wait).
-_ONE_PASS = frozenset({"labels", "labels_batch", "moderation", "moderation_batch"})
+_ONE_PASS = frozenset({"labels", "labels_batch", "moderation", "moderation_batch", "sentiment_batch"})
 
 
 class Gate:
@@ -324,6 +329,9 @@ class LocalModels:
 
     @bentoml.api(route="/text/sentiment")
     async def text_sentiment(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
+        if BATCHING:
+            items = [{"text": text, "language": language}]
+            return await self.gate.call("text", self.text, "sentiment_batch", ctx, shape=_first, items=items)
         return await self.gate.call("text", self.text, "sentiment", ctx, text=text, language=language)
 
     @bentoml.api(route="/text/entities")

@@ -271,6 +271,13 @@ class LocalModels:
         self._capabilities: Result | None = None
         self.gate = Gate(MAX_QUEUE)
 
+    def batch(self, family: str) -> bool:
+        """Whether a batchable request goes to the family's batched API: when batching is on and the
+        family already holds a request. A request alone goes straight to the plain API: BentoML's
+        dispatcher holds a lone request back for the wait it learned under load (measured: +90 ms
+        p50 for labels at 1 in flight), hoping for company that is not coming."""
+        return BATCHING and self.gate.admission.held(family) > 0
+
     async def __is_ready__(self) -> bool:
         """Ready once every family service has loaded its models and answers."""
         try:
@@ -299,19 +306,21 @@ class LocalModels:
         if max_results < 1:
             return respond({"__error__": {"error": "invalid_input", "detail": "max_results must be at least 1"}}, ctx)
 
+        batched = self.batch("vision")
+
         def top(result: Any) -> Result:
-            one: Result = result[0] if BATCHING else result
+            one: Result = result[0] if batched else result
             if as_error(one) is None:
                 one["labels"] = one["labels"][:max_results]
             return one
 
-        if BATCHING:
+        if batched:
             return await self.gate.call("vision", self.vision, "labels_batch", ctx, shape=top, images=[image])
         return await self.gate.call("vision", self.vision, "labels", ctx, shape=top, image=image)
 
     @bentoml.api(route="/vision/moderation")
     async def vision_moderation(self, ctx: bentoml.Context, image: str) -> Result:
-        if BATCHING:
+        if self.batch("vision"):
             return await self.gate.call("vision", self.vision, "moderation_batch", ctx, shape=_first, images=[image])
         return await self.gate.call("vision", self.vision, "moderation", ctx, image=image)
 
@@ -329,7 +338,7 @@ class LocalModels:
 
     @bentoml.api(route="/text/sentiment")
     async def text_sentiment(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
-        if BATCHING:
+        if self.batch("text"):
             items = [{"text": text, "language": language}]
             return await self.gate.call("text", self.text, "sentiment_batch", ctx, shape=_first, items=items)
         return await self.gate.call("text", self.text, "sentiment", ctx, text=text, language=language)
@@ -344,7 +353,7 @@ class LocalModels:
 
     @bentoml.api(route="/text/moderation")
     async def text_moderation(self, ctx: bentoml.Context, text: str, language: str | None = None) -> Result:
-        if BATCHING and _english(language):  # the batch takes English texts only; the rest answers unsupported
+        if _english(language) and self.batch("text"):  # the batch takes English texts only
             return await self.gate.call("text", self.text, "moderation_batch", ctx, shape=_first, texts=[text])
         return await self.gate.call("text", self.text, "moderation", ctx, text=text, language=language)
 

@@ -4,10 +4,13 @@ Run with the server's own venv from the repository root:
 
     local_models/.venv/bin/python bench/local_models.py [--quick]
 
-It starts `bentoml serve` itself (twice: with adaptive batching, then without
-it for the batchable task), and for each task measures p50/p99 latency at
-concurrency 1 and throughput at 16 in flight (and 64 for the batchable tasks;
-`--batchable` measures only those). Each measurement is bounded in
+It starts `bentoml serve` itself twice, with adaptive batching and without it,
+both up at once, and for each task measures throughput and p50/p99
+latency at concurrency 1 and throughput at 16 in flight (and 64 for the batchable
+tasks; `--batchable` measures only those), a batchable task on both servers
+one right after the other, so both see the same load. For the batchable tasks a second table
+puts batched against unbatched at 1, 16 and 64 in flight (the ratio of their
+throughputs: above 1, batching pays). Each measurement is bounded in
 requests and seconds, so the whole run stays under ~5 minutes on the 2-core
 machine. `capabilities` is answered by the entry service alone (cached): it is
 the baseline, the HTTP floor of the server itself.
@@ -38,7 +41,7 @@ sys.path.insert(0, str(ROOT / "local_models" / "tests"))
 import serverproc  # noqa: E402
 from inputs import SENTENCE, b64_png, sample, text_image  # noqa: E402
 
-BATCHABLE = {"vision.labels", "vision.moderation", "text.moderation"}
+BATCHABLE = {"vision.labels", "vision.moderation", "text.moderation", "text.sentiment"}
 COMPLAINT = "The service was slow and the food was cold."  # VADER neutral: scored by e5
 
 
@@ -47,6 +50,7 @@ class Row:
     task: str
     mode: str
     n1: int
+    rps1: float
     p50: float
     p99: float
     n16: int
@@ -141,32 +145,32 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(base: str, tasks: dict[str, tuple[str, dict[str, Any]]], mode: str, quick: bool) -> list[Row]:
+async def measure_one(session: aiohttp.ClientSession, base: str, task: str, mode: str, quick: bool) -> Row:
+    path, body = PAYLOADS[task]
+    url = base + path
+    await call(session, url, body)  # warm-up
+    times, err1 = await sequential(session, url, body, 15 if quick else 30, 3 if quick else 5)
+    n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160, 4 if quick else 6)
+    rps64, err64 = 0.0, 0
+    if task in BATCHABLE:  # 64 in flight: where batching should pay most
+        _, rps64, err64 = await concurrent(session, url, body, 64, 128 if quick else 320, 4 if quick else 6)
+    print(f"  measured {task} ({mode})", file=sys.stderr, flush=True)
+    n1, p50, p99 = len(times), statistics.median(times) * 1000, percentile(times, 0.99) * 1000
+    return Row(task, mode, n1, n1 / sum(times), p50, p99, n16, rps, err1 + err16 + err64, rps64)
+
+
+async def measure(servers: dict[str, str], tasks: list[str], quick: bool) -> list[Row]:
+    """Each task on the batching server, and a batchable one right after on the unbatched server
+    too: the two measurements of a pair are minutes apart at most, under the same load."""
     rows = []
     limit = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=limit, timeout=aiohttp.ClientTimeout(total=300)) as session:
-        for task, (path, body) in tasks.items():
-            url = base + path
-            await call(session, url, body)  # warm-up
-            times, err1 = await sequential(session, url, body, 15 if quick else 30, 3 if quick else 5)
-            n16, rps, err16 = await concurrent(session, url, body, 16, 64 if quick else 160, 4 if quick else 6)
-            rps64, err64 = 0.0, 0
-            if task in BATCHABLE:  # 64 in flight: where batching should pay most
-                _, rps64, err64 = await concurrent(session, url, body, 64, 128 if quick else 320, 4 if quick else 6)
-            rows.append(
-                Row(
-                    task,
-                    mode,
-                    len(times),
-                    statistics.median(times) * 1000,
-                    percentile(times, 0.99) * 1000,
-                    n16,
-                    rps,
-                    err1 + err16 + err64,
-                    rps64,
-                )
-            )
-            print(f"  measured {task} ({mode})", file=sys.stderr, flush=True)
+        for task in tasks:
+            for mode, base in servers.items():
+                if task in BATCHABLE or mode == "batched":
+                    row = await measure_one(session, base, task, mode, quick)
+                    row.mode = mode if task in BATCHABLE else "-"
+                    rows.append(row)
     return rows
 
 
@@ -179,26 +183,28 @@ async def synthesize_audio(base: str) -> str:
         return str(data["audio"])
 
 
-def run_server(batching: bool, only: set[str] | None, quick: bool, logdir: Path) -> list[Row]:
-    port = serverproc.free_port()
-    mode = "batched" if batching else "unbatched"
-    t0 = time.perf_counter()
-    proc = serverproc.start(port, logdir / f"serve-{mode}.log", LOCAL_MODELS_BATCHING="1" if batching else "0")
-    STARTUP.append(f"server ({mode}): ready in {time.perf_counter() - t0:.1f} s, RSS {tree_rss_mb(proc.pid)}")
+def run_servers(only: set[str] | None, quick: bool, logdir: Path) -> list[Row]:
+    """Both servers up at once (batching on and off), measured task by task, in turns."""
+    procs: dict[str, Any] = {}
     try:
-        base = f"http://127.0.0.1:{port}"
-        audio = asyncio.run(synthesize_audio(base))
-        tasks = {k: v for k, v in payloads(audio).items() if only is None or k in only}
-        label = {k: (mode if k in BATCHABLE else "-") for k in tasks}
-        rows = asyncio.run(measure(base, tasks, mode, quick))
-        STARTUP.append(f"server ({mode}): RSS after the run {tree_rss_mb(proc.pid)}")
-        for row in rows:
-            row.mode = label[row.task]
+        for mode, flag in (("batched", "1"), ("unbatched", "0")):
+            port = serverproc.free_port()
+            t0 = time.perf_counter()
+            procs[mode] = (serverproc.start(port, logdir / f"serve-{mode}.log", LOCAL_MODELS_BATCHING=flag), port)
+            rss = tree_rss_mb(procs[mode][0].pid)
+            STARTUP.append(f"server ({mode}): ready in {time.perf_counter() - t0:.1f} s, RSS {rss}")
+        servers = {mode: f"http://127.0.0.1:{port}" for mode, (_, port) in procs.items()}
+        PAYLOADS.update(payloads(asyncio.run(synthesize_audio(servers["batched"]))))
+        rows = asyncio.run(measure(servers, [k for k in PAYLOADS if only is None or k in only], quick))
+        for mode, (proc, _) in procs.items():
+            STARTUP.append(f"server ({mode}): RSS after the run {tree_rss_mb(proc.pid)}")
         return rows
     finally:
-        serverproc.stop(proc)
+        for proc, _ in procs.values():
+            serverproc.stop(proc)
 
 
+PAYLOADS: dict[str, tuple[str, dict[str, Any]]] = {}
 STARTUP: list[str] = []
 
 
@@ -214,16 +220,33 @@ def tree_rss_mb(pid: int) -> str:
 
 def table(rows: list[Row]) -> str:
     head = (
-        f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'p50 ms':>8} | {'p99 ms':>8} "
+        f"| {'task':<20} | {'batching':<9} | {'n':>3} | {'req/s @1':>8} | {'p50 ms':>8} | {'p99 ms':>8} "
         f"| {'n':>4} | {'req/s @16':>9} | {'req/s @64':>9} | {'errors':>6} |"
     )
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     lines = [head, sep]
     for r in rows:
         lines.append(
-            f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.p50:>8.1f} | {r.p99:>8.1f} "
+            f"| {r.task:<20} | {r.mode:<9} | {r.n1:>3} | {r.rps1:>8.1f} | {r.p50:>8.1f} | {r.p99:>8.1f} "
             f"| {r.n16:>4} | {r.rps:>9.1f} | {r.rps64 or float('nan'):>9.1f} | {r.errors:>6} |"
         )
+    return "\n".join(lines)
+
+
+def comparison(rows: list[Row]) -> str:
+    """Batched against unbatched, per batchable task: throughput at 1, 16 and 64 in flight and its ratio."""
+    by = {(r.task, r.mode): r for r in rows}
+    lines = [
+        "| task | req/s @1 batched / unbatched | req/s @16 batched / unbatched | req/s @64 batched / unbatched "
+        "| p50 ms @1 batched / unbatched |",
+        "|---|---|---|---|---|",
+    ]
+    for task in sorted(BATCHABLE):
+        b, u = by.get((task, "batched")), by.get((task, "unbatched"))
+        if b is None or u is None:
+            continue
+        cells = [f"{x:.1f} / {y:.1f} (x{x / y:.2f})" for x, y in ((b.rps1, u.rps1), (b.rps, u.rps), (b.rps64, u.rps64))]
+        lines.append(f"| {task} | {' | '.join(cells)} | {b.p50:.1f} / {u.p50:.1f} |")
     return "\n".join(lines)
 
 
@@ -234,11 +257,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run_server(True, BATCHABLE if args.batchable else None, args.quick, Path(tmp))
-        rows += run_server(False, BATCHABLE, args.quick, Path(tmp))
+        rows = run_servers(BATCHABLE if args.batchable else None, args.quick, Path(tmp))
     rows.sort(key=lambda r: (r.task != "capabilities", r.task, r.mode))
-    print("p50/p99 at concurrency 1 (n requests); throughput at 16 (n requests) and 64 in flight (batchable tasks)")
+    print("throughput and p50/p99 at concurrency 1 (n requests); throughput at 16 (n requests) and 64 in flight")
     print(table(rows))
+    print("\nbatched against unbatched, the same run (x: batched / unbatched)")
+    print(comparison(rows))
     for line in STARTUP:
         print(line)
     for failure, count in FAILURES.most_common():

@@ -22,7 +22,7 @@ from contract_tests.conftest_aws import aws_block
 from contract_tests.conftest_azure import *  # noqa: F403
 from contract_tests.conftest_azure import azure_block
 from contract_tests.fakes.aws_json import AwsJsonFake
-from contract_tests.fakes.azure import AzureFake, azure_error, translator_error
+from contract_tests.fakes.azure import AzureFake, azure_error, multipart_parts, translator_error
 from contract_tests.fakes.scripted import Reply
 from gateway.logs import MemorySink
 from gateway.server import GatewayConfig, create_app
@@ -147,3 +147,45 @@ def test_wav_over_a_minute_goes_in_chunks(gateway: TestClient, azure_fake: Azure
     assert r.status_code == 200, r.text
     assert r.json()["provider"] == "azure" and r.json()["usage"]["units"] == 61.0
     assert len(azure_fake.calls("stt")) == 2  # 55 s + 6 s: each inside the short-audio endpoint's 60 s
+
+
+def test_speakers_go_to_fast_transcription_and_come_back_as_turns(
+    gateway: TestClient,  # type: ignore[type-arg]
+    azure_fake: AzureFake,
+) -> None:
+    """``speakers`` on speech.transcribe: Azure's fast transcription with diarization (the fake answers
+    its documented example: Sam of Contoso, then Mary), turns and labelled words in the result."""
+    audio = samples.wav(2.0)
+    r = gateway.post("/v1/speech/transcribe?speakers=2", content=audio, headers={"Content-Type": "audio/wav"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["provider"] == "azure" and body["model"] == "azure-stt-fast"
+    result = body["result"]
+    assert [(s["speaker"], s["text"], s["start_s"], s["end_s"]) for s in result["segments"]] == [
+        ("S1", "Good afternoon. This is Sam. Thank you for calling Contoso. How can I help?", 0.96, 4.24),
+        ("S2", "Hi there. My name is Mary.", 5.04, 6.84),
+    ]
+    assert result["text"].startswith("Good afternoon. This is Sam.") and result["language"] == "en-US"
+    assert result["confidence"] == pytest.approx(0.93554276)
+    assert [(w["text"], w["speaker"]) for w in result["words"][:2]] == [("Good", "S1"), ("afternoon.", "S1")]
+    assert result["words"][-1] == {"text": "Mary.", "start": 6.28, "end": 6.84, "confidence": None, "speaker": "S2"}
+    (call,) = azure_fake.calls("fast")
+    assert call.query["api-version"] == "2024-11-15" and not azure_fake.calls("stt")
+    parts = multipart_parts(call)
+    assert parts["audio"] == audio
+    assert json.loads(parts["definition"]) == {"locales": ["en-US"], "diarization": {"enabled": True, "maxSpeakers": 2}}
+
+
+def test_without_speakers_the_short_audio_endpoint_answers(gateway: TestClient, azure_fake: AzureFake) -> None:  # type: ignore[type-arg]
+    r = gateway.post("/v1/speech/transcribe", content=samples.wav(1.0), headers={"Content-Type": "audio/wav"})
+    assert r.status_code == 200 and r.json()["result"].get("segments") is None
+    assert len(azure_fake.calls("stt")) == 1 and not azure_fake.calls("fast")
+    one = gateway.post(
+        "/v1/speech/transcribe?speakers=1", content=samples.wav(1.0), headers={"Content-Type": "audio/wav"}
+    )
+    assert one.status_code == 200, one.text
+    definition = json.loads(multipart_parts(azure_fake.calls("fast")[-1])["definition"])
+    assert definition["diarization"] == {"enabled": True, "maxSpeakers": 2}  # Azure's least: one speaker still said so
+    declared = gateway.get("/v1/providers").json()
+    azure = next(p for p in declared["providers"] if p["name"] == "azure")
+    assert azure["tasks"]["speech.transcribe"]["diarization"] is True

@@ -355,7 +355,9 @@ def test_quality_panel_shows_the_table(gateway: LiveServer, page: Any) -> None:
 
 
 def test_budgets_panel_shows_when_each_budget_runs_out(policy_file: Path, page: Any) -> None:
-    policy_file.write_text(policy_file.read_text() + "budgets:\n  - {key: app, usd_per_day: 1000000.0, usd_per_month: 20}\n")
+    policy_file.write_text(
+        policy_file.read_text() + "budgets:\n  - {key: app, usd_per_day: 1000000.0, usd_per_month: 20}\n"
+    )
     keys = [ApiKey(id="ops", sha256=hash_key(ADMIN), admin=True), ApiKey(id="app", sha256=hash_key(USER))]
     with LiveServer(make_config(policy_file, keys=keys), MemorySink()) as server:
         user, admin = {"Authorization": f"Bearer {USER}"}, {"Authorization": f"Bearer {ADMIN}"}
@@ -371,6 +373,6 @@ def test_budgets_panel_shows_when_each_budget_runs_out(policy_file: Path, page: 
         day = next(w for w in budgets[0]["windows"] if w["window"] == "day")
         assert day["spent_usd"] > 0 and shown["day"]["spent"] == f"{day['spent_usd']:.6f}"
         assert shown["day"]["limit"] == "1000000.000000" and shown["month"]["limit"] == "20.000000"
-        # a limit no rate can reach before the day resets, whatever the hour (the rate is spend / seconds since 00:00 UTC)
+        # a limit no rate reaches before the day resets, whatever the hour (rate: spend / seconds since 00:00 UTC)
         assert day["runs_out_in_s"] is None
         assert shown["day"]["runs_out"] == "not before reset" and shown["day"]["then"] == "reject"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -166,3 +167,17 @@ async def test_client_disconnect_during_upload(live: LiveServer, sink: MemorySin
     sock.close()
     found = await asyncio.to_thread(records_for, sink, "gone-2")
     assert [(r.http_status, r.error_type) for r in found] == [(499, "ClientClosedRequest")]
+
+
+def test_generated_request_ids_are_uuid7_in_time_order(client: Client, sink: MemorySink) -> None:
+    """Without X-Request-Id the gateway makes a UUIDv7: unique, and sorted by when it was made
+    (the request log's request_id index grows at its end instead of at random pages)."""
+    before_ms = int(time.time() * 1000)
+    ids = [client.post("/v1/text/sentiment", json={"text": "good day"}).json()["request_id"] for _ in range(3)]
+    after_ms = int(time.time() * 1000)
+    assert len(set(ids)) == 3 and [r[:12] for r in ids] == sorted(r[:12] for r in ids)  # the millisecond leads
+    for rid in ids:
+        u = uuid.UUID(hex=rid)
+        assert len(rid) == 32 and u.version == 7 and u.variant == uuid.RFC_4122
+        assert before_ms <= int(rid[:12], 16) <= after_ms
+        assert one_record(sink, rid).request_id == rid

@@ -108,12 +108,17 @@ class AzureConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=True):
             return None  # regional hosts: see speech_url()
         return self.endpoint.rstrip("/") if self.endpoint else None
 
-    def speech_url(self, kind: Literal["stt", "tts"]) -> str | None:
-        """Speech's base URL for recognition (``stt``) or synthesis and voices (``tts``)."""
+    def speech_url(self, kind: Literal["stt", "tts", "api"]) -> str | None:
+        """Speech's base URL for recognition (``stt``), synthesis and voices (``tts``), or the
+        speech-to-text REST API (``api``: fast transcription)."""
         base = self.endpoint_for("speech")
         if base:
             return base
-        return f"https://{self.region}.{kind}.speech.microsoft.com" if self.region else None
+        if not self.region:
+            return None
+        if kind == "api":
+            return f"https://{self.region}.api.cognitive.microsoft.com"
+        return f"https://{self.region}.{kind}.speech.microsoft.com"
 
     def services_for(self, task: Task | None) -> list[str]:
         """The services a request for ``task`` reaches (None: every service this provider serves)."""

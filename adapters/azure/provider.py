@@ -1,7 +1,8 @@
 """The ``azure`` provider: Azure AI Vision, Language, Translator, Speech and Content Safety.
 
 ``text.moderation`` (and, with ``vision_moderation: content_safety``, vision.moderation) is
-Content Safety (``contentsafety.py``).
+Content Safety (``contentsafety.py``). ``speech.transcribe`` with ``speakers`` is fast
+transcription (``fast_transcription.py``: it diarizes), without them the short-audio endpoint.
 A service this provider has no endpoint or key for is not declared (``AzureConfig.serves``).
 The shape of a vendor provider is ``adapters.kit.provider``'s.
 ``probe()`` checks the key at (next to) no cost: a one-character Translator ``translate``
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
-from adapters.azure import contentsafety, language, read, speech, speech_stream, translator, vision
+from adapters.azure import contentsafety, fast_transcription, language, read, speech, speech_stream, translator, vision
 from adapters.azure.clients import AzureClients
 from adapters.azure.common import READ_FORMATS, READ_MAX_BYTES, VISION_FORMATS, VISION_MAX_BYTES
 from adapters.azure.config import AzureConfig
@@ -28,6 +29,7 @@ from omnisense.schema import (
     SynthesizeRequest,
     Task,
     TaskSupport,
+    TranscribeRequest,
 )
 
 
@@ -67,6 +69,7 @@ def capabilities(config: AzureConfig) -> dict[Task, TaskSupport]:
             languages=speech.LANGUAGES,
             formats=frozenset(speech.AUDIO_TYPES),
             streaming=config.credential == "key",  # the Speech SDK's websocket (speech_stream)
+            diarization=True,  # through fast transcription (``fast_transcription.py``)
         )
     return caps
 
@@ -78,6 +81,13 @@ async def _vision_moderation(
     if azure.config.vision_moderation == "content_safety":
         return await contentsafety.moderate_image(azure, task, request, ctx)
     return await vision.run(azure, task, request, ctx)
+
+
+async def _transcribe(azure: AzureClients, task: Task, request: TranscribeRequest, ctx: CallContext) -> ProviderResult:
+    """Speakers asked for: fast transcription, which diarizes; else the short-audio endpoint."""
+    if request.diarize:
+        return await fast_transcription.transcribe(azure, request, ctx)
+    return await speech.transcribe(azure, task, request, ctx)
 
 
 class AzureProvider(VendorProvider[AzureConfig]):
@@ -93,7 +103,7 @@ class AzureProvider(VendorProvider[AzureConfig]):
         Task.TEXT_MODERATION: contentsafety.moderate_text,
         Task.TEXT_TRANSLATE: translator.run,
         Task.SPEECH_SYNTHESIZE: speech.synthesize,
-        Task.SPEECH_TRANSCRIBE: speech.transcribe,
+        Task.SPEECH_TRANSCRIBE: _transcribe,
     }
 
     def __init__(self, name: str, config: AzureConfig, clients: AzureClients | None = None) -> None:

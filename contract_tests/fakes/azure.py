@@ -14,7 +14,10 @@ One ``ScriptedVendor`` serves every service at the paths the real clients use, s
 - Translator v3.0: ``POST /translate``, ``GET /languages``;
 - Speech REST: ``POST /cognitiveservices/v1`` (audio per ``X-Microsoft-OutputFormat``),
   ``GET /cognitiveservices/voices/list``,
-  ``POST /speech/recognition/conversation/cognitiveservices/v1``;
+  ``POST /speech/recognition/conversation/cognitiveservices/v1``; fast transcription
+  ``POST /speechtotext/transcriptions:transcribe?api-version=2024-11-15`` (a multipart body of
+  ``audio`` and ``definition``; the documented diarized answer, its ``speaker`` fields left
+  out when ``definition`` does not turn diarization on);
 - Content Safety 2023-10-01: ``POST /contentsafety/text:analyze`` and ``image:analyze``.
 
 Failures are scripted per operation with ``fail(op, *replies)`` (``ops`` below), with the
@@ -45,6 +48,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "tts": ("POST", r"/cognitiveservices/v1"),
     "voices": ("GET", r"/cognitiveservices/voices/list"),
     "stt": ("POST", r"/speech/recognition/conversation/cognitiveservices/v1"),
+    "fast": ("POST", r"/speechtotext/transcriptions:transcribe"),
     "text_safety": ("POST", r"/contentsafety/text:analyze"),
     "image_safety": ("POST", r"/contentsafety/image:analyze"),
 }
@@ -105,6 +109,7 @@ class AzureFake(ScriptedVendor):
             "tts": self._tts,
             "voices": lambda req: ok(ex.VOICES),
             "stt": lambda req: ok(ex.RECOGNITION),
+            "fast": self._fast_transcription,
             "text_safety": self._text_safety,
             "image_safety": lambda req: ok(ex.IMAGE_ANALYSIS),
         }
@@ -228,6 +233,41 @@ class AzureFake(ScriptedVendor):
         if fmt.startswith("ogg-"):
             return Reply(body=b"OggS" + b"\x00" * 60, content_type="audio/ogg")
         return Reply(body=b"\x00\x00" * 2400, content_type="audio/basic")
+
+    def _fast_transcription(self, req: Recorded) -> Reply:
+        if req.query.get("api-version") != "2024-11-15":
+            return azure_error(404, "404", "Resource not found")
+        parts = multipart_parts(req)
+        if not parts.get("audio") or "definition" not in parts:
+            return azure_error(400, "InvalidRequest", "The request needs an 'audio' file and a 'definition'.")
+        definition = json.loads(parts["definition"])
+        diarization = definition.get("diarization") or {}
+        speakers = diarization.get("maxSpeakers")
+        if speakers is not None and not 1 < speakers < 36:
+            return azure_error(400, "InvalidArgument", "maxSpeakers must be greater than 1 and less than 36.")
+        answer = json.loads(json.dumps(ex.FAST_TRANSCRIPTION_DIARIZED))
+        if not diarization.get("enabled") and speakers is None:
+            for phrase in answer["phrases"]:
+                del phrase["speaker"]
+        return ok(answer)
+
+
+def multipart_parts(req: Recorded) -> dict[str, bytes]:
+    """The named parts of a ``multipart/form-data`` body."""
+    import email.parser
+    import email.policy
+
+    head = f"Content-Type: {req.headers.get('Content-Type', '')}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + req.body)
+    if not message.is_multipart():
+        return {}
+    parts: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            parts[name] = payload if isinstance(payload, bytes) else b""
+    return parts
 
 
 def _doc_error(doc_id: str, inner: str, message: str) -> dict[str, Any]:

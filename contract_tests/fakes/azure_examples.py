@@ -205,3 +205,42 @@ IMAGE_ANALYSIS: dict[str, Any] = {
         {"category": "Violence", "severity": 2},
     ]
 }
+
+
+def _fast_phrase(offset: int, text: str, speaker: int, words: list[tuple[int, int]]) -> dict[str, Any]:
+    """One phrase of the fast transcription answer: its words' (offset, duration) in milliseconds."""
+    tokens = text.split()
+    end = words[-1][0] + words[-1][1]
+    return {
+        "offsetMilliseconds": offset,
+        "durationMilliseconds": end - offset,
+        "text": text,
+        "words": [
+            {"text": t, "offsetMilliseconds": o, "durationMilliseconds": d}
+            for t, (o, d) in zip(tokens, words, strict=True)
+        ],
+        "locale": "en-US",
+        "confidence": 0.93554276,
+        "speaker": speaker,
+    }
+
+
+# Fast transcription (api-version 2024-11-15), the documented answer with diarization on
+# (Sam of Contoso takes a call from Mary), abridged to its first six phrases: the shape,
+# field names and speaker numbering of the documentation's example; combinedPhrases holds
+# the text of the phrases kept.
+_FAST_PHRASES = [
+    _fast_phrase(960, "Good afternoon.", 1, [(960, 240), (1200, 400)]),
+    _fast_phrase(1600, "This is Sam.", 1, [(1600, 240), (1840, 120), (1960, 280)]),
+    _fast_phrase(
+        2240, "Thank you for calling Contoso.", 1, [(2240, 240), (2480, 80), (2560, 80), (2640, 320), (2960, 560)]
+    ),
+    _fast_phrase(3520, "How can I help?", 1, [(3520, 160), (3680, 120), (3800, 80), (3880, 360)]),
+    _fast_phrase(5040, "Hi there.", 2, [(5040, 240), (5280, 480)]),
+    _fast_phrase(5760, "My name is Mary.", 2, [(5760, 160), (5920, 240), (6160, 120), (6280, 560)]),
+]
+FAST_TRANSCRIPTION_DIARIZED: dict[str, Any] = {
+    "durationMilliseconds": 182439,
+    "combinedPhrases": [{"text": " ".join(p["text"] for p in _FAST_PHRASES)}],
+    "phrases": _FAST_PHRASES,
+}

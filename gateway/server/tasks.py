@@ -17,6 +17,7 @@ import asyncio
 import functools
 import logging
 import re
+import time
 from collections.abc import Awaitable, Mapping
 from random import getrandbits
 from typing import Any
@@ -68,12 +69,26 @@ def request_id_of(request: Request[Any, Any, Any]) -> str:
 
 
 def request_id_from(headers: Mapping[str, str]) -> str:
-    """The caller's ``X-Request-Id`` when it is sane, else 128 random bits in hex (like ``uuid4().hex``).
-
-    ``random.getrandbits`` rather than ``uuid4``: an id needs uniqueness, not secrecy, and
-    uuid4 costs a system call per request. ``random`` reseeds itself in a forked child."""
+    """The caller's ``X-Request-Id`` when it is sane, else a new one (``new_request_id``)."""
     given = headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else f"{getrandbits(128):032x}"
+    return given if given and _REQUEST_ID.match(given) else new_request_id()
+
+
+def new_request_id() -> str:
+    """A UUIDv7 in hex (RFC 9562): 48 bits of unix milliseconds, then 74 random bits.
+
+    Time first, so that ids made one after the other sort together: the request log's index on
+    ``request_id`` grows at its end, where a random id (uuid4) dirtied a different page of it
+    for nearly every record (each a page written to SQLite's WAL: about 13 of the sink's
+    23 us of CPU per record at 50,000 rows, and more as the log grows).
+    ``random.getrandbits`` rather than ``uuid``: an id needs uniqueness, not secrecy, and
+    ``uuid4`` costs a system call per request. ``random`` reseeds itself in a forked child."""
+    bits = getrandbits(74)
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7000 << 64 | (bits >> 62) << 64 | 0x8 << 60 | (bits & _LOW_62)
+    return f"{value:032x}"
+
+
+_LOW_62 = (1 << 62) - 1
 
 
 def header_map(scope: Scope) -> dict[str, str]:

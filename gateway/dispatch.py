@@ -59,6 +59,7 @@ from gateway.hedging import race
 from gateway.logs.record import RequestLog, summarize_output
 from gateway.quality import QualityRecorder, discard
 from gateway.redaction.session import KeyRedaction, Redaction, guarded
+from gateway.retry_rule import worth_retrying
 from gateway.shadow import ShadowRunner
 from gateway.trace import RequestTrace
 from omnisense.schema import (
@@ -494,25 +495,6 @@ class Dispatcher:
         where = self.planner.placements.of(provider, task)
         if where is not None:
             record.region, record.jurisdiction = where.region, where.jurisdiction
-
-
-def worth_retrying(exc: BaseException, step: Step, deadline: float) -> bool:
-    """Whether to try the same provider again, or move on to the next candidate at once.
-
-    Only a retryable error is retried, and only while the request's deadline leaves room:
-    a Retry-After longer than the time left is not waited out (the next candidate is
-    healthy now), and after a timeout the same provider is tried again only when a whole
-    attempt (its step timeout, after the hinted wait) still fits.
-    """
-    if not (isinstance(exc, OmnisenseError) and exc.retryable):
-        return False
-    left = deadline - time.monotonic()
-    hinted = exc.retry_after_s or 0.0
-    if hinted >= left:
-        return False
-    if isinstance(exc, UpstreamTimeout):
-        return left - hinted >= step.timeout_s
-    return left - hinted > 0.0
 
 
 def _cand(name: str) -> Candidate:

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 from adapters.base import CallContext, StreamingSynthesizer
 from gateway.charging import lost_cost
-from gateway.dispatch import CircuitOpen, Dispatcher, StepTry, worth_retrying
+from gateway.dispatch import CircuitOpen, Dispatcher, StepTry
+from gateway.retry_rule import worth_retrying
 from gateway.trace import RequestTrace
 from omnisense.schema import (
     Attempt,

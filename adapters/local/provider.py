@@ -38,9 +38,10 @@ import aiohttp
 import msgspec
 
 from adapters.base import BlurredImage, CallContext, PiiFound, ProviderResult
-from adapters.kit import Handler, VendorProvider, build_prices, error_for_status, mapped_errors, parse_retry_after
+from adapters.kit import Handler, VendorProvider, error_for_status, mapped_errors, parse_retry_after
 from adapters.kit.config import ProviderConfig
 from adapters.kit.long_audio import transcribe_in_chunks
+from adapters.local.capabilities import Capabilities, to_info
 from adapters.local.codec import ENDPOINTS, from_vendor, to_vendor
 from adapters.local.config import LocalConfig
 from adapters.local.discovery import Resolver, discover, fixed, system_resolver
@@ -64,7 +65,6 @@ from omnisense.schema import (
     SynthesizeRequest,
     Task,
     TaskRequest,
-    TaskSupport,
     TranscribeRequest,
     TranscribeResult,
     Unsupported,
@@ -92,64 +92,6 @@ def _closed_on_reuse(exc: BaseException) -> bool:
 
 def _describe(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
-
-
-class _Limits(msgspec.Struct, kw_only=True):
-    """Input limits a model declares; the gateway refuses bigger input before the call."""
-
-    max_chars: int | None = None
-    max_bytes: int | None = None
-    max_pixels: int | None = None
-    max_seconds: float | None = None
-
-
-class _TaskCaps(msgspec.Struct, kw_only=True):
-    model: str = ""
-    limits: _Limits = msgspec.field(default_factory=_Limits)
-    languages: list[str] | None = None
-    formats: list[str] | None = None
-    pairs: list[tuple[str, str]] | None = None
-    voices: list[str] | None = None
-    classes: list[str] | None = None  # vision.objects: the classes its detectors find
-    diarization: bool = False  # speech.transcribe: tells speakers apart (``speakers``)
-    # speech.transcribe: live over WS /live/transcribe; speech.synthesize: ``/speech/synthesize_stream``
-    streaming: bool = False
-    stream_languages: list[str] | None = None  # the languages it transcribes live (None: all of ``languages``)
-    codecs: list[str] | None = None  # video tasks: the codecs its decoder takes
-
-
-class _Capabilities(msgspec.Struct, kw_only=True):
-    tasks: dict[str, _TaskCaps]
-    device: str = "cpu"
-
-
-def to_info(name: str, caps: _Capabilities, config: LocalConfig) -> ProviderInfo:
-    support = {}
-    for task_name, c in caps.tasks.items():
-        try:
-            task = Task(task_name)
-        except ValueError:
-            continue  # a task this gateway does not know (a newer model server)
-        support[task] = TaskSupport(
-            model=c.model,
-            languages=frozenset(c.languages) if c.languages is not None else None,
-            formats=frozenset(c.formats) if c.formats is not None else None,
-            pairs=frozenset(tuple(p) for p in c.pairs) if c.pairs is not None else None,  # type: ignore[misc]
-            voices=tuple(c.voices) if c.voices is not None else None,
-            max_chars=c.limits.max_chars,
-            max_bytes=c.limits.max_bytes,
-            max_pixels=c.limits.max_pixels,
-            max_seconds=c.limits.max_seconds,
-            classes=frozenset(x.lower() for x in c.classes) if c.classes is not None else None,
-            diarization=c.diarization,
-            streaming=c.streaming,
-            codecs=frozenset(c.codecs) if c.codecs is not None else None,
-        )
-    where = config.placement()
-    return ProviderInfo(
-        name=name, kind="local", capabilities=support, prices=build_prices({}, config.prices),
-        region=where.region, jurisdiction=where.jurisdiction,
-    )  # fmt: skip
 
 
 def classify(exc: BaseException) -> OmnisenseError | None:
@@ -230,7 +172,7 @@ class LocalProvider(VendorProvider[LocalConfig]):
 
     async def _load_capabilities(self, *, timeout_s: float) -> None:
         body = await self._post("/capabilities", {}, timeout_s=timeout_s)
-        caps = msgspec.json.decode(body, type=_Capabilities)
+        caps = msgspec.json.decode(body, type=Capabilities)
         self.info = to_info(self.name, caps, self.config)
         live = caps.tasks.get(Task.SPEECH_TRANSCRIBE.value)
         self.stream_languages = frozenset(live.stream_languages) if live and live.stream_languages else None

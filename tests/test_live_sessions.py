@@ -98,6 +98,20 @@ def test_a_provider_that_stops_answering_is_failed_over(tmp_path: Path) -> None:
     assert "no answer" in (record.attempts[0].detail or "")
 
 
+def test_a_pause_longer_than_the_answer_limit_is_not_a_failover(tmp_path: Path) -> None:
+    """Silence owes no answer: a speaker pausing for 2 s (limit 0.5 s), with finals only asked
+    for, stays on the first provider."""
+    sink = MemorySink()
+    words: list[str | None] = ["alpha", "bravo", *[None] * 10, "charlie", None]
+    with _server(stream_policy(tmp_path), sink, answer_timeout_s=0.5) as server:
+        start = {**START, "interim": False}
+        played = play(server.url, chunks(speech_pcm(words)), start=start, headers=AUTH, pace_s=0.1)
+    assert played.code == 1000 and played.final_text == "alpha bravo charlie"
+    assert {e["provider"] for e in played.events if e["type"] == "final"} == {"first"}
+    (record,) = records_of(sink)
+    assert record.stream is not None and record.stream.failovers == 0
+
+
 def test_every_candidate_failing_closes_4503(tmp_path: Path) -> None:
     sink = MemorySink()
     policy = stream_policy(tmp_path, first=", refuse_open: true", second=", fail_after_s: 0.4")

@@ -3,9 +3,10 @@
 The relay opens a stream on the first candidate, sends it the audio the session queues, and
 passes each hypothesis on with its times shifted onto the session's time line. When the
 serving provider errors, ends its stream early, does not open within ``open_timeout_s`` or
-does not answer audio within ``answer_timeout_s``, the relay closes it and opens the next
-candidate, replays the audio sent since the last final (``ReplayBuffer``), and goes on. Every
-stream is one Attempt in the record; when every candidate has failed: 4503.
+does not answer audible audio within ``answer_timeout_s`` (silence owes no answer: a pause is
+not a stall), the relay closes it and opens the next candidate, replays the audio sent since
+the last final (``ReplayBuffer``), and goes on. Every stream is one Attempt in the record;
+when every candidate has failed: 4503.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class Relay:
             await self._send(stream, pcm)
 
     async def _send(self, stream: TranscriptionStream, pcm: bytes) -> None:
-        if self._pending_since is None:
+        if self._pending_since is None and audible(pcm):  # silence owes no answer: a pause is not a stall
             self._pending_since = time.monotonic()
         await _call(stream.send(pcm))
 
@@ -211,6 +212,16 @@ class Relay:
         if self._pending_since is not None and now - self._pending_since >= self.settings.answer_timeout_s:
             return f"no answer to audio within {self.settings.answer_timeout_s:g} s"
         return ""
+
+
+AUDIBLE_PEAK = 300  # about -40 dBFS: below it, a frame is silence (no vendor owes words for it)
+
+
+def audible(pcm: bytes) -> bool:
+    """Whether any 16-bit sample of ``pcm`` peaks above ``AUDIBLE_PEAK`` (native order: little-endian
+    on every platform the gateway ships for; a C-level min/max, some 20 us per 100 ms frame)."""
+    samples = memoryview(pcm[: len(pcm) // 2 * 2]).cast("h")
+    return len(samples) > 0 and (max(samples) > AUDIBLE_PEAK or min(samples) < -AUDIBLE_PEAK)
 
 
 async def _call(step: Awaitable[None]) -> None:

@@ -146,7 +146,7 @@ class LiveSession:
         queue.max_bytes = int(self.settings.buffer_s * decoder.sample_rate * 2)
         relay = facts.relay = Relay(
             routed.candidates.providers, queue, routed.meter, self._emit, self.settings,
-            {"language": start.language, "interim": start.interim},
+            {"language": start.language, "interim": True},  # partials show it is alive; `interim` filters below
         )  # fmt: skip
         deadline = time.monotonic() + self.settings.max_session_s * 2 + self.settings.finish_timeout_s
         ctx = CallContext(request_id=record.request_id, deadline=deadline, key_id=record.key_id)

@@ -11,6 +11,7 @@ became 6,300 px wide and took 12 s to detect; 1 s now).
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -35,10 +36,20 @@ class RapidOcr:
         from rapidocr import RapidOCR
 
         self.engine = RapidOCR(params=RAPID_PARAMS)
+        # The engine keeps the use_det/use_cls/use_rec of its last call as its settings: every
+        # call names all three, under one lock (OCR and the redactor's text boxes share it).
+        self._lock = threading.Lock()
+
+    def detect(self, arr: np.ndarray[Any, Any]) -> list[Any]:
+        """The text regions' quadrilaterals (pixel points), from the detector alone."""
+        with self._lock:
+            found = self.engine(arr, use_det=True, use_cls=False, use_rec=False)
+        return list(found.boxes) if getattr(found, "boxes", None) is not None else []
 
     def read(self, img: DecodedImage) -> dict[str, Any]:
         arr = np.asarray(img.image)
-        out = self.engine(arr)
+        with self._lock:
+            out = self.engine(arr, use_det=True, use_cls=True, use_rec=True)
         w, h = img.image.width, img.image.height
         lines = []
         quads = out.boxes if out.boxes is not None else []

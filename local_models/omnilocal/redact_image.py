@@ -44,10 +44,8 @@ class RegionBlurrer:
     def text_boxes(self, img: DecodedImage) -> list[tuple[int, int, int, int]]:
         if self.rapid is None:
             raise RuntimeError("no text detector is installed")
-        found = self.rapid.engine(np.asarray(img.image), use_det=True, use_cls=False, use_rec=False)
-        quads = found.boxes if getattr(found, "boxes", None) is not None else []
         out = []
-        for quad in quads:
+        for quad in self.rapid.detect(np.asarray(img.image)):
             xs, ys = [float(p[0]) for p in quad], [float(p[1]) for p in quad]
             out.append(_pixels(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
         return out

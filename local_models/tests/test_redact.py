@@ -72,3 +72,6 @@ def test_text_regions_blurred_and_unreadable(client: Any) -> None:
     assert "123" not in read["text"]
     jpeg = client.ok("/redact/image", {"image": b64_png(img, "JPEG"), "faces": False, "text": True})
     assert jpeg["format"] == "jpeg"
+    # the detector the redactor shares with OCR keeps nothing of the detection-only call
+    chinese = client.ok("/vision/ocr", {"image": b64_png(text_image("欢迎来到上海")), "language": "zh-CN"})
+    assert chinese["text"].replace(" ", "") == "欢迎来到上海"

@@ -160,6 +160,9 @@ def test_capabilities(client: Any) -> None:
         "text.moderation",
         "speech.synthesize",
         "speech.transcribe",
+        "video.labels",
+        "video.shots",
+        "video.moderation",
     }
     translate = tasks["text.translate"]
     for pair in (["en", "es"], ["en", "ca"], ["en", "gl"], ["en", "eo"], ["en", "sh"], ["fr", "es"], ["es", "pt"]):

@@ -73,7 +73,10 @@ async def test_without_interim_only_finals_come(
     assert not session.config.interim_results and session.config.config.language_code == "fr-FR"
 
 
-async def test_the_stream_counts_the_seconds_it_sent(google_stream_provider: GoogleProvider) -> None:
+async def test_the_stream_counts_the_seconds_it_sent(
+    google_stream_provider: GoogleProvider, speech_stream_fake: SpeechStreamingFake
+) -> None:
+    before = len(speech_stream_fake.sessions)
     stream = await google_stream_provider.open_transcription(sample_rate=8000, language="en", interim=True, ctx=ctx())
     try:
         assert isinstance(stream, GoogleTranscriptionStream)
@@ -81,6 +84,12 @@ async def test_the_stream_counts_the_seconds_it_sent(google_stream_provider: Goo
         assert stream.seconds_sent == pytest.approx(1.5)
     finally:
         await stream.aclose()
+    # the fake may start this cancelled call's handler late: let it, or it would take the next test's failure
+    for _ in range(100):
+        if len(speech_stream_fake.sessions) > before:
+            break
+        await asyncio.sleep(0.02)
+    assert await _connections_gone(speech_stream_fake)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +110,7 @@ async def test_a_status_from_google_is_the_gateway_error(
     error: type[Exception],
 ) -> None:
     pcm, rate = speech
+    assert await _connections_gone(speech_stream_fake)  # no call of an earlier test can take the failure
     speech_stream_fake.fail(Failure.status(code, f"scripted {code.name}", after=2))
     stream = await google_stream_provider.open_transcription(sample_rate=rate, language="en", interim=True, ctx=ctx())
     heard = Heard()

@@ -123,9 +123,11 @@ def test_reload_under_load_loses_no_request(tmp_path: Path, sink: MemorySink) ->
                 statuses: list[int] = []
                 reloader = server.app.state.runtime.reloader
                 # at least 10 rounds of 20, and on until three reloads have happened under the load
-                # (a busy machine may take longer than 10 rounds to see them); bounded either way
+                # and each order has served (a busy machine may take longer than 10 rounds to see
+                # them); bounded either way
                 for rounds in range(100):
-                    if rounds >= 10 and reloader.status.reloads >= 3:
+                    served = {r.provider for r in sink.records}
+                    if rounds >= 10 and reloader.status.reloads >= 3 and served >= {"primary", "secondary"}:
                         break
                     statuses += await asyncio.gather(*(one() for _ in range(20)))
                 return statuses

@@ -6,11 +6,8 @@ the facts held in ``policies.live.RoutingState``); this module alone runs it:
 - each step is one provider, tried up to ``retries.attempts`` times on retryable
   errors (tenacity: exponential backoff with jitter), every try bounded by the step's
   timeout and the request's one deadline (``gateway.deadlines``: one timer for all).
-  This is the only retry layer: adapters do not retry (a dropped keep-alive
-  connection re-sent at once is not a retry). A
-  Retry-After is honoured only when it fits the time left, otherwise the next
-  candidate runs at once; after a timeout the same provider is tried again only when
-  a whole attempt still fits (``worth_retrying``);
+  This is the only retry layer: adapters do not retry (a dropped keep-alive connection
+  re-sent at once is not a retry). When to try again is ``gateway.retry_rule``'s to say;
 - a step whose circuit is open (or half-open with its one trial taken) is skipped,
   unless the plan keeps it as a last resort;
 - an error marked ``fallback`` (DESIGN §3) moves on to the next step; one that is not

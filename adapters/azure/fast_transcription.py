@@ -28,18 +28,15 @@ from typing import Any
 
 from adapters.azure import rest
 from adapters.azure.clients import AzureClients
-from adapters.azure.speech import AUDIO_TYPES, locale_for
+from adapters.azure.speech import checked_audio, locale_for
 from adapters.base import CallContext, ProviderResult
 from adapters.kit import optional_unit, parsed
 from adapters.kit.convert import mean
 from adapters.kit.speakers import segments, with_speakers
 from omnisense.schema import (
-    InvalidInput,
-    PayloadTooLarge,
     Segment,
     TranscribeRequest,
     TranscribeResult,
-    Unsupported,
     Word,
 )
 
@@ -61,19 +58,7 @@ def definition(request: TranscribeRequest, default_language: str = "en") -> dict
 
 def to_vendor(request: TranscribeRequest, default_language: str = "en") -> dict[str, Any]:
     """The multipart body (``data``) and its ``headers``, and the locale asked for."""
-    audio = request.audio
-    if audio.uri:
-        raise Unsupported("azure speech reads uploaded audio, not a URI", field="audio")
-    if not audio.data:
-        raise InvalidInput("the audio is empty", field="audio")
-    if audio.format not in AUDIO_TYPES:
-        raise Unsupported(f"azure fast transcription reads WAV or OGG/Opus here, not {audio.format!r}", field="audio")
-    if audio.duration_s is not None and audio.duration_s > MAX_AUDIO_S:
-        raise PayloadTooLarge(
-            f"azure fast transcription takes at most {MAX_AUDIO_S / 3600:.0f} hours of audio, "
-            f"got {audio.duration_s:.0f} s",
-            field="audio",
-        )
+    audio = checked_audio(request, "fast transcription", MAX_AUDIO_S)
     spec = definition(request, default_language)
     boundary = f"omnisense-{uuid.uuid4().hex}"
     head = (

@@ -56,6 +56,7 @@ from adapters.kit.audio_stream import wav_stream_header
 from adapters.kit.long_audio import transcribe_in_chunks
 from omnisense.schema import (
     InvalidInput,
+    Media,
     PayloadTooLarge,
     SynthesizeRequest,
     SynthesizeResult,
@@ -178,21 +179,25 @@ def synthesize_from_vendor(audio: bytes, voice: str, request: SynthesizeRequest)
     return SynthesizeResult(audio=audio, format=request.format, sample_rate=RATE, voice=voice)
 
 
-def transcribe_to_vendor(request: TranscribeRequest, default_language: str = "en") -> dict[str, Any]:
+def checked_audio(request: TranscribeRequest, endpoint: str, max_s: float) -> Media:
+    """The uploaded audio ``endpoint`` (short audio, fast transcription) takes, or the 4xx naming why not."""
     audio = request.audio
     if audio.uri:
         raise Unsupported("azure speech reads uploaded audio, not a URI", field="audio")
     if not audio.data:
         raise InvalidInput("the audio is empty", field="audio")
-    content_type = AUDIO_TYPES.get(audio.format)
-    if content_type is None:
-        raise Unsupported(f"azure speech (short audio) reads WAV or OGG/Opus, not {audio.format!r}", field="audio")
-    if audio.duration_s is not None and audio.duration_s > MAX_AUDIO_S:
-        raise PayloadTooLarge(
-            f"azure speech's short-audio endpoint takes at most {MAX_AUDIO_S:.0f} s of audio, "
-            f"got {audio.duration_s:.1f} s",
-            field="audio",
-        )
+    if audio.format not in AUDIO_TYPES:
+        raise Unsupported(f"azure {endpoint} reads WAV or OGG/Opus, not {audio.format!r}", field="audio")
+    if audio.duration_s is not None and audio.duration_s > max_s:
+        most = f"{max_s / 3600:.0f} hours" if max_s >= 3600 else f"{max_s:.0f} s"
+        got = f"got {audio.duration_s:.1f} s"
+        raise PayloadTooLarge(f"azure {endpoint} takes at most {most} of audio, {got}", field="audio")
+    return audio
+
+
+def transcribe_to_vendor(request: TranscribeRequest, default_language: str = "en") -> dict[str, Any]:
+    audio = checked_audio(request, "speech (short audio)", MAX_AUDIO_S)
+    content_type = AUDIO_TYPES[audio.format]
     if audio.format == "wav":
         content_type = content_type.format(rate=wav_rate(audio.data))
     return {

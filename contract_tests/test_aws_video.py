@@ -12,8 +12,7 @@ import boto3
 import pytest
 
 from adapters.aws.provider import AwsProvider
-from adapters.base import CallContext
-from contract_tests.abstract.video import CLIP, video_request
+from contract_tests.abstract.video import CLIP, video_ctx, video_request
 from contract_tests.conftest_aws import *  # noqa: F403  (the fixtures)
 from contract_tests.conftest_aws import BUCKET, READ_BUCKET, REGION
 from contract_tests.fakes.aws_json import AwsJsonFake
@@ -27,10 +26,6 @@ from omnisense.schema import (
     VideoRequest,
     VideoShotsResult,
 )
-
-
-def ctx(seconds: float = 10.0) -> CallContext:
-    return CallContext(request_id="video", deadline=time.monotonic() + seconds)
 
 
 @pytest.fixture
@@ -58,7 +53,7 @@ def _staged(s3: Any) -> list[str]:
 
 
 async def test_labels_staged_polled_paged_and_cleaned_up(aws_provider: AwsProvider, fake: AwsJsonFake, s3: Any) -> None:
-    out = await aws_provider.run(Task.VIDEO_LABELS, video_request(min_confidence=0.5), ctx())
+    out = await aws_provider.run(Task.VIDEO_LABELS, video_request(min_confidence=0.5), video_ctx())
     assert isinstance(out.result, VideoLabelsResult) and out.model == "rekognition-video"
     assert [s.name for s in out.result.segments] == ["Person", "Car", "Road", "Tree", "Building"]  # all 3 pages
     first = out.result.segments[0]
@@ -77,11 +72,11 @@ async def test_labels_staged_polled_paged_and_cleaned_up(aws_provider: AwsProvid
 
 
 async def test_shots_and_moderation(aws_provider: AwsProvider, fake: AwsJsonFake) -> None:
-    shots = (await aws_provider.run(Task.VIDEO_SHOTS, video_request(), ctx())).result
+    shots = (await aws_provider.run(Task.VIDEO_SHOTS, video_request(), video_ctx())).result
     assert isinstance(shots, VideoShotsResult)
     assert [(s.start_s, s.end_s) for s in shots.shots] == [(0.0, 3.303), (3.337, 6.673), (6.707, 10.01)]
     assert _bodies(fake, "StartSegmentDetection")[0]["SegmentTypes"] == ["SHOT"]
-    moderation = (await aws_provider.run(Task.VIDEO_MODERATION, video_request(), ctx())).result
+    moderation = (await aws_provider.run(Task.VIDEO_MODERATION, video_request(), video_ctx())).result
     assert isinstance(moderation, VideoModerationResult)
     best = moderation.frames[0]
     assert (best.category, best.time_s) == ("Alcohol", 7.007)
@@ -90,7 +85,7 @@ async def test_shots_and_moderation(aws_provider: AwsProvider, fake: AwsJsonFake
 async def test_an_s3_reference_is_read_in_place(aws_provider: AwsProvider, fake: AwsJsonFake, s3: Any) -> None:
     s3.put_object(Bucket=READ_BUCKET, Key="clips/street.mp4", Body=CLIP)
     request = VideoRequest(video=Media(data=b"", format="mp4", uri=f"s3://{READ_BUCKET}/clips/street.mp4"))
-    out = await aws_provider.run(Task.VIDEO_SHOTS, request, ctx())
+    out = await aws_provider.run(Task.VIDEO_SHOTS, request, video_ctx())
     assert isinstance(out.result, VideoShotsResult)
     assert out.result.video is not None and out.result.video.duration_s == 10.01  # Rekognition's VideoMetadata
     (start,) = _bodies(fake, "StartSegmentDetection")
@@ -103,14 +98,14 @@ async def test_an_s3_reference_is_read_in_place(aws_provider: AwsProvider, fake:
 async def test_a_failed_job_is_the_vendor_refusing_the_clip(aws_provider: AwsProvider, fake: AwsJsonFake) -> None:
     fake.video.fail_next = "Unsupported codec: the video must be H.264."
     with pytest.raises(Unsupported, match=r"H\.264"):
-        await aws_provider.run(Task.VIDEO_LABELS, video_request(), ctx())
+        await aws_provider.run(Task.VIDEO_LABELS, video_request(), video_ctx())
 
 
 async def test_a_job_still_running_at_the_deadline_is_a_timeout(aws_provider: AwsProvider, fake: AwsJsonFake) -> None:
     fake.video.polls_until_done = 10_000
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout):
-        await aws_provider.run(Task.VIDEO_MODERATION, video_request(), ctx(0.5))
+        await aws_provider.run(Task.VIDEO_MODERATION, video_request(), video_ctx(0.5))
     assert time.monotonic() - started < 2.0
 
 

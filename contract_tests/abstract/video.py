@@ -9,11 +9,12 @@ its vendor's answer holds (``expected_labels``, ``expected_cuts``).
 from __future__ import annotations
 
 import itertools
+import time
 from typing import ClassVar
 
 import pytest
 
-from adapters.base import Provider
+from adapters.base import CallContext, Provider
 from contract_tests import samples
 from contract_tests.abstract.base import ProviderContract
 from omnisense.schema import (
@@ -28,6 +29,11 @@ from omnisense.schema import (
 
 CLIP = samples.video()
 EPS = 1e-6
+
+
+def video_ctx(seconds: float = 10.0) -> CallContext:
+    """A call's context with ``seconds`` to its deadline (a vendor's video job is polled within it)."""
+    return CallContext(request_id="video", deadline=time.monotonic() + seconds)
 
 
 def video_request(data: bytes = CLIP, seconds: float = 2.0, **kw: object) -> VideoRequest:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from adapters import registry
-from adapters.azure import contentsafety, errors, fast_transcription, language, read, speech, translator, vision
+from adapters.azure import contentsafety, errors, language, read, speech, translator, vision
 from adapters.azure.config import AzureConfig
 from adapters.azure.prices import load_prices
 from adapters.azure.provider import AzureProvider, capabilities
@@ -469,37 +469,3 @@ async def test_unsupported_language_answer_falls_back(azure_provider: AzureProvi
 async def test_probe_against_the_fake(azure_provider: AzureProvider) -> None:
     health = await azure_provider.probe()
     assert health.ok and health.detail == "translator: one-character translate answered (key checked)"
-
-
-def test_fast_transcription_definition_and_limits() -> None:
-    wav = Media(data=samples.wav(0.1), format="wav", duration_s=0.1)
-    assert fast_transcription.definition(TranscribeRequest(audio=wav, speakers=True, language="de")) == {
-        "locales": ["de-DE"],
-        "diarization": {"enabled": True},
-    }
-    assert fast_transcription.definition(TranscribeRequest(audio=wav, speakers=3))["diarization"]["maxSpeakers"] == 3
-    call = fast_transcription.to_vendor(TranscribeRequest(audio=wav, speakers=2))
-    assert call["headers"]["Content-Type"].startswith("multipart/form-data; boundary=omnisense-")
-    assert call["params"] == {"api-version": "2024-11-15"} and call["locale"] == "en-US"
-    with pytest.raises(PayloadTooLarge, match="2 hours"):
-        fast_transcription.to_vendor(
-            TranscribeRequest(audio=Media(data=b"x", format="wav", duration_s=7201.0), speakers=2)
-        )
-    with pytest.raises(Unsupported):
-        fast_transcription.to_vendor(
-            TranscribeRequest(audio=Media(data=b"x", format="mp3", duration_s=1.0), speakers=2)
-        )
-
-
-def test_fast_transcription_answer_without_word_times_still_has_turns() -> None:
-    phrases = [
-        {**p, "words": []} for p in ex.FAST_TRANSCRIPTION_DIARIZED["phrases"]
-    ]  # an answer may carry phrases only
-    result = fast_transcription.from_vendor({"combinedPhrases": [], "phrases": phrases}, "en-US")
-    assert result.words == []
-    assert [(s.speaker, s.start_s, s.end_s) for s in result.segments or []] == [("S1", 0.96, 4.24), ("S2", 5.04, 6.84)]
-    assert result.text.startswith("Good afternoon. This is Sam.")
-    undiarized = fast_transcription.from_vendor(
-        {"phrases": [{k: v for k, v in phrases[0].items() if k != "speaker"}]}, "en-US"
-    )
-    assert undiarized.segments == [] and undiarized.text == "Good afternoon."  # no speaker given: no turn made up

@@ -1,6 +1,6 @@
 """The gateway's own cost, against the floor of its own stack, measured in one run.
 
-    python bench/overhead.py [--quick] [--rounds 3] [--workers] [--granian]
+    python bench/overhead.py [--quick] [--rounds 3] [--control] [--workers] [--granian] [--baseline DIR]
 
 Targets, every one started at once and measured in interleaved rounds (medians shown):
 
@@ -9,6 +9,8 @@ Targets, every one started at once and measured in interleaved rounds (medians s
   on, one ``text.sentiment`` request routed to a ``local``-kind provider;
 - omnisense, logging off: the same with ``logs.sink: none`` (records still built,
   redacted and counted in the metrics; nothing written);
+- with ``--control``: a second "logging off" server, identical to the first: how far two
+  equal servers differ in the same run (the noise floor of every other row's difference);
 - with ``--workers``: ``omnisense serve --workers 1`` and ``--workers 2``, each allowed
   both cores (on a 2-core machine they share them with the load generator);
 - with ``--granian``: the gateway's app on granian instead of uvicorn;
@@ -21,7 +23,9 @@ pinned to core 1; the upstream and the load generator to core 0 (``taskset``), s
 do not steal each other's CPU. Columns:
 
 - added p50 / p99: latency at 1 in flight minus the latency of calling the upstream
-  directly, measured in the same round (the cost of the extra hop plus the server's work);
+  directly, measured in the same round (the cost of the extra hop plus the server's work).
+  The targets and the direct calls take turns in blocks of 100 requests, so that a noisy
+  stretch of the machine lands on all of them alike;
 - req/s at 64 in flight, and the share of the floor's;
 - CPU per request: user + system time of the server's processes over the 64-in-flight
   phase, divided by the requests served (load-independent, unlike req/s on a busy machine);
@@ -176,6 +180,8 @@ def targets(args: argparse.Namespace, tmp: Path, upstream: str) -> list[Target]:
         Target("omnisense (SQLite log, metrics)", pinned("1", serve_cmd(p := next(ports), default)), {}, p),
         Target("omnisense, logging off", pinned("1", serve_cmd(p := next(ports), quiet)), {}, p),
     ]  # fmt: skip
+    if args.control:
+        out.append(Target("omnisense, logging off (control)", pinned("1", serve_cmd(p := next(ports), quiet)), {}, p))
     if args.baseline:
         base = Path(args.baseline).resolve()
         own = tmp / "baseline"  # its own request log: the two checkouts may not share a schema version
@@ -241,19 +247,30 @@ def start(stack: ExitStack, target: Target) -> None:
 # --- load -------------------------------------------------------------------------------------
 
 
-async def one_by_one(url: str, requests: int) -> list[float]:
-    """Latencies (ms) of ``requests`` requests sent one after the other (after a warm-up)."""
+BLOCK = 100  # requests in a row to one target at 1 in flight, before the next target's turn
+WARM = 10  # of each block, not counted: the target's first requests after the others ran
+
+
+async def one_by_one(urls: list[str], requests: int) -> dict[str, list[float]]:
+    """Latencies (ms) of ``requests`` requests to each of ``urls``, one in flight.
+
+    The targets take turns in blocks of ``BLOCK`` requests, so a noisy stretch of the machine
+    (a virtual machine's stolen time, another process) falls on every target alike instead of
+    on whichever one was measuring then; each target still serves a run of requests at its
+    own pace, as it would alone."""
     headers = {"Content-Type": "application/json"}
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {url: [] for url in urls}
     async with aiohttp.ClientSession() as http:
-        for i in range(requests + min(100, requests)):
-            begin = time.perf_counter()
-            async with http.post(url, data=BODY, headers=headers) as r:
-                await r.read()
-                if r.status != 200:
-                    raise RuntimeError(f"{url} answered {r.status}")
-            if i >= min(100, requests):
-                latencies.append((time.perf_counter() - begin) * 1000)
+        for _ in range(max(1, requests // BLOCK)):
+            for url in urls:
+                for i in range(WARM + min(BLOCK, requests)):
+                    begin = time.perf_counter()
+                    async with http.post(url, data=BODY, headers=headers) as r:
+                        await r.read()
+                        if r.status != 200:
+                            raise RuntimeError(f"{url} answered {r.status}")
+                    if i >= WARM:
+                        latencies[url].append((time.perf_counter() - begin) * 1000)
     return latencies
 
 
@@ -312,24 +329,28 @@ class Plan:
     wrk: Path | None  # the wrk script, when wrk is installed
 
 
-def measure(target: Target, direct: str, plan: Plan) -> None:
-    base = asyncio.run(one_by_one(direct, plan.sequential))
-    lat = asyncio.run(one_by_one(target.url, plan.sequential))
-    assert target.proc is not None
-    pids = process_tree(target.proc.pid)
-    cpu = cpu_seconds(pids)
-    if plan.wrk is not None:
-        served, took = in_flight_wrk(target.url, plan.seconds, 64, plan.wrk)
-    else:
-        served, took = asyncio.run(in_flight_py(target.url, plan.loaded, 64))
-    cpu_us = (cpu_seconds(pids) - cpu) / served * 1e6
-    added50, added99 = pct(lat, 50) - pct(base, 50), pct(lat, 99) - pct(base, 99)
-    target.note(added50=added50, added99=added99, rps=served / took, cpu_us=cpu_us)
+def measure(rows: list[Target], direct: str, plan: Plan) -> None:
+    """One round: every target at 1 in flight (in turns, against calling the upstream directly), then each at 64."""
+    lat = asyncio.run(one_by_one([direct, *(t.url for t in rows)], plan.sequential))
+    base = lat[direct]
+    for target in rows:
+        mine = lat[target.url]
+        target.note(added50=pct(mine, 50) - pct(base, 50), added99=pct(mine, 99) - pct(base, 99))
+    for target in rows:
+        assert target.proc is not None
+        pids = process_tree(target.proc.pid)
+        cpu = cpu_seconds(pids)
+        if plan.wrk is not None:
+            served, took = in_flight_wrk(target.url, plan.seconds, 64, plan.wrk)
+        else:
+            served, took = asyncio.run(in_flight_py(target.url, plan.loaded, 64))
+        target.note(rps=served / took, cpu_us=(cpu_seconds(pids) - cpu) / served * 1e6)
 
 
 def print_table(rows: list[Target], plan: Plan) -> None:
     gen = "wrk, 1 thread" if plan.wrk else "aiohttp (wrk not installed: the generator may set the pace)"
-    print(f"\n{plan.rounds} interleaved round(s), medians; {plan.sequential} requests at 1 in flight per round;")
+    print(f"\n{plan.rounds} round(s), medians; per round {plan.sequential} requests at 1 in flight to each target,")
+    print(f"in turns of {BLOCK} (the upstream called directly taking its turn too);")
     print(f"64 in flight: {gen}; servers on core 1, upstream and load generator on core 0\n")
     print("| target | added p50 / p99 at 1 in flight | req/s at 64 in flight | CPU per request | RSS | start-up |")
     print("|---|---|---|---|---|---|")
@@ -347,7 +368,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one short round (under a minute)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sequential", type=int, default=2000, help="requests at 1 in flight per round")
+    parser.add_argument("--sequential", type=int, default=5000, help="requests at 1 in flight per target and round")
+    parser.add_argument("--control", action="store_true", help="add a second logging-off server (the noise floor)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds at 64 in flight per round (wrk)")
     parser.add_argument("--workers", action="store_true", help="add --workers 1 and 2 rows (cores 0-1)")
     parser.add_argument("--granian", action="store_true", help="add the gateway on granian")
@@ -370,8 +392,7 @@ def main() -> None:
         for t in rows:
             start(stack, t)
         for _ in range(plan.rounds):
-            for t in rows:
-                measure(t, f"{upstream}/text/sentiment", plan)
+            measure(rows, f"{upstream}/text/sentiment", plan)
         for t in rows:
             assert t.proc is not None
             t.note(rss=rss_mb(process_tree(t.proc.pid)))

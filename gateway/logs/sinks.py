@@ -30,6 +30,14 @@ class LogSink(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
+class GentleWrite(Protocol):
+    """A sink that can also write without competing with requests for the CPU (SQLite: on a
+    lowest-priority thread); the LogWriter uses it while it keeps up, ``write`` when it is behind."""
+
+    async def write_gently(self, records: Sequence[RequestLog]) -> None: ...
+
+
 class JsonlSink:
     """One JSON object per line, appended; the file is opened once.
 

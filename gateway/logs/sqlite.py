@@ -1,18 +1,29 @@
 """The SQLite sink: the embedded default (``var/requests.db``).
 
-stdlib ``sqlite3`` on the file's one dedicated thread, which owns the one connection
-(``gateway.storage.SqliteFile``; aiosqlite does the same — a thread per connection — behind
-another dependency). The database runs in WAL mode with ``synchronous=NORMAL``: each batch is
-one transaction, readers such as ``omnisense logs`` never block the writer, and a committed
-batch survives a crash of the gateway. Queries run on the same thread, between batches (and
-between the job store's transactions when jobs live in the same file).
+stdlib ``sqlite3`` on the file's one connection (``gateway.storage.SqliteFile``, which runs
+calls on its own threads; aiosqlite does the same — a thread per connection — behind another
+dependency). The database runs in WAL mode with ``synchronous=NORMAL``: each batch is one
+transaction, readers such as ``omnisense logs`` never block the writer, and a committed batch
+survives a crash of the gateway. Queries run between batches (and between the job store's
+transactions when jobs live in the same file).
+
+``write_gently`` (what the LogWriter calls while it keeps up) writes on the file's background
+thread, at the lowest priority, in statements of 16 rows so that it holds the GIL only
+briefly: a request that arrives during a batch keeps nearly all of its core
+(``bench/overhead.py``: p99 at 1 in flight). On a saturated core that thread gets almost
+nothing: a batch not done within ``GENTLE_PATIENCE_S`` stops after its current statement
+(committing what it wrote), the file's own thread writes the rest, and batches go there for
+``GENTLE_REST_S`` before the next try.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -72,6 +83,9 @@ MIGRATIONS: list[list[str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 _ROW = f"({', '.join('?' * len(COLUMNS))})"
 ROWS_PER_INSERT = 64  # 64 x 16 parameters, well under SQLite's limit of 32,766
+ROWS_PER_GENTLE_INSERT = 16  # on the background thread: short stretches holding the GIL
+GENTLE_PATIENCE_S = 0.02  # a background batch still running after this: the core is saturated
+GENTLE_REST_S = 10.0  # then batches go to the file's own thread for this long
 
 
 @functools.cache
@@ -104,6 +118,7 @@ class SqliteSink:
         self.path = self._file.path
         self._closed = False
         self._migrated = False
+        self._gentle_rest_until = 0.0  # write_gently writes on the file's own thread until then
         try:
             self._file.call(migrate)
             self._migrated = True
@@ -115,21 +130,49 @@ class SqliteSink:
             raise RuntimeError(f"the request log {self.path} is closed")
         return conn
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._file.run(lambda conn: fn(self._db(conn)))
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, background: bool = False) -> T:
+        return await self._file.run(lambda conn: fn(self._db(conn)), background=background)
 
-    def _write_sync(self, conn: sqlite3.Connection, records: Sequence[RequestLog]) -> None:
+    def _write_sync(
+        self,
+        conn: sqlite3.Connection,
+        records: Sequence[RequestLog],
+        rows: int = ROWS_PER_INSERT,
+        hurry: threading.Event | None = None,
+    ) -> int:
+        """Insert ``records`` in one transaction; returns how many (fewer when ``hurry`` is set meanwhile)."""
         if not self._migrated:
             migrate(conn)
             self._migrated = True
+        written = 0
         with conn:
             conn.execute("BEGIN")
-            for at in range(0, len(records), ROWS_PER_INSERT):
-                chunk = records[at : at + ROWS_PER_INSERT]
+            while written < len(records) and not (hurry and hurry.is_set()):
+                chunk = records[written : written + rows]
                 conn.execute(_insert(len(chunk)), [v for r in chunk for v in to_columns(r)])
+                written += len(chunk)
+        return written
 
     async def write(self, records: Sequence[RequestLog]) -> None:
         await self._run(lambda conn: self._write_sync(conn, records))
+
+    async def write_gently(self, records: Sequence[RequestLog]) -> None:
+        """``write`` on the background thread, unless the core is saturated (see the module's doc)."""
+        if time.monotonic() < self._gentle_rest_until:
+            await self.write(records)
+            return
+        hurry = threading.Event()
+        written = asyncio.ensure_future(
+            self._run(lambda conn: self._write_sync(conn, records, ROWS_PER_GENTLE_INSERT, hurry), background=True)
+        )
+        try:
+            done = await asyncio.wait_for(asyncio.shield(written), GENTLE_PATIENCE_S)
+        except TimeoutError:
+            hurry.set()
+            self._gentle_rest_until = time.monotonic() + GENTLE_REST_S
+            done = await written
+        if done < len(records):
+            await self.write(records[done:])
 
     def _query_sync(self, conn: sqlite3.Connection, filters: LogQuery) -> LogPage:
         where, args = where_clause(filters, lambda n: "?")

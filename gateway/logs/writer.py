@@ -39,7 +39,7 @@ from collections import deque
 from typing import Literal
 
 from gateway.logs.record import RequestLog
-from gateway.logs.sinks import LogSink
+from gateway.logs.sinks import GentleWrite, LogSink
 from gateway.logs.spool import Spool
 
 log = logging.getLogger("omnisense.logs")
@@ -61,6 +61,7 @@ class LogWriter:
         spool: Spool | None = None,
     ) -> None:
         self.sink = sink
+        self._write_gently = sink.write_gently if isinstance(sink, GentleWrite) else None
         self.spool = spool
         self.spooled = 0  # records put in the spool so far
         self.replayed = 0  # records the spool handed to the sink
@@ -229,20 +230,32 @@ class LogWriter:
             await asyncio.gather(*self._waiting, return_exceptions=True)
         await self.caught_up(None)
 
+    def _behind(self, batch: list[RequestLog]) -> bool:
+        """The batch filled before its linger ran out, more wait, or somebody waits for them."""
+        full = self.batch_size
+        return len(batch) >= full or len(self._items) >= full or self._closing or bool(self._catching_up)
+
+    async def _sink_write(self, batch: list[RequestLog]) -> None:
+        """The sink's write; one that leaves the CPU to requests while the writer keeps up (``GentleWrite``)."""
+        if self._write_gently is not None and not self._behind(batch):
+            await self._write_gently(batch)
+        else:
+            await self.sink.write(batch)
+
     async def _write(self, batch: list[RequestLog]) -> None:
         if self.spool is not None:
             await self._write_or_spool(batch, self.spool)
             return
         for delay in RETRY_DELAYS_S:  # a database blip should not cost records
             try:
-                await self.sink.write(batch)
+                await self._sink_write(batch)
                 self.written += len(batch)
                 return
             except Exception:
                 log.warning("request log sink failed; retrying in %.1f s", delay, exc_info=True)
                 await asyncio.sleep(delay)
         try:
-            await self.sink.write(batch)
+            await self._sink_write(batch)
             self.written += len(batch)
         except Exception:
             self.failed += len(batch)
@@ -251,7 +264,7 @@ class LogWriter:
     async def _write_or_spool(self, batch: list[RequestLog], spool: Spool) -> None:
         if not spool.records:  # while the spool holds records, new ones queue behind them
             try:
-                await self.sink.write(batch)
+                await self._sink_write(batch)
                 self.written += len(batch)
                 self.sink_failing = False
                 return

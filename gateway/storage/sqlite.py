@@ -1,4 +1,4 @@
-"""One SQLite file: one connection, used by one dedicated thread at a time.
+"""One SQLite file: one connection, used by one of two dedicated threads at a time.
 
 One writer is all SQLite allows anyway, and private threads keep the database work out of the
 shared pool that request handling uses. The connection is opened on the first call, in WAL

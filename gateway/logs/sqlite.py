@@ -84,7 +84,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _ROW = f"({', '.join('?' * len(COLUMNS))})"
 ROWS_PER_INSERT = 64  # 64 x 16 parameters, well under SQLite's limit of 32,766
 ROWS_PER_GENTLE_INSERT = 16  # on the background thread: short stretches holding the GIL
-GENTLE_PATIENCE_S = 0.02  # a background batch still running after this: the core is saturated
+GENTLE_PATIENCE_S = 0.25  # a background batch still running after this: the core is saturated
 GENTLE_REST_S = 10.0  # then batches go to the file's own thread for this long
 
 

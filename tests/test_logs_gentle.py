@@ -22,6 +22,7 @@ import pytest
 from gateway.jobs.registry import make_job_store
 from gateway.jobs.settings import JobSettings
 from gateway.logs import RequestLog
+from gateway.logs import sqlite as log_sqlite
 from gateway.logs.settings import LogSettings
 from gateway.logs.sqlite import SqliteSink
 from gateway.storage import Storage
@@ -58,7 +59,10 @@ def one_core() -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-async def test_a_gentle_batch_is_written_by_a_lowest_priority_thread(tmp_path: Path) -> None:
+async def test_a_gentle_batch_is_written_by_a_lowest_priority_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_sqlite, "GENTLE_PATIENCE_S", 60.0)  # a busy CI machine must not trip the guard here
     file = SqliteFile(tmp_path / "r.db")
     sink = SqliteSink(file)
     inserts: list[int] = []  # the niceness of the thread running each INSERT, as the kernel says
@@ -99,7 +103,7 @@ async def test_a_saturated_core_does_not_starve_the_log(tmp_path: Path, one_core
         busy.cancel()
         await sink.close()
     assert rows(tmp_path / "r.db") == 10_000
-    # On the background thread alone, 5,000 records took 4.8 s here; with the hand-over, both batches 1 s.
+    # On the background thread alone, 5,000 records took 4.8 s here; with the hand-over 0.37 s, then 0.08 s.
     assert first < 2.0, f"the first batch took {first:.2f} s"
     assert second < 2.0, f"the second batch took {second:.2f} s"
 

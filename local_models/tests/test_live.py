@@ -51,8 +51,10 @@ def test_partials_come_before_the_end_and_finals_at_pauses(server: str, client: 
     finals = [e for e in answers if e["type"] == "final"]
     assert len(finals) == 2, answers  # one per sentence: the pause ends the first
     words = " ".join(f["text"] for f in finals).lower()
-    for expected in ("weather", "nice", "today", "call", "morning"):
-        assert expected in words, words
+    # "weather" and "whether" sound the same: Moonshine wrote "but whether is nice today" in one
+    # fresh-clone run on a busy machine, where its passes fell on other frames than usual.
+    for expected in (("weather", "whether"), ("nice",), ("today",), ("call",), ("morning",)):
+        assert any(word in words for word in expected), words
     assert finals[1]["start_s"] > finals[0]["end_s"]
     assert any(e["type"] == "partial" for e in answers)
     shown: list[str] = []  # partials are stable once shown: each extends the one before, until a final

@@ -175,13 +175,16 @@ def mount_tmpfs(disk: Path) -> bool:
 
 
 def fill(path: Path) -> None:
-    """Write zeros until the disk says no."""
+    """Write zeros until the disk says no.
+
+    Unbuffered on purpose: a buffered file keeps the bytes the disk refused and
+    raises ENOSPC a second time when it is closed.
+    """
     chunk = b"\0" * 65536
-    with path.open("wb") as f:
+    with path.open("wb", buffering=0) as f:
         try:
-            while True:
-                f.write(chunk)
-                f.flush()
+            while f.write(chunk):
+                pass
         except OSError:
             pass
 

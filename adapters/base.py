@@ -170,6 +170,11 @@ class TranscriptionStream(Protocol):
     an error while iterating is an ``UpstreamError`` like any ``run``'s.
     """
 
+    max_audio_s: float | None
+    """The vendor's cap on one stream, in seconds of audio or of wall-clock time since it
+    opened, whichever runs out first (Google: about 5 minutes); None: no cap. The gateway
+    rolls a longer session over to a new stream of the same provider before the cap."""
+
     async def send(self, pcm: bytes) -> None: ...
 
     async def finish(self) -> None:

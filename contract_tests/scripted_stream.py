@@ -11,7 +11,8 @@ Policy block: ``{kind: "contract_tests.scripted_stream:ScriptedStreamer", label:
 price_usd: 0.0001}`` (per second of audio) and, to script a failure, ``fail_after_s`` (the
 stream errors once it has had that much audio, as a killed server), ``hang_after_s`` (it stops
 answering), ``latency_ms`` (each answer waits that long), ``send_latency_ms`` (each send does),
-``refuse_open`` (it cannot open).
+``refuse_open`` (it cannot open), ``max_audio_s`` (a vendor's cap on one stream: it says so,
+and a stream that gets more audio errors, as Google's does past 305 s).
 """
 
 from __future__ import annotations
@@ -86,12 +87,16 @@ class ScriptedStreamConfig(ProviderConfig, kw_only=True, forbid_unknown_fields=T
     latency_ms: float = 0.0
     send_latency_ms: float = 0.0  # each send waits this long (a slow upstream: the gateway's buffer fills)
     refuse_open: bool = False
+    max_audio_s: float | None = None
     languages: list[str] | None = None
 
 
 class _Stream:
     def __init__(self, config: ScriptedStreamConfig, rate: int, interim: bool) -> None:
         self.config = config
+        self.max_audio_s = config.max_audio_s
+        self.rate = rate
+        self.received_s = 0.0
         self.block_bytes = int(rate * BLOCK_S) * 2
         self.interim = interim
         self.pending = bytearray()
@@ -108,6 +113,12 @@ class _Stream:
             raise UpstreamUnavailable(f"{self.config.label}: the stream is closed")
         if self.config.send_latency_ms:
             await asyncio.sleep(self.config.send_latency_ms / 1000.0)
+        self.received_s += len(pcm) / (2.0 * self.rate)
+        if self.max_audio_s is not None and self.received_s > self.max_audio_s + 1e-9:
+            self.dead = True
+            cap = f"{self.config.label}: stream past its {self.max_audio_s:g} s cap"
+            self.answers.put_nowait(UpstreamUnavailable(cap))
+            return
         self.pending += pcm
         while len(self.pending) >= self.block_bytes:
             block = bytes(self.pending[: self.block_bytes])

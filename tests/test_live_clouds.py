@@ -14,7 +14,7 @@ import pytest
 
 from contract_tests.fakes.aws_transcribe_stream import SEGMENT, Failure, TranscribeStreamingFake
 from contract_tests.fakes.azure_speech_stream import DISPLAY, SpeechWebsocketFake
-from contract_tests.fakes.google_speech_stream import SpeechStreamingFake
+from contract_tests.fakes.google_speech_stream import MAX_STREAM_S, SpeechStreamingFake
 from contract_tests.streaming_helpers import spoken_pcm
 from gateway.logs import MemorySink
 from gateway.server.config import ApiKey, GatewayConfig, LogSettings, hash_key
@@ -49,7 +49,10 @@ def speech_wav() -> tuple[bytes, float]:
 
 
 def _policy(
-    tmp_path: Path, fakes: tuple[TranscribeStreamingFake, SpeechStreamingFake, SpeechWebsocketFake], *order: str
+    tmp_path: Path,
+    fakes: tuple[TranscribeStreamingFake, SpeechStreamingFake, SpeechWebsocketFake],
+    *order: str,
+    google_extra: str = "",
 ) -> Path:
     aws, google, azure = fakes
     path = tmp_path / "clouds.yaml"
@@ -58,7 +61,8 @@ def _policy(
         f"  aws: {{kind: aws, region: eu-west-1, access_key_id: {aws.access_key_id},"
         f" secret_access_key: {aws.secret_access_key},"
         f" endpoints: {{transcribestreaming: '{aws.url}'}}, ca_bundle: '{aws.ca_file}', timeout_s: 5}}\n"
-        f"  google: {{kind: google, credentials: anonymous, endpoints: {{speech_stream: '{google.url}'}}}}\n"
+        f"  google: {{kind: google, credentials: anonymous,"
+        f" endpoints: {{speech_stream: '{google.url}'}}{google_extra}}}\n"
         f"  azure: {{kind: azure, key: {azure.key}, region: westeurope, endpoints: {{speech_stream: '{azure.url}'}}}}\n"
         f"routes:\n  speech.transcribe: {{candidates: [{', '.join(order)}]}}\n"
     )
@@ -125,3 +129,35 @@ def test_aws_broken_mid_session_fails_over_to_google_in_one_record(
     (record,) = records_of(sink)
     assert record.stream is not None and record.stream.failovers == 1
     assert [p.provider for p in record.stream.providers] == ["aws", "google"]
+
+
+@pytest.mark.parametrize("rolls_over", [True, False], ids=["limit-known", "limit-unknown"])
+def test_google_past_its_stream_limit_rolls_over_to_a_new_stream(
+    tmp_path: Path, fakes: Fakes, speech_wav: tuple[bytes, float], rolls_over: bool
+) -> None:
+    """The fake ends a stream past 1 s of audio with Google's OUT_OF_RANGE (as Google does past
+    305 s). Told the limit (``stream_limit_s``), the session moves to fresh Google streams before
+    it; told a longer one, Google's cut is an error and, with no other candidate, 4503."""
+    google = fakes[1]
+    google.reset()
+    google.max_stream_s = 1.0
+    wav, seconds = speech_wav
+    sink = MemorySink()
+    limit = ", stream_limit_s: 1.0" if rolls_over else ""
+    try:
+        with _server(_policy(tmp_path, fakes, "google", google_extra=limit), sink) as server:
+            played = play(server.url, chunks(wav, 4096), start=START, headers=AUTH, pace_s=0.01)
+    finally:
+        google.max_stream_s = MAX_STREAM_S
+    (record,) = records_of(sink)
+    assert record.stream is not None
+    if not rolls_over:
+        assert played.code == 4503 and record.attempts[0].error_type == "UpstreamUnavailable"
+        assert "Exceeded maximum allowed stream duration" in (record.attempts[0].detail or "")
+        return
+    assert played.code == 1000, played.reason
+    assert played.events[-1]["failovers"] == 0 and record.stream.failovers == 0
+    assert len(google.sessions) >= 3 and all(s.audio_seconds <= 1.0 for s in google.sessions)
+    assert sum(s.audio_seconds for s in google.sessions) >= seconds  # every second heard at least once
+    assert [a.outcome for a in record.attempts] == ["ok"] * len(google.sessions)
+    assert {e["provider"] for e in played.of("final")} == {"google"}

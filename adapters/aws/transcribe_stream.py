@@ -47,6 +47,7 @@ from omnisense.schema import (
 
 MODEL = "transcribe-streaming"
 CHUNK_BYTES = 32 * 1024
+MAX_STREAM_S = 4 * 3600.0  # Transcribe's cap on one stream: a longer session rolls over to a new one
 MIN_RATE, MAX_RATE = 8000, 48000
 # The streaming LanguageCode enum of the SDKs (a subset of the batch locales).
 _LOCALES = (
@@ -188,6 +189,7 @@ class AwsTranscriptionStream:
 
     def __init__(self, provider: str, client: Any, started: Any, *, sample_rate: int, interim: bool) -> None:
         self.provider = provider
+        self.max_audio_s: float | None = MAX_STREAM_S
         self._client, self._started = client, started
         self._interim = interim
         self._bytes_per_s = 2 * sample_rate

@@ -133,6 +133,7 @@ class AzureTranscriptionStream:
 
     def __init__(self, azure: AzureClients, recognizer: Any, push: Any, *, sample_rate: int, interim: bool) -> None:
         self.azure, self.provider = azure, azure.name
+        self.max_audio_s: float | None = None  # the SDK reconnects past the service's own connection limit
         self._recognizer, self._push, self._loop = recognizer, push, asyncio.get_running_loop()
         self._interim = interim
         self._events: asyncio.Queue[Hypothesis | OmnisenseError | None] = asyncio.Queue()

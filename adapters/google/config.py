@@ -139,6 +139,9 @@ class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
     default_language: str = "en-US"
     # Speech-to-Text model; "default" is the v1 API's own choice.
     speech_model: str = "default"
+    # StreamingRecognize ends a stream after 305 s ("Exceeded maximum allowed stream duration"):
+    # live sessions roll over to a new stream before this many seconds (gateway.streaming.rollover).
+    stream_limit_s: float = 300.0
     # Video Intelligence: the Cloud Storage buckets it may read a {"uri": "gs://..."} from
     # ("media-in" or "gs://media-in"); none: uploads only.
     buckets: list[str] = msgspec.field(default_factory=list)
@@ -153,6 +156,8 @@ class GoogleConfig(GoogleBase, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("api_key and a credentials file do not go together: give one of them")
         if not self.location.strip():
             raise ValueError("location is empty")
+        if self.stream_limit_s <= 0:
+            raise ValueError("stream_limit_s must be positive")
         if self.video_poll_s <= 0 or self.video_timeout_s <= 0:
             raise ValueError("video_poll_s and video_timeout_s must be positive")
         if any(b.startswith("s3://") for b in self.buckets):

@@ -22,6 +22,8 @@ the REST transport the other Google calls use cannot stream.
   UpstreamUnavailable, so the session re-opens elsewhere rather than failing as bad input.
   A write that races Google's end of the call can hide its status: gRPC then ends the call
   with INTERNAL ("Internal error from Core"), which is UpstreamUnavailable too.
+- Length: ``max_audio_s`` is the provider's ``stream_limit_s`` (300 s): the gateway rolls a
+  longer session over to a new stream before Google's cut.
 """
 
 from __future__ import annotations
@@ -129,7 +131,9 @@ async def open_stream(
     plaintext = (google.config.stream_endpoint() or "").startswith("http://")
     credentials = None if plaintext else await google.run(_credentials, google, ctx=ctx)
     client = _client(google, credentials)
-    stream = GoogleTranscriptionStream(google.name, client, sample_rate=sample_rate)
+    stream = GoogleTranscriptionStream(
+        google.name, client, sample_rate=sample_rate, max_audio_s=google.config.stream_limit_s
+    )
     try:
         # No request iterator: the call is written to (``write``/``done_writing``).
         # A plaintext channel carries no call credentials: an API key goes as metadata, as REST sends it.
@@ -157,8 +161,9 @@ def _forget_frames(exc: BaseException | None) -> None:
 class GoogleTranscriptionStream:
     """A ``TranscriptionStream`` over one ``StreamingRecognize`` call."""
 
-    def __init__(self, provider: str, client: Any, *, sample_rate: int) -> None:
+    def __init__(self, provider: str, client: Any, *, sample_rate: int, max_audio_s: float | None = None) -> None:
         self.provider = provider
+        self.max_audio_s = max_audio_s
         self.client = client
         self.call: Any = None
         self._bytes_per_s = 2 * sample_rate

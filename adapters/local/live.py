@@ -49,6 +49,7 @@ class LocalTranscription:
 
     def __init__(self, name: str, ws: aiohttp.ClientWebSocketResponse, replica: Replica) -> None:
         self.name = name
+        self.max_audio_s: float | None = None
         self.ws = ws
         self.replica = replica
         self._closed = False

@@ -16,11 +16,14 @@ question" (0.98)), each sent once the audio received reaches its ``result_end_ti
 are ours: the documentation gives none), the rest when the client half-closes. Interim
 responses only when ``interim_results`` is set; finals carry word time offsets.
 
-With ``api_key`` set, a call without that key in ``x-goog-api-key`` gets Google's answer to
-a bad key. Failures a test queues with ``fail(...)`` (each taken by the next stream): ``Failure.status``
-(the RPC ends with a gRPC status after N responses: UNAUTHENTICATED, RESOURCE_EXHAUSTED,
-OUT_OF_RANGE...), ``Failure.drop`` (the TCP connection cut after N responses),
-``Failure.hang`` (audio taken, nothing answered).
+A stream that gets more than ``max_stream_s`` seconds of audio (305, as Google's) ends with
+OUT_OF_RANGE "Exceeded maximum allowed stream duration of 305 seconds." (Google's words; a
+test lowers the cap to see it). With ``api_key`` set, a call without that key in
+``x-goog-api-key`` gets Google's answer to a bad key. Failures a test queues with
+``fail(...)`` (each taken by the next stream): ``Failure.status`` (the RPC ends with a gRPC
+status after N responses: UNAUTHENTICATED, RESOURCE_EXHAUSTED, OUT_OF_RANGE...),
+``Failure.drop`` (the TCP connection cut after N responses), ``Failure.hang`` (audio taken,
+nothing answered).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import grpc
 from google.cloud.speech_v1.types import cloud_speech
 
 MAX_AUDIO = 25 * 1024
+MAX_STREAM_S = 305.0
 SERVICE, METHOD = "google.cloud.speech.v1.Speech", "StreamingRecognize"
 
 Words = tuple[tuple[str, float, float], ...]
@@ -206,6 +210,7 @@ class SpeechStreamingFake:
 
     def __init__(self, api_key: str | None = None) -> None:
         self.api_key = api_key
+        self.max_stream_s = MAX_STREAM_S
         self.sessions: list[Session] = []
         self._failures: deque[Failure] = deque()
         self._lock = threading.Lock()
@@ -284,6 +289,9 @@ class SpeechStreamingFake:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Request audio can be a maximum of {MAX_AUDIO} bytes")
             session.audio += request.audio_content
             session.audio_requests += 1
+            if session.audio_seconds > self.max_stream_s:
+                message = f"Exceeded maximum allowed stream duration of {MAX_STREAM_S:g} seconds."
+                context.abort(grpc.StatusCode.OUT_OF_RANGE, message)
             while script and script[0][1] <= session.audio_seconds:
                 yield from self._answer(script.popleft(), session, failure, context)
         session.half_closed = True

@@ -5,8 +5,9 @@ passes each hypothesis on with its times shifted onto the session's time line. W
 serving provider errors, ends its stream early, does not open within ``open_timeout_s`` or
 does not answer audible audio within ``answer_timeout_s`` (silence owes no answer: a pause is
 not a stall), the relay closes it and opens the next candidate, replays the audio sent since
-the last final (``ReplayBuffer``), and goes on. Every stream is one Attempt in the record;
-when every candidate has failed: 4503.
+the last final (``ReplayBuffer``), and goes on. A stream nearing its vendor's cap rolls over
+to a new stream of the same provider (``gateway.streaming.rollover``). Every stream is one
+Attempt in the record; when every candidate has failed: 4503.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from adapters.base import CallContext, Hypothesis, StreamingTranscriber, Transcr
 from gateway.streaming.buffer import END, AudioQueue, ReplayBuffer
 from gateway.streaming.errors import SessionClosed
 from gateway.streaming.meter import Meter
+from gateway.streaming.rollover import StreamClock
 from gateway.streaming.settings import StreamSettings
 from omnisense.schema import Attempt
 
 log = logging.getLogger("omnisense.streaming")
 Emit = Callable[[Hypothesis, str, float], Awaitable[None]]  # hypothesis, provider, offset (session s)
+
+
+ROLLED_OVER = "rolled over before the vendor's cap on one stream"
 
 
 class ProviderFailed(Exception):
@@ -61,40 +66,57 @@ class Relay:
         self.serving: str | None = None
         self._stream: TranscriptionStream | None = None
         self._pending_since: float | None = None  # audio sent and not yet answered, since then
+        self._rolling = False  # the feeder finished the stream at its cap, not at the session's end
+        self._heard_until = 0.0  # session time up to which the serving stream has been sent audio
+        self.rollovers = 0
 
     async def run(self, rate: int, ctx: CallContext) -> None:
         """Serve until the provider has answered everything after END; SessionClosed(4503) when all fail."""
         self.replay = ReplayBuffer(rate)
         for name, provider in self.candidates:
             self.serving = name
-            started = time.perf_counter()
             try:
-                await self._serve(name, provider, rate, ctx)
+                await self._serve_streams(name, provider, rate, ctx)
             except ProviderFailed as failed:
-                self._attempt(name, started, "error", failed)
                 log.warning("live session %s: %s failed (%s); failing over", ctx.request_id, name, failed)
                 continue
+            return
+        raise SessionClosed(4503, "no provider: every streaming candidate failed")
+
+    async def _serve_streams(self, name: str, provider: StreamingTranscriber, rate: int, ctx: CallContext) -> None:
+        """One provider's streams: one, and one more each time the last rolled over at its cap."""
+        while True:
+            started = time.perf_counter()
+            try:
+                rolled = await self._serve(name, provider, rate, ctx)
+            except ProviderFailed as failed:
+                self._attempt(name, started, "error", failed)
+                raise
             except BaseException:  # the session ended otherwise (a limit, the client, shutdown)
                 self._attempt(name, started, "cancelled", None)
                 raise
             finally:
                 await self.aclose()
-            self._attempt(name, started, "ok", None)
-            return
-        raise SessionClosed(4503, "no provider: every streaming candidate failed")
+            self._attempt(name, started, "ok", None, ROLLED_OVER if rolled else None)
+            if not rolled:
+                return
+            self.rollovers += 1
+            log.info("live session %s: %s rolled over to a new stream (%d)", ctx.request_id, name, self.rollovers)
 
     @property
     def failovers(self) -> int:
         return sum(1 for a in self.attempts if a.outcome == "error")
 
-    def _attempt(self, name: str, started: float, outcome: str, exc: BaseException | None) -> None:
+    def _attempt(
+        self, name: str, started: float, outcome: str, exc: BaseException | None, detail: str | None = None
+    ) -> None:
         cause = exc.__cause__ if exc is not None and exc.__cause__ is not None else exc
         self.attempts.append(
             Attempt(
                 provider=name, outcome=outcome,  # type: ignore[arg-type]
                 latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
                 error_type=type(cause).__name__ if cause is not None else None,
-                detail=str(cause)[:200] if cause is not None else None,
+                detail=str(cause)[:200] if cause is not None else detail,
             )
         )  # fmt: skip
 
@@ -106,7 +128,9 @@ class Relay:
             except Exception:
                 log.debug("closing a provider stream failed", exc_info=True)
 
-    async def _serve(self, name: str, provider: StreamingTranscriber, rate: int, ctx: CallContext) -> None:
+    async def _serve(self, name: str, provider: StreamingTranscriber, rate: int, ctx: CallContext) -> bool:
+        """One stream, until it has answered everything it was sent; True: it rolled over at its cap."""
+        self._rolling = False
         try:
             async with asyncio.timeout(self.settings.open_timeout_s):
                 self._stream = await provider.open_transcription(sample_rate=rate, ctx=ctx, **self.open_kwargs)  # type: ignore[arg-type]
@@ -129,25 +153,37 @@ class Relay:
             for task in (reader, feeder):
                 task.cancel()
             await asyncio.gather(reader, feeder, return_exceptions=True)
+        return self._rolling
 
     async def _feed(self, name: str, stream: TranscriptionStream) -> None:
-        """The replay first, then the queue, until END: then ``finish``."""
+        """The replay first, then the queue, until END or the stream's cap: then ``finish``."""
         assert self.replay is not None
         replay = self.replay
+        clock = StreamClock(stream.max_audio_s, replay.rate)
+        self._heard_until = replay.end_s  # what follows is sent in order: no final can pass it unsent
         for pcm in replay.snapshot():
             await self.meter.accrue(name, len(pcm) / (2.0 * replay.rate))
-            await self._send(stream, pcm)
+            await self._send(stream, pcm, audible(pcm))
+            clock.sent(pcm, replayed=True)
         while True:
             pcm = await self.queue.get()
             if pcm is END:
                 await _call(stream.finish())
                 return
+            loud = audible(pcm)
+            if clock.roll_over_before(pcm, loud):
+                replay.append(pcm)  # the next stream hears it first (and meters it then)
+                self._rolling = True
+                await _call(stream.finish())
+                return
             await self.meter.accrue(name, len(pcm) / (2.0 * replay.rate))  # SessionClosed(4002) when it does not fit
             replay.append(pcm)
-            await self._send(stream, pcm)
+            self._heard_until = replay.end_s
+            await self._send(stream, pcm, loud)
+            clock.sent(pcm, replayed=False)
 
-    async def _send(self, stream: TranscriptionStream, pcm: bytes) -> None:
-        if self._pending_since is None and audible(pcm):  # silence owes no answer: a pause is not a stall
+    async def _send(self, stream: TranscriptionStream, pcm: bytes, loud: bool) -> None:
+        if self._pending_since is None and loud:  # silence owes no answer: a pause is not a stall
             self._pending_since = time.monotonic()
         await _call(stream.send(pcm))
 
@@ -193,8 +229,8 @@ class Relay:
     async def _take(self, item: Hypothesis, name: str, offset: float) -> None:
         self._pending_since = None
         await self.emit(item, name, offset)
-        if item.final and self.replay is not None:
-            self.replay.trim_to(offset + item.end_s)
+        if item.final and self.replay is not None:  # a final past what was sent cannot drop unheard audio
+            self.replay.trim_to(min(offset + item.end_s, self._heard_until))
 
     def _wait_s(self, finish_by: float | None) -> float:
         now = time.monotonic()

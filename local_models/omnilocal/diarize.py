@@ -6,7 +6,10 @@
    ``Resemblyzer`` wheel) embeds windows of ``WINDOW_S`` every ``STEP_S`` inside each region
    (a region shorter than a window is one window).
 3. Clustering: agglomerative, average linkage on cosine distance (scipy): cut at the expected
-   number of speakers when the request gives one, else at ``DISTANCE``.
+   number of speakers when the request gives one, else at ``DISTANCE``. Only windows of at
+   least ``RELIABLE_S`` found speakers: a shorter one ("Thank you," alone between pauses)
+   embeds too little speech and, clustered with the rest, sometimes came out as a speaker of
+   its own. Each short window joins the speaker whose mean embedding is nearest to it.
 4. Each word takes the speaker of the windows that overlap it most (by total overlap); a word
    outside every window takes the speaker of the window nearest to its middle. Labels are
    ``S1``, ``S2``... in order of first word, and consecutive words of one speaker make a segment.
@@ -25,6 +28,7 @@ WINDOW_S = 1.5
 STEP_S = 0.5
 MIN_REGION_S = 0.3  # shorter speech regions are not embedded (their words take the nearest window)
 DISTANCE = 0.3  # cosine distance: windows further apart than this are different speakers (no count given)
+RELIABLE_S = 1.0  # shorter windows do not found a speaker: they join the nearest one
 
 
 class Diarizer:
@@ -74,7 +78,8 @@ class Diarizer:
         windows = self.windows(samples)
         if not windows:
             return ["S1"] * len(words)
-        return label_words_from(words, windows, cluster(self.embed(samples, windows), count))
+        lengths = [end - start for start, end in windows]
+        return label_words_from(words, windows, cluster(self.embed(samples, windows), count, lengths))
 
 
 def label_words_from(words: list[dict[str, Any]], windows: list[tuple[float, float]], clusters: list[int]) -> list[str]:
@@ -82,7 +87,27 @@ def label_words_from(words: list[dict[str, Any]], windows: list[tuple[float, flo
     return relabel([_speaker_of(w, windows, clusters) for w in words])
 
 
-def cluster(embeddings: np.ndarray, count: int | None) -> list[int]:
+def cluster(embeddings: np.ndarray, count: int | None, lengths: list[float] | None = None) -> list[int]:
+    """Each window's speaker: the windows of ``RELIABLE_S`` or more (``lengths``, seconds) are
+    clustered, and each shorter one takes the cluster whose mean embedding is nearest (cosine)."""
+    reliable = [i for i, s in enumerate(lengths or []) if s >= RELIABLE_S]
+    if not reliable or len(reliable) == len(embeddings):
+        return _agglomerate(embeddings, count)
+    found = _agglomerate(embeddings[reliable], count)
+    labels = sorted(set(found))
+    centroids = np.stack([embeddings[[i for i, c in zip(reliable, found, strict=True) if c == label]].mean(axis=0)
+                          for label in labels])  # fmt: skip
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    out = [0] * len(embeddings)
+    for i, c in zip(reliable, found, strict=True):
+        out[i] = c
+    for i in set(range(len(embeddings))) - set(reliable):
+        similarity = centroids @ (embeddings[i] / np.linalg.norm(embeddings[i]))
+        out[i] = labels[int(np.argmax(similarity))]
+    return out
+
+
+def _agglomerate(embeddings: np.ndarray, count: int | None) -> list[int]:
     """Agglomerative clusters (average linkage, cosine distance): ``count`` of them, or cut at ``DISTANCE``."""
     if len(embeddings) == 1:
         return [0]

@@ -233,6 +233,14 @@ def test_diarize_clusters_words_and_turns() -> None:
         {"text": "three", "start": 4.55, "end": 4.6},  # in no window: the nearest one's speaker
         {"text": "four", "start": 5.2, "end": 5.5},
     ]
+    # a short window (0.5 s: "Thank you," alone) far from both voices founds no speaker: it joins the nearest
+    odd = np.array([0.6, 1.0, 0.3])  # cosine distance 0.42 from a, 0.59 from b
+    with_short = np.stack([a, a * 1.1, b, b * 0.9, odd])
+    assert len(set(cluster(with_short, None))) == 3  # clustered with the rest, it was a speaker of its own
+    assert cluster(with_short, None, [1.5, 1.5, 1.5, 1.2, 0.5]) == cluster(with_short, None, [1.5] * 4 + [0.5])
+    short_joins = cluster(with_short, None, [1.5, 1.5, 1.5, 1.2, 0.5])
+    assert short_joins[4] == short_joins[0] != short_joins[2]  # nearer a than b
+    assert cluster(embeddings, 2, [0.5] * 5) == cluster(embeddings, 2)  # no window long enough: all clustered
     labels = label_words_from(words, windows, [7, 7, 3, 3, 7])
     assert labels == ["S1", "S2", "S2", "S1"]
     for w, s in zip(words, labels, strict=True):

@@ -190,7 +190,8 @@ async def test_sessions_leave_no_threads_or_sockets_behind(
     await transcribe_live(google_stream_provider, pcm[: rate * 2], rate)  # warm-up: gRPC's own threads start
     await _connections_gone(speech_stream_fake)
     threads, native = _client_threads()
-    for _ in range(3):
+    sessions = 5
+    for _ in range(sessions):
         stream = await google_stream_provider.open_transcription(
             sample_rate=rate, language="en", interim=True, ctx=ctx()
         )
@@ -200,7 +201,10 @@ async def test_sessions_leave_no_threads_or_sockets_behind(
     assert _sockets_to(speech_stream_fake.port) == 0
     await asyncio.sleep(0.2)
     now_threads, now_native = _client_threads()
-    assert now_threads <= threads and now_native <= native  # no thread stays behind (others may end)
+    assert now_threads <= threads  # no Python thread stays behind (others may end)
+    # gRPC's core starts its own pool threads on demand (a fresh-clone CI run saw 211 against
+    # 210): one more is no leak, but a thread left by each session would be `sessions` more
+    assert now_native < native + sessions, (native, now_native)
 
 
 async def test_rates_google_cannot_take_are_unsupported(

@@ -6,10 +6,12 @@
    ``Resemblyzer`` wheel) embeds windows of ``WINDOW_S`` every ``STEP_S`` inside each region
    (a region shorter than a window is one window).
 3. Clustering: agglomerative, average linkage on cosine distance (scipy): cut at the expected
-   number of speakers when the request gives one, else at ``DISTANCE``. Only windows of at
-   least ``RELIABLE_S`` found speakers: a shorter one ("Thank you," alone between pauses)
-   embeds too little speech and, clustered with the rest, sometimes came out as a speaker of
-   its own. Each short window joins the speaker whose mean embedding is nearest to it.
+   number of speakers when the request gives one, else at ``DISTANCE``. At the distance cut,
+   only windows of at least ``RELIABLE_S`` found speakers: a shorter one ("Thank you," alone
+   between pauses) embeds too little speech and, clustered with the rest, sometimes came out
+   as a speaker of its own. Each short window joins the speaker whose mean embedding is
+   nearest to it. A given count already rules out extra speakers, and a speaker who only says
+   "Yes." must still be found: then every window is clustered.
 4. Each word takes the speaker of the windows that overlap it most (by total overlap); a word
    outside every window takes the speaker of the window nearest to its middle. Labels are
    ``S1``, ``S2``... in order of first word, and consecutive words of one speaker make a segment.
@@ -88,10 +90,10 @@ def label_words_from(words: list[dict[str, Any]], windows: list[tuple[float, flo
 
 
 def cluster(embeddings: np.ndarray, count: int | None, lengths: list[float] | None = None) -> list[int]:
-    """Each window's speaker: the windows of ``RELIABLE_S`` or more (``lengths``, seconds) are
-    clustered, and each shorter one takes the cluster whose mean embedding is nearest (cosine)."""
+    """Each window's speaker. With no ``count``, the windows of ``RELIABLE_S`` or more (``lengths``,
+    seconds) are clustered, and each shorter one takes the cluster whose mean embedding is nearest."""
     reliable = [i for i, s in enumerate(lengths or []) if s >= RELIABLE_S]
-    if not reliable or len(reliable) == len(embeddings):
+    if count is not None or not reliable or len(reliable) == len(embeddings):
         return _agglomerate(embeddings, count)
     found = _agglomerate(embeddings[reliable], count)
     labels = sorted(set(found))

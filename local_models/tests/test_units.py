@@ -240,7 +240,8 @@ def test_diarize_clusters_words_and_turns() -> None:
     assert cluster(with_short, None, [1.5, 1.5, 1.5, 1.2, 0.5]) == cluster(with_short, None, [1.5] * 4 + [0.5])
     short_joins = cluster(with_short, None, [1.5, 1.5, 1.5, 1.2, 0.5])
     assert short_joins[4] == short_joins[0] != short_joins[2]  # nearer a than b
-    assert cluster(embeddings, 2, [0.5] * 5) == cluster(embeddings, 2)  # no window long enough: all clustered
+    assert len(set(cluster(with_short, 3, [1.5, 1.5, 1.5, 1.2, 0.5]))) == 3  # a count given: every window counts
+    assert cluster(embeddings, None, [0.5] * 5) == cluster(embeddings, None)  # none long enough: all clustered
     labels = label_words_from(words, windows, [7, 7, 3, 3, 7])
     assert labels == ["S1", "S2", "S2", "S1"]
     for w, s in zip(words, labels, strict=True):

@@ -5,6 +5,7 @@ stuck ``running``) without calling the provider twice."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,26 @@ def test_a_running_job_records_its_item_when_the_store_is_back(jobs: Client, sin
     done = wait_until(lambda: (b := jobs.get(f"/v1/jobs/{job['id']}").json())["status"] == "succeeded" and b, 15)
     assert done["done"] == 1 and done["result"]["provider"] == "primary"
     assert len(primary.calls) == 1, "the item was not run again"
+
+
+def test_a_store_down_for_longer_than_the_lease_does_not_start_the_job_twice(
+    policy_file: Path, sink: MemorySink
+) -> None:
+    with TestClient(create_app(job_config(policy_file, lease_s=1.2), sink=sink)) as jobs:
+        runtime = jobs.app.state.runtime
+        primary: ScriptedProvider = runtime.providers["primary"]
+        primary.script(*[Ok(delay_s=0.5)] * 4)
+        outage = Outage(runtime.jobs.store)
+        inputs = [{"text": f"item {i}"} for i in range(4)]
+        job = jobs.post("/v1/jobs", json={"task": "text.sentiment", "inputs": inputs}).json()
+        wait_until(lambda: jobs.get(f"/v1/jobs/{job['id']}").json()["status"] == "running")
+        # Two leases long. The claim loop (every 50 ms) mostly meets the lapsed lease before the
+        # job's next renewal (every 0.4 s) does.
+        outage.down = True
+        time.sleep(2.5)
+        outage.down = False
+        done = wait_until(lambda: (b := jobs.get(f"/v1/jobs/{job['id']}").json())["status"] == "succeeded" and b, 15)
+    assert done["done"] == 4 and done["attempts"] == 1
+    assert len(primary.calls) == 4, "every item ran once"
+    ids = [r.request_id for r in sink.records if r.request_id.startswith(job["id"])]
+    assert sorted(ids) == [f"{job['id']}.{i}" for i in range(4)], "one record per item"

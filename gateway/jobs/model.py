@@ -69,10 +69,13 @@ Transition = Callable[["Job"], "Job | None"]  # None: leave the job as it is
 
 def claimed(job: Job, owner: str, lease_s: float, now: float | None = None) -> Job:
     now = now or time.time()
-    lost = job.lost + (1 if job.status == "running" else 0)  # taken over: its lease ran out mid-run
+    # Its own job back: the lease ran out while the store was down, and the job still runs at its
+    # owner, which does not start it again. Neither a new attempt nor a lost one.
+    again = job.status == "running" and job.owner == owner
+    lost = job.lost + (1 if job.status == "running" and not again else 0)  # taken over: lease ran out mid-run
     return msgspec.structs.replace(
-        job, status="running", owner=owner, lease_until=now + lease_s, attempts=job.attempts + 1, updated=now,
-        lost=lost,
+        job, status="running", owner=owner, lease_until=now + lease_s, attempts=job.attempts + (0 if again else 1),
+        updated=now, lost=lost,
     )  # fmt: skip
 
 

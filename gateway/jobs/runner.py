@@ -18,7 +18,8 @@
   webhook, if any, is sent.
 - **Store down.** An item's result and a job's end are written again (0.2 s backing off to
   5 s) until the store answers, so the item is not paid for twice and the job does not stay
-  ``running``; the work stops only if the job is cancelled here.
+  ``running``; the work stops only if the job is cancelled here. A store down for longer than
+  the lease offers this gateway its own running job back: it is not started a second time.
 - **Stop.** On shutdown (SIGTERM) running jobs are cancelled and handed back to the queue at
   once, so the next gateway to start takes them without waiting for the lease to run out.
 """
@@ -101,6 +102,8 @@ class JobRunner:
                     job = await self.store.claim(self.owner, self.settings.lease_s)
                     if job is None:
                         break
+                    if job.id in self.running:  # ours: its lease ran out while the store was down
+                        continue
                     self.running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
                 if time.time() >= next_purge:
                     await self._sweep()

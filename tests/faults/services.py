@@ -126,22 +126,26 @@ class Gateway:
                 out[name] = float(value)
         return out
 
-    async def submit_job(self) -> tuple[int, dict[str, str], str]:
-        """POST a one-item job: (status, headers, job id or "")."""
-        body = {"task": "text.sentiment", "input": {"text": "a job"}}
+    async def submit_job(self, body: dict[str, object] | None = None) -> tuple[int, dict[str, str], str]:
+        """POST a job (default: one sentiment item): (status, headers, job id or "")."""
+        body = body or {"task": "text.sentiment", "input": {"text": "a job"}}
         async with aiohttp.ClientSession() as session, session.post(f"{self.url}/v1/jobs", json=body) as resp:
             answer = await resp.json(content_type=None)
             return resp.status, dict(resp.headers), str(answer.get("id", ""))
 
     async def job_status(self, job_id: str, timeout_s: float = 20) -> str:
         """The job's status once it is no longer queued or running (or when ``timeout_s`` runs out)."""
+        return str((await self.job(job_id, timeout_s))["status"])
+
+    async def job(self, job_id: str, timeout_s: float = 20) -> dict[str, object]:
+        """The job as ``GET /v1/jobs/{id}`` shows it once it is no longer queued or running."""
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as session:
             while True:
                 async with session.get(f"{self.url}/v1/jobs/{job_id}") as resp:
-                    status = str((await resp.json())["status"])
-                if status not in ("queued", "running") or time.monotonic() > deadline:
-                    return status
+                    job: dict[str, object] = await resp.json()
+                if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+                    return job
                 await asyncio.sleep(0.1)
 
     async def readyz(self) -> dict[str, object]:

@@ -5,8 +5,9 @@ small tmpfs, mounted as root), Redis stopped and restarted. After each, every an
 exactly one record once the service is back, and the table (answered, written, spooled, replayed,
 lost) is printed (``pytest -s``).
 
-``OMNISENSE_FAULT_OUTAGE_S`` sets how long PostgreSQL stays down (default 10 s; the issue's
-operator test used 10 s, its long form 20 s).
+``OMNISENSE_FAULT_OUTAGE_S`` sets how long PostgreSQL stays down (default 20 s). A batch job
+runs through that outage, with a lease four times shorter: each item runs once, leaves one record
+and is in the job's results once, and the job ends ``succeeded`` with one attempt.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 import psutil
@@ -31,7 +33,18 @@ from tests.conftest import free_port, service_missing
 from tests.faults.services import SCRIPTED, Gateway, Load, OwnPostgres, pg_bin, print_table
 from tests.fleet import RedisServer
 
-OUTAGE_S = float(os.environ.get("OMNISENSE_FAULT_OUTAGE_S", "10"))
+OUTAGE_S = float(os.environ.get("OMNISENSE_FAULT_OUTAGE_S", "20"))
+JOB_ITEMS = 30  # at 0.3 s each: the job is under way when PostgreSQL stops, and ends after it is back
+SLOW = f"""
+version: 1
+providers:
+  primary: {{kind: "{SCRIPTED}", label: primary, price_usd: 0.002, latency_ms: 5}}
+  slow:    {{kind: "{SCRIPTED}", label: slow, price_usd: 0.002, latency_ms: 300}}
+defaults: {{timeout_s: 2.0, deadline_s: 5.0}}
+routes:
+  "*": {{candidates: [primary]}}
+  text.language: {{candidates: [slow]}}
+"""
 ROWS: list[tuple[str, int, int, int, int, int]] = []
 
 
@@ -50,7 +63,8 @@ def own_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
 
 
 def pg_config(pg: OwnPostgres, tmp_path: Path, table: str) -> str:
-    return f"logs: {{sink: postgres, dsn: '{pg.dsn}', table: {table}, spool: {{dir: '{tmp_path / 'spool'}'}}}}\n"
+    log = f"logs: {{sink: postgres, dsn: '{pg.dsn}', table: {table}, spool: {{dir: '{tmp_path / 'spool'}'}}}}\n"
+    return log + f"jobs: {{table: jobs_{table}, lease_s: {OUTAGE_S / 4:g}}}\n"
 
 
 async def pg_counts(pg: OwnPostgres, table: str) -> Counter[str]:
@@ -88,11 +102,14 @@ def check(fault: str, answered: dict[str, int], counts: Counter[str], spooled: i
 
 
 async def test_postgres_stopped_and_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
-    gw = Gateway(tmp_path, pg_config(own_pg, tmp_path, "log_outage"))
+    gw = Gateway(tmp_path, pg_config(own_pg, tmp_path, "log_outage"), SLOW)
     await gw.start()
     try:
         load = Load(gw.url)
         load.start()
+        inputs = [{"text": f"job item {i}"} for i in range(JOB_ITEMS)]
+        status, _, batch = await gw.submit_job({"task": "text.language", "inputs": inputs})
+        assert status == 202
         await asyncio.sleep(2)
         await asyncio.to_thread(own_pg.stop)
         await asyncio.sleep(OUTAGE_S / 2)
@@ -102,18 +119,25 @@ async def test_postgres_stopped_and_restarted(own_pg: OwnPostgres, tmp_path: Pat
         assert status == 503 and headers.get("Retry-After") == "5", "a job is refused, not lost, while PG is down"
         await asyncio.sleep(OUTAGE_S / 2)
         await asyncio.to_thread(own_pg.start)
+        back = time.time()
         await asyncio.sleep(3)
         status, _, job_id = await gw.submit_job()
         assert status == 202, "jobs are taken again once PG is back"
         assert await gw.job_status(job_id) == "succeeded"
+        job = await gw.job(batch, timeout_s=JOB_ITEMS)
         await load.finish()
         m = await drained(gw)
         assert (await gw.readyz())["log"]["status"] == "ok"  # type: ignore[index]
     finally:
         gw.stop()
+    assert job["status"] == "succeeded" and job["attempts"] == 1, job
+    assert cast(float, job["finished"]) > back, "the batch ran through the outage"
+    results = cast(list[dict[str, object]], job["results"])
+    assert sorted(cast(int, r["index"]) for r in results) == list(range(JOB_ITEMS)), "each item once"
     spooled, replayed = int(m["omnisense_log_spool_writes_total"]), int(m["omnisense_log_replayed_total"])
     assert replayed > 0, "the outage spooled nothing: no load to speak of"
-    check(f"PostgreSQL down {OUTAGE_S:g} s", load.answered, await pg_counts(own_pg, "log_outage"), spooled, replayed)
+    answered = {**load.answered, **{f"{batch}.{i}": 200 for i in range(JOB_ITEMS)}}  # one record per job item
+    check(f"PostgreSQL down {OUTAGE_S:g} s", answered, await pg_counts(own_pg, "log_outage"), spooled, replayed)
 
 
 async def test_sigkill_with_a_full_spool_replays_at_the_next_start(own_pg: OwnPostgres, tmp_path: Path) -> None:

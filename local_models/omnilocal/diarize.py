@@ -95,7 +95,7 @@ def cluster(embeddings: np.ndarray, count: int | None, lengths: list[float] | No
     reliable = [i for i, s in enumerate(lengths or []) if s >= RELIABLE_S]
     if count is not None or not reliable or len(reliable) == len(embeddings):
         return _agglomerate(embeddings, count)
-    found = _agglomerate(embeddings[reliable], count)
+    found = _agglomerate(embeddings[reliable], None)  # the distance cut: no count reaches here
     labels = sorted(set(found))
     centroids = np.stack([embeddings[[i for i, c in zip(reliable, found, strict=True) if c == label]].mean(axis=0)
                           for label in labels])  # fmt: skip
